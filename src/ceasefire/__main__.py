@@ -1,0 +1,3 @@
+from ceasefire.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""The `ceasefire` command: a thin adapter that parses, loads, calls the library and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ceasefire import __version__
+from ceasefire.errors import CeasefireError
+from ceasefire.model.engine import POLICIES
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="A leader's war-termination calculus, simulated under uncertainty.",
+)
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def _parse_levers(items: list[str]) -> dict[str, float]:
+    levers: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            levers[name.strip()] = float(value) if sep else 1.0
+        except ValueError:
+            raise _fail(f"--lever {item!r}: expected NAME or NAME=INTENSITY with a number") from None
+    return levers
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
+    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
+    horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
+    lookahead: Annotated[int | None, typer.Option(min=1, max=120, help="myopic look-ahead, months")] = None,
+    policy: Annotated[str, typer.Option(help=f"decision rule: {', '.join(POLICIES)}")] = "myopic",
+    lever: Annotated[list[str] | None, typer.Option(help="apply a lever: NAME or NAME=INTENSITY (repeatable)")] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="write summary and per-path outcomes as JSON ('-' for stdout)")
+    ] = None,
+    parquet: Annotated[
+        Path | None, typer.Option(help="write per-path outcomes to Parquet (summary in metadata)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+) -> None:
+    """Simulate a scenario and print the summary table."""
+    from ceasefire.report.table import print_summary
+    from ceasefire.run.experiment import RunSpec
+    from ceasefire.run.experiment import run as run_experiment
+    from ceasefire.run.store import result_document, write_json, write_parquet
+    from ceasefire.run.summary import summarize
+    from ceasefire.scenario.load import load_scenario, scenario_hash
+
+    if policy not in POLICIES:
+        raise _fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
+    try:
+        sc = load_scenario(scenario)
+        digest = scenario_hash(scenario)
+        spec = RunSpec.from_scenario(
+            sc,
+            samples=samples,
+            paths=paths,
+            seed=seed,
+            horizon=horizon,
+            lookahead=lookahead,
+            policy=policy,
+            levers=_parse_levers(lever or []),
+        )
+        spec.validate(sc)
+    except (CeasefireError, ValueError) as e:
+        raise _fail(str(e)) from None
+
+    show = not quiet and json_out != "-"
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} samples"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("run", total=spec.samples)
+        result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
+    summary = summarize(result)
+    if show:
+        print_summary(summary)
+    try:
+        if json_out is not None:
+            doc = result_document(result, summary, digest, per_path=True)
+            if json_out == "-":
+                sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
+            else:
+                write_json(Path(json_out), doc)
+                err.print(f"wrote {json_out}")
+        if parquet is not None:
+            write_parquet(parquet, result, summary, digest)
+            err.print(f"wrote {parquet}")
+    except OSError as e:
+        raise _fail(f"could not write results: {e.strerror or e} ({e.filename or ''})") from None
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenarios shipped with ceasefire."""
+    from ceasefire.scenario.load import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        typer.echo(f"{name}\t{load_scenario(name).scenario.title}")
+
+
+@app.command()
+def validate(scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path")]) -> None:
+    """Check a scenario file and report every problem found."""
+    from ceasefire.scenario.load import load_scenario
+    from ceasefire.scenario.schema import iter_params
+
+    try:
+        sc = load_scenario(scenario)
+    except CeasefireError as e:
+        raise _fail(str(e)) from None
+    params = list(iter_params(sc))
+    uncertain = sum(not p.is_fixed for _, p in params)
+    typer.echo(
+        f"{scenario}: valid — {len(params)} parameters ({uncertain} uncertain), "
+        f"{len(sc.sources)} sources, {len(sc.terms)} terms, {len(sc.levers)} levers"
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

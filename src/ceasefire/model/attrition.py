@@ -1,0 +1,104 @@
+"""Attrition: combat power, the front, casualties and stocks (pure array kernels).
+
+Combat power is normalised so that both sides have power 1 at the start::
+
+    P_i = (M_i / M_i0)^a_i * (K_i / K_i0)^b_i
+
+A side's expected losses scale with the *enemy's* power, Lanchester's aimed-fire law
+generalised by the fire exponent ``q`` (Lanchester 1916)::
+
+    E[losses_i] = L_i0 * P_j^q
+
+With ``q = 1``, ``b = 0`` and ``a = 1`` this is the square law ``dx/dt = -beta y``, whose
+invariant ``alpha x^2 - beta y^2`` the test suite checks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def combat_power(manpower: Array, manpower0: Array, a: Array, equipment: Array, b: Array) -> Array:
+    """Relative combat power ``(M/M0)^a * K^b`` (equipment is already an index with K0 = 1)."""
+    return np.power(np.maximum(manpower, 0.0) / manpower0, a) * np.power(np.maximum(equipment, 0.0), b)
+
+
+def expected_losses(base: Array, enemy_power: Array, fire_exponent: Array) -> Array:
+    """Expected losses per month: the start's rate times the enemy's relative power to the ``q``."""
+    return base * np.power(enemy_power, fire_exponent)
+
+
+def intensity_factor(z: Array, sd: Array) -> Array:
+    """Mean-one log-normal factor of the month's fighting intensity, shared by both sides."""
+    return np.exp(sd * z - 0.5 * sd * sd)
+
+
+def front_change(mean_gain: Array, power_ratio: Array, elasticity: Array, sd: Array, z: Array) -> Array:
+    """Monthly change of A's territory, km²: ``Normal(mu * rho^theta, sd)``."""
+    return mean_gain * np.power(power_ratio, elasticity) + sd * z
+
+
+def objective_progress(gained: Array, bounds: NDArray[np.float64]) -> Array:
+    """Share of each objective taken, for objectives that fill in order as A's line advances.
+
+    Parameters
+    ----------
+    gained
+        Territory A gained since the start, km², shape ``(n,)``.
+    bounds
+        Cumulative objective areas, shape ``(n, k + 1)`` starting with zeros.
+
+    Returns
+    -------
+    Shares in [0, 1], shape ``(n, k)``.
+    """
+    lower = bounds[:, :-1]
+    width = bounds[:, 1:] - lower
+    return np.clip((gained[:, None] - lower) / width, 0.0, 1.0)
+
+
+def equipment_step(
+    stock: Array,
+    storage: Array,
+    loss_share: Array,
+    enemy_power: Array,
+    fire_exponent: Array,
+    intensity: Array,
+    production: Array,
+    restoration: Array,
+    delivered: Array,
+) -> tuple[Array, Array]:
+    """One month of an equipment index: losses, production, restoration from a finite pool, aid.
+
+    Returns the new stock and the new storage pool.
+    """
+    lost = stock * np.minimum(loss_share * np.power(enemy_power, fire_exponent) * intensity, 1.0)
+    restored = np.minimum(storage, restoration)
+    return np.maximum(stock - lost + production + restored + delivered, 0.0), storage - restored
+
+
+def lanchester_square(
+    x0: float, y0: float, alpha: float, beta: float, months: int, substeps: int = 1
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Deterministic Lanchester aimed-fire trajectories using :func:`expected_losses`.
+
+    ``x`` loses ``beta * y`` per month and ``y`` loses ``alpha * x``; each month is split into
+    ``substeps`` Euler steps. Used to check the kernel against the square law.
+    """
+    x = np.array([x0], dtype=float)
+    y = np.array([y0], dtype=float)
+    xs, ys = [x0], [y0]
+    one = np.ones(1)
+    for _ in range(months):
+        for _ in range(substeps):
+            loss_x = expected_losses(beta * y0 * one / substeps, y / y0, one)
+            loss_y = expected_losses(alpha * x0 * one / substeps, x / x0, one)
+            x, y = np.maximum(x - loss_x, 0.0), np.maximum(y - loss_y, 0.0)
+        xs.append(float(x[0]))
+        ys.append(float(y[0]))
+    return np.array(xs), np.array(ys)

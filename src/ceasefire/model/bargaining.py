@@ -1,0 +1,83 @@
+"""Victory scores of the terms on the table and the choice among acceptable terms.
+
+A leader's victory score of terms ``k`` is the weighted share of his aims that the terms meet,
+or that the battlefield has met (an aim tied to an objective)::
+
+    score_ik = sum_j w_ij * g_ijk / sum_j w_ij
+    v_ik     = clip(1 - max(a_i + kappa_i * C_i - score_ik - c_ik, 0), 0, 1)
+
+``a_i`` is the aspiration (1 = the stated aims), ``c_ik`` the concession the terms give him
+beyond his aims, ``C_i`` every concession offered to him, and ``kappa_i`` the opportunism
+ratchet (Aron's reason 6). With ``kappa >= 1`` a concession raises the aspiration at least as
+much as the score, so concessions alone never close the gap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+
+def aim_attainment(granted: NDArray[np.bool_], progress: Array, effect_lost: NDArray[np.bool_]) -> Array:
+    """How far each aim is met under each terms option.
+
+    Parameters
+    ----------
+    granted
+        ``(aims, terms)``: the terms meet the aim.
+    progress
+        ``(n, aims)``: progress of A on the objective the aim is tied to (0 where none).
+    effect_lost
+        ``(aims,)``: the aim is *lost* by A's progress (else achieved by it).
+
+    Returns
+    -------
+    ``(n, aims, terms)`` attainment in [0, 1].
+    """
+    g = granted[None, :, :].astype(float)
+    p = progress[:, :, None]
+    lost = effect_lost[None, :, None]
+    return np.where(lost, g * (1.0 - p), np.maximum(g, p))
+
+
+def victory_score(
+    attainment: Array,
+    weights: NDArray[np.float64],
+    aspiration: Array,
+    concession: Array,
+    concession_offered: Array,
+    ratchet: Array,
+) -> Array:
+    """``(n, terms)`` victory scores; see the module docstring.
+
+    ``concession`` is ``c_ik`` (shape ``(n, terms)``), ``concession_offered`` is ``C_i`` (``(n,)``).
+    """
+    score = np.einsum("nak,a->nk", attainment, weights / weights.sum())
+    shortfall = aspiration[:, None] + ratchet[:, None] * concession_offered[:, None] - score - concession
+    return np.clip(1.0 - np.maximum(shortfall, 0.0), 0.0, 1.0)
+
+
+def choose_terms(gain_a: Array, gain_b: Array, available: NDArray[np.bool_]) -> Array:
+    """Terms chosen on each path, or -1: acceptable to both, largest Nash product of gains.
+
+    ``gain_x`` is the leader's value of settling on each terms minus his value of fighting on,
+    shape ``(n, terms)``.
+    """
+    ok = (gain_a >= 0.0) & (gain_b >= 0.0) & available[None, :]
+    nash = np.where(ok, gain_a * gain_b, -np.inf)
+    best = np.argmax(nash, axis=1)
+    return np.where(ok.any(axis=1), best, -1)
+
+
+def breakdown_probability(
+    base: Array, guarantees: NDArray[np.bool_], guarantee_factor: Array, record_factor: Array, broken_before: Array
+) -> Array:
+    """Monthly probability that a ceasefire breaks down (Fortna 2004; Powell 2006).
+
+    Security guarantees multiply it by ``guarantee_factor``; every agreement broken before by
+    ``record_factor``.
+    """
+    p = base * np.where(guarantees, guarantee_factor, 1.0) * np.power(record_factor, broken_before)
+    return np.clip(p, 0.0, 1.0)

@@ -1,0 +1,75 @@
+"""The summary table printed by `ceasefire run` (Rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ceasefire.run.summary import Probability, Spread, Summary
+from ceasefire.scenario.schema import SIDES
+
+
+def _pct(p: Probability) -> str:
+    return f"{100 * p.p:5.1f}%  ± {100 * p.se:.1f}   [{100 * p.sample_p05:.0f}–{100 * p.sample_p95:.0f}%]"
+
+
+def _count(s: Spread) -> str:
+    return f"{s.median:>11,.0f}   [{s.p05:,.0f} – {s.p95:,.0f}]"
+
+
+def summary_table(summary: Summary) -> Table:
+    """One table with the run's headline numbers."""
+    t = Table(
+        title=f"{summary.title}\n{summary.samples} samples × {summary.paths} paths, seed {summary.seed}, "
+        f"policy {summary.policy}, horizon {summary.horizon} months",
+        show_header=True,
+        header_style="bold",
+        title_justify="left",
+    )
+    t.add_column("quantity", style="cyan", no_wrap=True)
+    t.add_column("value")
+    for label, p in summary.settle_within.items():
+        t.add_row(f"settlement within {label}", _pct(p))
+    if summary.median_month is not None:
+        t.add_row(
+            "median month of settlement", f"{summary.median_month}  ({summary.month_label(summary.median_month)})"
+        )
+    else:
+        t.add_row("median month of settlement", f"after the horizon ({summary.horizon} months)")
+    if summary.median_month_if_settled is not None:
+        t.add_row("  median month, paths that settle", f"{summary.median_month_if_settled:.1f}")
+    t.add_section()
+    for s in SIDES:
+        t.add_row(
+            f"casualties {summary.sides[s].split(' (')[0]} until settlement",
+            _count(summary.casualties_to_settlement[s]),
+        )
+    t.add_row("final line: km² held by A", _count(summary.held_km2))
+    t.add_row(
+        "final line: share of the area",
+        f"{100 * summary.held_share.median:5.1f}%   "
+        f"[{100 * summary.held_share.p05:.1f} – {100 * summary.held_share.p95:.1f}%]",
+    )
+    for obj, share in summary.objectives_taken.items():
+        t.add_row(f"  objective taken: {obj}", f"{100 * share:5.1f}%")
+    t.add_section()
+    for terms, share in sorted(summary.terms_agreed.items(), key=lambda kv: -kv[1]):
+        t.add_row(f"terms agreed: {terms}", f"{100 * share:5.1f}%")
+    t.add_row("  signed by a successor", f"{100 * summary.under_successor:5.1f}%")
+    t.add_section()
+    for s in SIDES:
+        t.add_row(f"{summary.sides[s].split('(')[1].rstrip(')')} loses office", _pct(summary.removed[s]))
+    for label, holds in summary.ceasefire_holds.items():
+        t.add_row(
+            f"ceasefire still holds {label} after signing",
+            "n/a (too few ceasefires observed that long)" if holds is None else f"{100 * holds:5.1f}%",
+        )
+    t.caption = (
+        "probabilities: pooled value ± Monte Carlo s.e. [5–95% over parameter samples]; counts: median "
+        f"[5–95%]\n{summary.ceasefires} ceasefires observed; ceasefire v{summary.version}; {summary.seconds:.1f} s"
+    )
+    return t
+
+
+def print_summary(summary: Summary, console: Console | None = None) -> None:
+    (console or Console()).print(summary_table(summary))

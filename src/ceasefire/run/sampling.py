@@ -1,0 +1,97 @@
+"""The outer sample of uncertain parameters, seeds, and levers applied on each path.
+
+Randomness is always an argument: a run's seed becomes a :class:`numpy.random.SeedSequence`
+whose first child draws the parameter sample (a Latin hypercube over every uncertain
+parameter, mapped through each parameter's quantile function) and whose second child is
+spawned once per outer sample for that sample's paths. Sample ``s`` therefore sees the same
+random numbers however the samples are split into chunks or processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import qmc
+
+from ceasefire.scenario.schema import Scenario, iter_params, param_domain
+
+Values = dict[str, NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """The seed tree of one run."""
+
+    parameters: np.random.SeedSequence
+    paths: list[np.random.SeedSequence]
+
+    @classmethod
+    def from_seed(cls, seed: int, samples: int) -> Seeds:
+        root = np.random.SeedSequence(seed)
+        params, paths = root.spawn(2)
+        return cls(parameters=params, paths=paths.spawn(samples))
+
+    def path_generator(self, sample: int) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64(self.paths[sample]))
+
+
+def sample_parameters(scenario: Scenario, samples: int, seed: np.random.SeedSequence | int | None) -> Values:
+    """Draw ``samples`` values of every parameter: a Latin hypercube over the uncertain ones.
+
+    Returns a dict from dotted parameter path to an array of shape ``(samples,)``.
+    """
+    params = list(iter_params(scenario))
+    uncertain = [(path, p) for path, p in params if not p.is_fixed]
+    rng = np.random.default_rng(seed)
+    u = qmc.LatinHypercube(d=max(len(uncertain), 1), rng=rng).random(samples)
+    values: Values = {}
+    for path, p in params:
+        values[path] = np.full(samples, p.nominal()) if p.is_fixed else np.empty(0)
+    for j, (path, p) in enumerate(uncertain):
+        values[path] = p.ppf(u[:, j])
+    return values
+
+
+def nominal_parameters(scenario: Scenario, samples: int = 1) -> Values:
+    """Every parameter at its median, repeated ``samples`` times (a quick, noise-free preview)."""
+    return {path: np.full(samples, p.nominal()) for path, p in iter_params(scenario)}
+
+
+def check_levers(scenario: Scenario, intensities: Mapping[str, float]) -> None:
+    """Raise ``ValueError`` for unknown levers or intensities outside ``[0, intensity_max]``."""
+    known = {lv.id: lv for lv in scenario.levers}
+    for lever_id, x in intensities.items():
+        if lever_id not in known:
+            raise ValueError(f"unknown lever '{lever_id}' (levers: {', '.join(known) or 'none'})")
+        lv = known[lever_id]
+        if not (0.0 <= x <= lv.intensity_max) or not np.isfinite(x):
+            raise ValueError(f"lever '{lever_id}': intensity must lie in [0, {lv.intensity_max:g}], got {x:g}")
+
+
+def apply_levers(
+    scenario: Scenario,
+    values: Mapping[str, NDArray[np.float64]],
+    intensities: Mapping[str, float],
+    carried_out: Mapping[str, NDArray[np.bool_]],
+) -> Values:
+    """Per-path parameter values with the levers applied where they are carried out.
+
+    ``values`` are per-path arrays; ``carried_out[lever]`` marks the paths on which the lever
+    is carried out and sustained (drawn with its credibility). Results are clipped into the
+    target's domain (a probability stays in [0, 1]).
+    """
+    out = dict(values)
+    for lv in scenario.levers:
+        x = intensities.get(lv.id, 0.0)
+        if x == 0.0:
+            continue
+        per_unit = values[f"levers.{lv.id}.per_unit"]
+        on = carried_out[lv.id]
+        base = out[lv.target]
+        changed = base + per_unit * x if lv.effect == "add" else base * (1.0 + per_unit * x)
+        low, high = param_domain(scenario, lv.target)
+        out[lv.target] = np.where(on, np.clip(changed, low, high), base)
+    return out

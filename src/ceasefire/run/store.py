@@ -1,0 +1,117 @@
+"""Writing results: JSON and Parquet, atomically (a temporary file, then a rename)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ceasefire.run.experiment import RunResult
+from ceasefire.run.summary import Summary
+from ceasefire.scenario.schema import SIDES
+
+
+def manifest(result: RunResult, scenario_sha256: str | None) -> dict[str, Any]:
+    """What a result was made from: enough to reproduce it."""
+    spec = result.spec
+    return {
+        "scenario": result.scenario.scenario.id,
+        "scenario_sha256": scenario_sha256 or hashlib.sha256(result.scenario.model_dump_json().encode()).hexdigest(),
+        "seed": spec.seed,
+        "samples": spec.samples,
+        "paths": spec.paths,
+        "horizon": spec.horizon,
+        "lookahead": spec.lookahead,
+        "policy": spec.policy,
+        "levers": dict(spec.levers),
+        "version": result.version,
+        "backend": "numpy",
+    }
+
+
+def per_path_frame(result: RunResult) -> pd.DataFrame:
+    """One row per simulated path."""
+    o = result.outcomes
+    n = o.sample.size
+    names = [*result.terms, None]
+    terms = [names[k] for k in np.where(o.first_terms >= 0, o.first_terms, len(result.terms))]
+    cols: dict[str, Any] = {
+        "sample": o.sample,
+        "path": np.tile(np.arange(result.spec.paths), n // result.spec.paths),
+        "first_settlement_month": o.first_settlement,
+        "terms": pd.array(terms, dtype="string"),
+        "under_successor": o.under_successor,
+        "held_km2_at_end": o.held_at_end,
+        "ceasefire_months": o.ceasefire_months,
+        "ceasefire_broke": o.ceasefire_broke,
+        "settlements": o.settlements,
+        "breakdowns": o.breakdowns,
+        "at_war_at_horizon": o.at_war_at_end,
+    }
+    for s in SIDES:
+        cols[f"casualties_{s}_to_settlement"] = o.casualties_to_settlement[s]
+        cols[f"casualties_{s}_horizon"] = o.casualties_total[s]
+        cols[f"removed_{s}"] = o.removed[s]
+        cols[f"removal_month_{s}"] = o.removal_month[s]
+    for j, obj in enumerate(result.scenario.objectives):
+        cols[f"objective_{obj.id}"] = o.objectives_taken[:, j]
+    return pd.DataFrame(cols)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (never written as bare NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def result_document(result: RunResult, summary: Summary, scenario_sha256: str | None, per_path: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {"manifest": manifest(result, scenario_sha256), "summary": summary.to_dict()}
+    if per_path:
+        frame = per_path_frame(result)
+        doc["paths"] = {c: [None if v is pd.NA else v for v in frame[c].tolist()] for c in frame.columns}
+    return _clean(doc)  # type: ignore[no-any-return]
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    text = json.dumps(document, indent=1, allow_nan=False)
+    write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_parquet(path: Path, result: RunResult, summary: Summary, scenario_sha256: str | None) -> None:
+    """Per-path outcomes, with the manifest and the summary in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(per_path_frame(result), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"ceasefire.manifest"] = json.dumps(manifest(result, scenario_sha256)).encode()
+    meta[b"ceasefire.summary"] = json.dumps(_clean(summary.to_dict()), allow_nan=False).encode()
+    table = table.replace_schema_metadata(meta)
+    write_atomic(path, lambda p: pq.write_table(table, p))

@@ -1,0 +1,242 @@
+"""Find the line of a key path in TOML text, for error messages.
+
+``tomllib`` gives no positions, and ``tomlkit`` (not a dependency) keeps none either, so this
+module scans the text once: it follows table headers (``[a.b]``, ``[[a.b]]`` counted per
+entry), dotted and quoted keys, inline tables and arrays, and skips strings and comments.
+It assumes the text is valid TOML (it is only used after ``tomllib`` accepted it) and never
+raises: on anything unexpected it keeps what it found so far.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from functools import lru_cache
+
+Key = str | int
+"""A path element: a table key, or the index of an array entry."""
+
+_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def locate(text: str, path: Sequence[Key]) -> int | None:
+    """The 1-based line of the deepest part of ``path`` that the text spells out.
+
+    ``path`` is a key path such as ``("leaders", "A", "reasons", "legitimacy", "low")`` or
+    ``("terms", 2, "grants")`` (the third ``[[terms]]`` entry). A key inside an inline
+    table maps to the line of that table; a missing key to its table's header. ``None``
+    when not even the first key is in the text.
+    """
+    found = key_lines(text)
+    parts = tuple(path)
+    for k in range(len(parts), 0, -1):
+        line = found.get(parts[:k])
+        if line is not None:
+            return line
+    return None
+
+
+@lru_cache(maxsize=8)
+def key_lines(text: str) -> dict[tuple[Key, ...], int]:
+    """Every key path the text defines, mapped to the line where it first appears."""
+    scanner = _Scanner(text)
+    try:
+        scanner.document()
+    except (RecursionError, ValueError, IndexError, tomllib.TOMLDecodeError):
+        pass
+    return scanner.found
+
+
+class _Scanner:
+    """A one-pass scanner over TOML text that records where each key path appears."""
+
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+        self.line = 1
+        self.found: dict[tuple[Key, ...], int] = {}
+        self.arrays: dict[tuple[Key, ...], int] = {}  # array-of-tables path -> entries so far
+
+    # -- low-level movement ------------------------------------------------------------------
+    def peek(self, n: int = 1) -> str:
+        return self.s[self.i : self.i + n]
+
+    def advance(self, n: int = 1) -> None:
+        chunk = self.s[self.i : self.i + n]
+        self.line += chunk.count("\n")
+        self.i += len(chunk)
+
+    def at_end(self) -> bool:
+        return self.i >= len(self.s)
+
+    def skip_blank(self, newlines: bool) -> None:
+        """Skip spaces and comments, and newlines too when ``newlines``."""
+        while not self.at_end():
+            c = self.s[self.i]
+            if c in " \t\r" or (newlines and c == "\n"):
+                self.advance()
+            elif c == "#":
+                end = self.s.find("\n", self.i)
+                self.advance((len(self.s) if end < 0 else end) - self.i)
+            else:
+                return
+
+    def skip_line(self) -> None:
+        end = self.s.find("\n", self.i)
+        self.advance((len(self.s) if end < 0 else end + 1) - self.i)
+
+    def record(self, path: tuple[Key, ...]) -> None:
+        for k in range(1, len(path) + 1):
+            self.found.setdefault(path[:k], self.line)
+
+    # -- grammar pieces ------------------------------------------------------------------------
+    def document(self) -> None:
+        table: tuple[Key, ...] = ()
+        while True:
+            self.skip_blank(newlines=True)
+            if self.at_end():
+                return
+            start = self.i
+            try:
+                if self.peek(2) == "[[":
+                    self.advance(2)
+                    table = self.header(self.keys(), array=True)
+                    self.expect("]]")
+                elif self.peek() == "[":
+                    self.advance()
+                    table = self.header(self.keys(), array=False)
+                    self.expect("]")
+                else:
+                    keys = self.keys()
+                    path = table + tuple(keys)
+                    self.record(path)
+                    self.skip_blank(newlines=False)
+                    self.expect("=")
+                    self.value(path)
+            except ValueError:
+                if self.i == start:
+                    self.skip_line()
+                continue
+            self.skip_blank(newlines=False)
+            if not self.at_end() and self.peek() != "\n":
+                self.skip_line()
+
+    def header(self, keys: list[str], array: bool) -> tuple[Key, ...]:
+        """Resolve a table header to a path with array-of-tables indices filled in."""
+        path: tuple[Key, ...] = ()
+        for n, key in enumerate(keys):
+            path = (*path, key)
+            last = n == len(keys) - 1
+            if array and last:
+                index = self.arrays.get(path, 0)
+                self.arrays[path] = index + 1
+                path = (*path, index)
+            elif path in self.arrays:
+                path = (*path, self.arrays[path] - 1)
+        self.record(path)
+        return path
+
+    def expect(self, token: str) -> None:
+        self.skip_blank(newlines=False)
+        if self.peek(len(token)) != token:
+            raise ValueError(f"expected {token!r}")
+        self.advance(len(token))
+
+    def keys(self) -> list[str]:
+        """A dotted key: bare or quoted parts separated by dots."""
+        parts: list[str] = []
+        while True:
+            self.skip_blank(newlines=False)
+            c = self.peek()
+            if c in ('"', "'"):
+                start = self.i
+                self.string()
+                parts.append(_decode_key(self.s[start : self.i]))
+            else:
+                start = self.i
+                while not self.at_end() and self.s[self.i] in _BARE:
+                    self.i += 1
+                if self.i == start:
+                    raise ValueError("expected a key")
+                parts.append(self.s[start : self.i])
+            self.skip_blank(newlines=False)
+            if self.peek() != ".":
+                return parts
+            self.advance()
+
+    def string(self) -> None:
+        """Skip one string of any of TOML's four kinds."""
+        q = self.peek()
+        if self.peek(3) == q * 3:
+            self.advance(3)
+            while not self.at_end():
+                if q == '"' and self.peek() == "\\":
+                    self.advance(2)
+                elif self.peek(3) == q * 3:
+                    self.advance(3)
+                    while self.peek() == q:  # up to two quotes may end the content
+                        self.advance()
+                    return
+                else:
+                    self.advance()
+            return
+        self.advance()
+        while not self.at_end():
+            c = self.s[self.i]
+            if q == '"' and c == "\\":
+                self.advance(2)
+            elif c == q:
+                self.advance()
+                return
+            elif c == "\n":
+                return
+            else:
+                self.advance()
+
+    def value(self, path: tuple[Key, ...]) -> None:
+        self.skip_blank(newlines=False)
+        c = self.peek()
+        if c in ('"', "'"):
+            self.string()
+        elif c == "[":
+            self.advance()
+            index = 0
+            while True:
+                self.skip_blank(newlines=True)
+                if self.at_end() or self.peek() == "]":
+                    self.advance()
+                    return
+                self.record((*path, index))
+                self.value((*path, index))
+                self.skip_blank(newlines=True)
+                if self.peek() == ",":
+                    self.advance()
+                index += 1
+        elif c == "{":
+            self.advance()
+            while True:
+                self.skip_blank(newlines=False)
+                if self.at_end() or self.peek() in "}\n":
+                    self.advance()
+                    return
+                sub = (*path, *self.keys())
+                self.record(sub)
+                self.expect("=")
+                self.value(sub)
+                self.skip_blank(newlines=False)
+                if self.peek() == ",":
+                    self.advance()
+        else:
+            start = self.i
+            while not self.at_end() and self.s[self.i] not in ",]}#\n":
+                self.i += 1
+            if self.i == start:
+                raise ValueError("expected a value")
+
+
+def _decode_key(quoted: str) -> str:
+    """The text of a quoted key, escapes resolved (by tomllib itself)."""
+    try:
+        return str(tomllib.loads(f"k = {quoted}")["k"])
+    except tomllib.TOMLDecodeError:
+        return quoted.strip("\"'")

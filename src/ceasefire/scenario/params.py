@@ -1,0 +1,243 @@
+"""Uncertain parameters: a fixed value or a distribution, each tied to a source.
+
+Every number in a scenario is a *parameter*: a table with either ``value`` (fixed) or
+``dist`` (one of :data:`DISTRIBUTIONS`) plus the distribution's own keys, and always a
+``source`` that names an entry of the scenario's ``[sources]`` table, or ``"assumption"``
+together with a ``note`` saying why the number was chosen.
+
+Sampling is by inverse CDF: the caller supplies uniform variates in (0, 1) (a Latin
+hypercube over all uncertain parameters, see :mod:`ceasefire.run.sampling`) and each
+parameter maps them through its quantile function.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from scipy import stats
+
+ASSUMPTION = "assumption"
+
+
+class _ParamBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(description="key of the [sources] table, or 'assumption'")
+    note: str | None = None
+    unit: str | None = None
+
+    @model_validator(mode="after")
+    def _assumption_needs_note(self) -> _ParamBase:
+        if self.source == ASSUMPTION and not (self.note and self.note.strip()):
+            raise ValueError("a parameter whose source is 'assumption' needs a note saying why")
+        return self
+
+    # -- interface shared by every kind ---------------------------------------------------
+    @property
+    def is_fixed(self) -> bool:
+        return False
+
+    @abstractmethod
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value the parameter can take."""
+
+    def nominal(self) -> float:
+        """A central value (the median) used for previews and the neutral explanation."""
+        return float(self.ppf(np.array([0.5]))[0])
+
+    @abstractmethod
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Quantile function: maps uniforms in (0, 1) to parameter values."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Short human description, e.g. ``triangular(850, 1100, 1650)``."""
+
+
+class Fixed(_ParamBase):
+    """A number known well enough to be held fixed."""
+
+    value: float
+
+    @property
+    def is_fixed(self) -> bool:
+        return True
+
+    def support(self) -> tuple[float, float]:
+        return (self.value, self.value)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.full(np.shape(u), self.value, dtype=float)
+
+    def describe(self) -> str:
+        return f"{self.value:g}"
+
+
+class Uniform(_ParamBase):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"uniform needs low < high, got low={self.low:g}, high={self.high:g}")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+
+    def describe(self) -> str:
+        return f"uniform({self.low:g}, {self.high:g})"
+
+
+class Triangular(_ParamBase):
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                "triangular needs low <= mode <= high and low < high, got "
+                f"low={self.low:g}, mode={self.mode:g}, high={self.high:g}"
+            )
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        c = (self.mode - self.low) / (self.high - self.low)
+        return np.asarray(stats.triang.ppf(u, c, loc=self.low, scale=self.high - self.low), dtype=float)
+
+    def describe(self) -> str:
+        return f"triangular({self.low:g}, {self.mode:g}, {self.high:g})"
+
+
+class Normal(_ParamBase):
+    """Normal, optionally truncated to ``[low, high]``."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0)
+    low: float = -math.inf
+    high: float = math.inf
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Normal:
+        if not self.low < self.high:
+            raise ValueError(f"normal needs low < high, got low={self.low:g}, high={self.high:g}")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        a = (self.low - self.mean) / self.sd
+        b = (self.high - self.mean) / self.sd
+        return np.asarray(stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd), dtype=float)
+
+    def describe(self) -> str:
+        bounds = ""
+        if math.isfinite(self.low) or math.isfinite(self.high):
+            bounds = f" in [{self.low:g}, {self.high:g}]"
+        return f"normal({self.mean:g}, sd {self.sd:g}){bounds}"
+
+
+class LogNormal(_ParamBase):
+    """Log-normal given by its median and the standard deviation of its logarithm."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0)
+    sigma: float = Field(gt=0, description="standard deviation of log(value)")
+
+    def support(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(stats.lognorm.ppf(u, self.sigma, scale=self.median), dtype=float)
+
+    def describe(self) -> str:
+        return f"lognormal(median {self.median:g}, sigma {self.sigma:g})"
+
+
+class Beta(_ParamBase):
+    """Beta(alpha, beta) rescaled to ``[low, high]`` (default the unit interval)."""
+
+    dist: Literal["beta"]
+    alpha: float = Field(gt=0)
+    beta: float = Field(gt=0)
+    low: float = 0.0
+    high: float = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Beta:
+        if not self.low < self.high:
+            raise ValueError(f"beta needs low < high, got low={self.low:g}, high={self.high:g}")
+        return self
+
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+    def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
+        x = stats.beta.ppf(u, self.alpha, self.beta)
+        return np.asarray(self.low + (self.high - self.low) * x, dtype=float)
+
+    def describe(self) -> str:
+        scale = "" if (self.low, self.high) == (0.0, 1.0) else f" on [{self.low:g}, {self.high:g}]"
+        return f"beta({self.alpha:g}, {self.beta:g}){scale}"
+
+
+DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal", "beta")
+
+
+def _param_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "dist" in value:
+            return str(value["dist"])
+        return "fixed"
+    if isinstance(value, _ParamBase):
+        return "fixed" if isinstance(value, Fixed) else str(getattr(value, "dist", None))
+    return None
+
+
+Param = Annotated[
+    Annotated[Fixed, Tag("fixed")]
+    | Annotated[Uniform, Tag("uniform")]
+    | Annotated[Triangular, Tag("triangular")]
+    | Annotated[Normal, Tag("normal")]
+    | Annotated[LogNormal, Tag("lognormal")]
+    | Annotated[Beta, Tag("beta")],
+    Discriminator(
+        _param_kind,
+        custom_error_type="parameter",
+        custom_error_message=(
+            'a parameter is a table such as {value = 3, source = "..."} or '
+            '{dist = "triangular", low = 1, mode = 2, high = 3, source = "..."}; dist is one of '
+            + ", ".join(DISTRIBUTIONS)
+        ),
+    ),
+]
+"""Any parameter kind; ``dist`` picks the distribution, no ``dist`` means fixed."""
+
+AnyParam = Fixed | Uniform | Triangular | Normal | LogNormal | Beta
+
+
+def check_domain(param: AnyParam, low: float, high: float, what: str) -> None:
+    """Raise ``ValueError`` unless the parameter's whole support lies in ``[low, high]``."""
+    lo, hi = param.support()
+    if not (math.isfinite(lo) or low == -math.inf) or not (math.isfinite(hi) or high == math.inf):
+        raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} is unbounded")
+    if lo < low or hi > high:
+        raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} reaches [{lo:g}, {hi:g}]")

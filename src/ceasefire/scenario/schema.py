@@ -1,0 +1,374 @@
+"""The scenario file format: a pydantic v2 schema, validated once at the edge.
+
+A scenario is a TOML file with these tables (see ``docs/scenario-format.md`` and the
+flagship ``russia-ukraine-2026.toml``):
+
+``[scenario]`` id, title, start date, horizon; ``[run]`` default sizes and seed;
+``[sources.<id>]`` where each figure comes from; ``[territory]`` and ``[[objectives]]``;
+``[attrition]``; ``[sides.A]``/``[sides.B]`` with ``forces``, ``economy`` and ``stability``;
+``[leaders.A]``/``[leaders.B]`` with ``reasons`` (the named terms of the calculus) and
+``[[leaders.X.aims]]``; ``[[terms]]`` that can be on the table; ``[ceasefire]``;
+``[[levers]]``.
+
+Every number is a parameter (:mod:`ceasefire.scenario.params`) naming its source.
+Domains (rates non-negative, probabilities in [0, 1], ...) are checked on the whole support
+of each distribution, so a sampled value can never leave its domain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ceasefire.scenario.params import ASSUMPTION, AnyParam, Param, check_domain
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SIDES = ("A", "B")
+
+
+def _domain(low: float, high: float, what: str) -> Callable[[AnyParam], AnyParam]:
+    def check(p: AnyParam) -> AnyParam:
+        check_domain(p, low, high, what)
+        return p
+
+    check.domain = (low, high)  # type: ignore[attr-defined]
+    return check
+
+
+NonNeg = Annotated[Param, AfterValidator(_domain(0.0, math.inf, "this value"))]
+Positive = Annotated[Param, AfterValidator(_domain(1e-12, math.inf, "this value (positive)"))]
+Prob = Annotated[Param, AfterValidator(_domain(0.0, 1.0, "this probability or share"))]
+Real = Param
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Where a figure comes from."""
+
+    author: str
+    title: str
+    date: str = Field(description="publication date, as precise as known")
+    where: str = Field(description="publisher, outlet or file")
+    url: str | None = None
+
+
+class ScenarioMeta(_Strict):
+    id: str = Field(pattern=SLUG)
+    title: str
+    start: dt.date
+    horizon: int = Field(default=60, ge=1, le=600, description="months simulated")
+    description: str = ""
+
+
+class RunDefaults(_Strict):
+    """Default run sizes; the command line overrides them."""
+
+    samples: int = Field(default=200, ge=1, le=1_000_000, description="outer parameter samples")
+    paths: int = Field(default=200, ge=1, le=10_000_000, description="inner paths per sample")
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    lookahead: int = Field(default=6, ge=1, le=120, description="myopic look-ahead, months")
+
+
+class Territory(_Strict):
+    """The contested country's land, in km², and the front's recent pace."""
+
+    area_km2: Positive
+    held_km2: NonNeg = Field(description="held by side A at the start")
+    gain_km2_per_month: Real = Field(description="mean monthly gain of A at the start's power ratio")
+    gain_sd_km2: NonNeg
+    power_elasticity: NonNeg = Field(description="theta: gain scales as (rho/rho0)^theta")
+
+    @model_validator(mode="after")
+    def _held_inside(self) -> Territory:
+        if self.held_km2.support()[1] > self.area_km2.support()[0]:
+            raise ValueError("held_km2 can exceed area_km2: side A cannot hold more than the whole area")
+        return self
+
+
+class Objective(_Strict):
+    """A named area A tries to take; objectives fill in the order listed as A's line advances."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    area_km2: Positive
+
+
+class Attrition(_Strict):
+    casualties_per_day: Positive = Field(description="side A's casualties per day at the start")
+    exchange_ratio: Positive = Field(description="A's casualties per casualty of B at the start")
+    intensity_sd: NonNeg = Field(description="sd of the monthly log-intensity of fighting")
+    fire_exponent: NonNeg = Field(
+        description="q: a side's losses scale as (enemy power / its start)^q; 1 is Lanchester's aimed fire"
+    )
+
+
+class Forces(_Strict):
+    manpower: Positive = Field(description="troops committed, persons")
+    recruitment: NonNeg = Field(description="persons per month")
+    recruitment_pain_elasticity: NonNeg = Field(description="recruitment falls as exp(-e * pain)")
+    permanent_loss_share: Prob = Field(description="share of casualties that leave the force")
+    separation: Prob = Field(description="share of the force leaving each month for other reasons")
+    manpower_exponent: NonNeg
+    equipment: Positive = Field(description="equipment index at the start (1 = start stock)")
+    equipment_exponent: NonNeg
+    equipment_loss: Prob = Field(description="share of the stock lost per month at the start's intensity")
+    equipment_production: NonNeg = Field(description="index units produced per month")
+    equipment_storage: NonNeg = Field(description="index units restorable from storage (finite)")
+    equipment_restoration: NonNeg = Field(description="index units restored per month while storage lasts")
+    aid_level: NonNeg = Field(description="military aid received, 1 = the level at the start")
+    aid_reliability: Prob = Field(description="probability that the month's aid arrives")
+    aid_equipment: NonNeg = Field(description="index units delivered per month at aid level 1")
+    aid_finance: NonNeg = Field(description="budget units per month at aid level 1")
+
+
+class Economy(_Strict):
+    unit: str = Field(description="currency unit of the budget figures, e.g. 'trn RUB'")
+    reserves: NonNeg
+    revenue: NonNeg = Field(description="revenue other than commodities, per month")
+    commodity_revenue: NonNeg = Field(description="oil and gas revenue per month at the start")
+    commodity_volatility: NonNeg = Field(description="monthly sd of the log commodity price")
+    commodity_reversion: Prob = Field(description="share of the log price gap closed per month")
+    sanctions: Prob = Field(description="extra share of commodity revenue lost to new sanctions")
+    spending_war: NonNeg = Field(description="war spending per month")
+    spending_other: NonNeg = Field(description="other spending per month")
+    reserve_share: Prob = Field(description="share of a deficit drawn from reserves")
+    peace_war_spending: Prob = Field(description="share of war spending kept in peace")
+    exhaustion_pain: NonNeg = Field(description="weight of unfunded spending in economic pain")
+
+
+class Stability(_Strict):
+    initial: Prob
+    recovery: Prob = Field(description="share of the gap to the initial level closed per month")
+    pain_sensitivity: NonNeg
+    casualty_sensitivity: NonNeg
+    noise_sd: NonNeg
+
+
+class Side(_Strict):
+    name: str
+    forces: Forces
+    economy: Economy
+    stability: Stability
+
+
+class Reasons(_Strict):
+    """The named reasons of a leader's calculus; each has a neutral value of 0.
+
+    Numbering follows Aron (2025); ``punishment`` follows Goemans (2000).
+    """
+
+    legitimacy: NonNeg = Field(description="1: log-hazard reduction while at war")
+    militarism: NonNeg = Field(description="2: extra flow value per month at war")
+    war_economy: NonNeg = Field(description="3: monthly hazard added by converting the war economy")
+    bonuses_and_wages: NonNeg = Field(description="4: hazard added by ending bonuses and war wages")
+    veterans: NonNeg = Field(description="4: hazard added by returning veterans")
+    risk_of_change: NonNeg = Field(description="5: hazard added by any sharp change")
+    opportunism: NonNeg = Field(description="6: aspiration raised per unit of concession received")
+    need_for_victory: NonNeg = Field(description="7: hazard added by a peace short of the aims")
+    punishment: NonNeg = Field(description="personal cost of removal, in months of office value")
+
+    def items(self) -> Iterator[tuple[str, AnyParam]]:  # type: ignore[override]
+        for name in type(self).model_fields:
+            yield name, getattr(self, name)
+
+
+class Aim(_Strict):
+    """A war aim; its weight counts toward the leader's victory score when met."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    weight: float = Field(ge=0)
+    objective: str | None = Field(default=None, description="an objective that meets or defeats the aim")
+    effect: Literal["achieved_by", "lost_by"] = "achieved_by"
+    source: str
+    note: str | None = None
+
+
+class Successor(_Strict):
+    reset: Prob = Field(description="share of the person-tied reasons that resets to neutral")
+    hazard_multiplier: Positive = Field(description="a new leader's base hazard relative to the incumbent's")
+
+
+class Leader(_Strict):
+    name: str
+    regime: Literal["personalist", "military", "single-party", "democracy", "other"]
+    discount: Prob = Field(description="monthly discount factor")
+    base_hazard: Prob = Field(description="annual probability of losing office at the start")
+    casualty_hazard: NonNeg = Field(description="log-hazard per unit of casualties relative to the start")
+    pain_hazard: NonNeg = Field(description="log-hazard per unit of economic pain")
+    instability_hazard: NonNeg = Field(description="log-hazard per unit of lost stability")
+    shock_months: Positive = Field(description="decay time of the post-war transition shock, months")
+    victory_relief: NonNeg = Field(description="gamma: the shock scales as (1 - victory)^gamma")
+    punishment_lost_war: NonNeg = Field(description="extra punishment, relative, for a lost war")
+    aspiration: Positive = Field(description="victory score he holds out for (1 = his stated aims)")
+    concession_received: NonNeg = Field(description="concessions offered to him outside the terms")
+    optimism: Real = Field(description="log-bias on his own side's combat power in his beliefs")
+    reasons: Reasons
+    successor: Successor
+    aims: list[Aim] = Field(min_length=1)
+
+
+class Terms(_Strict):
+    """A settlement that can be on the table."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    grants: list[str] = Field(default_factory=list, description="ids of aims (of either side) it meets")
+    concession_to_A: float = Field(default=0.0, ge=0, description="victory score given to A beyond aims")
+    security_guarantees: bool = False
+    sanctions_relief: float = Field(default=0.0, ge=0, le=1, description="share of sanctions lifted")
+    available_from: int = Field(default=0, ge=0, description="first month it is on the table")
+
+
+class Ceasefire(_Strict):
+    breakdown: Prob = Field(description="monthly probability that a ceasefire breaks down")
+    guarantee_factor: NonNeg = Field(description="breakdown multiplier with security guarantees")
+    record_factor: NonNeg = Field(description="breakdown multiplier per earlier broken agreement")
+    prior_broken: int = Field(default=0, ge=0, description="agreements broken before the start")
+
+
+class Lever(_Strict):
+    """An outside policy that changes one parameter, with a cost and a credibility."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    target: str = Field(description="dotted path of the parameter it changes")
+    effect: Literal["add", "multiply"] = "add"
+    per_unit: Real = Field(description="change at intensity 1")
+    intensity_max: float = Field(default=1.0, gt=0)
+    cost_per_unit: NonNeg
+    cost_unit: str
+    credibility: Prob = Field(description="probability it is carried out and sustained")
+
+
+class Scenario(_Strict):
+    scenario: ScenarioMeta
+    run: RunDefaults = Field(default_factory=RunDefaults)
+    sources: dict[str, Source]
+    territory: Territory
+    objectives: list[Objective] = Field(default_factory=list)
+    attrition: Attrition
+    sides: dict[Literal["A", "B"], Side]
+    leaders: dict[Literal["A", "B"], Leader]
+    terms: list[Terms] = Field(min_length=1)
+    ceasefire: Ceasefire
+    levers: list[Lever] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        for key in ("sides", "leaders"):
+            missing = [s for s in SIDES if s not in getattr(self, key)]
+            if missing:
+                raise ValueError(f"[{key}] needs both A and B; missing {', '.join(missing)}")
+        if ASSUMPTION in self.sources:
+            raise ValueError(f"'{ASSUMPTION}' is reserved and cannot be a key of [sources]")
+        for path, p in iter_params(self):
+            if p.source != ASSUMPTION and p.source not in self.sources:
+                known = ", ".join(sorted(self.sources)) or "none"
+                raise ValueError(
+                    f"{path}: source '{p.source}' is not in [sources] (known: {known}; "
+                    f"or use '{ASSUMPTION}' with a note)"
+                )
+        _unique("objectives", [o.id for o in self.objectives])
+        _unique("terms", [t.id for t in self.terms])
+        _unique("levers", [lv.id for lv in self.levers])
+        objectives = {o.id for o in self.objectives}
+        aim_ids: set[str] = set()
+        for side in SIDES:
+            aims = self.leaders[side].aims  # type: ignore[index]
+            ids = [a.id for a in aims]
+            _unique(f"leaders.{side}.aims", ids)
+            aim_ids.update(ids)
+            for aim in aims:
+                if aim.objective is not None and aim.objective not in objectives:
+                    raise ValueError(
+                        f"leaders.{side}.aims '{aim.id}': objective '{aim.objective}' is not among "
+                        f"[[objectives]] ({', '.join(sorted(objectives)) or 'none'})"
+                    )
+            for aim in aims:
+                if aim.source != ASSUMPTION and aim.source not in self.sources:
+                    raise ValueError(f"leaders.{side}.aims '{aim.id}': source '{aim.source}' is not in [sources]")
+            if sum((a.weight for a in aims), 0.0) <= 0:
+                raise ValueError(f"leaders.{side}.aims: the weights must not all be zero")
+        for t in self.terms:
+            for g in t.grants:
+                if g not in aim_ids:
+                    raise ValueError(f"terms '{t.id}': grants unknown aim '{g}' (aims: {', '.join(sorted(aim_ids))})")
+        paths = dict(iter_params(self))
+        for lv in self.levers:
+            if lv.target not in paths:
+                close = [p for p in paths if p.endswith(lv.target.split(".")[-1])]
+                hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
+                raise ValueError(f"levers '{lv.id}': target '{lv.target}' is not a parameter of this scenario{hint}")
+        return self
+
+    def side_name(self, side: str) -> str:
+        return self.sides[side].name  # type: ignore[index]
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what}: id '{i}' appears twice")
+        seen.add(i)
+
+
+def iter_params(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, AnyParam]]:
+    """Every parameter in a (validated) model with its dotted path, in file order.
+
+    Paths look like ``sides.A.forces.manpower`` or ``objectives.rest-of-donetsk.area_km2``;
+    list entries are named by their ``id``.
+    """
+    from ceasefire.scenario.params import _ParamBase
+
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        yield from _walk(value, path, _ParamBase)
+
+
+def _walk(value: object, path: str, base: type) -> Iterator[tuple[str, AnyParam]]:
+    if isinstance(value, base):
+        yield path, value  # type: ignore[misc]
+    elif isinstance(value, BaseModel):
+        yield from iter_params(value, path + ".")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, f"{path}.{k}", base)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            key = getattr(v, "id", str(i))
+            yield from _walk(v, f"{path}.{key}", base)
+
+
+def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
+    """The domain ``(low, high)`` declared for the parameter at ``path`` (``(-inf, inf)`` if none)."""
+    parts = path.split(".")
+    node: object = model
+    field_info = None
+    for part in parts:
+        if isinstance(node, BaseModel):
+            field_info = type(node).model_fields.get(part)
+            node = getattr(node, part)
+        elif isinstance(node, dict):
+            node = node[part]
+        elif isinstance(node, list):
+            node = next(v for v in node if getattr(v, "id", None) == part)
+    for meta in getattr(field_info, "metadata", []):
+        domain = getattr(getattr(meta, "func", None), "domain", None)
+        if domain is not None:
+            return domain  # type: ignore[no-any-return]
+    return (-math.inf, math.inf)
+
+
+def is_slug(text: str) -> bool:
+    return re.match(SLUG, text) is not None
