@@ -1,5 +1,31 @@
-"""ceasefire: a leader's war-termination calculus, simulated under uncertainty."""
+"""ceasefire: a leader's war-termination calculus, simulated under uncertainty.
+
+>>> import ceasefire
+>>> scenario = ceasefire.load_scenario("russia-ukraine-2026")
+>>> result = ceasefire.run(scenario, ceasefire.RunSpec.from_scenario(scenario, samples=20, paths=50))
+>>> summary = ceasefire.summarize(result)
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from ceasefire.errors import CeasefireError, ScenarioError
+from ceasefire.run.experiment import RunResult, RunSpec, run
+from ceasefire.run.summary import Summary, summarize
+from ceasefire.scenario.load import list_scenarios, load_scenario
+from ceasefire.scenario.schema import Scenario
+
+__all__ = [
+    "CeasefireError",
+    "RunResult",
+    "RunSpec",
+    "Scenario",
+    "ScenarioError",
+    "Summary",
+    "__version__",
+    "list_scenarios",
+    "load_scenario",
+    "run",
+    "summarize",
+]

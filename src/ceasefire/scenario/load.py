@@ -216,7 +216,7 @@ def _problems(error: ValidationError, data: dict[str, Any], text: str) -> list[P
         path, shown, value = _clean(loc, data)
         expected = _expected(err, loc, value)
         if err["type"] in ("value_error", "assertion_error"):
-            path, shown, expected = _message_path(expected, path, shown, data)
+            path, shown, expected = _message_path(expected, path, data)
         elif err["type"] == "parameter" and isinstance(value, dict) and "dist" in value:
             path, shown = (*path, "dist"), f"{shown}.dist" if shown else "dist"
         problem = (shown, locate(text, path), expected)
@@ -256,9 +256,7 @@ def _clean(loc: tuple[Key, ...], data: Any) -> tuple[tuple[Key, ...], str, Any]:
     return tuple(path), ".".join(shown), node
 
 
-def _message_path(
-    message: str, path: tuple[Key, ...], shown: str, data: Any
-) -> tuple[tuple[Key, ...], str, str]:
+def _message_path(message: str, path: tuple[Key, ...], data: Any) -> tuple[tuple[Key, ...], str, str]:
     """Refine the location of a validator's message that names a key path itself.
 
     Cross-reference checks say e.g. ``terms 'freeze': grants unknown aim 'x'`` at the top
