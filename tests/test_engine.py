@@ -111,11 +111,6 @@ def test_chunking_with_settlement_free_recording() -> None:
     assert_same_outcomes(whole, one_by_one)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError,
-    reason="src bug: the gain_* trajectories get a row only in months where some path of the chunk is at "
-    "war, so chunks whose paths are all at peace for a while have fewer rows and cannot be joined",
-)
 def test_recording_chunks_where_every_path_is_at_peace() -> None:
     sc = flagship()
     spec = RunSpec(samples=4, paths=1, seed=0, horizon=sc.scenario.horizon, lookahead=sc.run.lookahead,
@@ -186,11 +181,6 @@ def test_peace_freezes_manpower_and_the_front(recorded: RunResult) -> None:
         np.testing.assert_array_equal(held[1:][peace], held[:-1][peace])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: in peace the engine sets equipment to min(K + production, K0), which cuts a stock "
-    "above its start (Ukraine's, built up by aid) down to the start's level at the settlement",
-)
 def test_equipment_never_falls_in_peace(recorded: RunResult) -> None:
     tr = recorded.outcomes.trajectories
     peace = tr["at_war"][1:] == 0.0

@@ -117,11 +117,6 @@ def test_peace_value_without_shock_is_stationary(
     assert float(value) == pytest.approx(float(expected), rel=1e-9, abs=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: peace_value stops its series when the worst element of the whole batch has "
-    "converged, so an element's value depends (at ~1e-12) on the other elements in the batch",
-)
 def test_peace_value_does_not_depend_on_the_batch() -> None:
     rng = np.random.default_rng(0)
     n = 400

@@ -632,3 +632,24 @@ def test_aim_weights_all_zero() -> None:
     key, line, expected = only(problems_of(text))
     assert (key, line) == ("leaders.B.aims", line_of(text, "[[leaders.B.aims]]"))
     assert expected == "the weights must not all be zero"
+
+
+def test_lognormal_is_allowed_for_a_strictly_positive_parameter() -> None:
+    from ceasefire.scenario.load import LIBRARY, parse_scenario
+
+    text = (LIBRARY / "russia-ukraine-2026.toml").read_text(encoding="utf-8")
+    old = 'casualties_per_day = { dist = "triangular", low = 850, mode = 1100, high = 1650,'
+    new = 'casualties_per_day = { dist = "lognormal", median = 1100, sigma = 0.2,'
+    assert old in text
+    scenario = parse_scenario(text.replace(old, new), "lognormal.toml")
+    assert scenario.attrition.casualties_per_day.describe() == "lognormal(median 1100, sigma 0.2)"
+
+
+def test_aim_ids_must_differ_between_the_two_leaders() -> None:
+    from ceasefire.errors import ScenarioError
+    from ceasefire.scenario.load import LIBRARY, parse_scenario
+
+    text = (LIBRARY / "russia-ukraine-2026.toml").read_text(encoding="utf-8")
+    bad = text.replace('id = "keep-south"', 'id = "crimea"').replace('"keep-south"', '"crimea"')
+    with pytest.raises(ScenarioError, match="aims of the two leaders: id 'crimea' appears twice"):
+        parse_scenario(bad, "dup.toml")

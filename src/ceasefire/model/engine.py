@@ -206,11 +206,16 @@ def simulate(
     reserves = {s: sides[s].e["reserves"].copy() for s in SIDES}
     log_price = {s: np.zeros(n) for s in SIDES}
     stability = {s: sides[s].st["initial"].copy() for s in SIDES}
-    spend0 = {s: sides[s].e["spending_other"] + sides[s].e["spending_war"] for s in SIDES}
+    # pain is measured against the start *without* levers, so a lever's effect shows as pain
+    before = {s: _Side(params, s) for s in SIDES}
+    spend0 = {s: before[s].e["spending_other"] + before[s].e["spending_war"] for s in SIDES}
     revenue0 = {
-        s: sides[s].e["revenue"] + sides[s].e["commodity_revenue"] + sides[s].f["aid_finance"] * sides[s].f["aid_level"]
+        s: before[s].e["revenue"]
+        + before[s].e["commodity_revenue"] * (1.0 - before[s].e["sanctions"])
+        + before[s].f["aid_finance"] * before[s].f["aid_level"]
         for s in SIDES
     }
+
     deficit0 = {s: np.maximum(spend0[s] - revenue0[s], 0.0) for s in SIDES}
     pain = {s: np.zeros(n) for s in SIDES}
     casualty_ratio = {s: np.ones(n) for s in SIDES}
@@ -262,6 +267,10 @@ def simulate(
     q_fire, int_sd = p[att + "fire_exponent"], p[att + "intensity_sd"]
 
     for t in range(T):
+        # leaders' gains from each terms over fighting on, NaN where no decision is taken
+        gain_rows = (
+            {f"gain_{s}_{term}": np.full(n, np.nan) for s in SIDES for term in st.terms} if config.record else {}
+        )
         power = {
             s: attrition.combat_power(
                 manpower[s],
@@ -323,9 +332,7 @@ def simulate(
             if config.record:
                 for s in SIDES:
                     for j, term in enumerate(st.terms):
-                        row = np.full(n, np.nan)
-                        row[idx] = gains[s][:, j]
-                        traj.setdefault(f"gain_{s}_{term}", []).append(row)
+                        gain_rows[f"gain_{s}_{term}"][idx] = gains[s][:, j]
             choice = bargaining.choose_terms(gains["A"], gains["B"], available)
             signs = choice >= 0
             if signs.any():
@@ -388,7 +395,13 @@ def simulate(
                 f["equipment_restoration"],
                 delivered[s],
             )
-            equipment[s] = np.where(war, new_k, np.minimum(equipment[s] + f["equipment_production"], f["equipment"]))
+            # in peace production refills a depleted stock toward its start; a larger stock is kept
+            refilled = np.where(
+                equipment[s] >= f["equipment"],
+                equipment[s],
+                np.minimum(equipment[s] + f["equipment_production"], f["equipment"]),
+            )
+            equipment[s] = np.where(war, new_k, refilled)
             storage[s] = np.where(war, new_pool, storage[s])
 
         # 3. economy and stability ------------------------------------------------------
@@ -459,6 +472,10 @@ def simulate(
         breakdowns += breaks
         broken += breaks
         terms_now = np.where(breaks, -1, terms_now)
+        for s in SIDES:  # the war resumes at the start's intensity, not at peace's zero
+            casualty_ratio[s] = np.where(breaks, 1.0, casualty_ratio[s])
+        for name, row in gain_rows.items():
+            traj.setdefault(name, []).append(row)
         record()
 
     never = first_month < 0

@@ -43,16 +43,18 @@ def peace_value(
     )
     weight = np.ones_like(total)  # A^n / n!
     qn = np.ones_like(q)  # q^n
+    active = np.ones(total.shape, dtype=bool)
     n = 0
-    while True:
+    # each element stops adding terms once its own remainder is below tol, so its value does not
+    # depend on the other elements of the batch
+    while active.any() and n <= 400:
         g_n = 1.0 / (1.0 - r * qn)
         g_next = 1.0 / (1.0 - r * qn * q)
-        total = total + weight * (g_n * flow_part - shock * punishment * g_next)
+        total = total + np.where(active, weight * (g_n * flow_part - shock * punishment * g_next), 0.0)
         n += 1
         weight = weight * amp / n
         qn = qn * q
-        if float(np.max(np.abs(weight) * (np.abs(g_next) * (1.0 + np.abs(flow_part)) + 1.0))) < tol or n > 400:
-            break
+        active &= np.abs(weight) * (np.abs(g_next) * (1.0 + np.abs(flow_part)) + 1.0) >= tol
     return np.exp(-amp) * total
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from scipy import stats
 
 ASSUMPTION = "assumption"
+SMALLEST_POSITIVE = 5e-324
 
 
 class _ParamBase(BaseModel):
@@ -163,7 +164,7 @@ class LogNormal(_ParamBase):
     sigma: float = Field(gt=0, description="standard deviation of log(value)")
 
     def support(self) -> tuple[float, float]:
-        return (0.0, math.inf)
+        return (SMALLEST_POSITIVE, math.inf)  # open at 0: every draw is positive
 
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(stats.lognorm.ppf(u, self.sigma, scale=self.median), dtype=float)

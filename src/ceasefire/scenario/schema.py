@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ceasefire.scenario.params import ASSUMPTION, AnyParam, Param, check_domain
+from ceasefire.scenario.params import ASSUMPTION, SMALLEST_POSITIVE, AnyParam, Param, check_domain
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SIDES = ("A", "B")
@@ -41,7 +41,7 @@ def _domain(low: float, high: float, what: str) -> Callable[[AnyParam], AnyParam
 
 
 NonNeg = Annotated[Param, AfterValidator(_domain(0.0, math.inf, "this value"))]
-Positive = Annotated[Param, AfterValidator(_domain(1e-12, math.inf, "this value (positive)"))]
+Positive = Annotated[Param, AfterValidator(_domain(SMALLEST_POSITIVE, math.inf, "this value (positive)"))]
 Prob = Annotated[Param, AfterValidator(_domain(0.0, 1.0, "this probability or share"))]
 Real = Param
 
@@ -298,6 +298,7 @@ class Scenario(_Strict):
                     raise ValueError(f"leaders.{side}.aims '{aim.id}': source '{aim.source}' is not in [sources]")
             if sum((a.weight for a in aims), 0.0) <= 0:
                 raise ValueError(f"leaders.{side}.aims: the weights must not all be zero")
+        _unique("aims of the two leaders", [a.id for side in SIDES for a in self.leaders[side].aims])  # type: ignore[index]
         for t in self.terms:
             for g in t.grants:
                 if g not in aim_ids:
