@@ -335,6 +335,17 @@ def test_secondary_oil_sanctions_with_settlement() -> None:
     assert r1.mean() < r0.mean()
 
 
+def test_a_revenue_lever_shows_as_economic_pain(war_only: RunResult) -> None:
+    """Pain is measured against the start without levers, so a cut in revenue is felt as pain."""
+    squeezed = run_small(record=True, allow_settlement=False, levers={"close-bank-loopholes": 1.0})
+    s0 = war_only.outcomes.trajectories["stability_A"][1:13]
+    s1 = squeezed.outcomes.trajectories["stability_A"][1:13]
+    carried = np.any(s1 != s0, axis=0)
+    assert carried.mean() > 0.3  # credibility 0.6-0.9: most paths carry it out
+    assert np.all(s1[:, carried] <= s0[:, carried] + 1e-12)
+    assert s1[:, carried].mean() < s0[:, carried].mean()
+
+
 def test_zero_intensity_lever_changes_nothing() -> None:
     plain = run_small()
     zero = run_small(levers={"more-military-aid": 0.0})

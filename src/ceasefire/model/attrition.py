@@ -24,7 +24,7 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 def combat_power(manpower: Array, manpower0: Array, a: Array, equipment: Array, b: Array) -> Array:
-    """Relative combat power ``(M/M0)^a * K^b`` (equipment is already an index with K0 = 1)."""
+    """Relative combat power ``(M/M0)^a * K^b``; ``equipment`` is relative to its start (``K/K0``)."""
     return np.power(np.maximum(manpower, 0.0) / manpower0, a) * np.power(np.maximum(equipment, 0.0), b)
 
 

@@ -198,8 +198,12 @@ def simulate(
         else np.zeros((n, 0))
     )
     obj_bounds = np.concatenate([np.zeros((n, 1)), np.cumsum(obj_area, axis=1)], axis=1)
+    # c0: the month's expected losses at the start (levers applied); c_ref: the same without
+    # levers, the reference the hazard's casualty ratio is measured against
     c0 = {"A": p[att + "casualties_per_day"] * attrition.DAYS_PER_MONTH}
     c0["B"] = c0["A"] / p[att + "exchange_ratio"]
+    c_ref = {"A": params[att + "casualties_per_day"] * attrition.DAYS_PER_MONTH}
+    c_ref["B"] = c_ref["A"] / params[att + "exchange_ratio"]
     manpower = {s: sides[s].f["manpower"].copy() for s in SIDES}
     equipment = {s: sides[s].f["equipment"].copy() for s in SIDES}
     storage = {s: sides[s].f["equipment_storage"].copy() for s in SIDES}
@@ -274,9 +278,9 @@ def simulate(
         power = {
             s: attrition.combat_power(
                 manpower[s],
-                sides[s].f["manpower"],
+                before[s].f["manpower"],
                 sides[s].f["manpower_exponent"],
-                equipment[s],
+                equipment[s] / before[s].f["equipment"],
                 sides[s].f["equipment_exponent"],
             )
             for s in SIDES
@@ -374,7 +378,7 @@ def simulate(
             lost = attrition.expected_losses(c0[s], power[other], q_fire) * intensity
             losses[s] = np.where(war, lost, 0.0)
             cum_cas[s] = cum_cas[s] + losses[s]
-            casualty_ratio[s] = losses[s] / c0[s]
+            casualty_ratio[s] = losses[s] / c_ref[s]
             f = sides[s].f
             recruits = f["recruitment"] * np.exp(-f["recruitment_pain_elasticity"] * pain[s])
             manpower[s] = np.where(
