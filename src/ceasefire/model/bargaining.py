@@ -42,6 +42,28 @@ def aim_attainment(granted: NDArray[np.bool_], progress: Array, effect_lost: NDA
     return np.where(lost, g * (1.0 - p), np.maximum(g, p))
 
 
+def weighted_attainment(
+    granted: NDArray[np.bool_], progress: Array, effect_lost: NDArray[np.bool_], weights: NDArray[np.float64]
+) -> Array:
+    """``(n, terms)``: ``sum_j w_j g_jk / sum_j w_j`` without forming the ``(n, aims, terms)`` array.
+
+    Since a grant is 0 or 1, an aim achieved by progress ``p`` scores ``g + (1 - g) p`` and an aim
+    lost by it scores ``g (1 - p)``: the score is affine in the progress,
+    ``const_k + sum_j p_nj W_jk``.
+    """
+    w = (weights / weights.sum())[:, None]
+    g = granted.astype(float)
+    lost = effect_lost[:, None]
+    const = (w * g).sum(axis=0)
+    slope = w * np.where(lost, -g, 1.0 - g)
+    # an explicit sum over the few aims, not a matrix product: BLAS may round differently for
+    # different batch sizes, and a path's numbers must not depend on its chunk
+    score = np.broadcast_to(const, (progress.shape[0], const.size)).copy()
+    for j in range(slope.shape[0]):
+        score += progress[:, j, None] * slope[j]
+    return score
+
+
 def victory_score(
     attainment: Array,
     weights: NDArray[np.float64],
@@ -50,11 +72,18 @@ def victory_score(
     concession_offered: Array,
     ratchet: Array,
 ) -> Array:
-    """``(n, terms)`` victory scores; see the module docstring.
+    """``(n, terms)`` victory scores from ``(n, aims, terms)`` attainment; see the module docstring.
 
     ``concession`` is ``c_ik`` (shape ``(n, terms)``), ``concession_offered`` is ``C_i`` (``(n,)``).
     """
     score = np.einsum("nak,a->nk", attainment, weights / weights.sum())
+    return victory_from_score(score, aspiration, concession, concession_offered, ratchet)
+
+
+def victory_from_score(
+    score: Array, aspiration: Array, concession: Array, concession_offered: Array, ratchet: Array
+) -> Array:
+    """``v = clip(1 - max(a + kappa C - score - c, 0), 0, 1)`` for ``(n, terms)`` scores."""
     shortfall = aspiration[:, None] + ratchet[:, None] * concession_offered[:, None] - score - concession
     return np.clip(1.0 - np.maximum(shortfall, 0.0), 0.0, 1.0)
 

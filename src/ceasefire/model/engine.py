@@ -567,30 +567,36 @@ def _aim_progress(st: Structure, side: str, progress: Array) -> Array:
 
 
 def _victory(
-    st: Structure, side: str, progress: Array, sd: _Side, idx: NDArray[np.int64], concession_terms: NDArray[np.float64]
+    st: Structure,
+    side: str,
+    progress: Array,
+    sd: _Side,
+    idx: NDArray[np.int64],
+    concession_terms: NDArray[np.float64],
 ) -> Array:
     """``(len(idx), terms)`` victory scores of every terms option for one side's leader."""
-    attain = bargaining.aim_attainment(st.granted[side], _aim_progress(st, side, progress), st.aim_lost[side])
+    score = bargaining.weighted_attainment(
+        st.granted[side], _aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
+    )
     received = sd.ld["concession_received"][idx]
     offered = received + (concession_terms.max() if concession_terms.size else 0.0)
     concession = received[:, None] + concession_terms[None, :]
-    return bargaining.victory_score(
-        attain, st.aim_weights[side], sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx]
+    return bargaining.victory_from_score(
+        score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx]
     )
 
 
 def _victory_battlefield(st: Structure, side: str, progress: Array, sd: _Side, idx: NDArray[np.int64]) -> Array:
-    """Victory score of the battlefield alone (no terms): what a removal during the war is judged by."""
-    none = np.zeros((st.granted[side].shape[0], 1), dtype=bool)
-    attain = bargaining.aim_attainment(none, _aim_progress(st, side, progress), st.aim_lost[side])
-    # an aim lost by A's progress is still held by B on the battlefield while not lost
-    attain = np.where(st.aim_lost[side][None, :, None], 1.0 - _aim_progress(st, side, progress)[:, :, None], attain)
+    """Victory score of the battlefield alone (no terms): what a removal during the war is judged by.
+
+    An aim that A's progress defeats is still held while not lost, which is the attainment of a
+    grant (``g (1 - p)`` with ``g = 1``); an aim that progress achieves is met as far as taken.
+    """
+    held = st.aim_lost[side][:, None]
+    score = bargaining.weighted_attainment(
+        held, _aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
+    )
     received = sd.ld["concession_received"][idx]
-    return bargaining.victory_score(
-        attain,
-        st.aim_weights[side],
-        sd.ld["aspiration"][idx],
-        received[:, None],
-        received,
-        sd.ld["reasons.opportunism"][idx],
+    return bargaining.victory_from_score(
+        score, sd.ld["aspiration"][idx], received[:, None], received, sd.ld["reasons.opportunism"][idx]
     )[:, 0]
