@@ -55,11 +55,6 @@ def sample_parameters(scenario: Scenario, samples: int, seed: np.random.SeedSequ
     return values
 
 
-def nominal_parameters(scenario: Scenario, samples: int = 1) -> Values:
-    """Every parameter at its median, repeated ``samples`` times (a quick, noise-free preview)."""
-    return {path: np.full(samples, p.nominal()) for path, p in iter_params(scenario)}
-
-
 def check_levers(scenario: Scenario, intensities: Mapping[str, float]) -> None:
     """Raise ``ValueError`` for unknown levers or intensities outside ``[0, intensity_max]``."""
     known = {lv.id: lv for lv in scenario.levers}

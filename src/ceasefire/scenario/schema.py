@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ceasefire.scenario.params import ASSUMPTION, SMALLEST_POSITIVE, AnyParam, Param, check_domain
+from ceasefire.scenario.params import ASSUMPTION, SMALLEST_POSITIVE, AnyParam, Param, _ParamBase, check_domain
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SIDES = ("A", "B")
@@ -175,9 +174,6 @@ class Reasons(_Strict):
     need_for_victory: NonNeg = Field(description="7: hazard added by a peace short of the aims")
     punishment: NonNeg = Field(description="personal cost of removal, in months of office value")
 
-    def items(self) -> Iterator[tuple[str, AnyParam]]:  # type: ignore[override]
-        for name in type(self).model_fields:
-            yield name, getattr(self, name)
 
 
 class Aim(_Strict):
@@ -311,9 +307,6 @@ class Scenario(_Strict):
                 raise ValueError(f"levers '{lv.id}': target '{lv.target}' is not a parameter of this scenario{hint}")
         return self
 
-    def side_name(self, side: str) -> str:
-        return self.sides[side].name  # type: ignore[index]
-
 
 def _unique(what: str, ids: list[str]) -> None:
     seen: set[str] = set()
@@ -329,8 +322,6 @@ def iter_params(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, AnyPa
     Paths look like ``sides.A.forces.manpower`` or ``objectives.rest-of-donetsk.area_km2``;
     list entries are named by their ``id``.
     """
-    from ceasefire.scenario.params import _ParamBase
-
     for name in type(model).model_fields:
         value = getattr(model, name)
         path = f"{prefix}{name}"
@@ -369,7 +360,3 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
         if domain is not None:
             return domain  # type: ignore[no-any-return]
     return (-math.inf, math.inf)
-
-
-def is_slug(text: str) -> bool:
-    return re.match(SLUG, text) is not None
