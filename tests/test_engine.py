@@ -380,3 +380,45 @@ def test_unknown_policy_raises() -> None:
 def test_bad_sizes_raise(field: str, value: int) -> None:
     with pytest.raises(ValueError, match=field):
         run(flagship(), small_spec(**{field: value}))
+
+
+# --------------------------------------------------------------------------------------------
+# conditioning on the observed start
+
+
+def test_no_deal_at_start_removes_month_zero_settlements() -> None:
+    sc = flagship()
+    assert sc.scenario.no_deal_at_start
+    conditioned = run(sc, small_spec(samples=30)).outcomes
+    assert not np.any(conditioned.first_settlement == 0)
+    free = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
+    unconditioned = run(free, small_spec(samples=30))
+    assert unconditioned.samples_drawn == 30
+    # the flagship's ranges do allow a deal in month 0 for some samples: conditioning matters
+    assert np.any(unconditioned.outcomes.first_settlement == 0)
+
+
+def test_conditioned_sample_keeps_the_consistent_samples_in_order() -> None:
+    from ceasefire.run.experiment import sample_consistent_parameters, settles_at_start
+    from ceasefire.run.sampling import Seeds, sample_parameters
+
+    sc = flagship()
+    spec = small_spec(samples=30)
+    seeds = Seeds.from_seed(spec.seed, spec.samples)
+    values, drawn = sample_consistent_parameters(sc, spec, seeds)
+    first = sample_parameters(sc, spec.samples, Seeds.from_seed(spec.seed, spec.samples).parameters)
+    ok = ~settles_at_start(sc, first, spec.lookahead)
+    kept = int(ok.sum())
+    assert 0 < kept < spec.samples and drawn > spec.samples
+    for key in ("attrition.casualties_per_day", "leaders.A.reasons.punishment"):
+        np.testing.assert_array_equal(values[key][:kept], first[key][ok])
+    assert not settles_at_start(sc, values, spec.lookahead).any()
+
+
+def test_impossible_conditioning_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ceasefire.run.experiment as experiment
+
+    monkeypatch.setattr(experiment, "settles_at_start",
+                        lambda scenario, values, lookahead: np.ones(next(iter(values.values())).size, bool))
+    with pytest.raises(ValueError, match="consistent with no deal at the start"):
+        run(flagship(), small_spec(samples=5))

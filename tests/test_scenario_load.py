@@ -138,7 +138,7 @@ def test_unknown_key_lists_allowed_keys() -> None:
     text, n = edit('title = "Toy war"', 'title = "Toy war"\ncolour = "red"')
     key, line, expected = only(problems_of(text))
     assert (key, line) == ("scenario.colour", n + 1)
-    assert expected == "unknown key (allowed here: id, title, start, horizon, description)"
+    assert expected == "unknown key (allowed here: id, title, start, horizon, description, no_deal_at_start)"
 
 
 def test_unknown_key_inside_parameter_hints_at_dist() -> None:

@@ -2,7 +2,7 @@
 
 >>> import ceasefire
 >>> scenario = ceasefire.load_scenario("russia-ukraine-2026")
->>> result = ceasefire.run(scenario, ceasefire.RunSpec.from_scenario(scenario, samples=20, paths=50))
+>>> result = ceasefire.simulate(scenario, ceasefire.RunSpec.from_scenario(scenario, samples=20, paths=50))
 >>> summary = ceasefire.summarize(result)
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ceasefire.errors import CeasefireError, ScenarioError
-from ceasefire.run.experiment import RunResult, RunSpec, run
+from ceasefire.run.experiment import RunResult, RunSpec
+from ceasefire.run.experiment import run as simulate
 from ceasefire.run.summary import Summary, summarize
 from ceasefire.scenario.load import list_scenarios, load_scenario
 from ceasefire.scenario.schema import Scenario
@@ -26,6 +27,6 @@ __all__ = [
     "__version__",
     "list_scenarios",
     "load_scenario",
-    "run",
+    "simulate",
     "summarize",
 ]

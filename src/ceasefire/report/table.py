@@ -64,9 +64,16 @@ def summary_table(summary: Summary) -> Table:
             f"ceasefire still holds {label} after signing",
             "n/a (too few ceasefires observed that long)" if holds is None else f"{100 * holds:5.1f}%",
         )
+    conditioned = (
+        f"; {summary.samples} of {summary.samples_drawn} parameter samples drawn are consistent with "
+        "no deal at the start"
+        if summary.no_deal_at_start
+        else ""
+    )
     t.caption = (
         "probabilities: pooled value ± Monte Carlo s.e. [5–95% over parameter samples]; counts: median "
-        f"[5–95%]\n{summary.ceasefires} ceasefires observed; ceasefire v{summary.version}; {summary.seconds:.1f} s"
+        f"[5–95%]{conditioned}\n{summary.ceasefires} ceasefires observed; ceasefire v{summary.version}; "
+        f"{summary.seconds:.1f} s"
     )
     return t
 

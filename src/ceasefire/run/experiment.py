@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ceasefire import __version__
 from ceasefire.model.engine import Outcomes, RunConfig, Structure, per_path, simulate
@@ -59,10 +60,59 @@ class RunResult:
     scenario: Scenario
     spec: RunSpec
     parameters: Values  # per sample
+    samples_drawn: int  # parameter samples drawn to find spec.samples consistent with the scenario
     outcomes: Outcomes
     terms: tuple[str, ...]
     seconds: float
     version: str = __version__
+
+
+MAX_DRAWS = 20
+"""Batches of parameter samples tried, at most, to find enough consistent with a no-deal start."""
+
+
+def settles_at_start(scenario: Scenario, values: Values, lookahead: int) -> NDArray[np.bool_]:
+    """Per sample: would both leaders settle in month 0, without levers?
+
+    The state at month 0 is the same on every path of a sample and the decision uses no noise,
+    so one path per sample decides.
+    """
+    samples = next(iter(values.values())).size
+    config = RunConfig(horizon=1, lookahead=lookahead)
+    gens = [np.random.default_rng(0) for _ in range(samples)]
+    return simulate(scenario, per_path(values, 1), gens, 1, config).first_settlement == 0
+
+
+def sample_consistent_parameters(scenario: Scenario, spec: RunSpec, seeds: Seeds) -> tuple[Values, int]:
+    """The outer sample, conditioned on the scenario's observations.
+
+    With ``[scenario] no_deal_at_start``, samples under which the leaders would settle in month 0
+    contradict the observed start (the war is going on) and are replaced, in order, by samples
+    of further Latin hypercubes drawn from child seeds. Returns the values and how many samples
+    were drawn in all.
+    """
+    values = sample_parameters(scenario, spec.samples, seeds.parameters)
+    if not scenario.scenario.no_deal_at_start:
+        return values, spec.samples
+    kept: list[Values] = []
+    found, drawn = 0, 0
+    for batch in range(MAX_DRAWS):
+        if batch:
+            child = np.random.SeedSequence(seeds.parameters.entropy, spawn_key=(*seeds.parameters.spawn_key, batch))
+            values = sample_parameters(scenario, spec.samples, child)
+        ok = ~settles_at_start(scenario, values, spec.lookahead)
+        kept.append({k: v[ok] for k, v in values.items()})
+        if found + int(ok.sum()) >= spec.samples:
+            # count the samples examined up to the last one kept
+            drawn += int(np.flatnonzero(ok)[spec.samples - found - 1]) + 1
+            joined = {k: np.concatenate([b[k] for b in kept])[: spec.samples] for k in values}
+            return joined, drawn
+        found += int(ok.sum())
+        drawn += spec.samples
+    raise ValueError(
+        f"only {found} of {drawn} parameter samples are consistent with no deal at the start "
+        f"([scenario] no_deal_at_start); the scenario's ranges make a deal in month 0 almost certain"
+    )
 
 
 def chunk_size_for(paths: int, horizon: int, budget_bytes: int = 256 * 2**20) -> int:
@@ -81,7 +131,7 @@ def run(
     spec.validate(scenario)
     start = time.perf_counter()
     seeds = Seeds.from_seed(spec.seed, spec.samples)
-    values = sample_parameters(scenario, spec.samples, seeds.parameters)
+    values, drawn = sample_consistent_parameters(scenario, spec, seeds)
     config = RunConfig(
         horizon=spec.horizon,
         lookahead=spec.lookahead,
@@ -107,6 +157,7 @@ def run(
         scenario=scenario,
         spec=spec,
         parameters=values,
+        samples_drawn=drawn,
         outcomes=outcomes,
         terms=Structure.from_scenario(scenario).terms,
         seconds=time.perf_counter() - start,

@@ -27,6 +27,7 @@ def manifest(result: RunResult, scenario_sha256: str | None) -> dict[str, Any]:
         "scenario_sha256": scenario_sha256 or hashlib.sha256(result.scenario.model_dump_json().encode()).hexdigest(),
         "seed": spec.seed,
         "samples": spec.samples,
+        "samples_drawn": result.samples_drawn,
         "paths": spec.paths,
         "horizon": spec.horizon,
         "lookahead": spec.lookahead,

@@ -48,6 +48,8 @@ class Summary:
     start: str
     horizon: int
     samples: int
+    samples_drawn: int
+    no_deal_at_start: bool
     paths: int
     seed: int
     policy: str
@@ -128,6 +130,8 @@ def summarize(result: RunResult) -> Summary:
         start=sc.scenario.start.isoformat(),
         horizon=spec.horizon,
         samples=spec.samples,
+        samples_drawn=result.samples_drawn,
+        no_deal_at_start=sc.scenario.no_deal_at_start,
         paths=spec.paths,
         seed=spec.seed,
         policy=spec.policy,

@@ -65,6 +65,11 @@ class ScenarioMeta(_Strict):
     start: dt.date
     horizon: int = Field(default=60, ge=1, le=600, description="months simulated")
     description: str = ""
+    no_deal_at_start: bool = Field(
+        default=False,
+        description="the war is observed to go on at the start: parameter samples under which both "
+        "leaders would settle in month 0 (without levers) are redrawn",
+    )
 
 
 class RunDefaults(_Strict):
