@@ -180,7 +180,6 @@ class Reasons(_Strict):
     punishment: NonNeg = Field(description="personal cost of removal, in months of office value")
 
 
-
 class Aim(_Strict):
     """A war aim; its weight counts toward the leader's victory score when met."""
 
@@ -282,24 +281,24 @@ class Scenario(_Strict):
         _unique("terms", [t.id for t in self.terms])
         _unique("levers", [lv.id for lv in self.levers])
         objectives = {o.id for o in self.objectives}
-        aim_ids: set[str] = set()
+        all_aims: list[str] = []
         for side in SIDES:
             aims = self.leaders[side].aims  # type: ignore[index]
             ids = [a.id for a in aims]
             _unique(f"leaders.{side}.aims", ids)
-            aim_ids.update(ids)
+            all_aims += ids
             for aim in aims:
                 if aim.objective is not None and aim.objective not in objectives:
                     raise ValueError(
                         f"leaders.{side}.aims '{aim.id}': objective '{aim.objective}' is not among "
                         f"[[objectives]] ({', '.join(sorted(objectives)) or 'none'})"
                     )
-            for aim in aims:
                 if aim.source != ASSUMPTION and aim.source not in self.sources:
                     raise ValueError(f"leaders.{side}.aims '{aim.id}': source '{aim.source}' is not in [sources]")
             if sum((a.weight for a in aims), 0.0) <= 0:
                 raise ValueError(f"leaders.{side}.aims: the weights must not all be zero")
-        _unique("aims of the two leaders", [a.id for side in SIDES for a in self.leaders[side].aims])  # type: ignore[index]
+        _unique("aims of the two leaders", all_aims)
+        aim_ids = set(all_aims)
         for t in self.terms:
             for g in t.grants:
                 if g not in aim_ids:
