@@ -29,3 +29,8 @@ test: $(VENV)/.installed-test lint
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench-lsm
+bench-lsm: $(VENV)/.installed
+	$(BIN)/pip install -q QuantLib
+	$(BIN)/python bench/lsm_vs_quantlib.py

@@ -249,8 +249,8 @@ def test_no_nan_in_outcomes(recorded: RunResult) -> None:
     assert np.all((o.objectives_taken >= 0.0) & (o.objectives_taken <= 1.0))
     assert o.objectives_taken.shape == (SAMPLES * PATHS, len(recorded.scenario.objectives))
     for name, arr in _arrays(o).items():
-        if name.startswith("trajectories.gain_"):
-            continue  # the leaders' gains are NaN, by construction, on paths at peace
+        if name.startswith(("trajectories.gain_", "monthly.range_", "ceasefire_break_rate")):
+            continue  # NaN by construction: at peace, where no range exists, without a ceasefire
         if arr.dtype.kind == "f":
             assert not np.any(np.isnan(arr)), name
 
@@ -399,26 +399,44 @@ def test_no_deal_at_start_removes_month_zero_settlements() -> None:
 
 
 def test_conditioned_sample_keeps_the_consistent_samples_in_order() -> None:
-    from ceasefire.run.experiment import sample_consistent_parameters, settles_at_start
-    from ceasefire.run.sampling import Seeds, sample_parameters
-
     sc = flagship()
     spec = small_spec(samples=30)
-    seeds = Seeds.from_seed(spec.seed, spec.samples)
-    values, drawn = sample_consistent_parameters(sc, spec, seeds)
-    first = sample_parameters(sc, spec.samples, Seeds.from_seed(spec.seed, spec.samples).parameters)
-    ok = ~settles_at_start(sc, first, spec.lookahead)
-    kept = int(ok.sum())
-    assert 0 < kept < spec.samples and drawn > spec.samples
+    conditioned = run(sc, spec)
+    free = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
+    unconditioned = run(free, spec)
+    o = unconditioned.outcomes
+    at_zero = np.bincount(o.sample, weights=o.first_settlement == 0, minlength=30) > 0
+    ok = np.flatnonzero(~at_zero)
+    kept = conditioned.candidates[conditioned.candidates < 30]
+    assert 0 < kept.size < spec.samples and conditioned.samples_drawn > spec.samples
+    np.testing.assert_array_equal(kept, ok)
+    # a kept sample has the same parameters and the same outcomes, path for path, as unconditioned
     for key in ("attrition.casualties_per_day", "leaders.A.reasons.punishment"):
-        np.testing.assert_array_equal(values[key][:kept], first[key][ok])
-    assert not settles_at_start(sc, values, spec.lookahead).any()
+        np.testing.assert_array_equal(conditioned.parameters[key][: kept.size], unconditioned.parameters[key][ok])
+    rows_c = conditioned.outcomes.sample < kept.size
+    rows_u = np.isin(o.sample, ok)
+    for name in ("first_settlement", "first_terms", "held_at_end"):
+        np.testing.assert_array_equal(getattr(conditioned.outcomes, name)[rows_c], getattr(o, name)[rows_u])
+
+
+def test_conditioning_does_not_depend_on_the_chunk_size() -> None:
+    sc = flagship()
+    a = run(sc, small_spec(samples=12))
+    b = run(sc, small_spec(samples=12), chunk_samples=5)
+    np.testing.assert_array_equal(a.candidates, b.candidates)
+    assert_same_outcomes(a.outcomes, b.outcomes)
 
 
 def test_impossible_conditioning_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import ceasefire.run.experiment as experiment
 
-    monkeypatch.setattr(experiment, "settles_at_start",
-                        lambda scenario, values, lookahead: np.ones(next(iter(values.values())).size, bool))
+    real = experiment.simulate
+
+    def always_at_zero(*args: object, **kwargs: object) -> Outcomes:
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
+        out.first_settlement[:] = 0
+        return out
+
+    monkeypatch.setattr(experiment, "simulate", always_at_zero)
     with pytest.raises(ValueError, match="consistent with no deal at the start"):
-        run(flagship(), small_spec(samples=5))
+        run(flagship(), small_spec(samples=2, paths=2, horizon=3))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
-from ceasefire.model.engine import POLICIES
+from ceasefire.model.engine import BELIEFS, POLICIES
 
 app = typer.Typer(
     add_completion=False,
@@ -48,7 +49,16 @@ def run(
     seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     lookahead: Annotated[int | None, typer.Option(min=1, max=120, help="myopic look-ahead, months")] = None,
-    policy: Annotated[str, typer.Option(help=f"decision rule: {', '.join(POLICIES)}")] = "myopic",
+    policy: Annotated[str, typer.Option(help=f"decision rule: {', '.join(POLICIES)}")] = "optimal",
+    beliefs: Annotated[
+        str, typer.Option(help="leaders decide with the scenario's optimism ('scenario') or the true model ('true')")
+    ] = "scenario",
+    compare_beliefs: Annotated[
+        bool,
+        typer.Option(
+            help="also run with true beliefs (same samples and paths) to show how much optimism delays a deal"
+        ),
+    ] = True,
     lever: Annotated[list[str] | None, typer.Option(help="apply a lever: NAME or NAME=INTENSITY (repeatable)")] = None,
     json_out: Annotated[
         str | None, typer.Option("--json", help="write summary and per-path outcomes as JSON ('-' for stdout)")
@@ -63,11 +73,13 @@ def run(
     from ceasefire.run.experiment import RunSpec
     from ceasefire.run.experiment import run as run_experiment
     from ceasefire.run.store import result_document, write_json, write_parquet
-    from ceasefire.run.summary import summarize
+    from ceasefire.run.summary import belief_effect, summarize
     from ceasefire.scenario.load import load_scenario, scenario_hash
 
     if policy not in POLICIES:
         raise _fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
+    if beliefs not in BELIEFS:
+        raise _fail(f"--beliefs {beliefs!r}: expected one of {', '.join(BELIEFS)}")
     try:
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
@@ -79,6 +91,7 @@ def run(
             horizon=horizon,
             lookahead=lookahead,
             policy=policy,
+            beliefs=beliefs,
             levers=_parse_levers(lever or []),
         )
         spec.validate(sc)
@@ -87,7 +100,7 @@ def run(
 
     show = not quiet and json_out != "-"
     with Progress(
-        TextColumn("simulating"),
+        TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} samples"),
         TimeElapsedColumn(),
@@ -96,9 +109,20 @@ def run(
         transient=True,
         disable=not show,
     ) as bar:
-        task = bar.add_task("run", total=spec.samples)
+        task = bar.add_task("simulating", total=spec.samples)
         result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
+        other = None
+        if compare_beliefs and spec.beliefs == "scenario" and spec.allow_settlement:
+            bar.update(task, description="true beliefs", completed=0)
+            other = run_experiment(
+                sc,
+                replace(spec, beliefs="true"),
+                progress=lambda done, total: bar.update(task, completed=done),
+                samples_of=result,
+            )
     summary = summarize(result)
+    if other is not None:
+        summary = replace(summary, optimism_effect=belief_effect(result, other))
     if show:
         print_summary(summary)
     try:

@@ -1,19 +1,20 @@
 """The war engine: monthly steps over many paths at once.
 
 One call simulates a chunk of outer samples, each with its own paths; all arrays are flat
-over ``samples x paths``. Every month, in this order:
+over ``samples x paths``. With the ``optimal`` policy each leader first solves his stopping
+problem on paths of the war as he imagines it (:mod:`ceasefire.model.decision`). Then, every
+month of the true war, in this order:
 
 1. **Decide** (paths at war): each leader values every terms option on the table against
-   fighting on (:mod:`ceasefire.model.leader`, :mod:`ceasefire.model.bargaining`); the war
-   ends where some terms are acceptable to both, on the terms with the largest Nash product.
-2. **Fight** (paths still at war): front, casualties, manpower, equipment
-   (:mod:`ceasefire.model.attrition`).
-3. **Economy and stability** on every path (:mod:`ceasefire.model.economy`).
-4. **Leaders** may lose office (:mod:`ceasefire.model.hazard`); a successor takes over with
+   fighting on; the war ends where some terms are acceptable to both, on the terms with the
+   largest Nash product of the two leaders' gains (:mod:`ceasefire.model.bargaining`).
+   The bargaining range of the month is recorded (:mod:`ceasefire.solve.bargaining_range`).
+2. **Fight** (paths still at war) and run both **economies** (:class:`ceasefire.model.world.World`).
+3. **Leaders** may lose office (:mod:`ceasefire.model.hazard`); a successor takes over with
    the person-tied reasons partly reset.
-5. **Ceasefires** may break down; the war resumes from the state of that moment.
+4. **Ceasefires** may break down; the war resumes from the state of that moment.
 
-The kernels are pure; this module owns the state and the order of events only.
+The kernels are pure; this module owns the order of events only.
 """
 
 from __future__ import annotations
@@ -24,74 +25,49 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model import attrition, bargaining, economy, hazard, leader
+from ceasefire.model import bargaining, hazard
+from ceasefire.model.attrition import objective_progress
+from ceasefire.model.decision import N_FEATURES, LeaderRules, features, imagined_paths, solve_rules
+from ceasefire.model.valuation import (
+    TRANSITION_REASONS,
+    Structure,
+    Valuation,
+    stake_shift,
+    victory,
+    victory_battlefield,
+)
+from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A, World
 from ceasefire.scenario.schema import SIDES, Scenario
+from ceasefire.solve.bargaining_range import bargaining_range, reservation_score
+
+__all__ = ["BELIEFS", "POLICIES", "TRANSITION_REASONS", "Outcomes", "RunConfig", "Structure", "per_path", "simulate"]
 
 Array = NDArray[np.float64]
 
-POLICIES = ("myopic",)
-"""Decision rules a leader can follow; ``myopic``: fight a fixed look-ahead, then the best deal."""
+POLICIES = ("optimal", "myopic")
+"""Decision rules: ``optimal`` (least-squares Monte Carlo stopping); ``myopic`` (fight a fixed
+look-ahead at today's hazard, then take the best deal the other side accepts today)."""
+BELIEFS = ("scenario", "true")
+"""``scenario``: leaders decide with the scenario's optimism; ``true``: with the true model."""
 
-TRANSITION_REASONS = ("war_economy", "bonuses_and_wages", "veterans", "risk_of_change", "need_for_victory")
-PERSON_TIED = ("militarism", "punishment", "need_for_victory")
+RANGE_GRID = np.linspace(0.0, 1.0, 9)
+"""Victory scores at which peace is valued to find each leader's reservation score."""
 
-# noise columns drawn per path and month
-_Z_FRONT, _Z_INTENSITY, _Z_PRICE, _Z_STAB_A, _Z_STAB_B = range(5)
-_U_REMOVE_A, _U_REMOVE_B, _U_AID_A, _U_AID_B, _U_BREAK = range(5)
-N_NORMAL, N_UNIFORM = 5, 5
-
-
-@dataclass(frozen=True)
-class Structure:
-    """The scenario's discrete structure as arrays: objectives, aims and terms."""
-
-    n_objectives: int
-    terms: tuple[str, ...]
-    available_from: NDArray[np.int64]
-    guarantees: NDArray[np.bool_]
-    sanctions_relief: NDArray[np.float64]
-    concession_to_a: NDArray[np.float64]
-    aim_weights: dict[str, NDArray[np.float64]]
-    aim_objective: dict[str, NDArray[np.int64]]
-    aim_lost: dict[str, NDArray[np.bool_]]
-    granted: dict[str, NDArray[np.bool_]]
-    levers: tuple[str, ...]
-
-    @classmethod
-    def from_scenario(cls, scenario: Scenario) -> Structure:
-        objective_index = {o.id: i for i, o in enumerate(scenario.objectives)}
-        weights, objective, lost, granted = {}, {}, {}, {}
-        for side in SIDES:
-            aims = scenario.leaders[side].aims  # type: ignore[index]
-            weights[side] = np.array([a.weight for a in aims], dtype=float)
-            objective[side] = np.array(
-                [objective_index[a.objective] if a.objective else -1 for a in aims], dtype=np.int64
-            )
-            lost[side] = np.array([a.effect == "lost_by" for a in aims], dtype=bool)
-            granted[side] = np.array([[a.id in t.grants for t in scenario.terms] for a in aims], dtype=bool)
-        return cls(
-            n_objectives=len(scenario.objectives),
-            terms=tuple(t.id for t in scenario.terms),
-            available_from=np.array([t.available_from for t in scenario.terms], dtype=np.int64),
-            guarantees=np.array([t.security_guarantees for t in scenario.terms], dtype=bool),
-            sanctions_relief=np.array([t.sanctions_relief for t in scenario.terms], dtype=float),
-            concession_to_a=np.array([t.concession_to_A for t in scenario.terms], dtype=float),
-            aim_weights=weights,
-            aim_objective=objective,
-            aim_lost=lost,
-            granted=granted,
-            levers=tuple(lv.id for lv in scenario.levers),
-        )
+TRUE_WORLD, IMAGINED = 0, {"A": 1, "B": 2}
+"""Child streams of each sample's seed: the true war, and each leader's imagined war."""
 
 
 @dataclass(frozen=True)
 class RunConfig:
     horizon: int
-    lookahead: int
-    policy: str = "myopic"
+    lookahead: int = 6
+    policy: str = "optimal"
+    beliefs: str = "scenario"
+    basis_degree: int = 2
     allow_settlement: bool = True
     record: bool = False
-    """Keep monthly trajectories (territory, casualties, hazards, at-war) for every path."""
+    """Keep monthly trajectories (territory, casualties, stocks, at-war, gains) for every path."""
+    bargaining_range: bool = True
 
 
 @dataclass
@@ -110,31 +86,12 @@ class Outcomes:
     removal_month: dict[str, NDArray[np.int64]]
     ceasefire_months: NDArray[np.int64]  # months the first ceasefire held (to breakdown or horizon)
     ceasefire_broke: NDArray[np.bool_]
+    ceasefire_break_rate: Array  # monthly breakdown probability of the first ceasefire, NaN if none
     settlements: NDArray[np.int64]
     breakdowns: NDArray[np.int64]
     at_war_at_end: NDArray[np.bool_]
-    trajectories: dict[str, NDArray[np.float64]] = field(default_factory=dict)  # (months + 1, n)
-
-
-class _Side:
-    """Per-path parameters of one side and its leader, read from the flat parameter table."""
-
-    def __init__(self, p: Mapping[str, Array], s: str) -> None:
-        f, e, st, ld = f"sides.{s}.forces.", f"sides.{s}.economy.", f"sides.{s}.stability.", f"leaders.{s}."
-        self.f = {k[len(f) :]: v for k, v in p.items() if k.startswith(f)}
-        self.e = {k[len(e) :]: v for k, v in p.items() if k.startswith(e)}
-        self.st = {k[len(st) :]: v for k, v in p.items() if k.startswith(st)}
-        self.ld = {k[len(ld) :]: v for k, v in p.items() if k.startswith(ld)}
-        self.base_rate = hazard.monthly_rate_from_annual(self.ld["base_hazard"])
-
-    def reason(self, name: str, successor: NDArray[np.bool_]) -> Array:
-        value = self.ld[f"reasons.{name}"]
-        if name in PERSON_TIED:
-            return np.where(successor, value * (1.0 - self.ld["successor.reset"]), value)
-        return value
-
-    def rate0(self, successor: NDArray[np.bool_]) -> Array:
-        return np.where(successor, self.base_rate * self.ld["successor.hazard_multiplier"], self.base_rate)
+    monthly: dict[str, Array] = field(default_factory=dict)  # (months, n): the bargaining range
+    trajectories: dict[str, Array] = field(default_factory=dict)  # (months + 1, n)
 
 
 def per_path(values: Mapping[str, Array], paths: int) -> dict[str, Array]:
@@ -142,92 +99,93 @@ def per_path(values: Mapping[str, Array], paths: int) -> dict[str, Array]:
     return {k: np.repeat(np.asarray(v, dtype=float), paths) for k, v in values.items()}
 
 
+def child(seed: np.random.SeedSequence, j: int) -> np.random.SeedSequence:
+    """The ``j``-th child of ``seed``, the same however often it is asked for."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, j))
+
+
+def _noise(
+    seeds: Sequence[np.random.SeedSequence], stream: int, paths: int, months: int, levers: int
+) -> tuple[Array, Array, Array]:
+    """Lever draws ``(n, levers)``, normals ``(months, n, 5)`` and uniforms ``(months, n, 5)``, sample by sample."""
+    n = len(seeds) * paths
+    lever_u = np.empty((n, levers))
+    z = np.empty((months, n, N_NORMAL))
+    u = np.empty((months, n, N_UNIFORM))
+    for i, seed in enumerate(seeds):
+        g = np.random.Generator(np.random.PCG64(child(seed, stream)))
+        sl = slice(i * paths, (i + 1) * paths)
+        lever_u[sl] = g.random((paths, levers))
+        z[:, sl] = g.standard_normal((months, paths, N_NORMAL))
+        u[:, sl] = g.random((months, paths, N_UNIFORM))
+    return lever_u, z, u
+
+
+def _world(
+    scenario: Scenario,
+    st: Structure,
+    params: Mapping[str, Array],
+    intensities: Mapping[str, float],
+    lever_u: Array,
+    power_bias: Mapping[str, Array] | None = None,
+) -> World:
+    from ceasefire.run.sampling import apply_levers
+
+    carried = {lv: lever_u[:, j] < params[f"levers.{lv}.credibility"] for j, lv in enumerate(st.levers)}
+    return World(scenario, params, apply_levers(scenario, params, intensities, carried), power_bias)
+
+
 def simulate(
     scenario: Scenario,
     params: Mapping[str, Array],
-    generators: Sequence[np.random.Generator],
+    seeds: Sequence[np.random.SeedSequence],
     paths: int,
     config: RunConfig,
     lever_intensity: Mapping[str, float] | None = None,
     sample_offset: int = 0,
 ) -> Outcomes:
-    """Simulate ``len(generators)`` outer samples of ``paths`` paths each.
+    """Simulate ``len(seeds)`` outer samples of ``paths`` paths each.
 
     Parameters
     ----------
     params
-        Per-path parameter arrays of shape ``(len(generators) * paths,)`` keyed by dotted path,
+        Per-path parameter arrays of shape ``(len(seeds) * paths,)`` keyed by dotted path,
         levers *not* yet applied (see :func:`ceasefire.run.sampling.apply_levers`).
-    generators
-        One generator per outer sample: its paths' noise comes from it alone, so a sample's
-        results do not depend on how samples are grouped into chunks.
+    seeds
+        One seed per outer sample: its paths' noise (true and imagined) comes from it alone, so
+        a sample's results do not depend on how samples are grouped into chunks.
     """
-    from ceasefire.run.sampling import apply_levers
-
     if config.policy not in POLICIES:
         raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
+    if config.beliefs not in BELIEFS:
+        raise ValueError(f"unknown beliefs '{config.beliefs}' (beliefs: {', '.join(BELIEFS)})")
     st = Structure.from_scenario(scenario)
-    n_samples, T = len(generators), config.horizon
+    n_samples, T = len(seeds), config.horizon
     n = n_samples * paths
     intensities = dict(lever_intensity or {})
+    biased = config.beliefs == "scenario"
+    optimism = {s: params[f"leaders.{s}.optimism"] * biased for s in SIDES}
 
-    # noise, sample by sample: lever draws first, then normals and uniforms for every month
-    lever_u = np.empty((n, len(st.levers)))
-    z = np.empty((T, n, N_NORMAL))
-    u = np.empty((T, n, N_UNIFORM))
-    for i, g in enumerate(generators):
-        sl = slice(i * paths, (i + 1) * paths)
-        lever_u[sl] = g.random((paths, len(st.levers)))
-        z[:, sl] = g.standard_normal((T, paths, N_NORMAL))
-        u[:, sl] = g.random((T, paths, N_UNIFORM))
-    credibility = {lv: params[f"levers.{lv}.credibility"] for lv in st.levers}
-    carried = {lv: lever_u[:, j] < credibility[lv] for j, lv in enumerate(st.levers)}
-    p = apply_levers(scenario, params, intensities, carried)
+    rules: LeaderRules | None = None
+    if config.policy == "optimal" and config.allow_settlement:
+        problems = {}
+        for s in SIDES:
+            lever_u, z, u = _noise(seeds, IMAGINED[s], paths, T, len(st.levers))
+            imagined = _world(scenario, st, params, intensities, lever_u, {s: optimism[s]})
+            doubt = imagined.sides[s].belief("resolve_doubt", n) * biased
+            problems[s] = imagined_paths(imagined, st, s, z, u, n_samples, paths, doubt)
+            del z, u
+        rules = solve_rules(problems, config.basis_degree, n_samples, paths)
+        del problems
 
-    A, B = _Side(p, "A"), _Side(p, "B")
-    sides = {"A": A, "B": B}
-    att = "attrition."
+    lever_u, z, u = _noise(seeds, TRUE_WORLD, paths, T, len(st.levers))
+    world = _world(scenario, st, params, intensities, lever_u)
+    sides = world.sides
+    p = world.p
 
-    # --- initial state -------------------------------------------------------------------
-    area = p["territory.area_km2"]
-    held0 = p["territory.held_km2"]
-    held = held0.copy()
-    obj_area = (
-        np.stack([p[f"objectives.{o.id}.area_km2"] for o in scenario.objectives], axis=1)
-        if (st.n_objectives)
-        else np.zeros((n, 0))
-    )
-    obj_bounds = np.concatenate([np.zeros((n, 1)), np.cumsum(obj_area, axis=1)], axis=1)
-    # c0: the month's expected losses at the start (levers applied); c_ref: the same without
-    # levers, the reference the hazard's casualty ratio is measured against
-    c0 = {"A": p[att + "casualties_per_day"] * attrition.DAYS_PER_MONTH}
-    c0["B"] = c0["A"] / p[att + "exchange_ratio"]
-    c_ref = {"A": params[att + "casualties_per_day"] * attrition.DAYS_PER_MONTH}
-    c_ref["B"] = c_ref["A"] / params[att + "exchange_ratio"]
-    manpower = {s: sides[s].f["manpower"].copy() for s in SIDES}
-    equipment = {s: sides[s].f["equipment"].copy() for s in SIDES}
-    storage = {s: sides[s].f["equipment_storage"].copy() for s in SIDES}
-    reserves = {s: sides[s].e["reserves"].copy() for s in SIDES}
-    log_price = {s: np.zeros(n) for s in SIDES}
-    stability = {s: sides[s].st["initial"].copy() for s in SIDES}
-    # pain is measured against the start *without* levers, so a lever's effect shows as pain
-    before = {s: _Side(params, s) for s in SIDES}
-    spend0 = {s: before[s].e["spending_other"] + before[s].e["spending_war"] for s in SIDES}
-    revenue0 = {
-        s: before[s].e["revenue"]
-        + before[s].e["commodity_revenue"] * (1.0 - before[s].e["sanctions"])
-        + before[s].f["aid_finance"] * before[s].f["aid_level"]
-        for s in SIDES
-    }
-
-    deficit0 = {s: np.maximum(spend0[s] - revenue0[s], 0.0) for s in SIDES}
-    pain = {s: np.zeros(n) for s in SIDES}
-    casualty_ratio = {s: np.ones(n) for s in SIDES}
-    cum_cas = {s: np.zeros(n) for s in SIDES}
     successor = {s: np.zeros(n, dtype=bool) for s in SIDES}
     removed = {s: np.zeros(n, dtype=bool) for s in SIDES}
     removal_month = {s: np.full(n, -1, dtype=np.int64) for s in SIDES}
-
     at_war = np.ones(n, dtype=bool)
     terms_now = np.full(n, -1, dtype=np.int64)
     peace_start = np.full(n, -1, dtype=np.int64)
@@ -242,101 +200,80 @@ def simulate(
     progress_end = np.full((n, st.n_objectives), np.nan)
     cf_months = np.zeros(n, dtype=np.int64)
     cf_broke = np.zeros(n, dtype=bool)
+    cf_rate = np.full(n, np.nan)
     victory_now = {s: np.zeros(n) for s in SIDES}
+    monthly = {k: np.full((T, n), np.nan) for k in ("range_low", "range_high")} if config.bargaining_range else {}
+    if config.bargaining_range:
+        monthly["at_war_decision"] = np.zeros((T, n))
     traj: dict[str, list[Array]] = {}
 
     def record() -> None:
         if not config.record:
             return
         for name, arr in (
-            ("held_km2", held),
-            ("casualties_A", cum_cas["A"]),
-            ("casualties_B", cum_cas["B"]),
+            ("held_km2", world.held),
+            ("casualties_A", world.cum_cas["A"]),
+            ("casualties_B", world.cum_cas["B"]),
             ("at_war", at_war.astype(float)),
-            ("reserves_A", reserves["A"]),
-            ("reserves_B", reserves["B"]),
-            ("manpower_A", manpower["A"]),
-            ("manpower_B", manpower["B"]),
-            ("equipment_A", equipment["A"]),
-            ("equipment_B", equipment["B"]),
-            ("stability_A", stability["A"]),
-            ("stability_B", stability["B"]),
+            ("reserves_A", world.reserves["A"]),
+            ("reserves_B", world.reserves["B"]),
+            ("manpower_A", world.manpower["A"]),
+            ("manpower_B", world.manpower["B"]),
+            ("equipment_A", world.equipment["A"]),
+            ("equipment_B", world.equipment["B"]),
+            ("stability_A", world.stability["A"]),
+            ("stability_B", world.stability["B"]),
         ):
             traj.setdefault(name, []).append(np.array(arr, dtype=float))
 
     record()
-    concession_terms = {"A": st.concession_to_a, "B": np.zeros(len(st.terms))}
     L = config.lookahead
-    mu, gain_sd, theta = p["territory.gain_km2_per_month"], p["territory.gain_sd_km2"], p["territory.power_elasticity"]
-    q_fire, int_sd = p[att + "fire_exponent"], p[att + "intensity_sd"]
 
     for t in range(T):
-        # leaders' gains from each terms over fighting on, NaN where no decision is taken
         gain_rows = (
             {f"gain_{s}_{term}": np.full(n, np.nan) for s in SIDES for term in st.terms} if config.record else {}
         )
-        power = {
-            s: attrition.combat_power(
-                manpower[s],
-                before[s].f["manpower"],
-                sides[s].f["manpower_exponent"],
-                equipment[s] / before[s].f["equipment"],
-                sides[s].f["equipment_exponent"],
-            )
-            for s in SIDES
-        }
-        rho = power["A"] / np.maximum(power["B"], 1e-12)
-        progress = attrition.objective_progress(held - held0, obj_bounds)
+        progress = world.progress()
         available = st.available_from <= t
-        state_log = {
-            s: hazard.state_log_hazard(
-                casualty_ratio[s],
-                pain[s],
-                sides[s].st["initial"] - stability[s],
-                sides[s].ld["casualty_hazard"],
-                sides[s].ld["pain_hazard"],
-                sides[s].ld["instability_hazard"],
-            )
-            for s in SIDES
-        }
 
         # 1. decide ---------------------------------------------------------------------
-        if config.allow_settlement and at_war.any() and available.any():
+        if config.bargaining_range:
+            monthly["at_war_decision"][t] = at_war
+        if config.allow_settlement and at_war.any():
             idx = np.flatnonzero(at_war)
-            gains: dict[str, Array] = {}
-            accepts: dict[str, NDArray[np.bool_]] = {}
-            plan: dict[str, _Valuation] = {}
+            val: dict[str, Valuation] = {}
+            fight_on: dict[str, Array] = {}
             for s in SIDES:
                 sd_ = sides[s]
-                belief = np.exp(sd_.ld["optimism"][idx] * (1.0 if s == "A" else -1.0))
-                expected_gain = mu[idx] * np.power(rho[idx] * belief, theta[idx])
-                projected = attrition.objective_progress(held[idx] - held0[idx] + L * expected_gain, obj_bounds[idx])
-                v_battle = _victory_battlefield(st, s, progress[idx], sd_, idx)
-                victory_now[s][idx] = v_battle
-                # in peace the casualty term falls to zero and the war's legitimacy is lost
-                peace_log = state_log[s][idx] - sd_.ld["casualty_hazard"][idx] * casualty_ratio[s][idx]
-                plan[s] = _Valuation.of(
-                    sd_,
-                    successor[s],
-                    idx,
-                    state_log[s][idx],
-                    peace_log,
-                    v_battle,
-                    _victory(st, s, progress[idx], sd_, idx, concession_terms[s]),
-                    _victory(st, s, projected, sd_, idx, concession_terms[s]),
-                    L,
-                )
-            # a myopic leader fights L months and then expects the best deal the other side
-            # accepts today (valued at his projected victory score), or else to fight on
-            for s in SIDES:
-                accepts[s] = (plan[s].gain(plan[s].stay) >= 0.0) & available[None, :]
-            for s, other in (("A", "B"), ("B", "A")):
-                best_later = np.where(accepts[other], plan[s].peace_later, -np.inf).max(axis=1)
-                gains[s] = plan[s].gain(np.maximum(plan[s].stay, best_later))
+                slog = world.state_log(s)
+                vb = victory_battlefield(st, s, progress[idx], sd_, idx)
+                victory_now[s][idx] = vb
+                val[s] = Valuation.of(
+                    sd_, successor[s], idx, slog[idx], world.peace_log(s, slog)[idx], vb,
+                    victory(st, s, progress[idx], sd_, idx),
+                )  # fmt: skip
+                if rules is not None:
+                    feats = np.zeros((n, N_FEATURES))
+                    feats[idx] = features(world, s, val[s], vb, idx, optimism[s][idx])
+                    cont = rules.continuation(s, t, feats, successor[s])[idx]
+                    # months at which his imagined war never offered a deal leave no fitted rule:
+                    # he then values fighting on as fighting forever at today's hazard
+                    fight_on[s] = np.where(np.isnan(cont), val[s].stay, cont)
+            if rules is None:
+                fight_on = _myopic_fight_value(world, st, val, idx, available, optimism, L)
+            gains = {s: val[s].peace_now - fight_on[s][:, None] for s in SIDES}
             if config.record:
                 for s in SIDES:
                     for j, term in enumerate(st.terms):
                         gain_rows[f"gain_{s}_{term}"][idx] = gains[s][:, j]
+            if config.bargaining_range:
+                grid = np.broadcast_to(RANGE_GRID, (idx.size, RANGE_GRID.size))
+                res = {s: reservation_score(val[s].peace(grid), RANGE_GRID, fight_on[s]) for s in SIDES}
+                low, high = bargaining_range(
+                    res["A"], stake_shift(st, "A", sides["A"], idx), res["B"], stake_shift(st, "B", sides["B"], idx)
+                )
+                monthly["range_low"][t, idx] = low
+                monthly["range_high"][t, idx] = high
             choice = bargaining.choose_terms(gains["A"], gains["B"], available)
             signs = choice >= 0
             if signs.any():
@@ -351,100 +288,30 @@ def simulate(
                 first_month[first] = t
                 first_terms[first] = kf
                 under_successor[first] = successor["A"][first] | successor["B"][first]
+                cf_rate[first] = bargaining.breakdown_probability(
+                    p["ceasefire.breakdown"][first],
+                    st.guarantees[kf],
+                    p["ceasefire.guarantee_factor"][first],
+                    p["ceasefire.record_factor"][first],
+                    broken[first],
+                )
                 for s in SIDES:
-                    cas_to_settle[s][first] = cum_cas[s][first]
-                held_end[first] = held[first]
+                    cas_to_settle[s][first] = world.cum_cas[s][first]
+                held_end[first] = world.held[first]
                 progress_end[first] = progress[first]
                 for s in SIDES:
-                    victory_now[s][who] = _victory(st, s, progress[who], sides[s], who, concession_terms[s])[
-                        np.arange(len(who)), k
-                    ]
+                    victory_now[s][who] = victory(st, s, progress[who], sides[s], who)[np.arange(len(who)), k]
 
-        # 2. fight ----------------------------------------------------------------------
-        war = at_war
-        zt, ut = z[t], u[t]
-        intensity = attrition.intensity_factor(zt[:, _Z_INTENSITY], int_sd)
-        delivered = {
-            s: sides[s].f["aid_equipment"]
-            * sides[s].f["aid_level"]
-            * (ut[:, _U_AID_A + i] < sides[s].f["aid_reliability"])
-            for i, s in enumerate(SIDES)
-        }
-        aid_flow = {s: ut[:, _U_AID_A + i] < sides[s].f["aid_reliability"] for i, s in enumerate(SIDES)}
-        gain = attrition.front_change(mu, rho, theta, gain_sd, zt[:, _Z_FRONT])
-        held = np.where(war, np.clip(held + gain, 0.0, area), held)
-        losses = {}
-        for s, other in (("A", "B"), ("B", "A")):
-            lost = attrition.expected_losses(c0[s], power[other], q_fire) * intensity
-            losses[s] = np.where(war, lost, 0.0)
-            cum_cas[s] = cum_cas[s] + losses[s]
-            casualty_ratio[s] = losses[s] / c_ref[s]
-            f = sides[s].f
-            recruits = f["recruitment"] * np.exp(-f["recruitment_pain_elasticity"] * pain[s])
-            manpower[s] = np.where(
-                war,
-                np.maximum(
-                    manpower[s] * (1.0 - f["separation"]) - f["permanent_loss_share"] * losses[s] + recruits, 1.0
-                ),
-                manpower[s],
-            )
-            new_k, new_pool = attrition.equipment_step(
-                equipment[s],
-                storage[s],
-                f["equipment_loss"],
-                power[other],
-                q_fire,
-                intensity,
-                f["equipment_production"],
-                f["equipment_restoration"],
-                delivered[s],
-            )
-            # in peace production refills a depleted stock toward its start; a larger stock is kept
-            refilled = np.where(
-                equipment[s] >= f["equipment"],
-                equipment[s],
-                np.minimum(equipment[s] + f["equipment_production"], f["equipment"]),
-            )
-            equipment[s] = np.where(war, new_k, refilled)
-            storage[s] = np.where(war, new_pool, storage[s])
+        # 2. fight, economies -----------------------------------------------------------
+        relief = np.where(at_war, 0.0, st.sanctions_relief[np.maximum(terms_now, 0)])
+        world.step(z[t], u[t], at_war, relief)
+        ut = u[t]
 
-        # 3. economy and stability ------------------------------------------------------
-        relief = np.where(war, 0.0, st.sanctions_relief[np.maximum(terms_now, 0)])
-        for i, s in enumerate(SIDES):
-            e, f = sides[s].e, sides[s].f
-            if s == "A":
-                log_price[s] = economy.log_price_step(
-                    log_price[s], e["commodity_reversion"], e["commodity_volatility"], zt[:, _Z_PRICE]
-                )
-            commodity = e["commodity_revenue"] * np.exp(log_price[s]) * (1.0 - e["sanctions"] * (1.0 - relief))
-            revenue = e["revenue"] + commodity + f["aid_finance"] * f["aid_level"] * aid_flow[s]
-            spending = e["spending_other"] + e["spending_war"] * np.where(war, 1.0, e["peace_war_spending"])
-            reserves[s], deficit, exhausted = economy.treasury_step(reserves[s], revenue, spending, e["reserve_share"])
-            pain[s] = economy.economic_pain(deficit, deficit0[s], exhausted, spend0[s], e["exhaustion_pain"])
-            stability[s] = economy.stability_step(
-                stability[s],
-                sides[s].st["initial"],
-                sides[s].st["recovery"],
-                pain[s],
-                sides[s].st["pain_sensitivity"],
-                np.maximum(casualty_ratio[s] - 1.0, 0.0),
-                sides[s].st["casualty_sensitivity"],
-                sides[s].st["noise_sd"],
-                zt[:, _Z_STAB_A + i],
-            )
-
-        # 4. leaders --------------------------------------------------------------------
+        # 3. leaders --------------------------------------------------------------------
         for i, s in enumerate(SIDES):
             sd_ = sides[s]
             rate0 = sd_.rate0(successor[s])
-            slog = hazard.state_log_hazard(
-                casualty_ratio[s],
-                pain[s],
-                sd_.st["initial"] - stability[s],
-                sd_.ld["casualty_hazard"],
-                sd_.ld["pain_hazard"],
-                sd_.ld["instability_hazard"],
-            )
+            slog = world.state_log(s)
             war_rate = hazard.war_rate(rate0, slog)
             shock_total = sum((sd_.reason(r, successor[s]) for r in TRANSITION_REASONS), np.zeros(n))
             since = np.maximum(t - peace_start, 0)
@@ -453,12 +320,12 @@ def simulate(
             )
             peace_rate = hazard.peace_base_rate(rate0, slog, sd_.reason("legitimacy", successor[s])) + shock
             h = hazard.probability(np.where(at_war, war_rate, peace_rate))
-            out = ut[:, _U_REMOVE_A + i] < h
+            out = ut[:, U_REMOVE_A + i] < h
             removal_month[s] = np.where(out & ~removed[s], t, removal_month[s])
             removed[s] |= out
             successor[s] |= out
 
-        # 5. ceasefires -----------------------------------------------------------------
+        # 4. ceasefires -----------------------------------------------------------------
         in_peace = ~at_war
         k_now = np.maximum(terms_now, 0)
         p_break = bargaining.breakdown_probability(
@@ -468,7 +335,7 @@ def simulate(
             p["ceasefire.record_factor"],
             broken,
         )
-        breaks = in_peace & (ut[:, _U_BREAK] < p_break)
+        breaks = in_peace & (ut[:, U_BREAK] < p_break)
         first_peace = in_peace & (settlements == 1)
         cf_months = np.where(first_peace & ~cf_broke, cf_months + 1, cf_months)
         cf_broke |= breaks & (settlements == 1)
@@ -477,16 +344,16 @@ def simulate(
         broken += breaks
         terms_now = np.where(breaks, -1, terms_now)
         for s in SIDES:  # the war resumes at the start's intensity, not at peace's zero
-            casualty_ratio[s] = np.where(breaks, 1.0, casualty_ratio[s])
+            world.casualty_ratio[s] = np.where(breaks, 1.0, world.casualty_ratio[s])
         for name, row in gain_rows.items():
             traj.setdefault(name, []).append(row)
         record()
 
     never = first_month < 0
-    held_end = np.where(never, held, held_end)
-    progress_end = np.where(never[:, None], attrition.objective_progress(held - held0, obj_bounds), progress_end)
+    held_end = np.where(never, world.held, held_end)
+    progress_end = np.where(never[:, None], world.progress(), progress_end)
     for s in SIDES:
-        cas_to_settle[s] = np.where(never, cum_cas[s], cas_to_settle[s])
+        cas_to_settle[s] = np.where(never, world.cum_cas[s], cas_to_settle[s])
     sample = np.repeat(np.arange(n_samples, dtype=np.int64) + sample_offset, paths)
     return Outcomes(
         sample=sample,
@@ -494,109 +361,47 @@ def simulate(
         first_terms=first_terms,
         under_successor=under_successor,
         casualties_to_settlement=cas_to_settle,
-        casualties_total=cum_cas,
+        casualties_total=world.cum_cas,
         held_at_end=held_end,
         objectives_taken=progress_end,
         removed=removed,
         removal_month=removal_month,
         ceasefire_months=cf_months,
         ceasefire_broke=cf_broke,
+        ceasefire_break_rate=cf_rate,
         settlements=settlements,
         breakdowns=breakdowns,
         at_war_at_end=at_war,
+        monthly=monthly,
         trajectories={k: np.stack(v) for k, v in traj.items()},
     )
 
 
-@dataclass(frozen=True)
-class _Valuation:
-    """One leader's values on the paths at war: each terms option now and later, and fighting on."""
-
-    peace_now: Array  # (n, terms)
-    peace_later: Array  # (n, terms), at the victory score projected after the look-ahead
-    stay: Array  # fighting on forever at the current hazard
-    flow: Array
-    rate_war: Array
-    punishment_war: Array
-    delta: Array
-    lookahead: int
-
-    @classmethod
-    def of(
-        cls,
-        sd: _Side,
-        successor: NDArray[np.bool_],
-        idx: NDArray[np.int64],
-        war_log: Array,
-        peace_log: Array,
-        v_battle: Array,
-        v_now: Array,
-        v_later: Array,
-        lookahead: int,
-    ) -> _Valuation:
-        rate0 = sd.rate0(successor)[idx]
-        rate_war = hazard.war_rate(rate0, war_log)
-        rate_peace = hazard.peace_base_rate(rate0, peace_log, sd.reason("legitimacy", successor)[idx])
-        shock_total = sum((sd.reason(r, successor)[idx] for r in TRANSITION_REASONS), np.zeros(idx.size))
-        pun = sd.reason("punishment", successor)[idx]
-        lost_war = sd.ld["punishment_lost_war"][idx]
-        delta, tau, gamma = sd.ld["discount"][idx], sd.ld["shock_months"][idx], sd.ld["victory_relief"][idx]
-
-        def peace(v: Array) -> Array:
-            shock = hazard.transition_shock(shock_total[:, None], v, gamma[:, None])
-            punishment = (pun * (1.0 + lost_war))[:, None] - (pun * lost_war)[:, None] * v
-            return leader.peace_value(rate_peace[:, None], shock, tau[:, None], punishment, delta[:, None])
-
-        flow = 1.0 + sd.reason("militarism", successor)[idx]
-        pun_war = pun * (1.0 + lost_war * (1.0 - v_battle))
-        stay = leader.stationary_value(flow, rate_war, pun_war, delta)
-        return cls(peace(v_now), peace(v_later), stay, flow, rate_war, pun_war, delta, lookahead)
-
-    def gain(self, continuation: Array) -> Array:
-        """Value of each terms now minus fighting ``lookahead`` months and then ``continuation``."""
-        fight = leader.fight_value(
-            self.flow, self.rate_war, self.punishment_war, self.delta, self.lookahead, continuation
-        )
-        return self.peace_now - fight[:, None]
-
-
-def _aim_progress(st: Structure, side: str, progress: Array) -> Array:
-    obj = st.aim_objective[side]
-    padded = np.concatenate([progress, np.zeros((progress.shape[0], 1))], axis=1)
-    return padded[:, np.where(obj >= 0, obj, progress.shape[1])]
-
-
-def _victory(
+def _myopic_fight_value(
+    world: World,
     st: Structure,
-    side: str,
-    progress: Array,
-    sd: _Side,
+    val: Mapping[str, Valuation],
     idx: NDArray[np.int64],
-    concession_terms: NDArray[np.float64],
-) -> Array:
-    """``(len(idx), terms)`` victory scores of every terms option for one side's leader."""
-    score = bargaining.weighted_attainment(
-        st.granted[side], _aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
-    )
-    received = sd.ld["concession_received"][idx]
-    offered = received + (concession_terms.max() if concession_terms.size else 0.0)
-    concession = received[:, None] + concession_terms[None, :]
-    return bargaining.victory_from_score(
-        score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx]
-    )
-
-
-def _victory_battlefield(st: Structure, side: str, progress: Array, sd: _Side, idx: NDArray[np.int64]) -> Array:
-    """Victory score of the battlefield alone (no terms): what a removal during the war is judged by.
-
-    An aim that A's progress defeats is still held while not lost, which is the attainment of a
-    grant (``g (1 - p)`` with ``g = 1``); an aim that progress achieves is met as far as taken.
-    """
-    held = st.aim_lost[side][:, None]
-    score = bargaining.weighted_attainment(
-        held, _aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
-    )
-    received = sd.ld["concession_received"][idx]
-    return bargaining.victory_from_score(
-        score, sd.ld["aspiration"][idx], received[:, None], received, sd.ld["reasons.opportunism"][idx]
-    )[:, 0]
+    available: NDArray[np.bool_],
+    optimism: Mapping[str, Array],
+    lookahead: int,
+) -> dict[str, Array]:
+    """A myopic leader fights ``lookahead`` months at today's hazard and then expects the best deal
+    the other side accepts today, valued at the victory score he projects (with his optimism),
+    or else to fight on forever."""
+    power = world.power()
+    rho = power["A"] / np.maximum(power["B"], 1e-12)
+    accepts, later = {}, {}
+    for s in SIDES:
+        belief = np.exp(optimism[s][idx] * (1.0 if s == "A" else -1.0))
+        expected_gain = world.mu[idx] * np.power(rho[idx] * belief, world.theta[idx])
+        gained = world.held[idx] - world.held0[idx] + lookahead * expected_gain
+        projected = objective_progress(gained, world.obj_bounds[idx])
+        later[s] = val[s].peace(victory(st, s, projected, world.sides[s], idx))
+        stay_then = val[s].fight_then(lookahead, val[s].stay)
+        accepts[s] = (val[s].peace_now >= stay_then[:, None]) & available[None, :]
+    out = {}
+    for s, o in (("A", "B"), ("B", "A")):
+        best_later = np.where(accepts[o], later[s], -np.inf).max(axis=1, initial=-np.inf)
+        out[s] = val[s].fight_then(lookahead, np.maximum(val[s].stay, best_later))
+    return out

@@ -21,7 +21,7 @@ def summary_table(summary: Summary) -> Table:
     """One table with the run's headline numbers."""
     t = Table(
         title=f"{summary.title}\n{summary.samples} samples × {summary.paths} paths, seed {summary.seed}, "
-        f"policy {summary.policy}, horizon {summary.horizon} months",
+        f"policy {summary.policy} ({summary.beliefs} beliefs), horizon {summary.horizon} months",
         show_header=True,
         header_style="bold",
         title_justify="left",
@@ -59,10 +59,33 @@ def summary_table(summary: Summary) -> Table:
     t.add_section()
     for s in SIDES:
         t.add_row(f"{summary.sides[s].split('(')[1].rstrip(')')} loses office", _pct(summary.removed[s]))
+    t.add_section()
+    for s in SIDES:
+        t.add_row(f"casualties {summary.sides[s].split(' (')[0]}, whole horizon", _count(summary.casualties_horizon[s]))
     for label, holds in summary.ceasefire_holds.items():
         t.add_row(
             f"ceasefire still holds {label} after signing",
+            "n/a (no ceasefire)" if holds is None else f"{100 * holds:5.1f}%",
+        )
+    for label, holds in summary.ceasefire_holds_observed.items():
+        t.add_row(
+            f"  observed in the simulation, {label}",
             "n/a (too few ceasefires observed that long)" if holds is None else f"{100 * holds:5.1f}%",
+        )
+    effect = summary.optimism_effect
+    if effect is not None:
+        t.add_section()
+        t.add_row(
+            "settlement within 12 months: beliefs → true model",
+            f"{100 * effect.settle_within_12_scenario:5.1f}% → {100 * effect.settle_within_12_true:.1f}%",
+        )
+        t.add_row(
+            "settlement within 24 months: beliefs → true model",
+            f"{100 * effect.settle_within_24_scenario:5.1f}% → {100 * effect.settle_within_24_true:.1f}%",
+        )
+        t.add_row(
+            "delay due to mutual optimism",
+            f"{effect.delay_months:+.1f} months at war on average (of the first {summary.horizon})",
         )
     conditioned = (
         f"; {summary.samples} of {summary.samples_drawn} parameter samples drawn are consistent with "
@@ -78,5 +101,38 @@ def summary_table(summary: Summary) -> Table:
     return t
 
 
+def range_table(summary: Summary, rows: int = 14) -> Table | None:
+    """The bargaining range by month (a selection of months when there are many; all in --json)."""
+    months = summary.bargaining_range
+    if not months:
+        return None
+    if len(months) > rows:
+        step = -(-len(months) // rows)
+        months = months[::step]
+    t = Table(
+        title="Bargaining range (Fearon): shares of the disputed stake to A that both leaders prefer to fighting on",
+        title_justify="left",
+        header_style="bold",
+    )
+    for col in ("month", "paths at war", "range exists", "A accepts from", "B accepts up to"):
+        t.add_column(col, justify="right")
+    for m in months:
+        t.add_row(
+            f"{m.month} ({summary.month_label(m.month)})",
+            f"{100 * m.at_war:.0f}%",
+            f"{100 * m.exists:.1f}%",
+            f"{m.low:.2f}",
+            f"{m.high:.2f}",
+        )
+    t.caption = "medians over the paths where the range exists; months without a range on any path are left out"
+    return t
+
+
 def print_summary(summary: Summary, console: Console | None = None) -> None:
-    (console or Console()).print(summary_table(summary))
+    console = console or Console()
+    console.print(summary_table(summary))
+    ranges = range_table(summary)
+    if ranges is not None:
+        console.print(ranges)
+    else:
+        console.print("No bargaining range in any month on any path: no share of the stake suits both leaders.")

@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
-from ceasefire.model.engine import Outcomes, RunConfig, Structure, per_path, simulate
+from ceasefire.model.decision import N_FEATURES
+from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig, Structure, child, per_path, simulate
 from ceasefire.run.sampling import Seeds, Values, check_levers, sample_parameters
 from ceasefire.scenario.schema import Scenario
 
@@ -28,10 +29,12 @@ class RunSpec:
     seed: int
     horizon: int
     lookahead: int
-    policy: str = "myopic"
+    policy: str = "optimal"
+    beliefs: str = "scenario"
     levers: Mapping[str, float] = field(default_factory=dict)
     allow_settlement: bool = True
     record: bool = False
+    bargaining_range: bool = True
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: object) -> RunSpec:
@@ -52,7 +55,27 @@ class RunSpec:
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if self.seed < 0:
             raise ValueError(f"seed must be non-negative, got {self.seed}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
+        if self.beliefs not in BELIEFS:
+            raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
         check_levers(scenario, self.levers)
+
+    def config(self) -> RunConfig:
+        return RunConfig(
+            horizon=self.horizon,
+            lookahead=self.lookahead,
+            policy=self.policy,
+            beliefs=self.beliefs,
+            allow_settlement=self.allow_settlement,
+            record=self.record,
+            bargaining_range=self.bargaining_range,
+        )
+
+    def observed_world(self) -> RunSpec:
+        """The spec whose month 0 is checked against an observed no-deal start: no levers, the
+        scenario's beliefs."""
+        return replace(self, levers={}, beliefs="scenario")
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,7 @@ class RunResult:
     spec: RunSpec
     parameters: Values  # per sample
     samples_drawn: int  # parameter samples drawn to find spec.samples consistent with the scenario
+    candidates: NDArray[np.int64]  # per sample: its index among the samples drawn (its seed)
     outcomes: Outcomes
     terms: tuple[str, ...]
     seconds: float
@@ -68,57 +92,112 @@ class RunResult:
 
 
 MAX_DRAWS = 20
-"""Batches of parameter samples tried, at most, to find enough consistent with a no-deal start."""
+"""Latin hypercubes of ``samples`` parameter samples tried, at most, to find enough consistent
+with a no-deal start."""
 
 
-def settles_at_start(scenario: Scenario, values: Values, lookahead: int) -> NDArray[np.bool_]:
-    """Per sample: would both leaders settle in month 0, without levers?
-
-    The state at month 0 is the same on every path of a sample and the decision uses no noise,
-    so one path per sample decides.
-    """
-    samples = next(iter(values.values())).size
-    config = RunConfig(horizon=1, lookahead=lookahead)
-    gens = [np.random.default_rng(0) for _ in range(samples)]
-    return simulate(scenario, per_path(values, 1), gens, 1, config).first_settlement == 0
+def candidate_parameters(scenario: Scenario, samples: int, seeds: Seeds, batch: int) -> Values:
+    """Batch ``batch`` of candidate parameter samples: a Latin hypercube from its own child seed."""
+    seed = seeds.parameters if batch == 0 else child(seeds.parameters, batch)
+    return sample_parameters(scenario, samples, seed)
 
 
-def sample_consistent_parameters(scenario: Scenario, spec: RunSpec, seeds: Seeds) -> tuple[Values, int]:
-    """The outer sample, conditioned on the scenario's observations.
-
-    With ``[scenario] no_deal_at_start``, samples under which the leaders would settle in month 0
-    contradict the observed start (the war is going on) and are replaced, in order, by samples
-    of further Latin hypercubes drawn from child seeds. Returns the values and how many samples
-    were drawn in all.
-    """
-    values = sample_parameters(scenario, spec.samples, seeds.parameters)
-    if not scenario.scenario.no_deal_at_start:
-        return values, spec.samples
-    kept: list[Values] = []
-    found, drawn = 0, 0
-    for batch in range(MAX_DRAWS):
-        if batch:
-            child = np.random.SeedSequence(seeds.parameters.entropy, spawn_key=(*seeds.parameters.spawn_key, batch))
-            values = sample_parameters(scenario, spec.samples, child)
-        ok = ~settles_at_start(scenario, values, spec.lookahead)
-        kept.append({k: v[ok] for k, v in values.items()})
-        if found + int(ok.sum()) >= spec.samples:
-            # count the samples examined up to the last one kept
-            drawn += int(np.flatnonzero(ok)[spec.samples - found - 1]) + 1
-            joined = {k: np.concatenate([b[k] for b in kept])[: spec.samples] for k in values}
-            return joined, drawn
-        found += int(ok.sum())
-        drawn += spec.samples
-    raise ValueError(
-        f"only {found} of {drawn} parameter samples are consistent with no deal at the start "
-        f"([scenario] no_deal_at_start); the scenario's ranges make a deal in month 0 almost certain"
-    )
-
-
-def chunk_size_for(paths: int, horizon: int, budget_bytes: int = 256 * 2**20) -> int:
-    """Samples per chunk so that the pre-drawn noise stays within ``budget_bytes``."""
-    per_sample = horizon * paths * 10 * 8 + paths * 200 * 8
+def chunk_size_for(paths: int, horizon: int, policy: str = "optimal", budget_bytes: int = 512 * 2**20) -> int:
+    """Samples per chunk so that the noise and the leaders' stopping problems stay within ``budget_bytes``."""
+    noise = horizon * paths * 10 * 8
+    per_sample = noise + paths * 400 * 8
+    if policy == "optimal":
+        # two imagined wars, and two stopping problems (state, stop, flow, discount) per leader
+        per_sample += 2 * noise + 4 * (horizon + 1) * paths * (N_FEATURES + 3) * 8
     return max(1, budget_bytes // per_sample)
+
+
+def _take(values: Values, rows: NDArray[np.int64]) -> Values:
+    return {k: v[rows] for k, v in values.items()}
+
+
+def _simulate_chunks(
+    scenario: Scenario,
+    spec: RunSpec,
+    values: Values,
+    candidates: NDArray[np.int64],
+    seeds: Seeds,
+    size: int,
+    progress: Callable[[int, int], None] | None,
+) -> Outcomes:
+    parts = []
+    config = spec.config()
+    for lo in range(0, len(candidates), size):
+        hi = min(lo + size, len(candidates))
+        rows = np.arange(lo, hi)
+        parts.append(
+            simulate(
+                scenario,
+                per_path(_take(values, rows), spec.paths),
+                [seeds.path_seed(int(c)) for c in candidates[lo:hi]],
+                spec.paths,
+                config,
+                spec.levers,
+                sample_offset=lo,
+            )
+        )
+        if progress is not None:
+            progress(hi, len(candidates))
+    return concatenate(parts)
+
+
+def _screen(
+    scenario: Scenario,
+    spec: RunSpec,
+    seeds: Seeds,
+    size: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[Values, NDArray[np.int64], Outcomes]:
+    """Simulate candidate samples in order and keep the first ``spec.samples`` with no deal in month 0.
+
+    The month-0 decision is the same on every path of a sample (the state is, and so are the
+    leaders' values), and a sample's simulation depends on its own seed alone: the kept set
+    and its outcomes do not depend on the chunk size.
+    """
+    config = spec.observed_world().config()
+    kept_values: list[Values] = []
+    kept_ids: list[NDArray[np.int64]] = []
+    kept_outcomes: list[Outcomes] = []
+    found = 0
+    for batch in range(MAX_DRAWS):
+        values = candidate_parameters(scenario, spec.samples, seeds, batch)
+        lo = 0
+        while lo < spec.samples and found < spec.samples:
+            # a little more than is still needed, so that the last chunk wastes little
+            want = spec.samples - found
+            hi = min(lo + min(size, want + max(2, want // 8)), spec.samples)
+            rows = np.arange(lo, hi)
+            ids = batch * spec.samples + rows
+            out = simulate(
+                scenario,
+                per_path(_take(values, rows), spec.paths),
+                [seeds.path_seed(int(c)) for c in ids],
+                spec.paths,
+                config,
+                sample_offset=0,
+            )
+            at_zero = np.bincount(out.sample, weights=(out.first_settlement == 0), minlength=len(rows)) > 0
+            keep = np.flatnonzero(~at_zero)[: spec.samples - found]
+            if keep.size:
+                kept_values.append(_take(values, rows[keep]))
+                kept_ids.append(ids[keep])
+                kept_outcomes.append(select_samples(out, keep, offset=found))
+            found += keep.size
+            lo = hi
+            if progress is not None:
+                progress(found, spec.samples)
+        if found >= spec.samples:
+            joined = {k: np.concatenate([v[k] for v in kept_values]) for k in kept_values[0]}
+            return joined, np.concatenate(kept_ids), concatenate(kept_outcomes)
+    raise ValueError(
+        f"only {found} of {MAX_DRAWS * spec.samples} parameter samples are consistent with no deal at "
+        f"the start ([scenario] no_deal_at_start); the scenario's ranges make a deal in month 0 almost certain"
+    )
 
 
 def run(
@@ -126,42 +205,70 @@ def run(
     spec: RunSpec,
     chunk_samples: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    samples_of: RunResult | None = None,
 ) -> RunResult:
-    """Simulate ``spec.samples`` outer samples of ``spec.paths`` paths each."""
+    """Simulate ``spec.samples`` outer samples of ``spec.paths`` paths each.
+
+    With ``[scenario] no_deal_at_start`` the samples are those consistent with the observed
+    start, found in the world without levers and with the scenario's beliefs; a run with levers
+    or other beliefs then simulates the same samples with the same seeds (common random numbers).
+    ``samples_of``, an earlier run of the same scenario, seed and sizes, gives those samples
+    without searching for them again.
+    """
     spec.validate(scenario)
     start = time.perf_counter()
-    seeds = Seeds.from_seed(spec.seed, spec.samples)
-    values, drawn = sample_consistent_parameters(scenario, spec, seeds)
-    config = RunConfig(
-        horizon=spec.horizon,
-        lookahead=spec.lookahead,
-        policy=spec.policy,
-        allow_settlement=spec.allow_settlement,
-        record=spec.record,
-    )
-    size = chunk_samples or chunk_size_for(spec.paths, spec.horizon)
-    parts = []
-    for lo in range(0, spec.samples, size):
-        hi = min(lo + size, spec.samples)
-        chunk_values = {k: v[lo:hi] for k, v in values.items()}
-        gens = [seeds.path_generator(s) for s in range(lo, hi)]
-        parts.append(
-            simulate(
-                scenario, per_path(chunk_values, spec.paths), gens, spec.paths, config, spec.levers, sample_offset=lo
-            )
-        )
-        if progress is not None:
-            progress(hi, spec.samples)
-    outcomes = concatenate(parts)
+    seeds = Seeds.from_seed(spec.seed)
+    size = chunk_samples or chunk_size_for(spec.paths, spec.horizon, spec.policy)
+    if samples_of is not None:
+        earlier = samples_of.spec
+        if (samples_of.scenario, earlier.seed, earlier.samples, earlier.paths, earlier.horizon) != (
+            scenario,
+            spec.seed,
+            spec.samples,
+            spec.paths,
+            spec.horizon,
+        ):
+            raise ValueError("samples_of must be a run of the same scenario, seed, samples, paths and horizon")
+        values, candidates = samples_of.parameters, samples_of.candidates
+        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, size, progress)
+    elif scenario.scenario.no_deal_at_start and spec.allow_settlement:
+        values, candidates, outcomes = _screen(scenario, spec, seeds, size, progress)
+        if spec != spec.observed_world():
+            outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, size, progress)
+    else:
+        values = candidate_parameters(scenario, spec.samples, seeds, 0)
+        candidates = np.arange(spec.samples, dtype=np.int64)
+        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, size, progress)
     return RunResult(
         scenario=scenario,
         spec=spec,
         parameters=values,
-        samples_drawn=drawn,
+        samples_drawn=int(candidates[-1]) + 1,
+        candidates=candidates,
         outcomes=outcomes,
         terms=Structure.from_scenario(scenario).terms,
         seconds=time.perf_counter() - start,
     )
+
+
+_PER_MONTH = ("trajectories", "monthly")
+
+
+def select_samples(outcomes: Outcomes, keep: NDArray[np.int64], offset: int = 0) -> Outcomes:
+    """The outcomes of the samples ``keep`` (chunk-local indices), renumbered from ``offset``."""
+    rows = np.isin(outcomes.sample, keep)
+    renumber = np.full(int(outcomes.sample.max()) + 1, -1, dtype=np.int64)
+    renumber[keep] = np.arange(keep.size) + offset
+    fields: dict[str, object] = {}
+    for name in outcomes.__dataclass_fields__:
+        value = getattr(outcomes, name)
+        if name == "sample":
+            fields[name] = renumber[value[rows]]
+        elif isinstance(value, dict):
+            fields[name] = {k: (v[:, rows] if name in _PER_MONTH else v[rows]) for k, v in value.items()}
+        else:
+            fields[name] = value[rows]
+    return Outcomes(**fields)  # type: ignore[arg-type]
 
 
 def concatenate(parts: list[Outcomes]) -> Outcomes:
@@ -172,7 +279,7 @@ def concatenate(parts: list[Outcomes]) -> Outcomes:
     fields: dict[str, object] = {}
     for name in first.__dataclass_fields__:
         value = getattr(first, name)
-        axis = 1 if name == "trajectories" else 0
+        axis = 1 if name in _PER_MONTH else 0
         if isinstance(value, dict):
             fields[name] = {k: np.concatenate([getattr(o, name)[k] for o in parts], axis=axis) for k in value}
         else:

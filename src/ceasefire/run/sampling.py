@@ -2,9 +2,9 @@
 
 Randomness is always an argument: a run's seed becomes a :class:`numpy.random.SeedSequence`
 whose first child draws the parameter sample (a Latin hypercube over every uncertain
-parameter, mapped through each parameter's quantile function) and whose second child is
-spawned once per outer sample for that sample's paths. Sample ``s`` therefore sees the same
-random numbers however the samples are split into chunks or processes.
+parameter, mapped through each parameter's quantile function) and whose second child has one
+child per candidate sample for that sample's paths. A sample therefore sees the same random
+numbers however the samples are split into chunks or processes.
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ class Seeds:
     """The seed tree of one run."""
 
     parameters: np.random.SeedSequence
-    paths: list[np.random.SeedSequence]
+    paths: np.random.SeedSequence
 
     @classmethod
-    def from_seed(cls, seed: int, samples: int) -> Seeds:
+    def from_seed(cls, seed: int) -> Seeds:
         root = np.random.SeedSequence(seed)
         params, paths = root.spawn(2)
-        return cls(parameters=params, paths=paths.spawn(samples))
+        return cls(parameters=params, paths=paths)
 
-    def path_generator(self, sample: int) -> np.random.Generator:
-        return np.random.Generator(np.random.PCG64(self.paths[sample]))
+    def path_seed(self, candidate: int) -> np.random.SeedSequence:
+        """The seed of candidate sample ``candidate``'s paths (its true and imagined wars)."""
+        return np.random.SeedSequence(self.paths.entropy, spawn_key=(*self.paths.spawn_key, candidate))
 
 
 def sample_parameters(scenario: Scenario, samples: int, seed: np.random.SeedSequence | int | None) -> Values:

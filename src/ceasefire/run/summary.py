@@ -3,8 +3,17 @@
 Probabilities are pooled over all samples x paths, with the Monte Carlo standard error and
 the 5-95% range of the per-sample probabilities (the spread due to the uncertain parameters).
 Months are counted from 0 (the scenario's start month); "within m months" means a first
-settlement in months 0 .. m-1. Ceasefire survival is the Kaplan-Meier estimate over the
-first ceasefires, censored at the horizon.
+settlement in months 0 .. m-1.
+
+Ceasefire survival: a first ceasefire breaks down each month with a constant probability
+``b`` (its terms and the record of broken agreements set it), so it holds ``m`` months with
+probability ``(1 - b)^m``; the reported value is the mean over first ceasefires, exact for any
+``m``, even beyond the horizon. The Kaplan-Meier estimate from the simulated ceasefires,
+censored at the horizon, is reported beside it as a check.
+
+The bargaining range (Fearon 1995) of a month is the set of shares of the disputed stake to A
+that both leaders prefer to fighting on (:mod:`ceasefire.solve.bargaining_range`); per month,
+the share of paths at war on which it exists and the median of its bounds there.
 """
 
 from __future__ import annotations
@@ -17,11 +26,13 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from ceasefire.model.engine import Outcomes
 from ceasefire.run.experiment import RunResult
 from ceasefire.scenario.schema import SIDES
 
 WITHIN = (6, 12, 24, 36)
-HOLDS = (12, 24)
+HOLDS = {"1 year": 12, "2 years": 24, "5 years": 60}
+OBSERVED_HOLDS = (12, 24)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,33 @@ class Spread:
 
 
 @dataclass(frozen=True)
+class RangeMonth:
+    """The bargaining range in one month: where it exists, and its median bounds there."""
+
+    month: int
+    at_war: float  # share of all paths at war in that month
+    exists: float  # share of the paths at war on which some share of the stake suits both
+    low: float  # median lowest share to A that A accepts, over paths where the range exists
+    high: float  # median highest share to A that B accepts
+
+
+@dataclass(frozen=True)
+class BeliefEffect:
+    """How much the leaders' optimism delays a settlement: the same samples and paths decided
+    with the scenario's beliefs and with the true model (common random numbers)."""
+
+    settle_within_12_scenario: float
+    settle_within_12_true: float
+    settle_within_24_scenario: float
+    settle_within_24_true: float
+    median_month_scenario: int | None
+    median_month_true: int | None
+    mean_months_at_war_scenario: float  # months at war until the first settlement, within the horizon
+    mean_months_at_war_true: float
+    delay_months: float  # mean_months_at_war_scenario - mean_months_at_war_true
+
+
+@dataclass(frozen=True)
 class Summary:
     scenario: str
     title: str
@@ -53,6 +91,7 @@ class Summary:
     paths: int
     seed: int
     policy: str
+    beliefs: str
     levers: dict[str, float]
     version: str
     seconds: float
@@ -68,8 +107,11 @@ class Summary:
     removed: dict[str, Probability]
     under_successor: float
     ceasefire_holds: dict[str, float | None]
+    ceasefire_holds_observed: dict[str, float | None]
     ceasefires: int
     sides: dict[str, str]
+    bargaining_range: list[RangeMonth]
+    optimism_effect: BeliefEffect | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,19 +153,76 @@ def survival_at(durations: NDArray[np.int64], broke: NDArray[np.bool_], months: 
     return float(sf.evaluate(months))
 
 
+def _months_at_war(first: NDArray[np.int64], horizon: int) -> float:
+    return float(np.where(first >= 0, first, horizon).mean())
+
+
+def _median_month(first: NDArray[np.int64]) -> int | None:
+    settled = first >= 0
+    if settled.mean() < 0.5:
+        return None
+    ordered = np.sort(np.where(settled, first, np.iinfo(np.int64).max))
+    return int(ordered[(ordered.size - 1) // 2])
+
+
+def belief_effect(scenario_beliefs: RunResult, true_beliefs: RunResult) -> BeliefEffect:
+    """Compare two runs of the same spec but for the leaders' beliefs."""
+    a, b = scenario_beliefs.outcomes.first_settlement, true_beliefs.outcomes.first_settlement
+    horizon = scenario_beliefs.spec.horizon
+    within = {m: tuple(float(((x >= 0) & (x < m)).mean()) for x in (a, b)) for m in (12, 24)}
+    war_a, war_b = _months_at_war(a, horizon), _months_at_war(b, horizon)
+    return BeliefEffect(
+        settle_within_12_scenario=within[12][0],
+        settle_within_12_true=within[12][1],
+        settle_within_24_scenario=within[24][0],
+        settle_within_24_true=within[24][1],
+        median_month_scenario=_median_month(a),
+        median_month_true=_median_month(b),
+        mean_months_at_war_scenario=war_a,
+        mean_months_at_war_true=war_b,
+        delay_months=war_a - war_b,
+    )
+
+
+def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArray[np.float64]) -> list[RangeMonth]:
+    """Per month where the range exists on some path: its frequency and median bounds."""
+    if "range_low" not in monthly:
+        return []
+    low, high = monthly["range_low"], monthly["range_high"]
+    rows = []
+    for t in range(low.shape[0]):
+        ok = ~np.isnan(low[t])
+        if not ok.any():
+            continue
+        at_war = float(at_war_share[t])
+        n_war = at_war * low.shape[1]
+        rows.append(
+            RangeMonth(
+                month=t,
+                at_war=at_war,
+                exists=float(ok.sum() / max(n_war, 1.0)),
+                low=float(np.median(low[t][ok])),
+                high=float(np.median(high[t][ok])),
+            )
+        )
+    return rows
+
+
 def summarize(result: RunResult) -> Summary:
     o, spec, sc = result.outcomes, result.spec, result.scenario
     first = o.first_settlement
     settled = first >= 0
     within = {f"{m} months": probability(settled & (first < m), o.sample, spec.samples) for m in WITHIN}
     within["horizon"] = probability(settled, o.sample, spec.samples)
-    ordered = np.sort(np.where(settled, first, np.iinfo(np.int64).max))
-    half = ordered[(ordered.size - 1) // 2]
-    median_month = int(half) if settled.mean() >= 0.5 else None
+    median_month = _median_month(first)
     area = np.repeat(result.parameters["territory.area_km2"], spec.paths)
     terms = {t: float((o.first_terms == k).mean()) for k, t in enumerate(result.terms)}
     terms["none"] = float((~settled).mean())
     cf = settled
+    rate = o.ceasefire_break_rate[cf]
+    holds = {label: (float(np.mean((1.0 - rate) ** m)) if cf.any() else None) for label, m in HOLDS.items()}
+    # the paths at war at the start of each month: from the range's bookkeeping (NaN when at peace)
+    at_war_share = _at_war_share(o, spec.horizon)
     return Summary(
         scenario=sc.scenario.id,
         title=sc.scenario.title,
@@ -135,6 +234,7 @@ def summarize(result: RunResult) -> Summary:
         paths=spec.paths,
         seed=spec.seed,
         policy=spec.policy,
+        beliefs=spec.beliefs,
         levers=dict(spec.levers),
         version=result.version,
         seconds=result.seconds,
@@ -151,7 +251,18 @@ def summarize(result: RunResult) -> Summary:
         terms_agreed=terms,
         removed={s: probability(o.removed[s], o.sample, spec.samples) for s in SIDES},
         under_successor=float(o.under_successor.mean()),
-        ceasefire_holds={f"{m} months": survival_at(o.ceasefire_months[cf], o.ceasefire_broke[cf], m) for m in HOLDS},
+        ceasefire_holds=holds,
+        ceasefire_holds_observed={
+            f"{m} months": survival_at(o.ceasefire_months[cf], o.ceasefire_broke[cf], m) for m in OBSERVED_HOLDS
+        },
         ceasefires=int(cf.sum()),
         sides={s: f"{sc.sides[s].name} ({sc.leaders[s].name})" for s in SIDES},  # type: ignore[index]
+        bargaining_range=range_by_month(o.monthly, at_war_share),
     )
+
+
+def _at_war_share(o: Outcomes, horizon: int) -> NDArray[np.float64]:
+    """Share of paths at war at the start of each month (at the decision)."""
+    if "at_war_decision" in o.monthly:
+        return o.monthly["at_war_decision"].mean(axis=1)  # type: ignore[no-any-return]
+    return np.full(horizon, np.nan)

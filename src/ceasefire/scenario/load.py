@@ -152,8 +152,7 @@ def parse_scenario(text: str, file: str) -> Scenario:
         expected = "the file has no keys; a scenario needs " + ", ".join(required)
         raise ScenarioError(file, [("", None, expected)])
     problems: list[Problem] = [
-        (key, locate(text, path), "expected a finite number, got " + _show(v))
-        for key, path, v in _non_finite(data)
+        (key, locate(text, path), "expected a finite number, got " + _show(v)) for key, path, v in _non_finite(data)
     ]
     if problems:
         raise ScenarioError(file, problems)
@@ -166,7 +165,7 @@ def parse_scenario(text: str, file: str) -> Scenario:
 _TOML_PLAIN = {
     "Cannot overwrite a value": "this key is already set (each key may appear only once)",
     "Cannot declare": "this table is already defined (each table may appear only once)",
-    "Invalid value": "invalid value (strings need quotes, e.g. name = \"x\"; numbers must not)",
+    "Invalid value": 'invalid value (strings need quotes, e.g. name = "x"; numbers must not)',
     "Expected '=' after a key in a key/value pair": "expected '=' after the key",
     "Invalid statement": "invalid line; expected key = value, a [table] or an [[array]]",
 }
@@ -457,9 +456,7 @@ def _step(tp: Any, el: Key) -> Any:
         return get_args(tp)[1]
     if origin in (Union, types.UnionType):
         for member in get_args(tp):
-            if get_origin(member) is Annotated and any(
-                isinstance(m, Tag) and m.tag == el for m in member.__metadata__
-            ):
+            if get_origin(member) is Annotated and any(isinstance(m, Tag) and m.tag == el for m in member.__metadata__):
                 return member
     return None
 

@@ -211,6 +211,9 @@ class Leader(_Strict):
     aspiration: Positive = Field(description="victory score he holds out for (1 = his stated aims)")
     concession_received: NonNeg = Field(description="concessions offered to him outside the terms")
     optimism: Real = Field(description="log-bias on his own side's combat power in his beliefs")
+    resolve_doubt: Real | None = Field(
+        default=None, description="log-bias on the other leader's hazard at war in his beliefs (0 if left out)"
+    )
     reasons: Reasons
     successor: Successor
     aims: list[Aim] = Field(min_length=1)

@@ -1,0 +1,175 @@
+"""Forward-looking leaders: each one's settle-or-fight rule by least-squares Monte Carlo.
+
+Leader ``i`` solves an optimal stopping problem on paths of the war *as he imagines it*: the
+scenario's model with his own side's combat power multiplied by ``exp(optimism_i)`` (and, if
+given, the other leader's hazard at war multiplied by ``exp(resolve_doubt_i)``), with no deal.
+Each month he may stop, on the terms he values most among those he believes the other leader
+accepts, or fight on for the month's value ``flow - rate * punishment``, discounted by
+``delta * exp(-rate)`` (his survival in office). He believes the other accepts terms worth at
+least the other's value of fighting on forever at today's hazard (one level of reasoning about
+the other). At the horizon he values fighting on as fighting forever at that month's hazard.
+
+An incumbent and a successor value things differently (the person-tied reasons reset), so each
+leader's problem is solved twice on the same imagined paths: once as incumbent, once as
+successor. The rules are then applied on the *true* paths (:mod:`ceasefire.model.engine`):
+the values there are out of sample, so the rule is not biased by the paths it was fitted on.
+
+Regressors (the "state" of the stopping problem), per path and month: the value of fighting on
+forever, the value of peace at the battlefield's victory score, that score, the log of the
+believed power ratio, and the months of spending the reserves cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ceasefire.model.valuation import Structure, Valuation, victory, victory_battlefield
+from ceasefire.model.world import U_REMOVE_A, World
+from ceasefire.scenario.schema import SIDES
+from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
+
+Array = NDArray[np.float64]
+N_FEATURES = 5
+RIDGE = 1e-3
+"""Ridge on the standardized regressors: 21 columns fitted on a few hundred paths per sample."""
+
+
+def other(side: str) -> str:
+    return "B" if side == "A" else "A"
+
+
+def features(
+    world: World,
+    side: str,
+    val: Valuation,
+    v_battle: Array,
+    idx: NDArray[np.int64] | slice,
+    log_bias: Array | float = 0.0,
+) -> Array:
+    """``(len(idx), N_FEATURES)`` regressors of a leader's continuation value (see the module docstring).
+
+    ``log_bias`` is added to the log power ratio: the leader's optimism, when ``world`` is the
+    true world (an imagined world carries it in its power already).
+    """
+    power = world.power()
+    rho = power[side] / np.maximum(power[other(side)], 1e-12)
+    peace_here = val.peace(v_battle[:, None])[:, 0]
+    cover = world.reserves[side][idx] / np.maximum(world.spend0[side][idx], 1e-12)
+    return np.stack([val.stay, peace_here, v_battle, np.log(np.maximum(rho[idx], 1e-12)) + log_bias, cover], axis=1)
+
+
+@dataclass(frozen=True)
+class LeaderRules:
+    """Each leader's stopping rule as incumbent (``[0]``) and as successor (``[1]``)."""
+
+    rules: dict[str, tuple[StoppingRule, StoppingRule]]
+    low: dict[str, tuple[Array, Array]]  # (months + 1, samples, d): the regressors' range in training
+    high: dict[str, tuple[Array, Array]]
+    samples: int
+    paths: int
+
+    def continuation(self, side: str, t: int, feats: Array, successor: NDArray[np.bool_]) -> Array:
+        """``(n,)`` continuation value at month ``t`` for per-path ``feats`` of shape ``(n, d)``.
+
+        The regressors are clipped to the range the imagined paths covered that month: a fitted
+        polynomial is not to be trusted outside the data it was fitted on.
+        """
+        shape = (self.samples, self.paths, feats.shape[1])
+        x = feats.reshape(shape)
+        values = []
+        for g, rule in enumerate(self.rules[side]):
+            lo, hi = self.low[side][g][t][:, None, :], self.high[side][g][t][:, None, :]
+            values.append(rule.continuation(t, np.clip(x, lo, hi)).reshape(-1))
+        return np.where(successor, values[1], values[0])
+
+
+def imagined_paths(
+    scenario_world: World,
+    st: Structure,
+    side: str,
+    z: Array,
+    u: Array,
+    samples: int,
+    paths: int,
+    doubt: Array,
+) -> tuple[PathSet, PathSet]:
+    """Simulate leader ``side``'s imagined war (no deal) and build his two stopping problems.
+
+    ``doubt`` is his log-bias on the other leader's hazard at war (his doubt of the other's resolve).
+    """
+    world = scenario_world
+    j = other(side)
+    n, horizon = world.n, z.shape[0]
+    sd, sdj = world.sides[side], world.sides[j]
+    other_successor = np.zeros(n, dtype=bool)
+    types = (np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    feats = np.empty((2, horizon + 1, n, N_FEATURES))
+    stop = np.full((2, horizon + 1, n), np.nan)
+    flow = np.empty((2, horizon, n))
+    discount = np.empty((2, horizon, n))
+    terminal = np.empty((2, n))
+    everyone = slice(None)
+    no_relief = np.zeros(n)
+    war = np.ones(n, dtype=bool)
+    for t in range(horizon + 1):
+        progress = world.progress()
+        available = st.available_from <= t
+        log_i, log_j = world.state_log(side), world.state_log(j) + doubt
+        vb_j = victory_battlefield(st, j, progress, sdj, everyone)
+        val_j = Valuation.of(
+            sdj,
+            other_successor,
+            everyone,
+            log_j,
+            world.peace_log(j, log_j),
+            vb_j,
+            victory(st, j, progress, sdj, everyone),
+        )
+        accepted = (val_j.peace_now >= val_j.stay[:, None]) & available[None, :]
+        vb_i = victory_battlefield(st, side, progress, sd, everyone)
+        v_i = victory(st, side, progress, sd, everyone)
+        for g, succ in enumerate(types):
+            val = Valuation.of(sd, succ, everyone, log_i, world.peace_log(side, log_i), vb_i, v_i)
+            feats[g, t] = features(world, side, val, vb_i, everyone)
+            best = np.where(accepted, val.peace_now, -np.inf).max(axis=1, initial=-np.inf)
+            stop[g, t] = np.where(np.isfinite(best), best, np.nan)
+            if t < horizon:
+                flow[g, t] = val.war_cashflow
+                discount[g, t] = val.war_discount
+            else:
+                terminal[g] = val.stay
+        if t == horizon:
+            break
+        world.step(z[t], u[t], war, no_relief)
+        h_j = -np.expm1(-val_j.rate_war)
+        other_successor |= u[t][:, U_REMOVE_A + SIDES.index(j)] < h_j
+
+    def batch(a: Array) -> Array:
+        return a.reshape(a.shape[0], samples, paths, *a.shape[2:])
+
+    return tuple(  # type: ignore[return-value]
+        PathSet(
+            state=batch(feats[g]),
+            stop=batch(stop[g]),
+            flow=batch(flow[g]),
+            discount=batch(discount[g]),
+            terminal=terminal[g].reshape(samples, paths),
+        )
+        for g in range(2)
+    )
+
+
+def solve_rules(problems: Mapping[str, tuple[PathSet, PathSet]], degree: int, samples: int, paths: int) -> LeaderRules:
+    """Fit each leader's incumbent and successor rules (polynomial basis of the given degree)."""
+    rules, low, high = {}, {}, {}
+    for side, pair in problems.items():
+        rules[side] = tuple(
+            OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).solve().rule for ps in pair
+        )
+        low[side] = tuple(ps.state.min(axis=2) for ps in pair)
+        high[side] = tuple(ps.state.max(axis=2) for ps in pair)
+    return LeaderRules(rules=rules, low=low, high=high, samples=samples, paths=paths)  # type: ignore[arg-type]

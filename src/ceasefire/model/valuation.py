@@ -1,0 +1,192 @@
+"""A leader's valuation of the terms on the table and of fighting on, on the paths at war.
+
+Victory scores (:mod:`ceasefire.model.bargaining`) turn the battlefield and the terms into the
+leader's own measure of success; :mod:`ceasefire.model.leader` turns hazards and scores into
+values of office (months of office, discounted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ceasefire.model import bargaining, hazard, leader
+from ceasefire.model.world import Side
+from ceasefire.scenario.schema import SIDES, Scenario
+
+Array = NDArray[np.float64]
+
+TRANSITION_REASONS = ("war_economy", "bonuses_and_wages", "veterans", "risk_of_change", "need_for_victory")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The scenario's discrete structure as arrays: objectives, aims and terms."""
+
+    n_objectives: int
+    terms: tuple[str, ...]
+    available_from: NDArray[np.int64]
+    guarantees: NDArray[np.bool_]
+    sanctions_relief: NDArray[np.float64]
+    concession_to_a: NDArray[np.float64]
+    aim_weights: dict[str, NDArray[np.float64]]
+    aim_objective: dict[str, NDArray[np.int64]]
+    aim_lost: dict[str, NDArray[np.bool_]]
+    granted: dict[str, NDArray[np.bool_]]
+    levers: tuple[str, ...]
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> Structure:
+        objective_index = {o.id: i for i, o in enumerate(scenario.objectives)}
+        weights, objective, lost, granted = {}, {}, {}, {}
+        for side in SIDES:
+            aims = scenario.leaders[side].aims  # type: ignore[index]
+            weights[side] = np.array([a.weight for a in aims], dtype=float)
+            objective[side] = np.array(
+                [objective_index[a.objective] if a.objective else -1 for a in aims], dtype=np.int64
+            )
+            lost[side] = np.array([a.effect == "lost_by" for a in aims], dtype=bool)
+            granted[side] = np.array([[a.id in t.grants for t in scenario.terms] for a in aims], dtype=bool)
+        return cls(
+            n_objectives=len(scenario.objectives),
+            terms=tuple(t.id for t in scenario.terms),
+            available_from=np.array([t.available_from for t in scenario.terms], dtype=np.int64),
+            guarantees=np.array([t.security_guarantees for t in scenario.terms], dtype=bool),
+            sanctions_relief=np.array([t.sanctions_relief for t in scenario.terms], dtype=float),
+            concession_to_a=np.array([t.concession_to_A for t in scenario.terms], dtype=float),
+            aim_weights=weights,
+            aim_objective=objective,
+            aim_lost=lost,
+            granted=granted,
+            levers=tuple(lv.id for lv in scenario.levers),
+        )
+
+    def concessions(self, side: str) -> NDArray[np.float64]:
+        """Concession each terms option gives the side's leader beyond his aims."""
+        return self.concession_to_a if side == "A" else np.zeros(len(self.terms))
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """One leader's values on a set of paths: each terms option now, and fighting on forever.
+
+    ``flow - rate_war * punishment_war`` is the month's value while fighting and
+    ``delta * exp(-rate_war)`` the discount-and-survival factor to the next month, so that
+    ``stay = (flow - rate_war * punishment_war) / (1 - delta exp(-rate_war))``.
+    """
+
+    peace_now: Array  # (n, terms)
+    stay: Array  # fighting on forever at the current hazard
+    flow: Array
+    rate_war: Array
+    punishment_war: Array
+    delta: Array
+    rate_peace: Array
+    shock_total: Array
+    punishment: Array
+    lost_war: Array
+    tau: Array
+    gamma: Array
+
+    @classmethod
+    def of(
+        cls,
+        sd: Side,
+        successor: NDArray[np.bool_],
+        idx: NDArray[np.int64] | slice,
+        war_log: Array,
+        peace_log: Array,
+        v_battle: Array,
+        v_now: Array | None,
+    ) -> Valuation:
+        """Values on the paths ``idx`` (``war_log``, ``peace_log`` and scores already restricted to them)."""
+        succ = successor[idx]
+        rate0 = sd.rate0(successor)[idx]
+        rate_war = hazard.war_rate(rate0, war_log)
+        rate_peace = hazard.peace_base_rate(rate0, peace_log, sd.reason("legitimacy", successor)[idx])
+        shock_total = sum((sd.reason(r, successor)[idx] for r in TRANSITION_REASONS), np.zeros(succ.size))
+        pun = sd.reason("punishment", successor)[idx]
+        lost_war = sd.ld["punishment_lost_war"][idx]
+        delta, tau, gamma = sd.ld["discount"][idx], sd.ld["shock_months"][idx], sd.ld["victory_relief"][idx]
+        flow = 1.0 + sd.reason("militarism", successor)[idx]
+        pun_war = pun * (1.0 + lost_war * (1.0 - v_battle))
+        stay = leader.stationary_value(flow, rate_war, pun_war, delta)
+        empty = np.zeros((succ.size, 0))
+        out = cls(empty, stay, flow, rate_war, pun_war, delta, rate_peace, shock_total, pun, lost_war, tau, gamma)
+        if v_now is None:
+            return out
+        return cls(out.peace(v_now), *(getattr(out, f) for f in _FIELDS[1:]))
+
+    def peace(self, v: Array) -> Array:
+        """``(n, m)`` value of signing now on terms with victory scores ``v`` (shape ``(n, m)``)."""
+        shock = hazard.transition_shock(self.shock_total[:, None], v, self.gamma[:, None])
+        punishment = (self.punishment * (1.0 + self.lost_war))[:, None] - (self.punishment * self.lost_war)[:, None] * v
+        return leader.peace_value(self.rate_peace[:, None], shock, self.tau[:, None], punishment, self.delta[:, None])
+
+    @property
+    def war_cashflow(self) -> Array:
+        """The month's value of fighting on, removal charged at its rate."""
+        return self.flow - self.rate_war * self.punishment_war
+
+    @property
+    def war_discount(self) -> Array:
+        """Discount times survival from this month to the next while fighting."""
+        return self.delta * np.exp(-self.rate_war)
+
+    def fight_then(self, months: int, continuation: Array) -> Array:
+        """Value of fighting ``months`` more at today's hazard, then ``continuation``."""
+        return leader.fight_value(self.flow, self.rate_war, self.punishment_war, self.delta, months, continuation)
+
+
+_FIELDS = tuple(Valuation.__dataclass_fields__)
+
+
+def aim_progress(st: Structure, side: str, progress: Array) -> Array:
+    """``(n, aims)`` progress on the objective each aim is tied to (0 where none)."""
+    obj = st.aim_objective[side]
+    padded = np.concatenate([progress, np.zeros((progress.shape[0], 1))], axis=1)
+    return padded[:, np.where(obj >= 0, obj, progress.shape[1])]
+
+
+def victory(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np.int64] | slice) -> Array:
+    """``(len(idx), terms)`` victory scores of every terms option for one side's leader."""
+    score = bargaining.weighted_attainment(
+        st.granted[side], aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
+    )
+    concession_terms = st.concessions(side)
+    received = sd.ld["concession_received"][idx]
+    offered = received + (concession_terms.max() if concession_terms.size else 0.0)
+    concession = received[:, None] + concession_terms[None, :]
+    return bargaining.victory_from_score(
+        score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx]
+    )
+
+
+def victory_battlefield(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np.int64] | slice) -> Array:
+    """Victory score of the battlefield alone (no terms): what a removal during the war is judged by.
+
+    An aim that A's progress defeats is still held while not lost, which is the attainment of a
+    grant (``g (1 - p)`` with ``g = 1``); an aim that progress achieves is met as far as taken.
+    """
+    held = st.aim_lost[side][:, None]
+    score = bargaining.weighted_attainment(
+        held, aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
+    )
+    received = sd.ld["concession_received"][idx]
+    return bargaining.victory_from_score(
+        score, sd.ld["aspiration"][idx], received[:, None], received, sd.ld["reasons.opportunism"][idx]
+    )[:, 0]
+
+
+def stake_shift(st: Structure, side: str, sd: Side, idx: NDArray[np.int64] | slice) -> Array:
+    """``s`` in ``v = clip(x - s, 0, 1)``: the victory score of a deal giving the leader a share ``x`` of the stake.
+
+    The stake is his aims' weighted attainment (``score``); his aspiration, the ratchet on every
+    concession offered to him and the concessions he holds shift it.
+    """
+    concession_terms = st.concessions(side)
+    received = sd.ld["concession_received"][idx]
+    offered = received + (concession_terms.max() if concession_terms.size else 0.0)
+    return sd.ld["aspiration"][idx] + sd.ld["reasons.opportunism"][idx] * offered - received - 1.0

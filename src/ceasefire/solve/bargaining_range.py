@@ -1,0 +1,65 @@
+"""The bargaining range (Fearon 1995): the deals both sides prefer to fighting on.
+
+A deal gives A a share ``x`` of the disputed stake and B the rest. Each leader values a deal
+through his victory score ``v``, increasing in his share, and accepts it when its value reaches
+his value of fighting on. His *reservation score* is the smallest ``v`` he accepts; the range is
+the set of ``x`` acceptable to both::
+
+    x >= x_A = r_A + s_A      and      1 - x >= r_B + s_B
+
+where ``s`` converts a share into a score (``v = clip(x - s, 0, 1)``; ``s = 0`` for a leader who
+wants exactly his stated aims). In Fearon's one-shot game the values are linear, ``v`` itself,
+and fighting is worth ``p - c_A`` and ``1 - p - c_B``: the range is ``(p - c_A, p + c_B)``.
+
+Fearon, J. D. (1995). Rationalist explanations for war. *International Organization* 49(3), 379-414.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+
+
+def reservation_score(values: Array, grid: Array, fight: Array) -> Array:
+    """Smallest victory score whose peace value reaches the value of fighting on.
+
+    Parameters
+    ----------
+    values
+        ``(n, G)`` value of peace at each victory score of ``grid``; non-decreasing along the grid.
+    grid
+        ``(G,)`` increasing victory scores from 0 to 1.
+    fight
+        ``(n,)`` value of fighting on.
+
+    Returns
+    -------
+    ``(n,)`` reservation score, linear between grid points; ``-inf`` where even a score of 0 is
+    accepted and ``+inf`` where even 1 is not (and NaN where ``fight`` is NaN).
+    """
+    ok = values >= fight[:, None]
+    first = np.argmax(ok, axis=1)  # first grid point accepted
+    n = values.shape[0]
+    rows = np.arange(n)
+    lo = np.maximum(first - 1, 0)
+    v_lo, v_hi = values[rows, lo], values[rows, first]
+    step = np.where(v_hi > v_lo, (fight - v_lo) / np.where(v_hi > v_lo, v_hi - v_lo, 1.0), 1.0)
+    score = grid[lo] + np.clip(step, 0.0, 1.0) * (grid[first] - grid[lo])
+    out = np.where(ok.any(axis=1), score, np.inf)
+    out = np.where(ok[:, 0], -np.inf, out)
+    return np.where(np.isnan(fight), np.nan, out)
+
+
+def bargaining_range(reservation_a: Array, shift_a: Array, reservation_b: Array, shift_b: Array) -> tuple[Array, Array]:
+    """The range of A's share of the stake that both leaders accept: ``(low, high)``.
+
+    Shares lie in [0, 1]; where no share is acceptable to both, both bounds are NaN.
+    """
+    low = np.clip(reservation_a + shift_a, 0.0, 1.0)
+    high = np.clip(1.0 - (reservation_b + shift_b), 0.0, 1.0)
+    with np.errstate(invalid="ignore"):
+        exists = (reservation_a + shift_a <= 1.0 - (reservation_b + shift_b)) & (low <= high)
+    exists &= ~(np.isnan(reservation_a) | np.isnan(reservation_b))
+    return np.where(exists, low, np.nan), np.where(exists, high, np.nan)

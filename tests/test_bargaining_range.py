@@ -1,0 +1,100 @@
+"""The bargaining range (Fearon 1995): its closed form in the one-shot limit, and invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ceasefire.solve.bargaining_range import bargaining_range, reservation_score
+
+GRID = np.linspace(0.0, 1.0, 11)
+
+
+def linear_values(n: int) -> np.ndarray:
+    """A risk-neutral leader values a deal at his share of the stake: ``value(v) = v``."""
+    return np.broadcast_to(GRID, (n, GRID.size)).copy()
+
+
+def test_fearon_closed_form() -> None:
+    # war: A wins the whole stake with probability p and pays c_A; B gets 1 - p and pays c_B
+    p, c_a, c_b = 0.6, 0.10, 0.15
+    res_a = reservation_score(linear_values(1), GRID, np.array([p - c_a]))
+    res_b = reservation_score(linear_values(1), GRID, np.array([1 - p - c_b]))
+    low, high = bargaining_range(res_a, np.zeros(1), res_b, np.zeros(1))
+    assert low[0] == pytest.approx(0.50, abs=1e-12)
+    assert high[0] == pytest.approx(0.75, abs=1e-12)
+
+
+def test_fearon_one_shot_limit_of_the_model_by_simulation() -> None:
+    """The one-shot war simulated (a lottery over the whole stake with costs), valued by the
+    stopping solver with a single date: the range converges to ``(p - c_A, p + c_B)``."""
+    from ceasefire.solve.lsm import OptimalStopping, PathSet
+
+    p, c_a, c_b, n = 0.6, 0.10, 0.15, 400_000
+    rng = np.random.default_rng(1995)
+    a_wins = (rng.random(n) < p).astype(float)
+    values = {}
+    for side, share, cost in (("A", a_wins, c_a), ("B", 1.0 - a_wins, c_b)):
+        # a war of one date and no choice: its value is the share won net of the cost
+        paths = PathSet(
+            state=np.zeros((1, 1, n, 1)),
+            stop=np.full((1, 1, n), np.nan),
+            terminal=(share - cost).reshape(1, n),
+        )
+        result = OptimalStopping(paths).solve()
+        values[side] = (float(result.value[0]), float(result.stderr[0]))
+    res_a = reservation_score(linear_values(1), GRID, np.array([values["A"][0]]))
+    res_b = reservation_score(linear_values(1), GRID, np.array([values["B"][0]]))
+    low, high = bargaining_range(res_a, np.zeros(1), res_b, np.zeros(1))
+    tol = 4 * max(values["A"][1], values["B"][1])
+    assert low[0] == pytest.approx(p - c_a, abs=tol)
+    assert high[0] == pytest.approx(p + c_b, abs=tol)
+    # the costs of war are the width of the range
+    assert high[0] - low[0] == pytest.approx(c_a + c_b, abs=2 * tol)
+
+
+def test_no_range_when_both_expect_more_from_war() -> None:
+    # joint optimism: each expects to win with probability 0.7, so the war values sum above one
+    res_a = reservation_score(linear_values(1), GRID, np.array([0.7 - 0.05]))
+    res_b = reservation_score(linear_values(1), GRID, np.array([0.7 - 0.05]))
+    low, high = bargaining_range(res_a, np.zeros(1), res_b, np.zeros(1))
+    assert np.isnan(low[0]) and np.isnan(high[0])
+
+
+def test_reservation_extremes() -> None:
+    values = linear_values(3)
+    res = reservation_score(values, GRID, np.array([-1.0, 2.0, np.nan]))
+    assert res[0] == -np.inf and res[1] == np.inf and np.isnan(res[2])
+    low, high = bargaining_range(res[:1], np.zeros(1), res[:1], np.zeros(1))
+    assert (low[0], high[0]) == (0.0, 1.0)
+
+
+def test_shift_moves_the_bound() -> None:
+    # an aspiration above the stated aims (shift s > 0) asks for a larger share for the same value
+    res = reservation_score(linear_values(1), GRID, np.array([0.4]))
+    low0, _ = bargaining_range(res, np.zeros(1), np.array([-np.inf]), np.zeros(1))
+    low1, _ = bargaining_range(res, np.array([0.2]), np.array([-np.inf]), np.zeros(1))
+    assert low1[0] == pytest.approx(low0[0] + 0.2)
+
+
+@given(
+    fight_a=st.floats(-0.5, 1.5),
+    fight_b=st.floats(-0.5, 1.5),
+    curvature=st.floats(0.2, 5.0),
+    extra=st.floats(0.0, 0.5),
+)
+def test_range_invariants(fight_a: float, fight_b: float, curvature: float, extra: float) -> None:
+    values = np.power(linear_values(1), curvature)  # any increasing value of the victory score
+    res_a = reservation_score(values, GRID, np.array([fight_a]))
+    res_b = reservation_score(values, GRID, np.array([fight_b]))
+    low, high = bargaining_range(res_a, np.zeros(1), res_b, np.zeros(1))
+    if not np.isnan(low[0]):
+        assert 0.0 <= low[0] <= high[0] <= 1.0
+    # a leader who values fighting more can only narrow the range
+    res_a2 = reservation_score(values, GRID, np.array([fight_a + extra]))
+    low2, high2 = bargaining_range(res_a2, np.zeros(1), res_b, np.zeros(1))
+    if not np.isnan(low2[0]):
+        assert not np.isnan(low[0])
+        assert low2[0] >= low[0] - 1e-12 and high2[0] == pytest.approx(high[0])

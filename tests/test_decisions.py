@@ -1,0 +1,148 @@
+"""Forward-looking leaders in the engine: beliefs, optimism, the bargaining range, breakdowns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ceasefire.model.valuation import Structure, victory
+from ceasefire.model.world import Side
+from ceasefire.run.experiment import RunResult, run
+from ceasefire.run.sampling import sample_parameters
+from ceasefire.run.summary import belief_effect, summarize
+from ceasefire.scenario.params import Fixed
+from ceasefire.scenario.schema import SIDES, Scenario
+from test_engine import assert_same_outcomes, flagship, small_spec
+
+
+def with_leader(scenario: Scenario, **values: float) -> Scenario:
+    """The scenario with the given leader parameters fixed, for both leaders."""
+    leaders = {}
+    for s in SIDES:
+        ld = scenario.leaders[s]  # type: ignore[index]
+        update = {k: Fixed(value=v, source="assumption", note="test") for k, v in values.items()}
+        leaders[s] = ld.model_copy(update=update)
+    return scenario.model_copy(update={"leaders": {**scenario.leaders, **leaders}})
+
+
+def test_unbiased_beliefs_are_the_truth() -> None:
+    sc = with_leader(flagship(), optimism=0.0, resolve_doubt=0.0)
+    a = run(sc, small_spec(samples=4, paths=20, record=True))
+    b = run(sc, small_spec(samples=4, paths=20, record=True, beliefs="true"), samples_of=a)
+    assert_same_outcomes(a.outcomes, b.outcomes)
+
+
+def _optimism_runs(level: float) -> tuple[RunResult, RunResult]:
+    sc = with_leader(flagship(), optimism=level)
+    biased = run(sc, small_spec(samples=12, paths=60, horizon=36))
+    truth = run(sc, small_spec(samples=12, paths=60, horizon=36, beliefs="true"), samples_of=biased)
+    return biased, truth
+
+
+def test_mutual_optimism_delays_settlement() -> None:
+    biased, truth = _optimism_runs(0.5)
+    effect = belief_effect(biased, truth)
+    # each leader overrates his own side by a factor e^0.5 = 1.65: both expect more from fighting on
+    assert effect.delay_months > 1.0, effect
+    assert effect.settle_within_24_scenario < effect.settle_within_24_true, effect
+    assert np.array_equal(biased.candidates, truth.candidates)
+
+
+def test_holding_probability_closed_form_agrees_with_the_simulation() -> None:
+    result = run(flagship(), small_spec(samples=20, paths=100))
+    summary = summarize(result)
+    o = result.outcomes
+    n = int((o.first_settlement >= 0).sum())
+    assert n > 200
+    for label, months in (("1 year", 12), ("2 years", 24)):
+        closed, observed = summary.ceasefire_holds[label], summary.ceasefire_holds_observed[f"{months} months"]
+        assert closed is not None and observed is not None
+        se = np.sqrt(closed * (1 - closed) / n)
+        assert abs(closed - observed) < 4 * se + 0.02, (label, closed, observed)
+    holds = [summary.ceasefire_holds[k] for k in ("1 year", "2 years", "5 years")]
+    assert holds[0] >= holds[1] >= holds[2] > 0  # type: ignore[operator]
+    # every first ceasefire's monthly breakdown probability is known, and only theirs
+    settled = o.first_settlement >= 0
+    assert np.all(np.isfinite(o.ceasefire_break_rate[settled]))
+    assert np.all(np.isnan(o.ceasefire_break_rate[~settled]))
+
+
+def test_guarantees_make_ceasefires_hold_longer() -> None:
+    result = run(flagship(), small_spec(samples=20, paths=100))
+    o = result.outcomes
+    st = Structure.from_scenario(result.scenario)
+    settled = o.first_settlement >= 0
+    guaranteed = st.guarantees[np.maximum(o.first_terms, 0)] & settled
+    plain = ~st.guarantees[np.maximum(o.first_terms, 0)] & settled
+    assert guaranteed.any() and plain.any()
+    assert o.ceasefire_break_rate[guaranteed].mean() < o.ceasefire_break_rate[plain].mean()
+
+
+def test_bargaining_range_is_reported_and_well_formed() -> None:
+    result = run(flagship(), small_spec(samples=8, paths=50))
+    months = summarize(result).bargaining_range
+    assert months, "the flagship has a bargaining range in some month"
+    for m in months:
+        assert 0.0 <= m.low <= m.high <= 1.0
+        assert 0.0 < m.exists <= 1.0 + 1e-9 and 0.0 < m.at_war <= 1.0
+    low, high = result.outcomes.monthly["range_low"], result.outcomes.monthly["range_high"]
+    assert np.array_equal(np.isnan(low), np.isnan(high))
+    # no range is recorded on a path at peace
+    at_war = result.outcomes.monthly["at_war_decision"].astype(bool)
+    assert np.all(np.isnan(low[~at_war]))
+
+
+def test_a_deal_is_struck_only_inside_the_leaders_acceptance() -> None:
+    result = run(flagship(), small_spec(samples=8, paths=50, record=True))
+    o, tr = result.outcomes, result.outcomes.trajectories
+    settled = np.flatnonzero(o.first_settlement >= 0)
+    assert settled.size
+    for path in settled:
+        t, k = o.first_settlement[path], o.first_terms[path]
+        term = result.terms[k]
+        assert tr[f"gain_A_{term}"][t, path] >= 0 and tr[f"gain_B_{term}"][t, path] >= 0
+
+
+@pytest.mark.parametrize("kappa", [1.0, 1.3])
+def test_with_a_ratchet_concessions_never_raise_a_victory_score(kappa: float) -> None:
+    """Opportunism: each concession received raises the aspiration at least as much (Aron's reason 6)."""
+    sc = flagship()
+    st = Structure.from_scenario(sc)
+    values = sample_parameters(sc, 16, 3)
+    values["leaders.A.reasons.opportunism"] = np.full(16, kappa)
+    rng = np.random.default_rng(5)
+    progress = rng.random((16, st.n_objectives))
+    base = victory(st, "A", progress, Side(values, "A"), slice(None))
+    for carrot in (0.05, 0.2, 1.0):
+        more = dict(values)
+        more["leaders.A.concession_received"] = values["leaders.A.concession_received"] + carrot
+        with_carrot = victory(st, "A", progress, Side(more, "A"), slice(None))
+        assert np.all(with_carrot <= base + 1e-12)
+
+
+def test_without_a_ratchet_a_concession_helps() -> None:
+    sc = flagship()
+    st = Structure.from_scenario(sc)
+    values = sample_parameters(sc, 16, 3)
+    values["leaders.A.reasons.opportunism"] = np.zeros(16)
+    progress = np.zeros((16, st.n_objectives))
+    base = victory(st, "A", progress, Side(values, "A"), slice(None))
+    more = dict(values)
+    more["leaders.A.concession_received"] = values["leaders.A.concession_received"] + 0.2
+    assert np.all(victory(st, "A", progress, Side(more, "A"), slice(None)) >= base)
+    assert np.any(victory(st, "A", progress, Side(more, "A"), slice(None)) > base)
+
+
+def test_the_carrot_with_a_ratchet_does_not_bring_a_deal_sooner() -> None:
+    """End to end: with kappa >= 1 a carrot lowers Russia's score of every deal, so it cannot make
+    a deal acceptable to both leaders that was not before, month by month on the same paths,
+    under the myopic rule whose value of fighting on does not depend on the deals' values."""
+    sc = flagship()
+    base = run(sc, small_spec(samples=10, paths=40, policy="myopic", record=True))
+    carrot = run(sc, small_spec(samples=10, paths=40, policy="myopic", record=True, levers={"carrot": 1.0}),
+                 samples_of=base)
+    # the flagship's opportunism is uniform(1.0, 1.5): a ratchet of at least one on every sample
+    assert np.all(base.parameters["leaders.A.reasons.opportunism"] >= 1.0)
+    p_base = np.mean((base.outcomes.first_settlement >= 0) & (base.outcomes.first_settlement < 24))
+    p_carrot = np.mean((carrot.outcomes.first_settlement >= 0) & (carrot.outcomes.first_settlement < 24))
+    assert p_carrot <= p_base
