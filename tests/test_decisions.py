@@ -146,3 +146,14 @@ def test_the_carrot_with_a_ratchet_does_not_bring_a_deal_sooner() -> None:
     p_base = np.mean((base.outcomes.first_settlement >= 0) & (base.outcomes.first_settlement < 24))
     p_carrot = np.mean((carrot.outcomes.first_settlement >= 0) & (carrot.outcomes.first_settlement < 24))
     assert p_carrot <= p_base
+
+
+def test_month_zero_decision_is_the_same_on_every_path_of_a_sample() -> None:
+    """The observed-start screen relies on it: the state and both leaders' values in month 0 do
+    not depend on the path (the optimal leader's continuation value is a mean over his imagined war)."""
+    result = run(flagship(), small_spec(samples=6, paths=30, record=True))
+    tr = result.outcomes.trajectories
+    for s in SIDES:
+        for term in result.terms:
+            g = tr[f"gain_{s}_{term}"][0].reshape(6, 30)
+            assert np.all(g == g[:, :1]), (s, term)
