@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from ceasefire.errors import CeasefireError, ScenarioError
 from ceasefire.run.experiment import RunResult, RunSpec
@@ -16,13 +16,17 @@ from ceasefire.run.experiment import run as simulate
 from ceasefire.run.summary import Summary, summarize
 from ceasefire.scenario.load import list_scenarios, load_scenario
 from ceasefire.scenario.schema import Scenario
+from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingResult
 
 __all__ = [
     "CeasefireError",
+    "OptimalStopping",
+    "PathSet",
     "RunResult",
     "RunSpec",
     "Scenario",
     "ScenarioError",
+    "StoppingResult",
     "Summary",
     "__version__",
     "list_scenarios",
