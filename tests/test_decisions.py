@@ -157,3 +157,54 @@ def test_month_zero_decision_is_the_same_on_every_path_of_a_sample() -> None:
         for term in result.terms:
             g = tr[f"gain_{s}_{term}"][0].reshape(6, 30)
             assert np.all(g == g[:, :1]), (s, term)
+
+
+def _policy_value(ps: object, stop_now: np.ndarray) -> np.ndarray:
+    """Mean value per sample of a given stopping rule ``stop_now`` (T+1, B, n) on a PathSet."""
+    stop, flow, disc, term = ps.stop, ps.flow, np.broadcast_to(ps.discount, ps.flow.shape), ps.terminal  # type: ignore[attr-defined]
+    T = stop.shape[0] - 1
+    value = np.zeros(stop.shape[1:])
+    weight = np.ones(stop.shape[1:])
+    alive = np.ones(stop.shape[1:], dtype=bool)
+    for t in range(T + 1):
+        here = alive & stop_now[t] & ~np.isnan(stop[t])
+        value += np.where(here, weight * np.nan_to_num(stop[t]), 0.0)
+        alive &= ~here
+        if t == T:
+            value += np.where(alive, weight * term, 0.0)
+        else:
+            value += np.where(alive, weight * flow[t], 0.0)
+            weight = weight * disc[t]
+    return value.mean(axis=1)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_the_fitted_rule_beats_simple_rules_out_of_sample(side: str) -> None:
+    """On a leader's own stopping problem, the least-squares rule followed on independent paths of
+    his imagined war is worth at least as much as never settling and as settling at the first chance."""
+    from ceasefire.model.decision import RIDGE, imagined_paths
+    from ceasefire.model.engine import _noise, _world, per_path
+    from ceasefire.run.sampling import Seeds
+    from ceasefire.solve.lsm import OptimalStopping
+
+    sc = flagship()
+    st = Structure.from_scenario(sc)
+    samples, paths, horizon = 6, 400, 36
+    values = sample_parameters(sc, samples, 11)
+    params = per_path(values, paths)
+    seeds = [Seeds.from_seed(3).path_seed(c) for c in range(samples)]
+    sets = []
+    for stream in (1, 2):  # two independent imagined wars of the same leader
+        lever_u, z, u = _noise(seeds, stream, paths, horizon, len(st.levers))
+        world = _world(sc, st, params, {}, lever_u, {side: params[f"leaders.{side}.optimism"]})
+        doubt = world.sides[side].belief("resolve_doubt", samples * paths)
+        sets.append(imagined_paths(world, st, side, z, u, samples, paths, doubt)[0])
+    train, test = sets
+    result = OptimalStopping(train, basis="polynomial", degree=2, ridge=RIDGE).solve(test)
+    never = _policy_value(test, np.zeros(test.stop.shape, dtype=bool))
+    first = _policy_value(test, np.ones(test.stop.shape, dtype=bool))
+    tol = 3 * result.stderr + 1e-9
+    assert np.all(result.value >= never - tol), (result.value, never)
+    assert np.all(result.value >= first - tol), (result.value, first)
+    # and it is a real choice on some sample: strictly better than one of the simple rules
+    assert np.any(result.value > np.minimum(never, first) + tol)
