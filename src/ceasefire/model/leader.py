@@ -38,23 +38,30 @@ def peace_value(
     amp = shock / (1.0 - q)
     r = delta * np.exp(-base_rate)
     flow_part = 1.0 - base_rate * punishment
-    total = np.zeros(
-        np.broadcast_shapes(np.shape(base_rate), np.shape(shock), np.shape(q), np.shape(punishment), np.shape(delta))
+    shape = np.broadcast_shapes(
+        np.shape(base_rate), np.shape(shock), np.shape(q), np.shape(punishment), np.shape(delta)
     )
-    weight = np.ones_like(total)  # A^n / n!
-    qn = np.ones_like(q)  # q^n
-    active = np.ones(total.shape, dtype=bool)
+    flow_part = np.broadcast_to(flow_part, shape)
+    shock_cost = np.broadcast_to(shock * punishment, shape)
+    bound = 1.0 + np.abs(flow_part)
+    total = np.zeros(shape)
+    weight = np.ones(shape)  # A^n / n!
+    rq = r * np.ones_like(q)  # r q^n, per path: the G_n need no (paths, terms) work
+    g_n = 1.0 / (1.0 - rq)
+    active = np.ones(shape, dtype=bool)
     n = 0
     # each element stops adding terms once its own remainder is below tol, so its value does not
     # depend on the other elements of the batch
-    while active.any() and n <= 400:
-        g_n = 1.0 / (1.0 - r * qn)
-        g_next = 1.0 / (1.0 - r * qn * q)
-        total = total + np.where(active, weight * (g_n * flow_part - shock * punishment * g_next), 0.0)
+    while n <= 400:
+        rq = rq * q
+        g_next = 1.0 / (1.0 - rq)
+        total = total + np.where(active, weight * (g_n * flow_part - shock_cost * g_next), 0.0)
         n += 1
         weight = weight * amp / n
-        qn = qn * q
-        active &= np.abs(weight) * (np.abs(g_next) * (1.0 + np.abs(flow_part)) + 1.0) >= tol
+        active &= np.abs(weight) * (np.abs(g_next) * bound + 1.0) >= tol
+        if not active.any():
+            break
+        g_n = g_next
     return np.exp(-amp) * total
 
 
