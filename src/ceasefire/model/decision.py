@@ -42,24 +42,23 @@ def other(side: str) -> str:
     return "B" if side == "A" else "A"
 
 
+def log_power_ratio(world: World, side: str) -> Array:
+    """``log(P_side / P_other)`` in ``world`` (an imagined world carries its leader's optimism)."""
+    power = world.power()
+    rho = power[side] / np.maximum(power[other(side)], 1e-12)
+    return np.log(np.maximum(rho, 1e-12))
+
+
 def features(
-    world: World,
-    side: str,
-    val: Valuation,
-    v_battle: Array,
-    idx: NDArray[np.int64] | slice,
-    log_bias: Array | float = 0.0,
+    world: World, side: str, val: Valuation, v_battle: Array, idx: NDArray[np.int64] | slice, log_rho: Array
 ) -> Array:
     """``(len(idx), N_FEATURES)`` regressors of a leader's continuation value (see the module docstring).
 
-    ``log_bias`` is added to the log power ratio: the leader's optimism, when ``world`` is the
-    true world (an imagined world carries it in its power already).
+    ``log_rho`` is the believed log power ratio on all paths.
     """
-    power = world.power()
-    rho = power[side] / np.maximum(power[other(side)], 1e-12)
     peace_here = val.peace(v_battle[:, None])[:, 0]
     cover = world.reserves[side][idx] / np.maximum(world.spend0[side][idx], 1e-12)
-    return np.stack([val.stay, peace_here, v_battle, np.log(np.maximum(rho[idx], 1e-12)) + log_bias, cover], axis=1)
+    return np.stack([val.stay, peace_here, v_battle, log_rho[idx], cover], axis=1)
 
 
 @dataclass(frozen=True)
@@ -132,9 +131,10 @@ def imagined_paths(
         accepted = (val_j.peace_now >= val_j.stay[:, None]) & available[None, :]
         vb_i = victory_battlefield(st, side, progress, sd, everyone)
         v_i = victory(st, side, progress, sd, everyone)
+        log_rho = log_power_ratio(world, side)
         for g, succ in enumerate(types):
             val = Valuation.of(sd, succ, everyone, log_i, world.peace_log(side, log_i), vb_i, v_i)
-            feats[g, t] = features(world, side, val, vb_i, everyone)
+            feats[g, t] = features(world, side, val, vb_i, everyone, log_rho)
             best = np.where(accepted, val.peace_now, -np.inf).max(axis=1, initial=-np.inf)
             stop[g, t] = np.where(np.isfinite(best), best, np.nan)
             if t < horizon:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.model import bargaining, hazard
 from ceasefire.model.attrition import objective_progress
-from ceasefire.model.decision import N_FEATURES, LeaderRules, features, imagined_paths, solve_rules
+from ceasefire.model.decision import N_FEATURES, LeaderRules, features, imagined_paths, log_power_ratio, solve_rules
 from ceasefire.model.valuation import (
     TRANSITION_REASONS,
     Structure,
@@ -90,7 +91,7 @@ class Outcomes:
     settlements: NDArray[np.int64]
     breakdowns: NDArray[np.int64]
     at_war_at_end: NDArray[np.bool_]
-    monthly: dict[str, Array] = field(default_factory=dict)  # (months, n): the bargaining range
+    monthly: dict[str, NDArray[Any]] = field(default_factory=dict)  # (months, n): the bargaining range, at war
     trajectories: dict[str, Array] = field(default_factory=dict)  # (months + 1, n)
 
 
@@ -204,7 +205,7 @@ def simulate(
     victory_now = {s: np.zeros(n) for s in SIDES}
     monthly = {k: np.full((T, n), np.nan) for k in ("range_low", "range_high")} if config.bargaining_range else {}
     if config.bargaining_range:
-        monthly["at_war_decision"] = np.zeros((T, n))
+        monthly["at_war_decision"] = np.zeros((T, n), dtype=bool)
     traj: dict[str, list[Array]] = {}
 
     def record() -> None:
@@ -254,7 +255,8 @@ def simulate(
                 )  # fmt: skip
                 if rules is not None:
                     feats = np.zeros((n, N_FEATURES))
-                    feats[idx] = features(world, s, val[s], vb, idx, optimism[s][idx])
+                    believed = log_power_ratio(world, s) + optimism[s]
+                    feats[idx] = features(world, s, val[s], vb, idx, believed)
                     cont = rules.continuation(s, t, feats, successor[s])[idx]
                     # months at which his imagined war never offered a deal leave no fitted rule:
                     # he then values fighting on as fighting forever at today's hazard

@@ -7,7 +7,7 @@ values of office (months of office, discounted).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -115,9 +115,7 @@ class Valuation:
         stay = leader.stationary_value(flow, rate_war, pun_war, delta)
         empty = np.zeros((succ.size, 0))
         out = cls(empty, stay, flow, rate_war, pun_war, delta, rate_peace, shock_total, pun, lost_war, tau, gamma)
-        if v_now is None:
-            return out
-        return cls(out.peace(v_now), *(getattr(out, f) for f in _FIELDS[1:]))
+        return out if v_now is None else replace(out, peace_now=out.peace(v_now))
 
     def peace(self, v: Array) -> Array:
         """``(n, m)`` value of signing now on terms with victory scores ``v`` (shape ``(n, m)``)."""
@@ -140,9 +138,6 @@ class Valuation:
         return leader.fight_value(self.flow, self.rate_war, self.punishment_war, self.delta, months, continuation)
 
 
-_FIELDS = tuple(Valuation.__dataclass_fields__)
-
-
 def aim_progress(st: Structure, side: str, progress: Array) -> Array:
     """``(n, aims)`` progress on the objective each aim is tied to (0 where none)."""
     obj = st.aim_objective[side]
@@ -155,13 +150,19 @@ def victory(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np
     score = bargaining.weighted_attainment(
         st.granted[side], aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
     )
-    concession_terms = st.concessions(side)
-    received = sd.ld["concession_received"][idx]
-    offered = received + (concession_terms.max() if concession_terms.size else 0.0)
-    concession = received[:, None] + concession_terms[None, :]
+    received, offered = _concessions(st, side, sd, idx)
+    concession = received[:, None] + st.concessions(side)[None, :]
     return bargaining.victory_from_score(
         score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx]
     )
+
+
+def _concessions(st: Structure, side: str, sd: Side, idx: NDArray[np.int64] | slice) -> tuple[Array, Array]:
+    """Concessions the leader has received outside the terms, and every concession offered to him
+    (those plus the largest the terms on the table give): the ratchet acts on the latter."""
+    concession_terms = st.concessions(side)
+    received = sd.ld["concession_received"][idx]
+    return received, received + (concession_terms.max() if concession_terms.size else 0.0)
 
 
 def victory_battlefield(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np.int64] | slice) -> Array:
@@ -186,7 +187,5 @@ def stake_shift(st: Structure, side: str, sd: Side, idx: NDArray[np.int64] | sli
     The stake is his aims' weighted attainment (``score``); his aspiration, the ratchet on every
     concession offered to him and the concessions he holds shift it.
     """
-    concession_terms = st.concessions(side)
-    received = sd.ld["concession_received"][idx]
-    offered = received + (concession_terms.max() if concession_terms.size else 0.0)
+    received, offered = _concessions(st, side, sd, idx)
     return sd.ld["aspiration"][idx] + sd.ld["reasons.opportunism"][idx] * offered - received - 1.0
