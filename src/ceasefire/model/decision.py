@@ -87,7 +87,7 @@ class LeaderRules:
 
 
 def imagined_paths(
-    scenario_world: World,
+    world: World,
     st: Structure,
     side: str,
     z: Array,
@@ -100,7 +100,6 @@ def imagined_paths(
 
     ``doubt`` is his log-bias on the other leader's hazard at war (his doubt of the other's resolve).
     """
-    world = scenario_world
     j = other(side)
     n, horizon = world.n, z.shape[0]
     sd, sdj = world.sides[side], world.sides[j]

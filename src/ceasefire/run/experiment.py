@@ -116,6 +116,29 @@ def _take(values: Values, rows: NDArray[np.int64]) -> Values:
     return {k: v[rows] for k, v in values.items()}
 
 
+def _simulate_rows(
+    scenario: Scenario,
+    spec: RunSpec,
+    config: RunConfig,
+    values: Values,
+    rows: NDArray[np.int64],
+    candidates: NDArray[np.int64],
+    seeds: Seeds,
+    levers: Mapping[str, float],
+    offset: int,
+) -> Outcomes:
+    """Simulate the samples ``rows`` of ``values``, whose candidate numbers (seeds) are ``candidates``."""
+    return simulate(
+        scenario,
+        per_path(_take(values, rows), spec.paths),
+        [seeds.path_seed(int(c)) for c in candidates],
+        spec.paths,
+        config,
+        levers,
+        sample_offset=offset,
+    )
+
+
 def _simulate_chunks(
     scenario: Scenario,
     spec: RunSpec,
@@ -131,15 +154,7 @@ def _simulate_chunks(
         hi = min(lo + size, len(candidates))
         rows = np.arange(lo, hi)
         parts.append(
-            simulate(
-                scenario,
-                per_path(_take(values, rows), spec.paths),
-                [seeds.path_seed(int(c)) for c in candidates[lo:hi]],
-                spec.paths,
-                config,
-                spec.levers,
-                sample_offset=lo,
-            )
+            _simulate_rows(scenario, spec, config, values, rows, candidates[lo:hi], seeds, spec.levers, lo)
         )
         if progress is not None:
             progress(hi, len(candidates))
@@ -173,14 +188,7 @@ def _screen(
             hi = min(lo + min(size, want + max(2, want // 8)), spec.samples)
             rows = np.arange(lo, hi)
             ids = batch * spec.samples + rows
-            out = simulate(
-                scenario,
-                per_path(_take(values, rows), spec.paths),
-                [seeds.path_seed(int(c)) for c in ids],
-                spec.paths,
-                config,
-                sample_offset=0,
-            )
+            out = _simulate_rows(scenario, spec, config, values, rows, ids, seeds, {}, 0)
             at_zero = np.bincount(out.sample, weights=(out.first_settlement == 0), minlength=len(rows)) > 0
             keep = np.flatnonzero(~at_zero)[: spec.samples - found]
             if keep.size:

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import qmc
 
+from ceasefire.model.engine import child
 from ceasefire.scenario.schema import Scenario, iter_params, param_domain
 
 Values = dict[str, NDArray[np.float64]]
@@ -36,7 +37,7 @@ class Seeds:
 
     def path_seed(self, candidate: int) -> np.random.SeedSequence:
         """The seed of candidate sample ``candidate``'s paths (its true and imagined wars)."""
-        return np.random.SeedSequence(self.paths.entropy, spawn_key=(*self.paths.spawn_key, candidate))
+        return child(self.paths, candidate)
 
 
 def sample_parameters(scenario: Scenario, samples: int, seed: np.random.SeedSequence | int | None) -> Values:
