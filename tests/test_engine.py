@@ -386,20 +386,31 @@ def test_bad_sizes_raise(field: str, value: int) -> None:
 # conditioning on the observed start
 
 
-def test_no_deal_at_start_removes_month_zero_settlements() -> None:
+def without_doubt() -> Scenario:
+    """The flagship with neither leader doubting the other's resolve: deals in month 0 become
+    possible for some samples, so the conditioning has something to remove."""
+    from ceasefire.scenario.params import Fixed
+
     sc = flagship()
+    none = Fixed(value=0.0, source="assumption", note="test")
+    leaders = {s: ld.model_copy(update={"resolve_doubt": none}) for s, ld in sc.leaders.items()}
+    return sc.model_copy(update={"leaders": leaders})
+
+
+def test_no_deal_at_start_removes_month_zero_settlements() -> None:
+    sc = without_doubt()
     assert sc.scenario.no_deal_at_start
     conditioned = run(sc, small_spec(samples=30)).outcomes
     assert not np.any(conditioned.first_settlement == 0)
     free = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
     unconditioned = run(free, small_spec(samples=30))
     assert unconditioned.samples_drawn == 30
-    # the flagship's ranges do allow a deal in month 0 for some samples: conditioning matters
+    # these ranges do allow a deal in month 0 for some samples: conditioning matters
     assert np.any(unconditioned.outcomes.first_settlement == 0)
 
 
 def test_conditioned_sample_keeps_the_consistent_samples_in_order() -> None:
-    sc = flagship()
+    sc = without_doubt()
     spec = small_spec(samples=30)
     conditioned = run(sc, spec)
     free = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
@@ -420,7 +431,7 @@ def test_conditioned_sample_keeps_the_consistent_samples_in_order() -> None:
 
 
 def test_conditioning_does_not_depend_on_the_chunk_size() -> None:
-    sc = flagship()
+    sc = without_doubt()
     a = run(sc, small_spec(samples=12))
     b = run(sc, small_spec(samples=12), chunk_samples=5)
     np.testing.assert_array_equal(a.candidates, b.candidates)

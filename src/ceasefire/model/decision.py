@@ -116,13 +116,14 @@ def imagined_paths(
     for t in range(horizon + 1):
         progress = world.progress()
         available = st.available_from <= t
-        log_i, log_j = world.state_log(side), world.state_log(j) + doubt
+        log_i, log_j = world.state_log(side), world.state_log(j)
         vb_j = victory_battlefield(st, j, progress, sdj, everyone)
+        # the doubt raises the other's hazard at war only: his staying power, not his peace
         val_j = Valuation.of(
             sdj,
             other_successor,
             everyone,
-            log_j,
+            log_j + doubt,
             world.peace_log(j, log_j),
             vb_j,
             victory(st, j, progress, sdj, everyone),
