@@ -1,4 +1,4 @@
-"""The `ceasefire` command: a thin adapter that parses, loads, calls the library and prints."""
+"""The core commands: ``run``, ``scenarios``, ``validate`` and ``version``."""
 
 from __future__ import annotations
 
@@ -9,36 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ceasefire import __version__
+from ceasefire.cli._app import app, err, fail, parse_levers, progress_bar
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="A leader's war-termination calculus, simulated under uncertainty.",
-)
-err = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
-
-
-def _parse_levers(items: list[str]) -> dict[str, float]:
-    levers: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            levers[name.strip()] = float(value) if sep else 1.0
-        except ValueError:
-            raise _fail(f"--lever {item!r}: expected NAME or NAME=INTENSITY with a number") from None
-    return levers
 
 
 @app.command()
@@ -77,9 +52,9 @@ def run(
     from ceasefire.scenario.load import load_scenario, scenario_hash
 
     if policy not in POLICIES:
-        raise _fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
+        raise fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
     if beliefs not in BELIEFS:
-        raise _fail(f"--beliefs {beliefs!r}: expected one of {', '.join(BELIEFS)}")
+        raise fail(f"--beliefs {beliefs!r}: expected one of {', '.join(BELIEFS)}")
     try:
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
@@ -92,23 +67,14 @@ def run(
             lookahead=lookahead,
             policy=policy,
             beliefs=beliefs,
-            levers=_parse_levers(lever or []),
+            levers=parse_levers(lever or []),
         )
         spec.validate(sc)
     except (CeasefireError, ValueError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
 
     show = not quiet and json_out != "-"
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} samples"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not show,
-    ) as bar:
+    with progress_bar(show) as bar:
         task = bar.add_task("simulating", total=spec.samples)
         result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
         other = None
@@ -137,7 +103,7 @@ def run(
             write_parquet(parquet, result, summary, digest)
             err.print(f"wrote {parquet}")
     except OSError as e:
-        raise _fail(f"could not write results: {e.strerror or e} ({e.filename or ''})") from None
+        raise fail(f"could not write results: {e.strerror or e} ({e.filename or ''})") from None
 
 
 @app.command()
@@ -158,7 +124,7 @@ def validate(scenario: Annotated[str, typer.Argument(help="a shipped scenario na
     try:
         sc = load_scenario(scenario)
     except CeasefireError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     params = list(iter_params(sc))
     uncertain = sum(not p.is_fixed for _, p in params)
     typer.echo(
@@ -171,11 +137,3 @@ def validate(scenario: Annotated[str, typer.Argument(help="a shipped scenario na
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,51 @@
+"""The Typer application and what every command shares: errors, lever options, progress bars.
+
+Each command lives in its own module of :mod:`ceasefire.cli` and registers itself on ``app``;
+commands import the library lazily so that ``ceasefire --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="A leader's war-termination calculus, simulated under uncertainty.",
+)
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as an error and return the exit (code 2) to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def parse_levers(items: list[str]) -> dict[str, float]:
+    """``NAME`` or ``NAME=INTENSITY`` options as a mapping of lever intensities."""
+    levers: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            levers[name.strip()] = float(value) if sep else 1.0
+        except ValueError:
+            raise fail(f"--lever {item!r}: expected NAME or NAME=INTENSITY with a number") from None
+    return levers
+
+
+def progress_bar(show: bool, unit: str = "samples") -> Progress:
+    """A Rich progress bar on stderr with elapsed time and an estimate of the time left."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} " + unit),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not show,
+    )
