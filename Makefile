@@ -19,6 +19,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/ceasefire run $(SCENARIO) --json out/$(SCENARIO).json --parquet out/$(SCENARIO).parquet
+	$(BIN)/ceasefire report $(SCENARIO) -o out/$(SCENARIO).html
+	@echo "report: $(CURDIR)/out/$(SCENARIO).html"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests
@@ -30,7 +32,10 @@ test: $(VENV)/.installed-test lint
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: bench-lsm
-bench-lsm: $(VENV)/.installed
-	$(BIN)/pip install -q QuantLib
-	$(BIN)/python bench/lsm_vs_quantlib.py
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,viz,bench]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
+# the benchmark suite: bench/results/bench.md and bench.json (BENCH_QUICK=1 for smoke sizes)
+bench: $(VENV)/.installed-bench
+	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python bench/run.py

@@ -20,20 +20,35 @@ SMALL = ["--samples", "4", "--paths", "25", "--horizon", "24"]
 def test_run_prints_the_summary_table() -> None:
     result = runner.invoke(app, ["run", "russia-ukraine-2026", *SMALL])
     assert result.exit_code == 0, result.output
-    for row in ("settlement within 6 months", "settlement within 12 months", "settlement within 24 months",
-                "settlement within 36 months", "settlement within horizon", "median month of settlement",
-                "casualties Russia until settlement", "casualties Ukraine until settlement", "final line",
-                "terms agreed", "Vladimir Putin loses office", "Volodymyr Zelensky loses office",
-                "ceasefire still holds 1 year", "ceasefire still holds 2 years", "ceasefire still holds 5 years",
-                "Russia, whole horizon", "Ukraine, whole horizon", "delay due to mutual optimism",
-                "Bargaining range"):
+    for row in (
+        "settlement within 6 months",
+        "settlement within 12 months",
+        "settlement within 24 months",
+        "settlement within 36 months",
+        "settlement within horizon",
+        "median month of settlement",
+        "casualties Russia until settlement",
+        "casualties Ukraine until settlement",
+        "final line",
+        "terms agreed",
+        "Vladimir Putin loses office",
+        "Volodymyr Zelensky loses office",
+        "ceasefire still holds 1 year",
+        "ceasefire still holds 2 years",
+        "ceasefire still holds 5 years",
+        "Russia, whole horizon",
+        "Ukraine, whole horizon",
+        "delay due to mutual optimism",
+        "Bargaining range",
+    ):
         assert row in result.output
 
 
 def test_json_and_parquet_carry_the_same_numbers(tmp_path: Path) -> None:
     out_json, out_pq = tmp_path / "r.json", tmp_path / "r.parquet"
-    result = runner.invoke(app, ["run", "russia-ukraine-2026", *SMALL, "--json", str(out_json),
-                                 "--parquet", str(out_pq), "-q"])
+    result = runner.invoke(
+        app, ["run", "russia-ukraine-2026", *SMALL, "--json", str(out_json), "--parquet", str(out_pq), "-q"]
+    )
     assert result.exit_code == 0, result.output
     doc = json.loads(out_json.read_text())
     frame = pd.read_parquet(out_pq)
@@ -86,8 +101,10 @@ def test_bad_scenario_file_names_file_key_and_line(tmp_path: Path) -> None:
     from ceasefire.scenario.load import LIBRARY
 
     text = (LIBRARY / "russia-ukraine-2026.toml").read_text(encoding="utf-8")
-    bad = text.replace('casualties_per_day = { dist = "triangular", low = 850,',
-                       'casualties_per_day = { dist = "triangular", low = 1850,')
+    bad = text.replace(
+        'casualties_per_day = { dist = "triangular", low = 850,',
+        'casualties_per_day = { dist = "triangular", low = 1850,',
+    )
     assert bad != text
     path = tmp_path / "bad.toml"
     path.write_text(bad, encoding="utf-8")
@@ -107,7 +124,11 @@ def test_validate_and_scenarios_commands() -> None:
 
 
 def test_console_script_entry_point() -> None:
-    proc = subprocess.run([sys.executable, "-m", "ceasefire", "run", "russia-ukraine-2026", *SMALL, "-q",
-                           "--json", "-"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ceasefire", "run", "russia-ukraine-2026", *SMALL, "-q", "--json", "-"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["samples"] == 4

@@ -139,8 +139,9 @@ def test_the_carrot_with_a_ratchet_does_not_bring_a_deal_sooner() -> None:
     under the myopic rule whose value of fighting on does not depend on the deals' values."""
     sc = flagship()
     base = run(sc, small_spec(samples=10, paths=40, policy="myopic", record=True))
-    carrot = run(sc, small_spec(samples=10, paths=40, policy="myopic", record=True, levers={"carrot": 1.0}),
-                 samples_of=base)
+    carrot = run(
+        sc, small_spec(samples=10, paths=40, policy="myopic", record=True, levers={"carrot": 1.0}), samples_of=base
+    )
     # the flagship's opportunism is uniform(1.0, 1.5): a ratchet of at least one on every sample
     assert np.all(base.parameters["leaders.A.reasons.opportunism"] >= 1.0)
     p_base = np.mean((base.outcomes.first_settlement >= 0) & (base.outcomes.first_settlement < 24))

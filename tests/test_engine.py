@@ -31,8 +31,7 @@ def flagship() -> Scenario:
 
 def small_spec(**overrides: object) -> RunSpec:
     sc = flagship()
-    base = RunSpec(samples=SAMPLES, paths=PATHS, seed=SEED, horizon=sc.scenario.horizon,
-                   lookahead=sc.run.lookahead)
+    base = RunSpec(samples=SAMPLES, paths=PATHS, seed=SEED, horizon=sc.scenario.horizon, lookahead=sc.run.lookahead)
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
@@ -41,9 +40,10 @@ _RUNS: dict[tuple[object, ...], RunResult] = {}
 
 def run_small(chunk_samples: int | None = None, **overrides: object) -> RunResult:
     """Run the flagship at small sizes, once per distinct spec (results are never mutated)."""
-    key = (chunk_samples, *sorted(
-        (k, tuple(sorted(v.items())) if isinstance(v, dict) else v) for k, v in overrides.items()
-    ))
+    key = (
+        chunk_samples,
+        *sorted((k, tuple(sorted(v.items())) if isinstance(v, dict) else v) for k, v in overrides.items()),
+    )
     if key not in _RUNS:
         _RUNS[key] = run(flagship(), small_spec(**overrides), chunk_samples=chunk_samples)
     return _RUNS[key]
@@ -113,8 +113,7 @@ def test_chunking_with_settlement_free_recording() -> None:
 
 def test_recording_chunks_where_every_path_is_at_peace() -> None:
     sc = flagship()
-    spec = RunSpec(samples=4, paths=1, seed=0, horizon=sc.scenario.horizon, lookahead=sc.run.lookahead,
-                   record=True)
+    spec = RunSpec(samples=4, paths=1, seed=0, horizon=sc.scenario.horizon, lookahead=sc.run.lookahead, record=True)
     whole = run(sc, spec).outcomes
     one_by_one = run(sc, spec, chunk_samples=1).outcomes
     assert_same_outcomes(whole, one_by_one)
@@ -123,8 +122,20 @@ def test_recording_chunks_where_every_path_is_at_peace() -> None:
 # --------------------------------------------------------------------------------------------
 # invariants on every path
 
-STATE = ("held_km2", "casualties_A", "casualties_B", "at_war", "reserves_A", "reserves_B", "manpower_A",
-         "manpower_B", "equipment_A", "equipment_B", "stability_A", "stability_B")
+STATE = (
+    "held_km2",
+    "casualties_A",
+    "casualties_B",
+    "at_war",
+    "reserves_A",
+    "reserves_B",
+    "manpower_A",
+    "manpower_B",
+    "equipment_A",
+    "equipment_B",
+    "stability_A",
+    "stability_B",
+)
 
 
 @pytest.fixture(scope="module")
@@ -323,8 +334,9 @@ def test_secondary_oil_sanctions_drain_reserves(war_only: RunResult) -> None:
     assert np.all(r1 <= r0)
     assert r1.mean() < r0.mean()
     # Ukraine's treasury does not see the lever
-    np.testing.assert_array_equal(war_only.outcomes.trajectories["reserves_B"],
-                                  sanctioned.outcomes.trajectories["reserves_B"])
+    np.testing.assert_array_equal(
+        war_only.outcomes.trajectories["reserves_B"], sanctioned.outcomes.trajectories["reserves_B"]
+    )
 
 
 def test_secondary_oil_sanctions_with_settlement() -> None:
@@ -449,5 +461,7 @@ def test_impossible_conditioning_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
         return out
 
     monkeypatch.setattr(experiment, "simulate", always_at_zero)
+    # the doctored outcomes are not self-consistent (a deal without terms), which the guard would flag
+    monkeypatch.setattr(experiment, "check_chunk", lambda out, *args, **kwargs: out)
     with pytest.raises(ValueError, match="consistent with no deal at the start"):
         run(flagship(), small_spec(samples=2, paths=2, horizon=3))

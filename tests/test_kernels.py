@@ -97,10 +97,18 @@ def _recursion_months(base_rate: float, delta: float) -> int:
 def test_peace_value_matches_recursion(
     base_rate: float, shock: float, shock_months: float, punishment: float, delta: float
 ) -> None:
-    closed = float(leader.peace_value(np.float64(base_rate), np.float64(shock), np.float64(shock_months),
-                                      np.float64(punishment), np.float64(delta)))
-    summed = leader.peace_value_by_recursion(base_rate, shock, shock_months, punishment, delta,
-                                             months=_recursion_months(base_rate, delta))
+    closed = float(
+        leader.peace_value(
+            np.float64(base_rate),
+            np.float64(shock),
+            np.float64(shock_months),
+            np.float64(punishment),
+            np.float64(delta),
+        )
+    )
+    summed = leader.peace_value_by_recursion(
+        base_rate, shock, shock_months, punishment, delta, months=_recursion_months(base_rate, delta)
+    )
     # the value can cross zero; an absolute floor tied to the size of the summed terms
     scale = (1.0 + (base_rate + shock) * punishment) / (1.0 - delta * math.exp(-base_rate))
     assert closed == pytest.approx(summed, rel=1e-6, abs=1e-9 * scale)
@@ -110,20 +118,27 @@ def test_peace_value_matches_recursion(
 def test_peace_value_without_shock_is_stationary(
     base_rate: float, shock_months: float, punishment: float, delta: float
 ) -> None:
-    value = leader.peace_value(np.float64(base_rate), np.float64(0.0), np.float64(shock_months),
-                               np.float64(punishment), np.float64(delta))
-    expected = leader.stationary_value(np.float64(1.0), np.float64(base_rate), np.float64(punishment),
-                                       np.float64(delta))
+    value = leader.peace_value(
+        np.float64(base_rate), np.float64(0.0), np.float64(shock_months), np.float64(punishment), np.float64(delta)
+    )
+    expected = leader.stationary_value(
+        np.float64(1.0), np.float64(base_rate), np.float64(punishment), np.float64(delta)
+    )
     assert float(value) == pytest.approx(float(expected), rel=1e-9, abs=1e-9)
 
 
 def test_peace_value_does_not_depend_on_the_batch() -> None:
     rng = np.random.default_rng(0)
     n = 400
-    args = (rng.uniform(1e-4, 0.01, n), rng.uniform(0.0, 0.05, n), rng.uniform(6.0, 18.0, n),
-            rng.uniform(24.0, 120.0, n), rng.uniform(0.985, 0.995, n))
+    args = (
+        rng.uniform(1e-4, 0.01, n),
+        rng.uniform(0.0, 0.05, n),
+        rng.uniform(6.0, 18.0, n),
+        rng.uniform(24.0, 120.0, n),
+        rng.uniform(0.985, 0.995, n),
+    )
     batch = leader.peace_value(*args)
-    alone = np.array([leader.peace_value(*(a[i:i + 1] for a in args))[0] for i in range(n)])
+    alone = np.array([leader.peace_value(*(a[i : i + 1] for a in args))[0] for i in range(n)])
     np.testing.assert_array_equal(batch, alone)
 
 
@@ -132,8 +147,11 @@ def test_peace_value_decreases_in_shock(
     base_rate: float, shock: float, extra: float, shock_months: float, punishment: float, delta: float
 ) -> None:
     lower, higher = leader.peace_value(
-        np.float64(base_rate), np.array([shock, shock + extra]), np.float64(shock_months),
-        np.float64(punishment), np.float64(delta),
+        np.float64(base_rate),
+        np.array([shock, shock + extra]),
+        np.float64(shock_months),
+        np.float64(punishment),
+        np.float64(delta),
     )
     assert higher < lower
 
@@ -143,8 +161,11 @@ def test_peace_value_decreases_in_punishment(
     base_rate: float, shock: float, shock_months: float, punishment: float, extra: float, delta: float
 ) -> None:
     lower, higher = leader.peace_value(
-        np.float64(base_rate), np.float64(shock), np.float64(shock_months),
-        np.array([punishment, punishment + extra]), np.float64(delta),
+        np.float64(base_rate),
+        np.float64(shock),
+        np.float64(shock_months),
+        np.array([punishment, punishment + extra]),
+        np.float64(delta),
     )
     assert higher < lower
 
@@ -164,8 +185,14 @@ def test_peace_value_broadcasts_over_terms() -> None:
 def test_fight_value_zero_months_is_continuation(
     rate: float, punishment: float, delta: float, militarism: float, continuation: float
 ) -> None:
-    value = leader.fight_value(np.float64(1.0 + militarism), np.float64(rate), np.float64(punishment),
-                               np.float64(delta), 0, np.float64(continuation))
+    value = leader.fight_value(
+        np.float64(1.0 + militarism),
+        np.float64(rate),
+        np.float64(punishment),
+        np.float64(delta),
+        0,
+        np.float64(continuation),
+    )
     assert float(value) == pytest.approx(continuation, rel=1e-12, abs=1e-12)
 
 
@@ -175,8 +202,9 @@ def test_fight_value_long_horizon_tends_to_stationary(
 ) -> None:
     flow = np.float64(1.0 + militarism)
     stationary = leader.stationary_value(flow, np.float64(rate), np.float64(punishment), np.float64(delta))
-    value = leader.fight_value(flow, np.float64(rate), np.float64(punishment), np.float64(delta), 20_000,
-                               np.float64(continuation))
+    value = leader.fight_value(
+        flow, np.float64(rate), np.float64(punishment), np.float64(delta), 20_000, np.float64(continuation)
+    )
     assert float(value) == pytest.approx(float(stationary), rel=1e-9, abs=1e-9)
 
 
@@ -213,14 +241,17 @@ def _victory_inputs(draw: st.DrawFn) -> dict[str, np.ndarray]:
 
 def _score(inputs: dict[str, np.ndarray], ratchet: np.ndarray, added: float = 0.0) -> np.ndarray:
     return bargaining.victory_score(
-        inputs["attainment"], inputs["weights"], inputs["aspiration"], inputs["concession"] + added,
-        inputs["concession_offered"] + added, ratchet,
+        inputs["attainment"],
+        inputs["weights"],
+        inputs["aspiration"],
+        inputs["concession"] + added,
+        inputs["concession_offered"] + added,
+        ratchet,
     )
 
 
 @given(_victory_inputs(), st.floats(1.0, 3.0), st.floats(0.0, 1.0))
-def test_concessions_never_close_the_gap_with_ratchet(inputs: dict[str, np.ndarray], kappa: float,
-                                                       c: float) -> None:
+def test_concessions_never_close_the_gap_with_ratchet(inputs: dict[str, np.ndarray], kappa: float, c: float) -> None:
     ratchet = np.full(inputs["aspiration"].shape, kappa)
     before, after = _score(inputs, ratchet), _score(inputs, ratchet, c)
     assert np.all((before >= 0.0) & (before <= 1.0))
@@ -238,12 +269,10 @@ def test_victory_score_known_values() -> None:
     # two aims weighted 3:1; terms 0 meet the first, terms 1 both
     attainment = np.array([[[1.0, 1.0], [0.0, 1.0]]])
     weights = np.array([3.0, 1.0])
-    score = bargaining.victory_score(attainment, weights, np.array([1.0]), np.zeros((1, 2)), np.zeros(1),
-                                     np.zeros(1))
+    score = bargaining.victory_score(attainment, weights, np.array([1.0]), np.zeros((1, 2)), np.zeros(1), np.zeros(1))
     np.testing.assert_allclose(score, [[0.75, 1.0]])
     # a lower aspiration is met by less
-    score = bargaining.victory_score(attainment, weights, np.array([0.8]), np.zeros((1, 2)), np.zeros(1),
-                                     np.zeros(1))
+    score = bargaining.victory_score(attainment, weights, np.array([0.8]), np.zeros((1, 2)), np.zeros(1), np.zeros(1))
     np.testing.assert_allclose(score, [[0.95, 1.0]])
 
 
@@ -305,10 +334,12 @@ def test_choose_terms_zero_gain_is_acceptable() -> None:
 
 
 @given(
-    st.floats(0.0, 1.0), st.floats(0.0, 0.999), st.floats(1.0, 3.0), st.integers(0, 20),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 0.999),
+    st.floats(1.0, 3.0),
+    st.integers(0, 20),
 )
-def test_breakdown_probability_bounds_and_guarantees(base: float, factor: float, record: float,
-                                                      broken: int) -> None:
+def test_breakdown_probability_bounds_and_guarantees(base: float, factor: float, record: float, broken: int) -> None:
     args = (np.float64(base), np.float64(factor), np.float64(record), np.float64(broken))
     with_g = float(bargaining.breakdown_probability(args[0], np.bool_(True), *args[1:]))
     without = float(bargaining.breakdown_probability(args[0], np.bool_(False), *args[1:]))
@@ -321,8 +352,9 @@ def test_breakdown_probability_bounds_and_guarantees(base: float, factor: float,
 
 
 def test_breakdown_probability_record_raises_it() -> None:
-    p = bargaining.breakdown_probability(np.full(3, 0.01), np.zeros(3, dtype=bool), np.full(3, 0.5),
-                                         np.full(3, 1.2), np.array([0.0, 1.0, 2.0]))
+    p = bargaining.breakdown_probability(
+        np.full(3, 0.01), np.zeros(3, dtype=bool), np.full(3, 0.5), np.full(3, 1.2), np.array([0.0, 1.0, 2.0])
+    )
     np.testing.assert_allclose(p, [0.01, 0.012, 0.0144])
 
 
@@ -351,8 +383,9 @@ def test_transition_shock_victory_relief() -> None:
 
 def test_war_and_peace_rates_at_the_start() -> None:
     base = np.float64(0.005)
-    start = hazard.state_log_hazard(np.float64(1.0), np.float64(0.0), np.float64(0.0), np.float64(0.4),
-                                    np.float64(1.0), np.float64(2.0))
+    start = hazard.state_log_hazard(
+        np.float64(1.0), np.float64(0.0), np.float64(0.0), np.float64(0.4), np.float64(1.0), np.float64(2.0)
+    )
     assert float(hazard.war_rate(base, start)) == pytest.approx(0.005)
     # legitimacy: peace raises the base rate by exp(legitimacy)
     assert float(hazard.peace_base_rate(base, start, np.float64(0.3))) == pytest.approx(0.005 * math.exp(0.3))
@@ -365,11 +398,14 @@ _budget = st.floats(0.0, 10.0)
 
 
 @given(
-    hnp.arrays(np.float64, 8, elements=_budget), hnp.arrays(np.float64, 8, elements=_budget),
-    hnp.arrays(np.float64, 8, elements=_budget), hnp.arrays(np.float64, 8, elements=st.floats(0.0, 1.0)),
+    hnp.arrays(np.float64, 8, elements=_budget),
+    hnp.arrays(np.float64, 8, elements=_budget),
+    hnp.arrays(np.float64, 8, elements=_budget),
+    hnp.arrays(np.float64, 8, elements=st.floats(0.0, 1.0)),
 )
-def test_treasury_step_properties(reserves: np.ndarray, revenue: np.ndarray, spending: np.ndarray,
-                                  share: np.ndarray) -> None:
+def test_treasury_step_properties(
+    reserves: np.ndarray, revenue: np.ndarray, spending: np.ndarray, share: np.ndarray
+) -> None:
     new, deficit, exhausted = economy.treasury_step(reserves, revenue, spending, share)
     assert np.all(new >= 0.0)
     assert np.all(deficit >= 0.0)
@@ -401,8 +437,7 @@ def test_economic_pain_zero_at_the_start() -> None:
     d0 = np.array([0.6, 0.0])
     pain = economy.economic_pain(d0, d0, np.zeros(2, dtype=bool), np.array([3.6, 4.0]), np.array([2.0, 2.0]))
     np.testing.assert_allclose(pain, 0.0)
-    worse = economy.economic_pain(np.array([0.96]), np.array([0.6]), np.array([True]), np.array([3.6]),
-                                  np.array([2.0]))
+    worse = economy.economic_pain(np.array([0.96]), np.array([0.6]), np.array([True]), np.array([3.6]), np.array([2.0]))
     np.testing.assert_allclose(worse, 0.36 / 3.6 + 2.0 * 0.96 / 3.6)
 
 
@@ -412,8 +447,17 @@ def test_economic_pain_zero_at_the_start() -> None:
     hnp.arrays(np.float64, 6, elements=st.floats(-5.0, 5.0)),
 )
 def test_stability_stays_in_unit_interval(stability: np.ndarray, pain: np.ndarray, z: np.ndarray) -> None:
-    s = economy.stability_step(stability, np.full(6, 0.7), np.full(6, 0.05), pain, np.full(6, 0.02),
-                               pain / 2.0, np.full(6, 0.03), np.full(6, 0.5), z)
+    s = economy.stability_step(
+        stability,
+        np.full(6, 0.7),
+        np.full(6, 0.05),
+        pain,
+        np.full(6, 0.02),
+        pain / 2.0,
+        np.full(6, 0.03),
+        np.full(6, 0.5),
+        z,
+    )
     assert np.all((s >= 0.0) & (s <= 1.0))
 
 
@@ -425,7 +469,10 @@ def test_log_price_reverts() -> None:
 
 
 @given(
-    st.integers(1, 6), st.integers(1, 5), st.integers(1, 8), st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+    st.integers(1, 5),
+    st.integers(1, 8),
+    st.integers(0, 2**32 - 1),
 )
 @settings(max_examples=60, deadline=None)
 def test_weighted_attainment_is_the_weighted_sum_of_aim_attainment(aims: int, terms: int, n: int, seed: int) -> None:
@@ -436,5 +483,6 @@ def test_weighted_attainment_is_the_weighted_sum_of_aim_attainment(aims: int, te
     weights = rng.random(aims) + 0.01
     progress = np.where(rng.random((n, aims)) < 0.3, rng.integers(0, 2, (n, aims)), rng.random((n, aims)))
     explicit = np.einsum("nak,a->nk", bargaining.aim_attainment(granted, progress, lost), weights / weights.sum())
-    np.testing.assert_allclose(bargaining.weighted_attainment(granted, progress, lost, weights), explicit,
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        bargaining.weighted_attainment(granted, progress, lost, weights), explicit, rtol=1e-12, atol=1e-12
+    )

@@ -40,9 +40,7 @@ def line_of(text: str, fragment: str, occurrence: int = 1, exact: bool = False) 
     return hits[occurrence - 1]
 
 
-def edit(
-    old: str, new: str, occurrence: int = 1, text: str = TOY_TEXT, exact: bool = False
-) -> tuple[str, int]:
+def edit(old: str, new: str, occurrence: int = 1, text: str = TOY_TEXT, exact: bool = False) -> tuple[str, int]:
     """Replace the n-th line containing ``old`` (whole line) by ``new``; return text and line."""
     n = line_of(text, old, occurrence, exact)
     lines = text.splitlines()
@@ -201,8 +199,9 @@ def test_assumption_without_note() -> None:
 
 
 def test_reserved_source_name() -> None:
-    text = TOY_TEXT.replace("[sources.test]", "[sources.assumption]\nauthor = 'a'\ntitle = 't'\n"
-                            "date = 'd'\nwhere = 'w'\n\n[sources.test]")
+    text = TOY_TEXT.replace(
+        "[sources.test]", "[sources.assumption]\nauthor = 'a'\ntitle = 't'\ndate = 'd'\nwhere = 'w'\n\n[sources.test]"
+    )
     key, line, expected = only(problems_of(text))
     assert (key, line) == ("sources.assumption", line_of(text, "[sources.assumption]"))
     assert "reserved" in expected
@@ -230,7 +229,8 @@ def test_triangular_mode_outside_range() -> None:
 
 def test_probability_outside_unit_interval_uniform() -> None:
     text, n = edit(
-        "aid_reliability = ", 'aid_reliability = { dist = "uniform", low = 0, high = 1.5, source = "test" }',
+        "aid_reliability = ",
+        'aid_reliability = { dist = "uniform", low = 0, high = 1.5, source = "test" }',
         occurrence=2,
     )
     key, line, expected = only(problems_of(text))

@@ -3,11 +3,16 @@
 One module per command group; importing it registers its commands on :data:`app`.
 """
 
-from ceasefire.cli import run  # noqa: F401  (registers the commands)
+from ceasefire.cli import explain, levers, report, run, sweep  # noqa: F401  (each registers its commands)
 from ceasefire.cli._app import app
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    import numpy as np
+
+    # NumPy's floating-point warnings are not messages for users: a non-finite number that reaches a
+    # result is stopped by the numerical guard (ceasefire.run.guards), which names the month and parameter.
+    with np.errstate(all="ignore"):
+        app()

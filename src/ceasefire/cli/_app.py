@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 app = typer.Typer(
@@ -20,8 +21,8 @@ err = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print ``message`` as an error and return the exit (code 2) to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``message`` (plain text, never markup) as an error and return the exit (code 2) to raise."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code=2)
 
 

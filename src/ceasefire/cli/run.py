@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from dataclasses import replace
@@ -19,8 +20,8 @@ from ceasefire.model.engine import BELIEFS, POLICIES
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     lookahead: Annotated[int | None, typer.Option(min=1, max=120, help="myopic look-ahead, months")] = None,
@@ -42,6 +43,9 @@ def run(
         Path | None, typer.Option(help="write per-path outcomes to Parquet (summary in metadata)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    backend: Annotated[
+        str, typer.Option(help="engine: 'numpy', or 'jax' (the jax extra; runs on a GPU where jax sees one)")
+    ] = "numpy",
 ) -> None:
     """Simulate a scenario and print the summary table."""
     from ceasefire.report.table import print_summary
@@ -55,6 +59,10 @@ def run(
         raise fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
     if beliefs not in BELIEFS:
         raise fail(f"--beliefs {beliefs!r}: expected one of {', '.join(BELIEFS)}")
+    if backend not in ("numpy", "jax"):
+        raise fail(f"--backend {backend!r}: expected one of numpy, jax")
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise fail("--backend jax needs jax, which is not installed: pip install 'ceasefire[jax]'")
     try:
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
@@ -68,24 +76,30 @@ def run(
             policy=policy,
             beliefs=beliefs,
             levers=parse_levers(lever or []),
+            backend=backend,
         )
         spec.validate(sc)
     except (CeasefireError, ValueError) as e:
         raise fail(str(e)) from None
 
     show = not quiet and json_out != "-"
-    with progress_bar(show) as bar:
-        task = bar.add_task("simulating", total=spec.samples)
-        result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
-        other = None
-        if compare_beliefs and spec.beliefs == "scenario" and spec.allow_settlement:
-            bar.update(task, description="true beliefs", completed=0)
-            other = run_experiment(
-                sc,
-                replace(spec, beliefs="true"),
-                progress=lambda done, total: bar.update(task, completed=done),
-                samples_of=result,
-            )
+    try:
+        with progress_bar(show) as bar:
+            task = bar.add_task("simulating", total=spec.samples)
+            result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
+            other = None
+            if compare_beliefs and spec.beliefs == "scenario" and spec.allow_settlement:
+                bar.update(task, description="true beliefs", completed=0)
+                other = run_experiment(
+                    sc,
+                    replace(spec, beliefs="true"),
+                    progress=lambda done, total: bar.update(task, completed=done),
+                    samples_of=result,
+                )
+    except (CeasefireError, ValueError) as e:  # e.g. a NaN named by the numerical guard
+        raise fail(str(e)) from None
+    except MemoryError as e:
+        raise fail(f"not enough memory for {spec.samples} samples x {spec.paths} paths ({e}); use fewer") from None
     summary = summarize(result)
     if other is not None:
         summary = replace(summary, optimism_effect=belief_effect(result, other))

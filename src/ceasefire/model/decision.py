@@ -74,16 +74,29 @@ class LeaderRules:
     def continuation(self, side: str, t: int, feats: Array, successor: NDArray[np.bool_]) -> Array:
         """``(n,)`` continuation value at month ``t`` for per-path ``feats`` of shape ``(n, d)``.
 
-        The regressors are clipped to the range the imagined paths covered that month: a fitted
-        polynomial is not to be trusted outside the data it was fitted on.
+        ``n`` is the samples times any number of paths per sample (not only the ``paths`` the
+        rules were fitted on). The regressors are clipped to the range the imagined paths covered
+        that month: a fitted polynomial is not to be trusted outside the data it was fitted on.
         """
-        shape = (self.samples, self.paths, feats.shape[1])
+        shape = (self.samples, feats.shape[0] // self.samples, feats.shape[1])
         x = feats.reshape(shape)
         values = []
         for g, rule in enumerate(self.rules[side]):
             lo, hi = self.low[side][g][t][:, None, :], self.high[side][g][t][:, None, :]
             values.append(rule.continuation(t, np.clip(x, lo, hi)).reshape(-1))
         return np.where(successor, values[1], values[0])
+
+    def take(self, samples: NDArray[np.int64]) -> LeaderRules:
+        """The rules of the given samples, in that order (a sample may be repeated: one per block of its paths)."""
+        rules, low, high = {}, {}, {}
+        for s, (incumbent, successor) in self.rules.items():
+            rules[s] = (
+                StoppingRule(coefficients=incumbent.coefficients[:, samples], basis=incumbent.basis),
+                StoppingRule(coefficients=successor.coefficients[:, samples], basis=successor.basis),
+            )
+            low[s] = (self.low[s][0][:, samples], self.low[s][1][:, samples])
+            high[s] = (self.high[s][0][:, samples], self.high[s][1][:, samples])
+        return LeaderRules(rules=rules, low=low, high=high, samples=len(samples), paths=self.paths)
 
 
 def imagined_paths(

@@ -41,7 +41,19 @@ from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A, Worl
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.bargaining_range import bargaining_range, reservation_score
 
-__all__ = ["BELIEFS", "POLICIES", "TRANSITION_REASONS", "Outcomes", "RunConfig", "Structure", "per_path", "simulate"]
+__all__ = [
+    "BELIEFS",
+    "PATH_BLOCK",
+    "POLICIES",
+    "TRANSITION_REASONS",
+    "Outcomes",
+    "RunConfig",
+    "Structure",
+    "fit_rules",
+    "path_blocks",
+    "per_path",
+    "simulate",
+]
 
 Array = NDArray[np.float64]
 
@@ -69,6 +81,8 @@ class RunConfig:
     record: bool = False
     """Keep monthly trajectories (territory, casualties, stocks, at-war, gains) for every path."""
     bargaining_range: bool = True
+    backend: str = "numpy"
+    """``numpy`` (this module) or ``jax`` (:mod:`ceasefire.model.jax_engine`, the ``jax`` extra)."""
 
 
 @dataclass
@@ -105,16 +119,42 @@ def child(seed: np.random.SeedSequence, j: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, j))
 
 
+PATH_BLOCK = 4096
+"""Paths of one sample simulated together at most. A sample with more paths is simulated block by
+block, block ``b`` (paths ``b * PATH_BLOCK ..``) drawing its own noise, so memory stays flat in
+paths; the leaders' rules are fitted on the first block of imagined paths and applied to every
+block. A sample of at most ``PATH_BLOCK`` paths is one block, whose noise is the sample's streams
+themselves."""
+
+
+def path_blocks(paths: int) -> list[tuple[int, int]]:
+    """The ``(first, end)`` paths of each block of a sample of ``paths`` paths."""
+    return [(lo, min(lo + PATH_BLOCK, paths)) for lo in range(0, paths, PATH_BLOCK)]
+
+
 def _noise(
-    seeds: Sequence[np.random.SeedSequence], stream: int, paths: int, months: int, levers: int
+    seeds: Sequence[np.random.SeedSequence],
+    stream: int,
+    paths: int,
+    months: int,
+    levers: int,
+    block: int | Sequence[int] = 0,
 ) -> tuple[Array, Array, Array]:
-    """Lever draws ``(n, levers)``, normals ``(months, n, 5)`` and uniforms ``(months, n, 5)``, sample by sample."""
+    """Lever draws ``(n, levers)``, normals ``(months, n, 5)`` and uniforms ``(months, n, 5)``, sample by sample.
+
+    Block ``b > 0`` of a sample's paths (see :data:`PATH_BLOCK`) draws from child ``b`` of the
+    stream; ``block`` is one block for every seed or one per seed.
+    """
     n = len(seeds) * paths
+    blocks = [block] * len(seeds) if isinstance(block, int) else list(block)
+    if len(blocks) != len(seeds):
+        raise ValueError(f"{len(blocks)} blocks given for {len(seeds)} seeds")
     lever_u = np.empty((n, levers))
     z = np.empty((months, n, N_NORMAL))
     u = np.empty((months, n, N_UNIFORM))
-    for i, seed in enumerate(seeds):
-        g = np.random.Generator(np.random.PCG64(child(seed, stream)))
+    for i, (seed, b) in enumerate(zip(seeds, blocks, strict=True)):
+        stream_seed = child(seed, stream)
+        g = np.random.Generator(np.random.PCG64(stream_seed if b == 0 else child(stream_seed, b)))
         sl = slice(i * paths, (i + 1) * paths)
         lever_u[sl] = g.random((paths, levers))
         z[:, sl] = g.standard_normal((months, paths, N_NORMAL))
@@ -144,6 +184,9 @@ def simulate(
     config: RunConfig,
     lever_intensity: Mapping[str, float] | None = None,
     sample_offset: int = 0,
+    *,
+    block: int | Sequence[int] = 0,
+    rules: LeaderRules | None = None,
 ) -> Outcomes:
     """Simulate ``len(seeds)`` outer samples of ``paths`` paths each.
 
@@ -155,6 +198,13 @@ def simulate(
     seeds
         One seed per outer sample: its paths' noise (true and imagined) comes from it alone, so
         a sample's results do not depend on how samples are grouped into chunks.
+    block
+        Which block of its sample's paths each seed's paths are (see :data:`PATH_BLOCK`), one for
+        all or one per seed: the true war's noise of block ``b > 0`` comes from its own child seed.
+        ``0`` for samples simulated whole. (The same seed may appear once per block.)
+    rules
+        The leaders' rules from :func:`fit_rules` (the optimal policy); fitted here, on these
+        paths, when not given.
     """
     if config.policy not in POLICIES:
         raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
@@ -167,19 +217,14 @@ def simulate(
     biased = config.beliefs == "scenario"
     optimism = {s: params[f"leaders.{s}.optimism"] * biased for s in SIDES}
 
-    rules: LeaderRules | None = None
-    if config.policy == "optimal" and config.allow_settlement:
-        problems = {}
-        for s in SIDES:
-            lever_u, z, u = _noise(seeds, IMAGINED[s], paths, T, len(st.levers))
-            imagined = _world(scenario, st, params, intensities, lever_u, {s: optimism[s]})
-            doubt = imagined.sides[s].belief("resolve_doubt", n) * biased
-            problems[s] = imagined_paths(imagined, st, s, z, u, n_samples, paths, doubt)
-            del z, u
-        rules = solve_rules(problems, config.basis_degree, n_samples, paths)
-        del problems
+    if rules is None:
+        rules = fit_rules(scenario, params, seeds, paths, config, lever_intensity)
+    elif config.policy != "optimal" or not config.allow_settlement:
+        raise ValueError("rules are the optimal policy's; this run's leaders do not use them")
+    elif rules.samples != n_samples:
+        raise ValueError(f"rules were fitted for {rules.samples} samples, not {n_samples}")
 
-    lever_u, z, u = _noise(seeds, TRUE_WORLD, paths, T, len(st.levers))
+    lever_u, z, u = _noise(seeds, TRUE_WORLD, paths, T, len(st.levers), block)
     world = _world(scenario, st, params, intensities, lever_u)
     sides = world.sides
     p = world.p
@@ -377,6 +422,38 @@ def simulate(
         monthly=monthly,
         trajectories={k: np.stack(v) for k, v in traj.items()},
     )
+
+
+def fit_rules(
+    scenario: Scenario,
+    params: Mapping[str, Array],
+    seeds: Sequence[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    lever_intensity: Mapping[str, float] | None = None,
+) -> LeaderRules | None:
+    """Each leader's stopping rules, fitted on ``paths`` paths per sample of the war he imagines.
+
+    ``None`` unless the policy is ``optimal`` and settlement is allowed. ``params`` are per-path
+    arrays of shape ``(len(seeds) * paths,)``, as for :func:`simulate`; the imagined paths are the
+    first block of each leader's imagined stream (:data:`PATH_BLOCK` paths at most are needed).
+    """
+    if config.policy != "optimal" or not config.allow_settlement:
+        return None
+    st = Structure.from_scenario(scenario)
+    n_samples, T = len(seeds), config.horizon
+    n = n_samples * paths
+    intensities = dict(lever_intensity or {})
+    biased = config.beliefs == "scenario"
+    problems = {}
+    for s in SIDES:
+        optimism = params[f"leaders.{s}.optimism"] * biased
+        lever_u, z, u = _noise(seeds, IMAGINED[s], paths, T, len(st.levers))
+        imagined = _world(scenario, st, params, intensities, lever_u, {s: optimism})
+        doubt = imagined.sides[s].belief("resolve_doubt", n) * biased
+        problems[s] = imagined_paths(imagined, st, s, z, u, n_samples, paths, doubt)
+        del z, u
+    return solve_rules(problems, config.basis_degree, n_samples, paths)
 
 
 def _myopic_fight_value(

@@ -19,6 +19,8 @@ with time constant ``tau``. Then ``S_u = exp(-lambda0 u - A (1 - q^u))`` with
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -30,10 +32,40 @@ def stationary_value(flow: Array, rate: Array, punishment: Array, delta: Array) 
     return (flow - rate * punishment) / (1.0 - delta * np.exp(-rate))
 
 
+PEACE_BLOCK = 1 << 16
+"""Elements of :func:`peace_value` summed together at most (rows of a large batch go in blocks)."""
+
+
 def peace_value(
     base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float = 1e-12
 ) -> Array:
-    """Value of signing now; all arguments broadcast together. See the module docstring."""
+    """Value of signing now; all arguments broadcast together. See the module docstring.
+
+    A large batch is summed in blocks of rows, each block's series running until its own
+    elements have converged: the temporaries of a block stay in the processor's cache, and no
+    element's arithmetic changes (each element stops at its own remainder), so the values are
+    those of one call on the whole batch, bit for bit.
+    """
+    args = (base_rate, shock, shock_months, punishment, delta)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    size = math.prod(shape)
+    if not shape or shape[0] < 2 or size <= PEACE_BLOCK:
+        return _peace_series(*args, tol)
+    rows = max(1, PEACE_BLOCK // max(1, size // shape[0]))
+    out = np.empty(shape)
+    for lo in range(0, shape[0], rows):
+        block = slice(lo, lo + rows)
+        rate, jump, months, cost, discount = (
+            a[block] if np.ndim(a) == len(shape) and np.shape(a)[0] == shape[0] else a for a in args
+        )
+        out[block] = _peace_series(rate, jump, months, cost, discount, tol)
+    return out
+
+
+def _peace_series(
+    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float
+) -> Array:
+    """The series of :func:`peace_value` on one batch."""
     q = np.exp(-1.0 / shock_months)
     amp = shock / (1.0 - q)
     r = delta * np.exp(-base_rate)

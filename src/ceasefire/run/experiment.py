@@ -15,9 +15,25 @@ from numpy.typing import NDArray
 
 from ceasefire import __version__
 from ceasefire.model.decision import N_FEATURES
-from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig, Structure, child, per_path, simulate
+from ceasefire.model.engine import (
+    BELIEFS,
+    PATH_BLOCK,
+    POLICIES,
+    Outcomes,
+    RunConfig,
+    Structure,
+    child,
+    fit_rules,
+    path_blocks,
+    per_path,
+    simulate,
+)
+from ceasefire.run.guards import check_chunk
 from ceasefire.run.sampling import Seeds, Values, check_levers, sample_parameters
 from ceasefire.scenario.schema import Scenario
+
+BACKENDS = ("numpy", "jax")
+"""Engines that simulate a chunk: :mod:`ceasefire.model.engine` and :mod:`ceasefire.model.jax_engine`."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,8 @@ class RunSpec:
     allow_settlement: bool = True
     record: bool = False
     bargaining_range: bool = True
+    backend: str = "numpy"
+    """``numpy`` or ``jax`` (the ``jax`` extra; same model, same distributions, own random numbers)."""
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: object) -> RunSpec:
@@ -59,6 +77,8 @@ class RunSpec:
             raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
         if self.beliefs not in BELIEFS:
             raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend '{self.backend}' (backends: {', '.join(BACKENDS)})")
         check_levers(scenario, self.levers)
 
     def config(self) -> RunConfig:
@@ -70,6 +90,7 @@ class RunSpec:
             allow_settlement=self.allow_settlement,
             record=self.record,
             bargaining_range=self.bargaining_range,
+            backend=self.backend,
         )
 
     def observed_world(self) -> RunSpec:
@@ -116,6 +137,99 @@ def _take(values: Values, rows: NDArray[np.int64]) -> Values:
     return {k: v[rows] for k, v in values.items()}
 
 
+def blocks_per_group(horizon: int, budget_bytes: int = 512 * 2**20) -> int:
+    """Path blocks of the true war simulated together when a sample has more than :data:`PATH_BLOCK` paths.
+
+    A block's noise and state are counted as in :func:`chunk_size_for`; its leaders' rules are
+    already fitted.
+    """
+    return max(1, budget_bytes // (PATH_BLOCK * (horizon * 10 * 8 + 400 * 8)))
+
+
+def simulate_samples(
+    scenario: Scenario,
+    values: Values,
+    seeds: list[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    levers: Mapping[str, float],
+    offset: int = 0,
+) -> Outcomes:
+    """Simulate the samples ``values`` (per-sample arrays, one seed each), ``paths`` paths each.
+
+    A sample of at most :data:`ceasefire.model.engine.PATH_BLOCK` paths is simulated whole, in
+    one call of :func:`ceasefire.model.engine.simulate`. A larger one is simulated block by
+    block, so that memory stays flat in paths: each leader's rules are fitted on the first
+    ``PATH_BLOCK`` paths of his imagined war, then the true war runs in groups of blocks, block
+    ``b`` of a sample drawing its own noise (keyed by ``b``, whatever the grouping). The result is
+    laid out as if simulated whole: sample by sample, path by path.
+    """
+    if paths <= PATH_BLOCK:
+        return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, sample_offset=offset)
+    n_samples = len(seeds)
+    train = PATH_BLOCK
+    rules = fit_rules(scenario, per_path(values, train), seeds, train, config, levers)
+    out: Outcomes | None = None
+    group = blocks_per_group(config.horizon)
+    # (sample, block, first path, end): grouped by length, as a sample's last block may be shorter
+    units = [(i, b, lo, hi) for b, (lo, hi) in enumerate(path_blocks(paths)) for i in range(n_samples)]
+    by_length: dict[int, list[tuple[int, int, int, int]]] = {}
+    for unit in units:
+        by_length.setdefault(unit[3] - unit[2], []).append(unit)
+    for length, same in by_length.items():
+        for start in range(0, len(same), group):
+            part = same[start : start + group]
+            who = np.array([i for i, _, _, _ in part], dtype=np.int64)
+            result = simulate(
+                scenario,
+                per_path(_take(values, who), length),
+                [seeds[i] for i in who],
+                length,
+                config,
+                levers,
+                block=[b for _, b, _, _ in part],
+                rules=None if rules is None else rules.take(who),
+            )
+            rows = np.concatenate([i * paths + np.arange(lo, hi) for i, _, lo, hi in part])
+            if out is None:
+                out = _empty_like(result, n_samples * paths)
+            _scatter(out, result, rows)
+    if out is None:  # pragma: no cover - paths > PATH_BLOCK means at least one block
+        raise RuntimeError("no path block was simulated")
+    out.sample = np.repeat(np.arange(n_samples, dtype=np.int64) + offset, paths)
+    return out
+
+
+def _empty_like(template: Outcomes, n: int) -> Outcomes:
+    """Outcomes of ``n`` paths shaped like ``template``'s, to be filled by :func:`_scatter`."""
+    fields: dict[str, object] = {}
+    for name in template.__dataclass_fields__:
+        value = getattr(template, name)
+        if isinstance(value, dict):
+            per_month = name in _PER_MONTH
+            fields[name] = {
+                k: np.empty((v.shape[0], n, *v.shape[2:]) if per_month else (n, *v.shape[1:]), dtype=v.dtype)
+                for k, v in value.items()
+            }
+        else:
+            fields[name] = np.empty((n, *value.shape[1:]), dtype=value.dtype)
+    return Outcomes(**fields)  # type: ignore[arg-type]
+
+
+def _scatter(out: Outcomes, part: Outcomes, rows: NDArray[np.int64]) -> None:
+    """Write ``part``'s paths into ``out`` at ``rows``."""
+    for name in out.__dataclass_fields__:
+        target, value = getattr(out, name), getattr(part, name)
+        if isinstance(target, dict):
+            for k, v in value.items():
+                if name in _PER_MONTH:
+                    target[k][:, rows] = v
+                else:
+                    target[k][rows] = v
+        else:
+            target[rows] = value
+
+
 def _simulate_rows(
     scenario: Scenario,
     spec: RunSpec,
@@ -128,15 +242,16 @@ def _simulate_rows(
     offset: int,
 ) -> Outcomes:
     """Simulate the samples ``rows`` of ``values``, whose candidate numbers (seeds) are ``candidates``."""
-    return simulate(
-        scenario,
-        per_path(_take(values, rows), spec.paths),
-        [seeds.path_seed(int(c)) for c in candidates],
-        spec.paths,
-        config,
-        levers,
-        sample_offset=offset,
-    )
+    chunk, chunk_seeds = _take(values, rows), [seeds.path_seed(int(c)) for c in candidates]
+    if config.backend == "jax":  # an optional extra: imported only when asked for
+        from ceasefire.model import jax_engine
+
+        out = jax_engine.simulate(
+            scenario, per_path(chunk, spec.paths), chunk_seeds, spec.paths, config, levers, sample_offset=offset
+        )
+    else:
+        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset)
+    return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
 
 
 def _simulate_chunks(
@@ -153,9 +268,7 @@ def _simulate_chunks(
     for lo in range(0, len(candidates), size):
         hi = min(lo + size, len(candidates))
         rows = np.arange(lo, hi)
-        parts.append(
-            _simulate_rows(scenario, spec, config, values, rows, candidates[lo:hi], seeds, spec.levers, lo)
-        )
+        parts.append(_simulate_rows(scenario, spec, config, values, rows, candidates[lo:hi], seeds, spec.levers, lo))
         if progress is not None:
             progress(hi, len(candidates))
     return concatenate(parts)

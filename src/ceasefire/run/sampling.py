@@ -68,22 +68,28 @@ def check_levers(scenario: Scenario, intensities: Mapping[str, float]) -> None:
             raise ValueError(f"lever '{lever_id}': intensity must lie in [0, {lv.intensity_max:g}], got {x:g}")
 
 
+Intensity = float | NDArray[np.float64]
+"""A lever's intensity: one number for every path, or one per path (packages batched as samples)."""
+
+
 def apply_levers(
     scenario: Scenario,
     values: Mapping[str, NDArray[np.float64]],
-    intensities: Mapping[str, float],
+    intensities: Mapping[str, Intensity],
     carried_out: Mapping[str, NDArray[np.bool_]],
 ) -> Values:
     """Per-path parameter values with the levers applied where they are carried out.
 
-    ``values`` are per-path arrays; ``carried_out[lever]`` marks the paths on which the lever
-    is carried out and sustained (drawn with its credibility). Results are clipped into the
-    target's domain (a probability stays in [0, 1]).
+    ``values`` are per-path arrays; ``intensities[lever]`` is a number or a per-path array (so
+    that several lever packages can be simulated in one call, each as extra samples sharing
+    the seeds); ``carried_out[lever]`` marks the paths on which the lever is carried out and
+    sustained (drawn with its credibility). Results are clipped into the target's domain (a
+    probability stays in [0, 1]).
     """
     out = dict(values)
     for lv in scenario.levers:
         x = intensities.get(lv.id, 0.0)
-        if x == 0.0:
+        if not np.any(x):
             continue
         per_unit = values[f"levers.{lv.id}.per_unit"]
         on = carried_out[lv.id]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -16,15 +15,21 @@ import pandas as pd
 
 from ceasefire.run.experiment import RunResult
 from ceasefire.run.summary import Summary
+from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES
 
 
 def manifest(result: RunResult, scenario_sha256: str | None) -> dict[str, Any]:
-    """What a result was made from: enough to reproduce it."""
+    """What a result was made from: enough to reproduce it.
+
+    ``scenario_sha256`` is the file's bytes (when the run came from a file);
+    ``scenario_model_sha256`` the validated scenario's, as in a sweep's manifest.
+    """
     spec = result.spec
     return {
         "scenario": result.scenario.scenario.id,
-        "scenario_sha256": scenario_sha256 or hashlib.sha256(result.scenario.model_dump_json().encode()).hexdigest(),
+        "scenario_sha256": scenario_sha256,
+        "scenario_model_sha256": scenario_digest(result.scenario),
         "seed": spec.seed,
         "samples": spec.samples,
         "samples_drawn": result.samples_drawn,
@@ -35,7 +40,7 @@ def manifest(result: RunResult, scenario_sha256: str | None) -> dict[str, Any]:
         "beliefs": spec.beliefs,
         "levers": dict(spec.levers),
         "version": result.version,
-        "backend": "numpy",
+        "backend": spec.backend,
     }
 
 
@@ -91,10 +96,29 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the result the usual permissions
     try:
         write(Path(tmp))
+        _fsync(tmp)  # the bytes reach the disk before the name does: no torn file after a crash
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync(path.parent, directory=True)
+
+
+def _fsync(path: str | Path, directory: bool = False) -> None:
+    """Flush a file (or a folder's entries) to the disk; where a platform cannot, skip it."""
+    try:
+        fd = os.open(path, (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if directory else os.O_RDWR)
+    except OSError:
+        if directory:
+            return  # e.g. Windows cannot open a folder
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
 
 
 def result_document(result: RunResult, summary: Summary, scenario_sha256: str | None, per_path: bool) -> dict[str, Any]:

@@ -132,6 +132,12 @@ def scenario_hash(name_or_path: str | Path) -> str:
     return hashlib.sha256(_read_bytes(path, _file_name(name_or_path, path))).hexdigest()
 
 
+def scenario_digest(scenario: Scenario) -> str:
+    """SHA-256 (hex) of the validated scenario's canonical JSON: equal for equal scenarios, whatever
+    the file's comments, layout or name. Every manifest records it as ``scenario_model_sha256``."""
+    return hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+
+
 # -- parsing and validating -------------------------------------------------------------------
 
 

@@ -23,6 +23,9 @@ from scipy import stats
 
 ASSUMPTION = "assumption"
 SMALLEST_POSITIVE = 5e-324
+EXTREME_U = 1e-12
+"""Uniform variates ``EXTREME_U`` and ``1 - EXTREME_U``: where a distribution's quantiles are checked to be
+finite numbers inside its support (a wider range overflows or underflows 64-bit floats when sampled)."""
 
 
 class _ParamBase(BaseModel):
@@ -37,6 +40,18 @@ class _ParamBase(BaseModel):
         if self.source == ASSUMPTION and not (self.note and self.note.strip()):
             raise ValueError("a parameter whose source is 'assumption' needs a note saying why")
         return self
+
+    def _check_representable(self) -> None:
+        """Raise ``ValueError`` unless sampling gives finite numbers inside the support (called by each
+        distribution once its own keys are known to be in order)."""
+        lo, hi = self.support()
+        with np.errstate(all="ignore"):
+            q = self.ppf(np.array([EXTREME_U, 0.5, 1.0 - EXTREME_U]))
+        if not (np.isfinite(q).all() and lo <= q[0] and q[-1] <= hi):
+            raise ValueError(
+                f"{self.describe()} cannot be sampled in 64-bit numbers: its quantiles at {EXTREME_U:g} and "
+                f"1 - {EXTREME_U:g} are {q[0]:g} and {q[-1]:g}; narrow the range"
+            )
 
     # -- interface shared by every kind ---------------------------------------------------
     @property
@@ -88,6 +103,7 @@ class Uniform(_ParamBase):
     def _ordered(self) -> Uniform:
         if not self.low < self.high:
             raise ValueError(f"uniform needs low < high, got low={self.low:g}, high={self.high:g}")
+        self._check_representable()
         return self
 
     def support(self) -> tuple[float, float]:
@@ -113,6 +129,7 @@ class Triangular(_ParamBase):
                 "triangular needs low <= mode <= high and low < high, got "
                 f"low={self.low:g}, mode={self.mode:g}, high={self.high:g}"
             )
+        self._check_representable()
         return self
 
     def support(self) -> tuple[float, float]:
@@ -139,6 +156,7 @@ class Normal(_ParamBase):
     def _ordered(self) -> Normal:
         if not self.low < self.high:
             raise ValueError(f"normal needs low < high, got low={self.low:g}, high={self.high:g}")
+        self._check_representable()
         return self
 
     def support(self) -> tuple[float, float]:
@@ -163,6 +181,11 @@ class LogNormal(_ParamBase):
     median: float = Field(gt=0)
     sigma: float = Field(gt=0, description="standard deviation of log(value)")
 
+    @model_validator(mode="after")
+    def _representable(self) -> LogNormal:
+        self._check_representable()
+        return self
+
     def support(self) -> tuple[float, float]:
         return (SMALLEST_POSITIVE, math.inf)  # open at 0: every draw is positive
 
@@ -186,6 +209,7 @@ class Beta(_ParamBase):
     def _ordered(self) -> Beta:
         if not self.low < self.high:
             raise ValueError(f"beta needs low < high, got low={self.low:g}, high={self.high:g}")
+        self._check_representable()
         return self
 
     def support(self) -> tuple[float, float]:

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ceasefire.scenario.params import ASSUMPTION, SMALLEST_POSITIVE, AnyParam, Param, _ParamBase, check_domain
 
@@ -252,6 +252,122 @@ class Lever(_Strict):
     credibility: Prob = Field(description="probability it is carried out and sustained")
 
 
+MAX_FACTORS = 12
+"""Factor groups per leader at most: exact Shapley values evaluate all 2^k coalitions."""
+
+
+class Factor(_Strict):
+    """A named group of parameters of a leader's calculus (``ceasefire explain``).
+
+    Each group is switched as one between its scenario values and its neutral values; the
+    explanation is the exact Shapley value of each group in the gap between fighting on and
+    the best deal. ``params`` are dotted parameter paths in which ``{side}`` stands for the
+    explained leader's side and ``{other}`` for the other side, or a table of lists per side.
+    """
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    sides: list[Literal["A", "B"]] | None = Field(
+        default=None, min_length=1, description="the leaders whose gap it explains (default: both, or params' keys)"
+    )
+    params: list[str] | dict[Literal["A", "B"], list[str]] = Field(description="parameter paths it switches")
+    neutral: float | dict[str, float] = Field(
+        default=0.0, description="neutral value of every path, or a table path -> value (others 0)"
+    )
+    source: str
+    note: str | None = None
+
+    def applies_to(self) -> list[str]:
+        """The sides whose calculus the group belongs to."""
+        if self.sides is not None:
+            return list(self.sides)
+        return [s for s in SIDES if s in self.params] if isinstance(self.params, dict) else list(SIDES)
+
+    def _raw(self, side: str) -> list[str]:
+        if isinstance(self.params, dict):
+            return list(self.params.get(side, []))  # type: ignore[call-overload]
+        return list(self.params)
+
+    def paths(self, side: str) -> list[str]:
+        """The parameter paths for the leader of ``side``, placeholders filled in."""
+        other = "B" if side == "A" else "A"
+        return [p.replace("{side}", side).replace("{other}", other) for p in self._raw(side)]
+
+    def neutral_values(self, side: str) -> dict[str, float]:
+        """Neutral value of each of the paths of :meth:`paths`."""
+        table = self.neutral if isinstance(self.neutral, dict) else {}
+        default = 0.0 if isinstance(self.neutral, dict) else float(self.neutral)
+        return {
+            path: float(table.get(key, table.get(path, default)))
+            for key, path in zip(self._raw(side), self.paths(side), strict=True)
+        }
+
+
+class Claim(_Strict):
+    """A claim of a source, restated as a checkable query (``ceasefire claims``)."""
+
+    id: str = Field(pattern=SLUG)
+    source: str
+    asserts: str = Field(description="what the source asserts, paraphrased")
+    query: str = Field(description="the claim in the claims query language (docs/explain-and-claims.md)")
+    note: str | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, text: str) -> str:
+        from ceasefire.analysis.query import parse_query
+
+        parse_query(text)
+        return text
+
+
+class Figure(_Strict):
+    """A figure stated by a source, for the consistency checks (``[[consistency]]``)."""
+
+    id: str = Field(pattern=SLUG)
+    name: str = Field(description="what the figure measures")
+    value: float
+    low: float | None = Field(default=None, description="a stated range's low end (default: value)")
+    high: float | None = Field(default=None, description="a stated range's high end (default: value)")
+    qualifier: Literal["about", "at least", "at most"] = Field(
+        default="about", description="'over 1.2 million' is at least, 'as many as 1,000' at most"
+    )
+    unit: str
+    date: dt.date = Field(description="the date it refers to (for a rate or an average: the period's end)")
+    since: dt.date | None = Field(default=None, description="start of the period of a rate or an average")
+    source: str
+    quote: str = Field(default="", description="the source's words")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> Figure:
+        low = self.value if self.low is None else self.low
+        high = self.value if self.high is None else self.high
+        if not (math.isfinite(low) and math.isfinite(high) and low <= self.value <= high):
+            raise ValueError("expected low <= value <= high")
+        if self.since is not None and self.since >= self.date:
+            raise ValueError("since must be before date")
+        return self
+
+
+class Consistency(_Strict):
+    """Figures that should agree: a number implied by some figures against the figures stated.
+
+    ``implied_rate``: one total over its period (``since`` .. ``date``), or the change between two
+    totals, per day. ``implied_total``: a rate per day times the days of its period.
+    ``share_of_whole``: a share in percent (first figure) of a whole (second figure).
+    """
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    check: Literal["implied_rate", "implied_total", "share_of_whole"]
+    figures: list[str] = Field(min_length=1, max_length=2, description="the figures the number is implied by")
+    against: list[str] = Field(min_length=1, description="the stated figures it is compared with")
+    scale: float = Field(default=1.0, gt=0, description="multiplies the implied number (a unit conversion)")
+    tolerance: float = Field(default=0.1, ge=0, lt=1, description="relative slack around the stated figures")
+    note: str | None = None
+
+
 class Scenario(_Strict):
     scenario: ScenarioMeta
     run: RunDefaults = Field(default_factory=RunDefaults)
@@ -264,6 +380,10 @@ class Scenario(_Strict):
     terms: list[Terms] = Field(min_length=1)
     ceasefire: Ceasefire
     levers: list[Lever] = Field(default_factory=list)
+    factors: list[Factor] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    figures: list[Figure] = Field(default_factory=list)
+    consistency: list[Consistency] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -312,6 +432,15 @@ class Scenario(_Strict):
                 close = [p for p in paths if p.endswith(lv.target.split(".")[-1])]
                 hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
                 raise ValueError(f"levers '{lv.id}': target '{lv.target}' is not a parameter of this scenario{hint}")
+            if lv.target.startswith("levers."):
+                # a lever's own numbers are drawn before any lever is applied: the change would be ignored
+                raise ValueError(
+                    f"levers '{lv.id}': target '{lv.target}' is a lever's own parameter; a lever must change "
+                    "a parameter of the war (sides, leaders, territory, attrition, ceasefire, objectives)"
+                )
+        _check_factors(self, paths)
+        _check_claims(self)
+        _check_figures(self)
         return self
 
 
@@ -367,3 +496,107 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
         if domain is not None:
             return domain  # type: ignore[no-any-return]
     return (-math.inf, math.inf)
+
+
+def _known_source(scenario: Scenario, source: str) -> bool:
+    return source == ASSUMPTION or source in scenario.sources
+
+
+def _check_factors(scenario: Scenario, params: dict[str, AnyParam]) -> None:
+    """Factor groups: known parameters, neutral values in their domains, no parameter in two groups."""
+    _unique("factors", [f.id for f in scenario.factors])
+    for f in scenario.factors:
+        if not _known_source(scenario, f.source):
+            raise ValueError(f"factors '{f.id}': source '{f.source}' is not in [sources]")
+        if isinstance(f.neutral, dict):
+            listed = {p for s in f.applies_to() for p in (*f._raw(s), *f.paths(s))}
+            unknown = [k for k in f.neutral if k not in listed]
+            if unknown:
+                raise ValueError(f"factors '{f.id}': neutral names '{unknown[0]}', which is not among its params")
+    for side in SIDES:
+        owner: dict[str, str] = {}
+        groups = [f for f in scenario.factors if side in f.applies_to()]
+        if len(groups) > MAX_FACTORS:
+            raise ValueError(
+                f"factors: {len(groups)} groups apply to side {side}; at most {MAX_FACTORS} (exact Shapley "
+                "values evaluate 2^k coalitions)"
+            )
+        for f in groups:
+            if not f.paths(side):
+                raise ValueError(f"factors '{f.id}': params lists no parameter for side {side}")
+            for path, value in f.neutral_values(side).items():
+                if path not in params:
+                    close = [p for p in params if p.endswith(path.split(".")[-1])]
+                    hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
+                    raise ValueError(f"factors '{f.id}': params '{path}' is not a parameter of this scenario{hint}")
+                low, high = param_domain(scenario, path)
+                if not (low <= value <= high):
+                    raise ValueError(
+                        f"factors '{f.id}': neutral value {value:g} of '{path}' is outside its domain "
+                        f"[{low:g}, {high:g}]"
+                    )
+                if path in owner:
+                    raise ValueError(
+                        f"factors '{f.id}': params '{path}' is already switched by factor '{owner[path]}' "
+                        f"for side {side} (a parameter belongs to one group)"
+                    )
+                owner[path] = f.id
+
+
+def _check_claims(scenario: Scenario) -> None:
+    """Claims: known sources, and every lever, terms and objective a query names exists."""
+    from ceasefire.analysis.query import QueryError, parse_query
+
+    _unique("claims", [c.id for c in scenario.claims])
+    levers = {lv.id: lv for lv in scenario.levers}
+    terms = {t.id for t in scenario.terms}
+    objectives = {o.id for o in scenario.objectives}
+    for c in scenario.claims:
+        if not _known_source(scenario, c.source):
+            raise ValueError(f"claims '{c.id}': source '{c.source}' is not in [sources]")
+        q = parse_query(c.query)
+        problem: QueryError | None = None
+        for term in q.quantity.terms:
+            if term not in terms:
+                known = ", ".join(sorted(terms))
+                problem = QueryError(q.text, q.columns[f"terms:{term}"], f"unknown terms '{term}' (terms: {known})")
+        if q.quantity.objective is not None and q.quantity.objective not in objectives:
+            known = ", ".join(sorted(objectives)) or "none"
+            problem = QueryError(
+                q.text, q.columns["objective"], f"unknown objective '{q.quantity.objective}' (objectives: {known})"
+            )
+        for lever, x in q.levers:
+            if lever not in levers:
+                known = ", ".join(levers) or "none"
+                problem = QueryError(q.text, q.columns[f"lever:{lever}"], f"unknown lever '{lever}' (levers: {known})")
+            elif not 0.0 < x <= levers[lever].intensity_max:
+                problem = QueryError(
+                    q.text,
+                    q.columns[f"intensity:{lever}"],
+                    f"lever '{lever}': intensity must lie in (0, {levers[lever].intensity_max:g}], got {x:g}",
+                )
+        if problem is not None:
+            raise ValueError(f"claims.{c.id}.query: {problem}")
+
+
+def _check_figures(scenario: Scenario) -> None:
+    """Figures and consistency checks: known sources and figures, the right figures for each check."""
+    _unique("figures", [f.id for f in scenario.figures])
+    _unique("consistency", [c.id for c in scenario.consistency])
+    figures = {f.id: f for f in scenario.figures}
+    for f in scenario.figures:
+        if not _known_source(scenario, f.source):
+            raise ValueError(f"figures '{f.id}': source '{f.source}' is not in [sources]")
+    for c in scenario.consistency:
+        for fid in [*c.figures, *c.against]:
+            if fid not in figures:
+                raise ValueError(f"consistency '{c.id}': figure '{fid}' is not among [[figures]]")
+        given = [figures[fid] for fid in c.figures]
+        if c.check == "implied_rate" and len(given) == 1 and given[0].since is None:
+            raise ValueError(f"consistency '{c.id}': figures: one total implies a rate only with its 'since' date")
+        if c.check == "implied_rate" and len(given) == 2 and given[0].date >= given[1].date:
+            raise ValueError(f"consistency '{c.id}': figures: the two totals must be in date order")
+        if c.check == "implied_total" and (len(given) != 1 or given[0].since is None):
+            raise ValueError(f"consistency '{c.id}': figures: implied_total takes one rate with its 'since' date")
+        if c.check == "share_of_whole" and len(given) != 2:
+            raise ValueError(f"consistency '{c.id}': figures: share_of_whole takes a share and a whole")

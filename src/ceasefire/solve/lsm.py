@@ -33,7 +33,9 @@ least-squares approach. *Review of Financial Studies* 14(1), 113-147.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -64,6 +66,29 @@ _RIDGE = 1e-10
 _CONSTANT_COLUMN = 1e-9
 # Batches are processed in groups of about this many regressor entries (memory, cache).
 _CHUNK_ENTRIES = 1 << 21
+
+
+@cache
+def _blas_controller() -> object | None:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn (ema_workbench)
+        return None
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> AbstractContextManager[object]:
+    """BLAS limited to one thread while regressions run.
+
+    The regressions are small (``k x n`` by ``n x k``): a second BLAS thread saves little, and on a
+    machine whose cores are busy OpenBLAS's threads can stall a product for a second or more. One
+    thread also makes the products' rounding independent of the core count (a multithreaded
+    matrix-vector product splits its sum across threads for long vectors).
+    """
+    controller = _blas_controller()
+    if controller is None:  # pragma: no cover
+        return nullcontext()
+    return controller.limit(limits=1, user_api="blas")  # type: ignore[attr-defined, no-any-return]
 
 
 # ---------------------------------------------------------------------------------------- bases
@@ -565,8 +590,9 @@ class OptimalStopping:
 
         coefficients = np.zeros((train.horizon + 1, train.batches, k))
         in_sample = np.empty(train.batches)
-        for batch in _chunks(train.batches, train.paths * k):
-            coefficients[:, batch], in_sample[batch] = self._fit(train, batch, k)
+        with _one_blas_thread():
+            for batch in _chunks(train.batches, train.paths * k):
+                coefficients[:, batch], in_sample[batch] = self._fit(train, batch, k)
         rule = StoppingRule(coefficients=coefficients, basis=self.basis)
 
         value = np.empty(evaluate.batches)

@@ -1,0 +1,368 @@
+"""Which claims hold: each ``[[claims]]`` query evaluated on a run, with its Monte Carlo interval and verdict.
+
+:func:`check_claims` runs the scenario once, plus one run with common random numbers (the same
+parameter samples and seeds, ``run(..., samples_of=base)``) per lever setting a claim names, plus,
+when a claim is about objectives or about a number of months of war, the war fought on without
+a deal on the same true paths (:func:`war_course`). Each query (:mod:`ceasefire.analysis.query`)
+is estimated from the pooled paths; its 95% interval is a cluster bootstrap over the outer
+parameter samples (the paths of a sample are resampled together; a fixed seed), so it carries the
+uncertainty of the parameters as well as the paths' noise. For a lever claim the change is
+bootstrapped on the paired samples. The verdict:
+
+- **supported**: the whole interval satisfies the claim's comparison;
+- **contradicted**: no point of the interval does;
+- **undecided**: the interval straddles the threshold, or the quantity is not defined (e.g. the
+  survival of a ceasefire when none was signed).
+
+A value never reached within the horizon (no settlement, an objective never taken) counts as
+larger than any number: a median is then "beyond the horizon" when fewer than half the paths
+reach it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
+from ceasefire.analysis.query import Quantity, Query, parse_query
+from ceasefire.model.engine import TRUE_WORLD, _noise, _world, per_path
+from ceasefire.model.valuation import Structure
+from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
+from ceasefire.run.sampling import Seeds
+from ceasefire.scenario.schema import SIDES, Scenario
+
+__all__ = ["BOOTSTRAP", "ClaimResult", "ClaimsReport", "WarCourse", "check_claims", "evaluate", "war_course"]
+
+Array = NDArray[np.float64]
+BOOTSTRAP = 1000
+"""Bootstrap resamples of the outer samples for each interval."""
+LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim's verdict."""
+
+    id: str
+    source: str
+    asserts: str
+    query: str
+    quantity: str  # the quantity in words
+    estimate: float | None  # None: not defined, or beyond the horizon (see display)
+    low: float | None
+    high: float | None
+    verdict: str  # supported, contradicted, undecided
+    rule: str
+    display: str  # the estimate and interval as text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ClaimsReport:
+    scenario: str
+    claims: tuple[ClaimResult, ...]
+    inconsistencies: tuple[ConsistencyResult, ...]
+    seconds: float
+    sizes: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "claims": [c.to_dict() for c in self.claims],
+            "inconsistencies": [c.to_dict() for c in self.inconsistencies],
+            "seconds": self.seconds,
+            "sizes": dict(self.sizes),
+        }
+
+
+@dataclass(frozen=True)
+class WarCourse:
+    """The war fought on without a deal on a run's true paths (per path, ``(n,)`` or ``(n, objectives)``).
+
+    ``taken_month[:, j]`` is the number of months of fighting after which objective ``j`` is first
+    fully taken (``inf`` if not within the horizon); ``casualties[side]`` is ``(months + 1, n)``:
+    cumulative casualties after ``t`` months of fighting.
+    """
+
+    taken_month: Array
+    casualties_at_taken: dict[str, Array]
+    casualties: dict[str, Array]
+
+
+def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> WarCourse:
+    """Fight ``result``'s samples on its true paths (same seeds) for its horizon, with no deal."""
+    sc, spec = result.scenario, result.spec
+    st = Structure.from_scenario(sc)
+    seeds = Seeds.from_seed(spec.seed)
+    months, paths = spec.horizon, spec.paths
+    size = chunk_size_for(paths, months, "myopic")
+    taken, at_taken, cumulative = [], [], []
+    for lo in range(0, spec.samples, size):
+        rows = np.arange(lo, min(lo + size, spec.samples))
+        chunk_seeds = [seeds.path_seed(int(c)) for c in result.candidates[rows]]
+        values = per_path({k: v[rows] for k, v in result.parameters.items()}, paths)
+        lever_u, z, u = _noise(chunk_seeds, TRUE_WORLD, paths, months, len(st.levers))
+        world = _world(sc, st, values, dict(levers or {}), lever_u)
+        n = world.n
+        war = np.ones(n, dtype=bool)
+        relief = np.zeros(n)
+        first = np.full((n, st.n_objectives), np.inf)
+        cas_first = {s: np.full((n, st.n_objectives), np.inf) for s in SIDES}
+        cum = {s: np.zeros((months + 1, n)) for s in SIDES}
+        for t in range(months + 1):
+            if t > 0:
+                world.step(z[t - 1], u[t - 1], war, relief)
+            done = (world.progress() >= 1.0) & np.isinf(first)
+            first[done] = t
+            for s in SIDES:
+                cum[s][t] = world.cum_cas[s]
+                cas_first[s] = np.where(done, world.cum_cas[s][:, None], cas_first[s])
+        taken.append(first)
+        at_taken.append(cas_first)
+        cumulative.append(cum)
+    return WarCourse(
+        taken_month=np.concatenate(taken),
+        casualties_at_taken={s: np.concatenate([a[s] for a in at_taken]) for s in SIDES},
+        casualties={s: np.concatenate([c[s] for c in cumulative], axis=1) for s in SIDES},
+    )
+
+
+# -- estimates with cluster-bootstrap weights ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Values:
+    """A quantity as per-path values: a pooled statistic of ``values`` over the paths where ``valid``."""
+
+    values: Array
+    valid: NDArray[np.bool_]
+    stat: str  # "mean" (probabilities are means of 0/1), "quantile"
+    q: float = 0.5
+
+
+def _path_values(q: Quantity, result: RunResult, course: WarCourse | None) -> _Values:
+    o = result.outcomes
+    objectives = [obj.id for obj in result.scenario.objectives]
+    everywhere = np.ones(o.sample.size, dtype=bool)
+    stat = "mean" if q.stat in ("P", "mean") else "quantile"
+    level = 0.5 if q.stat == "median" else q.q
+    if q.kind == "settle":
+        hit = (o.first_settlement >= 0) & (o.first_settlement < (q.months or 0))
+        if q.terms:
+            index = [result.terms.index(t) for t in q.terms]
+            hit &= np.isin(o.first_terms, index)
+        return _Values(hit.astype(float), everywhere, "mean")
+    if q.kind == "removed":
+        month = o.removal_month[str(q.side)]
+        return _Values(((month >= 0) & (month < (q.months or 0))).astype(float), everywhere, "mean")
+    if q.kind == "holds":
+        settled = o.first_settlement >= 0
+        rate = np.where(settled, o.ceasefire_break_rate, 0.0)
+        return _Values(np.where(settled, (1.0 - rate) ** (q.months or 0), 0.0), settled, "mean")
+    if q.kind == "settle_month":
+        settle: Array = np.where(o.first_settlement >= 0, o.first_settlement.astype(np.float64), np.inf)
+        return _Values(settle, everywhere, stat, level)
+    if q.kind == "casualties" and q.scope in ("until_settlement", "over_horizon"):
+        data = o.casualties_to_settlement if q.scope == "until_settlement" else o.casualties_total
+        return _Values(np.asarray(data[str(q.side)], dtype=np.float64), everywhere, stat, level)
+    if course is None:  # pragma: no cover - check_claims computes it whenever a query needs it
+        raise ValueError("this quantity needs the war fought on")
+    if q.kind in ("taken", "take_month") or q.scope == "until_objective":
+        j = objectives.index(str(q.objective))
+        if q.kind == "taken":
+            return _Values((course.taken_month[:, j] <= (q.months or 0)).astype(float), everywhere, "mean")
+        if q.kind == "take_month":
+            return _Values(course.taken_month[:, j], everywhere, stat, level)
+        return _Values(course.casualties_at_taken[str(q.side)][:, j], everywhere, stat, level)
+    months = int(q.months or 0)
+    if months > course.casualties[str(q.side)].shape[0] - 1:
+        return _Values(np.full(o.sample.size, np.nan), np.zeros(o.sample.size, dtype=bool), stat, level)
+    return _Values(course.casualties[str(q.side)][months], everywhere, stat, level)
+
+
+def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array) -> Array:
+    """The statistic under each row of sample weights ``(B, samples)``: ``(B,)``."""
+    w_path = weights[:, sample] * v.valid[None, :]
+    total = w_path.sum(axis=1)
+    out = np.full(weights.shape[0], np.nan)
+    ok = total > 0
+    if v.stat == "mean":
+        values = np.where(v.valid, v.values, 0.0)
+        out[ok] = (w_path[ok] @ values) / total[ok]
+        return out
+    order = np.argsort(np.where(v.valid, v.values, np.inf), kind="stable")
+    sorted_values = v.values[order]
+    for lo in range(0, weights.shape[0], 64):
+        rows = slice(lo, lo + 64)
+        cum = np.cumsum(w_path[rows][:, order], axis=1)
+        target = v.q * total[rows]
+        index = np.array([np.searchsorted(c, t, side="left") for c, t in zip(cum, target, strict=True)])
+        index = np.minimum(index, sorted_values.size - 1)
+        out[rows] = np.where(ok[rows], sorted_values[index], np.nan)
+    return out
+
+
+def _verdict(query: Query, estimate: float, low: float, high: float) -> str:
+    if any(math.isnan(x) for x in (estimate, low, high)):
+        return "undecided"
+    at_low, at_high = query.holds(low), query.holds(high)
+    if at_low and at_high:
+        return "supported"
+    if not at_low and not at_high:
+        return "contradicted"
+    return "undecided"
+
+
+def _rule(query: Query) -> str:
+    what = "change" if query.is_lever else "estimate"
+    inside = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}[query.op]
+    return (
+        f"{what} {query.op} {query.threshold:g}: supported if the whole {LEVEL:.0%} interval lies {inside} "
+        f"{query.threshold:g}, contradicted if none of it does, else undecided"
+    )
+
+
+def _show(x: float, months: bool) -> str:
+    if math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "beyond horizon" if x > 0 else "-inf"
+    if months:
+        return f"{x:g}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.3f}"
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def evaluate(
+    query: Query,
+    base: RunResult,
+    changed: RunResult | None,
+    course: WarCourse | None,
+    changed_course: WarCourse | None,
+    weights: Array,
+) -> tuple[float, float, float]:
+    """Point estimate and bootstrap interval of a query's compared number.
+
+    ``weights`` is ``(1 + B, samples)``: the first row all ones (the estimate), then the bootstrap
+    resamples. For a lever claim the number is ``direction * (changed - base)``.
+    """
+    sample = base.outcomes.sample
+    est = _estimate(_path_values(query.quantity, base, course), sample, weights)
+    if query.is_lever:
+        if changed is None:  # pragma: no cover - check_claims runs every lever setting
+            raise ValueError("a lever claim needs the run with its levers")
+        other = _estimate(_path_values(query.quantity, changed, changed_course), changed.outcomes.sample, weights)
+        with np.errstate(invalid="ignore"):
+            est = query.direction * (other - est)
+    boot = est[1:]
+    boot = boot[~np.isnan(boot)]
+    if math.isnan(est[0]) or boot.size == 0:
+        return float(est[0]), math.nan, math.nan
+    tail = (1.0 - LEVEL) / 2.0
+    low, high = np.quantile(boot, [tail, 1.0 - tail], method="inverted_cdf")
+    return float(est[0]), float(low), float(high)
+
+
+def _bootstrap_weights(samples: int, seed: int, resamples: int) -> Array:
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC1A1]))
+    boot = rng.multinomial(samples, np.full(samples, 1.0 / samples), size=resamples).astype(float)
+    return np.concatenate([np.ones((1, samples)), boot])
+
+
+def check_claims(
+    scenario: Scenario,
+    samples: int | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    resamples: int = BOOTSTRAP,
+) -> ClaimsReport:
+    """Evaluate every ``[[claims]]`` query and every ``[[consistency]]`` check of a scenario.
+
+    Sizes default to the scenario's ``[run]`` table. ``progress`` is called with a label and
+    ``(done, total)`` samples of the run in progress.
+    """
+    start = time.perf_counter()
+    spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
+    spec.validate(scenario)
+    queries = [(c, parse_query(c.query)) for c in scenario.claims]
+
+    def report(label: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda done, total: progress(label, done, total))
+
+    base = run(scenario, spec, progress=report("baseline"))
+    settings: dict[tuple[tuple[str, float], ...], RunResult] = {}
+    for _, q in queries:
+        key = tuple(sorted(q.levers))
+        if q.is_lever and key not in settings:
+            label = " + ".join(f"{lv}={x:g}" for lv, x in key)
+            settings[key] = run(scenario, replace(spec, levers=dict(key)), progress=report(label), samples_of=base)
+    courses: dict[tuple[tuple[str, float], ...], WarCourse] = {}
+    for _, q in queries:
+        if q.quantity.needs_war_course:
+            for key in {(), tuple(sorted(q.levers))}:
+                if key not in courses:
+                    courses[key] = war_course(base, dict(key))
+
+    weights = _bootstrap_weights(spec.samples, spec.seed, resamples)
+    results = []
+    for claim, q in queries:
+        key = tuple(sorted(q.levers))
+        estimate, low, high = evaluate(
+            q, base, settings.get(key), courses.get(()), courses.get(key) if q.is_lever else None, weights
+        )
+        verdict = _verdict(q, estimate, low, high)
+        months = q.quantity.kind in ("settle_month", "take_month")
+        shown = f"{_show(estimate, months)} [{_show(low, months)}, {_show(high, months)}]"
+        results.append(
+            ClaimResult(
+                id=claim.id,
+                source=claim.source,
+                asserts=claim.asserts,
+                query=claim.query,
+                quantity=("change in " if q.is_lever else "") + q.quantity.describe(),
+                estimate=_finite(estimate),
+                low=_finite(low),
+                high=_finite(high),
+                verdict=verdict,
+                rule=_rule(q),
+                display=shown,
+            )
+        )
+    return ClaimsReport(
+        scenario=scenario.scenario.id,
+        claims=tuple(results),
+        inconsistencies=tuple(check_consistency(scenario)),
+        seconds=time.perf_counter() - start,
+        sizes={
+            "samples": spec.samples,
+            "paths": spec.paths,
+            "horizon": spec.horizon,
+            "seed": spec.seed,
+            "runs": 1 + len(settings),
+            "bootstrap": resamples,
+        },
+    )
+
+
+def claims_table(report: ClaimsReport) -> Sequence[dict[str, Any]]:
+    """Rows for a table: id, source, quantity, estimate [interval], verdict."""
+    return [
+        {"id": c.id, "source": c.source, "quantity": c.quantity, "estimate": c.display, "verdict": c.verdict}
+        for c in report.claims
+    ]

@@ -1,0 +1,440 @@
+"""Why a leader does not take a deal: his gap decomposed into the scenario's factors by exact Shapley values.
+
+For the leader of one side, in month ``N`` (see :func:`explain`):
+
+- his **value of fighting on**: the continuation value of his optimal stopping rule (least-squares
+  Monte Carlo on the war as he imagines it, exactly as :mod:`ceasefire.model.engine` computes it
+  for the month's decision), on the true paths of the war fought on without a deal to month ``N``;
+- his **value of each terms option** on the table in that month (signing now);
+- the **gap**: fighting on minus the best option for him. A positive gap is why he does not sign.
+
+The scenario's ``[[factors]]`` name groups of parameters (Aron's reasons, casualties, economic
+pain, punishment...). Each group is switched as one between its scenario values and its neutral
+values (0 unless stated). ``v(S)`` is the gap with the groups in ``S`` at their scenario values and
+the others neutral; the Shapley value of group ``i`` (Shapley 1953) is::
+
+    phi_i = sum over S not containing i of |S|! (k - |S| - 1)! / k! * (v(S + i) - v(S))
+
+over all ``2^k`` coalitions, so ``sum_i phi_i = v(all) - v(none)``: the gap is the neutral gap
+(every factor neutral) plus the factors' parts, exactly. Every coalition is evaluated on the same
+parameter samples and the same random numbers (common random numbers), so the differences are
+not noise. The decomposition is made per parameter sample and averaged; its standard error is over
+the samples.
+
+Speed: a group that only enters the leader's valuation (his reasons, his hazard weights, his
+punishment) leaves the war's paths unchanged, so the paths are simulated once per coalition of
+the groups that move them (the economy, stability, his optimism) and the coalitions of the others
+are batched as extra problems of one vectorized valuation and stopping solve.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ceasefire.errors import CeasefireError
+from ceasefire.model.calculus import (
+    LEADER_KEYS,
+    MonthValues,
+    WarRecord,
+    features,
+    month_values,
+    other,
+    record_war,
+    removal_uniforms,
+    scores,
+    stopping_problem,
+)
+from ceasefire.model.decision import RIDGE
+from ceasefire.model.engine import IMAGINED, TRUE_WORLD, _noise, per_path
+from ceasefire.model.valuation import Structure
+from ceasefire.model.world import World
+from ceasefire.scenario.schema import SIDES, Scenario
+from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
+
+__all__ = ["DEFAULT_HORIZON", "DEFAULT_PATHS", "DEFAULT_SAMPLES", "Explanation", "FactorPart", "explain", "shapley"]
+
+Array = NDArray[np.float64]
+
+DEFAULT_SAMPLES = 8
+"""Outer parameter samples of ``ceasefire explain`` (``--samples``)."""
+DEFAULT_PATHS = 32
+"""Paths per sample of each leader's imagined war (``--paths``)."""
+DEFAULT_HORIZON = 36
+"""Months of the leader's stopping problem (``--horizon``), at most the scenario's horizon; beyond
+it he values fighting on as fighting forever at that month's hazard, as at any horizon."""
+BASIS_DEGREE = 2
+"""The engine's polynomial basis of the continuation value."""
+BATCH_ENTRIES = 1 << 21
+"""Stopping problems are solved in batches of coalitions of about this many path-months."""
+
+
+@dataclass(frozen=True)
+class FactorPart:
+    """One factor group's Shapley value in the leader's gap, in months of office."""
+
+    id: str
+    name: str
+    source: str
+    shapley: float
+    se: float  # standard error over the parameter samples
+    share: float | None  # shapley / (gap - neutral gap); None when that is 0
+    moves_war: bool  # its parameters change the war's paths (simulated once per coalition of such groups)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A leader's calculus in one month and the Shapley decomposition of his gap.
+
+    Values are in months of office (a month in office is worth 1), averaged over samples and paths.
+    ``gap = fight_value - value of the compared terms``: by default, per sample, the best terms on
+    the table for him (``best_value``); ``gap = neutral_gap + sum of the factors' shapley`` (to rounding).
+    """
+
+    scenario: str
+    side: str
+    leader: str
+    month: int
+    fight_value: float
+    terms: dict[str, float]
+    compared_terms: str  # the terms the gap is to: an id, or "the best terms" (per sample)
+    best_terms: str
+    best_share: float  # share of samples in which best_terms is his best option
+    best_value: float
+    gap: float
+    gap_se: float
+    neutral_gap: float
+    factors: tuple[FactorPart, ...]
+    seconds: float
+    sizes: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: NaN becomes None."""
+
+        def clean(x: Any) -> Any:
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            if isinstance(x, list | tuple):
+                return [clean(v) for v in x]
+            return x
+
+        return clean(asdict(self))  # type: ignore[no-any-return]
+
+
+def shapley(values: Array) -> Array:
+    """Exact Shapley values from the values of all coalitions.
+
+    Parameters
+    ----------
+    values
+        ``(2^k, ...)``: ``values[mask]`` is the game's value of the coalition whose members are the
+        set bits of ``mask`` (player ``i`` is bit ``i``).
+
+    Returns
+    -------
+    ``(k, ...)``: ``phi_i = sum_{S not containing i} |S|! (k-|S|-1)! / k! (v(S+i) - v(S))``.
+    """
+    v = np.asarray(values, dtype=float)
+    n = v.shape[0]
+    k = n.bit_length() - 1
+    if n != 1 << k:
+        raise ValueError(f"values must have 2^k rows, got {n}")
+    masks = np.arange(n)
+    size = np.array([bin(m).count("1") for m in masks])
+    phi = np.zeros((k, *v.shape[1:]))
+    for i in range(k):
+        without = masks[(masks >> i) & 1 == 0]
+        s = size[without]
+        w = np.array([math.factorial(a) * math.factorial(k - a - 1) / math.factorial(k) for a in s])
+        diff = v[without | (1 << i)] - v[without]
+        phi[i] = np.tensordot(w, diff, axes=(0, 0))
+    return phi
+
+
+@dataclass(frozen=True)
+class _Group:
+    id: str
+    name: str
+    source: str
+    neutral: dict[str, float]  # parameter path -> neutral value
+    moves_war: bool
+
+
+def _masks(bits: list[int]) -> NDArray[np.int64]:
+    """Every coalition of the groups ``bits`` as bit masks, in order."""
+    out = np.zeros(1 << len(bits), dtype=np.int64)
+    for b, i in enumerate(bits):
+        out[np.arange(out.size) >> b & 1 == 1] |= 1 << i
+    return out
+
+
+def _groups(scenario: Scenario, side: str) -> list[_Group]:
+    groups = []
+    for f in scenario.factors:
+        if side not in f.applies_to():
+            continue
+        neutral = f.neutral_values(side)
+        moves = any(not p.startswith("leaders.") or p == f"leaders.{side}.optimism" for p in neutral)
+        groups.append(_Group(f.id, f.name, f.source, neutral, moves))
+    return groups
+
+
+def _sample(
+    scenario: Scenario, samples: int, paths: int, seed: int, horizon: int
+) -> tuple[dict[str, Array], list[Any]]:
+    """Parameter samples (consistent with a no-deal start where the scenario says so) and their seeds."""
+    from ceasefire.run.experiment import RunSpec, candidate_parameters, run
+    from ceasefire.run.sampling import Seeds
+
+    spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
+    spec.validate(scenario)
+    seeds = Seeds.from_seed(seed)
+    if scenario.scenario.no_deal_at_start:
+        result = run(scenario, spec)
+        values, candidates = result.parameters, result.candidates
+    else:
+        values = candidate_parameters(scenario, samples, seeds, 0)
+        candidates = np.arange(samples)
+    return dict(values), [seeds.path_seed(int(c)) for c in candidates]
+
+
+def _leader_params(
+    side: str, pp: Mapping[str, Array], masks: NDArray[np.int64], owner: Mapping[str, int], neutral: Mapping[str, float]
+) -> dict[str, Array]:
+    """One leader's parameters for a ``(C1, C2)`` grid of coalitions, shape ``(a, b, m)``.
+
+    ``a`` is ``C1`` where the owning group varies along the grid's first axis, else 1 (the same
+    for ``b``): work that does not depend on a group is not repeated for it.
+    """
+    m = next(iter(pp.values())).size
+    out = {}
+    for key in LEADER_KEYS:
+        path = f"leaders.{side}.{key}"
+        base = pp.get(path, np.zeros(m))
+        i = owner.get(path)
+        if i is None:
+            out[key] = base[None, None, :]
+            continue
+        on = ((masks >> i) & 1).astype(bool)
+        if (on == on[:1]).all():
+            on = on[:1]
+        if (on == on[:, :1]).all():
+            on = on[:, :1]
+        out[key] = np.where(on[..., None], base[None, None, :], neutral[path])
+    return out
+
+
+@dataclass(frozen=True)
+class _MonthResult:
+    fight: Array  # (C, samples)
+    terms: Array  # (C, samples, K)
+
+
+def fit_rule(problem: PathSet) -> StoppingRule:
+    """The engine's stopping rule: the polynomial basis of :data:`BASIS_DEGREE` and the engine's ridge."""
+    return OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).solve().rule
+
+
+def _evaluate_batch(
+    st: Structure,
+    side: str,
+    month: int,
+    samples: int,
+    masks: NDArray[np.int64],
+    pp: Mapping[str, Array],
+    owner: Mapping[str, int],
+    neutral: Mapping[str, float],
+    imagined: WarRecord,
+    true_now: WarRecord,
+    remove_u: Array,
+) -> _MonthResult:
+    """The leader's value of fighting on and of each terms option for a ``(C1, C2)`` grid of coalitions."""
+    j = other(side)
+    lead = masks.shape
+    c = masks.size
+    ld_i = _leader_params(side, pp, masks, owner, neutral)
+    ld_j = _leader_params(j, pp, masks, owner, neutral)
+    sc_i, sc_j = scores(st, side, imagined.progress), scores(st, j, imagined.progress)
+    problem = stopping_problem(st, side, imagined, sc_i, sc_j, ld_i, ld_j, remove_u, lead, samples)
+    rule = fit_rule(problem)
+    low = problem.state[month].min(axis=1)[:, None, :]
+    high = problem.state[month].max(axis=1)[:, None, :]
+
+    now: MonthValues = month_values(ld_i, st, side, true_now, scores(st, side, true_now.progress), 0)
+    believed = true_now.log_rho[side][0] + ld_i["optimism"]
+    x = features(now, believed, true_now.cover[side][0])
+    m = x.shape[-2]
+    per = m // samples
+    x = np.broadcast_to(x, (*lead, m, x.shape[-1])).reshape(c * samples, per, -1)
+    cont = rule.continuation(month, np.clip(x, low, high)).reshape(c, m)
+    stay = np.broadcast_to(now.stay, (*lead, m)).reshape(c, m)
+    fight = np.where(np.isnan(cont), stay, cont)
+    k = now.peace_now.shape[-1]
+    peace = np.broadcast_to(now.peace_now, (*lead, m, k)).reshape(c, samples, per, k)
+    return _MonthResult(fight=fight.reshape(c, samples, per).mean(axis=2), terms=peace.mean(axis=2))
+
+
+LINEAR_KEYS = ("reasons.militarism", "reasons.punishment", "punishment_lost_war")
+"""Leader parameters that enter his values only through the flow at war and the punishment, not
+through the peace series: groups of these alone share the series (:func:`peace_parts`)."""
+
+
+def explain(
+    scenario: Scenario,
+    side: str = "A",
+    month: int = 0,
+    samples: int = DEFAULT_SAMPLES,
+    paths: int = DEFAULT_PATHS,
+    seed: int | None = None,
+    horizon: int | None = None,
+    terms: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Explanation:
+    """Decompose a leader's gap between fighting on and the best deal into the scenario's factors.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with ``[[factors]]`` for ``side``.
+    side
+        ``"A"`` or ``"B"``: whose calculus.
+    month
+        The month of the calculus, ``0 .. horizon - 1``: the state is that of the true paths of the
+        war fought on without a deal to that month (month 0: the scenario's start). The leader is
+        the incumbent; terms not yet available that month are left out.
+    samples, paths, seed, horizon
+        Outer parameter samples, paths per sample of his imagined war (and of the true war), the
+        root seed (default: the scenario's) and the months of his stopping problem (default:
+        :data:`DEFAULT_HORIZON` or the scenario's horizon if shorter).
+    terms
+        Compare fighting on with these terms (an id of ``[[terms]]``, available in ``month``)
+        instead of the best terms for him in each sample.
+    progress
+        Called with ``(done, total)`` coalitions.
+
+    Raises
+    ------
+    CeasefireError
+        When the scenario declares no factor group for ``side`` or ``month`` is out of range.
+    """
+    start = time.perf_counter()
+    if side not in SIDES:
+        raise CeasefireError(f"side must be A or B, got {side!r}")
+    horizon = min(scenario.scenario.horizon, DEFAULT_HORIZON) if horizon is None else int(horizon)
+    seed = scenario.run.seed if seed is None else int(seed)
+    if not 0 <= month < horizon:
+        raise CeasefireError(f"month must lie in 0 .. {horizon - 1} (the horizon is {horizon} months), got {month}")
+    if samples < 1 or paths < 1:
+        raise CeasefireError("samples and paths must be positive whole numbers")
+    groups = _groups(scenario, side)
+    if not groups:
+        raise CeasefireError(
+            f"scenario '{scenario.scenario.id}' declares no [[factors]] for side {side}: "
+            "nothing to decompose the gap into"
+        )
+    st = Structure.from_scenario(scenario)
+    available = st.available_from <= month
+    if not available.any():
+        raise CeasefireError(f"no terms are on the table in month {month}")
+    if terms is not None and (terms not in st.terms or not available[st.terms.index(terms)]):
+        on_table = ", ".join(t for t, a in zip(st.terms, available, strict=True) if a)
+        raise CeasefireError(f"terms '{terms}' are not on the table in month {month} (on the table: {on_table})")
+    k = len(groups)
+    owner = {path: i for i, g in enumerate(groups) for path in g.neutral}
+    neutral = {path: value for g in groups for path, value in g.neutral.items()}
+    world_bits = [i for i, g in enumerate(groups) if g.moves_war]
+    linear = {f"leaders.{side}.{key}" for key in LINEAR_KEYS}
+    linear_bits = [i for i, g in enumerate(groups) if not g.moves_war and set(g.neutral) <= linear]
+    series_bits = [i for i, g in enumerate(groups) if not g.moves_war and i not in linear_bits]
+
+    values, seeds = _sample(scenario, samples, paths, seed, horizon)
+    base = per_path(values, paths)
+    m = samples * paths
+    _, z_imagined, u_imagined = _noise(seeds, IMAGINED[side], paths, horizon, len(st.levers))
+    _, z_true, u_true = _noise(seeds, TRUE_WORLD, paths, month, len(st.levers))
+    remove_u = removal_uniforms(u_imagined, other(side))
+
+    n = 1 << k
+    fight = np.empty((n, samples))
+    values_k = np.empty((n, samples, len(st.terms)))
+    linear_masks = _masks(linear_bits)
+    per_batch = max(1, BATCH_ENTRIES // ((horizon + 1) * m * linear_masks.size))
+    done = 0
+    for world_mask in _masks(world_bits):
+        pp = dict(base)
+        for i in world_bits:
+            if not (world_mask >> i) & 1:
+                for path, value in groups[i].neutral.items():
+                    pp[path] = np.full(m, value)
+        optimism = pp[f"leaders.{side}.optimism"]
+        imagined = record_war(World(scenario, pp, pp, {side: optimism}), z_imagined, u_imagined, horizon)
+        true_now = record_war(World(scenario, pp, pp), z_true, u_true, month).at(month)
+        series_masks = _masks(series_bits) | world_mask
+        for lo in range(0, series_masks.size, per_batch):
+            grid = series_masks[lo : lo + per_batch, None] | linear_masks[None, :]
+            out = _evaluate_batch(st, side, month, samples, grid, pp, owner, neutral, imagined, true_now, remove_u)
+            flat = grid.ravel()
+            fight[flat] = out.fight
+            values_k[flat] = out.terms
+            done += flat.size
+            if progress is not None:
+                progress(done, n)
+
+    offered = np.where(available, values_k, -np.inf)
+    best = offered.max(axis=2)
+    compared = best if terms is None else values_k[:, :, st.terms.index(terms)]
+    gap = fight - compared  # (coalitions, samples)
+    phi = shapley(gap)
+    full, none = n - 1, 0
+    total = gap[full].mean() - gap[none].mean()
+    se = phi.std(axis=1, ddof=1) / math.sqrt(samples) if samples > 1 else np.full(k, math.nan)
+    parts = [
+        FactorPart(
+            id=g.id,
+            name=g.name,
+            source=g.source,
+            shapley=float(phi[i].mean()),
+            se=float(se[i]),
+            share=float(phi[i].mean() / total) if abs(total) > 1e-12 else None,
+            moves_war=g.moves_war,
+        )
+        for i, g in enumerate(groups)
+    ]
+    parts.sort(key=lambda p: -abs(p.shapley))
+    best_k = offered[full].argmax(axis=1)
+    top = int(np.bincount(best_k, minlength=len(st.terms)).argmax())
+    gap_full = gap[full]
+    return Explanation(
+        scenario=scenario.scenario.id,
+        side=side,
+        leader=scenario.leaders[side].name,  # type: ignore[index]
+        month=month,
+        fight_value=float(fight[full].mean()),
+        terms={t: float(values_k[full, :, j].mean()) for j, t in enumerate(st.terms) if available[j]},
+        compared_terms="the best terms" if terms is None else terms,
+        best_terms=st.terms[top],
+        best_share=float((best_k == top).mean()),
+        best_value=float(best[full].mean()),
+        gap=float(gap_full.mean()),
+        gap_se=float(gap_full.std(ddof=1) / math.sqrt(samples)) if samples > 1 else math.nan,
+        neutral_gap=float(gap[none].mean()),
+        factors=tuple(parts),
+        seconds=time.perf_counter() - start,
+        sizes={
+            "samples": samples,
+            "paths": paths,
+            "horizon": horizon,
+            "seed": seed,
+            "factors": k,
+            "coalitions": n,
+            "war_coalitions": 1 << len(world_bits),
+        },
+    )

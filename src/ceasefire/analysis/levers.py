@@ -1,0 +1,682 @@
+"""What would change it: the effect of each outside lever, and two-lever grids.
+
+Every lever package is simulated on the *same* outer parameter samples and the same seeds as
+a run without levers (common random numbers): the baseline run picks the samples (screened for
+no deal at the start where the scenario says so), and each package then re-simulates exactly
+those samples and paths with the lever applied. A package's effect is the difference of two
+estimates on the same samples, so most of the Monte Carlo noise cancels; its standard error
+comes from the paired per-sample differences, clustered by outer sample (the paths of a sample
+share its parameters and are not independent).
+
+Many packages are simulated in one vectorized call: each package is a block of extra samples
+that reuse the baseline's parameters and seeds, with the lever intensities given per path
+(:func:`ceasefire.run.sampling.apply_levers`). A sample's simulation depends on its own seed
+and parameters alone, so a package's numbers are the same, bit for bit, as those of
+``run(scenario, spec_with_levers, samples_of=baseline)``.
+
+Credibility. A lever is carried out and sustained on a path with probability ``credibility``
+(a scenario parameter, sampled like the others), drawn once per path at month 0; elsewhere it
+is announced but never carried out. The leaders' imagined wars (from which each fits his
+stopping rule) draw the lever the same way from their own streams: a leader knows the lever's
+credibility but not whether it will be carried out; he learns that only through its
+consequences for the state of the war (pain, reserves, the power ratio). The same packages
+with credibility 1 (certain, in the true and the imagined wars alike) show what the lack of
+credibility costs.
+
+The quantities compared (``within`` months counts a first settlement in months ``0 .. m-1``,
+as in :mod:`ceasefire.run.summary`):
+
+``p12``, ``p24``
+    probability of a first settlement within 12 and 24 months;
+``casualties_A``, ``casualties_B``
+    mean casualties over the whole horizon (persons), fighting after a breakdown included;
+``holds``
+    probability that a first ceasefire holds 24 months, ``(1 - b)^24`` averaged over the paths
+    that reach one (``b`` its monthly breakdown probability), as in the run summary.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ceasefire import __version__
+from ceasefire.model.engine import PATH_BLOCK, per_path, simulate
+from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
+from ceasefire.run.sampling import Seeds
+from ceasefire.scenario.params import AnyParam
+from ceasefire.scenario.schema import SIDES, Lever, Scenario
+
+__all__ = [
+    "DEFAULT_INTENSITIES",
+    "EffectRow",
+    "Estimate",
+    "LeverEffects",
+    "LeverGrid",
+    "Setting",
+    "Tally",
+    "baseline_run",
+    "combination",
+    "contrast",
+    "difference",
+    "expected",
+    "level",
+    "lever_effects",
+    "lever_grid",
+    "paired_difference",
+    "ratio",
+    "simulate_settings",
+]
+
+Array = NDArray[np.float64]
+Progress = Callable[[int, int], None]
+
+DEFAULT_INTENSITIES = (0.25, 0.5, 1.0)
+DEFAULT_SAMPLES, DEFAULT_PATHS = 100, 100
+"""Default sizes: smaller than a plain run's, since an analysis simulates tens of packages."""
+HOLDS_MONTHS = 24
+METRICS = ("p12", "p24", "casualties_A", "casualties_B", "holds")
+
+
+# -- the packages simulated -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """One lever package: an intensity per lever (absent = 0), and whether its levers are certain
+    (credibility 1 in the true and the imagined wars) or as credible as the scenario says."""
+
+    intensities: Mapping[str, float] = field(default_factory=dict)
+    certain: bool = False
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Per-sample sums of one package's outcomes: the clusters of the standard errors.
+
+    Arrays have one row per outer sample; ``settled_by[:, m]`` counts the sample's paths whose
+    first settlement came before month ``m`` (``m = 0 .. horizon``).
+    """
+
+    paths: int
+    settled_by: Array  # (samples, horizon + 1)
+    casualties: dict[str, Array]  # (samples,) sums over paths, persons
+    ceasefires: Array  # (samples,) paths with a first settlement
+    holds: Array  # (samples,) sum over those paths of the probability it holds HOLDS_MONTHS
+
+    @property
+    def samples(self) -> int:
+        return int(self.ceasefires.size)
+
+    def metric(self, name: str) -> tuple[Array, Array]:
+        """``(numerator, denominator)`` per sample of a ratio estimate: see the module docstring."""
+        n = np.full(self.samples, float(self.paths))
+        if name.startswith("p") and name[1:].isdigit():
+            m = int(name[1:])
+            if m >= self.settled_by.shape[1]:
+                return np.full(self.samples, np.nan), n
+            return self.settled_by[:, m], n
+        if name.startswith("casualties_"):
+            return self.casualties[name.removeprefix("casualties_")], n
+        if name == "holds":
+            return self.holds, self.ceasefires
+        raise ValueError(f"unknown quantity '{name}' (known: {', '.join(METRICS)}, or pM for M months)")
+
+    @classmethod
+    def of(
+        cls,
+        sample: NDArray[np.int64],
+        first: NDArray[np.int64],
+        casualties: Mapping[str, Array],
+        break_rate: Array,
+        samples: int,
+        paths: int,
+        horizon: int,
+    ) -> Tally:
+        """Tally per-path outcomes (``sample`` numbered ``0 .. samples-1``)."""
+        settled = first >= 0
+        hist = np.zeros((samples, horizon + 1))
+        np.add.at(hist, (sample[settled], first[settled] + 1), 1.0)
+        holds = np.where(settled, (1.0 - np.nan_to_num(break_rate)) ** HOLDS_MONTHS, 0.0)
+        return cls(
+            paths=paths,
+            settled_by=np.cumsum(hist, axis=1),
+            casualties={s: _per_sample(sample, casualties[s], samples) for s in SIDES},
+            ceasefires=_per_sample(sample, settled.astype(float), samples),
+            holds=_per_sample(sample, holds, samples),
+        )
+
+    @classmethod
+    def of_run(cls, result: RunResult) -> Tally:
+        o, spec = result.outcomes, result.spec
+        return cls.of(
+            o.sample,
+            o.first_settlement,
+            o.casualties_total,
+            o.ceasefire_break_rate,
+            spec.samples,
+            spec.paths,
+            spec.horizon,
+        )
+
+
+def _per_sample(sample: NDArray[np.int64], x: Array, samples: int) -> Array:
+    return np.bincount(sample, weights=x, minlength=samples).astype(float)
+
+
+def baseline_run(
+    scenario: Scenario,
+    samples: int | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    policy: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """The run without levers whose samples and seeds every package reuses."""
+    spec = RunSpec.from_scenario(
+        scenario,
+        samples=DEFAULT_SAMPLES if samples is None else samples,
+        paths=DEFAULT_PATHS if paths is None else paths,
+        seed=seed,
+        horizon=horizon,
+        policy=policy,
+    )
+    return run(scenario, spec, progress=progress)
+
+
+def simulate_settings(
+    baseline: RunResult, settings: Sequence[Setting], progress: Progress | None = None
+) -> list[Tally]:
+    """Simulate each package on the baseline's samples and seeds (common random numbers).
+
+    All packages go through the engine together, as ``len(settings) x samples`` samples in
+    chunks; package ``k``'s sample ``j`` reuses the baseline sample ``j``'s parameters and seed.
+    """
+    sc, spec = baseline.scenario, baseline.spec
+    if spec.levers:
+        raise ValueError("the baseline must be a run without levers")
+    if spec.paths > PATH_BLOCK:
+        raise ValueError(f"lever analyses simulate at most {PATH_BLOCK} paths per sample, got {spec.paths}")
+    lever_ids = [lv.id for lv in sc.levers]
+    for s in settings:
+        _check_intensities(sc, s.intensities)
+    k_count, n_samples, paths = len(settings), spec.samples, spec.paths
+    if k_count == 0:
+        return []
+    x = np.array([[float(s.intensities.get(lv, 0.0)) for lv in lever_ids] for s in settings]).reshape(k_count, -1)
+    certain = np.array([s.certain for s in settings])
+    config = replace(spec, bargaining_range=False, record=False).config()
+    seeds = Seeds.from_seed(spec.seed)
+    size = chunk_size_for(paths, spec.horizon, spec.policy)
+    total = k_count * n_samples
+    parts: list[Tally] = []
+    for lo in range(0, total, size):
+        rows = np.arange(lo, min(lo + size, total))
+        pkg, j = rows // n_samples, rows % n_samples
+        values = {name: v[j] for name, v in baseline.parameters.items()}
+        for lv in lever_ids:
+            cred = f"levers.{lv}.credibility"
+            values[cred] = np.where(certain[pkg], 1.0, values[cred])
+        intensity = {lv: np.repeat(x[pkg, i], paths) for i, lv in enumerate(lever_ids) if x[pkg, i].any()}
+        out = simulate(
+            sc,
+            per_path(values, paths),
+            [seeds.path_seed(int(c)) for c in baseline.candidates[j]],
+            paths,
+            config,
+            cast(Mapping[str, float], intensity),  # per-path arrays: see run.sampling.apply_levers
+        )
+        tally = Tally.of(
+            out.sample,
+            out.first_settlement,
+            out.casualties_total,
+            out.ceasefire_break_rate,
+            rows.size,
+            paths,
+            spec.horizon,
+        )
+        parts.append(tally)
+        if progress is not None:
+            progress(int(rows[-1]) + 1, total)
+    joined = _join(parts)
+    return [_rows(joined, k * n_samples, (k + 1) * n_samples) for k in range(k_count)]
+
+
+def _join(parts: list[Tally]) -> Tally:
+    return Tally(
+        paths=parts[0].paths,
+        settled_by=np.concatenate([t.settled_by for t in parts]),
+        casualties={s: np.concatenate([t.casualties[s] for t in parts]) for s in SIDES},
+        ceasefires=np.concatenate([t.ceasefires for t in parts]),
+        holds=np.concatenate([t.holds for t in parts]),
+    )
+
+
+def _rows(t: Tally, lo: int, hi: int) -> Tally:
+    return Tally(
+        paths=t.paths,
+        settled_by=t.settled_by[lo:hi],
+        casualties={s: v[lo:hi] for s, v in t.casualties.items()},
+        ceasefires=t.ceasefires[lo:hi],
+        holds=t.holds[lo:hi],
+    )
+
+
+def _check_intensities(scenario: Scenario, intensities: Mapping[str, float]) -> None:
+    known = {lv.id: lv for lv in scenario.levers}
+    for lever_id, x in intensities.items():
+        lv = known.get(lever_id)
+        if lv is None:
+            raise ValueError(f"unknown lever '{lever_id}' (levers: {', '.join(known) or 'none'})")
+        if not (math.isfinite(x) and 0.0 <= x <= lv.intensity_max):
+            raise ValueError(f"lever '{lever_id}': intensity must lie in [0, {lv.intensity_max:g}], got {x:g}")
+
+
+# -- estimates --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate and its standard error."""
+
+    value: float
+    se: float
+
+
+def ratio(y: Array, n: Array) -> Estimate:
+    """The pooled ratio ``sum(y) / sum(n)`` over clusters, with its clustered standard error.
+
+    Linearised (delta method): ``se = sd_s(y_s - R n_s) / (mean(n) sqrt(S))``. For a probability
+    with ``n_s`` = the paths of sample ``s`` this is the usual ``sd(p_s) / sqrt(S)``.
+    """
+    if n.sum() <= 0 or not np.isfinite(y).all():
+        return Estimate(math.nan, math.nan)
+    r = float(y.sum() / n.sum())
+    z = (y - r * n) / n.mean()
+    return Estimate(r, float(z.std(ddof=1) / math.sqrt(z.size)) if z.size > 1 else math.nan)
+
+
+def paired_difference(y1: Array, n1: Array, y0: Array, n0: Array) -> Estimate:
+    """``R1 - R0`` for two ratio estimates on the same clusters (outer samples), with the
+    standard error of the difference from the paired per-cluster influences
+    ``(y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``."""
+    return combination([(1.0, y1, n1), (-1.0, y0, n0)])
+
+
+def combination(terms: Sequence[tuple[float, Array, Array]]) -> Estimate:
+    """``sum_k w_k R_k`` for ratio estimates ``R_k = sum(y_k) / sum(n_k)`` on the same clusters,
+    with the clustered standard error of the combination (the sum of the linearised influences)."""
+    if any(n.sum() <= 0 or not np.isfinite(y).all() for _, y, n in terms):
+        return Estimate(math.nan, math.nan)
+    value, z = 0.0, np.zeros_like(terms[0][1], dtype=float)
+    for w, y, n in terms:
+        r = float(y.sum() / n.sum())
+        value += w * r
+        z = z + w * (y - r * n) / n.mean()
+    return Estimate(value, float(z.std(ddof=1) / math.sqrt(z.size)) if z.size > 1 else math.nan)
+
+
+def difference(t1: Tally, t0: Tally, name: str) -> Estimate:
+    """Change in quantity ``name`` from ``t0`` to ``t1`` (same samples and seeds)."""
+    return paired_difference(*t1.metric(name), *t0.metric(name))
+
+
+def contrast(terms: Sequence[tuple[float, Tally]], name: str) -> Estimate:
+    """``sum_k w_k Q_k`` of quantity ``name`` over packages on the same samples and seeds."""
+    return combination([(w, *t.metric(name)) for w, t in terms])
+
+
+def level(t: Tally, name: str) -> Estimate:
+    return ratio(*t.metric(name))
+
+
+def expected(p: AnyParam) -> float:
+    """Mean of a parameter's distribution (the integral of its quantile function, by midpoints)."""
+    if p.is_fixed:
+        return p.nominal()
+    u = (np.arange(4096) + 0.5) / 4096
+    return float(p.ppf(u).mean())
+
+
+# -- one lever at a time ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class EffectRow:
+    """The change one lever at one intensity makes, against no lever, on the same samples and paths.
+
+    ``d_*`` at the scenario's credibility; ``d_*_certain`` if the lever were certain (``None``
+    when not computed). Casualties in persons over the horizon; probabilities as shares.
+    """
+
+    lever: str
+    name: str
+    intensity: float
+    credibility: float  # mean over the distribution
+    cost: float  # expected cost: E[cost_per_unit] x intensity
+    cost_p05: float
+    cost_p95: float
+    cost_unit: str
+    d_p12: float
+    d_p12_se: float
+    d_p24: float
+    d_p24_se: float
+    d_casualties_A: float
+    d_casualties_A_se: float
+    d_casualties_B: float
+    d_casualties_B_se: float
+    d_holds: float
+    d_holds_se: float
+    d_p12_certain: float | None = None
+    d_p12_certain_se: float | None = None
+    d_p24_certain: float | None = None
+    d_p24_certain_se: float | None = None
+    d_casualties_A_certain: float | None = None
+    d_casualties_A_certain_se: float | None = None
+    d_casualties_B_certain: float | None = None
+    d_casualties_B_certain_se: float | None = None
+    d_holds_certain: float | None = None
+    d_holds_certain_se: float | None = None
+
+
+@dataclass(frozen=True)
+class LeverEffects:
+    """Each lever's effect at several intensities (see :func:`lever_effects`)."""
+
+    scenario: str
+    samples: int
+    paths: int
+    seed: int
+    horizon: int
+    policy: str
+    intensities: tuple[float, ...]
+    baseline: dict[str, Estimate]  # levels without levers: p12, p24, casualties_A/B, holds
+    rows: tuple[EffectRow, ...]
+    skipped: tuple[str, ...]  # "lever@intensity" above the lever's intensity_max
+    seconds: float
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: non-finite numbers become ``None``."""
+        return json_safe(asdict(self))
+
+    def row(self, lever: str, intensity: float) -> EffectRow:
+        for r in self.rows:
+            if r.lever == lever and math.isclose(r.intensity, intensity):
+                return r
+        raise KeyError(f"{lever}@{intensity:g}")
+
+
+def lever_effects(
+    scenario: Scenario | str | Path,
+    intensities: Sequence[float] = DEFAULT_INTENSITIES,
+    samples: int | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    policy: str | None = None,
+    levers: Sequence[str] | None = None,
+    certain: bool = True,
+    baseline: RunResult | None = None,
+    progress: Progress | None = None,
+) -> LeverEffects:
+    """The change each lever makes at each intensity, with the standard error of the change.
+
+    Parameters
+    ----------
+    scenario
+        A scenario, or a shipped scenario's name or a path.
+    intensities
+        Lever intensities (the unit of ``--lever NAME=x``); those above a lever's
+        ``intensity_max`` are skipped for that lever and listed in ``skipped``.
+    samples, paths, seed, horizon, policy
+        The run's sizes (default 100 x 100), seed and settings; the scenario's otherwise.
+    levers
+        The levers to study (default: all of the scenario's).
+    certain
+        Also simulate every package with credibility 1, to show what credibility costs.
+    baseline
+        A run without levers to reuse (its samples, seeds and sizes are used).
+    """
+    start = time.perf_counter()
+    sc = _load(scenario)
+    chosen = _levers(sc, levers)
+    xs = _intensities(intensities, allow_zero=False)
+    base = baseline or baseline_run(sc, samples, paths, seed, horizon, policy)
+    _check_baseline(sc, base)
+    todo = [(lv, x) for lv in chosen for x in xs if x <= lv.intensity_max]
+    skipped = tuple(f"{lv.id}@{x:g}" for lv in chosen for x in xs if x > lv.intensity_max)
+    settings = [Setting({lv.id: x}) for lv, x in todo]
+    already_certain = {lv.id for lv in chosen if _always_certain(lv)}
+    if certain:
+        settings += [Setting({lv.id: x}, certain=True) for lv, x in todo if lv.id not in already_certain]
+    tallies = simulate_settings(base, settings, progress)
+    t0 = Tally.of_run(base)
+    by_setting = dict(zip([(tuple(s.intensities.items()), s.certain) for s in settings], tallies, strict=True))
+    rows = []
+    for lv, x in todo:
+        t = by_setting[(((lv.id, x),), False)]
+        d = {m: difference(t, t0, m) for m in METRICS}
+        dc: dict[str, Estimate | None] = dict.fromkeys(METRICS)
+        if certain:
+            tc = t if lv.id in already_certain else by_setting[(((lv.id, x),), True)]
+            dc = {m: difference(tc, t0, m) for m in METRICS}
+        c = lv.cost_per_unit
+        changes: dict[str, Any] = {}
+        for m in METRICS:
+            e, ec = d[m], dc[m]
+            changes |= {f"d_{m}": e.value, f"d_{m}_se": e.se}
+            changes |= {f"d_{m}_certain": ec.value if ec else None, f"d_{m}_certain_se": ec.se if ec else None}
+        rows.append(
+            EffectRow(
+                lever=lv.id,
+                name=lv.name,
+                intensity=x,
+                credibility=expected(lv.credibility),
+                cost=expected(c) * x,
+                cost_p05=float(c.ppf(np.array([0.05]))[0]) * x,
+                cost_p95=float(c.ppf(np.array([0.95]))[0]) * x,
+                cost_unit=lv.cost_unit,
+                **changes,
+            )
+        )
+    spec = base.spec
+    return LeverEffects(
+        scenario=sc.scenario.id,
+        samples=spec.samples,
+        paths=spec.paths,
+        seed=spec.seed,
+        horizon=spec.horizon,
+        policy=spec.policy,
+        intensities=xs,
+        baseline={m: level(t0, m) for m in METRICS},
+        rows=tuple(rows),
+        skipped=skipped,
+        seconds=time.perf_counter() - start,
+    )
+
+
+# -- two levers together ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LeverGrid:
+    """Two levers at every pair of intensities: ``[i][j]`` is lever ``a`` at ``intensities_a[i]``
+    and lever ``b`` at ``intensities_b[j]``; row and column 0 are the single levers (intensity 0)."""
+
+    scenario: str
+    samples: int
+    paths: int
+    seed: int
+    horizon: int
+    policy: str
+    certain: bool
+    a: str
+    b: str
+    intensities_a: tuple[float, ...]
+    intensities_b: tuple[float, ...]
+    p12: tuple[tuple[float, ...], ...]
+    p12_se: tuple[tuple[float, ...], ...]
+    d_p12: tuple[tuple[float, ...], ...]
+    d_p12_se: tuple[tuple[float, ...], ...]
+    p24: tuple[tuple[float, ...], ...]
+    p24_se: tuple[tuple[float, ...], ...]
+    d_p24: tuple[tuple[float, ...], ...]
+    d_p24_se: tuple[tuple[float, ...], ...]
+    cost: tuple[tuple[float, ...], ...]  # expected cost of the package
+    cost_unit: str  # "" when the two levers' costs are in different units (then cost is NaN)
+    seconds: float
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: non-finite numbers become ``None``."""
+        return json_safe(asdict(self))
+
+
+def lever_grid(
+    scenario: Scenario | str | Path,
+    a: str,
+    b: str,
+    intensities: Sequence[float] = (0.0, *DEFAULT_INTENSITIES),
+    intensities_b: Sequence[float] | None = None,
+    samples: int | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    horizon: int | None = None,
+    policy: str | None = None,
+    certain: bool = False,
+    baseline: RunResult | None = None,
+    progress: Progress | None = None,
+) -> LeverGrid:
+    """P(settlement within 12 and 24 months) for levers ``a`` and ``b`` at every pair of intensities.
+
+    Intensity 0 is added to both axes where missing, so the grid's first row and column are the
+    single levers. ``certain`` simulates both levers with credibility 1.
+    """
+    start = time.perf_counter()
+    sc = _load(scenario)
+    if a == b:
+        raise ValueError(f"a grid needs two different levers, got '{a}' twice")
+    la, lb = _levers(sc, [a, b])
+    xa = _axis(la, intensities)
+    xb = _axis(lb, intensities if intensities_b is None else intensities_b)
+    base = baseline or baseline_run(sc, samples, paths, seed, horizon, policy)
+    _check_baseline(sc, base)
+    pairs = [(i, j) for i in range(len(xa)) for j in range(len(xb))]
+    settings = [Setting({a: xa[i], b: xb[j]}, certain=certain) for i, j in pairs]
+    tallies = simulate_settings(base, settings, progress)
+    t0 = Tally.of_run(base)
+    cells: dict[str, list[list[float]]] = {}
+    for key in ("p12", "p12_se", "d_p12", "d_p12_se", "p24", "p24_se", "d_p24", "d_p24_se"):
+        cells[key] = [[math.nan] * len(xb) for _ in xa]
+    for (i, j), t in zip(pairs, tallies, strict=True):
+        for m in ("p12", "p24"):
+            lev, d = level(t, m), difference(t, t0, m)
+            cells[m][i][j], cells[f"{m}_se"][i][j] = lev.value, lev.se
+            cells[f"d_{m}"][i][j], cells[f"d_{m}_se"][i][j] = d.value, d.se
+    same_unit = la.cost_unit == lb.cost_unit
+    ca, cb = expected(la.cost_per_unit), expected(lb.cost_per_unit)
+    cost = tuple(tuple((ca * x + cb * y) if same_unit else math.nan for y in xb) for x in xa)
+    spec = base.spec
+
+    def grid(key: str) -> tuple[tuple[float, ...], ...]:
+        return tuple(tuple(r) for r in cells[key])
+
+    return LeverGrid(
+        scenario=sc.scenario.id,
+        samples=spec.samples,
+        paths=spec.paths,
+        seed=spec.seed,
+        horizon=spec.horizon,
+        policy=spec.policy,
+        certain=certain,
+        a=a,
+        b=b,
+        intensities_a=xa,
+        intensities_b=xb,
+        p12=grid("p12"),
+        p12_se=grid("p12_se"),
+        d_p12=grid("d_p12"),
+        d_p12_se=grid("d_p12_se"),
+        p24=grid("p24"),
+        p24_se=grid("p24_se"),
+        d_p24=grid("d_p24"),
+        d_p24_se=grid("d_p24_se"),
+        cost=cost,
+        cost_unit=la.cost_unit if same_unit else "",
+        seconds=time.perf_counter() - start,
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _load(scenario: Scenario | str | Path) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    from ceasefire.scenario.load import load_scenario
+
+    return load_scenario(scenario)
+
+
+def _levers(scenario: Scenario, ids: Sequence[str] | None) -> list[Lever]:
+    known = {lv.id: lv for lv in scenario.levers}
+    if not known:
+        raise ValueError(f"scenario '{scenario.scenario.id}' has no [[levers]]")
+    if ids is None:
+        return list(known.values())
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise ValueError(f"unknown lever '{unknown[0]}' (levers: {', '.join(known)})")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"a lever is named twice: {', '.join(ids)}")
+    return [known[i] for i in ids]
+
+
+def _intensities(xs: Sequence[float], allow_zero: bool) -> tuple[float, ...]:
+    out = tuple(float(x) for x in xs)
+    if not out:
+        raise ValueError("no intensities given")
+    bad = [x for x in out if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero)]
+    if bad:
+        need = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"intensities must be {need} numbers, got {bad[0]:g}")
+    return tuple(sorted(set(out)))
+
+
+def _axis(lv: Lever, xs: Sequence[float]) -> tuple[float, ...]:
+    axis = _intensities((0.0, *xs), allow_zero=True)
+    above = [x for x in axis if x > lv.intensity_max]
+    if above:
+        raise ValueError(f"lever '{lv.id}': intensity must lie in [0, {lv.intensity_max:g}], got {above[0]:g}")
+    return axis
+
+
+def _always_certain(lv: Lever) -> bool:
+    return lv.credibility.is_fixed and lv.credibility.nominal() == 1.0
+
+
+def _check_baseline(scenario: Scenario, baseline: RunResult) -> None:
+    if baseline.scenario != scenario:
+        raise ValueError("the baseline must be a run of the same scenario")
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as ``None`` and tuples as lists (for ``json.dumps(allow_nan=False)``)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    return value
+
+
+def __getattr__(name: str) -> Any:
+    """``price_of_peace`` and ``PriceOfPeace`` live in :mod:`ceasefire.analysis.price`, which builds
+    on this module; they are re-exported here lazily (an import at the top would be circular)."""
+    if name in ("PriceOfPeace", "price_of_peace"):
+        from ceasefire.analysis import price
+
+        return getattr(price, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

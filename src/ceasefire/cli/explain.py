@@ -1,0 +1,184 @@
+"""The ``explain`` and ``claims`` commands: why a leader does not take a deal, and which claims hold."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ceasefire.cli._app import app, err, fail, progress_bar
+from ceasefire.errors import CeasefireError
+
+_SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML file")
+
+
+def _write_json(target: str, doc: dict[str, Any]) -> None:
+    from ceasefire.run.store import write_json
+
+    try:
+        if target == "-":
+            sys.stdout.write(json.dumps(doc, allow_nan=False, ensure_ascii=False) + "\n")
+        else:
+            write_json(Path(target), doc)
+            err.print(f"wrote {target}")
+    except OSError as e:
+        raise fail(f"could not write {target}: {e.strerror or e}") from None
+
+
+@app.command()
+def explain(
+    scenario: Annotated[str, _SCENARIO],
+    side: Annotated[str, typer.Option(help="whose calculus: A or B")] = "A",
+    month: Annotated[int, typer.Option(min=0, help="the month of the calculus (0: the start)")] = 0,
+    terms: Annotated[
+        str | None, typer.Option(help="explain the gap to these terms (default: the best terms for him)")
+    ] = None,
+    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, help="paths per sample")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months of his stopping problem")] = None,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="write the explanation as JSON ('-' for stdout)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+) -> None:
+    """Why a leader does not take a deal: his gap between fighting on and the best terms, split
+    into the scenario's factors by exact Shapley values."""
+    from ceasefire.analysis import explain as ex
+    from ceasefire.scenario.load import load_scenario
+
+    side = side.upper()
+    if side not in ("A", "B"):
+        raise fail(f"--side {side!r}: expected A or B")
+    try:
+        sc = load_scenario(scenario)
+        show = not quiet and json_out != "-"
+        with progress_bar(show, unit="coalitions") as bar:
+            task = bar.add_task("explaining", total=None)
+            result = ex.explain(
+                sc,
+                side=side,
+                month=month,
+                terms=terms,
+                samples=samples or ex.DEFAULT_SAMPLES,
+                paths=paths or ex.DEFAULT_PATHS,
+                seed=seed,
+                horizon=horizon,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except (CeasefireError, ValueError) as e:
+        raise fail(str(e)) from None
+    if show:
+        print_explanation(result)
+    if json_out is not None:
+        _write_json(json_out, result.to_dict())
+
+
+def print_explanation(e: Any) -> None:
+    """The leader's values and the ranked Shapley table, on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(highlight=False)
+    s = e.sizes
+    out.print(
+        f"[bold]{e.leader}[/] (side {e.side}), month {e.month} — values in months of office "
+        f"({s['samples']} samples x {s['paths']} paths, horizon {s['horizon']}, seed {s['seed']}, "
+        f"{s['coalitions']} coalitions, {e.seconds:.1f} s)"
+    )
+    values = Table(show_header=True, header_style="bold")
+    values.add_column("option")
+    values.add_column("value", justify="right")
+    values.add_row("fight on", f"{e.fight_value:.2f}")
+    for t, v in e.terms.items():
+        mark = "  (compared)" if t == e.compared_terms else ""
+        values.add_row(f"sign {t}{mark}", f"{v:.2f}")
+    out.print(values)
+    out.print(
+        f"gap (fight on - {e.compared_terms}): [bold]{e.gap:+.2f}[/] ± {e.gap_se:.2f}; "
+        f"with every factor neutral: {e.neutral_gap:+.2f}; the factors' parts sum to "
+        f"{e.gap - e.neutral_gap:+.2f}"
+    )
+    if e.compared_terms != e.best_terms or e.best_share < 1:
+        out.print(f"best terms for him: {e.best_terms} (in {e.best_share:.0%} of samples)")
+    table = Table(show_header=True, header_style="bold", title="Shapley decomposition of the gap")
+    for col, justify in (("factor", "left"), ("shapley", "right"), ("± s.e.", "right"), ("share", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("source")
+    for f in e.factors:
+        share = "" if f.share is None else f"{f.share:.0%}"
+        name = f"{f.name} [dim]({f.id})[/]"
+        table.add_row(name, f"{f.shapley:+.2f}", f"{f.se:.2f}", share, f.source)
+    out.print(table)
+
+
+@app.command()
+def claims(
+    scenario: Annotated[str, _SCENARIO],
+    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="write the report as JSON ('-' for stdout)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+) -> None:
+    """Check the scenario's claims against the model (supported, contradicted, undecided) and its
+    sources' figures against each other."""
+    from ceasefire.analysis.claims import check_claims
+    from ceasefire.scenario.load import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+    except CeasefireError as e:
+        raise fail(str(e)) from None
+    if not sc.claims and not sc.consistency:
+        raise fail(f"scenario '{sc.scenario.id}' has no [[claims]] and no [[consistency]] checks")
+    show = not quiet and json_out != "-"
+    try:
+        with progress_bar(show) as bar:
+            task = bar.add_task("baseline", total=None)
+
+            def step(label: str, done: int, total: int) -> None:
+                bar.update(task, description=label, completed=done, total=total)
+
+            report = check_claims(sc, samples=samples, paths=paths, seed=seed, horizon=horizon, progress=step)
+    except (CeasefireError, ValueError) as e:
+        raise fail(str(e)) from None
+    if show:
+        print_claims(report)
+    if json_out is not None:
+        _write_json(json_out, report.to_dict())
+
+
+def print_claims(report: Any) -> None:
+    """The claims table and the consistency checks, on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(highlight=False)
+    s = report.sizes
+    out.print(
+        f"[bold]{report.scenario}[/]: {len(report.claims)} claims ({s['samples']} samples x {s['paths']} paths, "
+        f"horizon {s['horizon']}, seed {s['seed']}, {s['runs']} runs, 95% intervals by cluster bootstrap over "
+        f"samples, {report.seconds:.1f} s)"
+    )
+    colour = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
+    table = Table(show_header=True, header_style="bold")
+    for col in ("claim", "source", "quantity", "estimate [95%]", "claimed", "verdict"):
+        table.add_column(col)
+    for c in report.claims:
+        claimed = c.rule.split(":")[0]
+        table.add_row(c.id, c.source, c.quantity, c.display, claimed, f"[{colour[c.verdict]}]{c.verdict}[/]")
+    if report.claims:
+        out.print(table)
+    if report.inconsistencies:
+        checks = Table(show_header=True, header_style="bold", title="Consistency of the sources' figures")
+        for col in ("check", "result", "explanation"):
+            checks.add_column(col)
+        for r in report.inconsistencies:
+            result = "[green]consistent[/]" if r.consistent else "[red]contradiction[/]"
+            checks.add_row(r.id, result, r.explanation)
+        out.print(checks)

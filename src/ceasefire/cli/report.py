@@ -1,0 +1,124 @@
+"""The presentation commands: ``report`` (one self-contained HTML file) and ``serve`` (the dashboard).
+
+Both need the ``viz`` extra (Plotly, Dash); they import it lazily so ``ceasefire --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ceasefire.cli._app import app, err, fail, progress_bar
+from ceasefire.errors import CeasefireError
+
+
+def _need_viz() -> None:
+    try:
+        import dash  # noqa: F401
+        import plotly  # noqa: F401
+    except ImportError:
+        raise fail("this command needs the 'viz' extra: pip install 'ceasefire[viz]'") from None
+
+
+def _sections(sections: str | None, quick: bool) -> tuple[str, ...]:
+    from ceasefire.report.html import ANALYSIS_SECTIONS
+
+    if quick:
+        return ()
+    if sections is None:
+        return ANALYSIS_SECTIONS
+    chosen = tuple(s.strip() for s in sections.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in ANALYSIS_SECTIONS]
+    if unknown:
+        raise fail(f"--sections: unknown section(s) {', '.join(unknown)}; choose from {', '.join(ANALYSIS_SECTIONS)}")
+    return chosen
+
+
+@app.command()
+def report(
+    scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write")] = Path("report.html"),
+    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples (headline run)")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample (headline run)")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
+    horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
+    sections: Annotated[
+        str | None,
+        typer.Option(
+            help="analysis sections to include, comma-separated: why, levers, claims, sensitivity (default: all)"
+        ),
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="no analysis sections: the model run only")] = False,
+    analysis_samples: Annotated[int, typer.Option(min=1, help="samples per analysis evaluation")] = 12,
+    analysis_paths: Annotated[int, typer.Option(min=1, help="paths per analysis evaluation")] = 24,
+    pdf: Annotated[bool, typer.Option("--pdf", help="also print it to PDF (same name, .pdf) with Chromium")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Write one self-contained HTML report (opens offline; Plotly embedded)."""
+    _need_viz()
+    from ceasefire.report.html import ReportOptions, compute_report, render_report, write_pdf, write_report
+
+    start = time.perf_counter()
+    try:
+        options = ReportOptions(
+            samples=samples,
+            paths=paths,
+            seed=seed,
+            horizon=horizon,
+            sections=_sections(sections, quick),
+            analysis_samples=analysis_samples,
+            analysis_paths=analysis_paths,
+        )
+        with progress_bar(not quiet, "steps") as bar:
+            task = bar.add_task("loading", total=1)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=stage, completed=done, total=total)
+
+            data = compute_report(scenario, options, progress)
+    except (CeasefireError, ValueError) as e:
+        raise fail(str(e)) from None
+    page = render_report(data)
+    try:
+        write_report(output, page)
+    except OSError as e:
+        raise fail(f"could not write the report: {e.strerror or e} ({e.filename or output})") from None
+    for section, why in data.unavailable.items():
+        if why != "left out on request":
+            err.print(f"[yellow]note:[/] section '{section}' left out: {why}", highlight=False)
+    err.print(f"wrote {output} ({len(page) / 1e6:.1f} MB) in {time.perf_counter() - start:.1f} s", highlight=False)
+    if pdf:
+        target = output.with_suffix(".pdf")
+        try:
+            write_pdf(output, target)
+        except RuntimeError as e:
+            raise fail(str(e)) from None
+        err.print(f"wrote {target}", highlight=False)
+
+
+@app.command()
+def serve(
+    scenario: Annotated[
+        str | None, typer.Argument(help="scenario shown first (a shipped name or one in --scenarios-dir)")
+    ] = None,
+    host: Annotated[str, typer.Option(help="address to bind (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 8050,
+    scenarios_dir: Annotated[
+        Path | None, typer.Option(help="a folder of extra scenario .toml files offered besides the shipped ones")
+    ] = None,
+) -> None:
+    """Start the local dashboard (Dash): sliders for levers and assumptions, live settlement curves."""
+    _need_viz()
+    from ceasefire.web.app import create_app
+
+    try:
+        dash_app = create_app(scenario, scenarios_dir=scenarios_dir)
+    except (CeasefireError, ValueError) as e:
+        raise fail(str(e)) from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/] binding to {host}: the dashboard has no authentication", highlight=False)
+    err.print(f"ceasefire dashboard on http://{host}:{port}/  (Ctrl-C to stop)", highlight=False)
+    dash_app.run(host=host, port=port, debug=False)

@@ -1,0 +1,732 @@
+"""The war engine as one jitted JAX call: ``--backend jax``.
+
+The same model, order of events and outputs as :func:`ceasefire.model.engine.simulate` (read its
+docstring for the order of events), written as a fused step function: a ``lax.scan`` over months,
+vectorized over the paths of a sample, and ``vmap`` over the parameter samples, so one call runs
+a whole chunk of experiments. With the ``optimal`` policy each leader's stopping rule is fitted
+on his imagined war first, per sample, by ridge least squares in JAX (:mod:`.jax.lsm`).
+
+Random numbers come from JAX's own generator (threefry), keyed per sample and stream from the
+sample's :class:`numpy.random.SeedSequence` (the same child streams as the NumPy engine: the true
+war, and each leader's imagined war), and per month by ``fold_in``: a sample's numbers depend on
+its seed alone, not on the other samples in the call. The draws follow the same distributions
+as NumPy's, not the same bits: the two backends agree in distribution, within Monte Carlo error.
+
+64-bit floats are switched on around the call only (``jax.enable_x64``); importing this module
+changes no global JAX setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from ceasefire.errors import CeasefireError
+
+try:
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
+
+from ceasefire.model.decision import N_FEATURES, RIDGE
+from ceasefire.model.engine import BELIEFS, IMAGINED, POLICIES, RANGE_GRID, TRUE_WORLD, Outcomes, RunConfig, child
+from ceasefire.model.jax import kernels as K
+from ceasefire.model.jax import lsm
+from ceasefire.model.jax.valuation import (
+    TRANSITION_REASONS,
+    Valuation,
+    peace_values,
+    stake_shift,
+    victory,
+    victory_battlefield,
+)
+from ceasefire.model.jax.world import State, World, other
+from ceasefire.model.valuation import Structure
+from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A
+from ceasefire.scenario.schema import SIDES, Scenario, param_domain
+
+__all__ = ["TRAJECTORIES", "lower", "simulate", "simulate_samples", "state_bytes_per_path_step"]
+
+Array = jax.Array
+Lever = tuple[str, str, str, float, float]
+"""A lever as the engine applies it: id, target, effect, and the target's domain (low, high); its
+intensity is an input of the call, so that lever settings share one compiled function."""
+
+TRAJECTORIES = (
+    ("held_km2", "held"),
+    ("casualties_A", "cum_cas_A"),
+    ("casualties_B", "cum_cas_B"),
+    ("at_war", None),
+    ("reserves_A", "reserves_A"),
+    ("reserves_B", "reserves_B"),
+    ("manpower_A", "manpower_A"),
+    ("manpower_B", "manpower_B"),
+    ("equipment_A", "equipment_A"),
+    ("equipment_B", "equipment_B"),
+    ("stability_A", "stability_A"),
+    ("stability_B", "stability_B"),
+)
+"""Recorded trajectories (the NumPy engine's names) and the state variable each one is."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything static about one compiled call (its cache key)."""
+
+    config: RunConfig
+    paths: int
+    levers: tuple[Lever, ...]
+    scenario_digest: str
+
+
+def _bucket(samples: int) -> int:
+    """Samples per call, padded so that few distinct shapes are compiled: powers of two to 16, then
+    multiples of 16."""
+    if samples <= 16:
+        return 1 << (samples - 1).bit_length()
+    return -(-samples // 16) * 16
+
+
+# ------------------------------------------------------------------------------------- noise
+
+
+def _streams(key_data: Array) -> tuple[Array, Array]:
+    """A stream's key for its lever draws and its key for the months."""
+    lever_key, months_key = jax.random.split(jax.random.wrap_key_data(key_data, impl="threefry2x32"))
+    return lever_key, months_key
+
+
+def _month_noise(months_key: Array, t: Array, paths: int) -> tuple[Array, Array]:
+    """Normals ``(paths, 5)`` and uniforms ``(paths, 5)`` of month ``t``."""
+    kz, ku = jax.random.split(jax.random.fold_in(months_key, t))
+    z = jax.random.normal(kz, (paths, N_NORMAL), dtype=jnp.float64)
+    u = jax.random.uniform(ku, (paths, N_UNIFORM), dtype=jnp.float64)
+    return z, u
+
+
+def _apply_levers(
+    values: Mapping[str, Array], lever_u: Array, levers: tuple[Lever, ...], intensity: Array
+) -> dict[str, Array]:
+    """Parameters with the levers applied on the paths where each is carried out (``sampling.apply_levers``);
+    ``intensity`` ``(levers,)``, a lever at 0 leaves its target as it is."""
+    out = dict(values)
+    for j, (lever_id, target, effect, low, high) in enumerate(levers):
+        x = intensity[j]
+        carried = (lever_u[:, j] < values[f"levers.{lever_id}.credibility"]) & (x != 0.0)
+        per_unit = values[f"levers.{lever_id}.per_unit"]
+        base = out[target]
+        changed = base + per_unit * x if effect == "add" else base * (1.0 + per_unit * x)
+        out[target] = jnp.where(carried, jnp.clip(changed, low, high), base)
+    return out
+
+
+def _world(
+    values: Mapping[str, Array],
+    key_data: Array,
+    plan: _Plan,
+    objectives: tuple[str, ...],
+    intensity: Array,
+    bias: Any = None,
+) -> tuple[World, Array]:
+    """The world of one stream (its lever draws applied) and the stream's key for the months."""
+    lever_key, months_key = _streams(key_data)
+    lever_u = jax.random.uniform(lever_key, (plan.paths, len(plan.levers)), dtype=jnp.float64)
+    p = _apply_levers(values, lever_u, plan.levers, intensity)
+    return World(p, values, objectives, plan.paths, bias), months_key
+
+
+# ------------------------------------------------------------------------------------ leaders
+
+
+def _features(
+    world: World, x: State, side: str, val: Valuation, v_battle: Array, log_rho: Array, peace_here: Array
+) -> Array:
+    """``(paths, 5)`` regressors of a leader's continuation value (``decision.features``); ``peace_here`` is
+    the value of peace at the battlefield's victory score ``v_battle``."""
+    cover = x[f"reserves_{side}"] / jnp.maximum(world.spend0[side], 1e-12)
+    cover = jnp.broadcast_to(cover, val.stay.shape)
+    return jnp.stack([val.stay, peace_here, v_battle, log_rho, cover], axis=1)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One leader's fitted rules, incumbent ``[0]`` and successor ``[1]``: coefficients ``(2, T+1, k)``
+    and the regressors' range in training ``(2, T+1, d)``."""
+
+    coefficients: Array
+    low: Array
+    high: Array
+    degree: int
+
+    def continuation(self, t: Array, feats: Array, successor: Array) -> Array:
+        """``(paths,)`` continuation value at month ``t``, regressors clipped to their training range."""
+        values = []
+        for g in range(2):
+            x = jnp.clip(feats, self.low[g, t], self.high[g, t])
+            values.append(lsm.combine(lsm.polynomial_columns(x, self.degree), self.coefficients[g, t]))
+        return jnp.where(successor, values[1], values[0])
+
+
+def _imagined_rule(
+    side: str,
+    values: Mapping[str, Array],
+    key_data: Array,
+    knobs: Mapping[str, Array],
+    st: Structure,
+    plan: _Plan,
+    objectives: tuple[str, ...],
+) -> _Rule:
+    """Simulate leader ``side``'s imagined war (no deal) and fit his incumbent and successor rules
+    (``decision.imagined_paths`` and ``decision.solve_rules``)."""
+    cfg = plan.config
+    n, horizon = plan.paths, cfg.horizon
+    biased = knobs["biased"]
+    optimism = values[f"leaders.{side}.optimism"] * biased
+    world, months_key = _world(values, key_data, plan, objectives, knobs["intensity"], {side: optimism})
+    j = other(side)
+    sd, sdj = world.sides[side], world.sides[j]
+    doubt = sd.belief("resolve_doubt") * biased
+    types = (jnp.zeros(n, dtype=bool), jnp.ones(n, dtype=bool))
+    available_from = jnp.asarray(st.available_from)
+
+    def observe(x: State, other_successor: Array, t: Array) -> tuple[Array, ...]:
+        progress = world.progress(x)
+        available = available_from <= t
+        log_i, log_j = world.state_log(x, side), world.state_log(x, j)
+        vb_j = victory_battlefield(st, j, progress, sdj)
+        # the doubt raises the other's hazard at war only: his staying power, not his peace
+        val_j = Valuation.of(sdj, other_successor, log_j + doubt, world.peace_log(x, j, log_j), vb_j, None)
+        vb_i, v_i = victory_battlefield(st, side, progress, sd), victory(st, side, progress, sd)
+        vals = [Valuation.of(sd, succ, log_i, world.peace_log(x, side, log_i), vb_i, None) for succ in types]
+        # every value of peace of the month in one evaluation of the series
+        peace_j, *peace = peace_values(
+            [(val_j, victory(st, j, progress, sdj))]
+            + [(v, s) for val in vals for v, s in ((val, v_i), (val, vb_i[:, None]))]
+        )
+        accepted = (peace_j >= val_j.stay[:, None]) & available[None, :]
+        log_rho = world.log_power_ratio(x, side)
+        feats, stop, flow, discount, stay = [], [], [], [], []
+        for g, val in enumerate(vals):
+            peace_now, peace_here = peace[2 * g], peace[2 * g + 1][:, 0]
+            feats.append(_features(world, x, side, val, vb_i, log_rho, peace_here))
+            best = jnp.max(jnp.where(accepted, peace_now, -jnp.inf), axis=1, initial=-jnp.inf)
+            stop.append(jnp.where(jnp.isfinite(best), best, jnp.nan))
+            flow.append(val.war_cashflow)
+            discount.append(val.war_discount)
+            stay.append(val.stay)
+        stacked = (jnp.stack(a) for a in (feats, stop, flow, discount, stay))
+        return (*stacked, val_j.rate_war)
+
+    war, no_relief = jnp.ones(n, dtype=bool), jnp.zeros(n)
+    j_index = SIDES.index(j)
+
+    def month(carry: tuple[State, Array], t: Array) -> tuple[tuple[State, Array], tuple[Array, ...]]:
+        x, other_successor = carry
+        feats, stop, flow, discount, _, rate_j = observe(x, other_successor, t)
+        z, u = _month_noise(months_key, t, n)
+        x = world.step(x, z, u, war, no_relief)
+        other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < K.probability(rate_j))
+        return (x, other_successor), (feats, stop, flow, discount)
+
+    start = (world.start(), jnp.zeros(n, dtype=bool))
+    (x, other_successor), (feats, stop, flow, discount) = lax.scan(month, start, jnp.arange(horizon))
+    feats_end, stop_end, _, _, terminal, _ = observe(x, other_successor, jnp.asarray(horizon))
+    feats = jnp.concatenate([feats, feats_end[None]], axis=0)  # (T+1, 2, n, d)
+    stop = jnp.concatenate([stop, stop_end[None]], axis=0)
+    coefficients = jnp.stack(
+        [
+            lsm.fit(feats[:, g], stop[:, g], flow[:, g], discount[:, g], terminal[g], cfg.basis_degree, RIDGE)
+            for g in range(2)
+        ]
+    )
+    return _Rule(coefficients, feats.min(axis=2).swapaxes(0, 1), feats.max(axis=2).swapaxes(0, 1), cfg.basis_degree)
+
+
+def _myopic_projection(
+    world: World, x: State, st: Structure, optimism: Mapping[str, Array], lookahead: int
+) -> dict[str, Array]:
+    """``(paths, terms)`` victory scores a myopic leader projects ``lookahead`` months ahead, at the
+    expected front's speed with his optimism."""
+    power = world.power(x)
+    rho = power["A"] / jnp.maximum(power["B"], 1e-12)
+    out = {}
+    for s in SIDES:
+        belief = jnp.exp(optimism[s] * (1.0 if s == "A" else -1.0))
+        expected_gain = world.mu * jnp.power(rho * belief, world.theta)
+        gained = x["held"] - world.held0 + lookahead * expected_gain
+        out[s] = victory(st, s, K.objective_progress(gained, world.obj_bounds), world.sides[s])
+    return out
+
+
+def _myopic_fight_value(
+    val: Mapping[str, Valuation], later: Mapping[str, Array], available: Array, lookahead: int
+) -> dict[str, Array]:
+    """A myopic leader's value of fighting on (``engine._myopic_fight_value``): ``lookahead`` months at
+    today's hazard, then the best deal the other side accepts today, valued at the victory score he
+    projects (``later``: the value of peace at those scores), or else fighting on forever."""
+    accepts = {}
+    for s in SIDES:
+        stay_then = val[s].fight_then(lookahead, val[s].stay)
+        accepts[s] = (val[s].peace_now >= stay_then[:, None]) & available[None, :]
+    out = {}
+    for s, o in (("A", "B"), ("B", "A")):
+        best_later = jnp.max(jnp.where(accepts[o], later[s], -jnp.inf), axis=1, initial=-jnp.inf)
+        out[s] = val[s].fight_then(lookahead, jnp.maximum(val[s].stay, best_later))
+    return out
+
+
+# --------------------------------------------------------------------------------- the war
+
+
+def _sample(
+    key_data: Array,
+    values: Mapping[str, Array],
+    knobs: Mapping[str, Array],
+    st: Structure,
+    plan: _Plan,
+    objectives: tuple[str, ...],
+    prior: float,
+) -> dict[str, Array]:
+    """Simulate one parameter sample on ``plan.paths`` paths.
+
+    ``key_data`` ``(3, 2)``: its streams' keys; ``knobs``: ``biased`` (1 when the leaders decide with
+    the scenario's optimism and doubt, 0 with the true model) and the levers' ``intensity``, the same
+    for every sample of the call.
+    """
+    cfg = plan.config
+    n, horizon, lookahead = plan.paths, cfg.horizon, cfg.lookahead
+    optimism = {s: values[f"leaders.{s}.optimism"] * knobs["biased"] for s in SIDES}
+    rules: dict[str, _Rule] | None = None
+    if cfg.policy == "optimal" and cfg.allow_settlement:
+        rules = {s: _imagined_rule(s, values, key_data[IMAGINED[s]], knobs, st, plan, objectives) for s in SIDES}
+
+    world, months_key = _world(values, key_data[TRUE_WORLD], plan, objectives, knobs["intensity"])
+    p = world.p
+    n_obj = len(objectives)
+    available_from = jnp.asarray(st.available_from)
+    guarantees = jnp.asarray(st.guarantees)
+    relief_of = jnp.asarray(st.sanctions_relief)
+    grid = jnp.asarray(RANGE_GRID)
+    minus = jnp.full(n, -1, dtype=jnp.int64)
+    e0: State = {
+        "at_war": jnp.ones(n, dtype=bool),
+        "terms_now": minus,
+        "peace_start": minus,
+        "broken": jnp.full(n, float(prior)),
+        "settlements": jnp.zeros(n, dtype=jnp.int64),
+        "breakdowns": jnp.zeros(n, dtype=jnp.int64),
+        "first_month": minus,
+        "first_terms": minus,
+        "under_successor": jnp.zeros(n, dtype=bool),
+        "held_end": jnp.full(n, jnp.nan),
+        "progress_end": jnp.full((n, n_obj), jnp.nan),
+        "cf_months": jnp.zeros(n, dtype=jnp.int64),
+        "cf_broke": jnp.zeros(n, dtype=bool),
+        "cf_rate": jnp.full(n, jnp.nan),
+    }
+    for s in SIDES:
+        e0[f"successor_{s}"] = jnp.zeros(n, dtype=bool)
+        e0[f"removed_{s}"] = jnp.zeros(n, dtype=bool)
+        e0[f"removal_month_{s}"] = minus
+        e0[f"cas_to_settle_{s}"] = jnp.zeros(n)
+        e0[f"victory_now_{s}"] = jnp.zeros(n)
+
+    def trajectory(x: State, at_war: Array) -> dict[str, Array]:
+        return {name: (at_war.astype(jnp.float64) if var is None else x[var]) for name, var in TRAJECTORIES}
+
+    def decide(t: Array, x: State, e: State, rows: dict[str, Array]) -> State:
+        """1. Each leader values the terms against fighting on; both sign the best acceptable terms."""
+        e = dict(e)
+        progress = world.progress(x)
+        available = available_from <= t
+        at_war = e["at_war"]
+        val: dict[str, Valuation] = {}
+        v_battle, v_terms, fight_on = {}, {}, {}
+        for s in SIDES:
+            sd = world.sides[s]
+            slog = world.state_log(x, s)
+            v_battle[s] = victory_battlefield(st, s, progress, sd)
+            v_terms[s] = victory(st, s, progress, sd)
+            val[s] = Valuation.of(sd, e[f"successor_{s}"], slog, world.peace_log(x, s, slog), v_battle[s], None)
+        # every value of peace of the month in one evaluation of the series: the terms on the table,
+        # then the battlefield's score (optimal) or the projected terms (myopic), then the range's grid
+        requests = [(val[s], v_terms[s]) for s in SIDES]
+        if rules is not None:
+            requests += [(val[s], v_battle[s][:, None]) for s in SIDES]
+        else:
+            projected = _myopic_projection(world, x, st, optimism, lookahead)
+            requests += [(val[s], projected[s]) for s in SIDES]
+        if cfg.bargaining_range:
+            requests += [(val[s], jnp.broadcast_to(grid, (n, grid.size))) for s in SIDES]
+        kinds = [(kind, s) for kind in ("now", "more", "grid") for s in SIDES][: len(requests)]
+        peace = dict(zip(kinds, peace_values(requests), strict=True))
+        for s in SIDES:
+            val[s] = replace(val[s], peace_now=peace["now", s])
+            if rules is not None:
+                believed = world.log_power_ratio(x, s) + optimism[s]
+                feats = _features(world, x, s, val[s], v_battle[s], believed, peace["more", s][:, 0])
+                cont = rules[s].continuation(t, feats, e[f"successor_{s}"])
+                # months at which his imagined war never offered a deal leave no fitted rule:
+                # he then values fighting on as fighting forever at today's hazard
+                fight_on[s] = jnp.where(jnp.isnan(cont), val[s].stay, cont)
+        if rules is None:
+            fight_on = _myopic_fight_value(val, {s: peace["more", s] for s in SIDES}, available, lookahead)
+        gains = {s: val[s].peace_now - fight_on[s][:, None] for s in SIDES}
+        if cfg.record:
+            for s in SIDES:
+                for j, term in enumerate(st.terms):
+                    rows[f"gain_{s}_{term}"] = jnp.where(at_war, gains[s][:, j], jnp.nan)
+        if cfg.bargaining_range:
+            res = {s: K.reservation_score(peace["grid", s], grid, fight_on[s]) for s in SIDES}
+            low, high = K.bargaining_range(
+                res["A"], stake_shift(st, "A", world.sides["A"]), res["B"], stake_shift(st, "B", world.sides["B"])
+            )
+            rows["range_low"] = jnp.where(at_war, low, jnp.nan)
+            rows["range_high"] = jnp.where(at_war, high, jnp.nan)
+        choice = K.choose_terms(gains["A"], gains["B"], available)
+        signs = at_war & (choice >= 0)
+        k = jnp.maximum(choice, 0)
+        first = signs & (e["first_month"] < 0)
+        e["at_war"] = at_war & ~signs
+        e["terms_now"] = jnp.where(signs, choice, e["terms_now"])
+        e["peace_start"] = jnp.where(signs, t, e["peace_start"])
+        e["settlements"] = e["settlements"] + signs
+        e["first_month"] = jnp.where(first, t, e["first_month"])
+        e["first_terms"] = jnp.where(first, choice, e["first_terms"])
+        e["under_successor"] = jnp.where(first, e["successor_A"] | e["successor_B"], e["under_successor"])
+        rate = K.breakdown_probability(
+            p["ceasefire.breakdown"],
+            guarantees[k],
+            p["ceasefire.guarantee_factor"],
+            p["ceasefire.record_factor"],
+            e["broken"],
+        )
+        e["cf_rate"] = jnp.where(first, rate, e["cf_rate"])
+        for s in SIDES:
+            e[f"cas_to_settle_{s}"] = jnp.where(first, x[f"cum_cas_{s}"], e[f"cas_to_settle_{s}"])
+        e["held_end"] = jnp.where(first, x["held"], e["held_end"])
+        e["progress_end"] = jnp.where(first[:, None], progress, e["progress_end"])
+        for s in SIDES:
+            chosen = jnp.take_along_axis(v_terms[s], k[:, None], axis=1)[:, 0]
+            now = jnp.where(at_war, v_battle[s], e[f"victory_now_{s}"])
+            e[f"victory_now_{s}"] = jnp.where(signs, chosen, now)
+        return e
+
+    def leaders(t: Array, x: State, e: State, u: Array) -> State:
+        """3. Each leader may lose office; a successor takes over."""
+        e = dict(e)
+        since = jnp.maximum(t - e["peace_start"], 0)
+        for i, s in enumerate(SIDES):
+            sd = world.sides[s]
+            successor = e[f"successor_{s}"]
+            rate0 = sd.rate0(successor)
+            slog = world.state_log(x, s)
+            war_rate = K.war_rate(rate0, slog)
+            shock_total = jnp.zeros(n)
+            for r in TRANSITION_REASONS:
+                shock_total = shock_total + sd.reason(r, successor)
+            shock = K.transition_shock(shock_total, e[f"victory_now_{s}"], sd.ld("victory_relief")) * jnp.exp(
+                -since / sd.ld("shock_months")
+            )
+            peace_rate = K.peace_base_rate(rate0, slog, sd.reason("legitimacy", successor)) + shock
+            h = K.probability(jnp.where(e["at_war"], war_rate, peace_rate))
+            out = u[:, U_REMOVE_A + i] < h
+            e[f"removal_month_{s}"] = jnp.where(out & ~e[f"removed_{s}"], t, e[f"removal_month_{s}"])
+            e[f"removed_{s}"] = e[f"removed_{s}"] | out
+            e[f"successor_{s}"] = successor | out
+        return e
+
+    def ceasefires(x: State, e: State, u: Array) -> tuple[State, State]:
+        """4. Ceasefires may break down; the war resumes from the state of that moment."""
+        e, x = dict(e), dict(x)
+        in_peace = ~e["at_war"]
+        k_now = jnp.maximum(e["terms_now"], 0)
+        p_break = K.breakdown_probability(
+            p["ceasefire.breakdown"],
+            guarantees[k_now],
+            p["ceasefire.guarantee_factor"],
+            p["ceasefire.record_factor"],
+            e["broken"],
+        )
+        breaks = in_peace & (u[:, U_BREAK] < p_break)
+        first_peace = in_peace & (e["settlements"] == 1)
+        e["cf_months"] = jnp.where(first_peace & ~e["cf_broke"], e["cf_months"] + 1, e["cf_months"])
+        e["cf_broke"] = e["cf_broke"] | (breaks & (e["settlements"] == 1))
+        e["at_war"] = e["at_war"] | breaks
+        e["breakdowns"] = e["breakdowns"] + breaks
+        e["broken"] = e["broken"] + breaks
+        e["terms_now"] = jnp.where(breaks, -1, e["terms_now"])
+        for s in SIDES:  # the war resumes at the start's intensity, not at peace's zero
+            x[f"casualty_ratio_{s}"] = jnp.where(breaks, 1.0, x[f"casualty_ratio_{s}"])
+        return x, e
+
+    def month(carry: tuple[State, State], t: Array) -> tuple[tuple[State, State], dict[str, Array]]:
+        x, e = carry
+        rows: dict[str, Array] = {}
+        if cfg.bargaining_range:
+            rows["at_war_decision"] = e["at_war"]
+            rows["range_low"] = rows["range_high"] = jnp.full(n, jnp.nan)
+        if cfg.record:
+            for s in SIDES:
+                for term in st.terms:
+                    rows[f"gain_{s}_{term}"] = jnp.full(n, jnp.nan)
+        if cfg.allow_settlement:
+            e = decide(t, x, e, rows)
+        z, u = _month_noise(months_key, t, n)
+        relief = jnp.where(e["at_war"], 0.0, relief_of[jnp.maximum(e["terms_now"], 0)])
+        x = world.step(x, z, u, e["at_war"], relief)
+        e = leaders(t, x, e, u)
+        x, e = ceasefires(x, e, u)
+        if cfg.record:
+            rows.update(trajectory(x, e["at_war"]))
+        return (x, e), rows
+
+    x0 = world.start()
+    (x, e), rows = lax.scan(month, (x0, e0), jnp.arange(horizon))
+    never = e["first_month"] < 0
+    out = {
+        "first_settlement": e["first_month"],
+        "first_terms": e["first_terms"],
+        "under_successor": e["under_successor"],
+        "held_at_end": jnp.where(never, x["held"], e["held_end"]),
+        "objectives_taken": jnp.where(never[:, None], world.progress(x), e["progress_end"]),
+        "ceasefire_months": e["cf_months"],
+        "ceasefire_broke": e["cf_broke"],
+        "ceasefire_break_rate": e["cf_rate"],
+        "settlements": e["settlements"],
+        "breakdowns": e["breakdowns"],
+        "at_war_at_end": e["at_war"],
+    }
+    for s in SIDES:
+        out[f"casualties_to_settlement_{s}"] = jnp.where(never, x[f"cum_cas_{s}"], e[f"cas_to_settle_{s}"])
+        out[f"casualties_total_{s}"] = x[f"cum_cas_{s}"]
+        out[f"removed_{s}"] = e[f"removed_{s}"]
+        out[f"removal_month_{s}"] = e[f"removal_month_{s}"]
+    for name, row in rows.items():
+        out[f"rows.{name}"] = row
+    if cfg.record:
+        for name, row in trajectory(x0, jnp.ones(n, dtype=bool)).items():
+            out[f"start.{name}"] = row
+    return out
+
+
+# ------------------------------------------------------------------------------- the call
+
+_COMPILED: dict[_Plan, Callable[..., dict[str, Array]]] = {}
+_MAX_COMPILED = 16
+
+
+def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., dict[str, Array]]:
+    """The jitted, sample-vmapped call for ``plan`` (kept for reuse; JAX caches each input shape)."""
+    if plan not in _COMPILED:
+        st = Structure.from_scenario(scenario)
+        objectives = tuple(o.id for o in scenario.objectives)
+        prior = float(scenario.ceasefire.prior_broken)
+
+        def one(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Array]:
+            return _sample(key_data, values, knobs, st, plan, objectives, prior)
+
+        if len(_COMPILED) >= _MAX_COMPILED:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[plan] = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    return _COMPILED[plan]
+
+
+def plan_for(
+    scenario: Scenario, paths: int, config: RunConfig, lever_intensity: Mapping[str, float] | None = None
+) -> _Plan:
+    """The static description of a call (what compiles): the config, sizes, levers and the scenario's
+    digest; the beliefs and the levers' intensities are inputs of the call, not part of it."""
+    intensity_of(scenario, lever_intensity)
+    levers: list[Lever] = []
+    for lv in scenario.levers:
+        low, high = param_domain(scenario, lv.target)
+        levers.append((lv.id, lv.target, lv.effect, float(low), float(high)))
+    digest = hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+    config = replace(config, backend="jax", beliefs="scenario")
+    return _Plan(config=config, paths=paths, levers=tuple(levers), scenario_digest=digest)
+
+
+def intensity_of(scenario: Scenario, lever_intensity: Mapping[str, float] | None) -> np.ndarray:
+    """``(levers,)`` intensity of each of the scenario's levers (0 where not given)."""
+    intensities = dict(lever_intensity or {})
+    for lever_id, x in intensities.items():
+        if np.ndim(x) != 0:
+            raise ValueError(f"lever '{lever_id}': the JAX backend takes one intensity per call, got an array")
+    return np.array([float(intensities.get(lv.id, 0.0)) for lv in scenario.levers], dtype=np.float64)
+
+
+def key_data(seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
+    """``(samples, 3, 2)`` threefry keys: per sample, its true war's and each leader's imagined war's."""
+    streams = (TRUE_WORLD, IMAGINED["A"], IMAGINED["B"])
+    return np.array([[child(seed, j).generate_state(2, dtype=np.uint32) for j in streams] for seed in seeds])
+
+
+def _per_sample(params: Mapping[str, np.ndarray], samples: int, paths: int) -> dict[str, np.ndarray]:
+    """Per-path parameters ``(samples * paths,)`` as ``(samples,)`` where constant over a sample's paths,
+    else ``(samples, paths)``."""
+    out = {}
+    for key, value in params.items():
+        a = np.asarray(value, dtype=np.float64).reshape(samples, paths)
+        same = (a == a[:, :1]) | (np.isnan(a) & np.isnan(a[:, :1]))
+        out[key] = a[:, 0].copy() if same.all() else a
+    return out
+
+
+def simulate(
+    scenario: Scenario,
+    params: Mapping[str, np.ndarray],
+    seeds: Sequence[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    lever_intensity: Mapping[str, float] | None = None,
+    sample_offset: int = 0,
+) -> Outcomes:
+    """Simulate ``len(seeds)`` outer samples of ``paths`` paths each, in JAX.
+
+    The signature and the result are those of :func:`ceasefire.model.engine.simulate`: ``params``
+    are per-path arrays ``(len(seeds) * paths,)`` without the levers applied, one seed per sample.
+    """
+    samples = len(seeds)
+    if samples == 0:
+        raise ValueError("simulate needs at least one sample seed")
+    values = _per_sample(params, samples, paths)
+    return simulate_samples(scenario, values, seeds, paths, config, lever_intensity, sample_offset)
+
+
+def simulate_samples(
+    scenario: Scenario,
+    values: Mapping[str, np.ndarray],
+    seeds: Sequence[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    lever_intensity: Mapping[str, float] | None = None,
+    sample_offset: int = 0,
+) -> Outcomes:
+    """:func:`simulate` from per-sample parameters: ``values[key]`` is ``(samples,)`` (the same on every
+    path of a sample) or ``(samples, paths)``; nothing is repeated per path on the host.
+
+    Samples are padded to a few bucket sizes (repeating the last) so that few shapes compile; a
+    sample's numbers do not depend on the others in the call.
+    """
+    samples = len(seeds)
+    with jax.enable_x64(True):
+        fn, args = _call(scenario, values, seeds, paths, config, lever_intensity)
+        got = {k: np.asarray(v)[:samples] for k, v in fn(*args).items()}
+    return _outcomes(got, samples, paths, config, sample_offset)
+
+
+def lower(
+    scenario: Scenario,
+    values: Mapping[str, np.ndarray],
+    seeds: Sequence[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    lever_intensity: Mapping[str, float] | None = None,
+) -> Any:
+    """The lowered (not yet compiled) call of :func:`simulate_samples`: ``.compile()``, ``.cost_analysis()``."""
+    with jax.enable_x64(True):
+        fn, args = _call(scenario, values, seeds, paths, config, lever_intensity)
+        return fn.lower(*args)  # type: ignore[attr-defined]
+
+
+def _call(
+    scenario: Scenario,
+    values: Mapping[str, np.ndarray],
+    seeds: Sequence[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    lever_intensity: Mapping[str, float] | None,
+) -> tuple[Callable[..., dict[str, Array]], tuple[Any, ...]]:
+    """The compiled function of the call and its arguments, the samples padded to their bucket (64-bit on)."""
+    if config.policy not in POLICIES:
+        raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
+    if config.beliefs not in BELIEFS:
+        raise ValueError(f"unknown beliefs '{config.beliefs}' (beliefs: {', '.join(BELIEFS)})")
+    samples = len(seeds)
+    if samples == 0:
+        raise ValueError("simulate needs at least one sample seed")
+    rows = np.minimum(np.arange(_bucket(samples)), samples - 1)
+    plan = plan_for(scenario, paths, config, lever_intensity)
+    inputs = {k: jnp.asarray(np.asarray(v, dtype=np.float64)[rows]) for k, v in values.items()}
+    knobs = {
+        "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
+        "intensity": jnp.asarray(intensity_of(scenario, lever_intensity), dtype=jnp.float64),
+    }
+    return _compiled(plan, scenario), (jnp.asarray(key_data(seeds)[rows]), inputs, knobs)
+
+
+def _outcomes(got: dict[str, np.ndarray], samples: int, paths: int, config: RunConfig, offset: int) -> Outcomes:
+    """Gather the per-sample arrays ``(samples, paths, ...)`` into flat per-path :class:`Outcomes`."""
+    n = samples * paths
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a.reshape(n, *a.shape[2:])
+
+    def months(a: np.ndarray) -> np.ndarray:  # (samples, T, paths) -> (T, n)
+        return np.ascontiguousarray(np.moveaxis(a, 1, 0).reshape(a.shape[1], n))
+
+    monthly = {}
+    if config.bargaining_range:
+        monthly = {k: months(got[f"rows.{k}"]) for k in ("range_low", "range_high", "at_war_decision")}
+    trajectories = {}
+    if config.record:
+        for name in sorted(k[len("rows.") :] for k in got if k.startswith("rows.")):
+            row = months(got[f"rows.{name}"])
+            if name in ("range_low", "range_high", "at_war_decision"):
+                continue
+            start = got.get(f"start.{name}")
+            trajectories[name] = row if start is None else np.concatenate([flat(start)[None], row], axis=0)
+    return Outcomes(
+        sample=np.repeat(np.arange(samples, dtype=np.int64) + offset, paths),
+        first_settlement=flat(got["first_settlement"]).astype(np.int64),
+        first_terms=flat(got["first_terms"]).astype(np.int64),
+        under_successor=flat(got["under_successor"]),
+        casualties_to_settlement={s: flat(got[f"casualties_to_settlement_{s}"]) for s in SIDES},
+        casualties_total={s: flat(got[f"casualties_total_{s}"]) for s in SIDES},
+        held_at_end=flat(got["held_at_end"]),
+        objectives_taken=flat(got["objectives_taken"]),
+        removed={s: flat(got[f"removed_{s}"]) for s in SIDES},
+        removal_month={s: flat(got[f"removal_month_{s}"]).astype(np.int64) for s in SIDES},
+        ceasefire_months=flat(got["ceasefire_months"]).astype(np.int64),
+        ceasefire_broke=flat(got["ceasefire_broke"]),
+        ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
+        settlements=flat(got["settlements"]).astype(np.int64),
+        breakdowns=flat(got["breakdowns"]).astype(np.int64),
+        at_war_at_end=flat(got["at_war_at_end"]),
+        monthly=monthly,
+        trajectories=trajectories,
+    )
+
+
+def state_bytes_per_path_step(config: RunConfig, n_terms: int, n_objectives: int) -> dict[str, int]:
+    """Bytes of per-path state read and written per path-step (one month of one path) by an ideal kernel
+    that keeps nothing but the month's carry in memory.
+
+    The carry of the true war: its 18 float64 state variables (territory, oil price, and per side
+    manpower, equipment, storage, reserves, stability, pain, casualty ratio, casualties) and the
+    engine's bookkeeping (``10 + objectives + 6`` eight-byte numbers: terms, months, counters, the
+    outcomes kept at the first deal; 7 one-byte flags), read once and written once a month. Written
+    per month besides: the bargaining range (two float64 and the at-war flag) when it is kept, the
+    trajectories and gains when recorded. The month's random numbers are made in the kernel (none
+    read). With the ``optimal`` policy each leader's imagined war adds, per path-step, its own carry
+    (18 float64 and a flag) read and written, and its stopping problem (5 regressors, stop, flow and
+    discount, for an incumbent and a successor) written, then read back by the fit.
+    """
+    war = 18 * 8
+    bookkeeping = (10 + n_objectives + 6) * 8 + 7
+    carry = war + bookkeeping
+    out = (2 * 8 + 1) if config.bargaining_range else 0
+    if config.record:
+        out += (len(TRAJECTORIES) + 2 * n_terms) * 8
+    extra = 0
+    if config.policy == "optimal" and config.allow_settlement:
+        problem = 2 * (N_FEATURES + 3) * 8
+        extra = 2 * (2 * (war + 1) + 2 * problem)
+    return {"read": carry, "written": carry + out, "optimal_policy_extra": extra, "total": 2 * carry + out + extra}

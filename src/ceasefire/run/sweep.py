@@ -1,0 +1,894 @@
+"""Sweeps: many independent experiments over common random numbers, run locally or on Dask.
+
+What to run is kept apart from how it is run:
+
+* a **design** is a table (:class:`pandas.DataFrame`) of experiments, one row each. A column is
+  either a parameter's dotted path (``attrition.exchange_ratio``) holding that parameter's value,
+  or ``lever:ID`` holding a lever's intensity. Parameters without a column are held at the
+  scenario's *nominal* value (the median of their distribution, the value of a fixed one);
+  levers without a column are off. A design never samples by itself: samplers
+  (:func:`latin_hypercube`, :func:`design_from_unit`) make designs.
+* a :class:`SweepSpec` says how each row is simulated (paths, horizon, policy, beliefs, seed)
+  and which registered :data:`METRICS` are computed per row;
+* an **executor** (:func:`executor_for`) evaluates chunks of rows: in this process, on a
+  local pool of processes, or on a Dask distributed cluster.
+
+**Common random numbers.** Every row is simulated on the *same* ``paths`` paths: row ``i``'s
+paths draw their noise from the seed ``Seeds.from_seed(seed).path_seed(0)``, whatever ``i``.
+Two rows differ only by their parameters and levers, never by noise, so differences between rows
+are effects, not Monte Carlo error (Glasserman 2004, sec. 4.2).
+
+**Chunks are independent.** The engine simulates each outer sample on its own
+(:func:`ceasefire.model.engine.simulate`), so a row's numbers are bit-identical whatever the chunk
+size, the number of workers or the executor.
+
+**Incremental results.** With ``out=DIR`` each finished chunk is written as
+``DIR/part-NNNNN.parquet`` (a temporary file, then a rename), after ``DIR/manifest.json`` and
+``DIR/design.parquet``; at the end ``DIR/results.parquet`` joins the design and the metrics.
+``resume=True`` checks the manifest against this sweep, keeps the valid parts and computes the
+others: the result is bit-identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ceasefire import __version__
+from ceasefire.errors import CeasefireError
+from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig, per_path, simulate
+from ceasefire.run.experiment import chunk_size_for
+from ceasefire.run.guards import check_chunk
+from ceasefire.run.sampling import Seeds, Values, check_levers
+from ceasefire.run.store import write_atomic
+from ceasefire.scenario.load import scenario_digest
+from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
+
+__all__ = [
+    "LEVER_PREFIX",
+    "METRICS",
+    "Metric",
+    "SweepError",
+    "SweepSpec",
+    "check_design",
+    "design_from_unit",
+    "design_hash",
+    "evaluate_chunk",
+    "executor_for",
+    "latin_hypercube",
+    "model_factors",
+    "run_sweep",
+]
+
+LEVER_PREFIX = "lever:"
+"""Design columns ``lever:ID`` hold lever ``ID``'s intensity."""
+FORMAT = 1
+"""Version of the on-disk layout (manifest, parts)."""
+MANIFEST, DESIGN, RESULTS = "manifest.json", "design.parquet", "results.parquet"
+PART = re.compile(r"^part-(\d{5})\.parquet$")
+TEMPORARY = re.compile(r"^\.(part-\d{5}|manifest|design|results)\.(parquet|json)\..+\.tmp$")
+
+
+class SweepError(CeasefireError):
+    """A sweep that cannot start or go on: the message says what happened and what is kept."""
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricInput:
+    """The outcomes of ``rows`` consecutive rows (samples ``0 .. rows-1``), ``paths`` paths each."""
+
+    outcomes: Outcomes
+    rows: int
+    paths: int
+    horizon: int
+    values: Values  # per-row parameter values (levers not applied)
+
+    def by_row(self, x: NDArray[Any]) -> NDArray[Any]:
+        """A per-path array as ``(rows, paths)``."""
+        return np.asarray(x).reshape(self.rows, self.paths)
+
+    def mean(self, x: NDArray[Any]) -> NDArray[np.float64]:
+        """Mean over each row's paths."""
+        return self.by_row(np.asarray(x, dtype=float)).mean(axis=1)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number per row of a sweep, computed from its paths' outcomes."""
+
+    name: str
+    description: str
+    unit: str
+    compute: Callable[[MetricInput], NDArray[np.float64]]
+    min_horizon: int = 1
+
+
+def _settle_within(months: int) -> Callable[[MetricInput], NDArray[np.float64]]:
+    def compute(m: MetricInput) -> NDArray[np.float64]:
+        first = m.outcomes.first_settlement
+        return m.mean((first >= 0) & (first < months))
+
+    return compute
+
+
+def _median_month(m: MetricInput) -> NDArray[np.float64]:
+    first = m.by_row(m.outcomes.first_settlement).astype(float)
+    first = np.where(first >= 0, first, np.inf)
+    med = np.sort(first, axis=1)[:, (m.paths - 1) // 2]
+    return np.where(np.isfinite(med), med, np.nan)
+
+
+def _months_at_war(m: MetricInput) -> NDArray[np.float64]:
+    first = m.outcomes.first_settlement
+    return m.mean(np.where(first >= 0, first, m.horizon))
+
+
+def _holds(months: int) -> Callable[[MetricInput], NDArray[np.float64]]:
+    def compute(m: MetricInput) -> NDArray[np.float64]:
+        rate = m.by_row(m.outcomes.ceasefire_break_rate)
+        settled = ~np.isnan(rate)
+        survive = np.where(settled, (1.0 - np.where(settled, rate, 0.0)) ** months, 0.0)
+        count = settled.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, survive.sum(axis=1) / np.maximum(count, 1), np.nan)  # type: ignore[no-any-return]
+
+    return compute
+
+
+def _held_share(m: MetricInput) -> NDArray[np.float64]:
+    area = np.repeat(m.values["territory.area_km2"], m.paths)
+    return m.mean(m.outcomes.held_at_end / area)
+
+
+def _per_side(
+    get: Callable[[Outcomes], Mapping[str, NDArray[Any]]], side: str
+) -> Callable[[MetricInput], NDArray[np.float64]]:
+    def compute(m: MetricInput) -> NDArray[np.float64]:
+        return m.mean(get(m.outcomes)[side])
+
+    return compute
+
+
+def _side_metrics() -> list[Metric]:
+    out = []
+    for s in SIDES:
+        out += [
+            Metric(
+                f"casualties_{s}",
+                f"side {s}'s casualties over the whole horizon, mean over paths",
+                "people",
+                _per_side(lambda o: o.casualties_total, s),
+            ),
+            Metric(
+                f"casualties_to_settlement_{s}",
+                f"side {s}'s casualties until the first settlement (the horizon if none), mean over paths",
+                "people",
+                _per_side(lambda o: o.casualties_to_settlement, s),
+            ),
+            Metric(
+                f"p_removed_{s}",
+                f"probability that side {s}'s leader loses office within the horizon",
+                "probability",
+                _per_side(lambda o: o.removed, s),
+            ),
+        ]
+    return out
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        *(
+            Metric(
+                f"p_settle_{k}",
+                f"probability of a first settlement within {k} months (months 0 .. {k - 1})",
+                "probability",
+                _settle_within(k),
+                min_horizon=k,
+            )
+            for k in (6, 12, 24, 36)
+        ),
+        Metric(
+            "p_settle_horizon",
+            "probability of a first settlement within the horizon",
+            "probability",
+            lambda m: m.mean(m.outcomes.first_settlement >= 0),
+        ),
+        Metric(
+            "deal_at_start",
+            "share of paths settling in month 0 (without levers: 0 or 1 per row, the month-0 decision is the "
+            "same on every path)",
+            "probability",
+            _settle_within(1),
+        ),
+        Metric(
+            "median_month",
+            "median month of the first settlement over paths, NaN when fewer than half the paths settle",
+            "month",
+            _median_month,
+        ),
+        Metric(
+            "months_at_war",
+            "mean months at war until the first settlement (the horizon when none)",
+            "months",
+            _months_at_war,
+        ),
+        Metric(
+            "p_holds_1y",
+            "probability that a first ceasefire holds 12 months, mean over settled paths (NaN if none)",
+            "probability",
+            _holds(12),
+        ),
+        Metric(
+            "p_holds_2y",
+            "probability that a first ceasefire holds 24 months, mean over settled paths (NaN if none)",
+            "probability",
+            _holds(24),
+        ),
+        Metric(
+            "held_share_A",
+            "share of the territory held by side A at the first settlement (the horizon if none), mean",
+            "share",
+            _held_share,
+        ),
+        Metric(
+            "p_at_war_end",
+            "probability of being at war at the horizon (never settled, or a ceasefire broke)",
+            "probability",
+            lambda m: m.mean(m.outcomes.at_war_at_end),
+        ),
+        *_side_metrics(),
+    ]
+}
+"""Registered per-row metrics, by name."""
+
+
+# -- what to run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """How every row of a design is simulated, and what is computed per row."""
+
+    paths: int
+    seed: int
+    horizon: int
+    lookahead: int
+    policy: str = "optimal"
+    beliefs: str = "scenario"
+    metrics: tuple[str, ...] | None = None
+    """Metrics computed per row; ``None``: every registered metric the horizon allows."""
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, **overrides: Any) -> SweepSpec:
+        """The scenario's run defaults, with ``overrides`` that are not ``None``."""
+        base = cls(
+            paths=scenario.run.paths,
+            seed=scenario.run.seed,
+            horizon=scenario.scenario.horizon,
+            lookahead=scenario.run.lookahead,
+        )
+        given = {k: (tuple(v) if k == "metrics" else v) for k, v in overrides.items() if v is not None}
+        return replace(base, **given)  # type: ignore[arg-type]
+
+    def metrics_for(self) -> tuple[str, ...]:
+        """The metrics computed: those asked for, or every one the horizon allows."""
+        if self.metrics is not None:
+            return tuple(self.metrics)
+        return tuple(m for m in METRICS if METRICS[m].min_horizon <= self.horizon)
+
+    def validate(self) -> None:
+        for name in ("paths", "horizon", "lookahead"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative whole number, got {self.seed!r}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
+        if self.beliefs not in BELIEFS:
+            raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
+        if self.metrics is not None and not self.metrics:
+            raise ValueError("a sweep needs at least one metric")
+        for m in self.metrics or ():
+            if m not in METRICS:
+                raise ValueError(f"unknown metric '{m}' (metrics: {', '.join(METRICS)})")
+            if METRICS[m].min_horizon > self.horizon:
+                raise ValueError(f"metric '{m}' needs a horizon of at least {METRICS[m].min_horizon} months")
+
+    def config(self) -> RunConfig:
+        return RunConfig(horizon=self.horizon, lookahead=self.lookahead, policy=self.policy, beliefs=self.beliefs)
+
+
+def model_factors(scenario: Scenario, levers: Iterable[str] = ()) -> list[str]:
+    """The uncertain parameters a simulation with ``levers`` applied reads, in file order.
+
+    A lever's own parameters (``levers.ID.*``) matter only where the lever is applied, and its
+    ``cost_per_unit`` never does; they are left out otherwise (their effect would be exactly zero).
+    """
+    on = set(levers)
+    out = []
+    for path, p in iter_params(scenario):
+        if p.is_fixed:
+            continue
+        if path.startswith("levers."):
+            _, lever_id, key = path.split(".", 2)
+            if lever_id not in on or key == "cost_per_unit":
+                continue
+        out.append(path)
+    return out
+
+
+def design_from_unit(scenario: Scenario, names: Sequence[str], u: NDArray[np.float64]) -> pd.DataFrame:
+    """Map points of the unit hypercube ``u`` (rows x len(names)) through each parameter's quantile function.
+
+    ``u`` is clipped into ``[1e-9, 1 - 1e-9]`` so that unbounded distributions (normal, log-normal)
+    stay finite at samplers' grid points 0 and 1.
+    """
+    params = dict(iter_params(scenario))
+    u = np.clip(np.asarray(u, dtype=float), 1e-9, 1.0 - 1e-9)
+    if u.ndim != 2 or u.shape[1] != len(names):
+        raise ValueError(f"expected unit points of shape (rows, {len(names)}), got {u.shape}")
+    cols = {}
+    for j, name in enumerate(names):
+        if name not in params:
+            raise ValueError(f"'{name}' is not a parameter of scenario '{scenario.scenario.id}'")
+        cols[name] = params[name].ppf(u[:, j])
+    return pd.DataFrame(cols)
+
+
+def latin_hypercube(scenario: Scenario, n: int, seed: int, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """``n`` rows: a Latin hypercube over ``names`` (default: :func:`model_factors`), seeded by ``seed``."""
+    from scipy.stats import qmc
+
+    names = list(model_factors(scenario) if names is None else names)
+    if n < 1:
+        raise ValueError(f"a design needs at least one row, got n={n}")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+    u = qmc.LatinHypercube(d=max(len(names), 1), rng=rng).random(n)[:, : len(names)]
+    return design_from_unit(scenario, names, u)
+
+
+def check_design(scenario: Scenario, design: pd.DataFrame) -> pd.DataFrame:
+    """The design as float64 columns on a fresh 0-based index; ``ValueError`` naming what is wrong."""
+    if not isinstance(design, pd.DataFrame):
+        raise ValueError(f"a design is a pandas DataFrame, got {type(design).__name__}")
+    if len(design) == 0:
+        raise ValueError("the design has no rows")
+    params = dict(iter_params(scenario))
+    levers = {lv.id: lv for lv in scenario.levers}
+    out = {}
+    for col in design.columns:
+        name = str(col)
+        try:
+            x = pd.to_numeric(design[col], errors="raise").to_numpy(dtype=float)
+        except (ValueError, TypeError):
+            raise ValueError(f"design column '{name}': expected numbers") from None
+        bad = np.flatnonzero(~np.isfinite(x))
+        if bad.size:
+            raise ValueError(f"design column '{name}': row {bad[0]} is not a finite number ({x[bad[0]]})")
+        if name.startswith(LEVER_PREFIX):
+            lever_id = name[len(LEVER_PREFIX) :]
+            if lever_id not in levers:
+                raise ValueError(f"design column '{name}': unknown lever (levers: {', '.join(levers) or 'none'})")
+            top = levers[lever_id].intensity_max
+            wrong = np.flatnonzero((x < 0) | (x > top))
+            if wrong.size:
+                raise ValueError(
+                    f"design column '{name}': row {wrong[0]} has intensity {x[wrong[0]]:g}, outside [0, {top:g}]"
+                )
+        elif name in params:
+            low, high = param_domain(scenario, name)
+            wrong = np.flatnonzero((x < low) | (x > high))
+            if wrong.size:
+                raise ValueError(
+                    f"design column '{name}': row {wrong[0]} has {x[wrong[0]]:g}, outside the parameter's "
+                    f"domain [{low:g}, {high:g}]"
+                )
+        else:
+            close = [p for p in params if p.endswith(name.split(".")[-1])][:3]
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ValueError(
+                f"design column '{name}' is neither a parameter of scenario '{scenario.scenario.id}' nor "
+                f"'{LEVER_PREFIX}ID'{hint}"
+            )
+        out[name] = x
+    return pd.DataFrame(out, index=pd.RangeIndex(len(design)))
+
+
+def design_hash(design: pd.DataFrame) -> str:
+    """SHA-256 of a checked design: its column names and its values' bytes, row by row."""
+    h = hashlib.sha256(json.dumps([str(c) for c in design.columns]).encode())
+    h.update(np.ascontiguousarray(design.to_numpy(dtype=np.float64)).tobytes())
+    return h.hexdigest()
+
+
+# -- one chunk ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """Rows ``start .. start + len`` of a design, ready to simulate anywhere (picklable)."""
+
+    scenario: Scenario
+    spec: SweepSpec
+    index: int
+    start: int
+    values: Values  # every parameter, per row
+    levers: NDArray[np.float64]  # (rows, len(lever_ids)) intensities
+    lever_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    index: int
+    start: int
+    metrics: dict[str, NDArray[np.float64]]
+    seconds: float
+
+
+def evaluate_chunk(task: ChunkTask) -> ChunkResult:
+    """Simulate one chunk of rows and compute its metrics (a pure function of the task)."""
+    t0 = time.perf_counter()
+    spec = task.spec
+    rows = task.levers.shape[0]
+    names = spec.metrics_for()
+    out = {m: np.full(rows, np.nan) for m in names}
+    seed = Seeds.from_seed(spec.seed).path_seed(0)
+    combos, inverse = np.unique(task.levers, axis=0, return_inverse=True)
+    group = np.asarray(inverse).reshape(-1)
+    config = spec.config()
+    for g, combo in enumerate(combos):
+        idx = np.flatnonzero(group == g)
+        values = {k: v[idx] for k, v in task.values.items()}
+        intensities = {lv: float(x) for lv, x in zip(task.lever_ids, combo, strict=True) if x != 0.0}
+        seeds = [seed] * idx.size
+        outcomes = simulate(task.scenario, per_path(values, spec.paths), seeds, spec.paths, config, intensities)
+        outcomes = check_chunk(outcomes, task.scenario, values, seeds, spec.paths, config, intensities, 0)
+        view = MetricInput(outcomes, idx.size, spec.paths, spec.horizon, values)
+        for m in names:
+            out[m][idx] = METRICS[m].compute(view)
+    return ChunkResult(task.index, task.start, out, time.perf_counter() - t0)
+
+
+# -- how to run: executors ------------------------------------------------------------------------
+
+
+class Executor(Protocol):
+    """Evaluates chunk tasks and yields their results as they finish (in any order)."""
+
+    name: str
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def map_unordered(
+        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
+    ) -> Iterator[ChunkResult]:
+        """Results as they finish; raises :class:`SweepError` when a worker dies."""
+        ...
+
+
+class InlineExecutor:
+    """Evaluate every chunk in this process, in order."""
+
+    name = "inline"
+
+    def __enter__(self) -> InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map_unordered(
+        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
+    ) -> Iterator[ChunkResult]:
+        for task in tasks:
+            yield fn(task)
+
+
+class ProcessExecutor:
+    """A local pool of ``workers`` processes (forkserver where available, else spawn: never a
+    fork of a process that may hold threads)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ProcessExecutor:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def map_unordered(
+        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
+    ) -> Iterator[ChunkResult]:
+        if self._pool is None:
+            raise RuntimeError("use the executor in a with block")
+        pending: set[Future[ChunkResult]] = set()
+        queue = list(tasks)
+        queue.reverse()
+        try:
+            while queue or pending:
+                while queue and len(pending) < 2 * self.workers:  # a bounded queue: results come back as made
+                    pending.add(self._pool.submit(fn, queue.pop()))
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        except BrokenProcessPool as e:
+            raise SweepError(f"a worker process died (killed, or out of memory) while evaluating the sweep: {e}") from e
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+class DaskExecutor:
+    """Chunks as tasks on a Dask distributed cluster at ``address`` (or an existing ``Client``)."""
+
+    name = "dask"
+
+    def __init__(self, address: str | Any) -> None:
+        self.address = address
+        self._client: Any = None
+        self._own = False
+
+    def __enter__(self) -> DaskExecutor:
+        from distributed import Client
+
+        if isinstance(self.address, str):
+            try:
+                self._client = Client(self.address, timeout="20s")
+            except (OSError, TimeoutError) as e:
+                raise SweepError(f"could not reach the Dask scheduler at {self.address}: {e}") from None
+            self._own = True
+        else:
+            self._client = self.address
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._own and self._client is not None:
+            self._client.close()
+        self._client = None
+
+    def map_unordered(
+        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
+    ) -> Iterator[ChunkResult]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        if self._client is None:
+            raise RuntimeError("use the executor in a with block")
+        futures = [self._client.submit(fn, t, pure=False, key=f"ceasefire-chunk-{t.index}-{os.urandom(4).hex()}")
+                   for t in tasks]  # fmt: skip
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        except KilledWorker as e:
+            raise SweepError(f"Dask workers died while evaluating a chunk ({e}); the cluster gave up on it") from e
+        except (OSError, TimeoutError) as e:
+            raise SweepError(f"lost the connection to the Dask scheduler at {self.address}: {e}") from e
+        finally:
+            for fut in futures:
+                if not fut.done():
+                    fut.cancel()
+
+
+def executor_for(workers: int = 1, scheduler: str | None = None) -> Executor:
+    """A Dask executor when ``scheduler`` is given, else a pool of ``workers`` processes, else (1) inline."""
+    if scheduler is not None:
+        return DaskExecutor(scheduler)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    return InlineExecutor() if workers == 1 else ProcessExecutor(workers)
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+def _manifest(scenario: Scenario, spec: SweepSpec, design: pd.DataFrame, chunk_rows: int) -> dict[str, Any]:
+    return {
+        "kind": "ceasefire-sweep",
+        "format": FORMAT,
+        "scenario": scenario.scenario.id,
+        "scenario_model_sha256": scenario_digest(scenario),
+        "seed": spec.seed,
+        "paths": spec.paths,
+        "horizon": spec.horizon,
+        "lookahead": spec.lookahead,
+        "policy": spec.policy,
+        "beliefs": spec.beliefs,
+        "version": __version__,
+        "backend": "numpy",
+        "design_sha256": design_hash(design),
+        "rows": len(design),
+        "columns": [str(c) for c in design.columns],
+        "chunk_rows": chunk_rows,
+        "chunks": math.ceil(len(design) / chunk_rows),
+        "metrics": list(spec.metrics_for()),
+    }
+
+
+def _part_path(out: Path, index: int) -> Path:
+    return out / f"part-{index:05d}.parquet"
+
+
+def _write_part(out: Path, manifest: dict[str, Any], result: ChunkResult, stop: int) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, Any] = {"row": np.arange(result.start, stop, dtype=np.int64)}
+    cols.update({m: result.metrics[m] for m in manifest["metrics"]})
+    table = pa.table(cols)
+    meta = {
+        b"ceasefire.sweep": json.dumps(
+            {"chunk": result.index, "start": result.start, "stop": stop, "design_sha256": manifest["design_sha256"]}
+        ).encode()
+    }
+    table = table.replace_schema_metadata(meta)
+    write_atomic(_part_path(out, result.index), lambda p: pq.write_table(table, p))
+
+
+def _read_part(out: Path, manifest: dict[str, Any], index: int, start: int, stop: int) -> pd.DataFrame | None:
+    """A finished part, or ``None`` when it is missing, unreadable or not this sweep's."""
+    import pyarrow.parquet as pq
+
+    path = _part_path(out, index)
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+        meta = json.loads((table.schema.metadata or {})[b"ceasefire.sweep"])
+        frame = table.to_pandas()
+    except Exception:  # a torn or foreign file is recomputed, whatever pyarrow says about it
+        return None
+    expected = {"chunk": index, "start": start, "stop": stop, "design_sha256": manifest["design_sha256"]}
+    if meta != expected or list(frame.columns) != ["row", *manifest["metrics"]]:
+        return None
+    if not np.array_equal(frame["row"].to_numpy(), np.arange(start, stop)):
+        return None
+    return frame
+
+
+def _prepare_store(out: Path, manifest: dict[str, Any], design: pd.DataFrame, resume: bool) -> None:
+    """Create the folder, or check that the sweep in it is this one; remove our torn temporary files."""
+    path = out / MANIFEST
+    if path.exists():
+        if not resume:
+            raise SweepError(
+                f"{out} already holds a sweep ({MANIFEST}); continue it with --resume (resume=True) "
+                "or choose an empty folder"
+            )
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise SweepError(f"{path}: cannot read the sweep's manifest ({e})") from None
+        if not isinstance(found, dict) or found.get("kind") != "ceasefire-sweep":
+            raise SweepError(f"{path} is not a ceasefire sweep manifest")
+        differ = [
+            f"{k}: folder has {found.get(k)!r}, this sweep {manifest[k]!r}"
+            for k in manifest
+            if k != "columns" and found.get(k) != manifest[k]
+        ]
+        if differ:
+            raise SweepError(
+                f"cannot resume: {path} describes another sweep ({'; '.join(differ)}). "
+                "Resume with the same scenario, design, seed, sizes, metrics and version, or use a new folder"
+            )
+    else:
+        if out.exists() and any(PART.match(p.name) for p in out.iterdir()):
+            raise SweepError(f"{out} holds sweep parts but no {MANIFEST}; choose an empty folder")
+        out.mkdir(parents=True, exist_ok=True)
+        _write_design(out / DESIGN, design)
+        text = json.dumps(manifest, indent=1)
+        write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+    for p in out.iterdir():
+        if TEMPORARY.match(p.name):
+            p.unlink(missing_ok=True)
+
+
+def _write_design(path: Path, design: pd.DataFrame) -> None:
+    write_atomic(path, lambda p: design.to_parquet(p, index=False))
+
+
+def read_manifest(out: Path | str) -> dict[str, Any]:
+    """The manifest of the sweep in folder ``out``."""
+    path = Path(out) / MANIFEST
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise SweepError(f"{path}: cannot read the sweep's manifest ({e})") from None
+    return doc  # type: ignore[no-any-return]
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    callback: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def add(self, rows: int) -> None:
+        self.done += rows
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
+    """Every parameter per row: the design's columns, the nominal value elsewhere."""
+    n = len(design)
+    values: Values = {}
+    for path, p in iter_params(scenario):
+        values[path] = design[path].to_numpy(dtype=float) if path in design.columns else np.full(n, p.nominal())
+    return values
+
+
+def default_chunk_rows(rows: int, spec: SweepSpec) -> int:
+    """Rows per chunk: at most 32 chunks' worth of progress granularity, within the memory budget."""
+    return max(1, min(chunk_size_for(spec.paths, spec.horizon, spec.policy), math.ceil(rows / 32)))
+
+
+def run_sweep(
+    scenario: Scenario,
+    design: pd.DataFrame,
+    spec: SweepSpec | None = None,
+    *,
+    executor: Executor | None = None,
+    chunk_rows: int | None = None,
+    out: Path | str | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Evaluate every row of ``design`` and return its metrics.
+
+    Parameters
+    ----------
+    scenario
+        The scenario; parameters without a design column stay at their nominal values.
+    design
+        One experiment per row: columns are parameter paths or ``lever:ID`` (see the module).
+    spec
+        Paths, horizon, policy, beliefs, seed and metrics (default: the scenario's run defaults,
+        every metric the horizon allows).
+    executor
+        Where chunks run (:func:`executor_for`; default: in this process).
+    chunk_rows
+        Rows per chunk (default :func:`default_chunk_rows`; on resume, the folder's).
+        Results do not depend on it; parts on disk do.
+    out
+        Folder for the manifest, the design, one Parquet part per chunk and ``results.parquet``;
+        ``None`` keeps everything in memory.
+    resume
+        Continue the sweep already in ``out``: keep its valid parts, compute the rest.
+    progress
+        Called with ``(rows done, rows)`` as chunks finish.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per design row (index ``row``, 0-based), one float column per metric.
+
+    Raises
+    ------
+    ValueError
+        A bad design or spec.
+    SweepError
+        A folder that holds another sweep, a write that failed, a worker that died: finished
+        parts are kept, and ``resume`` continues from them.
+    """
+    spec = spec or SweepSpec.from_scenario(scenario)
+    spec.validate()
+    design = check_design(scenario, design)
+    lever_ids = tuple(lv.id for lv in scenario.levers)
+    for lv in lever_ids:
+        col = LEVER_PREFIX + lv
+        if col in design.columns:
+            check_levers(scenario, {lv: float(design[col].max())})
+    out_dir = Path(out) if out is not None else None
+    if chunk_rows is None and resume and out_dir is not None and (out_dir / MANIFEST).exists():
+        chunk_rows = read_manifest(out_dir).get("chunk_rows")
+    size = int(chunk_rows) if chunk_rows is not None else default_chunk_rows(len(design), spec)
+    if size < 1:
+        raise ValueError(f"chunk_rows must be at least 1, got {size}")
+    manifest = _manifest(scenario, spec, design, size)
+    names = list(manifest["metrics"])
+    n = len(design)
+    bounds = [(k, lo, min(lo + size, n)) for k, lo in enumerate(range(0, n, size))]
+
+    finished: dict[int, pd.DataFrame] = {}
+    if out_dir is not None:
+        try:
+            _prepare_store(out_dir, manifest, design, resume)
+        except OSError as e:
+            raise SweepError(f"cannot prepare the sweep folder {out_dir}: {e.strerror or e} ({e.filename})") from None
+        if resume:
+            for k, lo, hi in bounds:
+                part = _read_part(out_dir, manifest, k, lo, hi)
+                if part is not None:
+                    finished[k] = part
+
+    values = _full_values(scenario, design)
+    levers = np.column_stack(
+        [design[LEVER_PREFIX + lv].to_numpy(float) if LEVER_PREFIX + lv in design.columns else np.zeros(n)
+         for lv in lever_ids] or [np.zeros((n, 0))]
+    )  # fmt: skip
+    tasks = [
+        ChunkTask(scenario, spec, k, lo, {p: v[lo:hi] for p, v in values.items()}, levers[lo:hi], lever_ids)
+        for k, lo, hi in bounds
+        if k not in finished
+    ]
+    stops = {k: hi for k, _, hi in bounds}
+    tracker = _Progress(progress, n)
+    tracker.add(sum(len(f) for f in finished.values()))
+    try:
+        _evaluate(executor or InlineExecutor(), tasks, stops, names, manifest, out_dir, finished, tracker)
+    except SweepError as e:
+        where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
+        raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
+    table = pd.concat([finished[k] for k, _, _ in bounds], ignore_index=True).set_index("row")
+    if out_dir is not None:
+        joined = design.copy()
+        for m in names:
+            joined[m] = table[m].to_numpy()
+        try:
+            _write_design(out_dir / RESULTS, joined)
+        except OSError as e:
+            raise SweepError(f"could not write {out_dir / RESULTS}: {e.strerror or e}; every part is intact") from e
+    return table
+
+
+def _evaluate(
+    executor: Executor,
+    tasks: Sequence[ChunkTask],
+    stops: Mapping[int, int],
+    names: Sequence[str],
+    manifest: dict[str, Any],
+    out_dir: Path | None,
+    finished: dict[int, pd.DataFrame],
+    tracker: _Progress,
+) -> None:
+    """Run the tasks, write each finished chunk's part, and record it in ``finished``."""
+    with executor as ex:
+        for result in ex.map_unordered(evaluate_chunk, tasks):
+            frame = pd.DataFrame({"row": np.arange(result.start, stops[result.index]), **result.metrics})
+            if out_dir is not None:
+                try:
+                    _write_part(out_dir, manifest, result, stops[result.index])
+                except OSError as e:
+                    raise SweepError(
+                        f"could not write part {result.index} to {out_dir}: {e.strerror or e}; "
+                        "the parts written before are intact"
+                    ) from e
+            finished[result.index] = frame[["row", *names]]
+            tracker.add(len(frame))

@@ -1,0 +1,469 @@
+"""The local dashboard: choose a scenario, move levers and key assumptions, see the answer change.
+
+:func:`create_app` returns the Dash app (run it with ``app.run(host="127.0.0.1")`` or in a thread
+through ``app.server``, a Flask WSGI app). Its callbacks are thin: they call the methods of
+:class:`Dashboard`, which turn the browser's values into figures and text using
+:class:`ceasefire.web.service.DashboardService` (the computing) and the report's figure builders.
+
+Everything is served by the app itself (``serve_locally=True``): no CDN, no fonts or scripts
+from elsewhere; it binds to 127.0.0.1 unless told otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+
+from ceasefire import __version__
+from ceasefire.errors import CeasefireError
+from ceasefire.report import figures
+from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
+from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.limits import RunLimits, assumptions, full_spec, preview_spec
+from ceasefire.web.service import Busy, DashboardService, Preview
+
+STYLE = {
+    "page": {"fontFamily": figures.FONT, "margin": "0", "color": "#1b1b1b", "background": "#fafafa"},
+    "header": {"background": "#1f2a36", "color": "#fff", "padding": "12px 24px"},
+    "grid": {"display": "grid", "gridTemplateColumns": "360px 1fr", "gap": "16px", "padding": "16px 24px"},
+    "panel": {"background": "#fff", "border": "1px solid #e3e3e3", "borderRadius": "6px", "padding": "12px 16px"},
+    "cards": {"display": "flex", "flexWrap": "wrap", "gap": "10px"},
+    "card": {
+        "border": "1px solid #dde3ea",
+        "borderRadius": "6px",
+        "padding": "8px 12px",
+        "minWidth": "170px",
+        "flex": "1 1 170px",
+        "background": "#f7f9fb",
+    },
+    "label": {"fontSize": "12px", "color": "#555"},
+    "value": {"fontSize": "24px", "fontWeight": "600"},
+    "note": {"fontSize": "11px", "color": "#666"},
+    "control": {"marginBottom": "14px"},
+    "control_label": {"fontSize": "13px", "marginBottom": "2px"},
+}
+
+
+MAX_REQUEST_BYTES = 1024 * 1024
+"""Largest request body accepted (a slider callback is a few kB)."""
+
+
+def _pct(p: float | None) -> str:
+    return "n/a" if p is None else f"{100 * p:.1f}%"
+
+
+VERDICT_COLOURS = {"supported": "#1a7f37", "contradicted": "#c0392b", "undecided": "#777777"}
+
+
+def claims_table(p: Preview) -> Any:
+    """The scenario's claims judged on the preview's world, beside their verdicts without the changes."""
+    if not p.claims:
+        return html.Div("no claims in this scenario (or the claims analysis is not installed)", style=STYLE["note"])
+    before = {c["id"]: c["verdict"] for c in p.baseline_claims}
+
+    def verdict(v: str) -> Any:
+        return html.Span(v, style={"color": VERDICT_COLOURS.get(v, "#777777"), "fontWeight": "600"})
+
+    def shown(c: dict[str, Any]) -> str:
+        if c["estimate"] is None:
+            return "—"
+        interval = "" if c["low"] is None or c["high"] is None else f" [{c['low']:.3g}, {c['high']:.3g}]"
+        return f"{c['estimate']:.3g}{interval}"
+
+    head = html.Tr([html.Th(h) for h in ("claim", "the source asserts", "query", "estimate [95%]", "now", "before")])
+    rows = [
+        html.Tr(
+            [
+                html.Td(c["id"]),
+                html.Td(c["asserts"]),
+                html.Td(html.Code(c["query"])),
+                html.Td(shown(c)),
+                html.Td(verdict(c["verdict"]), className=f"verdict-{c['id']}"),
+                html.Td(verdict(before.get(c["id"], ""))),
+            ]
+        )
+        for c in p.claims
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], style={"fontSize": "12px", "borderCollapse": "collapse"})
+
+
+def _empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(template="plotly_white", height=240)
+    return fig
+
+
+class Dashboard:
+    """The dashboard's state (catalog, service) and its callbacks' bodies."""
+
+    def __init__(
+        self, scenario: str | None = None, scenarios_dir: Path | None = None, limits: RunLimits | None = None
+    ) -> None:
+        self.catalog = ScenarioCatalog(scenarios_dir)
+        self.service = DashboardService(self.catalog, limits)
+        # the figures and tables of a preview, built once per preview (building them takes ~0.1 s)
+        self._rendered: SingleFlightCache[tuple[list[Any], go.Figure, go.Figure, go.Figure, Any]] = SingleFlightCache(
+            self.service.limits.preview_cache
+        )
+        names = self.catalog.names()
+        if not names:
+            raise CeasefireError("no scenarios to offer (none shipped, and none in --scenarios-dir)")
+        self.catalog.path(scenario if scenario is not None else names[0])  # unknown names fail here
+        self.first = scenario if scenario is not None else names[0]
+        self.app = self._build()
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def controls(self, name: str) -> list[Any]:
+        """Sliders for the levers and the key assumptions of scenario ``name``."""
+        sc = self.catalog.load(name)
+        out: list[Any] = [html.H3("Levers", style={"fontSize": "15px"})]
+        for lv in sc.levers:
+            out.append(
+                html.Div(
+                    [
+                        html.Div(f"{lv.name} (0 – {lv.intensity_max:g})", style=STYLE["control_label"]),
+                        dcc.Slider(
+                            id={"type": "lever", "id": lv.id},
+                            min=0.0,
+                            max=lv.intensity_max,
+                            step=lv.intensity_max / 4,
+                            value=0.0,
+                            marks=None,
+                            allow_direct_input=False,
+                            className=f"lever-{lv.id}",
+                        ),
+                    ],
+                    style=STYLE["control"],
+                )
+            )
+        out.append(html.H3("Key assumptions", style={"fontSize": "15px"}))
+        for a in assumptions(sc):
+            out.append(
+                html.Div(
+                    [
+                        html.Div(a.label, style=STYLE["control_label"]),
+                        dcc.Slider(
+                            id={"type": "assumption", "id": a.path},
+                            min=a.low,
+                            max=a.high,
+                            step=a.step,
+                            value=a.neutral,
+                            marks=None,
+                            allow_direct_input=False,
+                        ),
+                    ],
+                    style=STYLE["control"],
+                )
+            )
+        return out
+
+    def _build(self) -> Dash:
+        app = Dash(
+            __name__,
+            serve_locally=True,
+            title="ceasefire dashboard",
+            suppress_callback_exceptions=True,
+            update_title="",
+        )
+        app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # larger bodies get 413, unread
+        sc = self.catalog.load(self.first)
+        limits = self.service.limits
+        pre, full = preview_spec(sc, limits), full_spec(sc, limits)
+        app.layout = html.Div(
+            [
+                html.Div(
+                    [
+                        html.H1("ceasefire — what would end the war?", style={"margin": "0", "fontSize": "22px"}),
+                        html.Div(f"ceasefire {__version__} · local dashboard", style={"color": "#cfd8e3"}),
+                    ],
+                    style=STYLE["header"],
+                ),
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                html.Label("Scenario", style=STYLE["control_label"]),
+                                dcc.Dropdown(
+                                    id="scenario",
+                                    options=[{"label": n, "value": n} for n in self.catalog.names()],
+                                    value=self.first,
+                                    clearable=False,
+                                ),
+                                html.Div(id="controls", children=self.controls(self.first)),
+                                html.Button("Full-size run", id="full-run", n_clicks=0),
+                                html.Div(
+                                    f"preview: {pre.samples} samples × {pre.paths} paths; full: up to "
+                                    f"{full.samples} × {full.paths}",
+                                    style=STYLE["note"],
+                                ),
+                                html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
+                                html.Div(id="full-status", style=STYLE["note"]),
+                            ],
+                            style=STYLE["panel"],
+                        ),
+                        html.Div(
+                            [
+                                html.Div(id="headline", style=STYLE["cards"]),
+                                html.Div(id="preview-note", style=STYLE["note"]),
+                                dcc.Loading(dcc.Graph(id="settlement", config={"displaylogo": False})),
+                                html.Div(
+                                    [
+                                        dcc.Graph(id="terms", config={"displaylogo": False}),
+                                        dcc.Graph(id="gaps", config={"displaylogo": False}),
+                                    ],
+                                    style={
+                                        "display": "grid",
+                                        "gridTemplateColumns": "repeat(auto-fit, minmax(520px, 1fr))",
+                                        "gap": "8px",
+                                    },
+                                ),
+                                html.H3("Which claims hold in this world", style={"fontSize": "15px"}),
+                                html.Div(id="claims"),
+                                html.H3("Full-size run", style={"fontSize": "15px"}),
+                                html.Div(id="full-headline", style=STYLE["cards"]),
+                                dcc.Graph(
+                                    id="full-settlement",
+                                    figure=_empty_figure("press 'Full-size run'"),
+                                    config={"displaylogo": False},
+                                ),
+                            ],
+                            style=STYLE["panel"],
+                        ),
+                    ],
+                    style=STYLE["grid"],
+                ),
+                dcc.Store(id="job"),
+                dcc.Interval(id="poll", interval=500, disabled=True),
+            ],
+            style=STYLE["page"],
+        )
+        self._callbacks(app)
+        return app
+
+    # -- callback bodies -----------------------------------------------------------------------
+
+    def cards(self, p: Preview) -> list[Any]:
+        """Headline numbers of a preview against the same samples without the changes."""
+        now, base = p.summary, p.baseline_summary
+        out = []
+        for label in ("12 months", "24 months"):
+            x, b = now["settle_within"][label]["p"], base["settle_within"][label]["p"]
+            ident = f"p-settle-{label.split()[0]}"
+            attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
+            out.append(
+                html.Div(
+                    [
+                        html.Div(f"settlement within {label}", style=STYLE["label"]),
+                        html.Div(_pct(x), id=ident, style=STYLE["value"], **attrs),
+                        html.Div(f"without the changes: {_pct(b)} ({100 * (x - b):+.1f} points)", style=STYLE["note"]),
+                    ],
+                    style=STYLE["card"],
+                )
+            )
+        median = now["median_month"]
+        out.append(
+            html.Div(
+                [
+                    html.Div("median month of settlement", style=STYLE["label"]),
+                    html.Div(
+                        "after the horizon" if median is None else str(median), id="median-month", style=STYLE["value"]
+                    ),
+                    html.Div(f"months from {now['start']}", style=STYLE["note"]),
+                ],
+                style=STYLE["card"],
+            )
+        )
+        for side in ("A", "B"):
+            c = now["casualties_to_settlement"][side]
+            out.append(
+                html.Div(
+                    [
+                        html.Div(
+                            f"casualties {now['sides'][side].split(' (')[0]} until settlement", style=STYLE["label"]
+                        ),
+                        html.Div(f"{c['median']:,.0f}", style=STYLE["value"]),
+                        html.Div(f"5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}", style=STYLE["note"]),
+                    ],
+                    style=STYLE["card"],
+                )
+            )
+        return out
+
+    def preview_outputs(
+        self,
+        name: str,
+        lever_ids: list[dict[str, str]],
+        lever_values: list[float],
+        assumption_ids: list[dict[str, str]],
+        assumption_values: list[float],
+    ) -> tuple[Any, ...]:
+        """Headline cards, a note, the settlement, terms and gap figures, and the claims table of a preview.
+
+        When the server is busy (:class:`Busy`) only the note changes: it says "busy — … try again"
+        and the figures keep the previous settings'. Bad input gives empty figures and an ``error:`` note.
+        """
+        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
+        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
+        try:
+            p, source = self.service.preview_with_source(name, levers, changes)
+        except Busy as e:  # the figures stay as they were; the note says why
+            return no_update, f"{e}. The figures still show the previous settings.", *(no_update,) * 4
+        except (CeasefireError, ValueError) as e:
+            message = _empty_figure(str(e))
+            return [], f"error: {e}", message, message, message, []
+        cards, fan, terms, gaps, claims = self._rendered.get(p.key, lambda: self.render(name, p))[0]
+        changed = (
+            ", ".join([*(f"{k}={v:g}" for k, v in p.levers.items()), *(f"{k}={v:g}" for k, v in p.assumptions.items())])
+            or "none"
+        )
+        origin = {CACHED: " (from the cache)", SHARED: " (shared with an identical request)"}.get(source, "")
+        note = (
+            f"preview: {p.summary['samples']} samples × {p.summary['paths']} paths, seed {p.summary['seed']}, the same "
+            f"samples and paths with and without the changes; changes: {changed}; computed in {p.seconds:.2f} s{origin}"
+        )
+        return cards, note, fan, terms, gaps, claims
+
+    def render(self, name: str, p: Preview) -> tuple[list[Any], go.Figure, go.Figure, go.Figure, Any]:
+        """Headline cards, the settlement, terms and gap figures, and the claims table of preview ``p``."""
+        sc = self.catalog.load(name)
+        fan = figures.settlement_fan(p.curves, p.summary["start"], p.baseline_curves, "without the changes")
+        terms = figures.terms_bar(p.summary["terms_agreed"], {t.id: t.name for t in sc.terms})
+        colours = {sc.leaders[s].name: figures.SIDE_COLOURS[s] for s in ("A", "B")}  # type: ignore[index]
+        gaps = figures.gap_chart(p.gaps, colours) if p.gaps else _empty_figure("no leader's gap recorded")
+        return self.cards(p), fan, terms, gaps, claims_table(p)
+
+    def stale_controls(self, name: str, lever_ids: list[dict[str, str]], assumption_ids: list[dict[str, str]]) -> bool:
+        """Whether the sliders on the page are another scenario's (just after the scenario was changed)."""
+        try:
+            sc = self.catalog.load(name)
+        except CeasefireError:
+            return False  # an unknown name: the preview reports it
+        shown = {i.get("id") for i in lever_ids} | {i.get("id") for i in assumption_ids}
+        return shown != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
+
+    def start_outputs(
+        self,
+        name: str,
+        lever_ids: list[dict[str, str]],
+        lever_values: list[float],
+        assumption_ids: list[dict[str, str]],
+        assumption_values: list[float],
+    ) -> tuple[str | None, bool, str]:
+        """Start a full run: (job id, poll disabled?, status text)."""
+        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
+        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
+        try:
+            job_id = self.service.start_full(name, levers, changes)
+        except (Busy, CeasefireError, ValueError) as e:
+            return None, True, str(e)
+        return job_id, False, "started"
+
+    def poll_outputs(self, job_id: str | None) -> tuple[str, str, str, bool, list[Any], Any]:
+        """Progress of a full run: (progress value, max, status, poll disabled?, cards, figure)."""
+        job = self.service.job(job_id)
+        if job is None:
+            return "0", "1", "", True, [], no_update
+        state = job.state()
+        status = f"{state['stage']}: {state['done']}/{state['total']} samples"
+        if state["error"]:
+            return "0", "1", f"failed: {state['error']}", True, [], no_update
+        if not state["finished"] or job.result is None:
+            return str(state["done"]), str(max(state["total"], 1)), status, False, [], no_update
+        summary = job.result["summary"]
+        cards = []
+        for label in ("12 months", "24 months", "horizon"):
+            pr = summary["settle_within"][label]
+            cards.append(
+                html.Div(
+                    [
+                        html.Div(f"settlement within {label}", style=STYLE["label"]),
+                        html.Div(_pct(pr["p"]), style=STYLE["value"]),
+                        html.Div(f"± {100 * pr['se']:.1f} (MC s.e.)", style=STYLE["note"]),
+                    ],
+                    style=STYLE["card"],
+                )
+            )
+        fig = figures.settlement_fan(job.result["curves"], summary["start"])
+        done = f"finished: {state['samples']} samples × {state['paths']} paths in {state['seconds']:.1f} s"
+        return str(state["total"]), str(state["total"]), done, True, cards, fig
+
+    def _callbacks(self, app: Dash) -> None:
+        lever_values = Input({"type": "lever", "id": ALL}, "value")
+        lever_ids = State({"type": "lever", "id": ALL}, "id")
+        assumption_values = Input({"type": "assumption", "id": ALL}, "value")
+        assumption_ids = State({"type": "assumption", "id": ALL}, "id")
+
+        @app.callback(Output("controls", "children"), Input("scenario", "value"), prevent_initial_call=True)
+        def _controls(name: str) -> list[Any]:
+            try:
+                return self.controls(name)
+            except CeasefireError as e:
+                return [html.Div(f"error: {e}")]
+
+        @app.callback(
+            Output("headline", "children"),
+            Output("preview-note", "children"),
+            Output("settlement", "figure"),
+            Output("terms", "figure"),
+            Output("gaps", "figure"),
+            Output("claims", "children"),
+            Input("scenario", "value"),
+            lever_values,
+            lever_ids,
+            assumption_values,
+            assumption_ids,
+        )
+        def _preview(
+            name: str, lv: list[float], lid: list[dict[str, str]], av: list[float], aid: list[dict[str, str]]
+        ) -> tuple[Any, ...]:
+            if self.stale_controls(name, lid, aid):
+                return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
+            return self.preview_outputs(name, lid, lv, aid, av)
+
+        @app.callback(
+            Output("job", "data"),
+            Output("poll", "disabled"),
+            Output("full-status", "children", allow_duplicate=True),
+            Input("full-run", "n_clicks"),
+            State("scenario", "value"),
+            State({"type": "lever", "id": ALL}, "value"),
+            lever_ids,
+            State({"type": "assumption", "id": ALL}, "value"),
+            assumption_ids,
+            prevent_initial_call=True,
+        )
+        def _start(
+            clicks: int,
+            name: str,
+            lv: list[float],
+            lid: list[dict[str, str]],
+            av: list[float],
+            aid: list[dict[str, str]],
+        ) -> tuple[Any, ...]:
+            return self.start_outputs(name, lid, lv, aid, av)
+
+        @app.callback(
+            Output("full-progress", "value"),
+            Output("full-progress", "max"),
+            Output("full-status", "children"),
+            Output("poll", "disabled", allow_duplicate=True),
+            Output("full-headline", "children"),
+            Output("full-settlement", "figure"),
+            Input("poll", "n_intervals"),
+            State("job", "data"),
+            prevent_initial_call=True,
+        )
+        def _poll(_: int, job_id: str | None) -> tuple[Any, ...]:
+            return self.poll_outputs(job_id)
+
+
+def create_app(scenario: str | None = None, scenarios_dir: Path | None = None, limits: RunLimits | None = None) -> Dash:
+    """The dashboard as a Dash app; ``scenario`` is shown first (a shipped name or one in ``scenarios_dir``)."""
+    return Dashboard(scenario, scenarios_dir, limits).app

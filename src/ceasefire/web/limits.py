@@ -1,0 +1,184 @@
+"""How much work one request may cause, and the checks on what a browser sends.
+
+A preview runs at a fixed small size (about a second); a full run at the scenario's own size,
+capped; only ``max_full_runs`` full runs at a time. Previews: at most ``max_previews`` compute at
+once (the number of CPUs), at most ``preview_queue`` wait, each at most ``preview_wait`` seconds,
+and the last ``preview_cache`` answers are kept.
+Slider values arrive from the browser as JSON; :func:`clean_levers` and :func:`clean_assumptions`
+accept only known ids and finite numbers inside their ranges.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ceasefire.run.experiment import RunSpec
+from ceasefire.scenario.schema import SIDES, Scenario
+
+
+def cpus() -> int:
+    """CPUs this process may use (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Run sizes the dashboard uses and the most it will do at once."""
+
+    preview_samples: int = 16
+    preview_paths: int = 40
+    preview_horizon: int | None = None  # the scenario's horizon
+    full_max_samples: int = 200
+    full_max_paths: int = 200
+    max_horizon: int = 120
+    max_full_runs: int = 1
+    max_previews: int = field(default_factory=cpus)
+    """Previews computing at once (K)."""
+    preview_queue: int = field(default_factory=lambda: 4 * cpus())
+    """Previews waiting for a free slot (Q); one more is refused at once as busy."""
+    preview_wait: float = 5.0
+    """Seconds a preview waits for a slot before it is refused as busy."""
+    preview_cache: int = 512
+    """Preview answers kept (least recently used dropped first)."""
+    kept_jobs: int = 20
+
+    def __post_init__(self) -> None:
+        for name in (
+            "preview_samples",
+            "preview_paths",
+            "full_max_samples",
+            "full_max_paths",
+            "max_horizon",
+            "max_full_runs",
+            "max_previews",
+            "preview_cache",
+            "kept_jobs",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"RunLimits.{name} must be at least 1, got {getattr(self, name)}")
+        if self.preview_queue < 0:
+            raise ValueError(f"RunLimits.preview_queue must be at least 0, got {self.preview_queue}")
+        if not (math.isfinite(self.preview_wait) and self.preview_wait > 0):
+            raise ValueError(f"RunLimits.preview_wait must be a positive number of seconds, got {self.preview_wait}")
+
+
+def preview_spec(scenario: Scenario, limits: RunLimits) -> RunSpec:
+    """The quick preview: a small fixed size, the scenario's seed."""
+    horizon = min(limits.preview_horizon or scenario.scenario.horizon, limits.max_horizon)
+    return RunSpec.from_scenario(scenario, samples=limits.preview_samples, paths=limits.preview_paths, horizon=horizon)
+
+
+def full_spec(scenario: Scenario, limits: RunLimits) -> RunSpec:
+    """The full run: the scenario's own sizes, capped by the limits."""
+    spec = RunSpec.from_scenario(scenario)
+    return replace(
+        spec,
+        samples=min(spec.samples, limits.full_max_samples),
+        paths=min(spec.paths, limits.full_max_paths),
+        horizon=min(spec.horizon, limits.max_horizon),
+    )
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A key assumption the dashboard exposes: every sample's value is shifted or scaled."""
+
+    path: str
+    label: str
+    kind: str  # "shift": value + x;  "scale": value * x
+    low: float
+    high: float
+    step: float
+    neutral: float  # the slider position that leaves the scenario as it is
+
+
+def assumptions(scenario: Scenario) -> list[Assumption]:
+    """The assumption sliders offered for ``scenario`` (parameters every scenario has)."""
+    lead = {s: scenario.leaders[s].name for s in SIDES}  # type: ignore[index]
+    side = {s: scenario.sides[s].name for s in SIDES}  # type: ignore[index]
+    out = [
+        Assumption(
+            f"leaders.{s}.optimism",
+            f"{lead[s]}: optimism (added to the log-bias on his own power)",
+            "shift",
+            -0.3,
+            0.3,
+            0.05,
+            0.0,
+        )
+        for s in SIDES
+    ]
+    out += [
+        Assumption(
+            "sides.A.economy.sanctions",
+            f"{side['A']}: sanctions already in place (added share of commodity revenue lost)",
+            "shift",
+            0.0,
+            0.5,
+            0.05,
+            0.0,
+        ),
+        Assumption(
+            "leaders.A.reasons.legitimacy",
+            f"{lead['A']}: the war as legitimacy (× scenario value)",
+            "scale",
+            0.0,
+            2.0,
+            0.25,
+            1.0,
+        ),
+        Assumption(
+            "leaders.A.reasons.punishment",
+            f"{lead['A']}: punishment on removal (× scenario value)",
+            "scale",
+            0.0,
+            2.0,
+            0.25,
+            1.0,
+        ),
+    ]
+    return out
+
+
+def _number(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{what}: expected a finite number, got {str(value)[:40]!r}")
+    return float(value)
+
+
+def clean_levers(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
+    """Lever intensities from the browser: known lever ids, numbers in ``[0, intensity_max]``; zeros dropped."""
+    known = {lv.id: lv for lv in scenario.levers}
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or key not in known:
+            raise ValueError(f"unknown lever {str(key)[:64]!r}")
+        x = _number(value, f"lever {key}")
+        if not 0.0 <= x <= known[key].intensity_max:
+            raise ValueError(f"lever {key}: intensity must lie in [0, {known[key].intensity_max:g}], got {x:g}")
+        if x != 0.0:
+            out[key] = x
+    return out
+
+
+def clean_assumptions(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
+    """Assumption slider positions from the browser: known paths, numbers in range; neutral ones dropped."""
+    known = {a.path: a for a in assumptions(scenario)}
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or key not in known:
+            raise ValueError(f"unknown assumption {str(key)[:64]!r}")
+        a = known[key]
+        x = _number(value, f"assumption {key}")
+        if not a.low <= x <= a.high:
+            raise ValueError(f"assumption {key}: must lie in [{a.low:g}, {a.high:g}], got {x:g}")
+        if x != a.neutral:
+            out[key] = x
+    return out

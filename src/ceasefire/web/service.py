@@ -1,0 +1,326 @@
+"""What the dashboard computes, apart from how it is shown: previews and full runs.
+
+A preview re-runs the scenario's preview-size baseline with the levers and assumption changes
+asked for, on the *same* parameter samples and paths (common random numbers, via
+``run(..., samples_of=baseline)``), so a slider's effect is not drowned in Monte Carlo noise.
+An assumption slider shifts or scales every sample's value of one parameter (clipped to its
+domain). Full runs go to background threads; their progress is polled.
+
+Previews are cached by what determines them (:meth:`DashboardService.preview_key`: the scenario
+and its file's hash, the lever intensities, the assumption values, the preview sizes and the
+seed), computed once however many identical requests arrive together
+(:class:`ceasefire.web.cache.SingleFlightCache`), and at most ``RunLimits.max_previews`` compute
+at once with ``RunLimits.preview_queue`` waiting (:class:`ceasefire.web.admission.Gate`); a
+request beyond that is refused with :class:`Busy`, which the page shows as "busy — try again".
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ceasefire.report import figures
+from ceasefire.run.experiment import RunResult, RunSpec, run
+from ceasefire.run.summary import summarize
+from ceasefire.scenario.schema import Scenario, param_domain
+from ceasefire.web.admission import Busy, Gate
+from ceasefire.web.cache import SingleFlightCache
+from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.limits import (
+    RunLimits,
+    assumptions,
+    clean_assumptions,
+    clean_levers,
+    full_spec,
+    preview_spec,
+)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A preview's numbers: JSON-friendly dicts for the figures and the headline."""
+
+    scenario: str
+    levers: dict[str, float]
+    assumptions: dict[str, float]
+    curves: dict[str, Any]
+    baseline_curves: dict[str, Any]
+    summary: dict[str, Any]
+    baseline_summary: dict[str, Any]
+    gaps: dict[str, Any]
+    claims: list[dict[str, Any]]
+    baseline_claims: list[dict[str, Any]]
+    seconds: float
+    key: tuple[Any, ...] = ()
+    """What the preview was computed from (:meth:`DashboardService.preview_key`); its cache key."""
+
+
+def shifted(
+    scenario: Scenario, values: Mapping[str, np.ndarray], changes: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """Per-sample parameter values with the assumption changes applied, clipped to each domain."""
+    kinds = {a.path: a.kind for a in assumptions(scenario)}
+    out = dict(values)
+    for path, x in changes.items():
+        low, high = param_domain(scenario, path)
+        v = np.asarray(values[path], dtype=float)
+        out[path] = np.clip(v + x if kinds[path] == "shift" else v * x, low, high)
+    return out
+
+
+CLAIM_RESAMPLES = 200
+"""Bootstrap resamples of the outer samples for a preview's claim intervals."""
+
+
+def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[dict[str, Any]]:
+    """The scenario's claims about the world of ``result`` (its levers and parameter values).
+
+    Each claim that is not about a lever is estimated on the run's paths with a 95% interval from a
+    cluster bootstrap over its parameter samples (:func:`ceasefire.analysis.claims.evaluate`), and
+    judged supported (the whole interval satisfies it), contradicted (none of it does) or
+    undecided. Lever claims compare two worlds and need their own runs: they are listed as
+    ``"not at preview"`` (``ceasefire claims`` and the report check them). Empty when the claims
+    analysis is not installed.
+    """
+    try:
+        from ceasefire.analysis.claims import evaluate, war_course
+        from ceasefire.analysis.query import parse_query
+    except ImportError:
+        return []
+    sc, spec = result.scenario, result.spec
+    queries = [(c, parse_query(c.query)) for c in sc.claims]
+    if not queries:
+        return []
+    rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0xDA5B]))
+    boot = rng.multinomial(spec.samples, np.full(spec.samples, 1.0 / spec.samples), size=resamples)
+    weights = np.concatenate([np.ones((1, spec.samples)), boot.astype(float)])
+    course = None
+    if any(q.quantity.needs_war_course and not q.is_lever for _, q in queries):
+        course = war_course(result, dict(spec.levers))
+    out = []
+    for claim, q in queries:
+        row: dict[str, Any] = {"id": claim.id, "source": claim.source, "asserts": claim.asserts, "query": claim.query}
+        if q.is_lever:
+            out.append(row | {"estimate": None, "low": None, "high": None, "verdict": "not at preview"})
+            continue
+        est, low, high = evaluate(q, result, None, course, None, weights)
+        if any(np.isnan(x) for x in (est, low, high)):
+            verdict = "undecided"
+        else:
+            at_low, at_high = q.holds(low), q.holds(high)
+            verdict = "supported" if at_low and at_high else "contradicted" if not (at_low or at_high) else "undecided"
+        finite = [None if np.isnan(x) or np.isinf(x) else float(x) for x in (est, low, high)]
+        out.append(row | {"estimate": finite[0], "low": finite[1], "high": finite[2], "verdict": verdict})
+    return out
+
+
+def _gaps(result: RunResult) -> dict[str, Any]:
+    tr = result.outcomes.trajectories
+    sc = result.scenario
+    out = {}
+    for s in ("A", "B"):
+        gains = {k: v for k, v in tr.items() if k.startswith(f"gain_{s}_")}
+        if gains:
+            out[sc.leaders[s].name] = figures.gap_bands(gains, tr["at_war"])  # type: ignore[index]
+    return out
+
+
+@dataclass
+class Job:
+    """A full run in a background thread."""
+
+    id: str
+    scenario: str
+    levers: dict[str, float]
+    assumptions: dict[str, float]
+    spec: RunSpec
+    done: int = 0
+    total: int = 1
+    stage: str = "waiting"
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+    seconds: float | None = None
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "scenario": self.scenario,
+            "done": self.done,
+            "total": self.total,
+            "stage": self.stage,
+            "finished": self.result is not None or self.error is not None,
+            "error": self.error,
+            "samples": self.spec.samples,
+            "paths": self.spec.paths,
+            "seconds": self.seconds,
+        }
+
+
+__all__ = ["Busy", "DashboardService", "Job", "Preview", "claim_checks", "shifted"]
+
+
+class DashboardService:
+    """Previews (cached baselines, common random numbers) and background full runs."""
+
+    def __init__(self, catalog: ScenarioCatalog, limits: RunLimits | None = None) -> None:
+        self.catalog = catalog
+        self.limits = limits or RunLimits()
+        self._baselines: dict[str, RunResult] = {}
+        self._baseline_claims: dict[str, list[dict[str, Any]]] = {}
+        self._baseline_lock = threading.Lock()
+        self.gate = Gate(self.limits.max_previews, self.limits.preview_queue, self.limits.preview_wait)
+        self.cache: SingleFlightCache[Preview] = SingleFlightCache(
+            self.limits.preview_cache, wait=self.limits.preview_wait + 120.0
+        )
+        self._full = threading.BoundedSemaphore(self.limits.max_full_runs)
+        self._jobs: dict[str, Job] = {}
+        self._jobs_lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    # -- previews ------------------------------------------------------------------------------
+
+    def baseline(self, name: str) -> RunResult:
+        """The preview-size run of scenario ``name`` without levers (computed once)."""
+        sc = self.catalog.load(name)
+        with self._baseline_lock:
+            if name not in self._baselines:
+                spec = replace(preview_spec(sc, self.limits), record=True)
+                self._baselines[name] = run(sc, spec)
+                self._baseline_claims[name] = claim_checks(self._baselines[name])
+            return self._baselines[name]
+
+    def preview_key(self, name: str, levers: Mapping[str, float], changes: Mapping[str, float]) -> tuple[Any, ...]:
+        """What determines a preview of ``name`` with the (checked) ``levers`` and assumption ``changes``.
+
+        ``(name, SHA-256 of the scenario file, sorted lever intensities, sorted assumption values,
+        (samples, paths, horizon) of the preview, seed)``; equal keys give identical previews.
+        """
+        sc = self.catalog.load(name)
+        spec = preview_spec(sc, self.limits)
+        return (
+            name,
+            self.catalog.digest(name),
+            tuple(sorted(levers.items())),
+            tuple(sorted(changes.items())),
+            (spec.samples, spec.paths, spec.horizon),
+            spec.seed,
+        )
+
+    def preview(self, name: str, levers: Mapping[Any, Any], changes: Mapping[Any, Any]) -> Preview:
+        """The scenario with ``levers`` and assumption ``changes``, at the preview size, on the baseline's samples.
+
+        Cached; :class:`Busy` when the server is computing as many previews as it takes on.
+        """
+        return self.preview_with_source(name, levers, changes)[0]
+
+    def preview_with_source(
+        self, name: str, levers: Mapping[Any, Any], changes: Mapping[Any, Any]
+    ) -> tuple[Preview, str]:
+        """:meth:`preview` and where it came from: ``"computed"``, ``"cached"`` or ``"shared"`` (with an
+        identical request computing it at the same time)."""
+        sc = self.catalog.load(name)
+        lv = clean_levers(sc, levers)
+        ch = clean_assumptions(sc, changes)
+        key = self.preview_key(name, lv, ch)
+        try:
+            return self.cache.get(key, lambda: self._compute_preview(name, sc, lv, ch, key))
+        except TimeoutError as e:
+            raise Busy(f"busy — {e}; try again in a few seconds") from None
+
+    def _compute_preview(
+        self, name: str, sc: Scenario, lv: dict[str, float], ch: dict[str, float], key: tuple[Any, ...]
+    ) -> Preview:
+        start = time.perf_counter()
+        with self.gate.slot():
+            base = self.baseline(name)
+            if lv or ch:
+                earlier = replace(base, parameters=shifted(sc, base.parameters, ch)) if ch else base
+                result = run(sc, replace(base.spec, levers=lv), samples_of=earlier)
+                claims = claim_checks(result)
+            else:
+                result = base
+                claims = self._baseline_claims[name]
+            return Preview(
+                scenario=name,
+                levers=lv,
+                assumptions=ch,
+                curves=_curves(result),
+                baseline_curves=_curves(base),
+                summary=summarize(result).to_dict(),
+                baseline_summary=summarize(base).to_dict(),
+                gaps=_gaps(result),
+                claims=claims,
+                baseline_claims=self._baseline_claims[name],
+                seconds=time.perf_counter() - start,
+                key=key,
+            )
+
+    # -- full runs -----------------------------------------------------------------------------
+
+    def start_full(self, name: str, levers: Mapping[Any, Any], changes: Mapping[Any, Any]) -> str:
+        """Start a full-size run in a background thread; its job id. :class:`Busy` when at the limit."""
+        sc = self.catalog.load(name)
+        lv, ch = clean_levers(sc, levers), clean_assumptions(sc, changes)
+        if not self._full.acquire(blocking=False):
+            n = self.limits.max_full_runs
+            raise Busy(
+                f"busy — {n} full-size run{'s' if n > 1 else ''} already going (the most this server takes on); "
+                "try again when it has finished"
+            )
+        job = Job(
+            id=f"job-{next(self._ids)}",
+            scenario=name,
+            levers=lv,
+            assumptions=ch,
+            spec=replace(full_spec(sc, self.limits), levers=lv),
+        )
+        with self._jobs_lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.limits.kept_jobs:
+                oldest = next(iter(self._jobs))
+                if not self._jobs[oldest].state()["finished"]:
+                    break
+                del self._jobs[oldest]
+        threading.Thread(target=self._full_run, args=(job, sc), name=job.id, daemon=True).start()
+        return job.id
+
+    def _full_run(self, job: Job, sc: Scenario) -> None:
+        start = time.perf_counter()
+        try:
+
+            def progress(done: int, total: int) -> None:
+                job.done, job.total = done, total
+
+            job.stage = "finding samples consistent with the start" if sc.scenario.no_deal_at_start else "simulating"
+            spec = job.spec
+            if job.assumptions:
+                base = run(sc, replace(spec, levers={}), progress=progress)
+                job.stage = "simulating"
+                earlier = replace(base, parameters=shifted(sc, base.parameters, job.assumptions))
+                result = run(sc, spec, progress=progress, samples_of=earlier)
+            else:
+                result = run(sc, spec, progress=progress)
+            job.result = {"curves": _curves(result), "summary": summarize(result).to_dict()}
+            job.stage = "finished"
+        except Exception as e:  # reported to the browser; the server keeps going
+            job.error = f"{type(e).__name__}: {e}"
+            job.stage = "failed"
+        finally:
+            job.seconds = time.perf_counter() - start
+            self._full.release()
+
+    def job(self, job_id: object) -> Job | None:
+        with self._jobs_lock:
+            return self._jobs.get(job_id) if isinstance(job_id, str) else None
+
+
+def _curves(result: RunResult) -> dict[str, Any]:
+    o = result.outcomes
+    return figures.settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)

@@ -1,0 +1,288 @@
+"""`ceasefire explain`: exact Shapley values, the leader's calculus reproduced for every coalition."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ceasefire.analysis.explain import explain, shapley
+from ceasefire.cli import app
+from ceasefire.errors import CeasefireError
+from ceasefire.model import leader
+from ceasefire.model.calculus import LEADER_KEYS, month_values, peace_parts, record_war, scores, stopping_problem
+from ceasefire.model.decision import imagined_paths
+from ceasefire.model.engine import IMAGINED, TRUE_WORLD, _noise, per_path
+from ceasefire.model.valuation import Structure, Valuation, victory, victory_battlefield
+from ceasefire.model.world import World
+from ceasefire.run.experiment import RunSpec, candidate_parameters, run
+from ceasefire.run.sampling import Seeds
+from ceasefire.scenario.load import load_scenario
+
+DATA = Path(__file__).parent / "data"
+TOY = DATA / "explain-toy.toml"
+
+
+# -- Shapley values of games known by hand --------------------------------------------------------
+
+
+def table(k: int, value) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.array([value({i for i in range(k) if m >> i & 1}) for m in range(1 << k)], dtype=float)
+
+
+def test_additive_game_gives_each_player_his_own_contribution() -> None:
+    a = [3.0, -1.5, 0.25, 7.0]
+    phi = shapley(table(4, lambda s: 10.0 + sum(a[i] for i in s)))
+    np.testing.assert_allclose(phi, a, atol=1e-12)
+
+
+def test_symmetric_game_splits_equally() -> None:
+    # v(S) = |S|^2: every player gets v(N) / k
+    phi = shapley(table(5, lambda s: len(s) ** 2))
+    np.testing.assert_allclose(phi, [5.0] * 5, atol=1e-12)
+
+
+def test_glove_game_by_hand() -> None:
+    # player 0 holds a left glove, players 1 and 2 right gloves; a pair is worth 1:
+    # by hand, phi = (2/3, 1/6, 1/6)
+    phi = shapley(table(3, lambda s: float(0 in s and (1 in s or 2 in s))))
+    np.testing.assert_allclose(phi, [2 / 3, 1 / 6, 1 / 6], atol=1e-12)
+
+
+def test_dummy_player_gets_zero() -> None:
+    phi = shapley(table(3, lambda s: 2.0 * (0 in s) * (1 in s) + 1.0 * (0 in s)))
+    assert phi[2] == 0.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_efficiency_and_symmetry_on_random_games(k: int, seed: int) -> None:
+    v = np.random.default_rng(seed).normal(size=(1 << k, 3))
+    phi = shapley(v)
+    np.testing.assert_allclose(phi.sum(axis=0), v[-1] - v[0], atol=1e-9)
+    # swapping two players' bits in every coalition swaps their values
+    if k >= 2:
+        masks = np.arange(1 << k)
+        swapped = masks & ~3 | (masks & 1) << 1 | (masks >> 1) & 1
+        phi_s = shapley(v[swapped])
+        np.testing.assert_allclose(phi_s[[1, 0]], phi[:2], atol=1e-9)
+
+
+def test_shapley_needs_a_power_of_two() -> None:
+    with pytest.raises(ValueError, match="2\\^k"):
+        shapley(np.zeros(6))
+
+
+# -- the calculus kernels against the engine's ------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.0, 0.05), st.floats(0.0, 0.2), st.floats(1.0, 30.0), st.floats(0.9, 0.999), st.floats(0.0, 200.0))
+def test_peace_parts_reproduce_the_peace_value(rate: float, shock: float, tau: float, delta: float, pun: float) -> None:
+    s0, s1 = peace_parts(np.array([rate]), np.array([shock]), np.array([tau]), np.array([delta]))
+    expected = leader.peace_value(
+        np.array([rate]), np.array([shock]), np.array([tau]), np.array([pun]), np.array([delta])
+    )
+    assert s0[0] - pun * s1[0] == pytest.approx(expected[0], rel=1e-9, abs=1e-9)
+
+
+def _world_setup(samples: int = 2, paths: int = 6, months: int = 8):  # type: ignore[no-untyped-def]
+    sc = load_scenario(TOY)
+    seeds = Seeds.from_seed(3)
+    values = candidate_parameters(sc, samples, seeds, 0)
+    pp = per_path(values, paths)
+    path_seeds = [seeds.path_seed(i) for i in range(samples)]
+    return sc, pp, path_seeds
+
+
+def _ld(pp: dict[str, np.ndarray], side: str) -> dict[str, np.ndarray]:
+    m = next(iter(pp.values())).size
+    return {k: pp.get(f"leaders.{side}.{k}", np.zeros(m))[None, None, :] for k in LEADER_KEYS}
+
+
+def test_month_values_match_the_engines_valuation() -> None:
+    sc, pp, seeds = _world_setup()
+    st_ = Structure.from_scenario(sc)
+    _, z, u = _noise(seeds, TRUE_WORLD, 6, 8, len(st_.levers))
+    rec = record_war(World(sc, pp, pp), z, u, 8)
+    world = World(sc, pp, pp)
+    n = world.n
+    successor = np.arange(n) % 3 == 0
+    for t in range(9):
+        for side in ("A", "B"):
+            idx = np.arange(n)
+            progress = world.progress()
+            sd = world.sides[side]
+            slog = world.state_log(side)
+            v = Valuation.of(
+                sd,
+                successor,
+                idx,
+                slog,
+                world.peace_log(side, slog),
+                victory_battlefield(st_, side, progress, sd, idx),
+                victory(st_, side, progress, sd, idx),
+            )
+            mine = month_values(
+                _ld(pp, side), st_, side, rec, scores(st_, side, rec.progress), t, successor[None, None]
+            )
+            np.testing.assert_allclose(mine.stay[0, 0], v.stay, rtol=1e-12)
+            np.testing.assert_allclose(mine.peace_now[0, 0], v.peace_now, rtol=1e-9)
+            np.testing.assert_allclose(mine.cashflow[0, 0], v.war_cashflow, rtol=1e-12)
+        if t < 8:
+            world.step(z[t], u[t], np.ones(n, dtype=bool), np.zeros(n))
+
+
+def test_stopping_problem_matches_the_engines_imagined_paths() -> None:
+    sc, pp, seeds = _world_setup()
+    st_ = Structure.from_scenario(sc)
+    samples, paths, months = 2, 6, 8
+    for side in ("A", "B"):
+        _, z, u = _noise(seeds, IMAGINED[side], paths, months, len(st_.levers))
+        bias = {side: pp[f"leaders.{side}.optimism"]}
+        other = "B" if side == "A" else "A"
+        doubt = pp.get(f"leaders.{side}.resolve_doubt", np.zeros(samples * paths))
+        engine, _ = imagined_paths(World(sc, pp, pp, bias), st_, side, z, u, samples, paths, doubt)
+        rec = record_war(World(sc, pp, pp, bias), z, u, months)
+        sc_i, sc_j = scores(st_, side, rec.progress), scores(st_, other, rec.progress)
+        remove = u[:, :, ("A", "B").index(other)]
+        mine = stopping_problem(st_, side, rec, sc_i, sc_j, _ld(pp, side), _ld(pp, other), remove, (1, 1), samples)
+        np.testing.assert_allclose(mine.state, engine.state, rtol=1e-9)
+        np.testing.assert_allclose(mine.stop, engine.stop, rtol=1e-9)
+        np.testing.assert_allclose(np.asarray(mine.flow), np.asarray(engine.flow), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(mine.discount), np.asarray(engine.discount), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(mine.terminal), np.asarray(engine.terminal), rtol=1e-12)
+
+
+# -- explain end to end ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def explained() -> dict[str, object]:
+    sc = load_scenario(TOY)
+    return {side: explain(sc, side=side, seed=5, samples=3, paths=12, horizon=10) for side in ("A", "B")}
+
+
+def test_the_parts_sum_to_the_gap(explained: dict[str, object]) -> None:
+    for e in explained.values():
+        total = sum(f.shapley for f in e.factors)  # type: ignore[attr-defined]
+        assert total == pytest.approx(e.gap - e.neutral_gap, abs=1e-9)  # type: ignore[attr-defined]
+        shares = [f.share for f in e.factors if f.share is not None]  # type: ignore[attr-defined]
+        assert sum(shares) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_a_factor_no_leader_weighs_gets_zero_and_symmetric_factors_share_equally(explained: dict[str, object]) -> None:
+    e = explained["A"]
+    parts = {f.id: f for f in e.factors}  # type: ignore[attr-defined]
+    assert parts["dummy"].shapley == 0.0
+    # war_economy and risk_of_change are both fixed at 0.01 and enter only through their sum
+    assert parts["war-economy"].shapley == pytest.approx(parts["risk-of-change"].shapley, rel=1e-9, abs=1e-12)
+    assert parts["war-economy"].shapley != 0.0
+    assert parts["pain"].moves_war and not parts["punishment"].moves_war
+    ranked = [abs(f.shapley) for f in e.factors]  # type: ignore[attr-defined]
+    assert ranked == sorted(ranked, reverse=True)
+
+
+def test_groups_apply_to_their_sides(explained: dict[str, object]) -> None:
+    ids_a = {f.id for f in explained["A"].factors}  # type: ignore[attr-defined]
+    ids_b = {f.id for f in explained["B"].factors}  # type: ignore[attr-defined]
+    assert ids_a == {"war-economy", "risk-of-change", "punishment", "pain", "dummy"}
+    assert ids_b == {"war-economy", "risk-of-change", "b-legitimacy"}
+    assert explained["B"].sizes["coalitions"] == 8  # type: ignore[attr-defined]
+
+
+def test_full_coalition_is_the_engines_calculus_at_month_0() -> None:
+    """With every factor at its scenario value, the values are those the engine's leader decides on."""
+    sc = load_scenario(TOY)
+    e = explain(sc, side="A", seed=5, samples=3, paths=12, horizon=10)
+    spec = RunSpec.from_scenario(sc, samples=3, paths=12, seed=5, horizon=10, record=True)
+    result = run(sc, spec)
+    st_ = Structure.from_scenario(sc)
+    values = per_path(result.parameters, 12)
+    world = World(sc, values, values)
+    idx = np.arange(world.n)
+    sd = world.sides["A"]
+    slog = world.state_log("A")
+    progress = world.progress()
+    v = Valuation.of(
+        sd,
+        np.zeros(world.n, dtype=bool),
+        idx,
+        slog,
+        world.peace_log("A", slog),
+        victory_battlefield(st_, "A", progress, sd, idx),
+        victory(st_, "A", progress, sd, idx),
+    )
+    k = st_.terms.index("status-quo")
+    gain = result.outcomes.trajectories["gain_A_status-quo"][0]
+    fight_engine = v.peace_now[:, k] - gain
+    assert e.fight_value == pytest.approx(fight_engine.mean(), rel=1e-9)
+    assert e.terms == pytest.approx({"status-quo": v.peace_now[:, k].mean()}, rel=1e-9)
+    assert e.gap == pytest.approx(-gain.mean(), rel=1e-9, abs=1e-9)
+
+
+def test_explanation_is_reproducible_and_json_safe(explained: dict[str, object]) -> None:
+    sc = load_scenario(TOY)
+    again = explain(sc, side="B", seed=5, samples=3, paths=12, horizon=10)
+    assert again.gap == explained["B"].gap  # type: ignore[attr-defined]
+    doc = again.to_dict()
+    json.dumps(doc, allow_nan=False)
+    assert set(doc) >= {"side", "leader", "month", "fight_value", "terms", "best_terms", "gap", "factors", "seconds"}
+    assert set(doc["factors"][0]) >= {"id", "name", "shapley", "share", "source"}
+
+
+def test_later_month_and_named_terms() -> None:
+    sc = load_scenario(TOY)
+    e = explain(sc, side="A", month=4, terms="freeze", seed=5, samples=3, paths=12, horizon=10)
+    assert e.compared_terms == "freeze"
+    assert set(e.terms) == {"status-quo", "freeze"}  # freeze is on the table from month 3
+    assert e.gap == pytest.approx(e.fight_value - e.terms["freeze"], rel=1e-9)
+    assert sum(f.shapley for f in e.factors) == pytest.approx(e.gap - e.neutral_gap, abs=1e-9)
+
+
+def test_bad_requests_are_clear_errors() -> None:
+    sc = load_scenario(TOY)
+    with pytest.raises(CeasefireError, match=r"month must lie in 0 \.\. 9"):
+        explain(sc, month=10, samples=3, paths=12, horizon=10)
+    with pytest.raises(CeasefireError, match="not on the table in month 0"):
+        explain(sc, terms="freeze", samples=3, paths=12, horizon=10)
+    with pytest.raises(CeasefireError, match="no \\[\\[factors\\]\\]"):
+        explain(load_scenario(DATA / "toy.toml"), samples=3, paths=12, horizon=10)
+
+
+def test_cli_explain_json_and_errors() -> None:
+    runner = CliRunner()
+    out = runner.invoke(
+        app, ["explain", str(TOY), "--side", "B", "--samples", "2", "--paths", "8", "--horizon", "6", "--json", "-"]
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["side"] == "B" and math.isfinite(doc["gap"])
+    bad = runner.invoke(app, ["explain", str(TOY), "--side", "C"])
+    assert bad.exit_code == 2 and "expected A or B" in bad.output
+    none = runner.invoke(app, ["explain", str(DATA / "toy.toml"), "--samples", "2", "--paths", "4"])
+    assert none.exit_code == 2 and "no [[factors]]" in none.output
+    table = runner.invoke(app, ["explain", str(TOY), "--samples", "2", "--paths", "8", "--horizon", "6"])
+    assert table.exit_code == 0 and "Shapley" in table.stdout
+
+
+def test_subsets_of_factors_are_consistent() -> None:
+    """Each coalition's value does not depend on how coalitions are batched (common random numbers)."""
+    import ceasefire.analysis.explain as ex
+
+    sc = load_scenario(TOY)
+    small = ex.BATCH_ENTRIES
+    try:
+        ex.BATCH_ENTRIES = 1
+        one = explain(sc, side="A", seed=5, samples=3, paths=12, horizon=10)
+    finally:
+        ex.BATCH_ENTRIES = small
+    two = explain(sc, side="A", seed=5, samples=3, paths=12, horizon=10)
+    for a, b in zip(one.factors, two.factors, strict=True):
+        assert a.shapley == pytest.approx(b.shapley, rel=1e-9, abs=1e-12)
