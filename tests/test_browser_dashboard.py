@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
 
-from ceasefire.report.html import CHROMIUM_ARGS
 from ceasefire.web.app import Dashboard
 from ceasefire.web.limits import RunLimits
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 FLAGSHIP = "russia-ukraine-2026"
 LEVER = "more-military-aid"
 LOCAL = {"127.0.0.1", "localhost"}
@@ -45,20 +42,6 @@ def dashboard() -> Iterator[tuple[Dashboard, str]]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_a_lever_moves_the_settlement_probability(dashboard: tuple[Dashboard, str], browser: object) -> None:

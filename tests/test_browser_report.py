@@ -8,7 +8,6 @@ classes with made-up numbers (``test_report.analysis_examples``; running them ta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,18 +15,17 @@ import pytest
 
 from ceasefire.report.html import (
     ANALYSIS_SECTIONS,
-    CHROMIUM_ARGS,
     ReportOptions,
     compute_report,
     render_report,
     write_pdf,
     write_report,
 )
+from conftest import CHROMIUM
 from test_report import analysis_examples
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 FLAGSHIP = "russia-ukraine-2026"
 OPTIONS = ReportOptions(samples=8, paths=16, horizon=24, course_samples=6, course_paths=12, sections=())
 
@@ -46,20 +44,6 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = replace(compute_report(FLAGSHIP, OPTIONS), analyses=analysis_examples(), unavailable={})
     write_report(path, render_report(data))
     return path
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_ARGS))
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_every_figure_renders_offline(report: Path, browser: object) -> None:
