@@ -6,6 +6,11 @@ commands import the library lazily so that ``ceasefire --help`` stays fast.
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -24,6 +29,25 @@ def fail(message: str) -> typer.Exit:
     """Print ``message`` (plain text, never markup) as an error and return the exit (code 2) to raise."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code=2)
+
+
+def emit_json(target: str | None, document: dict[str, Any]) -> None:
+    """Write ``document`` as JSON to stdout (``-``) or atomically to the file ``target`` (nothing if None).
+
+    NaN and infinity are refused rather than written as invalid JSON.
+    """
+    if target is None:
+        return
+    if target == "-":
+        sys.stdout.write(json.dumps(document, allow_nan=False, ensure_ascii=False) + "\n")
+        return
+    from ceasefire.run.store import write_json
+
+    try:
+        write_json(Path(target), document)
+    except OSError as e:
+        raise fail(f"could not write {target}: {e.strerror or e}") from None
+    err.print(f"wrote {target}")
 
 
 def parse_levers(items: list[str]) -> dict[str, float]:

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import app, err, fail, progress_bar
+from ceasefire.cli._app import app, emit_json, fail, progress_bar
 from ceasefire.errors import CeasefireError
 
 _SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML file")
-
-
-def _write_json(target: str, doc: dict[str, Any]) -> None:
-    from ceasefire.run.store import write_json
-
-    try:
-        if target == "-":
-            sys.stdout.write(json.dumps(doc, allow_nan=False, ensure_ascii=False) + "\n")
-        else:
-            write_json(Path(target), doc)
-            err.print(f"wrote {target}")
-    except OSError as e:
-        raise fail(f"could not write {target}: {e.strerror or e}") from None
 
 
 @app.command()
@@ -74,7 +58,7 @@ def explain(
     if show:
         print_explanation(result)
     if json_out is not None:
-        _write_json(json_out, result.to_dict())
+        emit_json(json_out, result.to_dict())
 
 
 def print_explanation(e: Any) -> None:
@@ -150,7 +134,7 @@ def claims(
     if show:
         print_claims(report)
     if json_out is not None:
-        _write_json(json_out, report.to_dict())
+        emit_json(json_out, report.to_dict())
 
 
 def print_claims(report: Any) -> None:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import app, err, fail, progress_bar
+from ceasefire.cli._app import app, emit_json, fail, progress_bar
 from ceasefire.errors import CeasefireError
 
 if TYPE_CHECKING:
@@ -146,17 +143,7 @@ def levers(
                 out.print(part)
             if result.skipped:
                 out.print(f"skipped (above the lever's largest intensity): {', '.join(result.skipped)}")
-    if json_out is not None:
-        from ceasefire.run.store import write_json
-
-        if json_out == "-":
-            sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
-        else:
-            try:
-                write_json(Path(json_out), doc)
-            except OSError as ex:
-                raise fail(f"could not write {json_out}: {ex.strerror or ex}") from None
-            err.print(f"wrote {json_out}")
+    emit_json(json_out, doc)
 
 
 # -- tables -----------------------------------------------------------------------------------

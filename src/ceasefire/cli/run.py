@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli._app import app, err, fail, parse_levers, progress_bar
+from ceasefire.cli._app import app, emit_json, err, fail, parse_levers, progress_bar
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES
 
@@ -51,7 +49,7 @@ def run(
     from ceasefire.report.table import print_summary
     from ceasefire.run.experiment import RunSpec
     from ceasefire.run.experiment import run as run_experiment
-    from ceasefire.run.store import result_document, write_json, write_parquet
+    from ceasefire.run.store import result_document, write_parquet
     from ceasefire.run.summary import belief_effect, summarize
     from ceasefire.scenario.load import load_scenario, scenario_hash
 
@@ -107,12 +105,7 @@ def run(
         print_summary(summary)
     try:
         if json_out is not None:
-            doc = result_document(result, summary, digest, per_path=True)
-            if json_out == "-":
-                sys.stdout.write(json.dumps(doc, allow_nan=False) + "\n")
-            else:
-                write_json(Path(json_out), doc)
-                err.print(f"wrote {json_out}")
+            emit_json(json_out, result_document(result, summary, digest, per_path=True))
         if parquet is not None:
             write_parquet(parquet, result, summary, digest)
             err.print(f"wrote {parquet}")

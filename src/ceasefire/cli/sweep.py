@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import app, err, fail, parse_levers, progress_bar
+from ceasefire.cli._app import app, emit_json, err, fail, parse_levers, progress_bar
 from ceasefire.errors import CeasefireError
 
 ScenarioArg = Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")]
@@ -46,22 +44,6 @@ def _progress(show: bool, what: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def _emit_json(json_out: str | None, document: dict[str, Any]) -> None:
-    if json_out is None:
-        return
-    text = json.dumps(document, allow_nan=False)
-    if json_out == "-":
-        sys.stdout.write(text + "\n")
-        return
-    from ceasefire.run.store import write_atomic
-
-    try:
-        write_atomic(Path(json_out), lambda p: p.write_text(text + "\n", encoding="utf-8"))
-    except OSError as e:
-        raise fail(f"could not write {json_out}: {e.strerror or e}") from None
-    err.print(f"wrote {json_out}")
 
 
 def _load(scenario: str) -> Any:
@@ -206,7 +188,7 @@ def sensitivity(
         raise fail(str(e)) from None
     if show:
         _print_sensitivity(result.to_dict(), top)
-    _emit_json(json_out, result.to_dict())
+    emit_json(json_out, result.to_dict())
 
 
 def _console() -> Any:
@@ -305,7 +287,7 @@ def discover(
         raise fail(str(e)) from None
     if show:
         _print_discovery(result.to_dict())
-    _emit_json(json_out, result.to_dict())
+    emit_json(json_out, result.to_dict())
 
 
 def _print_discovery(doc: dict[str, Any]) -> None:
