@@ -27,6 +27,7 @@ from ceasefire.scenario.load import load_scenario
 
 DATA = Path(__file__).parent / "data"
 TOY = DATA / "explain-toy.toml"
+FLAGSHIP_NAME = "russia-ukraine-2026"
 
 
 # -- Shapley values of games known by hand --------------------------------------------------------
@@ -286,3 +287,38 @@ def test_subsets_of_factors_are_consistent() -> None:
     two = explain(sc, side="A", seed=5, samples=3, paths=12, horizon=10)
     for a, b in zip(one.factors, two.factors, strict=True):
         assert a.shapley == pytest.approx(b.shapley, rel=1e-9, abs=1e-12)
+
+
+def test_within_reach_picks_his_best_among_what_the_other_signs() -> None:
+    from ceasefire.analysis.explain import _within_reach
+
+    his = np.array([[5.0, 3.0, 1.0], [5.0, 3.0, 1.0], [5.0, 3.0, 1.0]])
+    other_gain = np.array(
+        [
+            [-1.0, 0.5, 2.0],  # the other signs terms 1 and 2: his best of those is 1
+            [-1.0, -0.5, -2.0],  # the other signs none: the one he refuses least is 1
+            [0.0, 1.0, 1.0],  # a gain of exactly 0 is a signature: terms 0
+        ]
+    )
+    assert _within_reach(his, other_gain, np.array([True, True, True])).tolist() == [1, 1, 0]
+    # terms not yet on the table are never chosen
+    assert _within_reach(his, other_gain, np.array([True, False, True])).tolist() == [2, 0, 0]
+
+
+def test_default_compares_with_a_deal_the_other_leader_would_sign() -> None:
+    sc = load_scenario(FLAGSHIP_NAME)
+    sizes = {"seed": 3, "samples": 3, "paths": 12, "horizon": 8}
+    within = explain(sc, side="A", **sizes)  # type: ignore[arg-type]
+    best = explain(sc, side="A", terms="best", **sizes)  # type: ignore[arg-type]
+    # his own best terms are worth at least the ones within reach, so the gap to them is no larger
+    assert best.gap <= within.gap + 1e-12
+    assert best.gap == pytest.approx(best.fight_value - best.best_value, rel=1e-12, abs=1e-12)
+    assert sum(within.compared_share.values()) == pytest.approx(1.0)
+    assert "would sign" in within.compared_terms
+    for e in (within, best):
+        assert sum(f.shapley for f in e.factors) == pytest.approx(e.gap - e.neutral_gap, abs=1e-9)
+    # the compared terms, per sample, are held fixed: the gap is to one deal, not to a changing best
+    named = max(within.compared_share, key=within.compared_share.__getitem__)
+    if within.compared_share[named] == 1.0:
+        fixed = explain(sc, side="A", terms=named, **sizes)  # type: ignore[arg-type]
+        assert fixed.gap == pytest.approx(within.gap, rel=1e-12, abs=1e-12)

@@ -93,8 +93,9 @@ class Explanation:
     """A leader's calculus in one month and the Shapley decomposition of his gap.
 
     Values are in months of office (a month in office is worth 1), averaged over samples and paths.
-    ``gap = fight_value - value of the compared terms``: by default, per sample, the best terms on
-    the table for him (``best_value``); ``gap = neutral_gap + sum of the factors' shapley`` (to rounding).
+    ``gap = fight_value - value of the compared terms``: by default, per sample, the best terms for
+    him among those the other leader would sign (see :func:`explain`); ``gap = neutral_gap + sum of
+    the factors' shapley`` (to rounding).
     """
 
     scenario: str
@@ -103,7 +104,8 @@ class Explanation:
     month: int
     fight_value: float
     terms: dict[str, float]
-    compared_terms: str  # the terms the gap is to: an id, or "the best terms" (per sample)
+    compared_terms: str  # the terms the gap is to: an id, or a description of the per-sample choice
+    compared_share: dict[str, float]  # share of samples in which each terms option is the compared one
     best_terms: str
     best_share: float  # share of samples in which best_terms is his best option
     best_value: float
@@ -282,6 +284,37 @@ def _evaluate_batch(
     return _MonthResult(fight=fight.reshape(c, samples, per).mean(axis=2), terms=peace.mean(axis=2))
 
 
+def _other_gains(
+    scenario: Scenario,
+    st: Structure,
+    side: str,
+    month: int,
+    samples: int,
+    paths: int,
+    horizon: int,
+    pp: Mapping[str, Array],
+    seeds: list[Any],
+    true_now: WarRecord,
+) -> Array:
+    """The other leader's gain from signing each terms option rather than fighting on, ``(samples, K)``,
+    at the scenario's values: his own stopping problem on his own imagined war (the engine's stream)."""
+    j = other(side)
+    _, z, u = _noise(seeds, IMAGINED[j], paths, horizon, len(st.levers))
+    imagined = record_war(World(scenario, pp, pp, {j: pp[f"leaders.{j}.optimism"]}), z, u, horizon)
+    whole = np.zeros((1, 1), dtype=np.int64)
+    out = _evaluate_batch(st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side))
+    return out.terms[0] - out.fight[0][:, None]
+
+
+def _within_reach(his_values: Array, other_gains: Array, available: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Per sample, the best terms for him among those the other leader signs (gain >= 0), or else the
+    terms the other leader refuses least (largest gain)."""
+    signs = (other_gains >= 0) & available
+    mine = np.where(signs, his_values, -np.inf).argmax(axis=1)
+    least_refused = np.where(available, other_gains, -np.inf).argmax(axis=1)
+    return np.where(signs.any(axis=1), mine, least_refused)
+
+
 LINEAR_KEYS = ("reasons.militarism", "reasons.punishment", "punishment_lost_war")
 """Leader parameters that enter his values only through the flow at war and the punishment, not
 through the peace series: groups of these alone share the series (:func:`peace_parts`)."""
@@ -315,8 +348,14 @@ def explain(
         root seed (default: the scenario's) and the months of his stopping problem (default:
         :data:`DEFAULT_HORIZON` or the scenario's horizon if shorter).
     terms
-        Compare fighting on with these terms (an id of ``[[terms]]``, available in ``month``)
-        instead of the best terms for him in each sample.
+        What fighting on is compared with. ``None`` (the default): in each sample, the best terms
+        for him among those the other leader would sign that month (his value of them at least his
+        value of fighting on, at the scenario's values) or, where the other leader signs none, the
+        terms the other leader refuses least. This is the deal actually within reach, which is what
+        "why does he not take a deal" asks about. ``"best"``: the best terms for him, whether or not
+        the other leader would sign. An id of ``[[terms]]`` (available in ``month``): those terms.
+        The choice is made once per sample, with every factor at its scenario value, and held fixed
+        over the coalitions, so every coalition's gap is to the same deal.
     progress
         Called with ``(done, total)`` coalitions.
 
@@ -344,7 +383,8 @@ def explain(
     available = st.available_from <= month
     if not available.any():
         raise CeasefireError(f"no terms are on the table in month {month}")
-    if terms is not None and (terms not in st.terms or not available[st.terms.index(terms)]):
+    named = terms is not None and terms not in ("best", "accepted")
+    if named and (terms not in st.terms or not available[st.terms.index(terms)]):
         on_table = ", ".join(t for t, a in zip(st.terms, available, strict=True) if a)
         raise CeasefireError(f"terms '{terms}' are not on the table in month {month} (on the table: {on_table})")
     k = len(groups)
@@ -368,6 +408,8 @@ def explain(
     linear_masks = _masks(linear_bits)
     per_batch = max(1, BATCH_ENTRIES // ((horizon + 1) * m * linear_masks.size))
     done = 0
+    full_world = int(sum(1 << i for i in world_bits))
+    true_full: WarRecord | None = None
     for world_mask in _masks(world_bits):
         pp = dict(base)
         for i in world_bits:
@@ -377,6 +419,8 @@ def explain(
         optimism = pp[f"leaders.{side}.optimism"]
         imagined = record_war(World(scenario, pp, pp, {side: optimism}), z_imagined, u_imagined, horizon)
         true_now = record_war(World(scenario, pp, pp), z_true, u_true, month).at(month)
+        if world_mask == full_world:
+            true_full = true_now
         series_masks = _masks(series_bits) | world_mask
         for lo in range(0, series_masks.size, per_batch):
             grid = series_masks[lo : lo + per_batch, None] | linear_masks[None, :]
@@ -390,10 +434,21 @@ def explain(
 
     offered = np.where(available, values_k, -np.inf)
     best = offered.max(axis=2)
-    compared = best if terms is None else values_k[:, :, st.terms.index(terms)]
+    full, none = n - 1, 0
+    if named:
+        choice = np.full(samples, st.terms.index(terms))  # type: ignore[arg-type]
+        compared_label = str(terms)
+    elif terms == "best":
+        choice = offered[full].argmax(axis=1)
+        compared_label = "his best terms"
+    else:
+        assert true_full is not None  # the full world coalition is always among the masks
+        gain_other = _other_gains(scenario, st, side, month, samples, paths, horizon, base, seeds, true_full)
+        choice = _within_reach(offered[full], gain_other, available)
+        compared_label = f"the best terms {scenario.leaders[other(side)].name} would sign"  # type: ignore[index]
+    compared = values_k[:, np.arange(samples), choice]
     gap = fight - compared  # (coalitions, samples)
     phi = shapley(gap)
-    full, none = n - 1, 0
     total = gap[full].mean() - gap[none].mean()
     se = phi.std(axis=1, ddof=1) / math.sqrt(samples) if samples > 1 else np.full(k, math.nan)
     parts = [
@@ -419,7 +474,10 @@ def explain(
         month=month,
         fight_value=float(fight[full].mean()),
         terms={t: float(values_k[full, :, j].mean()) for j, t in enumerate(st.terms) if available[j]},
-        compared_terms="the best terms" if terms is None else terms,
+        compared_terms=compared_label,
+        compared_share={
+            t: float(np.mean(choice == j)) for j, t in enumerate(st.terms) if available[j] and np.any(choice == j)
+        },
         best_terms=st.terms[top],
         best_share=float((best_k == top).mean()),
         best_value=float(best[full].mean()),

@@ -18,7 +18,11 @@ def explain(
     side: Annotated[str, typer.Option(help="whose calculus: A or B")] = "A",
     month: Annotated[int, typer.Option(min=0, help="the month of the calculus (0: the start)")] = 0,
     terms: Annotated[
-        str | None, typer.Option(help="explain the gap to these terms (default: the best terms for him)")
+        str | None,
+        typer.Option(
+            help="explain the gap to these terms (an id); 'best': his best terms; default: the best terms "
+            "the other leader would sign"
+        ),
     ] = None,
     samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
     paths: Annotated[int | None, typer.Option(min=1, help="paths per sample")] = None,
@@ -78,7 +82,8 @@ def print_explanation(e: Any) -> None:
     values.add_column("value", justify="right")
     values.add_row("fight on", f"{e.fight_value:.2f}")
     for t, v in e.terms.items():
-        mark = "  (compared)" if t == e.compared_terms else ""
+        share = e.compared_share.get(t, 0.0)
+        mark = "" if share == 0 else "  (compared)" if share == 1 else f"  (compared in {share:.0%} of samples)"
         values.add_row(f"sign {t}{mark}", f"{v:.2f}")
     out.print(values)
     out.print(

@@ -554,14 +554,15 @@ def _source_label(scenario: Scenario, key: str) -> Raw:
 
 
 def why_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
-    """Each leader's gap between fighting on and his best deal, decomposed by exact Shapley values.
+    """Each leader's gap between fighting on and the deal within reach, decomposed by exact Shapley values.
 
     ``data`` maps a side to :meth:`ceasefire.analysis.explain.Explanation.to_dict`.
     """
     parts: list[str] = [
         "<p>For each leader at the start (month 0): his value of fighting on (least-squares Monte Carlo on the war "
-        "as he imagines it), his value of each terms option, and the gap between fighting on and his best option, "
-        "in months of office. The gap is decomposed over the scenario's factor groups by exact Shapley values (every "
+        "as he imagines it), his value of each terms option, and the gap between fighting on and the best terms the "
+        "other leader would sign, in months of office. The gap is decomposed over the scenario's factor groups "
+        "by exact Shapley values (every "
         "coalition of factors at its scenario or neutral value, on common random numbers): the parts add up to the "
         "gap minus the gap with every factor neutral. A positive gap is why he does not sign.</p>"
     ]
@@ -573,7 +574,7 @@ def why_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
             [(f["name"], f["shapley"] or 0.0) for f in factors],
             start=e["neutral_gap"] or 0.0,
             total=e["gap"] or 0.0,
-            title=f"{e['leader']}: fighting on minus his best deal, month {e['month']}",
+            title=f"{e['leader']}: fighting on minus the deal within reach, month {e['month']}",
             start_label="every factor neutral",
             end_label="his gap",
         )
