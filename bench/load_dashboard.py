@@ -6,7 +6,9 @@ discrete positions (one or two steps away, as a person drags or presses an arrow
 the one the browser's slider sends), send the preview callback the browser would send (a POST to
 ``/_dash-update-component``), wait for the answer, pause a moment (``--think``) and do it again,
 for ``--seconds``. Now and then (``--reload``, 10% of moves) a user reloads the page, which puts
-every slider back to its start. Prints the requests, how many were answered with a preview, how
+every slider back to its start. A user told "busy — try again in a few seconds" does so: waits
+``--retry-after`` (2–4 s) and sends the same settings again (``--retry-after 0 0`` models users who
+ignore the message and keep moving sliders at once). Prints the requests, how many were answered with a preview, how
 many were refused as busy, how many failed, the latency percentiles and the share of previews
 served from the server's cache; exit code 1 if any request failed.
 
@@ -28,6 +30,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -70,15 +73,23 @@ class Server:
             command = [sys.executable, "-c", code, json.dumps(limits or {}), str(self.port), scenarios_dir or ""]
         self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log: Any = None  # the server's stderr (one line per request): a file, never a pipe that can fill up
+
+    def log_tail(self) -> str:
+        """The last 2000 characters the server wrote to stderr."""
+        if self.log is None:
+            return ""
+        self.log.seek(0)
+        return str(self.log.read().decode(errors="replace")[-2000:])
 
     def __enter__(self) -> Server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(self.command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(self.command, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                raise RuntimeError(f"the dashboard exited with code {self.proc.returncode}: {err[-2000:]}")
+                raise RuntimeError(f"the dashboard exited with code {self.proc.returncode}: {self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.url + "/", timeout=2) as r:
                     if r.status == 200:
@@ -96,8 +107,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
 
 def get_json(url: str, timeout: float = 30) -> Any:
@@ -251,6 +263,7 @@ class Load:
     sources: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     busy: list[str] = field(default_factory=list)
+    moves: list[float] = field(default_factory=list)  # seconds from a slider move to its preview, retries included
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, seconds: float, kind: str, detail: str) -> None:
@@ -278,10 +291,13 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 
 
 def run_load(url: str, users: int, seconds: float, think: tuple[float, float] = (0.2, 1.0), seed: int = 0,
-             timeout: float = 300.0, reload: float = 0.1) -> dict[str, Any]:  # fmt: skip
+             timeout: float = 300.0, reload: float = 0.1,
+             retry_after: tuple[float, float] = (2.0, 4.0)) -> dict[str, Any]:  # fmt: skip
     """``users`` threads moving sliders for ``seconds``: counts, latency percentiles (seconds), cache hits.
 
-    Each user reloads the page (all sliders back to their start) with probability ``reload`` per move.
+    Each user reloads the page (all sliders back to their start) with probability ``reload`` per move,
+    pauses ``think`` seconds after an answer, and after a busy answer pauses ``retry_after`` seconds
+    instead and sends the same settings again.
     """
     if not url.startswith(f"http://{HOST}:"):
         raise ValueError(f"load tests run on loopback only ({HOST}), not {url}")
@@ -299,14 +315,19 @@ def run_load(url: str, users: int, seconds: float, think: tuple[float, float] = 
         rng = random.Random(seed * 1_000_003 + k)
         levers: dict[str, float] = {}
         changes: dict[str, float] = {}
+        kind = OK
+        body = b""
+        moved = time.perf_counter()
         while time.monotonic() < stop:
-            if rng.random() < reload:
-                levers.clear()
-                changes.clear()
-                changed = "scenario.value"
-            else:
-                changed = controls.random_move(rng, levers, changes)
-            body = controls.payload(controls.scenario, levers, changes, changed)
+            if kind != BUSY:  # else: the same settings again
+                moved = time.perf_counter()
+                if rng.random() < reload:
+                    levers.clear()
+                    changes.clear()
+                    changed = "scenario.value"
+                else:
+                    changed = controls.random_move(rng, levers, changes)
+                body = controls.payload(controls.scenario, levers, changes, changed)
             t0 = time.perf_counter()
             try:
                 status, answer = post(target, body, timeout)
@@ -314,7 +335,10 @@ def run_load(url: str, users: int, seconds: float, think: tuple[float, float] = 
             except (OSError, urllib.error.URLError) as e:
                 kind, detail = FAILED, f"{type(e).__name__}: {e}"
             load.record(time.perf_counter() - t0, kind, detail)
-            time.sleep(rng.uniform(*think))
+            if kind == OK:
+                with load.lock:
+                    load.moves.append(time.perf_counter() - moved)
+            time.sleep(rng.uniform(*(retry_after if kind == BUSY else think)))
 
     started = time.monotonic()
     threads = [threading.Thread(target=user, args=(k,), daemon=True) for k in range(users)]
@@ -342,12 +366,15 @@ def run_load(url: str, users: int, seconds: float, think: tuple[float, float] = 
         **percentiles(lat),
         "ok_latency": percentiles([x for x, k in zip(lat, kinds, strict=True) if k == OK]),
         "busy_latency": percentiles([x for x, k in zip(lat, kinds, strict=True) if k == BUSY]),
+        "moves_answered": len(load.moves),
+        "move_to_preview": percentiles(load.moves),
         "computed": sources.count(COMPUTED),
         "cached": sources.count(CACHED),
         "shared": sources.count(SHARED),
         "cache_hit_rate": round(hits / ok, 3) if ok else None,
         "think_seconds": list(think),
         "reload": reload,
+        "retry_after_seconds": list(retry_after),
         "unfinished_users": sum(t.is_alive() for t in threads),
     }
 
@@ -362,12 +389,28 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--think", type=float, nargs=2, default=(0.2, 1.0), metavar=("MIN", "MAX"))
     parser.add_argument("--reload", type=float, default=0.1, help="chance per move that a user reloads the page")
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        nargs=2,
+        default=(2.0, 4.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a user waits after 'busy — try again' before sending the same settings again",
+    )
     parser.add_argument("--small", action="store_true", help="small run limits (previews of a fraction of a second)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     with Server(SMALL_LIMITS if args.small else None) as server:
-        stats = run_load(server.url, args.users, args.seconds, tuple(args.think), args.seed, reload=args.reload)
+        stats = run_load(
+            server.url,
+            args.users,
+            args.seconds,
+            tuple(args.think),
+            args.seed,
+            reload=args.reload,
+            retry_after=tuple(args.retry_after),
+        )
     stats["server"] = "small limits" if args.small else "ceasefire serve (default limits)"
     stats["cpus"] = os.cpu_count()
     stats["load_average"] = [round(x, 2) for x in os.getloadavg()]
@@ -380,6 +423,11 @@ def main() -> int:
         f"latency (all) p50 {_s(stats['p50'])}, p90 {_s(stats['p90'])}, p99 {_s(stats['p99'])}, "
         f"max {_s(stats['max'])}; ok only p50 {_s(stats['ok_latency']['p50'])}, p90 {_s(stats['ok_latency']['p90'])}, "
         f"p99 {_s(stats['ok_latency']['p99'])}, max {_s(stats['ok_latency']['max'])}"
+    )
+    m = stats["move_to_preview"]
+    print(
+        f"slider move to its preview, busy retries included ({stats['moves_answered']} moves): p50 {_s(m['p50'])}, "
+        f"p90 {_s(m['p90'])}, p99 {_s(m['p99'])}, max {_s(m['max'])}"
     )
     rate = stats["cache_hit_rate"]
     print(

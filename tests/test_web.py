@@ -422,7 +422,7 @@ def test_a_full_queue_refuses_with_a_busy_message(monkeypatch: pytest.MonkeyPatc
             FLAGSHIP, _ids("lever", ["carrot"]), [0.75], [], []
         )
         assert time.perf_counter() - start < 5  # at once, not after the queue
-        assert note.startswith("busy — 1 previews computing and 1 waiting") and "try again" in note
+        assert note.startswith("busy — 1 preview computing and 1 waiting") and "try again" in note
         assert "Traceback" not in note and "error" not in note
         assert all(x is no_update for x in (cards, fan, terms, gaps, claims))  # the page keeps its figures
         assert service.gate.state()["refused"] == 1
@@ -457,7 +457,7 @@ def test_a_long_wait_is_refused_as_busy(monkeypatch: pytest.MonkeyPatch) -> None
     _wait_for(lambda: service.gate.state()["running"] == 1)
     try:
         start = time.perf_counter()
-        with pytest.raises(Busy, match=r"busy — waited 0.3 s for one of 1 previews slots; try again"):
+        with pytest.raises(Busy, match=r"busy — waited 0.3 s for a free preview slot \(1 at a time\); try again"):
             service.preview(FLAGSHIP, {"carrot": 0.5}, {})
         assert 0.25 <= time.perf_counter() - start < 5
     finally:
@@ -486,13 +486,42 @@ def test_gate_serves_first_come_first_served() -> None:
         threads.append(threading.Thread(target=waiter, args=(k,)))
         threads[-1].start()
         _wait_for(lambda k=k: gate.state()["waiting"] == k + 1)  # type: ignore[misc]
-    with pytest.raises(Busy, match="1 previews computing and 3 waiting"):
+    with pytest.raises(Busy, match="1 preview computing and 3 waiting"):
         with gate.slot():
             pass
     hold.set()
     for t in threads:
         t.join(timeout=30)
     assert order == [0, 1, 2] and gate.state() == {"running": 0, "waiting": 0, "refused": 1}
+
+
+def test_gate_refuses_at_once_when_the_expected_wait_is_too_long() -> None:
+    gate = Gate(slots=2, queue=10, wait=3.0)
+    assert gate.expected_wait() is None
+    hold = threading.Event()
+
+    def holder() -> None:
+        with gate.slot():
+            hold.wait(timeout=30)
+
+    threads = [threading.Thread(target=holder) for _ in range(4)]
+    for k, t in enumerate(threads):
+        t.start()
+        _wait_for(lambda k=k: gate.state()["running"] + gate.state()["waiting"] == k + 1)  # type: ignore[misc]
+    gate.mean_hold = 2.5  # as if each preview took 2.5 s
+    assert gate.expected_wait() == pytest.approx((2 + 1) * 2.5 / 2)  # two waiting, two slots: 3.75 s > 3 s
+    start = time.perf_counter()
+    with pytest.raises(Busy, match=r"2 previews computing and 2 waiting, about 4 s of work ahead; try again"):
+        with gate.slot():
+            pass
+    assert time.perf_counter() - start < 1  # at once
+    gate.mean_hold = 1.0  # now 1.5 s expected: it may wait
+    hold.set()
+    with gate.slot():
+        assert gate.state()["running"] >= 1
+    for t in threads:
+        t.join(timeout=30)
+    assert gate.state()["refused"] == 1 and gate.mean_hold is not None and gate.mean_hold < 1.0
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """How much computing the dashboard takes on at once, and the polite refusal when it is full.
 
 :class:`Gate` lets at most ``slots`` previews compute at once and at most ``queue`` more wait, each
-for at most ``wait`` seconds. A request that finds the queue full, or that waits longer, is refused
-at once with :class:`Busy`, whose message the page shows ("busy — try again"), instead of joining a
-line that would make everyone wait minutes.
+for at most ``wait`` seconds. A request that finds the queue full, or whose expected wait (the
+requests ahead of it times the mean time a slot is held, over the slots) is longer than ``wait``, is
+refused at once with :class:`Busy`, whose message the page shows ("busy — try again"), instead of
+joining a line that would make everyone wait minutes; one that waits longer than ``wait`` anyway
+is refused then.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ class Busy(RuntimeError):
 class Gate:
     """At most ``slots`` holders at once and ``queue`` waiting, each waiting at most ``wait`` seconds.
 
-    Waiters are served first come, first served.
+    Waiters are served first come, first served. ``mean_hold`` is the mean number of seconds a slot
+    is held (an exponential moving average over the last uses; ``None`` before the first).
     """
 
-    def __init__(self, slots: int, queue: int, wait: float, what: str = "previews") -> None:
+    SMOOTHING = 0.3
+    """Weight of the latest hold time in ``mean_hold``."""
+
+    def __init__(self, slots: int, queue: int, wait: float, what: str = "preview") -> None:
         if slots < 1 or queue < 0 or not wait > 0:
             raise ValueError(f"Gate needs slots >= 1, queue >= 0, wait > 0; got {slots}, {queue}, {wait}")
         self.slots, self.queue, self.wait, self.what = slots, queue, wait, what
@@ -32,16 +38,21 @@ class Gate:
         self._running = 0
         self._line: list[object] = []  # tickets of the waiting requests, oldest first
         self._refused = 0
+        self.mean_hold: float | None = None
 
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one slot for the ``with`` block; :class:`Busy` when the queue is full or the wait too long."""
         self._enter()
+        start = time.monotonic()
         try:
             yield
         finally:
+            held = time.monotonic() - start
             with self._cond:
                 self._running -= 1
+                m = self.mean_hold
+                self.mean_hold = held if m is None else m + self.SMOOTHING * (held - m)
                 self._cond.notify_all()
 
     def _enter(self) -> None:
@@ -52,8 +63,15 @@ class Gate:
             if len(self._line) >= self.queue:
                 self._refused += 1
                 raise Busy(
-                    f"busy — {self._running} {self.what} computing and {len(self._line)} waiting, the most this "
-                    "server takes on; try again in a few seconds"
+                    f"busy — {self._count()} computing and {len(self._line)} waiting, the most this server takes on; "
+                    "try again in a few seconds"
+                )
+            expected = self.expected_wait()
+            if expected is not None and expected > self.wait:
+                self._refused += 1
+                raise Busy(
+                    f"busy — {self._count()} computing and {len(self._line)} waiting, about {expected:.0f} s of "
+                    "work ahead; try again in a few seconds"
                 )
             ticket = object()
             self._line.append(ticket)
@@ -64,7 +82,7 @@ class Gate:
                     if left <= 0:
                         self._refused += 1
                         raise Busy(
-                            f"busy — waited {self.wait:g} s for one of {self.slots} {self.what} slots; "
+                            f"busy — waited {self.wait:g} s for a free {self.what} slot ({self.slots} at a time); "
                             "try again in a few seconds"
                         )
                     self._cond.wait(left)
@@ -72,6 +90,16 @@ class Gate:
             finally:
                 self._line.remove(ticket)
                 self._cond.notify_all()  # the next in line may go now
+
+    def _count(self) -> str:
+        return f"{self._running} {self.what}{'' if self._running == 1 else 's'}"
+
+    def expected_wait(self) -> float | None:
+        """Seconds a request arriving now would wait: those ahead of it (waiting, and one slot's worth)
+        times ``mean_hold``, shared by the slots; ``None`` before any slot was used."""
+        if self.mean_hold is None:
+            return None
+        return (len(self._line) + 1) * self.mean_hold / self.slots
 
     def state(self) -> dict[str, int]:
         """Computing, waiting and refused so far."""
