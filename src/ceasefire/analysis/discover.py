@@ -37,6 +37,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ceasefire.errors import CeasefireError
+from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import METRICS, Executor, SweepSpec, executor_for, latin_hypercube, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
@@ -210,19 +211,7 @@ class Discovery:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: NaN and infinities become ``None``."""
-        return _clean(asdict(self))  # type: ignore[no-any-return]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def _prim_module() -> Any:

@@ -55,6 +55,7 @@ from ceasefire.model.decision import RIDGE
 from ceasefire.model.engine import IMAGINED, TRUE_WORLD, _noise, per_path
 from ceasefire.model.valuation import Structure
 from ceasefire.model.world import World
+from ceasefire.run.jsonsafe import json_safe
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
 
@@ -118,17 +119,7 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: NaN becomes None."""
-
-        def clean(x: Any) -> Any:
-            if isinstance(x, float) and not math.isfinite(x):
-                return None
-            if isinstance(x, dict):
-                return {k: clean(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [clean(v) for v in x]
-            return x
-
-        return clean(asdict(self))  # type: ignore[no-any-return]
+        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def shapley(values: Array) -> Array:

@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 from ceasefire import __version__
 from ceasefire.model.engine import PATH_BLOCK, per_path, simulate
 from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
+from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
 from ceasefire.scenario.params import AnyParam
 from ceasefire.scenario.schema import SIDES, Lever, Scenario
@@ -657,19 +658,6 @@ def _always_certain(lv: Lever) -> bool:
 def _check_baseline(scenario: Scenario, baseline: RunResult) -> None:
     if baseline.scenario != scenario:
         raise ValueError("the baseline must be a run of the same scenario")
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with non-finite floats as ``None`` and tuples as lists (for ``json.dumps(allow_nan=False)``)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return json_safe(value.item())
-    return value
 
 
 def __getattr__(name: str) -> Any:

@@ -58,10 +58,10 @@ from ceasefire.analysis.levers import (
     _load,
     baseline_run,
     expected,
-    json_safe,
     level,
     simulate_settings,
 )
+from ceasefire.run.jsonsafe import json_safe
 from ceasefire.scenario.schema import Lever, Scenario
 
 __all__ = ["PackageSearch", "PriceOfPeace", "cheapest_package", "price_of_peace"]

@@ -38,6 +38,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ceasefire.errors import CeasefireError
+from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import (
     LEVER_PREFIX,
     METRICS,
@@ -173,19 +174,7 @@ class SensitivityResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: NaN and infinities become ``None``."""
-        return _clean(asdict(self))  # type: ignore[no-any-return]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def sampler_seed(seed: int, stream: int) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ceasefire.run.experiment import RunResult
+from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.summary import Summary
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES
@@ -74,17 +74,6 @@ def per_path_frame(result: RunResult) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become null (never written as bare NaN)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
     path = Path(path)
@@ -126,7 +115,7 @@ def result_document(result: RunResult, summary: Summary, scenario_sha256: str | 
     if per_path:
         frame = per_path_frame(result)
         doc["paths"] = {c: [None if v is pd.NA else v for v in frame[c].tolist()] for c in frame.columns}
-    return _clean(doc)  # type: ignore[no-any-return]
+    return json_safe(doc)  # type: ignore[no-any-return]
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:
@@ -142,6 +131,6 @@ def write_parquet(path: Path, result: RunResult, summary: Summary, scenario_sha2
     table = pa.Table.from_pandas(per_path_frame(result), preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[b"ceasefire.manifest"] = json.dumps(manifest(result, scenario_sha256)).encode()
-    meta[b"ceasefire.summary"] = json.dumps(_clean(summary.to_dict()), allow_nan=False).encode()
+    meta[b"ceasefire.summary"] = json.dumps(json_safe(summary.to_dict()), allow_nan=False).encode()
     table = table.replace_schema_metadata(meta)
     write_atomic(path, lambda p: pq.write_table(table, p))
