@@ -98,3 +98,34 @@ def test_range_invariants(fight_a: float, fight_b: float, curvature: float, extr
     if not np.isnan(low2[0]):
         assert not np.isnan(low[0])
         assert low2[0] >= low[0] - 1e-12 and high2[0] == pytest.approx(high[0])
+
+
+def test_range_is_recorded_on_the_first_block_of_paths() -> None:
+    """Beyond PATH_BLOCK paths per sample the range is recorded on the first block only, whose
+    numbers are those of a run of exactly PATH_BLOCK paths; the summary's frequency counts those paths."""
+    from ceasefire.model.engine import PATH_BLOCK, RunConfig
+    from ceasefire.run.experiment import simulate_samples
+    from ceasefire.run.sampling import Seeds, sample_parameters
+    from ceasefire.run.summary import range_by_month
+    from ceasefire.scenario.load import load_scenario
+
+    sc = load_scenario("russia-ukraine-2026")
+    seeds = Seeds.from_seed(17)
+    values = sample_parameters(sc, 2, seeds.parameters)
+    path_seeds = [seeds.path_seed(i) for i in range(2)]
+    config = RunConfig(horizon=3)
+    more = PATH_BLOCK + 300
+    big = simulate_samples(sc, values, path_seeds, more, config, {})
+    exact = simulate_samples(sc, values, path_seeds, PATH_BLOCK, config, {})
+    first = (np.arange(2 * more) % more) < PATH_BLOCK
+    for key in ("range_low", "range_high"):
+        assert np.isnan(big.monthly[key][:, ~first]).all()
+        np.testing.assert_array_equal(big.monthly[key][:, first], exact.monthly[key])
+    assert np.isfinite(exact.monthly["range_low"]).any()
+    share_big = big.monthly["at_war_decision"].mean(axis=1)
+    share_exact = exact.monthly["at_war_decision"].mean(axis=1)
+    rows_big = range_by_month(big.monthly, share_big, more)
+    rows_exact = range_by_month(exact.monthly, share_exact, PATH_BLOCK)
+    assert [(r.month, r.exists, r.low, r.high) for r in rows_big] == [
+        (r.month, r.exists, r.low, r.high) for r in rows_exact
+    ]

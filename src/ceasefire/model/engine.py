@@ -8,7 +8,9 @@ month of the true war, in this order:
 1. **Decide** (paths at war): each leader values every terms option on the table against
    fighting on; the war ends where some terms are acceptable to both, on the terms with the
    largest Nash product of the two leaders' gains (:mod:`ceasefire.model.bargaining`).
-   The bargaining range of the month is recorded (:mod:`ceasefire.solve.bargaining_range`).
+   The bargaining range of the month is recorded (:mod:`ceasefire.solve.bargaining_range`) on
+   each sample's first :data:`PATH_BLOCK` paths: it describes the month and decides nothing, and
+   4,096 paths per sample describe it well enough (elsewhere it is NaN).
 2. **Fight** (paths still at war) and run both **economies** (:class:`ceasefire.model.world.World`).
 3. **Leaders** may lose office (:mod:`ceasefire.model.hazard`); a successor takes over with
    the person-tied reasons partly reset.
@@ -37,7 +39,7 @@ from ceasefire.model.valuation import (
     victory,
     victory_battlefield,
 )
-from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A, World
+from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A, Side, World
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.bargaining_range import bargaining_range, reservation_score
 
@@ -225,6 +227,9 @@ def simulate(
         raise ValueError(f"rules were fitted for {rules.samples} samples, not {n_samples}")
 
     lever_u, z, u = _noise(seeds, TRUE_WORLD, paths, T, len(st.levers), block)
+    blocks = np.broadcast_to(np.asarray(block, dtype=np.int64), (n_samples,))
+    # the range is a description, not a decision: recorded on each sample's first block of paths
+    ranged = np.repeat(blocks == 0, paths) if config.bargaining_range else np.zeros(n, dtype=bool)
     world = _world(scenario, st, params, intensities, lever_u)
     sides = world.sides
     p = world.p
@@ -313,14 +318,11 @@ def simulate(
                 for s in SIDES:
                     for j, term in enumerate(st.terms):
                         gain_rows[f"gain_{s}_{term}"][idx] = gains[s][:, j]
-            if config.bargaining_range:
-                grid = np.broadcast_to(RANGE_GRID, (idx.size, RANGE_GRID.size))
-                res = {s: reservation_score(val[s].peace(grid), RANGE_GRID, fight_on[s]) for s in SIDES}
-                low, high = bargaining_range(
-                    res["A"], stake_shift(st, "A", sides["A"], idx), res["B"], stake_shift(st, "B", sides["B"], idx)
-                )
-                monthly["range_low"][t, idx] = low
-                monthly["range_high"][t, idx] = high
+            keep = ranged[idx]
+            if keep.any():
+                low, high = _bargaining_range(st, sides, val, fight_on, idx, keep)
+                monthly["range_low"][t, idx[keep]] = low
+                monthly["range_high"][t, idx[keep]] = high
             choice = bargaining.choose_terms(gains["A"], gains["B"], available)
             signs = choice >= 0
             if signs.any():
@@ -421,6 +423,27 @@ def simulate(
         at_war_at_end=at_war,
         monthly=monthly,
         trajectories={k: np.stack(v) for k, v in traj.items()},
+    )
+
+
+def _bargaining_range(
+    st: Structure,
+    sides: Mapping[str, Side],
+    val: Mapping[str, Valuation],
+    fight_on: Mapping[str, Array],
+    idx: NDArray[np.int64],
+    keep: NDArray[np.bool_],
+) -> tuple[Array, Array]:
+    """The month's bargaining range on the paths ``idx[keep]`` (``val`` and ``fight_on`` are over ``idx``)."""
+    whole = bool(keep.all())
+    rows = idx if whole else idx[keep]
+    grid = np.broadcast_to(RANGE_GRID, (rows.size, RANGE_GRID.size))
+    res = {}
+    for s in SIDES:
+        v = val[s] if whole else val[s].take(keep)
+        res[s] = reservation_score(v.peace(grid), RANGE_GRID, fight_on[s] if whole else fight_on[s][keep])
+    return bargaining_range(
+        res["A"], stake_shift(st, "A", sides["A"], rows), res["B"], stake_shift(st, "B", sides["B"], rows)
     )
 
 

@@ -65,36 +65,45 @@ def peace_value(
 def _peace_series(
     base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float
 ) -> Array:
-    """The series of :func:`peace_value` on one batch."""
+    """The series of :func:`peace_value` on one batch.
+
+    The value is linear in the punishment: ``V = e^{-A} [(1 - lambda0 Pi) S_0 - J Pi S_1]`` with
+    ``S_k = sum_n A^n / n! G_{n+k}``, so the two sums are accumulated apart and the ``G_n``, which
+    depend on the path only (not on the terms), are computed once per path and order. An element
+    stops adding terms once its weight ``A^n / n!`` times its scale ``G_0 (|1 - lambda0 Pi| + J Pi + 1)``
+    (a bound on every later term, as ``G_n <= G_0``) is below ``tol``: its weight is set to zero,
+    so its value does not depend on the other elements of the batch.
+    """
     q = np.exp(-1.0 / shock_months)
-    amp = shock / (1.0 - q)
     r = delta * np.exp(-base_rate)
-    flow_part = 1.0 - base_rate * punishment
     shape = np.broadcast_shapes(
         np.shape(base_rate), np.shape(shock), np.shape(q), np.shape(punishment), np.shape(delta)
     )
-    flow_part = np.broadcast_to(flow_part, shape)
-    shock_cost = np.broadcast_to(shock * punishment, shape)
-    bound = 1.0 + np.abs(flow_part)
-    total = np.zeros(shape)
-    weight = np.ones(shape)  # A^n / n!
+    flow_part = 1.0 - base_rate * punishment
+    shock_cost = shock * punishment
+    amp = np.broadcast_to(shock / (1.0 - q), shape)
+    scale = np.broadcast_to((np.abs(flow_part) + np.abs(shock_cost) + 1.0) / (1.0 - r), shape)
+    weight = np.ones(shape)  # A^n / n!, zero once the element has converged
+    s0, s1, term = np.zeros(shape), np.zeros(shape), np.empty(shape)
     rq = r * np.ones_like(q)  # r q^n, per path: the G_n need no (paths, terms) work
     g_n = 1.0 / (1.0 - rq)
-    active = np.ones(shape, dtype=bool)
-    n = 0
-    # each element stops adding terms once its own remainder is below tol, so its value does not
-    # depend on the other elements of the batch
-    while n <= 400:
+    for n in range(1, 402):
         rq = rq * q
         g_next = 1.0 / (1.0 - rq)
-        total = total + np.where(active, weight * (g_n * flow_part - shock_cost * g_next), 0.0)
-        n += 1
-        weight = weight * amp / n
-        active &= np.abs(weight) * (np.abs(g_next) * bound + 1.0) >= tol
-        if not active.any():
-            break
+        np.multiply(weight, g_n, out=term)
+        s0 += term
+        np.multiply(weight, g_next, out=term)
+        s1 += term
+        weight *= amp
+        weight *= 1.0 / n
+        np.multiply(weight, scale, out=term)
+        going = term >= tol
+        if not going.all():
+            weight *= going
+            if not going.any():
+                break
         g_n = g_next
-    return np.exp(-amp) * total
+    return np.exp(-amp) * (flow_part * s0 - shock_cost * s1)
 
 
 def peace_value_by_recursion(

@@ -117,6 +117,10 @@ class Valuation:
         out = cls(empty, stay, flow, rate_war, pun_war, delta, rate_peace, shock_total, pun, lost_war, tau, gamma)
         return out if v_now is None else replace(out, peace_now=out.peace(v_now))
 
+    def take(self, rows: NDArray[np.bool_] | NDArray[np.int64]) -> Valuation:
+        """The values on a subset of these paths (a mask or indices)."""
+        return Valuation(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
     def peace(self, v: Array) -> Array:
         """``(n, m)`` value of signing now on terms with victory scores ``v`` (shape ``(n, m)``)."""
         shock = hazard.transition_shock(self.shock_total[:, None], v, self.gamma[:, None])
