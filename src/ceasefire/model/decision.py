@@ -86,6 +86,25 @@ class LeaderRules:
             values.append(rule.continuation(t, np.clip(x, lo, hi)).reshape(-1))
         return np.where(successor, values[1], values[0])
 
+    def continuation_at(
+        self, side: str, t: int, feats: Array, successor: NDArray[np.bool_], sample: NDArray[np.int64]
+    ) -> Array:
+        """:meth:`continuation` on any set of paths: ``feats`` ``(m, d)``, ``successor`` and ``sample`` ``(m,)``.
+
+        Each path is valued by its own leader type's rule only, with its sample's coefficients and
+        training range: the same numbers, bit for bit, as :meth:`continuation` on those paths.
+        """
+        out = np.empty(feats.shape[0])
+        for g, rule in enumerate(self.rules[side]):
+            rows = np.flatnonzero(successor if g else ~successor)
+            if rows.size == 0:
+                continue
+            of = sample[rows]
+            x = np.clip(feats[rows], self.low[side][g][t][of], self.high[side][g][t][of])
+            one_date = StoppingRule(coefficients=rule.coefficients[t][of][None], basis=rule.basis)
+            out[rows] = one_date.continuation(0, x[:, None, :])[:, 0]
+        return out
+
     def take(self, samples: NDArray[np.int64]) -> LeaderRules:
         """The rules of the given samples, in that order (a sample may be repeated: one per block of its paths)."""
         rules, low, high = {}, {}, {}

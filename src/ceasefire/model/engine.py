@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from ceasefire.model import bargaining, hazard
 from ceasefire.model.attrition import objective_progress
-from ceasefire.model.decision import N_FEATURES, LeaderRules, features, imagined_paths, log_power_ratio, solve_rules
+from ceasefire.model.decision import LeaderRules, features, imagined_paths, log_power_ratio, solve_rules
 from ceasefire.model.valuation import (
     TRANSITION_REASONS,
     Structure,
@@ -234,6 +234,7 @@ def simulate(
     sides = world.sides
     p = world.p
 
+    sample_of = np.repeat(np.arange(n_samples), paths)
     successor = {s: np.zeros(n, dtype=bool) for s in SIDES}
     removed = {s: np.zeros(n, dtype=bool) for s in SIDES}
     removal_month = {s: np.full(n, -1, dtype=np.int64) for s in SIDES}
@@ -304,10 +305,9 @@ def simulate(
                     victory(st, s, progress[idx], sd_, idx),
                 )  # fmt: skip
                 if rules is not None:
-                    feats = np.zeros((n, N_FEATURES))
                     believed = log_power_ratio(world, s) + optimism[s]
-                    feats[idx] = features(world, s, val[s], vb, idx, believed)
-                    cont = rules.continuation(s, t, feats, successor[s])[idx]
+                    feats = features(world, s, val[s], vb, idx, believed)
+                    cont = rules.continuation_at(s, t, feats, successor[s][idx], sample_of[idx])
                     # months at which his imagined war never offered a deal leave no fitted rule:
                     # he then values fighting on as fighting forever at today's hazard
                     fight_on[s] = np.where(np.isnan(cont), val[s].stay, cont)
