@@ -233,7 +233,7 @@ class _MonthResult:
 
 def fit_rule(problem: PathSet) -> StoppingRule:
     """The engine's stopping rule: the polynomial basis of :data:`BASIS_DEGREE` and the engine's ridge."""
-    return OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).solve().rule
+    return OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).fit()
 
 
 def _evaluate_batch(

@@ -21,7 +21,7 @@ believed power ratio, and the months of spending the reserves cover.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,8 +200,17 @@ def solve_rules(problems: Mapping[str, tuple[PathSet, PathSet]], degree: int, sa
     rules, low, high = {}, {}, {}
     for side, pair in problems.items():
         rules[side] = tuple(
-            OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).solve().rule for ps in pair
+            OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).fit() for ps in pair
         )
-        low[side] = tuple(ps.state.min(axis=2) for ps in pair)
-        high[side] = tuple(ps.state.max(axis=2) for ps in pair)
+        low[side] = tuple(_over_paths(ps.state, np.min) for ps in pair)
+        high[side] = tuple(_over_paths(ps.state, np.max) for ps in pair)
     return LeaderRules(rules=rules, low=low, high=high, samples=samples, paths=paths)  # type: ignore[arg-type]
+
+
+def _over_paths(state: Array, reduce: Callable[..., Array]) -> Array:
+    """``reduce`` of ``(months, samples, paths, d)`` regressors over the paths, as ``(months, samples, d)``.
+
+    The regressors are moved next to each other first: reducing along the contiguous last axis is
+    several times faster than along paths with five regressors interleaved (the same values).
+    """
+    return reduce(np.ascontiguousarray(np.swapaxes(state, 2, 3)), axis=3)

@@ -24,6 +24,12 @@ Everything is batched over ``B`` independent problems, each with its own ``n`` p
 regression at each date; batch ``b``'s numbers depend only on batch ``b``'s paths and are the
 same, bit for bit, whichever other batches are solved with it.
 
+Following the rule costs in proportion to the work it needs: from date to date only the paths
+still alive are carried, and the continuation value is computed only on those that can stop
+(``g_t`` not NaN), in small blocks; each path gets the same bits as when the rule is applied to
+every path at every date (:meth:`StoppingRule.stops`). A basis must therefore act state by state,
+as the named ones do. :meth:`OptimalStopping.fit` fits the rule without following it.
+
 Reference
 ---------
 Longstaff, F. A. & Schwartz, E. S. (2001). Valuing American options by simulation: a simple
@@ -66,6 +72,8 @@ _RIDGE = 1e-10
 _CONSTANT_COLUMN = 1e-9
 # Batches are processed in groups of about this many regressor entries (memory, cache).
 _CHUNK_ENTRIES = 1 << 21
+# States whose continuation value is computed together when a rule is followed (64 KiB per column).
+_BLOCK = 1 << 13
 
 
 @cache
@@ -134,16 +142,30 @@ class LaguerreBasis:
         return np.stack(self.columns(state), axis=-1)
 
     def columns(self, state: Array) -> list[Array]:
-        """The ``k`` columns, each of shape ``state.shape[:-1]``."""
+        """The ``k`` columns, each of shape ``state.shape[:-1]``.
+
+        The recurrence is written out with the exact steps ``L_0 = 1`` and ``L_1 = 1 - x`` (a
+        product by one or a difference with zero rounds to itself), so the columns carry the same
+        bits as the plain recurrence started from ``L_{-1} = 0``, ``L_0 = 1``.
+        """
         x = np.asarray(state, dtype=np.float64)
         columns = [np.ones(x.shape[:-1])]
-        for i in range(x.shape[-1]):
+        for i in range(x.shape[-1] if self.degree else 0):
             xi = x[..., i]
-            weight = np.exp(-0.5 * xi)
-            previous, current = np.zeros_like(xi), np.ones_like(xi)
-            for j in range(self.degree):
+            weight = np.multiply(xi, -0.5)
+            np.exp(weight, out=weight)
+            columns.append(weight)  # weight * L_0
+            previous: Array | None = None
+            current = np.subtract(1.0, xi)  # L_1
+            for j in range(1, self.degree):
                 columns.append(weight * current)
-                previous, current = current, ((2 * j + 1 - xi) * current - j * previous) / (j + 1)
+                if j + 1 == self.degree:
+                    break  # L_{j+1} is not used
+                following = np.subtract(2 * j + 1, xi)
+                following *= current
+                following -= 1.0 if previous is None else j * previous
+                following /= j + 1
+                previous, current = current, following
         return columns
 
 
@@ -181,11 +203,17 @@ def _require_shape(name: str, array: Array, shape: tuple[int, ...], described: s
         raise ValueError(f"{name} must have shape {described} = {shape}, got {array.shape}")
 
 
+# Entries checked at a time by the validation (a block stays in cache; no array-sized temporary).
+_CHECK_BLOCK = 1 << 16
+
+
 def _require_finite(name: str, array: Array, allow_nan: bool = False) -> None:
-    ok = np.isfinite(array) | np.isnan(array) if allow_nan else np.isfinite(array)
-    if not np.all(ok):
-        what = "finite or NaN" if allow_nan else "finite"
-        raise ValueError(f"{name} must be {what} everywhere")
+    flat = array.reshape(-1)
+    for start in range(0, flat.size, _CHECK_BLOCK):
+        block = flat[start : start + _CHECK_BLOCK]
+        if np.isinf(block).any() if allow_nan else not np.isfinite(block).all():
+            what = "finite or NaN" if allow_nan else "finite"
+            raise ValueError(f"{name} must be {what} everywhere")
 
 
 @dataclass(frozen=True)
@@ -586,15 +614,8 @@ class OptimalStopping:
                 "evaluate must have the training paths' T, B and d: "
                 f"{(evaluate.horizon, evaluate.batches, evaluate.dims)} != {(train.horizon, train.batches, train.dims)}"
             )
-        k = _regressors(self.basis, train.state[0, :1, :1]).shape[1]
-
-        coefficients = np.zeros((train.horizon + 1, train.batches, k))
-        in_sample = np.empty(train.batches)
-        with _one_blas_thread():
-            for batch in _chunks(train.batches, train.paths * k):
-                coefficients[:, batch], in_sample[batch] = self._fit(train, batch, k)
-        rule = StoppingRule(coefficients=coefficients, basis=self.basis)
-
+        rule, in_sample = self._fit_all()
+        k = rule.coefficients.shape[2]
         value = np.empty(evaluate.batches)
         stderr = np.empty(evaluate.batches)
         stopping_time = np.empty((evaluate.batches, evaluate.paths), dtype=np.int64)
@@ -605,6 +626,27 @@ class OptimalStopping:
         return StoppingResult(
             value=value, stderr=stderr, rule=rule, stopping_time=stopping_time, in_sample_value=in_sample
         )
+
+    def fit(self) -> StoppingRule:
+        """Only fit the rule on the training paths: :meth:`solve`'s ``rule``, without following it anywhere.
+
+        Returns
+        -------
+        StoppingRule
+            The same coefficients, bit for bit, as ``solve().rule``.
+        """
+        return self._fit_all()[0]
+
+    def _fit_all(self) -> tuple[StoppingRule, Array]:
+        """Backward induction on every batch: the rule and the in-sample value ``(B,)``."""
+        train = self.train
+        k = _regressors(self.basis, train.state[0, :1, :1]).shape[1]
+        coefficients = np.zeros((train.horizon + 1, train.batches, k))
+        in_sample = np.empty(train.batches)
+        with _one_blas_thread():
+            for batch in _chunks(train.batches, train.paths * k):
+                coefficients[:, batch], in_sample[batch] = self._fit(train, batch, k)
+        return StoppingRule(coefficients=coefficients, basis=self.basis), in_sample
 
     def _fit(self, paths: PathSet, batch: slice, k: int) -> tuple[Array, Array]:
         """Backward induction on one group of batches: coefficients ``(T+1, b, k)`` and the in-sample value."""
@@ -643,34 +685,96 @@ class OptimalStopping:
         return coefficients, cash.mean(axis=1)
 
 
+def _continuation_at(basis: Basis, state: Array, coefficients: Array) -> Array:
+    """``C(x) = beta . phi(x)`` on ``m`` states ``(m, d)``, with coefficients ``(k,)`` or one row per state ``(m, k)``.
+
+    The same products and sums, in the same order, as :func:`_combine` on the full regressor array
+    (so the same bits on each state): a basis acts state by state. The states are taken in blocks of
+    :data:`_BLOCK` so that the basis' temporaries stay small (in cache, and reused by the allocator
+    rather than mapped and faulted in afresh for every date).
+    """
+    out = np.empty(state.shape[0])
+    for start in range(0, state.shape[0], _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        beta = coefficients if coefficients.ndim == 1 else coefficients[rows]
+        if isinstance(basis, PolynomialBasis | LaguerreBasis):
+            columns = basis.columns(state[rows])
+        else:
+            columns = list(_regressors(basis, state[None, rows])[0])
+        block = np.multiply(columns[0], beta[..., 0], out=out[rows])
+        term = np.empty_like(block)
+        for j in range(1, len(columns)):
+            np.multiply(columns[j], beta[..., j], out=term)
+            block += term
+    return out
+
+
+def _gather(values: Array, flat: NDArray[np.intp]) -> Array:
+    """``values.reshape(b * n, ...)[flat]`` for values ``(b, n, ...)``, without copying a strided or broadcast array."""
+    if values.flags.c_contiguous:
+        return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])[flat]
+    rows, columns = np.divmod(flat, values.shape[1])
+    return values[rows, columns]
+
+
 def _follow(rule: StoppingRule, paths: PathSet, batch: slice) -> tuple[Array, NDArray[np.int64]]:
-    """Follow ``rule`` forward on one group of batches: cash flow at date 0 ``(b, n)`` and stopping dates."""
+    """Follow ``rule`` forward on one group of batches: cash flow at date 0 ``(b, n)`` and stopping dates.
+
+    Only the paths still alive are carried from date to date (``live``, flat indices ``b * n + i``),
+    and the continuation value is computed only on those that can stop; each path gets the same
+    numbers as :meth:`StoppingRule.stops` applied to every path at every date.
+    """
     horizon = paths.horizon
-    sub = StoppingRule(coefficients=rule.coefficients[:, batch], basis=rule.basis)
     stop = paths.stop[:, batch]
     nb, n = stop.shape[1:]
-    factor = np.ones((nb, n))
-    cash = np.zeros((nb, n))
-    stopping_time = np.full((nb, n), -1, dtype=np.int64)
-    alive = np.ones((nb, n), dtype=np.bool_)
-    terminal = paths._terminal_at(batch)
-    for t in range(horizon + 1):
-        if t < horizon and np.all(np.isnan(sub.coefficients[t])):
-            stopped = np.zeros((nb, n), dtype=np.bool_)
-        else:
-            stopped = alive & sub.stops(t, paths.state[t, batch], stop[t], terminal if t == horizon else None)
-        cash += factor * np.where(stopped, stop[t], 0.0)
-        stopping_time[stopped] = t
-        alive &= ~stopped
-        if t == horizon:
-            cash += np.where(alive, factor * terminal, 0.0)
-            break
+    size = nb * n
+    state = paths.state[:, batch]
+    coefficients = rule.coefficients[:, batch]
+    never = np.all(np.isnan(coefficients), axis=(1, 2))
+    cash = np.zeros(size)
+    stopping_time = np.full(size, -1, dtype=np.int64)
+    live = np.arange(size)
+    scalar_discount = np.ndim(paths.discount) == 0
+    factor: Array = np.ones(1 if scalar_discount else size)  # per live path, or one for all
+    for t in range(horizon):
+        if not never[t] and live.size:
+            payoff = _gather(stop[t], live)
+            pos = np.flatnonzero(~np.isnan(payoff))
+            if pos.size:
+                candidates = live[pos]
+                x = _gather(state[t], candidates)
+                beta = coefficients[t, 0] if nb == 1 else coefficients[t][candidates // n]
+                with np.errstate(invalid="ignore"):
+                    hit = payoff[pos] >= _continuation_at(rule.basis, x, beta)
+                stopped = pos[hit]
+                if stopped.size:
+                    where = live[stopped]
+                    cash[where] += (factor if scalar_discount else factor[stopped]) * payoff[stopped]
+                    stopping_time[where] = t
+                    keep = np.ones(live.size, dtype=np.bool_)
+                    keep[stopped] = False
+                    live = live[keep]
+                    if not scalar_discount:
+                        factor = factor[keep]
         flow = paths._flow_at(t, batch)
         if flow is not None:
-            cash += np.where(alive, factor * flow, 0.0)
-        factor = factor * paths._discount_at(t, batch)
-        alive &= factor != 0
-    return cash, stopping_time
+            cash[live] += factor * _gather(flow, live)
+        if scalar_discount:
+            factor = factor * float(paths.discount)
+            if factor[0] == 0:
+                live = live[:0]
+        else:
+            factor = factor * _gather(paths._discount_at(t, batch), live)
+            going = factor != 0
+            if not going.all():
+                live, factor = live[going], factor[going]
+    payoff = _gather(stop[horizon], live)
+    terminal = _gather(paths._terminal_at(batch), live)
+    with np.errstate(invalid="ignore"):
+        hit = ~np.isnan(payoff) & (payoff >= terminal)
+    cash[live] += factor * np.where(hit, payoff, terminal)
+    stopping_time[live[hit]] = horizon
+    return cash.reshape(nb, n), stopping_time.reshape(nb, n)
 
 
 def _standard_error(cash: Array, antithetic: bool) -> Array:
