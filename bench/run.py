@@ -138,8 +138,11 @@ def scenario_with_terms(count: int) -> Any:
     return sc.model_copy(update={"terms": out})
 
 
-def engine_case(samples: int, paths: int, horizon: int, scenario: Any = None, **config: Any) -> Callable[[], object]:
-    """A closure running the NumPy engine on ``samples`` parameter samples of the flagship (no screening)."""
+def engine_case(
+    samples: int, paths: int, horizon: int, scenario: Any = None, workers: int | None = 1, **config: Any
+) -> Callable[[], object]:
+    """A closure running the NumPy engine on ``samples`` parameter samples of the flagship (no screening),
+    on ``workers`` cores (``None``: the library's default, every core for work big enough)."""
     from ceasefire.model.engine import RunConfig
     from ceasefire.run.experiment import simulate_samples
     from ceasefire.run.sampling import Seeds, sample_parameters
@@ -150,7 +153,7 @@ def engine_case(samples: int, paths: int, horizon: int, scenario: Any = None, **
     values = sample_parameters(sc, samples, seeds.parameters)
     path_seeds = [seeds.path_seed(i) for i in range(samples)]
     cfg = RunConfig(horizon=horizon, **config)
-    return lambda: simulate_samples(sc, values, path_seeds, paths, cfg, {})
+    return lambda: simulate_samples(sc, values, path_seeds, paths, cfg, {}, workers=workers)
 
 
 def imagined_steps(samples: int, paths: int, horizon: int) -> int:
@@ -176,17 +179,20 @@ def machine() -> dict[str, Any]:
 def row_engine(s: dict[str, Any]) -> dict[str, Any]:
     horizon, out = s["engine_horizon"], []
     for samples, paths in s["engine"]:
-        run = engine_case(samples, paths, horizon)
+        run, run_one = engine_case(samples, paths, horizon, workers=None), engine_case(samples, paths, horizon)
         steps = samples * paths * horizon
         repeats = s["repeats"] if samples * paths <= 100_000 else 1
-        rates, ratios, seconds, ceilings = [], [], [], []
+        rates, ratios, seconds, ceilings, one, speedups = [], [], [], [], [], []
         for _ in range(repeats):
             ceiling = rng_rate(s["rng_normals"])
+            t1 = timed(run_one)  # one worker, then the default (every core where it pays), same repeat
             t = timed(run)
             seconds.append(t)
             rates.append(steps / t)
             ceilings.append(ceiling)
-            ratios.append(steps / t / ceiling)
+            one.append(steps / t1)
+            ratios.append(steps / t1 / ceiling)
+            speedups.append(t1 / t)
         out.append(
             {
                 "samples": samples,
@@ -198,12 +204,18 @@ def row_engine(s: dict[str, Any]) -> dict[str, Any]:
                 "repeats": repeats,
                 "seconds": median(seconds),
                 "path_steps_per_s": median(rates),
+                "path_steps_per_s_one_worker": median(one),
+                "speedup_all_cores": median(speedups),
                 "rng_normals_per_s": median(ceilings),
                 "ratio_to_rng": median(ratios),
             }
         )
-        print(f"engine {samples} x {paths}: {median(rates):.3g} path-steps/s", file=sys.stderr)
-    return {"rows": out, "target_path_steps_per_s": 2e7}
+        print(
+            f"engine {samples} x {paths}: {median(rates):.3g} path-steps/s "
+            f"({median(one):.3g} on one worker, x{median(speedups):.2f})",
+            file=sys.stderr,
+        )
+    return {"rows": out, "target_path_steps_per_s": 2e7, "cpus": os.cpu_count()}
 
 
 def row_scaling(s: dict[str, Any]) -> dict[str, Any]:
@@ -350,28 +362,58 @@ def peak_rss_mib() -> float:
 
 
 def memory_child(paths: int, horizon: int) -> None:
-    """In a fresh process: one sample of ``paths`` paths, optimal policy; print the peak RSS as JSON."""
-    run = engine_case(1, paths, horizon, bargaining_range=False)
+    """In a fresh process: one sample of ``paths`` paths, optimal policy; print the peak RSS as JSON.
+    Workers: the library's default (``CEASEFIRE_WORKERS`` in the environment where set)."""
+    run = engine_case(1, paths, horizon, workers=None, bargaining_range=False)
     base = peak_rss_mib()
     t = timed(run)
     print(json.dumps({"paths": paths, "seconds": t, "peak_rss_mib": peak_rss_mib(), "before_mib": base}))
 
 
+def _memory_run(paths: int, horizon: int, workers: str) -> dict[str, Any]:
+    """One :func:`memory_child` with ``CEASEFIRE_WORKERS=workers`` ('' for the default), its process tree's
+    resident memory polled."""
+    cmd = [sys.executable, str(Path(__file__)), "--memory-child", str(paths), "--horizon", str(horizon)]
+    env = {k: v for k, v in os.environ.items() if k != "CEASEFIRE_WORKERS"}
+    if workers:
+        env["CEASEFIRE_WORKERS"] = workers
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env)
+        tree = 0.0
+        while proc.poll() is None:
+            tree = max(tree, _tree_rss_mib(proc.pid))
+            time.sleep(0.2)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            return {"error": err.read().strip().splitlines()[-1:] or ["failed"]}
+        row: dict[str, Any] = json.loads(out.read().strip().splitlines()[-1])
+    row["tree_peak_rss_mib"] = max(tree, row["peak_rss_mib"])
+    return row
+
+
 def row_memory(s: dict[str, Any]) -> dict[str, Any]:
     out = []
     for paths in s["memory"]:
-        cmd = [sys.executable, str(Path(__file__)), "--memory-child", str(paths), "--horizon", str(s["memory_horizon"])]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            out.append({"paths": paths, "error": done.stderr.strip().splitlines()[-1:] or ["failed"]})
+        row = _memory_run(paths, s["memory_horizon"], "1")
+        if "error" in row:
+            out.append({"paths": paths, **row})
             continue
-        row = json.loads(done.stdout.strip().splitlines()[-1])
         row["path_steps_per_s"] = paths * s["memory_horizon"] / row["seconds"]
+        every = _memory_run(paths, s["memory_horizon"], "")
+        if "error" not in every:
+            every["path_steps_per_s"] = paths * s["memory_horizon"] / every["seconds"]
+        row["all_cores"] = every
         out.append(row)
-        print(f"memory {paths:,} paths: {row['peak_rss_mib']:.0f} MiB in {row['seconds']:.0f} s", file=sys.stderr)
+        print(
+            f"memory {paths:,} paths: {row['peak_rss_mib']:.0f} MiB in {row['seconds']:.0f} s; all cores: "
+            f"{every.get('tree_peak_rss_mib', math.nan):.0f} MiB (tree) in {every.get('seconds', math.nan):.0f} s",
+            file=sys.stderr,
+        )
     return {
         "case": "one parameter sample, optimal policy, no bargaining-range record (its monthly arrays grow as "
-        "paths x months), fresh process each",
+        "paths x months), fresh process each; one worker, then the default (every core), whose peak is that of "
+        "the process and its workers together (polled)",
         "horizon": s["memory_horizon"],
         "rows": out,
         "target_mib_at_1e7": 4096,
@@ -514,17 +556,20 @@ def to_markdown(report: dict[str, Any]) -> str:
             "## Engine throughput (flagship, optimal policy, both leaders' decisions, bargaining range)",
             "",
             "A path-step is one month of one path of the true war. Imagined path-steps (each leader's imagined "
-            "war, the rules' training set) are extra work, not counted in the rate. Ceiling: NumPy standard "
-            "normals per second in the same repeat.",
+            "war, the rules' training set) are extra work, not counted in the rate. Time and path-steps/s: the "
+            f"default, every core ({e.get('cpus', '?')}) for work big enough to gain; one worker measured in the "
+            "same repeat, and the speed-up. Ceiling: NumPy standard normals per second (one core) in the same "
+            "repeat; the ratio is one worker's rate to it.",
             "",
             "| samples x paths | paths | horizon | path-steps | + imagined | repeats | time (s) | path-steps/s "
-            "| normals/s (ceiling) | ratio to ceiling |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| one worker | speed-up | normals/s (ceiling) | ratio to ceiling |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in e["rows"]:
             lines.append(
                 f"| {r['samples']} x {r['paths_per_sample']:,} | {r['paths']:,} | {r['horizon']} | {r['path_steps']:,} "
                 f"| {r['imagined_path_steps']:,} | {r['repeats']} | {r['seconds']:.2f} | {r['path_steps_per_s']:.3g} "
+                f"| {r.get('path_steps_per_s_one_worker', math.nan):.3g} | {r.get('speedup_all_cores', math.nan):.2f}x "
                 f"| {r['rng_normals_per_s']:.3g} | {r['ratio_to_rng']:.2e} |"
             )
         lines.append(f"\nTarget: {e['target_path_steps_per_s']:.0e} path-steps/s.")
@@ -595,15 +640,19 @@ def to_markdown(report: dict[str, Any]) -> str:
             "",
             f"{mem['case']}; horizon {mem['horizon']}.",
             "",
-            "| paths | peak RSS (MiB) | time (s) | path-steps/s |",
-            "|---|---|---|---|",
+            "| paths | peak RSS (MiB) | time (s) | path-steps/s | all cores: peak RSS of the tree (MiB) "
+            "| time (s) | path-steps/s |",
+            "|---|---|---|---|---|---|---|",
         ]
         for r in mem["rows"]:
             if "error" in r:
-                lines.append(f"| {r['paths']:,} | failed: {r['error']} | | |")
+                lines.append(f"| {r['paths']:,} | failed: {r['error']} | | | | | |")
             else:
+                a = r.get("all_cores") or {}
                 lines.append(
-                    f"| {r['paths']:,} | {r['peak_rss_mib']:.0f} | {r['seconds']:.1f} | {r['path_steps_per_s']:.3g} |"
+                    f"| {r['paths']:,} | {r['peak_rss_mib']:.0f} | {r['seconds']:.1f} | {r['path_steps_per_s']:.3g} "
+                    f"| {a.get('tree_peak_rss_mib', math.nan):.0f} | {a.get('seconds', math.nan):.1f} "
+                    f"| {a.get('path_steps_per_s', math.nan):.3g} |"
                 )
         lines.append(f"\nTarget: under {mem['target_mib_at_1e7']} MiB at 10^7 paths.")
     if "sensitivity" in rows:

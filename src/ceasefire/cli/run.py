@@ -44,6 +44,15 @@ def run(
     backend: Annotated[
         str, typer.Option(help="engine: 'numpy', or 'jax' (the jax extra; runs on a GPU where jax sees one)")
     ] = "numpy",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1024,
+            help="CPU cores to use (default: all, for runs big enough to gain; env CEASEFIRE_WORKERS); "
+            "the numbers do not depend on it",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a scenario and print the summary table."""
     from ceasefire.report.table import print_summary
@@ -75,6 +84,7 @@ def run(
             beliefs=beliefs,
             levers=parse_levers(lever or []),
             backend=backend,
+            workers=workers,
         )
         spec.validate(sc)
     except (CeasefireError, ValueError) as e:

@@ -2,19 +2,25 @@
 
 What to run (:class:`RunSpec`) is kept apart from how it is run; chunks are independent,
 and sample ``s`` always draws from its own seed, so results do not depend on the chunk size.
+Chunks of samples, and for samples of many paths the leaders' rules and groups of path blocks,
+are computed on all the cores (:mod:`ceasefire.run.workers`); the results are put back in order,
+so the numbers do not depend on the number of workers either.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
-from ceasefire.model.decision import N_FEATURES
+from ceasefire.model.decision import N_FEATURES, LeaderRules
 from ceasefire.model.engine import (
     BELIEFS,
     PATH_BLOCK,
@@ -30,6 +36,7 @@ from ceasefire.model.engine import (
 )
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.sampling import Seeds, Values, check_levers, sample_parameters
+from ceasefire.run.workers import check_workers, parallel_map, resolve_workers, split
 from ceasefire.scenario.schema import Scenario
 
 BACKENDS = ("numpy", "jax")
@@ -53,6 +60,9 @@ class RunSpec:
     bargaining_range: bool = True
     backend: str = "numpy"
     """``numpy`` or ``jax`` (the ``jax`` extra; same model, same distributions, own random numbers)."""
+    workers: int | None = field(default=None, compare=False)
+    """Cores the run is computed on (``None``: automatic, see :func:`ceasefire.run.workers.resolve_workers`).
+    How it is run, not what: no number depends on it, and specs differing only here are equal."""
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: object) -> RunSpec:
@@ -79,6 +89,7 @@ class RunSpec:
             raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend '{self.backend}' (backends: {', '.join(BACKENDS)})")
+        check_workers(self.workers)
         check_levers(scenario, self.levers)
 
     def config(self) -> RunConfig:
@@ -146,6 +157,26 @@ def blocks_per_group(horizon: int, budget_bytes: int = 512 * 2**20) -> int:
     return max(1, budget_bytes // (PATH_BLOCK * (horizon * 10 * 8 + 400 * 8)))
 
 
+def _slice(values: Values, lo: int, hi: int) -> Values:
+    return {k: v[lo:hi] for k, v in values.items()}
+
+
+def samples_per_unit(paths: int) -> int:
+    """Samples of ``paths`` paths a unit of work holds at least when the work is shared out: together at
+    least :data:`PATH_BLOCK` paths, so that each call of the engine still vectorizes well (its cost
+    per call is that of some 800 paths of the flagship, measured in docs/performance.md)."""
+    return max(1, -(-PATH_BLOCK // paths))
+
+
+def path_steps(samples: int, paths: int, config: RunConfig) -> int:
+    """The work of simulating ``samples`` samples of ``paths`` paths: months of true paths, and of the
+    imagined paths the leaders' rules are fitted on (at most :data:`PATH_BLOCK` a sample and leader)."""
+    steps = samples * paths * config.horizon
+    if config.policy == "optimal" and config.allow_settlement:
+        steps += 2 * samples * min(paths, PATH_BLOCK) * config.horizon
+    return steps
+
+
 def simulate_samples(
     scenario: Scenario,
     values: Values,
@@ -154,6 +185,7 @@ def simulate_samples(
     config: RunConfig,
     levers: Mapping[str, float],
     offset: int = 0,
+    workers: int | None = None,
 ) -> Outcomes:
     """Simulate the samples ``values`` (per-sample arrays, one seed each), ``paths`` paths each.
 
@@ -163,34 +195,49 @@ def simulate_samples(
     ``PATH_BLOCK`` paths of his imagined war, then the true war runs in groups of blocks, block
     ``b`` of a sample drawing its own noise (keyed by ``b``, whatever the grouping). The result is
     laid out as if simulated whole: sample by sample, path by path.
+
+    ``workers`` cores (``None``: automatic, :func:`ceasefire.run.workers.resolve_workers`) share
+    the work: groups of samples; for samples of more than ``PATH_BLOCK`` paths, the rules of
+    groups of samples, then groups of path blocks (each given its samples' rules, not refitting
+    them). The numbers do not depend on ``workers``.
     """
-    if paths <= PATH_BLOCK:
-        return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, sample_offset=offset)
     n_samples = len(seeds)
-    train = PATH_BLOCK
-    rules = fit_rules(scenario, per_path(values, train), seeds, train, config, levers)
-    out: Outcomes | None = None
-    group = blocks_per_group(config.horizon)
+    if paths <= PATH_BLOCK:
+        least = samples_per_unit(paths)
+        steps = path_steps(n_samples, paths, config)
+        cores = resolve_workers(workers, n_samples, steps, useful=n_samples // least)
+        if cores == 1:
+            return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, sample_offset=offset)
+        size = split(n_samples, cores, least=least)
+        bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
+        whole = (
+            (scenario, _slice(values, lo, hi), seeds[lo:hi], paths, config, levers, offset + lo) for lo, hi in bounds
+        )
+        done = dict(parallel_map(_simulate_whole, whole, cores))
+        return concatenate([done[k] for k in range(len(bounds))])
     # (sample, block, first path, end): grouped by length, as a sample's last block may be shorter
     units = [(i, b, lo, hi) for b, (lo, hi) in enumerate(path_blocks(paths)) for i in range(n_samples)]
+    cores = resolve_workers(workers, len(units), path_steps(n_samples, paths, config))
+    rules = _fit(scenario, values, seeds, config, levers, cores)
+    most = blocks_per_group(config.horizon)
+    group = most if cores == 1 else split(len(units), 2 * cores, most)  # small: a block vectorizes by itself
     by_length: dict[int, list[tuple[int, int, int, int]]] = {}
     for unit in units:
         by_length.setdefault(unit[3] - unit[2], []).append(unit)
-    for length, same in by_length.items():
-        for start in range(0, len(same), group):
-            part = same[start : start + group]
+    parts = [same[start : start + group] for same in by_length.values() for start in range(0, len(same), group)]
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        for part in parts:
             who = np.array([i for i, _, _, _ in part], dtype=np.int64)
-            result = simulate(
-                scenario,
-                per_path(_take(values, who), length),
-                [seeds[i] for i in who],
-                length,
-                config,
-                levers,
-                block=[b for _, b, _, _ in part],
-                rules=None if rules is None else rules.take(who),
-            )
-            rows = np.concatenate([i * paths + np.arange(lo, hi) for i, _, lo, hi in part])
+            length = part[0][3] - part[0][2]
+            blocks = [b for _, b, _, _ in part]
+            taken = None if rules is None else rules.take(who)
+            yield scenario, _take(values, who), [seeds[i] for i in who], length, config, levers, blocks, taken
+
+    out: Outcomes | None = None
+    with closing(parallel_map(_simulate_blocks, tasks(), cores)) as results:
+        for k, result in results:
+            rows = np.concatenate([i * paths + np.arange(lo, hi) for i, _, lo, hi in parts[k]])
             if out is None:
                 out = _empty_like(result, n_samples * paths)
             _scatter(out, result, rows)
@@ -198,6 +245,88 @@ def simulate_samples(
         raise RuntimeError("no path block was simulated")
     out.sample = np.repeat(np.arange(n_samples, dtype=np.int64) + offset, paths)
     return out
+
+
+def _simulate_whole(
+    scenario: Scenario,
+    values: Values,
+    seeds: list[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    levers: Mapping[str, float],
+    offset: int,
+) -> Outcomes:
+    """A unit of work: samples of at most :data:`PATH_BLOCK` paths, each simulated whole."""
+    return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, sample_offset=offset)
+
+
+def _simulate_blocks(
+    scenario: Scenario,
+    values: Values,
+    seeds: list[np.random.SeedSequence],
+    paths: int,
+    config: RunConfig,
+    levers: Mapping[str, float],
+    blocks: list[int],
+    rules: LeaderRules | None,
+) -> Outcomes:
+    """A unit of work: one block of ``paths`` paths of each of the given samples (a sample may appear
+    once per block), with the samples' rules already fitted."""
+    return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, block=blocks, rules=rules)
+
+
+def _fit_rules(
+    scenario: Scenario,
+    values: Values,
+    seeds: list[np.random.SeedSequence],
+    config: RunConfig,
+    levers: Mapping[str, float],
+) -> LeaderRules | None:
+    """A unit of work: the leaders' rules of some samples, fitted on :data:`PATH_BLOCK` imagined paths."""
+    return fit_rules(scenario, per_path(values, PATH_BLOCK), seeds, PATH_BLOCK, config, levers)
+
+
+def _fit(
+    scenario: Scenario,
+    values: Values,
+    seeds: list[np.random.SeedSequence],
+    config: RunConfig,
+    levers: Mapping[str, float],
+    cores: int,
+) -> LeaderRules | None:
+    """The leaders' rules of every sample: each sample's are fitted on its own imagined paths, so
+    groups of samples are fitted apart, on ``cores`` cores, and joined."""
+    n_samples = len(seeds)
+    if cores == 1 or n_samples == 1 or config.policy != "optimal" or not config.allow_settlement:
+        return _fit_rules(scenario, values, seeds, config, levers)
+    size = split(n_samples, min(cores, n_samples))
+    bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
+    tasks = ((scenario, _slice(values, lo, hi), seeds[lo:hi], config, levers) for lo, hi in bounds)
+    found = dict(parallel_map(_fit_rules, tasks, min(cores, len(bounds))))
+    parts = [found[k] for k in range(len(bounds))]
+    if any(p is None for p in parts):  # pragma: no cover - the policy fits rules
+        return None
+    return join_rules([p for p in parts if p is not None])
+
+
+def join_rules(parts: list[LeaderRules]) -> LeaderRules:
+    """The rules of consecutive groups of samples as one (the inverse of :meth:`LeaderRules.take`)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+
+    def joined(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+        return np.concatenate(arrays, axis=1)  # (months + 1, samples, ...)
+
+    rules, low, high = {}, {}, {}
+    for s, (incumbent, successor) in first.rules.items():
+        rules[s] = (
+            replace(incumbent, coefficients=joined([p.rules[s][0].coefficients for p in parts])),
+            replace(successor, coefficients=joined([p.rules[s][1].coefficients for p in parts])),
+        )
+        low[s] = (joined([p.low[s][0] for p in parts]), joined([p.low[s][1] for p in parts]))
+        high[s] = (joined([p.high[s][0] for p in parts]), joined([p.high[s][1] for p in parts]))
+    return replace(first, rules=rules, low=low, high=high, samples=sum(p.samples for p in parts))
 
 
 def _empty_like(template: Outcomes, n: int) -> Outcomes:
@@ -234,15 +363,16 @@ def _simulate_rows(
     scenario: Scenario,
     spec: RunSpec,
     config: RunConfig,
-    values: Values,
-    rows: NDArray[np.int64],
+    chunk: Values,
     candidates: NDArray[np.int64],
     seeds: Seeds,
     levers: Mapping[str, float],
     offset: int,
+    workers: int = 1,
 ) -> Outcomes:
-    """Simulate the samples ``rows`` of ``values``, whose candidate numbers (seeds) are ``candidates``."""
-    chunk, chunk_seeds = _take(values, rows), [seeds.path_seed(int(c)) for c in candidates]
+    """A unit of work: simulate the samples ``chunk`` (per-sample values), whose candidate numbers
+    (seeds) are ``candidates``, on ``workers`` cores, and check the outcomes."""
+    chunk_seeds = [seeds.path_seed(int(c)) for c in candidates]
     if config.backend == "jax":  # an optional extra: imported only when asked for
         from ceasefire.model import jax_engine
 
@@ -250,8 +380,41 @@ def _simulate_rows(
             scenario, per_path(chunk, spec.paths), chunk_seeds, spec.paths, config, levers, sample_offset=offset
         )
     else:
-        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset)
+        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, workers)
     return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a run's samples are shared among cores: ``outer`` cores take chunks of ``size`` samples,
+    and each chunk is simulated on ``inner`` cores (one of the two is 1)."""
+
+    size: int
+    outer: int = 1
+    inner: int = 1
+
+
+def _plan(spec: RunSpec, size: int, fixed_size: bool, workers: int | None) -> _Plan:
+    """Chunks of samples on separate cores when there are enough of them; else (few samples of many
+    paths) one chunk at a time, its rules and path blocks on all the cores."""
+    if spec.backend == "jax":  # JAX uses the cores (or the GPU) by itself
+        return _Plan(size)
+    n, config = spec.samples, spec.config()
+    chunks = math.ceil(n / size)
+    if spec.paths > PATH_BLOCK:
+        blocks = len(path_blocks(spec.paths))
+        cores = resolve_workers(workers, n * blocks, path_steps(n, spec.paths, config))
+        if cores == 1 or chunks < 2 * cores:
+            return _Plan(size, inner=cores)
+        return _Plan(size, outer=cores)
+    least = samples_per_unit(spec.paths)
+    if fixed_size:
+        cores = resolve_workers(workers, chunks, path_steps(n, spec.paths, config))
+        return _Plan(size, outer=cores)
+    cores = resolve_workers(workers, n, path_steps(n, spec.paths, config), useful=n // least)
+    if cores == 1:
+        return _Plan(size)
+    return _Plan(split(n, cores, size, least), outer=cores)
 
 
 def _simulate_chunks(
@@ -260,63 +423,97 @@ def _simulate_chunks(
     values: Values,
     candidates: NDArray[np.int64],
     seeds: Seeds,
-    size: int,
+    plan: _Plan,
     progress: Callable[[int, int], None] | None,
 ) -> Outcomes:
-    parts = []
     config = spec.config()
-    for lo in range(0, len(candidates), size):
-        hi = min(lo + size, len(candidates))
-        rows = np.arange(lo, hi)
-        parts.append(_simulate_rows(scenario, spec, config, values, rows, candidates[lo:hi], seeds, spec.levers, lo))
-        if progress is not None:
-            progress(hi, len(candidates))
-    return concatenate(parts)
+    total = len(candidates)
+    bounds = [(lo, min(lo + plan.size, total)) for lo in range(0, total, plan.size)]
+    tasks = (
+        (scenario, spec, config, _slice(values, lo, hi), candidates[lo:hi], seeds, spec.levers, lo, plan.inner)
+        for lo, hi in bounds
+    )
+    parts: dict[int, Outcomes] = {}
+    done = 0
+    with closing(parallel_map(_simulate_rows, tasks, plan.outer)) as results:
+        for k, out in results:
+            parts[k] = out
+            done += bounds[k][1] - bounds[k][0]
+            if progress is not None:
+                progress(done, total)
+    return concatenate([parts[k] for k in range(len(bounds))])
 
 
 def _screen(
     scenario: Scenario,
     spec: RunSpec,
     seeds: Seeds,
-    size: int,
+    plan: _Plan,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[Values, NDArray[np.int64], Outcomes]:
     """Simulate candidate samples in order and keep the first ``spec.samples`` with no deal in month 0.
 
     The month-0 decision is the same on every path of a sample (the state is, and so are the
     leaders' values), and a sample's simulation depends on its own seed alone: the kept set
-    and its outcomes do not depend on the chunk size.
+    and its outcomes do not depend on the chunk size. On several cores the candidates are
+    simulated in rounds of chunks, a round as many as are still needed (at the share kept so
+    far), and read in order.
     """
     config = spec.observed_world().config()
+    n = spec.samples
     kept_values: list[Values] = []
     kept_ids: list[NDArray[np.int64]] = []
     kept_outcomes: list[Outcomes] = []
-    found = 0
-    for batch in range(MAX_DRAWS):
-        values = candidate_parameters(scenario, spec.samples, seeds, batch)
-        lo = 0
-        while lo < spec.samples and found < spec.samples:
+    found = tried = 0
+    batch, lo = 0, 0
+    values = candidate_parameters(scenario, n, seeds, batch)
+    while found < n:
+        if lo >= n:
+            batch, lo = batch + 1, 0
+            if batch >= MAX_DRAWS:
+                break
+            values = candidate_parameters(scenario, n, seeds, batch)
+        want = n - found
+        if plan.outer == 1:
             # a little more than is still needed, so that the last chunk wastes little
-            want = spec.samples - found
-            hi = min(lo + min(size, want + max(2, want // 8)), spec.samples)
-            rows = np.arange(lo, hi)
-            ids = batch * spec.samples + rows
-            out = _simulate_rows(scenario, spec, config, values, rows, ids, seeds, {}, 0)
-            at_zero = np.bincount(out.sample, weights=(out.first_settlement == 0), minlength=len(rows)) > 0
-            keep = np.flatnonzero(~at_zero)[: spec.samples - found]
-            if keep.size:
-                kept_values.append(_take(values, rows[keep]))
-                kept_ids.append(ids[keep])
-                kept_outcomes.append(select_samples(out, keep, offset=found))
-            found += keep.size
-            lo = hi
-            if progress is not None:
-                progress(found, spec.samples)
-        if found >= spec.samples:
-            joined = {k: np.concatenate([v[k] for v in kept_values]) for k in kept_values[0]}
-            return joined, np.concatenate(kept_ids), concatenate(kept_outcomes)
+            bounds = [(lo, min(lo + min(plan.size, want + max(2, want // 8)), n))]
+        else:
+            share = found / tried if found else 1.0
+            end = min(lo + math.ceil(want / share) + max(1, want // 64), n)
+            step = split(end - lo, plan.outer, plan.size, samples_per_unit(spec.paths))
+            bounds = [(a, min(a + step, end)) for a in range(lo, end, step)]
+        tasks: Iterator[tuple[Any, ...]] = (
+            (scenario, spec, config, _slice(values, a, b), batch * n + np.arange(a, b), seeds, {}, 0, plan.inner)
+            for a, b in bounds
+        )
+        arrived: dict[int, Outcomes] = {}
+        ahead = 0
+        with closing(parallel_map(_simulate_rows, tasks, plan.outer)) as results:
+            for k, out in results:
+                arrived[k] = out
+                while ahead in arrived and found < n:  # in order: the first candidates kept are the same
+                    a, b = bounds[ahead]
+                    out = arrived.pop(ahead)
+                    ids = batch * n + np.arange(a, b)
+                    at_zero = np.bincount(out.sample, weights=(out.first_settlement == 0), minlength=b - a) > 0
+                    keep = np.flatnonzero(~at_zero)[: n - found]
+                    if keep.size:
+                        kept_values.append(_take(_slice(values, a, b), keep))
+                        kept_ids.append(ids[keep])
+                        kept_outcomes.append(select_samples(out, keep, offset=found))
+                    found += keep.size
+                    tried += b - a
+                    ahead += 1
+                    if progress is not None:
+                        progress(found, n)
+                if found >= n:
+                    break
+        lo = bounds[-1][1]
+    if found >= n:
+        joined = {k: np.concatenate([v[k] for v in kept_values]) for k in kept_values[0]}
+        return joined, np.concatenate(kept_ids), concatenate(kept_outcomes)
     raise ValueError(
-        f"only {found} of {MAX_DRAWS * spec.samples} parameter samples are consistent with no deal at "
+        f"only {found} of {MAX_DRAWS * n} parameter samples are consistent with no deal at "
         f"the start ([scenario] no_deal_at_start); the scenario's ranges make a deal in month 0 almost certain"
     )
 
@@ -327,6 +524,7 @@ def run(
     chunk_samples: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     samples_of: RunResult | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Simulate ``spec.samples`` outer samples of ``spec.paths`` paths each.
 
@@ -335,11 +533,18 @@ def run(
     or other beliefs then simulates the same samples with the same seeds (common random numbers).
     ``samples_of``, an earlier run of the same scenario, seed and sizes, gives those samples
     without searching for them again.
+
+    ``workers`` (default ``spec.workers``; ``None``: automatic) is the number of cores the run is
+    computed on (:mod:`ceasefire.run.workers`); ``progress(done, total)`` is called, in this
+    thread, as chunks finish. The numbers do not depend on ``workers`` nor on ``chunk_samples``.
     """
     spec.validate(scenario)
+    asked = workers if workers is not None else spec.workers
+    check_workers(asked)
     start = time.perf_counter()
     seeds = Seeds.from_seed(spec.seed)
     size = chunk_samples or chunk_size_for(spec.paths, spec.horizon, spec.policy)
+    plan = _plan(spec, size, chunk_samples is not None, asked)
     if samples_of is not None:
         earlier = samples_of.spec
         if (samples_of.scenario, earlier.seed, earlier.samples, earlier.paths, earlier.horizon) != (
@@ -351,15 +556,15 @@ def run(
         ):
             raise ValueError("samples_of must be a run of the same scenario, seed, samples, paths and horizon")
         values, candidates = samples_of.parameters, samples_of.candidates
-        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, size, progress)
+        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
     elif scenario.scenario.no_deal_at_start and spec.allow_settlement:
-        values, candidates, outcomes = _screen(scenario, spec, seeds, size, progress)
+        values, candidates, outcomes = _screen(scenario, spec, seeds, plan, progress)
         if spec != spec.observed_world():
-            outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, size, progress)
+            outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
     else:
         values = candidate_parameters(scenario, spec.samples, seeds, 0)
         candidates = np.arange(spec.samples, dtype=np.int64)
-        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, size, progress)
+        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
     return RunResult(
         scenario=scenario,
         spec=spec,

@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import re
 import time
@@ -56,6 +55,7 @@ from ceasefire.run.experiment import chunk_size_for
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.sampling import Seeds, Values, check_levers
 from ceasefire.run.store import write_atomic
+from ceasefire.run.workers import init_worker, pool_context
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
 
@@ -508,7 +508,7 @@ class InlineExecutor:
 
 class ProcessExecutor:
     """A local pool of ``workers`` processes (forkserver where available, else spawn: never a
-    fork of a process that may hold threads)."""
+    fork of a process that may hold threads; :func:`ceasefire.run.workers.pool_context`)."""
 
     name = "processes"
 
@@ -519,9 +519,10 @@ class ProcessExecutor:
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessExecutor:
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        # started as a run's workers are: one BLAS thread, no pool inside (a run there uses one core)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=pool_context(), initializer=init_worker, initargs=(os.getpid(),)
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
