@@ -125,6 +125,15 @@ def rng_rate(normals: int) -> float:
     return normals / timed(lambda: g.standard_normal(normals))
 
 
+def noise_rate(path_steps: int) -> float:
+    """Path-steps per second on one core if the engine did nothing but draw its noise: the 5 standard
+    normals and 5 uniforms of every path and month (``ceasefire.model.world``), drawn in one call each."""
+    from ceasefire.model.world import N_NORMAL, N_UNIFORM
+
+    g = np.random.Generator(np.random.PCG64(1))
+    return path_steps / timed(lambda: (g.standard_normal((path_steps, N_NORMAL)), g.random((path_steps, N_UNIFORM))))
+
+
 def scenario_with_terms(count: int) -> Any:
     """The flagship with its first ``count`` terms, or its terms repeated (new ids) up to ``count``."""
     from ceasefire.scenario.load import load_scenario
@@ -182,9 +191,10 @@ def row_engine(s: dict[str, Any]) -> dict[str, Any]:
         run, run_one = engine_case(samples, paths, horizon, workers=None), engine_case(samples, paths, horizon)
         steps = samples * paths * horizon
         repeats = s["repeats"] if samples * paths <= 100_000 else 1
-        rates, ratios, seconds, ceilings, one, speedups = [], [], [], [], [], []
+        rates, ratios, seconds, ceilings, one, speedups, noise = [], [], [], [], [], [], []
         for _ in range(repeats):
             ceiling = rng_rate(s["rng_normals"])
+            noise.append(noise_rate(s["rng_normals"] // 10))
             t1 = timed(run_one)  # one worker, then the default (every core where it pays), same repeat
             t = timed(run)
             seconds.append(t)
@@ -208,6 +218,7 @@ def row_engine(s: dict[str, Any]) -> dict[str, Any]:
                 "speedup_all_cores": median(speedups),
                 "rng_normals_per_s": median(ceilings),
                 "ratio_to_rng": median(ratios),
+                "noise_only_path_steps_per_s": median(noise),
             }
         )
         print(
@@ -249,23 +260,31 @@ def plain_case() -> tuple[Any, dict[str, np.ndarray], Any]:
 def row_plain_python(s: dict[str, Any]) -> dict[str, Any]:
     import plain_python as pp
 
-    from ceasefire.model.engine import RunConfig, per_path, simulate
+    from ceasefire.model.engine import RunConfig
+    from ceasefire.run.experiment import simulate_samples
 
     sc, one, seed = plain_case()
     horizon, plain_paths, engine_paths = s["plain_horizon"], s["plain_paths"], s["plain_engine_paths"]
     config = RunConfig(horizon=horizon, policy="myopic", bargaining_range=False)
     p = {k: float(v[0]) for k, v in one.items()}
     terms = pp.terms_of(sc)
-    plain, same, large, speedup, speedup_same = [], [], [], [], []
+
+    def engine(paths: int, workers: int | None) -> Callable[[], object]:
+        return lambda: simulate_samples(sc, one, [seed], paths, config, {}, workers=workers)
+
+    plain, same, large, large_one, speedup, speedup_one, speedup_same = [], [], [], [], [], [], []
     for r in range(s["repeats"]):
         t_plain = timed(functools.partial(pp.simulate, p, terms, plain_paths, horizon, 6, seed=r))
-        t_same = timed(lambda: simulate(sc, per_path(one, plain_paths), [seed], plain_paths, config))
-        t_large = timed(lambda: simulate(sc, per_path(one, engine_paths), [seed], engine_paths, config))
+        t_same = timed(engine(plain_paths, 1))
+        t_one = timed(engine(engine_paths, 1))
+        t_large = timed(engine(engine_paths, None))  # the library's default: every core
         rate_plain = plain_paths * horizon / t_plain
         plain.append(rate_plain)
         same.append(plain_paths * horizon / t_same)
+        large_one.append(engine_paths * horizon / t_one)
         large.append(engine_paths * horizon / t_large)
         speedup.append(large[-1] / rate_plain)
+        speedup_one.append(large_one[-1] / rate_plain)
         speedup_same.append(same[-1] / rate_plain)
     return {
         "case": "flagship, one parameter sample, myopic policy, no bargaining-range record",
@@ -275,7 +294,9 @@ def row_plain_python(s: dict[str, Any]) -> dict[str, Any]:
         "plain_path_steps_per_s": median(plain),
         "engine_path_steps_per_s_at_plain_paths": median(same),
         "engine_path_steps_per_s": median(large),
+        "engine_path_steps_per_s_one_worker": median(large_one),
         "speedup": median(speedup),
+        "speedup_one_worker": median(speedup_one),
         "speedup_at_plain_paths": median(speedup_same),
         "target_speedup": 200,
     }
@@ -559,18 +580,20 @@ def to_markdown(report: dict[str, Any]) -> str:
             "war, the rules' training set) are extra work, not counted in the rate. Time and path-steps/s: the "
             f"default, every core ({e.get('cpus', '?')}) for work big enough to gain; one worker measured in the "
             "same repeat, and the speed-up. Ceiling: NumPy standard normals per second (one core) in the same "
-            "repeat; the ratio is one worker's rate to it.",
+            "repeat; the ratio is one worker's rate to it. Noise only: path-steps per second on one core if "
+            "the engine did nothing but draw each path-step's 5 normals and 5 uniforms.",
             "",
             "| samples x paths | paths | horizon | path-steps | + imagined | repeats | time (s) | path-steps/s "
-            "| one worker | speed-up | normals/s (ceiling) | ratio to ceiling |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| one worker | speed-up | normals/s (ceiling) | ratio to ceiling | noise only, path-steps/s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in e["rows"]:
             lines.append(
                 f"| {r['samples']} x {r['paths_per_sample']:,} | {r['paths']:,} | {r['horizon']} | {r['path_steps']:,} "
                 f"| {r['imagined_path_steps']:,} | {r['repeats']} | {r['seconds']:.2f} | {r['path_steps_per_s']:.3g} "
                 f"| {r.get('path_steps_per_s_one_worker', math.nan):.3g} | {r.get('speedup_all_cores', math.nan):.2f}x "
-                f"| {r['rng_normals_per_s']:.3g} | {r['ratio_to_rng']:.2e} |"
+                f"| {r['rng_normals_per_s']:.3g} | {r['ratio_to_rng']:.2e} "
+                f"| {r.get('noise_only_path_steps_per_s', math.nan):.3g} |"
             )
         lines.append(f"\nTarget: {e['target_path_steps_per_s']:.0e} path-steps/s.")
     if "scaling" in rows:
@@ -601,12 +624,17 @@ def to_markdown(report: dict[str, Any]) -> str:
             "",
             f"{p['case']}, horizon {p['horizon']}.",
             "",
+            "The engine runs through `simulate_samples`, the library's entry point: at "
+            f"{p['engine_paths']:,} paths on every core (the default), and on one worker in the same repeat.",
+            "",
             "| plain Python path-steps/s | engine at the same paths | engine at "
-            f"{p['engine_paths']:,} paths | speed-up | speed-up at equal paths |",
-            "|---|---|---|---|---|",
+            f"{p['engine_paths']:,} paths (one worker) | speed-up | speed-up, one worker | speed-up at equal paths |",
+            "|---|---|---|---|---|---|",
             f"| {p['plain_path_steps_per_s']:.3g} ({p['plain_paths']} paths) "
             f"| {p['engine_path_steps_per_s_at_plain_paths']:.3g} | {p['engine_path_steps_per_s']:.3g} "
-            f"| {p['speedup']:.3g}x | {p['speedup_at_plain_paths']:.3g}x |",
+            f"({p.get('engine_path_steps_per_s_one_worker', math.nan):.3g}) "
+            f"| {p['speedup']:.3g}x | {p.get('speedup_one_worker', math.nan):.3g}x "
+            f"| {p['speedup_at_plain_paths']:.3g}x |",
             f"\nTarget: {p['target_speedup']}x.",
         ]
     if "lsm_vs_quantlib" in rows:
