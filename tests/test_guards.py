@@ -133,6 +133,25 @@ def test_overflow_names_month_variable_and_parameter() -> None:
     assert f"in month {err.month}" in text and "attrition.fire_exponent = 1e+300" in text
 
 
+def test_the_error_survives_pickling_with_its_fields() -> None:
+    """A sweep's worker process sends the error back to the caller by pickling it."""
+    import pickle
+
+    sc = scenario(overflowing())
+    with pytest.raises(NumericalError) as info:
+        run(sc, RunSpec.from_scenario(sc, **SMALL))
+    err = info.value
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is NumericalError and str(back) == str(err)
+    assert (back.field, back.sample, back.month, back.variable, back.parameters) == (
+        err.field,
+        err.sample,
+        err.month,
+        err.variable,
+        err.parameters,
+    )
+
+
 def test_the_month_is_the_first_with_a_non_finite_state() -> None:
     """Cross-check the reported month against the monthly records of the same sample."""
     sc = scenario(overflowing())

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -93,6 +94,10 @@ class NumericalError(CeasefireError):
         self.culprits_found = culprits_found
         super().__init__(self._message(finding))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its message and fields: a sweep's worker process sends it back to the caller
+        return (_rebuild_numerical_error, (self.args, dict(self.__dict__)))
+
     def _message(self, finding: Finding) -> str:
         what = "NaN" if math.isnan(finding.value) else f"{finding.value:+}"
         head = f"numerical failure: {self.field} is {what} in sample {self.sample}"
@@ -113,6 +118,13 @@ class NumericalError(CeasefireError):
                 parts.append(f"no single parameter's median cures it; the sample's most extreme values: {shown}")
         parts.append("check these parameters' ranges in the scenario")
         return "; ".join(parts)
+
+
+def _rebuild_numerical_error(args: tuple[Any, ...], state: dict[str, Any]) -> NumericalError:
+    error = NumericalError.__new__(NumericalError)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 # -- finding non-finite numbers ------------------------------------------------------------------
