@@ -10,8 +10,10 @@ parameter samples):
 ``optimal``  the whole model with each leader's least-squares Monte Carlo rule (fitted per sample).
 
 Each backend runs in chunks of samples (NumPy: the engine's own chunk size; JAX: a memory budget,
-``--jax-budget-mib``). JAX's compile time is measured apart, on a first call of each chunk shape;
-the throughput is the median of ``--repeats`` timed runs after it. Also reported: the state bytes
+``--jax-budget-mib``, each chunk then run by the backend in blocks of
+:func:`ceasefire.model.jax_engine.samples_per_block` samples, one compiled program). JAX's compile
+time is measured apart, as its first call's excess over the median; the throughput is the median of
+``--repeats`` timed runs after it. Also reported: the state bytes
 read and written per path-step by an ideal fused kernel (:func:`ceasefire.model.jax_engine.state_bytes_per_path_step`)
 and XLA's own estimate of the bytes the compiled call accesses, and what that means against a GPU's
 memory bandwidth (H100: 3.35 TB/s).
@@ -124,6 +126,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             run_jx = partial(run_jax, sc, values, seeds, paths, config, jx_chunk)
 
             row["jax_chunk_samples"], row["numpy_chunk_samples"] = jx_chunk, min(np_chunk, samples)
+            row["jax_samples_per_block"] = jax_engine.samples_per_block(paths)
             for backend, fn in (("numpy", run_np), ("jax", run_jx)):
                 rate = last[backend]
                 expected = steps / rate if rate else 0.0
@@ -170,8 +173,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def xla_bytes(sc: Any, config: Any, paths: int, seed: int, samples: int = 16) -> float | None:
     """XLA's cost analysis of the compiled call: bytes accessed per path-step.
 
+    The compiled program is one block of :func:`ceasefire.model.jax_engine.samples_per_block` samples.
     XLA counts a loop's body once, not once per month, so the month loop's bytes are divided by the
-    sample's paths only (one month); the optimal policy's imagined wars and fits are counted once too.
+    block's paths only (one month); the optimal policy's imagined wars and fits are counted once too.
     An estimate of the traffic of XLA's own kernels, not a measurement.
     """
     from ceasefire.model import jax_engine
@@ -185,7 +189,7 @@ def xla_bytes(sc: Any, config: Any, paths: int, seed: int, samples: int = 16) ->
         cost = cost[0] if cost else None
     if not cost or "bytes accessed" not in cost:
         return None
-    return float(cost["bytes accessed"]) / (samples * paths)
+    return float(cost["bytes accessed"]) / (min(samples, jax_engine.samples_per_block(paths)) * paths)
 
 
 def main(argv: list[str] | None = None) -> None:

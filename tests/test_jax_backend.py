@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cache, partial
+from typing import Any
 
 import numpy as np
 import pytest
@@ -237,16 +238,29 @@ def test_lsm_fit_equals_the_numpy_solver() -> None:
 
 
 def test_regression_bits_do_not_depend_on_the_number_of_samples() -> None:
-    """The per-sample ridge fit gives a sample the same bits in a batch of 32 and of 2: its sums are fixed
-    trees of additions, not reductions XLA may vectorize differently for another batch shape."""
+    """The per-sample ridge fit, mapped over samples as the engine does (``lax.map``: each fit a program
+    of one sample's shape), gives a sample the same bits in a batch of 32 and of 2."""
     from ceasefire.model.jax import lsm
 
     rng = np.random.default_rng(0)
     x, y, active = rng.standard_normal((32, 40, 5)), rng.standard_normal((32, 40)), rng.random((32, 40)) < 0.8
     with jax.enable_x64(True):
-        fit = jax.jit(jax.vmap(lambda x, y, a: lsm.regress(lsm.polynomial_columns(x, 2), y, a, 1e-3)))
+
+        def one(b: tuple[Any, ...]) -> Any:
+            return lsm.regress(lsm.polynomial_columns(b[0], 2), b[1], b[2], 1e-3)
+
+        fit = jax.jit(lambda *a: jax.lax.map(one, a))
         pick = [3, 17]
         assert np.array_equal(np.asarray(fit(x, y, active))[pick], np.asarray(fit(x[pick], y[pick], active[pick])))
+
+
+def test_samples_per_block_depends_on_the_paths_only() -> None:
+    """A power of two, ``2048 // paths`` at most on the CPU (one sample when it has more paths)."""
+    for paths in (1, 40, 200, 2048, 2049, 10_000):
+        block = jax_engine.samples_per_block(paths, "cpu")
+        assert block & (block - 1) == 0 and block >= 1
+        assert block == 1 or block * paths <= 2048 < 2 * block * paths
+    assert jax_engine.samples_per_block(PATHS, "cpu") == 32
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,7 +302,7 @@ def test_a_sample_does_not_depend_on_the_others_in_its_call(policy: str) -> None
     values, seeds = inputs()
     whole = runs(policy)[1].outcomes
     config = RunConfig(horizon=HORIZON, policy=policy)
-    order = np.array([*range(SAMPLES - 1, 11, -1)])  # 18 samples, reversed: padded to the same 32
+    order = np.array([*range(SAMPLES - 1, 11, -1)])  # 18 samples, reversed
     params = per_path({k: v[order] for k, v in values.items()}, PATHS)
     part = jax_engine.simulate(flagship(), params, [seeds[i] for i in order], PATHS, config)
     rows = (order[:, None] * PATHS + np.arange(PATHS)).ravel()
@@ -301,7 +315,8 @@ def test_a_sample_does_not_depend_on_the_others_in_its_call(policy: str) -> None
 
 
 def test_batch_size_does_not_change_a_sample() -> None:
-    """Calls padded to different batch sizes (32 and 2 samples) give a sample the same numbers."""
+    """Calls of 30 and of 2 samples give a sample the same numbers: the war with levers, and the myopic
+    policy with its bargaining range (which once differed in the last bit between batch shapes)."""
     values, seeds = inputs()
     whole = war_only(noise=True)[1]
     pick = [3, 17]
@@ -311,6 +326,13 @@ def test_batch_size_does_not_change_a_sample() -> None:
     for name, x in two.trajectories.items():
         assert np.array_equal(x, whole.trajectories[name][:, rows], equal_nan=True), name
     assert np.array_equal(two.removal_month["A"], whole.removal_month["A"][rows])
+    config = RunConfig(horizon=HORIZON, policy="myopic")
+    two = jax_engine.simulate(flagship(), params, [seeds[i] for i in pick], PATHS, config)
+    full = _all_arrays(runs("myopic")[1].outcomes)
+    for name, x in _all_arrays(two).items():
+        if not name.startswith("sample"):
+            expected = full[name][:, rows] if name.startswith("monthly") else full[name][rows]
+            assert np.array_equal(x, expected, equal_nan=x.dtype.kind == "f"), name
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,16 +1,18 @@
-"""The war engine as one jitted JAX call: ``--backend jax``.
+"""The war engine as jitted JAX calls: ``--backend jax``.
 
 The same model, order of events and outputs as :func:`ceasefire.model.engine.simulate` (read its
 docstring for the order of events), written as a fused step function: a ``lax.scan`` over months,
-vectorized over the paths of a sample, and ``vmap`` over the parameter samples, so one call runs
-a whole chunk of experiments. With the ``optimal`` policy each leader's stopping rule is fitted
-on his imagined war first, per sample, by ridge least squares in JAX (:mod:`.jax.lsm`).
+vectorized over the paths of a sample, and ``vmap`` over the parameter samples of a block (a fixed
+number of samples per compiled call, :func:`samples_per_block`). With the ``optimal`` policy each
+leader's stopping rule is fitted on his imagined war first, per sample, by ridge least squares in
+JAX (:mod:`.jax.lsm`), the fits mapped one at a time (``lax.map``).
 
 Random numbers come from JAX's own generator (threefry), keyed per sample and stream from the
 sample's :class:`numpy.random.SeedSequence` (the same child streams as the NumPy engine: the true
 war, and each leader's imagined war), and per month by ``fold_in``: a sample's numbers depend on
 its seed alone, not on the other samples in the call. The draws follow the same distributions
-as NumPy's, not the same bits: the two backends agree in distribution, within Monte Carlo error.
+as NumPy's, not the same bits (the normals are drawn in float32, :data:`NORMALS_DTYPE`): the two
+backends agree in distribution, within Monte Carlo error.
 
 64-bit floats are switched on around the call only (``jax.enable_x64``); importing this module
 changes no global JAX setting.
@@ -54,6 +56,9 @@ from ceasefire.scenario.schema import SIDES, Scenario, param_domain
 __all__ = ["TRAJECTORIES", "lower", "simulate", "simulate_samples", "state_bytes_per_path_step"]
 
 Array = jax.Array
+SAMPLES_AXIS = "samples"
+"""The name of the call's axis of samples (``vmap``): the values of peace decide their rare slow branch
+once for the whole call."""
 Lever = tuple[str, str, str, float, float]
 """A lever as the engine applies it: id, target, effect, and the target's domain (low, high); its
 intensity is an input of the call, so that lever settings share one compiled function."""
@@ -85,12 +90,26 @@ class _Plan:
     scenario_digest: str
 
 
-def _bucket(samples: int) -> int:
-    """Samples per call, padded so that few distinct shapes are compiled: powers of two to 16, then
-    multiples of 16."""
-    if samples <= 16:
-        return 1 << (samples - 1).bit_length()
-    return -(-samples // 16) * 16
+BLOCK_PATHS = {"cpu": 2048}
+"""Paths (samples x paths per sample) a compiled call simulates at most on each platform, unless a
+single sample has more; any other platform (a GPU) gets :data:`GPU_BLOCK_PATHS`."""
+
+GPU_BLOCK_PATHS = 1 << 20
+"""Paths per call on a GPU: enough to fill it."""
+
+
+def samples_per_block(paths: int, platform: str | None = None) -> int:
+    """Samples per compiled call: a power of two, fixed by ``paths`` and the platform alone.
+
+    Every call simulates this many samples (the last block padded by repeating its last sample), so
+    a sample's numbers come out of the same compiled program whatever the number of samples asked
+    for or their chunking: XLA may round an operation differently in a program of another shape (a
+    last bit, seen in the bargaining range at 2 against 32 samples). It also means one compilation
+    per configuration and paths per sample.
+    """
+    target = BLOCK_PATHS.get(platform or jax.default_backend(), GPU_BLOCK_PATHS)
+    block = max(1, target // max(paths, 1))
+    return 1 << (block.bit_length() - 1)
 
 
 # ------------------------------------------------------------------------------------- noise
@@ -102,10 +121,18 @@ def _streams(key_data: Array) -> tuple[Array, Array]:
     return lever_key, months_key
 
 
+NORMALS_DTYPE = jnp.float32
+"""Precision in which the month's normals are drawn (then widened to float64): JAX's float64 normals
+(the inverse error function of a 64-bit uniform) cost about 8 times its float32 ones on a CPU and were
+most of the war's step. A float32 normal is ``sqrt(2) erfinv(u)`` of a uniform with 2^23 levels: the
+same distribution to 1e-7 in probability, its tails cut at ``|z| ~ 5.3`` (probability 1e-7). The
+uniforms stay float64 (cheap, and compared with small monthly probabilities)."""
+
+
 def _month_noise(months_key: Array, t: Array, paths: int) -> tuple[Array, Array]:
-    """Normals ``(paths, 5)`` and uniforms ``(paths, 5)`` of month ``t``."""
+    """Normals ``(paths, 5)`` and uniforms ``(paths, 5)`` of month ``t`` (float64)."""
     kz, ku = jax.random.split(jax.random.fold_in(months_key, t))
-    z = jax.random.normal(kz, (paths, N_NORMAL), dtype=jnp.float64)
+    z = jax.random.normal(kz, (paths, N_NORMAL), dtype=NORMALS_DTYPE).astype(jnp.float64)
     u = jax.random.uniform(ku, (paths, N_UNIFORM), dtype=jnp.float64)
     return z, u
 
@@ -173,7 +200,13 @@ class _Rule:
         return jnp.where(successor, values[1], values[0])
 
 
-def _imagined_rule(
+Problem = tuple[Array, Array, Array, Array, Array]
+"""A leader's stopping problem on the paths of his imagined war, for an incumbent and a successor
+(axis of 2): regressors ``(T+1, 2, paths, d)``, stop ``(T+1, 2, paths)``, flow and discount
+``(T, 2, paths)``, terminal value ``(2, paths)``."""
+
+
+def _imagined_problem(
     side: str,
     values: Mapping[str, Array],
     key_data: Array,
@@ -181,9 +214,9 @@ def _imagined_rule(
     st: Structure,
     plan: _Plan,
     objectives: tuple[str, ...],
-) -> _Rule:
-    """Simulate leader ``side``'s imagined war (no deal) and fit his incumbent and successor rules
-    (``decision.imagined_paths`` and ``decision.solve_rules``)."""
+) -> Problem:
+    """Simulate leader ``side``'s imagined war (no deal): his stopping problem as an incumbent and as a
+    successor (``decision.imagined_paths``)."""
     cfg = plan.config
     n, horizon = plan.paths, cfg.horizon
     biased = knobs["biased"]
@@ -207,7 +240,8 @@ def _imagined_rule(
         # every value of peace of the month in one evaluation of the series
         peace_j, *peace = peace_values(
             [(val_j, victory(st, j, progress, sdj))]
-            + [(v, s) for val in vals for v, s in ((val, v_i), (val, vb_i[:, None]))]
+            + [(v, s) for val in vals for v, s in ((val, v_i), (val, vb_i[:, None]))],
+            SAMPLES_AXIS,
         )
         accepted = (peace_j >= val_j.stay[:, None]) & available[None, :]
         log_rho = world.log_power_ratio(x, side)
@@ -228,24 +262,49 @@ def _imagined_rule(
 
     def month(carry: tuple[State, Array], t: Array) -> tuple[tuple[State, Array], tuple[Array, ...]]:
         x, other_successor = carry
-        feats, stop, flow, discount, _, rate_j = observe(x, other_successor, t)
+        feats, stop, flow, discount, stay, rate_j = observe(x, other_successor, t)
         z, u = _month_noise(months_key, t, n)
         x = world.step(x, z, u, war, no_relief)
         other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < K.probability(rate_j))
-        return (x, other_successor), (feats, stop, flow, discount)
+        return (x, other_successor), (feats, stop, flow, discount, stay)
 
+    # months 0 .. T observed in one loop (one copy of the month to compile): the step after the
+    # horizon's observation is not used
     start = (world.start(), jnp.zeros(n, dtype=bool))
-    (x, other_successor), (feats, stop, flow, discount) = lax.scan(month, start, jnp.arange(horizon))
-    feats_end, stop_end, _, _, terminal, _ = observe(x, other_successor, jnp.asarray(horizon))
-    feats = jnp.concatenate([feats, feats_end[None]], axis=0)  # (T+1, 2, n, d)
-    stop = jnp.concatenate([stop, stop_end[None]], axis=0)
-    coefficients = jnp.stack(
-        [
-            lsm.fit(feats[:, g], stop[:, g], flow[:, g], discount[:, g], terminal[g], cfg.basis_degree, RIDGE)
-            for g in range(2)
-        ]
-    )
-    return _Rule(coefficients, feats.min(axis=2).swapaxes(0, 1), feats.max(axis=2).swapaxes(0, 1), cfg.basis_degree)
+    _, (feats, stop, flow, discount, stay) = lax.scan(month, start, jnp.arange(horizon + 1))
+    return feats, stop, flow[:horizon], discount[:horizon], stay[horizon]
+
+
+def _fit_rules(problems: Mapping[str, Problem], degree: int) -> dict[str, dict[str, Array]]:
+    """Each leader's incumbent and successor rules fitted on his stopping problems of every sample of
+    the call (``decision.solve_rules``): ``coefficients`` ``(samples, 2, T+1, k)`` and the regressors'
+    range in training ``low``, ``high`` ``(samples, 2, T+1, d)``.
+
+    The ``samples x 2 leaders x 2 types`` fits are one function mapped over them (``lax.map``: one
+    copy to compile, and each fit on its own, not under ``vmap``: see :func:`.jax.lsm.regress`).
+    """
+
+    def stacked(i: int) -> Array:  # (samples, leaders, types, ...) -> (samples * 4, ...), dates first
+        return jnp.stack([jnp.swapaxes(problems[s][i], 1, 2) if i < 4 else problems[s][i] for s in SIDES], axis=1)
+
+    feats, stop, flow, discount, terminal = (stacked(i) for i in range(5))
+    samples, fits = feats.shape[0], feats.shape[0] * 4
+
+    def one(problem: tuple[Array, ...]) -> Array:
+        x, payoff, flow, discount, terminal = problem
+        return lsm.fit(x, payoff, flow, discount, terminal, degree, RIDGE)
+
+    flat = tuple(a.reshape(fits, *a.shape[3:]) for a in (feats, stop, flow, discount, terminal))
+    coefficients = lax.map(one, flat).reshape(samples, len(SIDES), 2, *feats.shape[3:4], -1)
+    out = {}
+    for i, s in enumerate(SIDES):
+        x = problems[s][0]  # (samples, T+1, 2, paths, d)
+        out[s] = {
+            "coefficients": coefficients[:, i],
+            "low": x.min(axis=3).swapaxes(1, 2),
+            "high": x.max(axis=3).swapaxes(1, 2),
+        }
+    return out
 
 
 def _myopic_projection(
@@ -288,23 +347,25 @@ def _sample(
     key_data: Array,
     values: Mapping[str, Array],
     knobs: Mapping[str, Array],
+    fitted: Mapping[str, Mapping[str, Array]] | None,
     st: Structure,
     plan: _Plan,
     objectives: tuple[str, ...],
     prior: float,
 ) -> dict[str, Array]:
-    """Simulate one parameter sample on ``plan.paths`` paths.
+    """Simulate one parameter sample's true war on ``plan.paths`` paths.
 
     ``key_data`` ``(3, 2)``: its streams' keys; ``knobs``: ``biased`` (1 when the leaders decide with
     the scenario's optimism and doubt, 0 with the true model) and the levers' ``intensity``, the same
-    for every sample of the call.
+    for every sample of the call; ``fitted``: each leader's rules (:func:`_fit_rules`) with the
+    optimal policy, else None.
     """
     cfg = plan.config
     n, horizon, lookahead = plan.paths, cfg.horizon, cfg.lookahead
     optimism = {s: values[f"leaders.{s}.optimism"] * knobs["biased"] for s in SIDES}
     rules: dict[str, _Rule] | None = None
-    if cfg.policy == "optimal" and cfg.allow_settlement:
-        rules = {s: _imagined_rule(s, values, key_data[IMAGINED[s]], knobs, st, plan, objectives) for s in SIDES}
+    if fitted is not None:
+        rules = {s: _Rule(r["coefficients"], r["low"], r["high"], cfg.basis_degree) for s, r in fitted.items()}
 
     world, months_key = _world(values, key_data[TRUE_WORLD], plan, objectives, knobs["intensity"])
     p = world.p
@@ -365,7 +426,7 @@ def _sample(
         if cfg.bargaining_range:
             requests += [(val[s], jnp.broadcast_to(grid, (n, grid.size))) for s in SIDES]
         kinds = [(kind, s) for kind in ("now", "more", "grid") for s in SIDES][: len(requests)]
-        peace = dict(zip(kinds, peace_values(requests), strict=True))
+        peace = dict(zip(kinds, peace_values(requests, SAMPLES_AXIS), strict=True))
         for s in SIDES:
             val[s] = replace(val[s], peace_now=peace["now", s])
             if rules is not None:
@@ -523,18 +584,38 @@ _MAX_COMPILED = 16
 
 
 def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., dict[str, Array]]:
-    """The jitted, sample-vmapped call for ``plan`` (kept for reuse; JAX caches each input shape)."""
+    """The jitted call of one block of samples for ``plan`` (kept for reuse in the process)."""
     if plan not in _COMPILED:
         st = Structure.from_scenario(scenario)
         objectives = tuple(o.id for o in scenario.objectives)
         prior = float(scenario.ceasefire.prior_broken)
 
-        def one(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Array]:
-            return _sample(key_data, values, knobs, st, plan, objectives, prior)
+        cfg = plan.config
+        optimal = cfg.policy == "optimal" and cfg.allow_settlement
+
+        def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
+            return {s: _imagined_problem(s, values, key_data[IMAGINED[s]], knobs, st, plan, objectives) for s in SIDES}
+
+        def war(
+            key_data: Array,
+            values: Mapping[str, Array],
+            fitted: Mapping[str, Mapping[str, Array]] | None,
+            knobs: Mapping[str, Array],
+        ) -> dict[str, Array]:
+            return _sample(key_data, values, knobs, fitted, st, plan, objectives, prior)
+
+        def call(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Array]:
+            # the leaders' imagined wars (vmap over samples), their fits (one sample at a time: a
+            # sample's least squares then round alike whatever the call's size), the true war (vmap)
+            fitted = None
+            if optimal:
+                imagined = jax.vmap(problems, in_axes=(0, 0, None), axis_name=SAMPLES_AXIS)(key_data, values, knobs)
+                fitted = _fit_rules(imagined, cfg.basis_degree)
+            return jax.vmap(war, in_axes=(0, 0, 0, None), axis_name=SAMPLES_AXIS)(key_data, values, fitted, knobs)
 
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[plan] = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+        _COMPILED[plan] = jax.jit(call)
     return _COMPILED[plan]
 
 
@@ -612,13 +693,16 @@ def simulate_samples(
     """:func:`simulate` from per-sample parameters: ``values[key]`` is ``(samples,)`` (the same on every
     path of a sample) or ``(samples, paths)``; nothing is repeated per path on the host.
 
-    Samples are padded to a few bucket sizes (repeating the last) so that few shapes compile; a
-    sample's numbers do not depend on the others in the call.
+    Samples run in blocks of :func:`samples_per_block` (the last padded by repeating its last
+    sample): one compiled program per configuration and paths per sample, and a sample's numbers do
+    not depend on the others in the call or on how the samples are chunked.
     """
     samples = len(seeds)
     with jax.enable_x64(True):
-        fn, args = _call(scenario, values, seeds, paths, config, lever_intensity)
-        got = {k: np.asarray(v)[:samples] for k, v in fn(*args).items()}
+        fn, blocks = _call(scenario, values, seeds, paths, config, lever_intensity)
+        # every block is dispatched before the first is read back (JAX runs them asynchronously)
+        results = [fn(*args) for args in blocks]
+        got = {k: np.concatenate([np.asarray(r[k]) for r in results])[:samples] for k in results[0]}
     return _outcomes(got, samples, paths, config, sample_offset)
 
 
@@ -630,10 +714,11 @@ def lower(
     config: RunConfig,
     lever_intensity: Mapping[str, float] | None = None,
 ) -> Any:
-    """The lowered (not yet compiled) call of :func:`simulate_samples`: ``.compile()``, ``.cost_analysis()``."""
+    """The lowered (not yet compiled) call of one block of :func:`simulate_samples` (its first
+    :func:`samples_per_block` samples): ``.compile()``, ``.cost_analysis()``."""
     with jax.enable_x64(True):
-        fn, args = _call(scenario, values, seeds, paths, config, lever_intensity)
-        return fn.lower(*args)  # type: ignore[attr-defined]
+        fn, blocks = _call(scenario, values, seeds, paths, config, lever_intensity)
+        return fn.lower(*blocks[0])  # type: ignore[attr-defined]
 
 
 def _call(
@@ -643,8 +728,9 @@ def _call(
     paths: int,
     config: RunConfig,
     lever_intensity: Mapping[str, float] | None,
-) -> tuple[Callable[..., dict[str, Array]], tuple[Any, ...]]:
-    """The compiled function of the call and its arguments, the samples padded to their bucket (64-bit on)."""
+) -> tuple[Callable[..., dict[str, Array]], list[tuple[Any, ...]]]:
+    """The compiled function and its arguments for each block of :func:`samples_per_block` samples, the
+    last block padded by repeating the last sample (64-bit on)."""
     if config.policy not in POLICIES:
         raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
     if config.beliefs not in BELIEFS:
@@ -652,14 +738,20 @@ def _call(
     samples = len(seeds)
     if samples == 0:
         raise ValueError("simulate needs at least one sample seed")
-    rows = np.minimum(np.arange(_bucket(samples)), samples - 1)
+    block = samples_per_block(paths)
+    rows = np.minimum(np.arange(-(-samples // block) * block), samples - 1)
     plan = plan_for(scenario, paths, config, lever_intensity)
-    inputs = {k: jnp.asarray(np.asarray(v, dtype=np.float64)[rows]) for k, v in values.items()}
+    padded = {k: np.asarray(v, dtype=np.float64)[rows] for k, v in values.items()}
+    keys = key_data(seeds)[rows]
     knobs = {
         "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
         "intensity": jnp.asarray(intensity_of(scenario, lever_intensity), dtype=jnp.float64),
     }
-    return _compiled(plan, scenario), (jnp.asarray(key_data(seeds)[rows]), inputs, knobs)
+    blocks = [
+        (jnp.asarray(keys[lo : lo + block]), {k: jnp.asarray(v[lo : lo + block]) for k, v in padded.items()}, knobs)
+        for lo in range(0, rows.size, block)
+    ]
+    return _compiled(plan, scenario), blocks
 
 
 def _outcomes(got: dict[str, np.ndarray], samples: int, paths: int, config: RunConfig, offset: int) -> Outcomes:

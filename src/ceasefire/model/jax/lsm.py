@@ -5,8 +5,8 @@ what the engine needs (:func:`ceasefire.model.decision.solve_rules`): backward i
 dates ``T-1 .. 0`` (a reversed ``lax.scan``), at each date a ridge least-squares fit of the realized
 continuation on the regressors of the paths that can stop, by the normal equations of the
 standardized problem (``jnp.linalg.solve``). Same centring, scaling, ridge, constant-column and
-too-few-paths rules as :func:`ceasefire.solve.lsm._regress`. Under ``vmap`` each sample gets its
-own fit.
+too-few-paths rules as :func:`ceasefire.solve.lsm._regress`. The engine maps the fits one at a
+time (``lax.map``), each sample's own.
 
 Longstaff, F. A. & Schwartz, E. S. (2001). Valuing American options by simulation: a simple
 least-squares approach. *Review of Financial Studies* 14(1), 113-147.
@@ -44,37 +44,30 @@ def combine(regressors: Array, coefficients: Array) -> Array:
     return out
 
 
-def tree_sum(x: Array) -> Array:
-    """Sum over the last axis as a fixed tree of elementwise additions (zero-padded to a power of two).
-
-    XLA may vectorize a ``reduce`` differently for differently shaped batches, which changes the
-    rounding; elementwise additions in a fixed order give every sample the same bits whatever the
-    number of samples in the call.
-    """
-    n = x.shape[-1]
-    width = 1 << max(n - 1, 0).bit_length()
-    if width > n:
-        x = jnp.concatenate([x, jnp.zeros((*x.shape[:-1], width - n), dtype=x.dtype)], axis=-1)
-    while x.shape[-1] > 1:
-        half = x.shape[-1] // 2
-        x = x[..., :half] + x[..., half:]
-    return x[..., 0]
+def _dot(a: Array, b: Array) -> Array:
+    """A matrix product summed along the paths in full float64."""
+    return jnp.matmul(a, b, precision=lax.Precision.HIGHEST)
 
 
 def regress(regressors: Array, target: Array, active: Array, ridge: float) -> Array:
     """Ridge least-squares coefficients ``(k,)`` of ``target`` on ``regressors`` ``(k, paths)`` over the
-    ``active`` paths; NaN with none active (see :func:`ceasefire.solve.lsm._regress`)."""
+    ``active`` paths; NaN with none active (see :func:`ceasefire.solve.lsm._regress`).
+
+    The sums over paths are matrix products (XLA's dot: the normal equations' Gram matrix of 21
+    columns is most of the fit's arithmetic). Call it on one sample, not under ``vmap``
+    (:func:`fit_samples` maps it over samples): a batched product may round differently for
+    differently many samples, a sample's own product does not.
+    """
     k = regressors.shape[0]
-    count = active.sum().astype(jnp.float64)
+    weight = active.astype(regressors.dtype)
+    count = weight.sum()
     safe = jnp.maximum(count, 1.0)
-    target_mean = tree_sum(jnp.where(active, target, 0.0)) / safe
+    target_mean = _dot(weight, jnp.where(active, target, 0.0)) / safe
     target_centred = jnp.where(active, target - target_mean, 0.0)
-    mean = tree_sum(jnp.where(active[None, :], regressors, 0.0)) / safe
+    mean = _dot(regressors, weight) / safe
     centred = jnp.where(active[None, :], regressors - mean[:, None], 0.0)
-    # products summed along the paths by a fixed tree, not a matrix product or a reduce: a sample's
-    # numbers must not depend on how many samples share the call
-    gram = tree_sum(centred[:, None, :] * centred[None, :, :]) / safe
-    rhs = tree_sum(centred * target_centred[None, :]) / safe
+    gram = _dot(centred, centred.T) / safe
+    rhs = _dot(centred, target_centred) / safe
     spread = jnp.sqrt(jnp.maximum(jnp.diagonal(gram), 0.0))
     keep = spread > _CONSTANT_COLUMN * jnp.sqrt(mean * mean + spread * spread)
     keep = keep.at[0].set(False) & (count >= k)
@@ -84,7 +77,7 @@ def regress(regressors: Array, target: Array, active: Array, ridge: float) -> Ar
     standardized = standardized + jnp.diag(jnp.where(keep, ridge, 1.0))
     solved = jnp.linalg.solve(standardized, jnp.where(keep, rhs / scale, 0.0))
     beta = jnp.where(keep, solved / scale, 0.0)
-    beta = beta.at[0].set(target_mean - tree_sum(beta[1:] * mean[1:]))
+    beta = beta.at[0].set(target_mean - _dot(beta[1:], mean[1:]))
     return jnp.where(count == 0, jnp.nan, beta)
 
 

@@ -114,17 +114,16 @@ class Valuation:
         )
         return out if v_now is None else replace(out, peace_now=out.peace(v_now))
 
-    def peace_arguments(self, v: Array) -> tuple[Array, Array, Array, Array, Array]:
-        """The arguments of :func:`.kernels.peace_value` for victory scores ``v``, each shaped like ``v``."""
+    def peace_arguments(self, v: Array) -> K.PeaceArguments:
+        """The arguments of :func:`.kernels.peace_value` for victory scores ``v`` ``(paths, m)``: the shock
+        and the punishment shaped like ``v``, the per-path rate, time constant and discount ``(paths, 1)``."""
         shock = K.transition_shock(self.shock_total[:, None], v, self.gamma[:, None])
         punishment = (self.punishment * (1.0 + self.lost_war))[:, None] - (self.punishment * self.lost_war)[:, None] * v
-        args = (self.rate_peace[:, None], shock, self.tau[:, None], punishment, self.delta[:, None])
-        rate, shock, tau, punishment, delta = (jnp.broadcast_to(a, v.shape) for a in args)
-        return rate, shock, tau, punishment, delta
+        return self.rate_peace[:, None], shock, self.tau[:, None], punishment, self.delta[:, None]
 
-    def peace(self, v: Array) -> Array:
+    def peace(self, v: Array, axis_name: str | None = None) -> Array:
         """``(paths, m)`` value of signing now on terms with victory scores ``v`` (shape ``(paths, m)``)."""
-        return K.peace_value(*self.peace_arguments(v))
+        return K.peace_value(*self.peace_arguments(v), axis_name=axis_name)
 
     def fight_then(self, months: int, continuation: Array) -> Array:
         """Value of fighting ``months`` more at today's hazard, then ``continuation``."""
@@ -141,21 +140,18 @@ class Valuation:
         return self.delta * jnp.exp(-self.rate_war)
 
 
-def peace_values(requests: Sequence[tuple[Valuation, Array]]) -> list[Array]:
-    """Values of signing now for several ``(valuation, victory scores (paths, m))`` pairs, in one
-    evaluation of the series (one loop to compile and run, not one per pair).
-
-    Every element is summed as by itself (its own stopping rule), so the values are those of
-    :meth:`Valuation.peace` for each pair.
-    """
-    columns = [val.peace_arguments(v) for val, v in requests]
-    rate, shock, tau, punishment, delta = (jnp.concatenate([c[i].ravel() for c in columns]) for i in range(5))
-    values = K.peace_value(rate, shock, tau, punishment, delta)
-    out, start = [], 0
-    for _, v in requests:
-        out.append(values[start : start + v.size].reshape(v.shape))
-        start += v.size
-    return out
+def peace_values(requests: Sequence[tuple[Valuation, Array]], axis_name: str | None = None) -> list[Array]:
+    """Values of signing now for several ``(valuation, victory scores (paths, m))`` pairs, as
+    :meth:`Valuation.peace` gives each (:func:`.kernels.peace_values`: one branch for the rare large
+    amplitudes of them all, each valuation's coefficients computed once)."""
+    cache: dict[int, tuple[Array, Array, Array]] = {}
+    arguments = []
+    for val, v in requests:
+        rate, shock, tau, punishment, delta = val.peace_arguments(v)
+        # the same valuation's per-path arrays, so that its series' coefficients are shared
+        rate, tau, delta = cache.setdefault(id(val), (rate, tau, delta))
+        arguments.append((rate, shock, tau, punishment, delta))
+    return K.peace_values(arguments, axis_name)
 
 
 def aim_progress(st: Structure, side: str, progress: Array) -> Array:
