@@ -7,6 +7,7 @@ Every random draw comes from ``SEED``, one fixed seed for the whole file (child 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -421,3 +422,23 @@ def test_mismatched_evaluation_paths_and_unknown_basis_are_refused() -> None:
         OptimalStopping(paths, basis="chebyshev")
     with pytest.raises(ValueError, match="column 0"):
         OptimalStopping(paths, basis=lambda x: x).solve()
+
+
+@pytest.mark.parametrize("basis", ["polynomial", "laguerre", "custom"])
+def test_continuation_of_rows_from_several_batches_is_the_batch_continuation(basis: str) -> None:
+    """Paths picked from any batches, in any order, get the very bits of their batch's continuation."""
+    rng = np.random.default_rng(5)
+    batches, paths, dims = 3, 40, 2
+    state = rng.uniform(0.2, 1.5, (4, batches, paths, dims))
+    stop = np.where(rng.random((4, batches, paths)) < 0.7, rng.normal(1.0, 0.3, (4, batches, paths)), np.nan)
+    problem = PathSet(state=state, stop=stop, discount=0.97)
+    chosen: Any = basis
+    if basis == "custom":
+        chosen = lambda x: np.stack([np.ones(x.shape[:-1]), x[..., 0], np.sin(x[..., 1])], axis=-1)  # noqa: E731
+    rule = OptimalStopping(problem, basis=chosen, degree=2).fit()
+    batch = rng.integers(0, batches, 50)
+    path = rng.integers(0, paths, 50)
+    for t in range(3):
+        whole = rule.continuation(t, state[t])
+        rows = rule.continuation_rows(t, state[t][batch, path], batch)
+        np.testing.assert_array_equal(rows, whole[batch, path])

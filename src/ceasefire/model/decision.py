@@ -101,8 +101,7 @@ class LeaderRules:
                 continue
             of = sample[rows]
             x = np.clip(feats[rows], self.low[side][g][t][of], self.high[side][g][t][of])
-            one_date = StoppingRule(coefficients=rule.coefficients[t][of][None], basis=rule.basis)
-            out[rows] = one_date.continuation(0, x[:, None, :])[:, 0]
+            out[rows] = rule.continuation_rows(t, x, of)
         return out
 
     def take(self, samples: NDArray[np.int64]) -> LeaderRules:

@@ -416,6 +416,31 @@ class StoppingRule:
             raise ValueError(f"state must have shape (B, n, d) with B = {beta.shape[0]}, got {x.shape}")
         return _combine(_regressors(self.basis, x), beta)
 
+    def continuation_rows(self, t: int, state: Array, batch: NDArray[np.int64]) -> Array:
+        """:meth:`continuation` of paths drawn from any batches: ``state`` ``(m, d)``, path ``i`` of batch ``batch[i]``.
+
+        The same numbers, bit for bit, as :meth:`continuation` on those paths; for a set of paths
+        that is not a whole batch (e.g. those still at war).
+
+        Returns
+        -------
+        ``(m,)``.
+        """
+        t = self._date(t)
+        x = np.asarray(state, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"state must have shape (m, d), got {x.shape}")
+        if isinstance(self.basis, PolynomialBasis | LaguerreBasis):
+            columns = self.basis.columns(x)
+        else:
+            values = np.asarray(self.basis(x[None]), dtype=np.float64)[0]
+            columns = [values[:, j] for j in range(values.shape[1])]
+        beta = np.ascontiguousarray(self.coefficients[t][batch].T)  # (k, m): a row per column
+        out = columns[0] * beta[0]
+        for j in range(1, len(columns)):  # the order of _combine
+            out = out + columns[j] * beta[j]
+        return out
+
     def stops(self, t: int, state: Array, stop: Array, terminal: Array | None = None) -> NDArray[np.bool_]:
         """Whether the rule stops at date ``t``: ``stop`` is not NaN and ``stop >= continuation``.
 
