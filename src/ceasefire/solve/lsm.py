@@ -435,7 +435,7 @@ class StoppingRule:
         else:
             values = np.asarray(self.basis(x[None]), dtype=np.float64)[0]
             columns = [values[:, j] for j in range(values.shape[1])]
-        beta = np.ascontiguousarray(self.coefficients[t][batch].T)  # (k, m): a row per column
+        beta = np.take(self.coefficients[t].T, batch, axis=1)  # (k, m): a row per column
         out = columns[0] * beta[0]
         for j in range(1, len(columns)):  # the order of _combine
             out = out + columns[j] * beta[j]
