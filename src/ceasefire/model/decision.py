@@ -71,28 +71,16 @@ class LeaderRules:
     samples: int
     paths: int
 
-    def continuation(self, side: str, t: int, feats: Array, successor: NDArray[np.bool_]) -> Array:
-        """``(n,)`` continuation value at month ``t`` for per-path ``feats`` of shape ``(n, d)``.
-
-        ``n`` is the samples times any number of paths per sample (not only the ``paths`` the
-        rules were fitted on). The regressors are clipped to the range the imagined paths covered
-        that month: a fitted polynomial is not to be trusted outside the data it was fitted on.
-        """
-        shape = (self.samples, feats.shape[0] // self.samples, feats.shape[1])
-        x = feats.reshape(shape)
-        values = []
-        for g, rule in enumerate(self.rules[side]):
-            lo, hi = self.low[side][g][t][:, None, :], self.high[side][g][t][:, None, :]
-            values.append(rule.continuation(t, np.clip(x, lo, hi)).reshape(-1))
-        return np.where(successor, values[1], values[0])
-
     def continuation_at(
         self, side: str, t: int, feats: Array, successor: NDArray[np.bool_], sample: NDArray[np.int64]
     ) -> Array:
-        """:meth:`continuation` on any set of paths: ``feats`` ``(m, d)``, ``successor`` and ``sample`` ``(m,)``.
+        """Continuation values at month ``t`` of any set of paths (e.g. those still at war).
 
-        Each path is valued by its own leader type's rule only, with its sample's coefficients and
-        training range: the same numbers, bit for bit, as :meth:`continuation` on those paths.
+        ``feats`` ``(m, d)`` are the paths' regressors; ``successor`` and ``sample`` ``(m,)`` say whose
+        rule values each path: its leader type's (incumbent or successor), with its sample's
+        coefficients. The regressors are clipped to the range the imagined paths covered that month
+        for that sample and type: a fitted polynomial is not to be trusted outside the data it was
+        fitted on. Each path's value depends on its own regressors and sample alone.
         """
         out = np.empty(feats.shape[0])
         for g, rule in enumerate(self.rules[side]):
