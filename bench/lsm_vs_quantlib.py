@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import QuantLib as ql
+
+try:
+    import QuantLib as ql
+except ImportError:  # put_paths() and ours() need NumPy only; quantlib() needs the bench extra
+    ql = None
 
 from ceasefire.solve.lsm import OptimalStopping, PathSet
 
@@ -90,6 +94,8 @@ def ours(seed: np.random.SeedSequence, evaluation_paths: int = PATHS) -> tuple[f
 
 
 def quantlib(seed: int, **engine: object) -> tuple[float, float]:
+    if ql is None:
+        raise RuntimeError("QuantLib is not installed: pip install -e '.[bench]' (make bench does)")
     today = ql.Date(15, ql.May, 2001)
     ql.Settings.instance().evaluationDate = today
     day_count = ql.Actual365Fixed()

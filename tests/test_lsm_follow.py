@@ -9,7 +9,6 @@ recurrence; a whole-array check). Every random draw comes from ``SEED``, chosen 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 from pathlib import Path
@@ -206,7 +205,6 @@ def test_input_checks_see_every_block(field: str, where: int, bad: float) -> Non
         PathSet(fields["state"], fields["stop"])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("QuantLib") is None, reason="the benchmark needs QuantLib (bench extra)")
 def test_benchmark_put_paths_are_exact_gbm_with_antithetic_mirrors() -> None:
     sys.path.insert(0, str(BENCH))
     import lsm_vs_quantlib as lq

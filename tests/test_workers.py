@@ -305,7 +305,10 @@ _CHILD = textwrap.dedent(
     from ceasefire.run.workers import parallel_map
 
     if __name__ == "__main__":
-        list(parallel_map(_pause, [(0.0,)] * 4, 3))  # the pool is up
+        # the pool is up once a unit has been computed in another process (a pool still starting
+        # leaves every unit to this one)
+        while all(pid == os.getpid() for _, pid in parallel_map(_pause, [(0.05,)] * 6, 3)):
+            time.sleep(0.1)
         print("ready", flush=True)
         list(parallel_map(_pause, [(60.0,)] * 6, 3))
     """

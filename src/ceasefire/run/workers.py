@@ -527,10 +527,11 @@ class _Map:
     def close(self) -> None:
         self.feed.close()
         self.stop.set()
+        # the dispatcher first: a unit it was handing out as we stopped is then among the futures
+        self.dispatcher.join(timeout=5)
         for fut in list(self.futures.values()):
             fut.cancel()
-        busy = any(not f.done() for f in list(self.futures.values()))
-        self.dispatcher.join(timeout=5)
+        busy = self.dispatcher.is_alive() or any(not f.done() for f in list(self.futures.values()))
         _release(self.pool, stop=busy and not self.abandon)
 
 
