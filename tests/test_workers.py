@@ -299,7 +299,10 @@ def test_progress_is_reported_here_as_chunks_finish(sc: Any) -> None:
 
 _CHILD = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
+    # Ctrl-C as in a terminal's foreground: a shell's background job (CI runners often are one)
+    # starts with SIGINT ignored, and Python then keeps ignoring it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
     from test_workers import _pause
     from ceasefire.run.workers import parallel_map
