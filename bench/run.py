@@ -166,9 +166,11 @@ def engine_case(
 
 
 def imagined_steps(samples: int, paths: int, horizon: int) -> int:
-    from ceasefire.model.engine import PATH_BLOCK
+    """The leaders' imagined path-steps of an optimal-policy run, as the library counts its work."""
+    from ceasefire.model.engine import RunConfig
+    from ceasefire.run.experiment import path_steps
 
-    return 2 * samples * min(paths, PATH_BLOCK) * horizon
+    return path_steps(samples, paths, RunConfig(horizon=horizon)) - samples * paths * horizon
 
 
 def machine() -> dict[str, Any]:

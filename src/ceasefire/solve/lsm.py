@@ -38,7 +38,7 @@ least-squares approach. *Review of Financial Studies* 14(1), 113-147.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -360,9 +360,15 @@ def _regressors(basis: Basis, state: Array) -> Array:
 def _combine(regressors: Array, coefficients: Array) -> Array:
     """``sum_j X[b, j, i] beta[b, j]`` for regressors ``(B, k, n)``, summed in a fixed order (the same bits
     in any grouping of batches)."""
-    out = regressors[:, 0] * coefficients[:, 0, None]
-    for j in range(1, regressors.shape[1]):
-        out = out + regressors[:, j] * coefficients[:, j, None]
+    k = regressors.shape[1]
+    return _sum_columns([regressors[:, j] for j in range(k)], [coefficients[:, j, None] for j in range(k)])
+
+
+def _sum_columns(columns: Sequence[Array], coefficients: Sequence[Array]) -> Array:
+    """``sum_j columns[j] * coefficients[j]``, from ``j = 0`` up: the one order every continuation is summed in."""
+    out = columns[0] * coefficients[0]
+    for column, beta in zip(columns[1:], coefficients[1:], strict=True):
+        out = out + column * beta
     return out
 
 
@@ -436,10 +442,7 @@ class StoppingRule:
             values = np.asarray(self.basis(x[None]), dtype=np.float64)[0]
             columns = [values[:, j] for j in range(values.shape[1])]
         beta = np.take(self.coefficients[t].T, batch, axis=1)  # (k, m): a row per column
-        out = columns[0] * beta[0]
-        for j in range(1, len(columns)):  # the order of _combine
-            out = out + columns[j] * beta[j]
-        return out
+        return _sum_columns(columns, list(beta))
 
     def stops(self, t: int, state: Array, stop: Array, terminal: Array | None = None) -> NDArray[np.bool_]:
         """Whether the rule stops at date ``t``: ``stop`` is not NaN and ``stop >= continuation``.
