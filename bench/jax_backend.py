@@ -25,14 +25,24 @@ Usage::
 
 A measurement whose single run would take longer than ``--max-seconds`` (extrapolated from the
 size before) is skipped and reported as ``null``.
+
+``--cases 10x1e4,10x1e5,1x1e6`` measures instead whole runs of ``samples x paths per sample`` (samples of
+many paths, simulated in path blocks), the optimal policy by default (``--configs``): the JAX backend's
+:func:`ceasefire.model.jax_engine.simulate_samples` over all the samples against the NumPy engine's
+:func:`ceasefire.run.experiment.simulate_samples` on one worker, alternating repeats in the same process::
+
+    .venv/bin/python bench/jax_backend.py --cases 10x1e4,10x1e5,1x1e6 --horizon 12 --configs optimal
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -52,12 +62,12 @@ def flagship() -> Any:
     return sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
 
 
-def config_for(name: str, horizon: int) -> Any:
+def config_for(name: str, horizon: int, bargaining_range: bool = True) -> Any:
     from ceasefire.model.engine import RunConfig
 
     if name == "war":
         return RunConfig(horizon=horizon, allow_settlement=False, bargaining_range=False)
-    return RunConfig(horizon=horizon, policy=name)
+    return RunConfig(horizon=horizon, policy=name, bargaining_range=bargaining_range)
 
 
 def jax_chunk(paths: int, horizon: int, policy: str, budget_mib: int) -> int:
@@ -170,6 +180,123 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def measure_cases(args: argparse.Namespace) -> dict[str, Any]:
+    """``samples x paths`` runs (``--cases``): both backends over all the samples, medians of ``--repeats``
+    alternating timed runs, JAX's first (compiling) call excluded; NumPy only up to ``--numpy-max-steps``
+    path-steps. With ``--memory``, each case's JAX run once more in a fresh process, for its peak memory."""
+    import jax
+
+    from ceasefire.model import jax_engine
+    from ceasefire.run import experiment
+    from ceasefire.run.experiment import candidate_parameters
+    from ceasefire.run.sampling import Seeds
+
+    sc = flagship()
+    tree = Seeds.from_seed(args.seed)
+    results: list[dict[str, Any]] = []
+    for name in args.configs.split(","):
+        config = config_for(name, args.horizon, not args.no_range)
+        for case in args.cases.split(","):
+            samples, paths = parse_case(case)
+            values = candidate_parameters(sc, samples, tree, 0)
+            seeds = [tree.path_seed(i) for i in range(samples)]
+            steps = samples * paths * args.horizon
+
+            def run_np(values: Any = values, seeds: Any = seeds, paths: int = paths, config: Any = config) -> None:
+                experiment.simulate_samples(sc, values, seeds, paths, config, {}, 0, workers=1)
+
+            def run_jx(values: Any = values, seeds: Any = seeds, paths: int = paths, config: Any = config) -> None:
+                jax_engine.simulate_samples(sc, values, seeds, paths, config)
+
+            backends = {"jax": run_jx}
+            if steps <= args.numpy_max_steps:
+                backends["numpy"] = run_np
+            first = timed(run_jx)
+            times: dict[str, list[float]] = {b: [] for b in backends}
+            for _ in range(args.repeats):
+                for backend, fn in backends.items():
+                    times[backend].append(timed(fn))
+            row: dict[str, Any] = {"config": name, "samples": samples, "paths_per_sample": paths}
+            row.update({"horizon": args.horizon, "bargaining_range": config.bargaining_range})
+            row.update({"path_steps": steps, "repeats": args.repeats, "jax_first_call_s": first})
+            row["path_block"] = getattr(jax_engine, "path_block", lambda: None)()
+            for backend, ts in times.items():
+                row[f"{backend}_seconds"] = ts
+                row[f"{backend}_path_steps_per_s"] = steps / statistics.median(ts)
+            if "numpy" in times:
+                row["jax_over_numpy"] = row["jax_path_steps_per_s"] / row["numpy_path_steps_per_s"]
+            row["load_average"] = os.getloadavg()
+            if args.memory:
+                row["jax_memory"] = memory_in_child(name, case, args)
+            results.append(row)
+            print(json.dumps(row), file=sys.stderr)
+    return {
+        "benchmark": "jax_backend_cases",
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count()},
+        "jax": {"version": jax.__version__, "devices": [str(d) for d in jax.devices()]},
+        "note": "medians of alternating timed runs; JAX's first call (compiling) excluded; NumPy on one worker",
+        "results": results,
+    }
+
+
+def parse_case(case: str) -> tuple[int, int]:
+    """``SAMPLESxPATHS`` (``10x1e5``) as numbers."""
+    samples_text, paths_text = case.split("x")
+    return int(float(samples_text)), int(float(paths_text))
+
+
+def memory_in_child(name: str, case: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Peak memory of one JAX run of ``case`` in a fresh process (:func:`child_memory`)."""
+    command = [sys.executable, __file__, "--child-memory", case, "--configs", name, "--horizon", str(args.horizon)]
+    command += ["--seed", str(args.seed)] + (["--no-range"] if args.no_range else [])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def peak_rss() -> int:
+    """The process's peak resident memory in bytes: ``VmHWM`` where Linux reports it (``ru_maxrss``
+    would include the parent's, kept across ``fork`` and ``exec``), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def child_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """One JAX run: the process's peak resident memory, the device's peak (where JAX reports it), and the
+    bytes of the per-path outputs (which grow with paths by design)."""
+    import jax
+
+    from ceasefire.model import jax_engine
+    from ceasefire.run.experiment import candidate_parameters
+    from ceasefire.run.sampling import Seeds
+
+    samples, paths = parse_case(args.child_memory)
+    config = config_for(args.configs.split(",")[0], args.horizon, not args.no_range)
+    tree = Seeds.from_seed(args.seed)
+    values = candidate_parameters(flagship(), samples, tree, 0)
+    before = peak_rss()
+    out = jax_engine.simulate_samples(flagship(), values, [tree.path_seed(i) for i in range(samples)], paths, config)
+    outputs = 0
+    for value in vars(out).values():
+        for a in value.values() if isinstance(value, dict) else [value]:
+            outputs += np.asarray(a).nbytes
+    peak = peak_rss()
+    stats = jax.devices()[0].memory_stats() or {}
+    return {
+        "host_peak_rss_bytes": peak,
+        "host_rss_before_run_bytes": before,
+        "outputs_bytes": outputs,
+        "host_peak_less_outputs_bytes": peak - outputs,
+        "device_peak_bytes": stats.get("peak_bytes_in_use"),
+    }
+
+
 def xla_bytes(sc: Any, config: Any, paths: int, seed: int, samples: int = 16) -> float | None:
     """XLA's cost analysis of the compiled call: bytes accessed per path-step.
 
@@ -202,9 +329,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20260201)
     parser.add_argument("--max-seconds", type=float, default=240.0, help="skip a run expected to take longer")
     parser.add_argument("--jax-budget-mib", type=int, default=2048, help="memory per JAX call")
+    parser.add_argument("--cases", default="", help="whole runs SAMPLESxPATHS, e.g. 10x1e4,1x1e6 (see above)")
+    parser.add_argument("--numpy-max-steps", type=float, default=float("inf"), help="--cases: NumPy up to this")
+    parser.add_argument("--no-range", action="store_true", help="--cases: without the monthly bargaining range")
+    parser.add_argument("--memory", action="store_true", help="--cases: peak memory of a JAX run, fresh process")
+    parser.add_argument("--child-memory", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     np.seterr(all="ignore")
-    json.dump(measure(args), sys.stdout, indent=1)
+    if args.child_memory:
+        result = child_memory(args)
+    else:
+        result = measure_cases(args) if args.cases else measure(args)
+    json.dump(result, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 

@@ -14,6 +14,8 @@ much as the score, so concessions alone never close the gap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -43,25 +45,76 @@ def aim_attainment(granted: NDArray[np.bool_], progress: Array, effect_lost: NDA
 
 
 def weighted_attainment(
-    granted: NDArray[np.bool_], progress: Array, effect_lost: NDArray[np.bool_], weights: NDArray[np.float64]
+    granted: NDArray[np.bool_],
+    progress: Array,
+    effect_lost: NDArray[np.bool_],
+    weights: NDArray[np.float64],
+    untied: NDArray[np.bool_] | None = None,
+    by_terms: bool = False,
 ) -> Array:
     """``(n, terms)``: ``sum_j w_j g_jk / sum_j w_j`` without forming the ``(n, aims, terms)`` array.
 
     Since a grant is 0 or 1, an aim achieved by progress ``p`` scores ``g + (1 - g) p`` and an aim
     lost by it scores ``g (1 - p)``: the score is affine in the progress,
     ``const_k + sum_j p_nj W_jk``.
+
+    ``untied`` (``(aims,)``, optional) marks aims tied to no objective, whose ``progress`` column
+    is zero on every path: their terms of the sum are skipped (the same scores, bit for bit).
+    ``by_terms``: the scores laid out ``(terms, n)`` (the same numbers, each path's along rows).
+    """
+    const, slope, summed = _affine(granted, effect_lost, weights, untied)
+    # an explicit sum over the few aims, not a matrix product: BLAS may round differently for
+    # different batch sizes, and a path's numbers must not depend on its chunk
+    if by_terms:
+        score = np.empty((const.size, progress.shape[0]))
+        score[:] = const[:, None]
+        for j in summed:
+            score += progress[:, j] * slope[j][:, None]
+        return score
+    score = np.broadcast_to(const, (progress.shape[0], const.size)).copy()
+    for j in summed:
+        score += progress[:, j, None] * slope[j]
+    return score
+
+
+def weighted_attainment_at(
+    granted: NDArray[np.bool_],
+    progress: Array,
+    effect_lost: NDArray[np.bool_],
+    weights: NDArray[np.float64],
+    terms: NDArray[np.int64],
+    untied: NDArray[np.bool_] | None = None,
+) -> Array:
+    """``(k,)``: the score of terms ``terms[e]`` at the progress ``progress[e]`` (``(k, aims)``), single
+    elements of :func:`weighted_attainment` with the same arithmetic (the same bits)."""
+    const, slope, summed = _affine(granted, effect_lost, weights, untied)
+    score = const[terms]
+    for j in summed:
+        score += progress[:, j] * slope[j][terms]
+    return score
+
+
+def _affine(
+    granted: NDArray[np.bool_],
+    effect_lost: NDArray[np.bool_],
+    weights: NDArray[np.float64],
+    untied: NDArray[np.bool_] | None,
+) -> tuple[Array, Array, list[int]]:
+    """The score's constant ``(terms,)``, slopes ``(aims, terms)`` and the aims whose terms are summed.
+
+    An untied aim's zero progress adds exact zeros, which change no score unless the score is -0.0:
+    none is when no constant is (``x + y`` is -0.0 only for ``x = y = -0.0``), so it is left out,
+    the same bits.
     """
     w = (weights / weights.sum())[:, None]
     g = granted.astype(float)
     lost = effect_lost[:, None]
     const = (w * g).sum(axis=0)
     slope = w * np.where(lost, -g, 1.0 - g)
-    # an explicit sum over the few aims, not a matrix product: BLAS may round differently for
-    # different batch sizes, and a path's numbers must not depend on its chunk
-    score = np.broadcast_to(const, (progress.shape[0], const.size)).copy()
-    for j in range(slope.shape[0]):
-        score += progress[:, j, None] * slope[j]
-    return score
+    skip = np.zeros(slope.shape[0], dtype=bool)
+    if untied is not None and not np.signbit(const).any():
+        skip = untied & np.isfinite(slope).all(axis=1)
+    return const, slope, [j for j in range(slope.shape[0]) if not skip[j]]
 
 
 def victory_score(
@@ -81,10 +134,19 @@ def victory_score(
 
 
 def victory_from_score(
-    score: Array, aspiration: Array, concession: Array, concession_offered: Array, ratchet: Array
+    score: Array,
+    aspiration: Array,
+    concession: Array,
+    concession_offered: Array,
+    ratchet: Array,
+    by_terms: bool = False,
 ) -> Array:
-    """``v = clip(1 - max(a + kappa C - score - c, 0), 0, 1)`` for ``(n, terms)`` scores."""
-    shortfall = aspiration[:, None] + ratchet[:, None] * concession_offered[:, None] - score - concession
+    """``v = clip(1 - max(a + kappa C - score - c, 0), 0, 1)`` for ``(n, terms)`` scores.
+
+    ``by_terms``: ``score`` and ``concession`` (and the result) are laid out ``(terms, n)``.
+    """
+    per_path: Callable[[Array], Array] = (lambda a: a[None, :]) if by_terms else (lambda a: a[:, None])
+    shortfall = per_path(aspiration) + per_path(ratchet) * per_path(concession_offered) - score - concession
     return np.clip(1.0 - np.maximum(shortfall, 0.0), 0.0, 1.0)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.valuation import Structure, Valuation, victory, victory_battlefield
+from ceasefire.model.valuation import Structure, Valuation, elements, victory, victory_battlefield
 from ceasefire.model.world import U_REMOVE_A, World
 from ceasefire.scenario.schema import SIDES
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
@@ -152,9 +152,10 @@ def imagined_paths(
         v_i = victory(st, side, progress, sd, everyone)
         log_rho = log_power_ratio(world, side)
         for g, succ in enumerate(types):
-            val = Valuation.of(sd, succ, everyone, log_i, world.peace_log(side, log_i), vb_i, v_i)
+            val = Valuation.of(sd, succ, everyone, log_i, world.peace_log(side, log_i), vb_i, None)
             feats[g, t] = features(world, side, val, vb_i, everyone, log_rho)
-            best = np.where(accepted, val.peace_now, -np.inf).max(axis=1, initial=-np.inf)
+            # his value of the terms is read only on those the other accepts: valued there alone
+            best = val.peace_where(accepted, elements(v_i), -np.inf).max(axis=1, initial=-np.inf)
             stop[g, t] = np.where(np.isfinite(best), best, np.nan)
             if t < horizon:
                 flow[g, t] = val.war_cashflow
@@ -186,9 +187,7 @@ def solve_rules(problems: Mapping[str, tuple[PathSet, PathSet]], degree: int, sa
     """Fit each leader's incumbent and successor rules (polynomial basis of the given degree)."""
     rules, low, high = {}, {}, {}
     for side, pair in problems.items():
-        rules[side] = tuple(
-            OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).fit() for ps in pair
-        )
+        rules[side] = tuple(OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).fit() for ps in pair)
         low[side] = tuple(_over_paths(ps.state, np.min) for ps in pair)
         high[side] = tuple(_over_paths(ps.state, np.max) for ps in pair)
     return LeaderRules(rules=rules, low=low, high=high, samples=samples, paths=paths)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from ceasefire.model.valuation import (
     Valuation,
     stake_shift,
     victory,
+    victory_at,
     victory_battlefield,
 )
 from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A, Side, World
@@ -295,6 +297,9 @@ def simulate(
             idx = np.flatnonzero(at_war)
             val: dict[str, Valuation] = {}
             fight_on: dict[str, Array] = {}
+            # with the optimal policy (gains not recorded) B's value of the terms is read only where
+            # A's gain is non-negative: it is valued after the fight-on values, there alone
+            lazy_b = rules is not None and not config.record
             for s in SIDES:
                 sd_ = sides[s]
                 slog = world.state_log(s)
@@ -302,7 +307,7 @@ def simulate(
                 victory_now[s][idx] = vb
                 val[s] = Valuation.of(
                     sd_, successor[s], idx, slog[idx], world.peace_log(s, slog)[idx], vb,
-                    victory(st, s, progress[idx], sd_, idx),
+                    None if lazy_b and s == "B" else victory(st, s, progress[idx], sd_, idx),
                 )  # fmt: skip
                 if rules is not None:
                     believed = log_power_ratio(world, s) + optimism[s]
@@ -313,6 +318,9 @@ def simulate(
                     fight_on[s] = np.where(np.isnan(cont), val[s].stay, cont)
             if rules is None:
                 fight_on = _myopic_fight_value(world, st, val, idx, available, optimism, L)
+            if lazy_b:  # NaN where not read: no terms are chosen there either way
+                read = (val["A"].peace_now - fight_on["A"][:, None] >= 0.0) & available[None, :]
+                val["B"] = val["B"].with_peace_now(read, partial(victory_at, st, "B", progress[idx], sides["B"], idx))
             gains = {s: val[s].peace_now - fight_on[s][:, None] for s in SIDES}
             if config.record:
                 for s in SIDES:
@@ -493,17 +501,20 @@ def _myopic_fight_value(
     or else to fight on forever."""
     power = world.power()
     rho = power["A"] / np.maximum(power["B"], 1e-12)
-    accepts, later = {}, {}
+    accepts, projected, fight = {}, {}, {}
     for s in SIDES:
         belief = np.exp(optimism[s][idx] * (1.0 if s == "A" else -1.0))
         expected_gain = world.mu[idx] * np.power(rho[idx] * belief, world.theta[idx])
         gained = world.held[idx] - world.held0[idx] + lookahead * expected_gain
-        projected = objective_progress(gained, world.obj_bounds[idx])
-        later[s] = val[s].peace(victory(st, s, projected, world.sides[s], idx))
-        stay_then = val[s].fight_then(lookahead, val[s].stay)
+        projected[s] = objective_progress(gained, world.obj_bounds[idx])
+        fight[s] = val[s].fight_terms(lookahead)  # fight_then(lookahead, c) = now + then * c, twice
+        stay_then = fight[s][0] + fight[s][1] * val[s].stay
         accepts[s] = (val[s].peace_now >= stay_then[:, None]) & available[None, :]
     out = {}
     for s, o in (("A", "B"), ("B", "A")):
-        best_later = np.where(accepts[o], later[s], -np.inf).max(axis=1, initial=-np.inf)
-        out[s] = val[s].fight_then(lookahead, np.maximum(val[s].stay, best_later))
+        # his value of peace later is read only on the terms the other accepts: valued there alone
+        # (element by element, the same bits as on every element)
+        later = val[s].peace_where(accepts[o], partial(victory_at, st, s, projected[s], world.sides[s], idx), -np.inf)
+        best_later = later.max(axis=1, initial=-np.inf)
+        out[s] = fight[s][0] + fight[s][1] * np.maximum(val[s].stay, best_later)
     return out

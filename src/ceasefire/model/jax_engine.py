@@ -7,6 +7,12 @@ number of samples per compiled call, :func:`samples_per_block`). With the ``opti
 leader's stopping rule is fitted on his imagined war first, per sample, by ridge least squares in
 JAX (:mod:`.jax.lsm`), the fits mapped one at a time (``lax.map``).
 
+A sample of more paths than :func:`path_block` is simulated in path blocks, as by NumPy
+(``engine.PATH_BLOCK``): its first block by the whole model (the rules fitted on that many imagined
+paths), each later block of the true war by a second compiled call given the rules, its random
+numbers keyed by the block's index; the calls are dispatched ahead (:data:`MAX_IN_FLIGHT`) and their
+outputs copied into the result on the host, so memory stays flat in paths but for the outputs.
+
 Random numbers come from JAX's own generator (threefry), keyed per sample and stream from the
 sample's :class:`numpy.random.SeedSequence` (the same child streams as the NumPy engine: the true
 war, and each leader's imagined war), and per month by ``fold_in``: a sample's numbers depend on
@@ -21,7 +27,8 @@ changes no global JAX setting.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -53,7 +60,16 @@ from ceasefire.model.valuation import Structure
 from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A
 from ceasefire.scenario.schema import SIDES, Scenario, param_domain
 
-__all__ = ["TRAJECTORIES", "lower", "simulate", "simulate_samples", "state_bytes_per_path_step"]
+__all__ = [
+    "PATH_BLOCK",
+    "TRAJECTORIES",
+    "lower",
+    "path_block",
+    "path_blocks",
+    "simulate",
+    "simulate_samples",
+    "state_bytes_per_path_step",
+]
 
 Array = jax.Array
 SAMPLES_AXIS = "samples"
@@ -80,6 +96,12 @@ TRAJECTORIES = (
 """Recorded trajectories (the NumPy engine's names) and the state variable each one is."""
 
 
+ROLES = ("first", "rest")
+"""The two compiled calls: ``first`` simulates a sample's first path block whole (the leaders' imagined
+wars, their fitted rules, the true war, the bargaining range) and returns the rules too; ``rest``
+simulates a later path block of the true war with the rules given (no range: NaN, as in NumPy)."""
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Everything static about one compiled call (its cache key)."""
@@ -88,6 +110,12 @@ class _Plan:
     paths: int
     levers: tuple[Lever, ...]
     scenario_digest: str
+    role: str = "first"
+
+    @property
+    def ranged(self) -> bool:
+        """Whether the call records the monthly bargaining range (a sample's first path block only)."""
+        return self.config.bargaining_range and self.role == "first"
 
 
 BLOCK_PATHS = {"cpu": 2048}
@@ -96,6 +124,35 @@ single sample has more; any other platform (a GPU) gets :data:`GPU_BLOCK_PATHS`.
 
 GPU_BLOCK_PATHS = 1 << 20
 """Paths per call on a GPU: enough to fill it."""
+
+PATH_BLOCK = {"cpu": 4096}
+"""Paths of one sample simulated together at most, per platform (any other platform, a GPU, gets
+:data:`GPU_PATH_BLOCK`); read at call time. A sample of more paths is simulated in path blocks of
+this many paths (:func:`path_blocks`): the first block by the whole model, the leaders' rules fitted
+on its imagined wars (this many imagined paths, as NumPy's ``engine.PATH_BLOCK``: the same 4,096 on
+the CPU), then each later block ``b`` of the true war with those rules, its random numbers keyed by
+``fold_in(sample's key, b)``. Memory then stays flat in paths, and a sample's numbers depend on its
+seed, the configuration and its paths only."""
+
+GPU_PATH_BLOCK = 1 << 20
+"""Paths of one sample simulated together at most on a GPU."""
+
+MAX_IN_FLIGHT = 4
+"""Compiled calls queued at most behind the one being read back: the device holds the outputs of at
+most this many calls and one more, however many paths a run has."""
+
+
+def path_block(platform: str | None = None) -> int:
+    """Paths of one sample simulated together at most (:data:`PATH_BLOCK`) on ``platform`` (default:
+    JAX's default backend)."""
+    return PATH_BLOCK.get(platform or jax.default_backend(), GPU_PATH_BLOCK)
+
+
+def path_blocks(paths: int, platform: str | None = None) -> list[tuple[int, int]]:
+    """The ``(first, end)`` paths of each path block of a sample of ``paths`` paths: one block when
+    ``paths <= path_block()``."""
+    block = path_block(platform)
+    return [(lo, min(lo + block, paths)) for lo in range(0, paths, block)]
 
 
 def samples_per_block(paths: int, platform: str | None = None) -> int:
@@ -423,7 +480,7 @@ def _sample(
         else:
             projected = _myopic_projection(world, x, st, optimism, lookahead)
             requests += [(val[s], projected[s]) for s in SIDES]
-        if cfg.bargaining_range:
+        if plan.ranged:
             requests += [(val[s], jnp.broadcast_to(grid, (n, grid.size))) for s in SIDES]
         kinds = [(kind, s) for kind in ("now", "more", "grid") for s in SIDES][: len(requests)]
         peace = dict(zip(kinds, peace_values(requests, SAMPLES_AXIS), strict=True))
@@ -443,7 +500,7 @@ def _sample(
             for s in SIDES:
                 for j, term in enumerate(st.terms):
                     rows[f"gain_{s}_{term}"] = jnp.where(at_war, gains[s][:, j], jnp.nan)
-        if cfg.bargaining_range:
+        if plan.ranged:
             res = {s: K.reservation_score(peace["grid", s], grid, fight_on[s]) for s in SIDES}
             low, high = K.bargaining_range(
                 res["A"], stake_shift(st, "A", world.sides["A"]), res["B"], stake_shift(st, "B", world.sides["B"])
@@ -532,6 +589,7 @@ def _sample(
         rows: dict[str, Array] = {}
         if cfg.bargaining_range:
             rows["at_war_decision"] = e["at_war"]
+        if plan.ranged:
             rows["range_low"] = rows["range_high"] = jnp.full(n, jnp.nan)
         if cfg.record:
             for s in SIDES:
@@ -579,12 +637,25 @@ def _sample(
 
 # ------------------------------------------------------------------------------- the call
 
-_COMPILED: dict[_Plan, Callable[..., dict[str, Array]]] = {}
+Outputs = dict[str, Array]
+Fitted = dict[str, dict[str, Array]] | None
+_COMPILED: dict[_Plan, Callable[..., Any]] = {}
 _MAX_COMPILED = 16
 
 
-def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., dict[str, Array]]:
-    """The jitted call of one block of samples for ``plan`` (kept for reuse in the process)."""
+def block_key(key_data: Array, block: Array) -> Array:
+    """The true war's key data ``(2,)`` of path block ``block >= 1`` of a sample: ``fold_in`` of the
+    sample's own key (block 0 uses the sample's key itself)."""
+    key = jax.random.wrap_key_data(key_data, impl="threefry2x32")
+    return jax.random.key_data(jax.random.fold_in(key, block))
+
+
+def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., Any]:
+    """The jitted call of one block of samples for ``plan`` (kept for reuse in the process).
+
+    ``first``: ``(key_data, values, knobs) -> (outputs, fitted rules or None)``; ``rest``:
+    ``(key_data, block, values, fitted, knobs) -> outputs``, every argument but ``knobs`` per unit.
+    """
     if plan not in _COMPILED:
         st = Structure.from_scenario(scenario)
         objectives = tuple(o.id for o in scenario.objectives)
@@ -596,34 +667,49 @@ def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., dict[str, Array]
         def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
             return {s: _imagined_problem(s, values, key_data[IMAGINED[s]], knobs, st, plan, objectives) for s in SIDES}
 
-        def war(
-            key_data: Array,
-            values: Mapping[str, Array],
-            fitted: Mapping[str, Mapping[str, Array]] | None,
-            knobs: Mapping[str, Array],
-        ) -> dict[str, Array]:
+        def war(key_data: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]) -> Outputs:
             return _sample(key_data, values, knobs, fitted, st, plan, objectives, prior)
 
-        def call(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Array]:
+        def first(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> tuple[Outputs, Fitted]:
             # the leaders' imagined wars (vmap over samples), their fits (one sample at a time: a
             # sample's least squares then round alike whatever the call's size), the true war (vmap)
             fitted = None
             if optimal:
                 imagined = jax.vmap(problems, in_axes=(0, 0, None), axis_name=SAMPLES_AXIS)(key_data, values, knobs)
                 fitted = _fit_rules(imagined, cfg.basis_degree)
-            return jax.vmap(war, in_axes=(0, 0, 0, None), axis_name=SAMPLES_AXIS)(key_data, values, fitted, knobs)
+            out = jax.vmap(war, in_axes=(0, 0, 0, None), axis_name=SAMPLES_AXIS)(key_data, values, fitted, knobs)
+            return out, fitted
+
+        def rest_one(
+            key_data: Array, block: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]
+        ) -> Outputs:
+            keys = key_data.at[TRUE_WORLD].set(block_key(key_data[TRUE_WORLD], block))
+            return war(keys, values, fitted, knobs)
+
+        def rest(
+            key_data: Array, block: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]
+        ) -> Outputs:
+            one = jax.vmap(rest_one, in_axes=(0, 0, 0, 0, None), axis_name=SAMPLES_AXIS)
+            return one(key_data, block, values, fitted, knobs)
 
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[plan] = jax.jit(call)
+        _COMPILED[plan] = jax.jit(first if plan.role == "first" else rest)
     return _COMPILED[plan]
 
 
 def plan_for(
-    scenario: Scenario, paths: int, config: RunConfig, lever_intensity: Mapping[str, float] | None = None
+    scenario: Scenario,
+    paths: int,
+    config: RunConfig,
+    lever_intensity: Mapping[str, float] | None = None,
+    role: str = "first",
 ) -> _Plan:
-    """The static description of a call (what compiles): the config, sizes, levers and the scenario's
-    digest; the beliefs and the levers' intensities are inputs of the call, not part of it."""
+    """The static description of a call (what compiles): the config, sizes, levers, the scenario's
+    digest and the call's role (:data:`ROLES`); the beliefs and the levers' intensities are inputs of
+    the call, not part of it."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role '{role}' (roles: {', '.join(ROLES)})")
     intensity_of(scenario, lever_intensity)
     levers: list[Lever] = []
     for lv in scenario.levers:
@@ -631,7 +717,7 @@ def plan_for(
         levers.append((lv.id, lv.target, lv.effect, float(low), float(high)))
     digest = hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
     config = replace(config, backend="jax", beliefs="scenario")
-    return _Plan(config=config, paths=paths, levers=tuple(levers), scenario_digest=digest)
+    return _Plan(config=config, paths=paths, levers=tuple(levers), scenario_digest=digest, role=role)
 
 
 def intensity_of(scenario: Scenario, lever_intensity: Mapping[str, float] | None) -> np.ndarray:
@@ -681,6 +767,32 @@ def simulate(
     return simulate_samples(scenario, values, seeds, paths, config, lever_intensity, sample_offset)
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """Where the outputs of a call's units ``unit ..`` go: samples ``sample_lo:sample_hi`` (one unit each),
+    their paths ``lo:hi`` (a unit's first ``hi - lo`` paths)."""
+
+    unit: int
+    sample_lo: int
+    sample_hi: int
+    lo: int
+    hi: int
+
+
+@dataclass
+class _Calls:
+    """A run's compiled calls: each a function, its arguments, and where its output goes."""
+
+    first: Callable[..., Any]
+    rest: Callable[..., Any] | None
+    first_args: list[tuple[Any, ...]]
+    first_pieces: list[list[_Piece]]
+    rest_units: list[tuple[int, int]]  # (sample, block >= 1)
+    units_per_call: int
+    width: int  # paths of a path block (all of a sample's when it is one block)
+    knobs: dict[str, Array]
+
+
 def simulate_samples(
     scenario: Scenario,
     values: Mapping[str, np.ndarray],
@@ -693,17 +805,37 @@ def simulate_samples(
     """:func:`simulate` from per-sample parameters: ``values[key]`` is ``(samples,)`` (the same on every
     path of a sample) or ``(samples, paths)``; nothing is repeated per path on the host.
 
-    Samples run in blocks of :func:`samples_per_block` (the last padded by repeating its last
-    sample): one compiled program per configuration and paths per sample, and a sample's numbers do
-    not depend on the others in the call or on how the samples are chunked.
+    A sample of at most :func:`path_block` paths is simulated whole; a larger one in path blocks (see
+    :data:`PATH_BLOCK`). Calls simulate :func:`samples_per_block` samples (or path blocks of samples)
+    each, the last padded by repeating its last one: one compiled program per configuration and paths
+    (two for samples of several path blocks), and a sample's numbers do not depend on the others in a
+    call or on how the samples are chunked. At most :data:`MAX_IN_FLIGHT` calls are dispatched ahead
+    of the one read back, each call's outputs copied into the result's arrays: the device's memory
+    stays flat in paths, the host's is the per-path outputs.
     """
     samples = len(seeds)
     with jax.enable_x64(True):
-        fn, blocks = _call(scenario, values, seeds, paths, config, lever_intensity)
-        # every block is dispatched before the first is read back (JAX runs them asynchronously)
-        results = [fn(*args) for args in blocks]
-        got = {k: np.concatenate([np.asarray(r[k]) for r in results])[:samples] for k in results[0]}
-    return _outcomes(got, samples, paths, config, sample_offset)
+        calls = _calls(scenario, values, seeds, paths, config, lever_intensity)
+        gather = _Gather(samples, paths, calls.width, config)
+        pending: deque[tuple[Outputs, list[_Piece]]] = deque()
+
+        def dispatch(out: Outputs, pieces: list[_Piece]) -> None:
+            pending.append((out, pieces))
+            while len(pending) > MAX_IN_FLIGHT:
+                gather.add(*pending.popleft())
+
+        rules: list[Fitted] = []
+        for args, pieces in zip(calls.first_args, calls.first_pieces, strict=True):
+            out, fitted = calls.first(*args)
+            rules.append(fitted)
+            dispatch(out, pieces)
+        if calls.rest is not None:
+            fitted_all = None if rules[0] is None else jax.tree.map(lambda *a: jnp.concatenate(a), *rules)
+            for args, pieces in _rest_args(calls, values, seeds, paths, fitted_all):
+                dispatch(calls.rest(*args), pieces)
+        while pending:
+            gather.add(*pending.popleft())
+    return gather.outcomes(sample_offset)
 
 
 def lower(
@@ -715,22 +847,38 @@ def lower(
     lever_intensity: Mapping[str, float] | None = None,
 ) -> Any:
     """The lowered (not yet compiled) call of one block of :func:`simulate_samples` (its first
-    :func:`samples_per_block` samples): ``.compile()``, ``.cost_analysis()``."""
+    :func:`samples_per_block` samples, their first path block): ``.compile()``, ``.cost_analysis()``."""
     with jax.enable_x64(True):
-        fn, blocks = _call(scenario, values, seeds, paths, config, lever_intensity)
-        return fn.lower(*blocks[0])  # type: ignore[attr-defined]
+        calls = _calls(scenario, values, seeds, paths, config, lever_intensity)
+        return calls.first.lower(*calls.first_args[0])  # type: ignore[attr-defined]
 
 
-def _call(
+def _knobs(scenario: Scenario, config: RunConfig, lever_intensity: Mapping[str, float] | None) -> dict[str, Array]:
+    return {
+        "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
+        "intensity": jnp.asarray(intensity_of(scenario, lever_intensity), dtype=jnp.float64),
+    }
+
+
+def _paths_of(value: np.ndarray, lo: int, width: int) -> np.ndarray:
+    """Paths ``lo .. lo + width`` of per-path parameters ``(units, paths)``, the last path repeated past
+    the end (a sample's last path block may be short)."""
+    part = value[:, lo : lo + width]
+    if part.shape[1] < width:
+        part = np.concatenate([part, np.repeat(part[:, -1:], width - part.shape[1], axis=1)], axis=1)
+    return part
+
+
+def _calls(
     scenario: Scenario,
     values: Mapping[str, np.ndarray],
     seeds: Sequence[np.random.SeedSequence],
     paths: int,
     config: RunConfig,
     lever_intensity: Mapping[str, float] | None,
-) -> tuple[Callable[..., dict[str, Array]], list[tuple[Any, ...]]]:
-    """The compiled function and its arguments for each block of :func:`samples_per_block` samples, the
-    last block padded by repeating the last sample (64-bit on)."""
+) -> _Calls:
+    """The compiled calls of a run (64-bit on): the first path block of every sample, :func:`samples_per_block`
+    samples a call (the last call padded by repeating the last sample), then the later path blocks."""
     if config.policy not in POLICIES:
         raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
     if config.beliefs not in BELIEFS:
@@ -738,63 +886,140 @@ def _call(
     samples = len(seeds)
     if samples == 0:
         raise ValueError("simulate needs at least one sample seed")
-    block = samples_per_block(paths)
-    rows = np.minimum(np.arange(-(-samples // block) * block), samples - 1)
-    plan = plan_for(scenario, paths, config, lever_intensity)
-    padded = {k: np.asarray(v, dtype=np.float64)[rows] for k, v in values.items()}
+    if paths < 1:
+        raise ValueError(f"paths must be at least 1, got {paths}")
+    width = min(paths, path_block())
+    blocks = -(-paths // width)
+    per_call = samples_per_block(width)
+    rows = np.minimum(np.arange(-(-samples // per_call) * per_call), samples - 1)
     keys = key_data(seeds)[rows]
-    knobs = {
-        "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
-        "intensity": jnp.asarray(intensity_of(scenario, lever_intensity), dtype=jnp.float64),
-    }
-    blocks = [
-        (jnp.asarray(keys[lo : lo + block]), {k: jnp.asarray(v[lo : lo + block]) for k, v in padded.items()}, knobs)
-        for lo in range(0, rows.size, block)
-    ]
-    return _compiled(plan, scenario), blocks
+    padded = {}
+    for k, v in values.items():
+        a = np.asarray(v, dtype=np.float64)[rows]
+        padded[k] = _paths_of(a, 0, width) if a.ndim == 2 else a
+    knobs = _knobs(scenario, config, lever_intensity)
+    first_args, first_pieces = [], []
+    for lo in range(0, rows.size, per_call):
+        part = {k: jnp.asarray(v[lo : lo + per_call]) for k, v in padded.items()}
+        first_args.append((jnp.asarray(keys[lo : lo + per_call]), part, knobs))
+        first_pieces.append([_Piece(0, lo, min(lo + per_call, samples), 0, width)])
+    fn = _compiled(plan_for(scenario, width, config, lever_intensity), scenario)
+    rest = None
+    if blocks > 1:
+        rest = _compiled(plan_for(scenario, width, config, lever_intensity, role="rest"), scenario)
+    units = [(i, b) for i in range(samples) for b in range(1, blocks)]
+    return _Calls(fn, rest, first_args, first_pieces, units, per_call, width, knobs)
 
 
-def _outcomes(got: dict[str, np.ndarray], samples: int, paths: int, config: RunConfig, offset: int) -> Outcomes:
-    """Gather the per-sample arrays ``(samples, paths, ...)`` into flat per-path :class:`Outcomes`."""
-    n = samples * paths
+def _rest_args(
+    calls: _Calls,
+    values: Mapping[str, np.ndarray],
+    seeds: Sequence[np.random.SeedSequence],
+    paths: int,
+    fitted: Fitted,
+) -> Iterator[tuple[tuple[Any, ...], list[_Piece]]]:
+    """Arguments and output pieces of the calls of the later path blocks, :func:`samples_per_block`
+    units (sample, block) a call, the last call padded by repeating its last unit (a generator: the
+    host holds one call's arguments at a time)."""
+    width, per_call, units = calls.width, calls.units_per_call, calls.rest_units
+    keys = key_data(seeds)
+    for lo in range(0, len(units), per_call):
+        chunk = units[lo : lo + per_call]
+        chunk = chunk + [chunk[-1]] * (per_call - len(chunk))
+        who = np.array([i for i, _ in chunk], dtype=np.int64)
+        block = np.array([b for _, b in chunk], dtype=np.int64)
+        part = {}
+        for k, v in values.items():
+            a = np.asarray(v, dtype=np.float64)
+            if a.ndim == 2:
+                part[k] = jnp.asarray(np.stack([_paths_of(a[i : i + 1], b * width, width)[0] for i, b in chunk]))
+            else:
+                part[k] = jnp.asarray(a[who])
+        rules = None if fitted is None else jax.tree.map(lambda r, who=who: r[who], fitted)
+        pieces = [
+            _Piece(u, i, i + 1, b * width, min((b + 1) * width, paths))
+            for u, (i, b) in enumerate(units[lo : lo + per_call])
+        ]
+        yield (jnp.asarray(keys[who]), jnp.asarray(block), part, rules, calls.knobs), pieces
 
-    def flat(a: np.ndarray) -> np.ndarray:
-        return a.reshape(n, *a.shape[2:])
 
-    def months(a: np.ndarray) -> np.ndarray:  # (samples, T, paths) -> (T, n)
-        return np.ascontiguousarray(np.moveaxis(a, 1, 0).reshape(a.shape[1], n))
+class _Gather:
+    """The result's arrays on the host, laid out as :class:`Outcomes` wants them (per path
+    ``(samples, paths, ...)``, per month ``(months, samples, paths)``), filled call by call."""
 
-    monthly = {}
-    if config.bargaining_range:
-        monthly = {k: months(got[f"rows.{k}"]) for k in ("range_low", "range_high", "at_war_decision")}
-    trajectories = {}
-    if config.record:
-        for name in sorted(k[len("rows.") :] for k in got if k.startswith("rows.")):
-            row = months(got[f"rows.{name}"])
-            if name in ("range_low", "range_high", "at_war_decision"):
-                continue
-            start = got.get(f"start.{name}")
-            trajectories[name] = row if start is None else np.concatenate([flat(start)[None], row], axis=0)
-    return Outcomes(
-        sample=np.repeat(np.arange(samples, dtype=np.int64) + offset, paths),
-        first_settlement=flat(got["first_settlement"]).astype(np.int64),
-        first_terms=flat(got["first_terms"]).astype(np.int64),
-        under_successor=flat(got["under_successor"]),
-        casualties_to_settlement={s: flat(got[f"casualties_to_settlement_{s}"]) for s in SIDES},
-        casualties_total={s: flat(got[f"casualties_total_{s}"]) for s in SIDES},
-        held_at_end=flat(got["held_at_end"]),
-        objectives_taken=flat(got["objectives_taken"]),
-        removed={s: flat(got[f"removed_{s}"]) for s in SIDES},
-        removal_month={s: flat(got[f"removal_month_{s}"]).astype(np.int64) for s in SIDES},
-        ceasefire_months=flat(got["ceasefire_months"]).astype(np.int64),
-        ceasefire_broke=flat(got["ceasefire_broke"]),
-        ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
-        settlements=flat(got["settlements"]).astype(np.int64),
-        breakdowns=flat(got["breakdowns"]).astype(np.int64),
-        at_war_at_end=flat(got["at_war_at_end"]),
-        monthly=monthly,
-        trajectories=trajectories,
-    )
+    def __init__(self, samples: int, paths: int, width: int, config: RunConfig) -> None:
+        self.samples, self.paths, self.width, self.config = samples, paths, width, config
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def _target(self, name: str, value: np.ndarray) -> np.ndarray:
+        if name not in self.arrays:
+            if name.startswith("rows."):  # (units, T, paths, ...) -> (T, samples, paths, ...)
+                shape = (value.shape[1], self.samples, self.paths, *value.shape[3:])
+            else:
+                shape = (self.samples, self.paths, *value.shape[2:])
+            self.arrays[name] = np.empty(shape, dtype=value.dtype)
+        return self.arrays[name]
+
+    def add(self, out: Outputs, pieces: list[_Piece]) -> None:
+        """Copy a call's outputs (read back from the device) into place."""
+        for name, device_value in out.items():
+            value = np.asarray(device_value)
+            target = self._target(name, value)
+            for p in pieces:
+                count, width = p.sample_hi - p.sample_lo, p.hi - p.lo
+                if name.startswith("rows."):
+                    got = value[p.unit : p.unit + count, :, :width]
+                    target[:, p.sample_lo : p.sample_hi, p.lo : p.hi] = np.moveaxis(got, 0, 1)
+                else:
+                    target[p.sample_lo : p.sample_hi, p.lo : p.hi] = value[p.unit : p.unit + count, :width]
+
+    def outcomes(self, offset: int) -> Outcomes:
+        """The gathered per-path :class:`Outcomes` (the bargaining range NaN beyond each sample's first
+        path block, as in NumPy)."""
+        samples, paths, config, got = self.samples, self.paths, self.config, self.arrays
+        n = samples * paths
+
+        def flat(a: np.ndarray) -> np.ndarray:
+            return a.reshape(n, *a.shape[2:])
+
+        def months(name: str) -> np.ndarray:  # (T, samples, paths) -> (T, n)
+            a = got[f"rows.{name}"]
+            return a.reshape(a.shape[0], n, *a.shape[3:])
+
+        if config.bargaining_range and paths > self.width:  # recorded on the first path block only
+            for name in ("range_low", "range_high"):
+                got[f"rows.{name}"][:, :, self.width :] = np.nan
+        monthly = {}
+        if config.bargaining_range:
+            monthly = {k: months(k) for k in ("range_low", "range_high", "at_war_decision")}
+        trajectories = {}
+        if config.record:
+            for name in sorted(k[len("rows.") :] for k in got if k.startswith("rows.")):
+                if name in ("range_low", "range_high", "at_war_decision"):
+                    continue
+                row = months(name)
+                start = got.get(f"start.{name}")
+                trajectories[name] = row if start is None else np.concatenate([flat(start)[None], row], axis=0)
+        return Outcomes(
+            sample=np.repeat(np.arange(samples, dtype=np.int64) + offset, paths),
+            first_settlement=flat(got["first_settlement"]).astype(np.int64, copy=False),
+            first_terms=flat(got["first_terms"]).astype(np.int64, copy=False),
+            under_successor=flat(got["under_successor"]),
+            casualties_to_settlement={s: flat(got[f"casualties_to_settlement_{s}"]) for s in SIDES},
+            casualties_total={s: flat(got[f"casualties_total_{s}"]) for s in SIDES},
+            held_at_end=flat(got["held_at_end"]),
+            objectives_taken=flat(got["objectives_taken"]),
+            removed={s: flat(got[f"removed_{s}"]) for s in SIDES},
+            removal_month={s: flat(got[f"removal_month_{s}"]).astype(np.int64, copy=False) for s in SIDES},
+            ceasefire_months=flat(got["ceasefire_months"]).astype(np.int64, copy=False),
+            ceasefire_broke=flat(got["ceasefire_broke"]),
+            ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
+            settlements=flat(got["settlements"]).astype(np.int64, copy=False),
+            breakdowns=flat(got["breakdowns"]).astype(np.int64, copy=False),
+            at_war_at_end=flat(got["at_war_at_end"]),
+            monthly=monthly,
+            trajectories=trajectories,
+        )
 
 
 def state_bytes_per_path_step(config: RunConfig, n_terms: int, n_objectives: int) -> dict[str, int]:

@@ -49,6 +49,8 @@ def peace_value(
     args = (base_rate, shock, shock_months, punishment, delta)
     shape = np.broadcast_shapes(*(np.shape(a) for a in args))
     size = math.prod(shape)
+    if size == 0:  # no element: nothing to sum (the series would run to its last term)
+        return np.empty(shape)
     if not shape or shape[0] < 2 or size <= PEACE_BLOCK:
         return _peace_series(*args, tol)
     rows = max(1, PEACE_BLOCK // max(1, size // shape[0]))
@@ -120,6 +122,14 @@ def peace_value_by_recursion(
 
 def fight_value(flow: Array, rate: Array, punishment: Array, delta: Array, months: int, continuation: Array) -> Array:
     """Value of fighting ``months`` more at a constant removal rate, then ``continuation``."""
+    now, then = fight_terms(flow, rate, punishment, delta, months)
+    return now + then * continuation
+
+
+def fight_terms(flow: Array, rate: Array, punishment: Array, delta: Array, months: int) -> tuple[Array, Array]:
+    """:func:`fight_value` is ``now + then * continuation``: the value of the ``months`` of fighting
+    and the discount-and-survival factor to their end (for several continuations at once)."""
     r = delta * np.exp(-rate)
-    annuity = np.where(np.abs(1.0 - r) > 1e-12, (1.0 - np.power(r, months)) / (1.0 - r), float(months))
-    return (flow - rate * punishment) * annuity + np.power(r, months) * continuation
+    r_months = np.power(r, months)
+    annuity = np.where(np.abs(1.0 - r) > 1e-12, (1.0 - r_months) / (1.0 - r), float(months))
+    return (flow - rate * punishment) * annuity, r_months

@@ -7,6 +7,7 @@ values of office (months of office, discounted).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -123,9 +124,45 @@ class Valuation:
 
     def peace(self, v: Array) -> Array:
         """``(n, m)`` value of signing now on terms with victory scores ``v`` (shape ``(n, m)``)."""
-        shock = hazard.transition_shock(self.shock_total[:, None], v, self.gamma[:, None])
-        punishment = (self.punishment * (1.0 + self.lost_war))[:, None] - (self.punishment * self.lost_war)[:, None] * v
-        return leader.peace_value(self.rate_peace[:, None], shock, self.tau[:, None], punishment, self.delta[:, None])
+        if v.ndim == 2 and v.shape[1] > 1:
+            # valued as (m, n), the paths along rows: a path's quantities then broadcast over whole
+            # rows rather than one short row per path (faster; the same arithmetic, element by element)
+            return np.ascontiguousarray(self._peace(np.ascontiguousarray(v.T), lambda a: a).T)
+        return self._peace(v, lambda a: a[:, None])
+
+    def peace_at(self, rows: NDArray[np.int64], v: Array) -> Array:
+        """``(k,)`` values of signing now of single elements: path ``rows[e]`` at victory score ``v[e]``.
+
+        Each element's arithmetic is that of :meth:`peace` (the value of peace is element-wise), so
+        ``peace_at(rows, v[rows, cols])`` equals ``peace(v)[rows, cols]`` bit for bit: the value of
+        only the elements a decision reads costs only those.
+        """
+        return self._peace(v, lambda a: a[rows])
+
+    def peace_where(
+        self, read: NDArray[np.bool_], scores: Callable[[NDArray[np.int64], NDArray[np.int64]], Array], fill: float
+    ) -> Array:
+        """``(n, m)``: :meth:`peace` where ``read``, ``fill`` elsewhere. ``scores(rows, terms)`` gives the
+        victory scores of the elements read (``np.nonzero(read)``); each has the bits it has in
+        ``peace``, and only those are computed."""
+        rows, terms = np.nonzero(read)
+        out = np.full(read.shape, fill)
+        if rows.size:  # (an empty series would run to its last term)
+            out[rows, terms] = self.peace_at(rows, scores(rows, terms))
+        return out
+
+    def with_peace_now(
+        self, read: NDArray[np.bool_], scores: Callable[[NDArray[np.int64], NDArray[np.int64]], Array]
+    ) -> Valuation:
+        """These values with the terms valued (``peace_now``) only where ``read``, NaN elsewhere."""
+        return replace(self, peace_now=self.peace_where(read, scores, np.nan))
+
+    def _peace(self, v: Array, per_path: Callable[[Array], Array]) -> Array:
+        """The value of peace at scores ``v``, each path's quantities laid out by ``per_path``."""
+        shock = hazard.transition_shock(per_path(self.shock_total), v, per_path(self.gamma))
+        punishment = per_path(self.punishment * (1.0 + self.lost_war)) - per_path(self.punishment * self.lost_war) * v
+        rate, months, delta = per_path(self.rate_peace), per_path(self.tau), per_path(self.delta)
+        return leader.peace_value(rate, shock, months, punishment, delta)
 
     @property
     def war_cashflow(self) -> Array:
@@ -141,6 +178,19 @@ class Valuation:
         """Value of fighting ``months`` more at today's hazard, then ``continuation``."""
         return leader.fight_value(self.flow, self.rate_war, self.punishment_war, self.delta, months, continuation)
 
+    def fight_terms(self, months: int) -> tuple[Array, Array]:
+        """``(now, then)`` with ``fight_then(months, c) = now + then * c``, the same bits, for several ``c``."""
+        return leader.fight_terms(self.flow, self.rate_war, self.punishment_war, self.delta, months)
+
+
+def elements(v: Array) -> Callable[[NDArray[np.int64], NDArray[np.int64]], Array]:
+    """The scores ``v[rows, terms]`` of single elements, as :meth:`Valuation.peace_where` asks for them."""
+
+    def at(rows: NDArray[np.int64], terms: NDArray[np.int64]) -> Array:
+        return v[rows, terms]
+
+    return at
+
 
 def aim_progress(st: Structure, side: str, progress: Array) -> Array:
     """``(n, aims)`` progress on the objective each aim is tied to (0 where none)."""
@@ -149,16 +199,67 @@ def aim_progress(st: Structure, side: str, progress: Array) -> Array:
     return padded[:, np.where(obj >= 0, obj, progress.shape[1])]
 
 
+def _aim_progress_at(st: Structure, side: str, progress: Array, rows: NDArray[np.int64]) -> Array:
+    """``aim_progress(st, side, progress[rows])``, each tied aim's column taken straight from its objective's."""
+    obj = st.aim_objective[side]
+    out = np.zeros((rows.size, obj.size))
+    for j in np.flatnonzero(obj >= 0):
+        out[:, j] = progress[rows, obj[j]]
+    return out
+
+
+def untied(st: Structure, side: str) -> NDArray[np.bool_]:
+    """``(aims,)``: the side's aims tied to no objective (their progress in :func:`aim_progress` is zero)."""
+    return st.aim_objective[side] < 0
+
+
 def victory(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np.int64] | slice) -> Array:
-    """``(len(idx), terms)`` victory scores of every terms option for one side's leader."""
+    """``(len(idx), terms)`` victory scores of every terms option for one side's leader.
+
+    Computed terms by paths (a path's numbers broadcast along whole rows, not one short row per path:
+    faster, the same arithmetic element by element) and returned paths by terms.
+    """
     score = bargaining.weighted_attainment(
-        st.granted[side], aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
+        st.granted[side],
+        aim_progress(st, side, progress),
+        st.aim_lost[side],
+        st.aim_weights[side],
+        untied(st, side),
+        by_terms=True,
     )
     received, offered = _concessions(st, side, sd, idx)
-    concession = received[:, None] + st.concessions(side)[None, :]
-    return bargaining.victory_from_score(
-        score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx]
+    concession = received[None, :] + st.concessions(side)[:, None]
+    v = bargaining.victory_from_score(
+        score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx], by_terms=True
     )
+    return np.ascontiguousarray(v.T)
+
+
+def victory_at(
+    st: Structure,
+    side: str,
+    progress: Array,
+    sd: Side,
+    idx: NDArray[np.int64] | slice,
+    rows: NDArray[np.int64],
+    terms: NDArray[np.int64],
+) -> Array:
+    """``(k,)`` victory scores of single elements, terms ``terms[e]`` on path ``rows[e]``: the same
+    bits as ``victory(st, side, progress, sd, idx)[rows, terms]``, at the cost of those alone."""
+    at = (idx if isinstance(idx, np.ndarray) else np.arange(sd.ld["aspiration"].size)[idx])[rows]
+    score = bargaining.weighted_attainment_at(
+        st.granted[side],
+        _aim_progress_at(st, side, progress, rows),
+        st.aim_lost[side],
+        st.aim_weights[side],
+        terms,
+        untied(st, side),
+    )
+    received, offered = _concessions(st, side, sd, at)
+    concession = received + st.concessions(side)[terms]
+    return bargaining.victory_from_score(
+        score[:, None], sd.ld["aspiration"][at], concession[:, None], offered, sd.ld["reasons.opportunism"][at]
+    )[:, 0]
 
 
 def _concessions(st: Structure, side: str, sd: Side, idx: NDArray[np.int64] | slice) -> tuple[Array, Array]:
@@ -177,7 +278,7 @@ def victory_battlefield(st: Structure, side: str, progress: Array, sd: Side, idx
     """
     held = st.aim_lost[side][:, None]
     score = bargaining.weighted_attainment(
-        held, aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
+        held, aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side], untied(st, side)
     )
     received = sd.ld["concession_received"][idx]
     return bargaining.victory_from_score(

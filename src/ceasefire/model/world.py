@@ -112,10 +112,20 @@ class World:
         self.theta = p["territory.power_elasticity"]
         self.q_fire = p[att + "fire_exponent"]
         self.int_sd = p[att + "intensity_sd"]
+        self._power: tuple[tuple[Array, ...], dict[str, Array]] | None = None  # the state and its power
 
     # --- observables ------------------------------------------------------------------------
     def power(self) -> dict[str, Array]:
-        """Relative combat power of each side (1 at the start), times ``exp(bias)``."""
+        """Relative combat power of each side (1 at the start), times ``exp(bias)``.
+
+        Asked for several times a month (the leaders' decisions, then the fighting), it is computed
+        once per state: kept until the stocks or the bias are replaced (the arrays are not to be
+        modified in place, by the caller or anyone).
+        """
+        state = (*(self.manpower[s] for s in SIDES), *(self.equipment[s] for s in SIDES), *self.bias.values())
+        kept = self._power
+        if kept is not None and len(kept[0]) == len(state) and all(a is b for a, b in zip(kept[0], state, strict=True)):
+            return dict(kept[1])
         out = {}
         for s in SIDES:
             f, f0 = self.sides[s].f, self.before[s].f
@@ -126,7 +136,8 @@ class World:
                 self.equipment[s] / f0["equipment"],
                 f["equipment_exponent"],
             ) * np.exp(self.bias[s])
-        return out
+        self._power = (state, out)
+        return dict(out)
 
     def progress(self) -> Array:
         """``(n, objectives)`` share of each objective A has taken."""

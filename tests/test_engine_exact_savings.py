@@ -1,0 +1,303 @@
+"""The engine's exact savings: work skipped on elements whose result is never read, the same bits.
+
+Each saving rests on an equivalence pinned here, bit for bit (compared as integers, so a last-bit
+difference, a different NaN or a signed zero fails):
+
+* the value of peace is element-wise: valued on a subset of the ``(path, terms)`` elements
+  (:meth:`Valuation.peace_at`, :meth:`Valuation.peace_where`), or laid out terms by paths, each
+  element has the bits it has in the full ``(paths, terms)`` computation;
+* victory scores of single elements (:func:`victory_at`, ``weighted_attainment_at``) equal the full
+  scores at those elements, skipping the untied aims' zero progress changes no score, and the scores
+  computed terms by paths equal the paths-by-terms formula; so do the objectives' progress by columns;
+* fighting on valued from one ``(now, then)`` pair equals :meth:`Valuation.fight_then`, and combat
+  power kept for a state equals power recomputed;
+* the engine, which values only the elements a decision reads (the myopic leader's peace later on
+  the terms the other accepts; with the optimal policy B's terms where A gains, and in each leader's
+  imagined war his terms where the other accepts), gives the outcomes of the engine valuing every
+  element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+from functools import cache
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from ceasefire.model import bargaining, leader
+from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate
+from ceasefire.model.valuation import Structure, Valuation, untied, victory, victory_at
+from ceasefire.model.world import Side
+from ceasefire.run.sampling import Seeds, sample_parameters
+from ceasefire.scenario.load import load_scenario
+from ceasefire.scenario.schema import Scenario
+
+FLAGSHIP = "russia-ukraine-2026"
+
+
+@cache
+def flagship() -> Scenario:
+    return load_scenario(FLAGSHIP)
+
+
+def bits(a: NDArray[np.float64]) -> NDArray[np.int64]:
+    return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
+
+
+def random_valuation(rng: np.random.Generator, n: int, m: int) -> Valuation:
+    """Values on ``n`` paths spanning the model's ranges (rates, shocks, punishments, discounts)."""
+    u = rng.random
+    return Valuation(
+        peace_now=np.zeros((n, m)),
+        stay=u(n) * 100.0,
+        flow=1.0 + u(n),
+        rate_war=u(n) * 0.05,
+        punishment_war=u(n) * 60.0,
+        delta=0.9 + 0.0999 * u(n),
+        rate_peace=u(n) * 0.03,
+        shock_total=u(n) * 0.2 * (u(n) < 0.9),  # some paths with no transition shock at all
+        punishment=u(n) * 50.0,
+        lost_war=u(n),
+        tau=0.5 + 30.0 * u(n),
+        gamma=3.0 * u(n),
+    )
+
+
+def random_scores(rng: np.random.Generator, n: int, m: int) -> NDArray[np.float64]:
+    """Victory scores in [0, 1], with exact 0s and 1s (clipped scores) among them."""
+    return np.clip(rng.random((n, m)) * 1.4 - 0.2, 0.0, 1.0)
+
+
+# --- the value of peace --------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 600),
+    m=st.integers(1, 6),
+    share=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_peace_on_a_subset_equals_the_full_computation(n: int, m: int, share: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    val = random_valuation(rng, n, m)
+    v = random_scores(rng, n, m)
+    read = rng.random((n, m)) < share
+    full = val.peace(v)
+    rows, terms = np.nonzero(read)
+    assert np.array_equal(bits(val.peace_at(rows, v[rows, terms])), bits(full[rows, terms]))
+    subset = val.peace_where(read, lambda r, k: v[r, k], -np.inf)
+    assert np.array_equal(bits(subset), bits(np.where(read, full, -np.inf)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 400), m=st.integers(2, 9), seed=st.integers(0, 2**32 - 1))
+def test_peace_of_many_terms_equals_each_terms_alone(n: int, m: int, seed: int) -> None:
+    """``peace`` lays ``(n, m)`` out terms by paths; each column has the bits of its own ``(n, 1)`` call."""
+    rng = np.random.default_rng(seed)
+    val = random_valuation(rng, n, m)
+    v = random_scores(rng, n, m)
+    whole = val.peace(v)
+    assert whole.flags.c_contiguous and whole.shape == (n, m)
+    columns = np.concatenate([val.peace(v[:, [k]]) for k in range(m)], axis=1)
+    assert np.array_equal(bits(whole), bits(columns))
+
+
+def test_peace_on_a_subset_of_a_batch_larger_than_a_block() -> None:
+    """Beyond :data:`leader.PEACE_BLOCK` elements the series runs in blocks: a subset still matches."""
+    rng = np.random.default_rng(5)
+    n, m = leader.PEACE_BLOCK // 3 + 17, 4
+    val = random_valuation(rng, n, m)
+    v = random_scores(rng, n, m)
+    read = rng.random((n, m)) < 0.45
+    full = val.peace(v)
+    subset = val.peace_where(read, lambda r, k: v[r, k], np.nan)
+    assert np.array_equal(bits(subset[read]), bits(full[read]))
+    assert np.isnan(subset[~read]).all()
+
+
+# --- victory scores ------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    aims=st.integers(1, 7),
+    terms=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_weighted_attainment_skips_untied_aims_exactly(n: int, aims: int, terms: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    granted = rng.random((aims, terms)) < 0.5
+    lost = rng.random(aims) < 0.4
+    weights = rng.random(aims) * (rng.random(aims) < 0.8)  # some zero weights
+    weights[0] += 0.1  # not all zero
+    free = rng.random(aims) < 0.5
+    progress = np.clip(rng.random((n, aims)) * 1.4 - 0.2, 0.0, 1.0)
+    progress[:, free] = 0.0
+    full = bargaining.weighted_attainment(granted, progress, lost, weights)
+    skipped = bargaining.weighted_attainment(granted, progress, lost, weights, free)
+    assert np.array_equal(bits(full), bits(skipped))
+    rows = rng.integers(0, n, size=2 * n)
+    cols = rng.integers(0, terms, size=2 * n)
+    at = bargaining.weighted_attainment_at(granted, progress[rows], lost, weights, cols, free)
+    assert np.array_equal(bits(at), bits(full[rows, cols]))
+
+
+@pytest.mark.parametrize("side", ["A", "B"])
+def test_victory_at_single_elements_equals_victory(side: str) -> None:
+    sc = flagship()
+    structure = Structure.from_scenario(sc)
+    n = 64
+    params = per_path(sample_parameters(sc, 8, 3), n // 8)
+    sd = Side(params, side)
+    rng = np.random.default_rng(11)
+    progress = np.clip(rng.random((n, structure.n_objectives)) * 1.4 - 0.2, 0.0, 1.0)
+    idx = np.sort(rng.choice(n, size=40, replace=False))
+    full = victory(structure, side, progress[idx], sd, idx)
+    rows, terms = np.nonzero(rng.random(full.shape) < 0.5)
+    assert np.array_equal(
+        bits(victory_at(structure, side, progress[idx], sd, idx, rows, terms)), bits(full[rows, terms])
+    )
+    everyone = victory(structure, side, progress, sd, slice(None))
+    r2, k2 = np.nonzero(rng.random(everyone.shape) < 0.5)
+    assert np.array_equal(bits(victory_at(structure, side, progress, sd, slice(None), r2, k2)), bits(everyone[r2, k2]))
+    # the flagship has aims tied to no objective: skipping them is what is exercised
+    assert untied(structure, side).any()
+    plain = bargaining.weighted_attainment(
+        structure.granted[side],
+        np.concatenate([progress, np.zeros((n, 1))], axis=1)[
+            :, np.where(structure.aim_objective[side] >= 0, structure.aim_objective[side], structure.n_objectives)
+        ],
+        structure.aim_lost[side],
+        structure.aim_weights[side],
+    )
+    received = sd.ld["concession_received"]
+    offered = received + (structure.concessions(side).max() if len(structure.terms) else 0.0)
+    reference = bargaining.victory_from_score(
+        plain,
+        sd.ld["aspiration"],
+        received[:, None] + structure.concessions(side)[None, :],
+        offered,
+        sd.ld["reasons.opportunism"],
+    )
+    assert np.array_equal(bits(everyone), bits(reference))
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+Array = NDArray[np.float64]
+
+
+def _every_element(
+    self: Valuation,
+    read: NDArray[np.bool_],
+    scores: Callable[[NDArray[np.int64], NDArray[np.int64]], Array],
+    fill: float,
+) -> NDArray[np.float64]:
+    """The reference for ``Valuation.peace_where``: every element valued, the unread ones then dropped."""
+    n, m = read.shape
+    rows, terms = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
+    return np.where(read, self.peace(scores(rows, terms).reshape(n, m)), fill)
+
+
+def _outcome_arrays(o: Outcomes) -> dict[str, NDArray[np.generic]]:
+    out: dict[str, NDArray[np.generic]] = {}
+    for f in fields(o):
+        value = getattr(o, f.name)
+        for key, arr in value.items() if isinstance(value, dict) else [("", value)]:
+            out[f"{f.name}.{key}"] = np.ascontiguousarray(arr)
+    return out
+
+
+def _simulate(policy: str, record: bool = False, bargaining_range: bool = True) -> Outcomes:
+    sc = flagship()
+    seeds = Seeds.from_seed(21)
+    samples, paths = 3, 120
+    values = sample_parameters(sc, samples, seeds.parameters)
+    config = RunConfig(horizon=18, policy=policy, record=record, bargaining_range=bargaining_range)
+    return simulate(sc, per_path(values, paths), [seeds.path_seed(i) for i in range(samples)], paths, config)
+
+
+def _assert_same(a: Outcomes, b: Outcomes, skip: tuple[str, ...] = ()) -> None:
+    x = {k: v for k, v in _outcome_arrays(a).items() if not k.startswith(skip)}
+    y = {k: v for k, v in _outcome_arrays(b).items() if not k.startswith(skip)}
+    assert x.keys() == y.keys()
+    for name in x:
+        assert x[name].dtype == y[name].dtype and x[name].shape == y[name].shape, name
+        assert x[name].tobytes() == y[name].tobytes(), name
+
+
+@pytest.mark.parametrize("policy", ["myopic", "optimal"])
+def test_engine_valuing_only_what_is_read_equals_valuing_everything(
+    policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = _simulate(policy)
+    monkeypatch.setattr(Valuation, "peace_where", _every_element)
+    reference = _simulate(policy)
+    _assert_same(saved, reference)
+    assert (saved.first_settlement >= 0).any()  # decisions were taken: the comparison has teeth
+
+
+def test_optimal_outcomes_do_not_depend_on_recording() -> None:
+    """Recording the gains values all of B's terms; not recording, only those where A gains."""
+    plain = _simulate("optimal", bargaining_range=False)
+    recorded = _simulate("optimal", record=True, bargaining_range=False)
+    _assert_same(plain, recorded, skip=("trajectories",))
+    assert (plain.first_settlement >= 0).any()
+
+
+# --- fighting on, combat power ---------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 200), months=st.integers(0, 24), seed=st.integers(0, 2**32 - 1))
+def test_fight_terms_compose_to_fight_then(n: int, months: int, seed: int) -> None:
+    """The myopic leader values fighting on twice a month from one ``(now, then)``: the same bits."""
+    rng = np.random.default_rng(seed)
+    val = random_valuation(rng, n, 1)
+    now, then = val.fight_terms(months)
+    for continuation in (val.stay, rng.random(n) * 200.0 - 50.0):
+        assert np.array_equal(bits(now + then * continuation), bits(val.fight_then(months, continuation)))
+
+
+def test_power_is_computed_once_per_state() -> None:
+    from ceasefire.model.engine import _noise, _world
+
+    sc = flagship()
+    structure = Structure.from_scenario(sc)
+    seeds = Seeds.from_seed(4)
+    params = per_path(sample_parameters(sc, 2, seeds.parameters), 50)
+    lever_u, z, u = _noise([seeds.path_seed(0), seeds.path_seed(1)], 0, 50, 3, len(structure.levers))
+    world = _world(sc, structure, params, {}, lever_u, {"A": np.full(100, 0.2)})
+    war = np.ones(100, dtype=bool)
+    for t in range(3):
+        first = world.power()
+        assert all(first[s] is world.power()[s] for s in first)  # kept
+        world._power = None  # forget it: recomputed, the same bits
+        again = world.power()
+        assert all(np.array_equal(bits(first[s]), bits(again[s])) for s in first)
+        world.step(z[t], u[t], war, np.zeros(100))
+        after = world.power()
+        assert not any(after[s] is first[s] for s in first)  # a new state, a new power
+        assert not np.array_equal(after["A"], first["A"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), k=st.integers(0, 4), seed=st.integers(0, 2**32 - 1))
+def test_objective_progress_by_columns_equals_the_broadcast_formula(n: int, k: int, seed: int) -> None:
+    from ceasefire.model.attrition import objective_progress
+
+    rng = np.random.default_rng(seed)
+    bounds = np.concatenate([np.zeros((n, 1)), np.cumsum(rng.random((n, k)) * 1000.0 + 1.0, axis=1)], axis=1)
+    gained = rng.random(n) * 1.3 * bounds[:, -1] - 0.1 * bounds[:, -1]
+    gained[: n // 4] = bounds[: n // 4, min(1, k)]  # exactly on a boundary
+    old = np.clip((gained[:, None] - bounds[:, :-1]) / (bounds[:, 1:] - bounds[:, :-1]), 0.0, 1.0)
+    new = objective_progress(gained, bounds)
+    assert new.shape == (n, k) and new.flags.c_contiguous
+    assert np.array_equal(bits(new), bits(old))
