@@ -385,9 +385,10 @@ def peak_rss_mib() -> float:
 
 
 def memory_child(paths: int, horizon: int) -> None:
-    """In a fresh process: one sample of ``paths`` paths, optimal policy; print the peak RSS as JSON.
+    """In a fresh process: one sample of ``paths`` paths, optimal policy, the bargaining range recorded
+    (the default); print the peak RSS as JSON.
     Workers: the library's default (``CEASEFIRE_WORKERS`` in the environment where set)."""
-    run = engine_case(1, paths, horizon, workers=None, bargaining_range=False)
+    run = engine_case(1, paths, horizon, workers=None)
     base = peak_rss_mib()
     t = timed(run)
     print(json.dumps({"paths": paths, "seconds": t, "peak_rss_mib": peak_rss_mib(), "before_mib": base}))

@@ -101,8 +101,9 @@ def test_range_invariants(fight_a: float, fight_b: float, curvature: float, extr
 
 
 def test_range_is_recorded_on_the_first_block_of_paths() -> None:
-    """Beyond PATH_BLOCK paths per sample the range is recorded on the first block only, whose
-    numbers are those of a run of exactly PATH_BLOCK paths; the summary's frequency counts those paths."""
+    """Beyond PATH_BLOCK paths per sample the range has columns for the first block only (its memory
+    does not grow with paths), whose numbers are those of a run of exactly PATH_BLOCK paths, as is the
+    summary's frequency and share at war."""
     from ceasefire.model.engine import PATH_BLOCK, RunConfig
     from ceasefire.run.experiment import simulate_samples
     from ceasefire.run.sampling import Seeds, sample_parameters
@@ -118,14 +119,34 @@ def test_range_is_recorded_on_the_first_block_of_paths() -> None:
     big = simulate_samples(sc, values, path_seeds, more, config, {})
     exact = simulate_samples(sc, values, path_seeds, PATH_BLOCK, config, {})
     first = (np.arange(2 * more) % more) < PATH_BLOCK
-    for key in ("range_low", "range_high"):
-        assert np.isnan(big.monthly[key][:, ~first]).all()
-        np.testing.assert_array_equal(big.monthly[key][:, first], exact.monthly[key])
+    np.testing.assert_array_equal(big.monthly_paths, first)
+    assert exact.monthly_paths.all()
+    for key in ("range_low", "range_high", "at_war_decision"):
+        assert big.monthly[key].shape == exact.monthly[key].shape == (3, 2 * PATH_BLOCK)
+        np.testing.assert_array_equal(big.monthly[key], exact.monthly[key])
     assert np.isfinite(exact.monthly["range_low"]).any()
     share_big = big.monthly["at_war_decision"].mean(axis=1)
     share_exact = exact.monthly["at_war_decision"].mean(axis=1)
-    rows_big = range_by_month(big.monthly, share_big, more)
-    rows_exact = range_by_month(exact.monthly, share_exact, PATH_BLOCK)
-    assert [(r.month, r.exists, r.low, r.high) for r in rows_big] == [
-        (r.month, r.exists, r.low, r.high) for r in rows_exact
+    rows_big = range_by_month(big.monthly, share_big)
+    rows_exact = range_by_month(exact.monthly, share_exact)
+    assert rows_big and [(r.month, r.at_war, r.exists, r.low, r.high) for r in rows_big] == [
+        (r.month, r.at_war, r.exists, r.low, r.high) for r in rows_exact
     ]
+
+
+def test_no_range_no_columns() -> None:
+    """Without the range no path has a column and ``monthly`` is empty, in the engine and in blocks."""
+    from ceasefire.model.engine import PATH_BLOCK, RunConfig
+    from ceasefire.run.experiment import simulate_samples
+    from ceasefire.run.sampling import Seeds, sample_parameters
+    from ceasefire.scenario.load import load_scenario
+
+    sc = load_scenario("russia-ukraine-2026")
+    seeds = Seeds.from_seed(5)
+    values = sample_parameters(sc, 2, seeds.parameters)
+    path_seeds = [seeds.path_seed(i) for i in range(2)]
+    config = RunConfig(horizon=2, bargaining_range=False, policy="myopic")
+    for paths in (50, PATH_BLOCK + 10):
+        out = simulate_samples(sc, values, path_seeds, paths, config, {})
+        assert out.monthly == {}
+        assert out.monthly_paths.shape == (2 * paths,) and not out.monthly_paths.any()

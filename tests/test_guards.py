@@ -113,6 +113,18 @@ def test_monthly_records_allow_nan_but_not_infinity(clean: Any) -> None:
     assert finding is not None and finding.field == "monthly.range_low" and (finding.sample, finding.path) == (2, 2)
 
 
+def test_monthly_finding_names_the_path_of_its_column(clean: Any) -> None:
+    """With columns for some paths only, a bad column is traced back to its path."""
+    o = clean.outcomes
+    ranged = np.arange(o.sample.size) % 4 >= 2  # the last two of each sample's four paths
+    monthly = {k: v[:, ranged] for k, v in o.monthly.items()}
+    monthly["range_high"] = monthly["range_high"].copy()
+    monthly["range_high"][1, 3] = -np.inf  # column 3: sample 1's path 3
+    finding = find_non_finite(dataclasses.replace(o, monthly_paths=ranged, monthly=monthly), 4)
+    assert finding is not None and finding.field == "monthly.range_high"
+    assert (finding.sample, finding.path) == (1, 3)
+
+
 # -- a scenario that passes validation but overflows -------------------------------------------
 
 

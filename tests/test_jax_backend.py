@@ -310,7 +310,7 @@ def test_a_sample_does_not_depend_on_the_others_in_its_call(policy: str) -> None
         if name.startswith("sample"):
             continue
         full = _all_arrays(whole)[name]
-        expected = full[:, rows] if name.startswith("monthly") else full[rows]
+        expected = full[:, rows] if name.startswith("monthly.") else full[rows]
         assert np.array_equal(x, expected, equal_nan=x.dtype.kind == "f"), name
 
 
@@ -331,7 +331,7 @@ def test_batch_size_does_not_change_a_sample() -> None:
     full = _all_arrays(runs("myopic")[1].outcomes)
     for name, x in _all_arrays(two).items():
         if not name.startswith("sample"):
-            expected = full[name][:, rows] if name.startswith("monthly") else full[name][rows]
+            expected = full[name][:, rows] if name.startswith("monthly.") else full[name][rows]
             assert np.array_equal(x, expected, equal_nan=x.dtype.kind == "f"), name
 
 

@@ -69,21 +69,22 @@ def whole(paths: int) -> Outcomes:
 
 
 def arrays(o: Outcomes, samples: int, paths: int) -> dict[str, np.ndarray]:
-    """Every output as ``(samples, paths, ...)`` (per-month outputs ``(months, samples, paths)``)."""
+    """Every output as ``(samples, paths, ...)`` (per-month outputs ``(months, samples, paths)``; the
+    bargaining range's ``(months, samples, first block)``)."""
     out = {}
     for f in fields(o):
         value = getattr(o, f.name)
         for key, a in value.items() if isinstance(value, dict) else [("", value)]:
             a = np.asarray(a)
             monthly = f.name in ("monthly", "trajectories")
-            shape = (a.shape[0], samples, paths) if monthly else (samples, paths, *a.shape[1:])
+            shape = (a.shape[0], samples, -1) if monthly else (samples, paths, *a.shape[1:])
             out[f"{f.name}.{key}"] = a.reshape(shape)
     return out
 
 
 def paths_of(a: dict[str, np.ndarray], name: str, sl: Any) -> np.ndarray:
     x = a[name]
-    return x[:, :, sl] if name.startswith(("monthly", "trajectories")) else x[:, sl]
+    return x[:, :, sl] if name.startswith(("monthly.", "trajectories.")) else x[:, sl]
 
 
 def same(x: np.ndarray, y: np.ndarray) -> bool:
@@ -104,16 +105,15 @@ def test_blocks_of_a_sample() -> None:
 def test_first_block_is_a_run_of_one_block() -> None:
     """The first path block of a sample of three blocks is, bit for bit, a run of exactly one block's
     paths (the same compiled call: the same rules, the same noise, the same bargaining range); the
-    range is NaN on the later blocks (as in NumPy), the rest of the month's record is not."""
+    range has no columns for the later blocks (as in NumPy), on which deals are made too."""
     pick = [0, 5, 9]
     three, one = arrays(simulate(pick, PATHS), 3, PATHS), arrays(simulate(pick, BLOCK), 3, BLOCK)
     for name, x in one.items():
         assert same(paths_of(three, name, slice(0, BLOCK)), x), name
-    later = paths_of(three, "monthly.range_low", slice(BLOCK, None))
-    assert np.isnan(later).all()
+    assert three["monthly.range_low"].shape == (HORIZON, 3, BLOCK)
+    assert three["monthly_paths."][:, :BLOCK].all() and not three["monthly_paths."][:, BLOCK:].any()
     assert np.isfinite(one["monthly.range_low"]).any()
-    decided = paths_of(three, "monthly.at_war_decision", slice(BLOCK, None))
-    assert decided.any() and not decided.all()  # deals are made on the later blocks too
+    assert (three["first_settlement."][:, BLOCK:] >= 0).any()  # deals are made on the later blocks too
 
 
 def test_a_run_of_k_blocks_is_the_start_of_a_longer_run() -> None:
@@ -141,7 +141,7 @@ def test_samples_chunked_any_way_give_the_same_numbers(monkeypatch: pytest.Monke
             for name, x in got.items():
                 if name == "sample.":
                     continue
-                expected = ref[name][:, pick] if name.startswith(("monthly", "trajectories")) else ref[name][pick]
+                expected = ref[name][:, pick] if name.startswith(("monthly.", "trajectories.")) else ref[name][pick]
                 assert same(x, expected), (chunks, name)
 
 
@@ -186,5 +186,7 @@ def test_multi_block_samples_agree_with_numpy(monkeypatch: pytest.MonkeyPatch) -
     assert checked >= 7
     assert min((o.first_settlement >= 0).mean() for o in (a, b)) > 0.02  # deals are made in both
     for o in (a, b):
-        ranged = np.isfinite(o.monthly["range_low"]).any(axis=0).reshape(SAMPLES, PATHS)
-        assert ranged[:, :BLOCK].any() and not ranged[:, BLOCK:].any()
+        ranged = o.monthly_paths.reshape(SAMPLES, PATHS)
+        assert ranged[:, :BLOCK].all() and not ranged[:, BLOCK:].any()
+        assert o.monthly["range_low"].shape == (HORIZON, SAMPLES * BLOCK)
+        assert np.isfinite(o.monthly["range_low"]).any()

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 from ceasefire.errors import CeasefireError, ScenarioError
 from ceasefire.run.experiment import RunResult, RunSpec

@@ -10,7 +10,9 @@ month of the true war, in this order:
    largest Nash product of the two leaders' gains (:mod:`ceasefire.model.bargaining`).
    The bargaining range of the month is recorded (:mod:`ceasefire.solve.bargaining_range`) on
    each sample's first :data:`PATH_BLOCK` paths: it describes the month and decides nothing, and
-   4,096 paths per sample describe it well enough (elsewhere it is NaN).
+   4,096 paths per sample describe it well enough. Only those paths have a column in
+   :attr:`Outcomes.monthly` (:attr:`Outcomes.monthly_paths` says which), so its memory does not
+   grow with paths beyond the first block.
 2. **Fight** (paths still at war) and run both **economies** (:class:`ceasefire.model.world.World`).
 3. **Leaders** may lose office (:mod:`ceasefire.model.hazard`); a successor takes over with
    the person-tied reasons partly reset.
@@ -54,6 +56,7 @@ __all__ = [
     "RunConfig",
     "Structure",
     "fit_rules",
+    "monthly_paths",
     "path_blocks",
     "per_path",
     "simulate",
@@ -109,7 +112,8 @@ class Outcomes:
     settlements: NDArray[np.int64]
     breakdowns: NDArray[np.int64]
     at_war_at_end: NDArray[np.bool_]
-    monthly: dict[str, NDArray[Any]] = field(default_factory=dict)  # (months, n): the bargaining range, at war
+    monthly_paths: NDArray[np.bool_]  # the paths that have a column in ``monthly`` (in path order)
+    monthly: dict[str, NDArray[Any]] = field(default_factory=dict)  # (months, monthly_paths.sum()): range, at war
     trajectories: dict[str, Array] = field(default_factory=dict)  # (months + 1, n)
 
 
@@ -134,6 +138,13 @@ themselves."""
 def path_blocks(paths: int) -> list[tuple[int, int]]:
     """The ``(first, end)`` paths of each block of a sample of ``paths`` paths."""
     return [(lo, min(lo + PATH_BLOCK, paths)) for lo in range(0, paths, PATH_BLOCK)]
+
+
+def monthly_paths(samples: int, paths: int, config: RunConfig) -> NDArray[np.bool_]:
+    """Which of ``samples x paths`` paths (sample by sample) have the month's bargaining range
+    recorded: each sample's first :data:`PATH_BLOCK` paths, none when the range is not asked for."""
+    first = np.arange(paths) < PATH_BLOCK
+    return np.tile(first & config.bargaining_range, samples)
 
 
 def _noise(
@@ -232,6 +243,8 @@ def simulate(
     blocks = np.broadcast_to(np.asarray(block, dtype=np.int64), (n_samples,))
     # the range is a description, not a decision: recorded on each sample's first block of paths
     ranged = np.repeat(blocks == 0, paths) if config.bargaining_range else np.zeros(n, dtype=bool)
+    column = np.cumsum(ranged) - 1  # a ranged path's column in ``monthly``
+    n_ranged = int(ranged.sum())
     world = _world(scenario, st, params, intensities, lever_u)
     sides = world.sides
     p = world.p
@@ -256,9 +269,10 @@ def simulate(
     cf_broke = np.zeros(n, dtype=bool)
     cf_rate = np.full(n, np.nan)
     victory_now = {s: np.zeros(n) for s in SIDES}
-    monthly = {k: np.full((T, n), np.nan) for k in ("range_low", "range_high")} if config.bargaining_range else {}
+    monthly: dict[str, NDArray[Any]] = {}
     if config.bargaining_range:
-        monthly["at_war_decision"] = np.zeros((T, n), dtype=bool)
+        monthly = {k: np.full((T, n_ranged), np.nan) for k in ("range_low", "range_high")}
+        monthly["at_war_decision"] = np.zeros((T, n_ranged), dtype=bool)
     traj: dict[str, list[Array]] = {}
 
     def record() -> None:
@@ -292,7 +306,7 @@ def simulate(
 
         # 1. decide ---------------------------------------------------------------------
         if config.bargaining_range:
-            monthly["at_war_decision"][t] = at_war
+            monthly["at_war_decision"][t] = at_war[ranged]
         if config.allow_settlement and at_war.any():
             idx = np.flatnonzero(at_war)
             val: dict[str, Valuation] = {}
@@ -329,8 +343,8 @@ def simulate(
             keep = ranged[idx]
             if keep.any():
                 low, high = _bargaining_range(st, sides, val, fight_on, idx, keep)
-                monthly["range_low"][t, idx[keep]] = low
-                monthly["range_high"][t, idx[keep]] = high
+                monthly["range_low"][t, column[idx[keep]]] = low
+                monthly["range_high"][t, column[idx[keep]]] = high
             choice = bargaining.choose_terms(gains["A"], gains["B"], available)
             signs = choice >= 0
             if signs.any():
@@ -429,6 +443,7 @@ def simulate(
         settlements=settlements,
         breakdowns=breakdowns,
         at_war_at_end=at_war,
+        monthly_paths=ranged,
         monthly=monthly,
         trajectories={k: np.stack(v) for k, v in traj.items()},
     )

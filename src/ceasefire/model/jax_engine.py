@@ -587,9 +587,8 @@ def _sample(
     def month(carry: tuple[State, State], t: Array) -> tuple[tuple[State, State], dict[str, Array]]:
         x, e = carry
         rows: dict[str, Array] = {}
-        if cfg.bargaining_range:
-            rows["at_war_decision"] = e["at_war"]
         if plan.ranged:
+            rows["at_war_decision"] = e["at_war"]
             rows["range_low"] = rows["range_high"] = jnp.full(n, jnp.nan)
         if cfg.record:
             for s in SIDES:
@@ -943,9 +942,14 @@ def _rest_args(
         yield (jnp.asarray(keys[who]), jnp.asarray(block), part, rules, calls.knobs), pieces
 
 
+_RANGE_ROWS = ("range_low", "range_high", "at_war_decision")
+"""The monthly rows of the bargaining range, recorded on each sample's first path block only."""
+
+
 class _Gather:
     """The result's arrays on the host, laid out as :class:`Outcomes` wants them (per path
-    ``(samples, paths, ...)``, per month ``(months, samples, paths)``), filled call by call."""
+    ``(samples, paths, ...)``, per month ``(months, samples, paths)``; the bargaining range's rows
+    ``(months, samples, width)``, a sample's first path block), filled call by call."""
 
     def __init__(self, samples: int, paths: int, width: int, config: RunConfig) -> None:
         self.samples, self.paths, self.width, self.config = samples, paths, width, config
@@ -954,7 +958,8 @@ class _Gather:
     def _target(self, name: str, value: np.ndarray) -> np.ndarray:
         if name not in self.arrays:
             if name.startswith("rows."):  # (units, T, paths, ...) -> (T, samples, paths, ...)
-                shape = (value.shape[1], self.samples, self.paths, *value.shape[3:])
+                paths = self.width if name[len("rows.") :] in _RANGE_ROWS else self.paths
+                shape = (value.shape[1], self.samples, paths, *value.shape[3:])
             else:
                 shape = (self.samples, self.paths, *value.shape[2:])
             self.arrays[name] = np.empty(shape, dtype=value.dtype)
@@ -974,28 +979,24 @@ class _Gather:
                     target[p.sample_lo : p.sample_hi, p.lo : p.hi] = value[p.unit : p.unit + count, :width]
 
     def outcomes(self, offset: int) -> Outcomes:
-        """The gathered per-path :class:`Outcomes` (the bargaining range NaN beyond each sample's first
-        path block, as in NumPy)."""
+        """The gathered per-path :class:`Outcomes`, the bargaining range on each sample's first path
+        block (:attr:`Outcomes.monthly_paths`, as in NumPy)."""
         samples, paths, config, got = self.samples, self.paths, self.config, self.arrays
         n = samples * paths
 
         def flat(a: np.ndarray) -> np.ndarray:
             return a.reshape(n, *a.shape[2:])
 
-        def months(name: str) -> np.ndarray:  # (T, samples, paths) -> (T, n)
+        def months(name: str) -> np.ndarray:  # (T, samples, paths) -> (T, samples * paths)
             a = got[f"rows.{name}"]
-            return a.reshape(a.shape[0], n, *a.shape[3:])
+            return a.reshape(a.shape[0], -1, *a.shape[3:])
 
-        if config.bargaining_range and paths > self.width:  # recorded on the first path block only
-            for name in ("range_low", "range_high"):
-                got[f"rows.{name}"][:, :, self.width :] = np.nan
-        monthly = {}
-        if config.bargaining_range:
-            monthly = {k: months(k) for k in ("range_low", "range_high", "at_war_decision")}
+        ranged = np.tile(np.arange(paths) < self.width, samples) & config.bargaining_range
+        monthly = {k: months(k) for k in _RANGE_ROWS} if config.bargaining_range else {}
         trajectories = {}
         if config.record:
             for name in sorted(k[len("rows.") :] for k in got if k.startswith("rows.")):
-                if name in ("range_low", "range_high", "at_war_decision"):
+                if name in _RANGE_ROWS:
                     continue
                 row = months(name)
                 start = got.get(f"start.{name}")
@@ -1017,6 +1018,7 @@ class _Gather:
             settlements=flat(got["settlements"]).astype(np.int64, copy=False),
             breakdowns=flat(got["breakdowns"]).astype(np.int64, copy=False),
             at_war_at_end=flat(got["at_war_at_end"]),
+            monthly_paths=ranged,
             monthly=monthly,
             trajectories=trajectories,
         )

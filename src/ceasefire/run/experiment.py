@@ -30,6 +30,7 @@ from ceasefire.model.engine import (
     Structure,
     child,
     fit_rules,
+    monthly_paths,
     path_blocks,
     per_path,
     simulate,
@@ -235,12 +236,14 @@ def simulate_samples(
             yield scenario, _take(values, who), [seeds[i] for i in who], length, config, levers, blocks, taken
 
     out: Outcomes | None = None
+    ranged = monthly_paths(n_samples, paths, config)
+    column = np.cumsum(ranged) - 1  # a ranged path's column in the joined ``monthly``
     with closing(parallel_map(_simulate_blocks, tasks(), cores)) as results:
         for k, result in results:
             rows = np.concatenate([i * paths + np.arange(lo, hi) for i, _, lo, hi in parts[k]])
             if out is None:
-                out = _empty_like(result, n_samples * paths)
-            _scatter(out, result, rows)
+                out = _empty_like(result, n_samples * paths, ranged)
+            _scatter(out, result, rows, column)
     if out is None:  # pragma: no cover - paths > PATH_BLOCK means at least one block
         raise RuntimeError("no path block was simulated")
     out.sample = np.repeat(np.arange(n_samples, dtype=np.int64) + offset, paths)
@@ -329,29 +332,38 @@ def join_rules(parts: list[LeaderRules]) -> LeaderRules:
     return replace(first, rules=rules, low=low, high=high, samples=sum(p.samples for p in parts))
 
 
-def _empty_like(template: Outcomes, n: int) -> Outcomes:
-    """Outcomes of ``n`` paths shaped like ``template``'s, to be filled by :func:`_scatter`."""
+def _empty_like(template: Outcomes, n: int, ranged: NDArray[np.bool_]) -> Outcomes:
+    """Outcomes of ``n`` paths shaped like ``template``'s, to be filled by :func:`_scatter`; the paths
+    ``ranged`` have a column in ``monthly``."""
     fields: dict[str, object] = {}
     for name in template.__dataclass_fields__:
         value = getattr(template, name)
         if isinstance(value, dict):
+            width = int(ranged.sum()) if name == "monthly" else n
             per_month = name in _PER_MONTH
             fields[name] = {
-                k: np.empty((v.shape[0], n, *v.shape[2:]) if per_month else (n, *v.shape[1:]), dtype=v.dtype)
+                k: np.empty((v.shape[0], width, *v.shape[2:]) if per_month else (n, *v.shape[1:]), dtype=v.dtype)
                 for k, v in value.items()
             }
         else:
             fields[name] = np.empty((n, *value.shape[1:]), dtype=value.dtype)
+    fields["monthly_paths"] = ranged
     return Outcomes(**fields)  # type: ignore[arg-type]
 
 
-def _scatter(out: Outcomes, part: Outcomes, rows: NDArray[np.int64]) -> None:
-    """Write ``part``'s paths into ``out`` at ``rows``."""
+def _scatter(out: Outcomes, part: Outcomes, rows: NDArray[np.int64], column: NDArray[np.int64]) -> None:
+    """Write ``part``'s paths into ``out`` at ``rows``; ``column`` is each ranged path's column in
+    ``out.monthly`` (see :func:`ceasefire.model.engine.monthly_paths`)."""
+    columns = column[rows[part.monthly_paths]]
     for name in out.__dataclass_fields__:
         target, value = getattr(out, name), getattr(part, name)
+        if name == "monthly_paths":
+            continue  # laid out by _empty_like
         if isinstance(target, dict):
             for k, v in value.items():
-                if name in _PER_MONTH:
+                if name == "monthly":
+                    target[k][:, columns] = v
+                elif name in _PER_MONTH:
                     target[k][:, rows] = v
                 else:
                     target[k][rows] = v
@@ -376,9 +388,7 @@ def _simulate_rows(
     if config.backend == "jax":  # an optional extra: imported only when asked for
         from ceasefire.model import jax_engine
 
-        out = jax_engine.simulate(
-            scenario, per_path(chunk, spec.paths), chunk_seeds, spec.paths, config, levers, sample_offset=offset
-        )
+        out = jax_engine.simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset)
     else:
         out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, workers)
     return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
@@ -583,6 +593,7 @@ _PER_MONTH = ("trajectories", "monthly")
 def select_samples(outcomes: Outcomes, keep: NDArray[np.int64], offset: int = 0) -> Outcomes:
     """The outcomes of the samples ``keep`` (chunk-local indices), renumbered from ``offset``."""
     rows = np.isin(outcomes.sample, keep)
+    columns = rows[outcomes.monthly_paths]  # the kept paths' columns in ``monthly``
     renumber = np.full(int(outcomes.sample.max()) + 1, -1, dtype=np.int64)
     renumber[keep] = np.arange(keep.size) + offset
     fields: dict[str, object] = {}
@@ -591,7 +602,8 @@ def select_samples(outcomes: Outcomes, keep: NDArray[np.int64], offset: int = 0)
         if name == "sample":
             fields[name] = renumber[value[rows]]
         elif isinstance(value, dict):
-            fields[name] = {k: (v[:, rows] if name in _PER_MONTH else v[rows]) for k, v in value.items()}
+            kept = columns if name == "monthly" else rows
+            fields[name] = {k: (v[:, kept] if name in _PER_MONTH else v[kept]) for k, v in value.items()}
         else:
             fields[name] = value[rows]
     return Outcomes(**fields)  # type: ignore[arg-type]

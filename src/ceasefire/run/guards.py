@@ -160,7 +160,8 @@ def find_non_finite(outcomes: Outcomes, paths: int) -> Finding | None:
             if i >= 0:
                 column = np.take(arr, i, axis=axis).ravel()
                 bad = column[~np.isfinite(column)]
-                return Finding(field, i % paths, i // paths, float(bad[0]))
+                path = int(np.flatnonzero(outcomes.monthly_paths)[i]) if name == "monthly" else i
+                return Finding(field, path % paths, path // paths, float(bad[0]))
     return None
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from ceasefire.model.engine import PATH_BLOCK, Outcomes
+from ceasefire.model.engine import Outcomes
 from ceasefire.run.experiment import RunResult
 from ceasefire.scenario.schema import SIDES
 
@@ -184,29 +184,24 @@ def belief_effect(scenario_beliefs: RunResult, true_beliefs: RunResult) -> Belie
     )
 
 
-def range_by_month(
-    monthly: dict[str, NDArray[np.float64]], at_war_share: NDArray[np.float64], paths: int | None = None
-) -> list[RangeMonth]:
+def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArray[np.float64]) -> list[RangeMonth]:
     """Per month where the range exists on some path: its frequency and median bounds.
 
     The engine records the range on each sample's first :data:`~ceasefire.model.engine.PATH_BLOCK`
-    paths (``paths`` per sample; all paths when ``None``): its frequency is among those at war.
+    paths (:attr:`~ceasefire.model.engine.Outcomes.monthly_paths`), and ``at_war_share`` is the
+    share at war among those paths: the range's frequency is among the paths at war.
     """
     if "range_low" not in monthly:
         return []
     low, high = monthly["range_low"], monthly["range_high"]
     n = low.shape[1]
-    ranged = np.ones(n, dtype=bool) if paths is None else (np.arange(n) % paths) < PATH_BLOCK
     rows = []
     for t in range(low.shape[0]):
         ok = ~np.isnan(low[t])
         if not ok.any():
             continue
         at_war = float(at_war_share[t])
-        if "at_war_decision" in monthly and not ranged.all():
-            n_war = float(np.count_nonzero(monthly["at_war_decision"][t] & ranged))
-        else:
-            n_war = at_war * n
+        n_war = at_war * n
         rows.append(
             RangeMonth(
                 month=t,
@@ -268,12 +263,13 @@ def summarize(result: RunResult) -> Summary:
         },
         ceasefires=int(cf.sum()),
         sides={s: f"{sc.sides[s].name} ({sc.leaders[s].name})" for s in SIDES},  # type: ignore[index]
-        bargaining_range=range_by_month(o.monthly, at_war_share, spec.paths),
+        bargaining_range=range_by_month(o.monthly, at_war_share),
     )
 
 
 def _at_war_share(o: Outcomes, horizon: int) -> NDArray[np.float64]:
-    """Share of paths at war at the start of each month (at the decision)."""
+    """Share of paths at war at the start of each month (at the decision), among the paths whose
+    bargaining range is recorded (all of a sample's paths up to :data:`~ceasefire.model.engine.PATH_BLOCK`)."""
     if "at_war_decision" in o.monthly:
         return o.monthly["at_war_decision"].mean(axis=1)  # type: ignore[no-any-return]
     return np.full(horizon, np.nan)
