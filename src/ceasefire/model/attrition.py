@@ -11,12 +11,17 @@ generalised by the fire exponent ``q`` (Lanchester 1916)::
 
 With ``q = 1``, ``b = 0`` and ``a = 1`` this is the square law ``dx/dt = -beta y``, whose
 invariant ``alpha x^2 - beta y^2`` the test suite checks.
+
+The kernels compute with their arguments' array library (:func:`.arrays.namespace`): NumPy here,
+``jax.numpy`` in :mod:`ceasefire.model.jax`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ceasefire.model.arrays import namespace
 
 Array = NDArray[np.float64]
 
@@ -25,22 +30,24 @@ DAYS_PER_MONTH = 365.25 / 12
 
 def combat_power(manpower: Array, manpower0: Array, a: Array, equipment: Array, b: Array) -> Array:
     """Relative combat power ``(M/M0)^a * K^b``; ``equipment`` is relative to its start (``K/K0``)."""
-    return np.power(np.maximum(manpower, 0.0) / manpower0, a) * np.power(np.maximum(equipment, 0.0), b)
+    xp = namespace(manpower, manpower0, a, equipment, b)
+    return xp.power(xp.maximum(manpower, 0.0) / manpower0, a) * xp.power(xp.maximum(equipment, 0.0), b)
 
 
 def expected_losses(base: Array, enemy_power: Array, fire_exponent: Array) -> Array:
     """Expected losses per month: the start's rate times the enemy's relative power to the ``q``."""
-    return base * np.power(enemy_power, fire_exponent)
+    return base * namespace(base, enemy_power, fire_exponent).power(enemy_power, fire_exponent)
 
 
 def intensity_factor(z: Array, sd: Array) -> Array:
     """Mean-one log-normal factor of the month's fighting intensity, shared by both sides."""
-    return np.exp(sd * z - 0.5 * sd * sd)
+    return namespace(z, sd).exp(sd * z - 0.5 * sd * sd)
 
 
 def front_change(mean_gain: Array, power_ratio: Array, elasticity: Array, sd: Array, z: Array) -> Array:
     """Monthly change of A's territory, km²: ``Normal(mu * rho^theta, sd)``."""
-    return mean_gain * np.power(power_ratio, elasticity) + sd * z
+    xp = namespace(mean_gain, power_ratio, elasticity, sd, z)
+    return mean_gain * xp.power(power_ratio, elasticity) + sd * z
 
 
 def objective_progress(gained: Array, bounds: NDArray[np.float64]) -> Array:
@@ -51,18 +58,20 @@ def objective_progress(gained: Array, bounds: NDArray[np.float64]) -> Array:
     gained
         Territory A gained since the start, km², shape ``(n,)``.
     bounds
-        Cumulative objective areas, shape ``(n, k + 1)`` starting with zeros.
+        Cumulative objective areas, shape ``(n, k + 1)`` (or ``(k + 1,)``, the same on every path)
+        starting with zeros.
 
     Returns
     -------
     Shares in [0, 1], shape ``(n, k)``.
     """
+    xp = namespace(gained, bounds)
     # objective by objective on whole columns (a few short rows per path are slow), the same arithmetic
-    shares = np.empty((bounds.shape[1] - 1, gained.shape[0]))
-    for j in range(shares.shape[0]):
-        lower = bounds[:, j]
-        np.clip((gained - lower) / (bounds[:, j + 1] - lower), 0.0, 1.0, out=shares[j])
-    return np.ascontiguousarray(shares.T)
+    shares = [
+        xp.clip((gained - bounds[..., j]) / (bounds[..., j + 1] - bounds[..., j]), 0.0, 1.0)
+        for j in range(bounds.shape[-1] - 1)
+    ]
+    return xp.stack(shares, axis=1) if shares else xp.zeros((gained.shape[0], 0))
 
 
 def equipment_step(
@@ -80,9 +89,12 @@ def equipment_step(
 
     Returns the new stock and the new storage pool.
     """
-    lost = stock * np.minimum(loss_share * np.power(enemy_power, fire_exponent) * intensity, 1.0)
-    restored = np.minimum(storage, restoration)
-    return np.maximum(stock - lost + production + restored + delivered, 0.0), storage - restored
+    xp = namespace(
+        stock, storage, loss_share, enemy_power, fire_exponent, intensity, production, restoration, delivered
+    )
+    lost = stock * xp.minimum(loss_share * xp.power(enemy_power, fire_exponent) * intensity, 1.0)
+    restored = xp.minimum(storage, restoration)
+    return xp.maximum(stock - lost + production + restored + delivered, 0.0), storage - restored
 
 
 def lanchester_square(

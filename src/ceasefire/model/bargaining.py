@@ -10,6 +10,10 @@ or that the battlefield has met (an aim tied to an objective)::
 beyond his aims, ``C_i`` every concession offered to him, and ``kappa_i`` the opportunism
 ratchet (Aron's reason 6). With ``kappa >= 1`` a concession raises the aspiration at least as
 much as the score, so concessions alone never close the gap.
+
+:func:`weighted_attainment`, :func:`victory_from_score`, :func:`choose_terms` and
+:func:`breakdown_probability` compute with their arguments' array library
+(:func:`.arrays.namespace`), NumPy or ``jax.numpy``: the JAX engine uses them as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ceasefire.model.arrays import namespace
 
 Array = NDArray[np.float64]
 
@@ -61,20 +67,22 @@ def weighted_attainment(
     ``untied`` (``(aims,)``, optional) marks aims tied to no objective, whose ``progress`` column
     is zero on every path: their terms of the sum are skipped (the same scores, bit for bit).
     ``by_terms``: the scores laid out ``(terms, n)`` (the same numbers, each path's along rows).
+    The structure (``granted``, ``effect_lost``, ``weights``, ``untied``) is NumPy's; ``progress`` may
+    be a JAX array.
     """
     const, slope, summed = _affine(granted, effect_lost, weights, untied)
+    xp = namespace(progress)
     # an explicit sum over the few aims, not a matrix product: BLAS may round differently for
     # different batch sizes, and a path's numbers must not depend on its chunk
     if by_terms:
-        score = np.empty((const.size, progress.shape[0]))
-        score[:] = const[:, None]
+        score = xp.broadcast_to(const[:, None], (const.size, progress.shape[0]))
         for j in summed:
-            score += progress[:, j] * slope[j][:, None]
-        return score
-    score = np.broadcast_to(const, (progress.shape[0], const.size)).copy()
-    for j in summed:
-        score += progress[:, j, None] * slope[j]
-    return score
+            score = score + progress[:, j] * slope[j][:, None]
+    else:
+        score = xp.broadcast_to(const, (progress.shape[0], const.size))
+        for j in summed:
+            score = score + progress[:, j, None] * slope[j]
+    return score if summed else xp.array(score)  # a new array, not a view of the constant
 
 
 def weighted_attainment_at(
@@ -145,9 +153,11 @@ def victory_from_score(
 
     ``by_terms``: ``score`` and ``concession`` (and the result) are laid out ``(terms, n)``.
     """
-    per_path: Callable[[Array], Array] = (lambda a: a[None, :]) if by_terms else (lambda a: a[:, None])
+    # a per-path argument may be a per-sample scalar (in the JAX engine): indexing with ... broadcasts both
+    per_path: Callable[[Array], Array] = (lambda a: a[None, ...]) if by_terms else (lambda a: a[..., None])
     shortfall = per_path(aspiration) + per_path(ratchet) * per_path(concession_offered) - score - concession
-    return np.clip(1.0 - np.maximum(shortfall, 0.0), 0.0, 1.0)
+    xp = namespace(score, aspiration, concession, concession_offered, ratchet)
+    return xp.clip(1.0 - xp.maximum(shortfall, 0.0), 0.0, 1.0)
 
 
 def choose_terms(gain_a: Array, gain_b: Array, available: NDArray[np.bool_]) -> Array:
@@ -156,10 +166,11 @@ def choose_terms(gain_a: Array, gain_b: Array, available: NDArray[np.bool_]) -> 
     ``gain_x`` is the leader's value of settling on each terms minus his value of fighting on,
     shape ``(n, terms)``.
     """
+    xp = namespace(gain_a, gain_b, available)
     ok = (gain_a >= 0.0) & (gain_b >= 0.0) & available[None, :]
-    nash = np.where(ok, gain_a * gain_b, -np.inf)
-    best = np.argmax(nash, axis=1)
-    return np.where(ok.any(axis=1), best, -1)
+    nash = xp.where(ok, gain_a * gain_b, -xp.inf)
+    best = xp.argmax(nash, axis=1)
+    return xp.where(ok.any(axis=1), best, -1)
 
 
 def breakdown_probability(
@@ -170,5 +181,6 @@ def breakdown_probability(
     Security guarantees multiply it by ``guarantee_factor``; every agreement broken before by
     ``record_factor``.
     """
-    p = base * np.where(guarantees, guarantee_factor, 1.0) * np.power(record_factor, broken_before)
-    return np.clip(p, 0.0, 1.0)
+    xp = namespace(base, guarantees, guarantee_factor, record_factor, broken_before)
+    p = base * xp.where(guarantees, guarantee_factor, 1.0) * xp.power(record_factor, broken_before)
+    return xp.clip(p, 0.0, 1.0)

@@ -7,13 +7,16 @@ Per side and month, in the side's own budget unit::
     R       <- max(R + s * (revenue - spending), 0)     (s: share of a deficit drawn from reserves)
     pain     = max(deficit - deficit0, 0) / spending0 + w * [R exhausted] * deficit / spending0
 
-Pain is zero at the start: only worsening relative to the start moves the hazard.
+Pain is zero at the start: only worsening relative to the start moves the hazard. The kernels
+compute with their arguments' array library (:func:`.arrays.namespace`): NumPy or ``jax.numpy``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ceasefire.model.arrays import namespace
 
 Array = NDArray[np.float64]
 
@@ -30,18 +33,20 @@ def treasury_step(
 
     Returns the new reserves, the deficit (non-negative) and whether the reserves are exhausted.
     """
+    xp = namespace(reserves, revenue, spending, reserve_share)
     balance = revenue - spending
     after = reserves + reserve_share * balance
-    deficit = np.maximum(-balance, 0.0)
+    deficit = xp.maximum(-balance, 0.0)
     exhausted = (after <= 0.0) & (deficit > 0.0)
-    return np.maximum(after, 0.0), deficit, exhausted
+    return xp.maximum(after, 0.0), deficit, exhausted
 
 
 def economic_pain(
     deficit: Array, deficit0: Array, exhausted: NDArray[np.bool_], spending0: Array, exhaustion_weight: Array
 ) -> Array:
     """Dimensionless economic pain; see the module docstring."""
-    worse = np.maximum(deficit - deficit0, 0.0) / spending0
+    xp = namespace(deficit, deficit0, exhausted, spending0, exhaustion_weight)
+    worse = xp.maximum(deficit - deficit0, 0.0) / spending0
     return worse + exhaustion_weight * exhausted * deficit / spending0
 
 
@@ -59,4 +64,4 @@ def stability_step(
     """Domestic stability in [0, 1]: pulled back to its start, pushed down by pain and casualties."""
     s = stability + recovery * (initial - stability) - pain_sensitivity * pain
     s = s - casualty_sensitivity * casualty_excess + noise_sd * z
-    return np.clip(s, 0.0, 1.0)
+    return namespace(s).clip(s, 0.0, 1.0)

@@ -15,6 +15,11 @@ with time constant ``tau``. Then ``S_u = exp(-lambda0 u - A (1 - q^u))`` with
 
     V = exp(-A) sum_n A^n / n! [G_n (1 - lambda0 Pi) - J Pi G_{n+1}],
     G_n = 1 / (1 - delta exp(-lambda0) q^n).
+
+:func:`stationary_value` and :func:`fight_value` compute with their arguments' array library
+(:func:`.arrays.namespace`), NumPy or ``jax.numpy``. :func:`peace_value` is NumPy's own: its series
+is summed in place, block by block, where the JAX engine sums it as a polynomial of fixed degree
+(:func:`ceasefire.model.jax.kernels.peace_value`).
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from ceasefire.model.arrays import namespace
+
 Array = NDArray[np.float64]
 
 
 def stationary_value(flow: Array, rate: Array, punishment: Array, delta: Array) -> Array:
     """Value of a constant monthly flow under a constant removal rate, forever."""
-    return (flow - rate * punishment) / (1.0 - delta * np.exp(-rate))
+    return (flow - rate * punishment) / (1.0 - delta * namespace(flow, rate, punishment, delta).exp(-rate))
 
 
 PEACE_BLOCK = 1 << 16
@@ -129,7 +136,8 @@ def fight_value(flow: Array, rate: Array, punishment: Array, delta: Array, month
 def fight_terms(flow: Array, rate: Array, punishment: Array, delta: Array, months: int) -> tuple[Array, Array]:
     """:func:`fight_value` is ``now + then * continuation``: the value of the ``months`` of fighting
     and the discount-and-survival factor to their end (for several continuations at once)."""
-    r = delta * np.exp(-rate)
-    r_months = np.power(r, months)
-    annuity = np.where(np.abs(1.0 - r) > 1e-12, (1.0 - r_months) / (1.0 - r), float(months))
+    xp = namespace(flow, rate, punishment, delta)
+    r = delta * xp.exp(-rate)
+    r_months = xp.power(r, months)
+    annuity = xp.where(xp.abs(1.0 - r) > 1e-12, (1.0 - r_months) / (1.0 - r), float(months))
     return (flow - rate * punishment) * annuity, r_months

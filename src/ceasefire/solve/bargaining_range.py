@@ -11,6 +11,9 @@ where ``s`` converts a share into a score (``v = clip(x - s, 0, 1)``; ``s = 0`` 
 wants exactly his stated aims). In Fearon's one-shot game the values are linear, ``v`` itself,
 and fighting is worth ``p - c_A`` and ``1 - p - c_B``: the range is ``(p - c_A, p + c_B)``.
 
+The kernels compute with their arguments' array library (:func:`ceasefire.model.arrays.namespace`):
+NumPy here, ``jax.numpy`` in the JAX engine.
+
 Fearon, J. D. (1995). Rationalist explanations for war. *International Organization* 49(3), 379-414.
 """
 
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ceasefire.model.arrays import ignore_invalid, namespace
 
 Array = NDArray[np.float64]
 
@@ -39,17 +44,18 @@ def reservation_score(values: Array, grid: Array, fight: Array) -> Array:
     ``(n,)`` reservation score, linear between grid points; ``-inf`` where even a score of 0 is
     accepted and ``+inf`` where even 1 is not (and NaN where ``fight`` is NaN).
     """
+    xp = namespace(values, grid, fight)
     ok = values >= fight[:, None]
-    first = np.argmax(ok, axis=1)  # first grid point accepted
-    n = values.shape[0]
-    rows = np.arange(n)
-    lo = np.maximum(first - 1, 0)
+    first = xp.argmax(ok, axis=1)  # first grid point accepted
+    rows = xp.arange(values.shape[0])
+    lo = xp.maximum(first - 1, 0)
     v_lo, v_hi = values[rows, lo], values[rows, first]
-    step = np.where(v_hi > v_lo, (fight - v_lo) / np.where(v_hi > v_lo, v_hi - v_lo, 1.0), 1.0)
-    score = grid[lo] + np.clip(step, 0.0, 1.0) * (grid[first] - grid[lo])
-    out = np.where(ok.any(axis=1), score, np.inf)
-    out = np.where(ok[:, 0], -np.inf, out)
-    return np.where(np.isnan(fight), np.nan, out)
+    rising = v_hi > v_lo
+    step = xp.where(rising, (fight - v_lo) / xp.where(rising, v_hi - v_lo, 1.0), 1.0)
+    score = grid[lo] + xp.clip(step, 0.0, 1.0) * (grid[first] - grid[lo])
+    out = xp.where(ok.any(axis=1), score, xp.inf)
+    out = xp.where(ok[:, 0], -xp.inf, out)
+    return xp.where(xp.isnan(fight), xp.nan, out)
 
 
 def bargaining_range(reservation_a: Array, shift_a: Array, reservation_b: Array, shift_b: Array) -> tuple[Array, Array]:
@@ -57,9 +63,10 @@ def bargaining_range(reservation_a: Array, shift_a: Array, reservation_b: Array,
 
     Shares lie in [0, 1]; where no share is acceptable to both, both bounds are NaN.
     """
-    low = np.clip(reservation_a + shift_a, 0.0, 1.0)
-    high = np.clip(1.0 - (reservation_b + shift_b), 0.0, 1.0)
-    with np.errstate(invalid="ignore"):
+    xp = namespace(reservation_a, shift_a, reservation_b, shift_b)
+    low = xp.clip(reservation_a + shift_a, 0.0, 1.0)
+    high = xp.clip(1.0 - (reservation_b + shift_b), 0.0, 1.0)
+    with ignore_invalid(xp):
         exists = (reservation_a + shift_a <= 1.0 - (reservation_b + shift_b)) & (low <= high)
-    exists &= ~(np.isnan(reservation_a) | np.isnan(reservation_b))
-    return np.where(exists, low, np.nan), np.where(exists, high, np.nan)
+    exists = exists & ~(xp.isnan(reservation_a) | xp.isnan(reservation_b))
+    return xp.where(exists, low, xp.nan), xp.where(exists, high, xp.nan)

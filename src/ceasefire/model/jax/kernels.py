@@ -1,155 +1,70 @@
-"""Pure array kernels of the model in ``jax.numpy``: attrition, economy, hazard, leader values, bargaining.
+"""The model's pure array kernels for the JAX engine: the shared ones, and the JAX-only value of peace.
 
-Each function is a line-by-line port of its NumPy twin (named in its docstring), with the same
-formula, units and argument order; see those modules for the model's meaning and references.
+Attrition, economy, hazard, the leader's values of fighting and bargaining are the NumPy model's
+own kernels (:mod:`ceasefire.model.attrition`, ``economy``, ``hazard``, ``leader``, ``bargaining``,
+:mod:`ceasefire.solve.bargaining_range`), written against their arguments' array library
+(:func:`ceasefire.model.arrays.namespace`): given JAX arrays they compute in ``jax.numpy``. They are
+re-exported here, typed for JAX arrays, under the names the JAX engine uses: one formula for both
+engines. Only :func:`peace_value` is JAX's own: NumPy sums its series in place, block by block, where
+JAX evaluates a polynomial of fixed degree (and loops with ``lax`` for the rare large amplitudes).
 Arguments broadcast: a per-sample parameter is a scalar, a per-path one an array ``(paths,)``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ceasefire.model import attrition, bargaining, economy, hazard, leader
+from ceasefire.solve import bargaining_range as _range
+
 Array = jax.Array
+Kernel = Callable[..., Array]
+Pair = Callable[..., tuple[Array, Array]]
+
+# --- shared with NumPy: attrition, economy, hazard, leader, bargaining --------------------------
+# (their signatures name NumPy arrays; given JAX arrays they return JAX arrays, hence the casts)
+
+combat_power = cast(Kernel, attrition.combat_power)
+expected_losses = cast(Kernel, attrition.expected_losses)
+intensity_factor = cast(Kernel, attrition.intensity_factor)
+front_change = cast(Kernel, attrition.front_change)
+objective_progress = cast(Kernel, attrition.objective_progress)
+equipment_step = cast(Pair, attrition.equipment_step)
+
+log_price_step = cast(Kernel, economy.log_price_step)
+treasury_step = cast(Callable[..., tuple[Array, Array, Array]], economy.treasury_step)
+economic_pain = cast(Kernel, economy.economic_pain)
+stability_step = cast(Kernel, economy.stability_step)
+
+monthly_rate_from_annual = cast(Kernel, hazard.monthly_rate_from_annual)
+probability = cast(Kernel, hazard.probability)
+state_log_hazard = cast(Kernel, hazard.state_log_hazard)
+war_rate = cast(Kernel, hazard.war_rate)
+peace_base_rate = cast(Kernel, hazard.peace_base_rate)
+transition_shock = cast(Kernel, hazard.transition_shock)
+
+stationary_value = cast(Kernel, leader.stationary_value)
+fight_value = cast(Kernel, leader.fight_value)
+fight_terms = cast(Pair, leader.fight_terms)
+
+weighted_attainment = cast(Kernel, bargaining.weighted_attainment)
+victory_from_score = cast(Kernel, bargaining.victory_from_score)
+choose_terms = cast(Kernel, bargaining.choose_terms)
+breakdown_probability = cast(Kernel, bargaining.breakdown_probability)
+reservation_score = cast(Kernel, _range.reservation_score)
+bargaining_range = cast(Pair, _range.bargaining_range)
+
+
+# --- JAX's own: the value of peace -------------------------------------------------------------
 
 PEACE_SERIES_TERMS = 400
 """Most terms of the series summed term by term (:func:`peace_value_by_terms`; as in ``leader.peace_value``)."""
-
-
-# --- attrition (ceasefire.model.attrition) ---------------------------------------------------
-
-
-def combat_power(manpower: Array, manpower0: Array, a: Array, equipment: Array, b: Array) -> Array:
-    """Relative combat power ``(M/M0)^a * (K/K0)^b`` (``attrition.combat_power``)."""
-    return jnp.power(jnp.maximum(manpower, 0.0) / manpower0, a) * jnp.power(jnp.maximum(equipment, 0.0), b)
-
-
-def expected_losses(base: Array, enemy_power: Array, fire_exponent: Array) -> Array:
-    """Expected losses per month, ``L0 * P_enemy^q`` (``attrition.expected_losses``)."""
-    return base * jnp.power(enemy_power, fire_exponent)
-
-
-def intensity_factor(z: Array, sd: Array) -> Array:
-    """Mean-one log-normal factor of the month's fighting intensity (``attrition.intensity_factor``)."""
-    return jnp.exp(sd * z - 0.5 * sd * sd)
-
-
-def front_change(mean_gain: Array, power_ratio: Array, elasticity: Array, sd: Array, z: Array) -> Array:
-    """Monthly change of A's territory, km²: ``Normal(mu * rho^theta, sd)`` (``attrition.front_change``)."""
-    return mean_gain * jnp.power(power_ratio, elasticity) + sd * z
-
-
-def objective_progress(gained: Array, bounds: Array) -> Array:
-    """``(paths, k)`` share of each objective taken from the km² gained (``attrition.objective_progress``).
-
-    ``bounds`` are the cumulative objective areas ``(k + 1,)`` or ``(paths, k + 1)``, starting at 0.
-    """
-    lower = bounds[..., :-1]
-    width = bounds[..., 1:] - lower
-    return jnp.clip((gained[:, None] - lower) / width, 0.0, 1.0)
-
-
-def equipment_step(
-    stock: Array,
-    storage: Array,
-    loss_share: Array,
-    enemy_power: Array,
-    fire_exponent: Array,
-    intensity: Array,
-    production: Array,
-    restoration: Array,
-    delivered: Array,
-) -> tuple[Array, Array]:
-    """One month of an equipment index: the new stock and storage pool (``attrition.equipment_step``)."""
-    lost = stock * jnp.minimum(loss_share * jnp.power(enemy_power, fire_exponent) * intensity, 1.0)
-    restored = jnp.minimum(storage, restoration)
-    return jnp.maximum(stock - lost + production + restored + delivered, 0.0), storage - restored
-
-
-# --- economy (ceasefire.model.economy) -------------------------------------------------------
-
-
-def log_price_step(log_price: Array, reversion: Array, volatility: Array, z: Array) -> Array:
-    """Mean-reverting log commodity price relative to the start (``economy.log_price_step``)."""
-    return (1.0 - reversion) * log_price + volatility * z
-
-
-def treasury_step(reserves: Array, revenue: Array, spending: Array, reserve_share: Array) -> tuple[Array, Array, Array]:
-    """New reserves, the deficit and whether the reserves are exhausted (``economy.treasury_step``)."""
-    balance = revenue - spending
-    after = reserves + reserve_share * balance
-    deficit = jnp.maximum(-balance, 0.0)
-    exhausted = (after <= 0.0) & (deficit > 0.0)
-    return jnp.maximum(after, 0.0), deficit, exhausted
-
-
-def economic_pain(deficit: Array, deficit0: Array, exhausted: Array, spending0: Array, weight: Array) -> Array:
-    """Dimensionless economic pain (``economy.economic_pain``)."""
-    worse = jnp.maximum(deficit - deficit0, 0.0) / spending0
-    return worse + weight * exhausted * deficit / spending0
-
-
-def stability_step(
-    stability: Array,
-    initial: Array,
-    recovery: Array,
-    pain: Array,
-    pain_sensitivity: Array,
-    casualty_excess: Array,
-    casualty_sensitivity: Array,
-    noise_sd: Array,
-    z: Array,
-) -> Array:
-    """Domestic stability in [0, 1] (``economy.stability_step``)."""
-    s = stability + recovery * (initial - stability) - pain_sensitivity * pain
-    s = s - casualty_sensitivity * casualty_excess + noise_sd * z
-    return jnp.clip(s, 0.0, 1.0)
-
-
-# --- hazard (ceasefire.model.hazard) ---------------------------------------------------------
-
-
-def monthly_rate_from_annual(p_annual: Array) -> Array:
-    """Constant monthly rate whose 12-month probability is ``p_annual``."""
-    return -jnp.log1p(-jnp.minimum(p_annual, 1.0 - 1e-12)) / 12.0
-
-
-def probability(rate: Array) -> Array:
-    """Monthly probability of an event with the given rate."""
-    return -jnp.expm1(-rate)
-
-
-def state_log_hazard(
-    casualty_ratio: Array, pain: Array, stability_loss: Array, b_casualty: Array, b_pain: Array, b_instability: Array
-) -> Array:
-    """The part of the leader's log-hazard that the war's state moves (``hazard.state_log_hazard``)."""
-    return b_casualty * (casualty_ratio - 1.0) + b_pain * pain + b_instability * stability_loss
-
-
-def war_rate(base_rate: Array, state_log: Array) -> Array:
-    return base_rate * jnp.exp(state_log)
-
-
-def peace_base_rate(base_rate: Array, state_log_at_zero_casualties: Array, legitimacy: Array) -> Array:
-    """Hazard in peace once the transition shock has passed (``hazard.peace_base_rate``)."""
-    return base_rate * jnp.exp(state_log_at_zero_casualties + legitimacy)
-
-
-def transition_shock(shock_total: Array, victory: Array, victory_relief: Array) -> Array:
-    """Peak extra monthly hazard after a settlement with victory score ``v`` (``hazard.transition_shock``)."""
-    return shock_total * jnp.power(jnp.clip(1.0 - victory, 0.0, 1.0), victory_relief)
-
-
-# --- a leader's value of office (ceasefire.model.leader) -------------------------------------
-
-
-def stationary_value(flow: Array, rate: Array, punishment: Array, delta: Array) -> Array:
-    """Value (months of office) of a constant flow under a constant removal rate, forever."""
-    return (flow - rate * punishment) / (1.0 - delta * jnp.exp(-rate))
-
 
 PEACE_DEGREE = 17
 """Degree of the polynomial in ``A`` by which :func:`peace_value` sums its series (``A <= PEACE_HORNER_AMPLITUDE``)."""
@@ -311,62 +226,3 @@ def peace_value_by_terms(
 
     total = lax.while_loop(more, term, init)[3]
     return jnp.exp(-amp) * total
-
-
-def fight_value(flow: Array, rate: Array, punishment: Array, delta: Array, months: int, continuation: Array) -> Array:
-    """Value of fighting ``months`` more at a constant removal rate, then ``continuation``."""
-    r = delta * jnp.exp(-rate)
-    annuity = jnp.where(jnp.abs(1.0 - r) > 1e-12, (1.0 - jnp.power(r, months)) / (1.0 - r), float(months))
-    return (flow - rate * punishment) * annuity + jnp.power(r, months) * continuation
-
-
-# --- bargaining (ceasefire.model.bargaining, ceasefire.solve.bargaining_range) ---------------
-
-
-def victory_from_score(
-    score: Array, aspiration: Array, concession: Array, concession_offered: Array, ratchet: Array
-) -> Array:
-    """``v = clip(1 - max(a + kappa C - score - c, 0), 0, 1)`` for ``(paths, terms)`` scores."""
-    col = jnp.expand_dims
-    shortfall = col(aspiration, -1) + col(ratchet, -1) * col(concession_offered, -1) - score - concession
-    return jnp.clip(1.0 - jnp.maximum(shortfall, 0.0), 0.0, 1.0)
-
-
-def choose_terms(gain_a: Array, gain_b: Array, available: Array) -> Array:
-    """Terms chosen on each path, or -1: acceptable to both, largest Nash product of gains."""
-    ok = (gain_a >= 0.0) & (gain_b >= 0.0) & available[None, :]
-    nash = jnp.where(ok, gain_a * gain_b, -jnp.inf)
-    best = jnp.argmax(nash, axis=1)
-    return jnp.where(ok.any(axis=1), best, -1)
-
-
-def breakdown_probability(
-    base: Array, guarantees: Array, guarantee_factor: Array, record_factor: Array, broken_before: Array
-) -> Array:
-    """Monthly probability that a ceasefire breaks down (``bargaining.breakdown_probability``)."""
-    p = base * jnp.where(guarantees, guarantee_factor, 1.0) * jnp.power(record_factor, broken_before)
-    return jnp.clip(p, 0.0, 1.0)
-
-
-def reservation_score(values: Array, grid: Array, fight: Array) -> Array:
-    """Smallest victory score whose peace value reaches ``fight`` (``bargaining_range.reservation_score``)."""
-    ok = values >= fight[:, None]
-    first = jnp.argmax(ok, axis=1)
-    lo = jnp.maximum(first - 1, 0)
-    v_lo = jnp.take_along_axis(values, lo[:, None], axis=1)[:, 0]
-    v_hi = jnp.take_along_axis(values, first[:, None], axis=1)[:, 0]
-    rising = v_hi > v_lo
-    step = jnp.where(rising, (fight - v_lo) / jnp.where(rising, v_hi - v_lo, 1.0), 1.0)
-    score = grid[lo] + jnp.clip(step, 0.0, 1.0) * (grid[first] - grid[lo])
-    out = jnp.where(ok.any(axis=1), score, jnp.inf)
-    out = jnp.where(ok[:, 0], -jnp.inf, out)
-    return jnp.where(jnp.isnan(fight), jnp.nan, out)
-
-
-def bargaining_range(reservation_a: Array, shift_a: Array, reservation_b: Array, shift_b: Array) -> tuple[Array, Array]:
-    """The range ``(low, high)`` of A's share of the stake both leaders accept; NaN where there is none."""
-    low = jnp.clip(reservation_a + shift_a, 0.0, 1.0)
-    high = jnp.clip(1.0 - (reservation_b + shift_b), 0.0, 1.0)
-    exists = (reservation_a + shift_a <= 1.0 - (reservation_b + shift_b)) & (low <= high)
-    exists = exists & ~(jnp.isnan(reservation_a) | jnp.isnan(reservation_b))
-    return jnp.where(exists, low, jnp.nan), jnp.where(exists, high, jnp.nan)

@@ -161,18 +161,6 @@ def aim_progress(st: Structure, side: str, progress: Array) -> Array:
     return padded[:, np.where(obj >= 0, obj, progress.shape[1])]
 
 
-def weighted_attainment(granted: np.ndarray, progress: Array, effect_lost: np.ndarray, weights: np.ndarray) -> Array:
-    """``(paths, terms)`` weighted share of the aims met: affine in progress (``bargaining.weighted_attainment``)."""
-    w = (weights / weights.sum())[:, None]
-    g = granted.astype(float)
-    const = (w * g).sum(axis=0)
-    slope = w * np.where(effect_lost[:, None], -g, 1.0 - g)
-    score = jnp.broadcast_to(jnp.asarray(const), (progress.shape[0], const.size))
-    for j in range(slope.shape[0]):
-        score = score + progress[:, j, None] * slope[j]
-    return score
-
-
 def concessions(st: Structure, side: str, sd: Side) -> tuple[Array, Array]:
     """Concessions received outside the terms, and every concession offered (the ratchet's base)."""
     terms = st.concessions(side)
@@ -182,7 +170,7 @@ def concessions(st: Structure, side: str, sd: Side) -> tuple[Array, Array]:
 
 def victory(st: Structure, side: str, progress: Array, sd: Side) -> Array:
     """``(paths, terms)`` victory scores of every terms option for one side's leader."""
-    score = weighted_attainment(
+    score = K.weighted_attainment(
         st.granted[side], aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side]
     )
     received, offered = concessions(st, side, sd)
@@ -193,7 +181,7 @@ def victory(st: Structure, side: str, progress: Array, sd: Side) -> Array:
 def victory_battlefield(st: Structure, side: str, progress: Array, sd: Side) -> Array:
     """``(paths,)`` victory score of the battlefield alone (no terms)."""
     held = st.aim_lost[side][:, None]
-    score = weighted_attainment(held, aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side])
+    score = K.weighted_attainment(held, aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side])
     received = sd.ld("concession_received")
     v = K.victory_from_score(
         score, sd.ld("aspiration"), jnp.expand_dims(received, -1), received, sd.ld("reasons.opportunism")
