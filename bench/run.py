@@ -102,7 +102,7 @@ def sizes(quick: bool) -> dict[str, Any]:
         "memory": [100_000, 1_000_000, 10_000_000],
         "memory_horizon": 3,
         "sensitivity": True,
-        "jax": [(10, 10_000), (10, 100_000)],
+        "jax": [(10, 10_000), (10, 100_000), (1, 1_000_000)],
     }
 
 

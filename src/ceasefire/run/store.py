@@ -14,6 +14,7 @@ import pandas as pd
 
 from ceasefire.run.experiment import RunResult
 from ceasefire.run.jsonsafe import json_safe
+from ceasefire.run.platform import numerical_platform
 from ceasefire.run.summary import Summary
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES
@@ -41,6 +42,7 @@ def manifest(result: RunResult, scenario_sha256: str | None) -> dict[str, Any]:
         "levers": dict(spec.levers),
         "version": result.version,
         "backend": spec.backend,
+        "platform": numerical_platform(),
     }
 
 

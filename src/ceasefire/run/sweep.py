@@ -53,6 +53,7 @@ from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig, per_path, simulate
 from ceasefire.run.experiment import chunk_size_for
 from ceasefire.run.guards import check_chunk
+from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
 from ceasefire.run.store import write_atomic
 from ceasefire.run.workers import init_worker, pool_context
@@ -635,6 +636,7 @@ def _manifest(scenario: Scenario, spec: SweepSpec, design: pd.DataFrame, chunk_r
         "chunk_rows": chunk_rows,
         "chunks": math.ceil(len(design) / chunk_rows),
         "metrics": list(spec.metrics_for()),
+        "platform": numerical_platform(),  # where it was started: informative, not compared on resume
     }
 
 
@@ -697,7 +699,7 @@ def _prepare_store(out: Path, manifest: dict[str, Any], design: pd.DataFrame, re
         differ = [
             f"{k}: folder has {found.get(k)!r}, this sweep {manifest[k]!r}"
             for k in manifest
-            if k != "columns" and found.get(k) != manifest[k]
+            if k not in ("columns", "platform") and found.get(k) != manifest[k]
         ]
         if differ:
             raise SweepError(
