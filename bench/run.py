@@ -435,9 +435,9 @@ def row_memory(s: dict[str, Any]) -> dict[str, Any]:
             file=sys.stderr,
         )
     return {
-        "case": "one parameter sample, optimal policy, no bargaining-range record (its monthly arrays grow as "
-        "paths x months), fresh process each; one worker, then the default (every core), whose peak is that of "
-        "the process and its workers together (polled)",
+        "case": "one parameter sample, optimal policy, the bargaining range recorded (the default; on the "
+        "sample's first 4,096 paths), fresh process each; one worker, then the default (every core), whose peak "
+        "is that of the process and its workers together (polled)",
         "horizon": s["memory_horizon"],
         "rows": out,
         "target_mib_at_1e7": 4096,
