@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import operator
-import os
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -355,6 +354,7 @@ def discover(
     dims: int | None = 6,
     horizon: int | None = None,
     policy: str | None = None,
+    backend: str | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
@@ -378,6 +378,7 @@ def discover(
         seed=seed,
         horizon=horizon,
         policy=policy,
+        backend=backend,
         metrics=tuple(dict.fromkeys((*condition.metrics, "deal_at_start"))),
     )
     spec.validate()
@@ -385,7 +386,7 @@ def discover(
         raise ValueError(f"discovery needs at least 2 points, got n={n}")
     names = model_factors(scenario)
     design = latin_hypercube(scenario, n, spec.seed, names)
-    ex = executor or executor_for(workers or os.cpu_count() or 1, scheduler)
+    ex = executor or executor_for(workers or spec.default_workers(), scheduler)
     table = run_sweep(scenario, design, spec, executor=ex, out=out, resume=resume, progress=progress)
     hit = condition.mask(table)
     params = dict(iter_params(scenario))

@@ -26,7 +26,6 @@ model over the whole prior box); their share is reported as ``month0_share``.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -284,6 +283,7 @@ def sensitivity(
     levers: Mapping[str, float] | None = None,
     horizon: int | None = None,
     policy: str | None = None,
+    backend: str | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     executor: Executor | None = None,
@@ -311,8 +311,11 @@ def sensitivity(
         evaluations).
     levers
         Lever intensities applied at every point (their own parameters become factors).
+    backend
+        ``numpy`` (default) or ``jax`` (:class:`ceasefire.run.sweep.SweepSpec`).
     workers, scheduler, executor
-        Where the sweep runs (default: a local pool of ``os.cpu_count()`` processes).
+        Where the sweep runs (default: a local pool of ``os.cpu_count()`` processes; one, in this
+        process, with JAX).
     out, resume
         A folder for the sweeps' parts (``screen/`` and ``main/`` inside), and whether to continue them.
     """
@@ -329,13 +332,14 @@ def sensitivity(
         seed=seed,
         horizon=horizon,
         policy=policy,
+        backend=backend,
         metrics=tuple(dict.fromkeys((output, "deal_at_start"))),
     )
     spec.validate()
     lever_columns = {LEVER_PREFIX + k: float(v) for k, v in (levers or {}).items()}
     factors = scenario_factors(scenario, levers)
     month0: list[float] = []
-    ex = executor or executor_for(workers or os.cpu_count() or 1, scheduler)
+    ex = executor or executor_for(workers or spec.default_workers(), scheduler)
 
     def evaluate_in(folder: str | None) -> Callable[[pd.DataFrame], NDArray[np.float64]]:
         where = None if out is None or folder is None else Path(out) / folder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -56,7 +55,7 @@ def run(
 ) -> None:
     """Simulate a scenario and print the summary table."""
     from ceasefire.report.table import print_summary
-    from ceasefire.run.experiment import RunSpec
+    from ceasefire.run.experiment import RunSpec, check_backend
     from ceasefire.run.experiment import run as run_experiment
     from ceasefire.run.store import result_document, write_parquet
     from ceasefire.run.summary import belief_effect, summarize
@@ -66,10 +65,10 @@ def run(
         raise fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
     if beliefs not in BELIEFS:
         raise fail(f"--beliefs {beliefs!r}: expected one of {', '.join(BELIEFS)}")
-    if backend not in ("numpy", "jax"):
-        raise fail(f"--backend {backend!r}: expected one of numpy, jax")
-    if backend == "jax" and importlib.util.find_spec("jax") is None:
-        raise fail("--backend jax needs jax, which is not installed: pip install 'ceasefire[jax]'")
+    try:
+        check_backend(backend)
+    except ValueError as e:
+        raise fail(f"--backend: {e}") from None
     try:
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)

@@ -18,7 +18,17 @@ PathsOpt = Annotated[int | None, typer.Option(min=1, help="inner paths per point
 SeedOpt = Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")]
 HorizonOpt = Annotated[int | None, typer.Option(min=1, max=600, help="months simulated (default: the scenario's)")]
 WorkersOpt = Annotated[
-    int | None, typer.Option(min=1, help="local worker processes (default: the number of CPUs; 1 runs in-process)")
+    int | None,
+    typer.Option(
+        min=1, help="local worker processes (default: the number of CPUs, 1 with --backend jax; 1 runs in-process)"
+    ),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        help="engine: 'numpy', or 'jax' (the jax extra; runs on a GPU where jax sees one; the same "
+        "distributions as numpy, not the same bits)"
+    ),
 ]
 SchedulerOpt = Annotated[
     str | None, typer.Option(help="run on the Dask distributed scheduler at this address (e.g. tcp://host:8786)")
@@ -29,10 +39,10 @@ JsonOpt = Annotated[str | None, typer.Option("--json", help="write the result as
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")]
 
 
-def _executor(workers: int | None, scheduler: str | None) -> Any:
+def _executor(workers: int | None, scheduler: str | None, backend: str) -> Any:
     from ceasefire.run.sweep import executor_for
 
-    return executor_for(workers or os.cpu_count() or 1, scheduler)
+    return executor_for(workers or (1 if backend == "jax" else os.cpu_count() or 1), scheduler)
 
 
 @contextmanager
@@ -87,6 +97,7 @@ def sweep(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
+    backend: BackendOpt = "numpy",
     quiet: QuietOpt = False,
 ) -> None:
     """Evaluate a design (one experiment per row) over common random numbers; results in --out."""
@@ -98,7 +109,9 @@ def sweep(
     if (design is None) == (n is None):
         raise fail("give either --design FILE or -n N (a Latin hypercube of N points)")
     try:
-        spec = SweepSpec.from_scenario(sc, paths=paths, seed=seed, horizon=horizon, policy=policy, metrics=metric)
+        spec = SweepSpec.from_scenario(
+            sc, paths=paths, seed=seed, horizon=horizon, policy=policy, metrics=metric, backend=backend
+        )
         spec.validate()
         table_in = _read_design(design) if design is not None else latin_hypercube(sc, n or 1, spec.seed)
         start = time.perf_counter()
@@ -113,7 +126,7 @@ def sweep(
                 sc,
                 table_in,
                 spec,
-                executor=_executor(workers, scheduler),
+                executor=_executor(workers, scheduler, backend),
                 chunk_rows=chunk_rows,
                 out=out,
                 resume=resume,
@@ -158,6 +171,7 @@ def sensitivity(
     scheduler: SchedulerOpt = None,
     out: OutOpt = None,
     resume: ResumeOpt = False,
+    backend: BackendOpt = "numpy",
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -179,7 +193,8 @@ def sensitivity(
                 screen_n=screen_n,
                 levers=parse_levers(lever or []),
                 horizon=horizon,
-                executor=_executor(workers, scheduler),
+                backend=backend,
+                executor=_executor(workers, scheduler, backend),
                 out=out,
                 resume=resume,
                 progress=update,
@@ -256,6 +271,7 @@ def discover(
     scheduler: SchedulerOpt = None,
     out: OutOpt = None,
     resume: ResumeOpt = False,
+    backend: BackendOpt = "numpy",
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -278,7 +294,8 @@ def discover(
                 max_boxes=max_boxes,
                 dims=dims,
                 horizon=horizon,
-                executor=_executor(workers, scheduler),
+                backend=backend,
+                executor=_executor(workers, scheduler, backend),
                 out=out,
                 resume=resume,
                 progress=update,

@@ -9,6 +9,7 @@ so the numbers do not depend on the number of workers either.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -42,6 +43,14 @@ from ceasefire.scenario.schema import Scenario
 
 BACKENDS = ("numpy", "jax")
 """Engines that simulate a chunk: :mod:`ceasefire.model.engine` and :mod:`ceasefire.model.jax_engine`."""
+
+
+def check_backend(backend: str) -> None:
+    """A ``ValueError`` naming what is wrong unless ``backend`` is known and, for ``jax``, installed."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend '{backend}' (backends: {', '.join(BACKENDS)})")
+    if backend == "jax" and importlib.util.find_spec("jax") is None:
+        raise ValueError("backend 'jax' needs jax, which is not installed: pip install 'ceasefire[jax]'")
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,7 @@ class RunSpec:
             raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
         if self.beliefs not in BELIEFS:
             raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend '{self.backend}' (backends: {', '.join(BACKENDS)})")
+        check_backend(self.backend)
         check_workers(self.workers)
         check_levers(scenario, self.levers)
 

@@ -51,7 +51,7 @@ from numpy.typing import NDArray
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig, per_path, simulate
-from ceasefire.run.experiment import chunk_size_for
+from ceasefire.run.experiment import check_backend, chunk_size_for
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
@@ -277,6 +277,9 @@ class SweepSpec:
     beliefs: str = "scenario"
     metrics: tuple[str, ...] | None = None
     """Metrics computed per row; ``None``: every registered metric the horizon allows."""
+    backend: str = "numpy"
+    """``numpy``, or ``jax`` (:mod:`ceasefire.model.jax_engine`, the ``jax`` extra: its own random
+    numbers, so the same distributions as NumPy's, not the same bits)."""
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: Any) -> SweepSpec:
@@ -307,6 +310,7 @@ class SweepSpec:
             raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
         if self.beliefs not in BELIEFS:
             raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
+        check_backend(self.backend)
         if self.metrics is not None and not self.metrics:
             raise ValueError("a sweep needs at least one metric")
         for m in self.metrics or ():
@@ -316,7 +320,18 @@ class SweepSpec:
                 raise ValueError(f"metric '{m}' needs a horizon of at least {METRICS[m].min_horizon} months")
 
     def config(self) -> RunConfig:
-        return RunConfig(horizon=self.horizon, lookahead=self.lookahead, policy=self.policy, beliefs=self.beliefs)
+        return RunConfig(
+            horizon=self.horizon,
+            lookahead=self.lookahead,
+            policy=self.policy,
+            beliefs=self.beliefs,
+            backend=self.backend,
+        )
+
+    def default_workers(self) -> int:
+        """Worker processes by default: every CPU for NumPy; one for JAX, which uses every core (or
+        the GPU) by itself and would compile its programs once per process."""
+        return 1 if self.backend == "jax" else os.cpu_count() or 1
 
 
 def model_factors(scenario: Scenario, levers: Iterable[str] = ()) -> list[str]:
@@ -462,7 +477,12 @@ def evaluate_chunk(task: ChunkTask) -> ChunkResult:
         values = {k: v[idx] for k, v in task.values.items()}
         intensities = {lv: float(x) for lv, x in zip(task.lever_ids, combo, strict=True) if x != 0.0}
         seeds = [seed] * idx.size
-        outcomes = simulate(task.scenario, per_path(values, spec.paths), seeds, spec.paths, config, intensities)
+        if spec.backend == "jax":  # an optional extra: imported only when asked for
+            from ceasefire.model import jax_engine
+
+            outcomes = jax_engine.simulate_samples(task.scenario, values, seeds, spec.paths, config, intensities)
+        else:
+            outcomes = simulate(task.scenario, per_path(values, spec.paths), seeds, spec.paths, config, intensities)
         outcomes = check_chunk(outcomes, task.scenario, values, seeds, spec.paths, config, intensities, 0)
         view = MetricInput(outcomes, idx.size, spec.paths, spec.horizon, values)
         for m in names:
@@ -629,7 +649,7 @@ def _manifest(scenario: Scenario, spec: SweepSpec, design: pd.DataFrame, chunk_r
         "policy": spec.policy,
         "beliefs": spec.beliefs,
         "version": __version__,
-        "backend": "numpy",
+        "backend": spec.backend,
         "design_sha256": design_hash(design),
         "rows": len(design),
         "columns": [str(c) for c in design.columns],
@@ -758,8 +778,18 @@ def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
 
 
 def default_chunk_rows(rows: int, spec: SweepSpec) -> int:
-    """Rows per chunk: at most 32 chunks' worth of progress granularity, within the memory budget."""
-    return max(1, min(chunk_size_for(spec.paths, spec.horizon, spec.policy), math.ceil(rows / 32)))
+    """Rows per chunk: at most 32 chunks' worth of progress granularity, within the memory budget.
+
+    With JAX, whole compiled calls (:func:`ceasefire.model.jax_engine.samples_per_block` rows each,
+    thousands on a GPU): a chunk of fewer rows would be padded to a whole call.
+    """
+    size = math.ceil(rows / 32)
+    if spec.backend == "jax":
+        from ceasefire.model import jax_engine
+
+        call = jax_engine.samples_per_block(spec.paths)
+        return call * math.ceil(size / call)
+    return max(1, min(chunk_size_for(spec.paths, spec.horizon, spec.policy), size))
 
 
 def run_sweep(
