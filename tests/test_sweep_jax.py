@@ -95,6 +95,12 @@ def test_cli_sweep_and_sensitivity_take_the_backend(tmp_path: Path) -> None:
     assert "unknown backend 'cuda'" in bad.output and "numpy, jax" in bad.output
 
 
-def test_backend_names_are_checked() -> None:
+def test_backend_names_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
     with pytest.raises(ValueError, match="unknown backend 'torch'"):
         SweepSpec.from_scenario(flagship(), backend="torch").validate()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real(name, *a))
+    out = CliRunner().invoke(app, ["sensitivity", FLAGSHIP, "--backend", "jax", "-q"])
+    assert out.exit_code == 2 and "pip install 'ceasefire[jax]'" in " ".join(out.output.split())

@@ -68,7 +68,7 @@ def run(
     try:
         check_backend(backend)
     except ValueError as e:
-        raise fail(f"--backend: {e}") from None
+        raise fail(f"--backend {backend!r}: {e}") from None
     try:
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
