@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,12 +36,6 @@ OutOpt = Annotated[Path | None, typer.Option(help="folder for the sweep's manife
 ResumeOpt = Annotated[bool, typer.Option(help="continue the sweep already in --out where it stopped")]
 JsonOpt = Annotated[str | None, typer.Option("--json", help="write the result as JSON to this file ('-' for stdout)")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")]
-
-
-def _executor(workers: int | None, scheduler: str | None, backend: str) -> Any:
-    from ceasefire.run.sweep import executor_for
-
-    return executor_for(workers or (1 if backend == "jax" else os.cpu_count() or 1), scheduler)
 
 
 @contextmanager
@@ -103,7 +96,7 @@ def sweep(
     """Evaluate a design (one experiment per row) over common random numbers; results in --out."""
     import time
 
-    from ceasefire.run.sweep import SweepSpec, latin_hypercube, run_sweep
+    from ceasefire.run.sweep import SweepSpec, executor_for, latin_hypercube, run_sweep
 
     sc = _load(scenario)
     if (design is None) == (n is None):
@@ -126,7 +119,7 @@ def sweep(
                 sc,
                 table_in,
                 spec,
-                executor=_executor(workers, scheduler, backend),
+                executor=executor_for(workers or spec.default_workers(), scheduler),
                 chunk_rows=chunk_rows,
                 out=out,
                 resume=resume,
@@ -194,7 +187,8 @@ def sensitivity(
                 levers=parse_levers(lever or []),
                 horizon=horizon,
                 backend=backend,
-                executor=_executor(workers, scheduler, backend),
+                workers=workers,
+                scheduler=scheduler,
                 out=out,
                 resume=resume,
                 progress=update,
@@ -295,7 +289,8 @@ def discover(
                 dims=dims,
                 horizon=horizon,
                 backend=backend,
-                executor=_executor(workers, scheduler, backend),
+                workers=workers,
+                scheduler=scheduler,
                 out=out,
                 resume=resume,
                 progress=update,

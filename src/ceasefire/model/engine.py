@@ -140,10 +140,11 @@ def path_blocks(paths: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + PATH_BLOCK, paths)) for lo in range(0, paths, PATH_BLOCK)]
 
 
-def monthly_paths(samples: int, paths: int, config: RunConfig) -> NDArray[np.bool_]:
+def monthly_paths(samples: int, paths: int, config: RunConfig, block: int | None = None) -> NDArray[np.bool_]:
     """Which of ``samples x paths`` paths (sample by sample) have the month's bargaining range
-    recorded: each sample's first :data:`PATH_BLOCK` paths, none when the range is not asked for."""
-    first = np.arange(paths) < PATH_BLOCK
+    recorded: each sample's first ``block`` paths (default :data:`PATH_BLOCK`), none when the range
+    is not asked for."""
+    first = np.arange(paths) < (PATH_BLOCK if block is None else block)
     return np.tile(first & config.bargaining_range, samples)
 
 

@@ -44,7 +44,17 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
 
 from ceasefire.model.decision import N_FEATURES, RIDGE
-from ceasefire.model.engine import BELIEFS, IMAGINED, POLICIES, RANGE_GRID, TRUE_WORLD, Outcomes, RunConfig, child
+from ceasefire.model.engine import (
+    BELIEFS,
+    IMAGINED,
+    POLICIES,
+    RANGE_GRID,
+    TRUE_WORLD,
+    Outcomes,
+    RunConfig,
+    child,
+    monthly_paths,
+)
 from ceasefire.model.jax import kernels as K
 from ceasefire.model.jax import lsm
 from ceasefire.model.jax.valuation import (
@@ -991,7 +1001,7 @@ class _Gather:
             a = got[f"rows.{name}"]
             return a.reshape(a.shape[0], -1, *a.shape[3:])
 
-        ranged = np.tile(np.arange(paths) < self.width, samples) & config.bargaining_range
+        ranged = monthly_paths(samples, paths, config, self.width)
         monthly = {k: months(k) for k in _RANGE_ROWS} if config.bargaining_range else {}
         trajectories = {}
         if config.record:
