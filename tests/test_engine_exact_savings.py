@@ -93,6 +93,8 @@ def test_peace_on_a_subset_equals_the_full_computation(n: int, m: int, share: fl
     assert np.array_equal(bits(val.peace_at(rows, v[rows, terms])), bits(full[rows, terms]))
     subset = val.peace_where(read, lambda r, k: v[r, k], -np.inf)
     assert np.array_equal(bits(subset), bits(np.where(read, full, -np.inf)))
+    best = val.best_peace(read, lambda r, k: v[r, k])
+    assert np.array_equal(bits(best), bits(np.where(read, full, -np.inf).max(axis=1, initial=-np.inf)))
 
 
 @settings(max_examples=25, deadline=None)

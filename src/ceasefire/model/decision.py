@@ -155,7 +155,7 @@ def imagined_paths(
             val = Valuation.of(sd, succ, everyone, log_i, world.peace_log(side, log_i), vb_i, None)
             feats[g, t] = features(world, side, val, vb_i, everyone, log_rho)
             # his value of the terms is read only on those the other accepts: valued there alone
-            best = val.peace_where(accepted, elements(v_i), -np.inf).max(axis=1, initial=-np.inf)
+            best = val.best_peace(accepted, elements(v_i))
             stop[g, t] = np.where(np.isfinite(best), best, np.nan)
             if t < horizon:
                 flow[g, t] = val.war_cashflow

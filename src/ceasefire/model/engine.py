@@ -530,7 +530,6 @@ def _myopic_fight_value(
     for s, o in (("A", "B"), ("B", "A")):
         # his value of peace later is read only on the terms the other accepts: valued there alone
         # (element by element, the same bits as on every element)
-        later = val[s].peace_where(accepts[o], partial(victory_at, st, s, projected[s], world.sides[s], idx), -np.inf)
-        best_later = later.max(axis=1, initial=-np.inf)
+        best_later = val[s].best_peace(accepts[o], partial(victory_at, st, s, projected[s], world.sides[s], idx))
         out[s] = fight[s][0] + fight[s][1] * np.maximum(val[s].stay, best_later)
     return out
