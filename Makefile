@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= russia-ukraine-2026
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean gpu-wheels
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,3 +39,22 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 # the benchmark suite: bench/results/bench.md and bench.json (BENCH_QUICK=1 for smoke sizes)
 bench: $(VENV)/.installed-bench
 	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python bench/run.py
+
+# Wheels of the packages that `ceasefire sensitivity --backend jax` and bench/jax_backend.py import
+# but the lent GPU machine's image lacks (docs/jax-backend.md, "On a lent GPU"), for its Python, at
+# this venv's versions (latest where the venv lacks one). typing_extensions travels too: pydantic
+# needs a newer one than the image may have.
+GPU_WHEELS := pydantic pydantic_core annotated-types typing-inspection typing_extensions lark SALib multiprocess dill
+GPU_PY ?= 3.12
+WHL ?= .whl
+GPU_PIN_PY := $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PY))
+
+gpu-wheels:
+	rm -rf $(WHL) && mkdir -p $(WHL)
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version $(GPU_PY) --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+	  --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d $(WHL) \
+	  $$($(GPU_PIN_PY) -c 'import importlib.metadata as m, sys;\
+	  print(*(n + "==" + m.version(n) if any(True for _ in m.distributions(name=n)) else n for n in sys.argv[1:]))' \
+	  $(GPU_WHEELS))
+	@ls -s $(WHL) && du -sh $(WHL)
