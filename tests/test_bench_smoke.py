@@ -72,3 +72,27 @@ def test_terms_can_be_repeated_for_the_scaling_row() -> None:
     ids = [t.id for t in sc.terms]
     assert len(ids) == 6 == len(set(ids))
     assert [t.id for t in suite.scenario_with_terms(2).terms] == ids[:2]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="the jax extra is not installed")
+def test_gpu_check_dry_run_times_a_sensitivity(tmp_path: Path) -> None:
+    """``bench/gpu_check.sh``, the prepared GPU measurement, still runs against this code: its dry mode
+    (tiny sizes, on the CPU) times a sensitivity analysis on the JAX backend and summarizes it."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "GPU_CHECK_DRY": "1",
+        "GPU_CHECK_STEPS": "sobol",
+        "GPU_CHECK_PYTHON": sys.executable,
+        "GPU_CHECK_WHEELS": str(tmp_path / "no-wheels"),
+        "OUT": str(tmp_path / "out"),
+    }
+    done = subprocess.run(["bash", str(BENCH / "gpu_check.sh")], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    assert "imports: exit 0" in summary and "sobol: exit 0" in summary
+    assert "sobol-gpu.json: " in summary and "points x 64 paths" in summary
+    sobol = json.loads((tmp_path / "out" / "sobol-gpu.json").read_text())
+    assert sobol["paths"] == 64 and sobol["rows"]
