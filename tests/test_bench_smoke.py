@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -78,9 +80,6 @@ def test_terms_can_be_repeated_for_the_scaling_row() -> None:
 def test_gpu_check_dry_run_times_a_sensitivity(tmp_path: Path) -> None:
     """``bench/gpu_check.sh``, the prepared GPU measurement, still runs against this code: its dry mode
     (tiny sizes, on the CPU) times a sensitivity analysis on the JAX backend and summarizes it."""
-    import os
-    import subprocess
-
     env = {
         **os.environ,
         "GPU_CHECK_DRY": "1",
