@@ -238,6 +238,19 @@ def test_explanation_is_reproducible_and_json_safe(explained: dict[str, object])
     assert set(doc["factors"][0]) >= {"id", "name", "shapley", "share", "source"}
 
 
+def test_the_explanation_does_not_depend_on_the_number_of_workers() -> None:
+    sc = load_scenario(TOY)
+    one, two = (explain(sc, side="A", seed=5, samples=3, paths=12, horizon=10, workers=w).to_dict() for w in (1, 2))
+    assert one.pop("seconds") > 0 and two.pop("seconds") > 0
+    assert one["sizes"]["war_coalitions"] == 4  # units of coalitions, one per world the war is fought in
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    sizes = ["--seed", "5", "--samples", "3", "--paths", "12", "--horizon", "10"]
+    cli = CliRunner().invoke(app, ["explain", str(TOY), *sizes, "--workers", "2", "--json", "-"])
+    assert cli.exit_code == 0, cli.output
+    doc = json.loads(cli.stdout)
+    assert doc.pop("seconds") > 0 and json.dumps(doc, sort_keys=True) == json.dumps(one, sort_keys=True)
+
+
 def test_later_month_and_named_terms() -> None:
     sc = load_scenario(TOY)
     e = explain(sc, side="A", month=4, terms="freeze", seed=5, samples=3, paths=12, horizon=10)

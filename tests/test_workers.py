@@ -158,6 +158,21 @@ def test_automatic_workers_one_for_small_work_all_cores_for_large(monkeypatch: p
         resolve_workers(0, 100, 1e12)
 
 
+def test_sweeps_default_to_the_environments_workers_else_every_cpu(monkeypatch: pytest.MonkeyPatch, sc: Any) -> None:
+    from ceasefire.run.sweep import SweepSpec
+
+    spec = SweepSpec.from_scenario(sc, paths=8, horizon=12)
+    monkeypatch.setattr(workers, "cpus", lambda: 6)
+    monkeypatch.delenv(WORKERS_ENV, raising=False)
+    assert spec.default_workers() == 6
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    assert spec.default_workers() == 3
+    assert replace(spec, backend="jax").default_workers() == 1  # JAX uses every core by itself
+    monkeypatch.setenv(WORKERS_ENV, "many")
+    with pytest.raises(CeasefireError, match=WORKERS_ENV):
+        spec.default_workers()
+
+
 def test_units_share_the_work_evenly_and_stay_large_enough() -> None:
     for n in range(1, 60):
         for w in (1, 2, 3, 8):

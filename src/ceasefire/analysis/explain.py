@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -56,6 +57,7 @@ from ceasefire.model.engine import IMAGINED, TRUE_WORLD, _noise, per_path
 from ceasefire.model.valuation import Structure
 from ceasefire.model.world import World
 from ceasefire.run.jsonsafe import json_safe
+from ceasefire.run.workers import parallel_map, resolve_workers
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
 
@@ -306,6 +308,69 @@ def _within_reach(his_values: Array, other_gains: Array, available: NDArray[np.b
     return np.where(signs.any(axis=1), mine, least_refused)
 
 
+@dataclass(frozen=True)
+class _War:
+    """What every coalition's valuation shares: the month, the parameter samples and the random numbers."""
+
+    scenario: Scenario
+    st: Structure
+    side: str
+    month: int
+    samples: int
+    horizon: int
+    base: Mapping[str, Array]  # per-path parameters at the scenario's values
+    z_imagined: Array
+    u_imagined: Array
+    z_true: Array
+    u_true: Array
+    remove_u: Array
+
+
+@dataclass(frozen=True)
+class _Coalitions:
+    """How the coalitions are grouped: by the groups that move the war's paths, then the others."""
+
+    world_neutral: tuple[dict[str, float], ...]  # the neutral values of each group that moves the war
+    world_bits: tuple[int, ...]
+    owner: Mapping[str, int]
+    neutral: Mapping[str, float]
+    series_masks: NDArray[np.int64]
+    linear_masks: NDArray[np.int64]
+
+
+def _world_coalitions(
+    war: _War, co: _Coalitions, world_mask: int, keep_true: bool
+) -> tuple[NDArray[np.int64], Array, Array, WarRecord | None]:
+    """A unit of work: every coalition whose groups that move the war are ``world_mask``.
+
+    The war's paths are simulated once for them all, and the coalitions of the other groups are
+    valued in batches of :data:`BATCH_ENTRIES`. Returns the coalitions (bit masks), the leader's
+    value of fighting on ``(C, samples)`` and of each terms option ``(C, samples, K)``, and the true
+    war's record in the month when ``keep_true``.
+    """
+    m = next(iter(war.base.values())).size
+    pp = dict(war.base)
+    for b, neutral in zip(co.world_bits, co.world_neutral, strict=True):
+        if not (world_mask >> b) & 1:
+            for path, value in neutral.items():
+                pp[path] = np.full(m, value)
+    believed = World(war.scenario, pp, pp, {war.side: pp[f"leaders.{war.side}.optimism"]})
+    imagined = record_war(believed, war.z_imagined, war.u_imagined, war.horizon)
+    true_now = record_war(World(war.scenario, pp, pp), war.z_true, war.u_true, war.month).at(war.month)
+    series_masks = co.series_masks | world_mask
+    per_batch = max(1, BATCH_ENTRIES // ((war.horizon + 1) * m * co.linear_masks.size))
+    flats, fights, terms = [], [], []
+    for lo in range(0, series_masks.size, per_batch):
+        grid = series_masks[lo : lo + per_batch, None] | co.linear_masks[None, :]
+        out = _evaluate_batch(
+            war.st, war.side, war.month, war.samples, grid, pp, co.owner, co.neutral, imagined, true_now, war.remove_u
+        )
+        flats.append(grid.ravel())
+        fights.append(out.fight)
+        terms.append(out.terms)
+    return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
+
+
 LINEAR_KEYS = ("reasons.militarism", "reasons.punishment", "punishment_lost_war")
 """Leader parameters that enter his values only through the flow at war and the punishment, not
 through the peace series: groups of these alone share the series (:func:`peace_parts`)."""
@@ -321,6 +386,7 @@ def explain(
     horizon: int | None = None,
     terms: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> Explanation:
     """Decompose a leader's gap between fighting on and the best deal into the scenario's factors.
 
@@ -349,6 +415,10 @@ def explain(
         over the coalitions, so every coalition's gap is to the same deal.
     progress
         Called with ``(done, total)`` coalitions.
+    workers
+        Cores to compute on (``None``: automatic, as for a run; see
+        :func:`ceasefire.run.workers.resolve_workers`). The coalitions are shared out by the groups
+        that move the war's paths, each unit computed whole: the numbers do not depend on it.
 
     Raises
     ------
@@ -396,29 +466,19 @@ def explain(
     n = 1 << k
     fight = np.empty((n, samples))
     values_k = np.empty((n, samples, len(st.terms)))
-    linear_masks = _masks(linear_bits)
-    per_batch = max(1, BATCH_ENTRIES // ((horizon + 1) * m * linear_masks.size))
+    world_masks = _masks(world_bits)
+    full_world = int(world_masks[-1])
+    war = _War(scenario, st, side, month, samples, horizon, base, z_imagined, u_imagined, z_true, u_true, remove_u)
+    world_neutral = tuple(groups[i].neutral for i in world_bits)
+    coalitions = _Coalitions(world_neutral, tuple(world_bits), owner, neutral, _masks(series_bits), _masks(linear_bits))
+    tasks = ((war, coalitions, int(w), int(w) == full_world) for w in world_masks)
+    cores = resolve_workers(workers, world_masks.size, float(n * m * (horizon + 1)))
     done = 0
-    full_world = int(sum(1 << i for i in world_bits))
     true_full: WarRecord | None = None
-    for world_mask in _masks(world_bits):
-        pp = dict(base)
-        for i in world_bits:
-            if not (world_mask >> i) & 1:
-                for path, value in groups[i].neutral.items():
-                    pp[path] = np.full(m, value)
-        optimism = pp[f"leaders.{side}.optimism"]
-        imagined = record_war(World(scenario, pp, pp, {side: optimism}), z_imagined, u_imagined, horizon)
-        true_now = record_war(World(scenario, pp, pp), z_true, u_true, month).at(month)
-        if world_mask == full_world:
-            true_full = true_now
-        series_masks = _masks(series_bits) | world_mask
-        for lo in range(0, series_masks.size, per_batch):
-            grid = series_masks[lo : lo + per_batch, None] | linear_masks[None, :]
-            out = _evaluate_batch(st, side, month, samples, grid, pp, owner, neutral, imagined, true_now, remove_u)
-            flat = grid.ravel()
-            fight[flat] = out.fight
-            values_k[flat] = out.terms
+    with closing(parallel_map(_world_coalitions, tasks, cores)) as results:
+        for _, (flat, fight_w, values_w, true_now) in results:
+            fight[flat], values_k[flat] = fight_w, values_w
+            true_full = true_now if true_now is not None else true_full
             done += flat.size
             if progress is not None:
                 progress(done, n)

@@ -32,6 +32,15 @@ def explain(
         str | None, typer.Option("--json", help="write the explanation as JSON ('-' for stdout)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1024,
+            help="CPU cores to use (default: all, when big enough to gain; env CEASEFIRE_WORKERS); "
+            "the numbers do not depend on it",
+        ),
+    ] = None,
 ) -> None:
     """Why a leader does not take a deal: his gap between fighting on and the best terms, split
     into the scenario's factors by exact Shapley values."""
@@ -56,6 +65,7 @@ def explain(
                 seed=seed,
                 horizon=horizon,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                workers=workers,
             )
     except (CeasefireError, ValueError) as e:
         raise fail(str(e)) from None

@@ -19,7 +19,9 @@ HorizonOpt = Annotated[int | None, typer.Option(min=1, max=600, help="months sim
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
-        min=1, help="local worker processes (default: the number of CPUs, 1 with --backend jax; 1 runs in-process)"
+        min=1,
+        help="local worker processes (default: CEASEFIRE_WORKERS, else the number of CPUs; 1 with --backend jax; "
+        "1 runs in-process)",
     ),
 ]
 BackendOpt = Annotated[

@@ -893,7 +893,6 @@ def _run_sensitivity(sc: Scenario, options: ReportOptions, spec: RunSpec, progre
         paths=options.analysis_paths,
         seed=spec.seed,
         horizon=spec.horizon,
-        workers=1,
         progress=_stage(progress, "sensitivity (Morris)"),
     )
     return result.to_dict()

@@ -56,7 +56,7 @@ from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
 from ceasefire.run.store import write_atomic
-from ceasefire.run.workers import init_worker, pool_context
+from ceasefire.run.workers import default_cores, init_worker, pool_context
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
 
@@ -329,9 +329,10 @@ class SweepSpec:
         )
 
     def default_workers(self) -> int:
-        """Worker processes by default: every CPU for NumPy; one for JAX, which uses every core (or
-        the GPU) by itself and would compile its programs once per process."""
-        return 1 if self.backend == "jax" else os.cpu_count() or 1
+        """Worker processes by default: for NumPy, ``CEASEFIRE_WORKERS`` if set, else every CPU this
+        process may use; one for JAX, which uses every core (or the GPU) by itself and would compile
+        its programs once per process."""
+        return 1 if self.backend == "jax" else default_cores()
 
 
 def model_factors(scenario: Scenario, levers: Iterable[str] = ()) -> list[str]:

@@ -49,6 +49,7 @@ __all__ = [
     "WorkerError",
     "check_workers",
     "cpus",
+    "default_cores",
     "in_worker",
     "init_worker",
     "parallel_map",
@@ -110,6 +111,11 @@ def cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on every platform
         return max(1, os.cpu_count() or 1)
+
+
+def default_cores() -> int:
+    """Cores asked for when no number is given: :data:`WORKERS_ENV` if set, else :func:`cpus`."""
+    return _from_environment() or cpus()
 
 
 def _from_environment() -> int | None:
