@@ -110,6 +110,26 @@ def test_peace_of_many_terms_equals_each_terms_alone(n: int, m: int, seed: int) 
     assert np.array_equal(bits(whole), bits(columns))
 
 
+@settings(max_examples=50, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 4), min_size=0, max_size=2),
+    m=st.integers(1, 60),
+    k=st.integers(0, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_best_accepted_terms_equal_the_masked_maximum(lead: list[int], m: int, k: int, seed: int) -> None:
+    """The explainer's best terms accepted, taken terms by terms: the bits of the masked ``max``
+    (broadcast ``accepted``, ties, signed zeros, infinities and no term accepted included)."""
+    from ceasefire.model.calculus import _best_accepted
+
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, -0.0, 1.5, -2.25, np.inf, -np.inf, 7.0])
+    peace = np.where(rng.random((*lead, m, k)) < 0.3, rng.choice(pool, (*lead, m, k)), rng.normal(size=(*lead, m, k)))
+    accepted = rng.random((m, k)) < 0.5  # broadcast over the variants, as in the stopping problem
+    expected = np.where(accepted, peace, -np.inf).max(axis=-1, initial=-np.inf)
+    assert np.array_equal(bits(_best_accepted(accepted, peace)), bits(expected))
+
+
 def test_peace_on_a_subset_of_a_batch_larger_than_a_block() -> None:
     """Beyond :data:`leader.PEACE_BLOCK` elements the series runs in blocks: a subset still matches."""
     rng = np.random.default_rng(5)

@@ -313,7 +313,7 @@ def stopping_problem(
         accepted = (val_j.peace_now >= val_j.stay[..., None]) & available
         val_i = month_values(ld_i, st, side, rec, sc_i, t)
         features(val_i, rec.log_rho[side][t], rec.cover[side][t], out=feats[t])
-        best = np.where(accepted, val_i.peace_now, -np.inf).max(axis=-1, initial=-np.inf)
+        best = _best_accepted(accepted, val_i.peace_now)
         stop[t] = np.where(np.isfinite(best), best, np.nan)
         if t == horizon:
             terminal[...] = val_i.stay
@@ -332,6 +332,17 @@ def stopping_problem(
         discount=batch(discount, horizon),
         terminal=terminal.reshape(variants * samples, paths),
     )
+
+
+def _best_accepted(accepted: NDArray[np.bool_], peace_now: Array) -> Array:
+    """``(..., m)``: the largest value of the terms accepted (``-inf`` where none), the same as
+    ``np.where(accepted, peace_now, -inf).max(axis=-1)``; taken terms by terms, over whole arrays of
+    paths, which is many times faster than a reduction along each path's few terms (a maximum is
+    exact, so the values are the same)."""
+    best = np.full(np.broadcast_shapes(accepted.shape, peace_now.shape)[:-1], -np.inf)
+    for k in range(peace_now.shape[-1]):
+        np.maximum(best, np.where(accepted[..., k], peace_now[..., k], -np.inf), out=best)
+    return best
 
 
 def removal_uniforms(u: Array, side: str) -> Array:
