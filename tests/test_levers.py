@@ -67,6 +67,15 @@ def test_batched_packages_equal_runs_with_the_levers_bit_for_bit(toy: Scenario, 
     assert not _same(tallies[0], tallies[1])  # the levers do change something here
 
 
+def test_packages_shared_among_workers_give_the_same_tallies(base: RunResult) -> None:
+    packages = [Setting({"carrot": c, "more-aid": a}) for c in (0.0, 0.5, 1.0) for a in (0.0, 1.5)]
+    seen: list[tuple[int, int]] = []
+    one = simulate_settings(base, packages, workers=1)
+    two = simulate_settings(base, packages, lambda done, total: seen.append((done, total)), workers=2)
+    assert all(_same(a, b) for a, b in zip(one, two, strict=True))
+    assert len(seen) == 2 and seen[-1] == (72, 72)  # two units, one per worker
+
+
 def test_a_lever_with_zero_effect_changes_nothing_exactly(base: RunResult) -> None:
     e = lever_effects(base.scenario, intensities=(0.5, 1.0), levers=["no-effect"], baseline=base)
     for r in e.rows:
