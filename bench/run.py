@@ -85,6 +85,7 @@ def sizes(quick: bool) -> dict[str, Any]:
             "memory": [5_000],
             "memory_horizon": 3,
             "sensitivity": False,
+            "report": ["--quick", "--samples", "2", "--paths", "8", "--horizon", "6"],
             "jax": [],
         }
     return {
@@ -102,6 +103,7 @@ def sizes(quick: bool) -> dict[str, Any]:
         "memory": [100_000, 1_000_000, 10_000_000],
         "memory_horizon": 3,
         "sensitivity": True,
+        "report": [],
         "jax": [(10, 10_000), (10, 100_000), (1, 1_000_000)],
     }
 
@@ -468,12 +470,14 @@ def _tree_rss_mib(root: int) -> float:
     return sum(rss.get(pid, 0.0) for pid in tree)
 
 
-def measure_command(command: list[str], cwd: Path) -> dict[str, Any]:
-    """Run ``command``; its wall time and the peak of its process tree's resident memory (polled)."""
+def measure_command(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``command`` (with ``env`` added to the environment); its wall time and the peak of its process
+    tree's resident memory (polled)."""
     cwd.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile("w+") as err:  # a file, not a pipe: a chatty command cannot block on it
         start = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        environment = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, env=environment)
         peak = 0.0
         while proc.poll() is None:
             peak = max(peak, _tree_rss_mib(proc.pid))
@@ -494,6 +498,22 @@ def row_sensitivity(s: dict[str, Any]) -> dict[str, Any]:
     row = measure_command([str(exe), "sensitivity", SCENARIO], cwd=RESULTS)
     row["available"] = row["rc"] == 0
     row["command"] = f"ceasefire sensitivity {SCENARIO}"
+    row["peak_memory"] = "sum of the resident memory of the command and its worker processes, at its largest"
+    return row
+
+
+def row_report(s: dict[str, Any]) -> dict[str, Any]:
+    """``ceasefire report`` of the flagship at its default sizes (in quick mode, the model alone at tiny
+    sizes): on every core, and on one (``CEASEFIRE_WORKERS=1``) right after, for the speed-up."""
+    exe = Path(sys.executable).with_name("ceasefire")
+    command = [str(exe), "report", SCENARIO, "-o", "report.html", "-q", *s["report"]]
+    row: dict[str, Any] = {"command": " ".join(["ceasefire", *command[1:]])}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, env in (("all_cores", {}), ("one_core", {"CEASEFIRE_WORKERS": "1"})):
+            row[name] = measure_command(command, cwd=Path(tmp), env=env)
+        row["bytes"] = (Path(tmp) / "report.html").stat().st_size if (Path(tmp) / "report.html").exists() else 0
+    row["available"] = row["all_cores"]["rc"] == 0 and row["one_core"]["rc"] == 0
+    row["speedup_all_cores"] = row["one_core"]["seconds"] / row["all_cores"]["seconds"]
     row["peak_memory"] = "sum of the resident memory of the command and its worker processes, at its largest"
     return row
 
@@ -556,6 +576,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "lsm_vs_quantlib": row_lsm,
     "memory": row_memory,
     "sensitivity": row_sensitivity,
+    "report": row_report,
     "jax": row_jax,
 }
 
@@ -696,6 +717,19 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines.append(f"`{s['command']}`: {s['seconds']:.1f} s, peak RSS {s['peak_rss_mib']:.0f} MiB.")
         else:
             lines.append(f"Not available: {s.get('why') or s.get('stderr', '')}.")
+    if "report" in rows:
+        r = rows["report"]
+        lines += ["", "## `ceasefire report` of the flagship", ""]
+        if r.get("available"):
+            a, one = r["all_cores"], r["one_core"]
+            lines.append(
+                f"`{r['command']}`: {a['seconds']:.1f} s on every core (peak RSS of the process tree "
+                f"{a['peak_rss_mib']:.0f} MiB), {one['seconds']:.1f} s on one (`CEASEFIRE_WORKERS=1`, "
+                f"{one['peak_rss_mib']:.0f} MiB): {r['speedup_all_cores']:.2f}x; {r['bytes'] / 1e6:.1f} MB."
+            )
+        else:
+            failed = r["all_cores"] if r["all_cores"]["rc"] != 0 else r["one_core"]
+            lines.append(f"Failed: {failed['stderr']}.")
     if "jax" in rows:
         j = rows["jax"]
         lines += ["", "## JAX backend", ""]

@@ -27,7 +27,7 @@ def _suite() -> ModuleType:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:  # type: ignore[type-arg]
     out = tmp_path_factory.mktemp("bench")
-    rows = ["engine", "scaling", "plain_python", "memory", "jax"]
+    rows = ["engine", "scaling", "plain_python", "memory", "report", "jax"]
     if importlib.util.find_spec("QuantLib") is not None:
         rows.append("lsm_vs_quantlib")
     assert _suite().main(["--quick", "--out", str(out), "--only", *rows]) == 0
@@ -56,6 +56,17 @@ def test_plain_python_and_memory_rows(report) -> None:  # type: ignore[no-untype
     assert "error" not in mem, mem
     assert 50 < mem["peak_rss_mib"] < 4096
     assert "## Against plain Python" in markdown and "## Peak memory" in markdown
+
+
+def test_report_row_times_the_command_on_every_core_and_on_one(report) -> None:  # type: ignore[no-untyped-def]
+    data, markdown = report
+    r = data["rows"]["report"]
+    assert r["available"], r
+    assert r["bytes"] > 100_000  # a self-contained page, Plotly embedded
+    for run in (r["all_cores"], r["one_core"]):
+        assert run["rc"] == 0 and run["seconds"] > 0 and run["peak_rss_mib"] > 50
+    assert r["speedup_all_cores"] == pytest.approx(r["one_core"]["seconds"] / r["all_cores"]["seconds"])
+    assert "## `ceasefire report` of the flagship" in markdown
 
 
 def test_optional_rows_say_why_when_absent(report) -> None:  # type: ignore[no-untyped-def]
