@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,18 @@ app = typer.Typer(
     help="A leader's war-termination calculus, simulated under uncertainty.",
 )
 err = Console(stderr=True)
+
+CoresOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        max=1024,
+        help="CPU cores to use (default: all, for work big enough to gain; env CEASEFIRE_WORKERS); "
+        "the numbers do not depend on it",
+    ),
+]
+"""``--workers`` of the commands computed in worker processes of their own (``run``, ``explain``)."""
 
 
 def fail(message: str) -> typer.Exit:

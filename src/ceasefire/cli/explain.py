@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import app, emit_json, fail, progress_bar
+from ceasefire.cli._app import CoresOpt, app, emit_json, fail, progress_bar
 from ceasefire.errors import CeasefireError
 
 _SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML file")
@@ -32,15 +32,7 @@ def explain(
         str | None, typer.Option("--json", help="write the explanation as JSON ('-' for stdout)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            max=1024,
-            help="CPU cores to use (default: all, when big enough to gain; env CEASEFIRE_WORKERS); "
-            "the numbers do not depend on it",
-        ),
-    ] = None,
+    workers: CoresOpt = None,
 ) -> None:
     """Why a leader does not take a deal: his gap between fighting on and the best terms, split
     into the scenario's factors by exact Shapley values."""

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli._app import app, emit_json, err, fail, parse_levers, progress_bar
+from ceasefire.cli._app import CoresOpt, app, emit_json, err, fail, parse_levers, progress_bar
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES
 
@@ -43,15 +43,7 @@ def run(
     backend: Annotated[
         str, typer.Option(help="engine: 'numpy', or 'jax' (the jax extra; runs on a GPU where jax sees one)")
     ] = "numpy",
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            max=1024,
-            help="CPU cores to use (default: all, for runs big enough to gain; env CEASEFIRE_WORKERS); "
-            "the numbers do not depend on it",
-        ),
-    ] = None,
+    workers: CoresOpt = None,
 ) -> None:
     """Simulate a scenario and print the summary table."""
     from ceasefire.report.table import print_summary
