@@ -314,8 +314,8 @@ def sensitivity(
     backend
         ``numpy`` (default) or ``jax`` (:class:`ceasefire.run.sweep.SweepSpec`).
     workers, scheduler, executor
-        Where the sweep runs (default: a local pool of ``os.cpu_count()`` processes; one, in this
-        process, with JAX).
+        Where the sweep runs (default: a local pool of ``CEASEFIRE_WORKERS`` processes if set, else
+        one per CPU this process may use; one, in this process, with JAX).
     out, resume
         A folder for the sweeps' parts (``screen/`` and ``main/`` inside), and whether to continue them.
     """
