@@ -239,11 +239,13 @@ def simulate_settings(
             yield sc, values, chunk_seeds, paths, config, intensity
 
     parts: dict[int, Tally] = {}
+    done = 0
     with closing(parallel_map(_tally_chunk, tasks(), cores)) as results:
         for i, tally in results:
             parts[i] = tally
+            done += tally.samples
             if progress is not None:
-                progress(min(total, sum(p.samples for p in parts.values())), total)
+                progress(done, total)
     joined = _join([parts[i] for i in range(len(parts))])
     return [_rows(joined, k * n_samples, (k + 1) * n_samples) for k in range(k_count)]
 
