@@ -23,6 +23,7 @@ SCENARIO = "russia-ukraine-2026"
 CASES: dict[str, dict[str, object]] = {
     "small-optimal": {"samples": 8, "paths": 30, "horizon": 24, "seed": 7},
     "small-myopic-record": {"samples": 6, "paths": 25, "horizon": 24, "seed": 3, "policy": "myopic", "record": True},
+    "myopic": {"samples": 4, "paths": 2000, "horizon": 24, "seed": 13, "policy": "myopic"},
     "small-levers-true": {
         "samples": 6,
         "paths": 40,

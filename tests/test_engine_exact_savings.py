@@ -14,11 +14,15 @@ difference, a different NaN or a signed zero fails):
 * the engine, which values only the elements a decision reads (the myopic leader's peace later on
   the terms the other accepts; with the optimal policy B's terms where A gains, and in each leader's
   imagined war his terms where the other accepts), gives the outcomes of the engine valuing every
-  element.
+  element;
+* the value of peace never exceeds its ceiling (:func:`leader.peace_value_ceiling`), so the myopic
+  engine, which works a month's decision out in full only on the paths where the ceilings leave
+  some terms acceptable to both, gives the outcomes of the engine working it out everywhere.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
@@ -29,7 +33,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from ceasefire.model import bargaining, leader
+from ceasefire.model import bargaining, engine, leader
 from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate
 from ceasefire.model.valuation import Structure, Valuation, untied, victory, victory_at
 from ceasefire.model.world import Side
@@ -272,6 +276,87 @@ def test_optimal_outcomes_do_not_depend_on_recording() -> None:
     recorded = _simulate("optimal", record=True, bargaining_range=False)
     _assert_same(plain, recorded, skip=("trajectories",))
     assert (plain.first_settlement >= 0).any()
+
+
+@pytest.mark.parametrize("bargaining_range", [False, True])
+def test_myopic_screen_gives_the_outcomes_of_every_path_worked_out(
+    bargaining_range: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen of :func:`engine._deal_possible` changes which paths are worked out, not any outcome:
+    against the screen switched off, and against recording (which values every element anyway)."""
+    kept: list[float] = []
+    screen = engine._deal_possible
+
+    def spy(*args: object, **kwargs: object) -> NDArray[np.bool_]:
+        out = screen(*args, **kwargs)  # type: ignore[arg-type]
+        kept.append(float(out.mean()))
+        return out
+
+    monkeypatch.setattr(engine, "_deal_possible", spy)
+    screened = _simulate("myopic", bargaining_range=bargaining_range)
+    assert kept and min(kept) < 0.5  # the screen set paths aside: the comparison has teeth
+    monkeypatch.setattr(engine, "_deal_possible", lambda val, *_: np.ones(val["A"].stay.size, dtype=bool))
+    everywhere = _simulate("myopic", bargaining_range=bargaining_range)
+    _assert_same(screened, everywhere)
+    recorded = _simulate("myopic", record=True, bargaining_range=bargaining_range)
+    _assert_same(screened, recorded, skip=("trajectories",))
+    assert (screened.first_settlement >= 0).any()
+
+
+def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:
+    """Arguments of the value of peace across and beyond the model's ranges: flow parts of both
+    signs, no shock, amplitudes up to about 40, decays from fast to slow, discounts near 1."""
+    u = rng.random
+    base_rate = u(n) * 0.08
+    shock = np.where(u(n) < 0.1, 0.0, u(n) ** 3 * 2.5)
+    shock_months = 0.3 + 40.0 * u(n) ** 2
+    punishment = np.where(u(n) < 0.5, u(n) * 60.0, u(n) * 2000.0)
+    delta = 1.0 - 10.0 ** (-4.0 * u(n) - 0.3)
+    return base_rate, shock, shock_months, punishment, delta
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
+def test_peace_value_never_exceeds_its_ceiling(n: int, seed: int) -> None:
+    args = _peace_arguments(np.random.default_rng(seed), n)
+    value = leader.peace_value(*args)
+    ceiling = leader.peace_value_ceiling(*args)
+    assert np.all(value <= ceiling)
+    amp = args[1] / (1.0 - np.exp(-1.0 / args[2]))
+    assert np.all(np.isfinite(ceiling) == (amp <= leader.CEILING_MAX_AMPLITUDE))
+
+
+def test_peace_value_ceiling_is_as_tight_as_its_omitted_terms() -> None:
+    """The ceiling is above the value by at most twice the width of its interval for the terms it does
+    not sum (``A^K / K! min(A, 1)`` of the value's scale) and the safety margin: exact but for the
+    margin with no shock, within a few hundredths for the model's amplitudes (up to about 0.4, and
+    much closer where the shock decays fast), tight enough to decide most comparisons."""
+    args = _peace_arguments(np.random.default_rng(5), 20_000)
+    base_rate, shock, shock_months, punishment, delta = args
+    amp = shock / (1.0 - np.exp(-1.0 / shock_months))
+    certified = amp <= leader.CEILING_MAX_AMPLITUDE
+    gap = leader.peace_value_ceiling(*args)[certified] - leader.peace_value(*args)[certified]
+    scale = (np.abs(1.0 - base_rate * punishment) + shock * punishment + 1.0) / (1.0 - delta * np.exp(-base_rate))
+    k = leader.CEILING_TERMS
+    omitted = 2.0 * amp**k / math.factorial(k) * np.minimum(amp, 1.0)
+    assert np.all(gap >= 0.0)
+    assert np.all(gap <= (omitted + 3e-9)[certified] * scale[certified])
+    none = (shock == 0.0)[certified]
+    assert none.sum() > 100 and np.max((gap / scale[certified])[none]) < 3e-9
+
+
+def test_peace_value_ceiling_is_not_certified_outside_its_range() -> None:
+    base_rate, shock, months, punishment, delta = (np.full(7, x) for x in (0.01, 0.05, 6.0, 20.0, 0.99))
+    shock[0] = -0.01  # a negative shock
+    shock[1] = np.nan
+    months[2] = -1.0  # the decay is then above 1
+    delta[3] = 1.2  # discount-and-survival above 1
+    punishment[4] = np.inf
+    shock[5] = 8.0  # amplitude about 52: above the certified range
+    punishment[6] = 1e110  # a scale above 1e100
+    ceiling = leader.peace_value_ceiling(base_rate, shock, months, punishment, delta)
+    assert np.all(ceiling == np.inf)
+    assert np.isfinite(leader.peace_value_ceiling(*(np.float64(x) for x in (0.01, 0.05, 6.0, 20.0, 0.99))))
 
 
 # --- fighting on, combat power ---------------------------------------------------------------------

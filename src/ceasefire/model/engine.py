@@ -24,7 +24,7 @@ The kernels are pure; this module owns the order of events only.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -315,14 +315,20 @@ def simulate(
             # with the optimal policy (gains not recorded) B's value of the terms is read only where
             # A's gain is non-negative: it is valued after the fight-on values, there alone
             lazy_b = rules is not None and not config.record
+            # a myopic leader's values are needed exactly only where some terms could suit both
+            # (and where the range is recorded): elsewhere bounds show that none can
+            screen = rules is None and not config.record
+            scores: dict[str, Array] = {}
             for s in SIDES:
                 sd_ = sides[s]
                 slog = world.state_log(s)
                 vb = victory_battlefield(st, s, progress[idx], sd_, idx)
                 victory_now[s][idx] = vb
+                if screen:  # terms by paths, as the screen reads them
+                    scores[s] = victory(st, s, progress[idx], sd_, idx, by_terms=True)
                 val[s] = Valuation.of(
                     sd_, successor[s], idx, slog[idx], world.peace_log(s, slog)[idx], vb,
-                    None if lazy_b and s == "B" else victory(st, s, progress[idx], sd_, idx),
+                    None if screen or (lazy_b and s == "B") else victory(st, s, progress[idx], sd_, idx),
                 )  # fmt: skip
                 if rules is not None:
                     believed = log_power_ratio(world, s) + optimism[s]
@@ -331,8 +337,14 @@ def simulate(
                     # months at which his imagined war never offered a deal leave no fitted rule:
                     # he then values fighting on as fighting forever at today's hazard
                     fight_on[s] = np.where(np.isnan(cont), val[s].stay, cont)
+            at = idx  # the paths whose decision is worked out in full
+            if screen:
+                rows = np.flatnonzero(_deal_possible(val, scores, available, L) | ranged[idx])
+                at = idx[rows]
+                val = {s: val[s].take(rows) for s in SIDES}
+                val = {s: replace(val[s], peace_now=val[s].peace(scores[s][:, rows].T)) for s in SIDES}
             if rules is None:
-                fight_on = _myopic_fight_value(world, st, val, idx, available, optimism, L)
+                fight_on = _myopic_fight_value(world, st, val, at, available, optimism, L)
             if lazy_b:  # NaN where not read: no terms are chosen there either way
                 read = (val["A"].peace_now - fight_on["A"][:, None] >= 0.0) & available[None, :]
                 val["B"] = val["B"].with_peace_now(read, partial(victory_at, st, "B", progress[idx], sides["B"], idx))
@@ -341,15 +353,15 @@ def simulate(
                 for s in SIDES:
                     for j, term in enumerate(st.terms):
                         gain_rows[f"gain_{s}_{term}"][idx] = gains[s][:, j]
-            keep = ranged[idx]
+            keep = ranged[at]
             if keep.any():
-                low, high = _bargaining_range(st, sides, val, fight_on, idx, keep)
-                monthly["range_low"][t, column[idx[keep]]] = low
-                monthly["range_high"][t, column[idx[keep]]] = high
+                low, high = _bargaining_range(st, sides, val, fight_on, at, keep)
+                monthly["range_low"][t, column[at[keep]]] = low
+                monthly["range_high"][t, column[at[keep]]] = high
             choice = bargaining.choose_terms(gains["A"], gains["B"], available)
             signs = choice >= 0
             if signs.any():
-                who = idx[signs]
+                who = at[signs]
                 k = choice[signs]
                 at_war[who] = False
                 terms_now[who] = k
@@ -501,6 +513,29 @@ def fit_rules(
         problems[s] = imagined_paths(imagined, st, s, z, u, n_samples, paths, doubt)
         del z, u
     return solve_rules(problems, config.basis_degree, n_samples, paths)
+
+
+def _deal_possible(
+    val: Mapping[str, Valuation], scores: Mapping[str, Array], available: NDArray[np.bool_], lookahead: int
+) -> NDArray[np.bool_]:
+    """``(n,)``: paths on which some terms might suit both myopic leaders this month (``scores``: each
+    leader's victory scores, terms by paths).
+
+    A myopic leader's value of fighting on (:func:`_myopic_fight_value`) is at least that of fighting
+    ``lookahead`` months and then on forever (``now + then * stay``, ``then >= 0``), so terms whose
+    value of peace is below that have a negative gain for him. Where, for every terms available,
+    one leader's value of peace is certainly below it (an upper bound,
+    :meth:`Valuation.peace_ceiling`, is), no terms are acceptable to both and nothing is chosen:
+    those paths need no exact values. The rest (a superset of the paths where terms are chosen)
+    are returned True; so is any path where a comparison is undecided (NaN).
+    """
+    maybe = np.broadcast_to(available[:, None], (available.size, val["A"].stay.size))
+    for s in SIDES:
+        now, then = val[s].fight_terms(lookahead)
+        stay_then = now + then * val[s].stay
+        ceiling = val[s].peace_ceiling(scores[s])
+        maybe = maybe & ~(ceiling < stay_then[None, :])
+    return np.asarray(maybe.any(axis=0))
 
 
 def _myopic_fight_value(

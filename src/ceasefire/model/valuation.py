@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -130,6 +131,18 @@ class Valuation:
             return np.ascontiguousarray(self._peace(np.ascontiguousarray(v.T), lambda a: a).T)
         return self._peace(v, lambda a: a[:, None])
 
+    def peace_ceiling(self, v_by_terms: Array) -> Array:
+        """``(m, n)`` upper bounds on :meth:`peace` (:func:`.leader.peace_value_ceiling`) at scores laid
+        out terms by paths, ``v_by_terms = v.T``: a fifth of its cost, enough to rule out terms whose
+        value is clearly below another. Worked out in blocks of paths, whose temporaries stay in cache."""
+        m, n = v_by_terms.shape
+        cols = max(1, leader.PEACE_BLOCK // max(m, 1))
+        out = np.empty((m, n))
+        for lo in range(0, n, cols):
+            block = slice(lo, lo + cols)
+            out[:, block] = self._peace(v_by_terms[:, block], partial(_columns, block), leader.peace_value_ceiling)
+        return out
+
     def peace_at(self, rows: NDArray[np.int64], v: Array) -> Array:
         """``(k,)`` values of signing now of single elements: path ``rows[e]`` at victory score ``v[e]``.
 
@@ -171,12 +184,15 @@ class Valuation:
         """These values with the terms valued (``peace_now``) only where ``read``, NaN elsewhere."""
         return replace(self, peace_now=self.peace_where(read, scores, np.nan))
 
-    def _peace(self, v: Array, per_path: Callable[[Array], Array]) -> Array:
-        """The value of peace at scores ``v``, each path's quantities laid out by ``per_path``."""
+    def _peace(
+        self, v: Array, per_path: Callable[[Array], Array], value: Callable[..., Array] = leader.peace_value
+    ) -> Array:
+        """The value of peace at scores ``v`` (or its ``value``, such as a bound), each path's quantities
+        laid out by ``per_path``."""
         shock = hazard.transition_shock(per_path(self.shock_total), v, per_path(self.gamma))
         punishment = per_path(self.punishment * (1.0 + self.lost_war)) - per_path(self.punishment * self.lost_war) * v
         rate, months, delta = per_path(self.rate_peace), per_path(self.tau), per_path(self.delta)
-        return leader.peace_value(rate, shock, months, punishment, delta)
+        return value(rate, shock, months, punishment, delta)
 
     @property
     def war_cashflow(self) -> Array:
@@ -195,6 +211,11 @@ class Valuation:
     def fight_terms(self, months: int) -> tuple[Array, Array]:
         """``(now, then)`` with ``fight_then(months, c) = now + then * c``, the same bits, for several ``c``."""
         return leader.fight_terms(self.flow, self.rate_war, self.punishment_war, self.delta, months)
+
+
+def _columns(block: slice, a: Array) -> Array:
+    """A path's quantity on the paths ``block``."""
+    return a[block]
 
 
 def elements(v: Array) -> Callable[[NDArray[np.int64], NDArray[np.int64]], Array]:
@@ -227,11 +248,14 @@ def untied(st: Structure, side: str) -> NDArray[np.bool_]:
     return st.aim_objective[side] < 0
 
 
-def victory(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np.int64] | slice) -> Array:
+def victory(
+    st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np.int64] | slice, *, by_terms: bool = False
+) -> Array:
     """``(len(idx), terms)`` victory scores of every terms option for one side's leader.
 
     Computed terms by paths (a path's numbers broadcast along whole rows, not one short row per path:
-    faster, the same arithmetic element by element) and returned paths by terms.
+    faster, the same arithmetic element by element) and returned paths by terms, or as computed
+    (``(terms, len(idx))``) with ``by_terms``.
     """
     score = bargaining.weighted_attainment(
         st.granted[side],
@@ -246,7 +270,7 @@ def victory(st: Structure, side: str, progress: Array, sd: Side, idx: NDArray[np
     v = bargaining.victory_from_score(
         score, sd.ld["aspiration"][idx], concession, offered, sd.ld["reasons.opportunism"][idx], by_terms=True
     )
-    return np.ascontiguousarray(v.T)
+    return v if by_terms else np.ascontiguousarray(v.T)
 
 
 def victory_at(
