@@ -40,6 +40,7 @@ from ceasefire.model.world import Side
 from ceasefire.run.sampling import Seeds, sample_parameters
 from ceasefire.scenario.load import load_scenario
 from ceasefire.scenario.schema import Scenario
+from ceasefire.solve.bargaining_range import reservation_score
 
 FLAGSHIP = "russia-ukraine-2026"
 
@@ -279,11 +280,13 @@ def test_optimal_outcomes_do_not_depend_on_recording() -> None:
 
 
 @pytest.mark.parametrize("bargaining_range", [False, True])
-def test_myopic_screen_gives_the_outcomes_of_every_path_worked_out(
-    bargaining_range: bool, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("policy", ["myopic", "optimal"])
+def test_screen_gives_the_outcomes_of_every_path_worked_out(
+    policy: str, bargaining_range: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The screen of :func:`engine._deal_possible` changes which paths are worked out, not any outcome:
-    against the screen switched off, and against recording (which values every element anyway)."""
+    """The screen of :func:`engine._deal_possible` changes which paths are worked out, not any outcome
+    (nor the recorded range): against the screen switched off, and against recording (which values
+    every element anyway)."""
     kept: list[float] = []
     screen = engine._deal_possible
 
@@ -293,14 +296,35 @@ def test_myopic_screen_gives_the_outcomes_of_every_path_worked_out(
         return out
 
     monkeypatch.setattr(engine, "_deal_possible", spy)
-    screened = _simulate("myopic", bargaining_range=bargaining_range)
+    screened = _simulate(policy, bargaining_range=bargaining_range)
     assert kept and min(kept) < 0.5  # the screen set paths aside: the comparison has teeth
     monkeypatch.setattr(engine, "_deal_possible", lambda val, *_: np.ones(val["A"].stay.size, dtype=bool))
-    everywhere = _simulate("myopic", bargaining_range=bargaining_range)
+    everywhere = _simulate(policy, bargaining_range=bargaining_range)
     _assert_same(screened, everywhere)
-    recorded = _simulate("myopic", record=True, bargaining_range=bargaining_range)
+    recorded = _simulate(policy, record=True, bargaining_range=bargaining_range)
     _assert_same(screened, recorded, skip=("trajectories",))
     assert (screened.first_settlement >= 0).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), points=st.integers(2, 12), seed=st.integers(0, 2**32 - 1))
+def test_reservation_score_valued_lazily_equals_every_grid_point(n: int, points: int, seed: int) -> None:
+    """:meth:`Valuation.reservation_score` values only the grid points it reads, with the bits of the
+    kernel on every point; fights below every value, above every value, between and NaN."""
+    rng = np.random.default_rng(seed)
+    val = random_valuation(rng, n, 1)
+    grid = np.linspace(0.0, 1.0, points)
+    values = val.peace(np.broadcast_to(grid, (n, points)))
+    low, high = values.min(axis=1), values.max(axis=1)
+    kind = rng.integers(0, 5, n)
+    fight = np.select(
+        [kind == 0, kind == 1, kind == 2, kind == 3],
+        [low - 1.0, high + 1.0, values[np.arange(n), rng.integers(0, points, n)], np.full(n, np.nan)],
+        low + (high - low) * rng.random(n),
+    )
+    lazy = val.reservation_score(grid, fight)
+    every = reservation_score(values, grid, fight)
+    assert np.array_equal(bits(lazy), bits(every))
 
 
 def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:

@@ -23,7 +23,7 @@ The kernels are pure; this module owns the order of events only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -45,7 +45,7 @@ from ceasefire.model.valuation import (
 )
 from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A, Side, World
 from ceasefire.scenario.schema import SIDES, Scenario
-from ceasefire.solve.bargaining_range import bargaining_range, reservation_score
+from ceasefire.solve.bargaining_range import bargaining_range
 
 __all__ = [
     "BELIEFS",
@@ -312,12 +312,12 @@ def simulate(
             idx = np.flatnonzero(at_war)
             val: dict[str, Valuation] = {}
             fight_on: dict[str, Array] = {}
-            # with the optimal policy (gains not recorded) B's value of the terms is read only where
-            # A's gain is non-negative: it is valued after the fight-on values, there alone
-            lazy_b = rules is not None and not config.record
-            # a myopic leader's values are needed exactly only where some terms could suit both
-            # (and where the range is recorded): elsewhere bounds show that none can
-            screen = rules is None and not config.record
+            # a leader's values of the terms are needed only where some terms could suit both (and
+            # where the range is recorded): elsewhere bounds show that none can. Recording the gains
+            # values every element. With the optimal policy B's values are then read only where A
+            # gains: they are valued after A's, there alone
+            screen = not config.record
+            lazy_b = screen and rules is not None
             scores: dict[str, Array] = {}
             for s in SIDES:
                 sd_ = sides[s]
@@ -328,7 +328,7 @@ def simulate(
                     scores[s] = victory(st, s, progress[idx], sd_, idx, by_terms=True)
                 val[s] = Valuation.of(
                     sd_, successor[s], idx, slog[idx], world.peace_log(s, slog)[idx], vb,
-                    None if screen or (lazy_b and s == "B") else victory(st, s, progress[idx], sd_, idx),
+                    None if screen else victory(st, s, progress[idx], sd_, idx),
                 )  # fmt: skip
                 if rules is not None:
                     believed = log_power_ratio(world, s) + optimism[s]
@@ -338,26 +338,31 @@ def simulate(
                     # he then values fighting on as fighting forever at today's hazard
                     fight_on[s] = np.where(np.isnan(cont), val[s].stay, cont)
             at = idx  # the paths whose decision is worked out in full
+            keep = ranged[idx]  # the paths whose range is recorded
+            if rules is not None and keep.any():  # the range needs no values of the terms: now
+                _record_range(monthly, t, column[idx[keep]], st, sides, val, fight_on, idx, keep)
+                keep = np.zeros_like(keep)
             if screen:
-                rows = np.flatnonzero(_deal_possible(val, scores, available, L) | ranged[idx])
-                at = idx[rows]
+                floor = fight_on if rules is not None else {s: _myopic_fight_floor(val[s], L) for s in SIDES}
+                rows = np.flatnonzero(_deal_possible(val, scores, available, floor) | keep)
+                at, keep = idx[rows], keep[rows]
                 val = {s: val[s].take(rows) for s in SIDES}
-                val = {s: replace(val[s], peace_now=val[s].peace(scores[s][:, rows].T)) for s in SIDES}
+                fight_on = {s: f[rows] for s, f in fight_on.items()}
+                scores = {s: v[:, rows] for s, v in scores.items()}
+                for s in SIDES[: 1 if lazy_b else 2]:
+                    val[s] = replace(val[s], peace_now=val[s].peace(scores[s].T))
             if rules is None:
                 fight_on = _myopic_fight_value(world, st, val, at, available, optimism, L)
             if lazy_b:  # NaN where not read: no terms are chosen there either way
                 read = (val["A"].peace_now - fight_on["A"][:, None] >= 0.0) & available[None, :]
-                val["B"] = val["B"].with_peace_now(read, partial(victory_at, st, "B", progress[idx], sides["B"], idx))
+                val["B"] = val["B"].with_peace_now(read, _by_terms(scores["B"]))
             gains = {s: val[s].peace_now - fight_on[s][:, None] for s in SIDES}
             if config.record:
                 for s in SIDES:
                     for j, term in enumerate(st.terms):
                         gain_rows[f"gain_{s}_{term}"][idx] = gains[s][:, j]
-            keep = ranged[at]
-            if keep.any():
-                low, high = _bargaining_range(st, sides, val, fight_on, at, keep)
-                monthly["range_low"][t, column[at[keep]]] = low
-                monthly["range_high"][t, column[at[keep]]] = high
+            if keep.any():  # the myopic leaders' range, which reads their values of fighting on
+                _record_range(monthly, t, column[at[keep]], st, sides, val, fight_on, at, keep)
             choice = bargaining.choose_terms(gains["A"], gains["B"], available)
             signs = choice >= 0
             if signs.any():
@@ -462,6 +467,23 @@ def simulate(
     )
 
 
+def _record_range(
+    monthly: dict[str, NDArray[Any]],
+    t: int,
+    columns: NDArray[np.int64],
+    st: Structure,
+    sides: Mapping[str, Side],
+    val: Mapping[str, Valuation],
+    fight_on: Mapping[str, Array],
+    idx: NDArray[np.int64],
+    keep: NDArray[np.bool_],
+) -> None:
+    """Month ``t``'s bargaining range on the paths ``idx[keep]``, into their ``columns`` of ``monthly``."""
+    low, high = _bargaining_range(st, sides, val, fight_on, idx, keep)
+    monthly["range_low"][t, columns] = low
+    monthly["range_high"][t, columns] = high
+
+
 def _bargaining_range(
     st: Structure,
     sides: Mapping[str, Side],
@@ -473,11 +495,10 @@ def _bargaining_range(
     """The month's bargaining range on the paths ``idx[keep]`` (``val`` and ``fight_on`` are over ``idx``)."""
     whole = bool(keep.all())
     rows = idx if whole else idx[keep]
-    grid = np.broadcast_to(RANGE_GRID, (rows.size, RANGE_GRID.size))
     res = {}
     for s in SIDES:
         v = val[s] if whole else val[s].take(keep)
-        res[s] = reservation_score(v.peace(grid), RANGE_GRID, fight_on[s] if whole else fight_on[s][keep])
+        res[s] = v.reservation_score(RANGE_GRID, fight_on[s] if whole else fight_on[s][keep])
     return bargaining_range(
         res["A"], stake_shift(st, "A", sides["A"], rows), res["B"], stake_shift(st, "B", sides["B"], rows)
     )
@@ -516,26 +537,43 @@ def fit_rules(
 
 
 def _deal_possible(
-    val: Mapping[str, Valuation], scores: Mapping[str, Array], available: NDArray[np.bool_], lookahead: int
+    val: Mapping[str, Valuation],
+    scores: Mapping[str, Array],
+    available: NDArray[np.bool_],
+    floor: Mapping[str, Array],
 ) -> NDArray[np.bool_]:
-    """``(n,)``: paths on which some terms might suit both myopic leaders this month (``scores``: each
-    leader's victory scores, terms by paths).
+    """``(n,)``: paths on which some terms might suit both leaders this month.
 
-    A myopic leader's value of fighting on (:func:`_myopic_fight_value`) is at least that of fighting
-    ``lookahead`` months and then on forever (``now + then * stay``, ``then >= 0``), so terms whose
-    value of peace is below that have a negative gain for him. Where, for every terms available,
-    one leader's value of peace is certainly below it (an upper bound,
-    :meth:`Valuation.peace_ceiling`, is), no terms are acceptable to both and nothing is chosen:
-    those paths need no exact values. The rest (a superset of the paths where terms are chosen)
-    are returned True; so is any path where a comparison is undecided (NaN).
+    ``scores`` are each leader's victory scores (terms by paths), ``floor`` a lower bound on his
+    value of fighting on (that value itself, or less). Terms whose value of peace is below it have
+    a negative gain for him. Where, for every terms available, one leader's value of peace is
+    certainly below his floor (an upper bound, :meth:`Valuation.peace_ceiling`, is), no terms are
+    acceptable to both and nothing is chosen: those paths need no exact values. The rest (a
+    superset of the paths where terms are chosen) are True; so is any path where a comparison is
+    undecided (NaN).
     """
     maybe = np.broadcast_to(available[:, None], (available.size, val["A"].stay.size))
     for s in SIDES:
-        now, then = val[s].fight_terms(lookahead)
-        stay_then = now + then * val[s].stay
         ceiling = val[s].peace_ceiling(scores[s])
-        maybe = maybe & ~(ceiling < stay_then[None, :])
+        maybe = maybe & ~(ceiling < floor[s][None, :])
     return np.asarray(maybe.any(axis=0))
+
+
+def _myopic_fight_floor(val: Valuation, lookahead: int) -> Array:
+    """A lower bound on a myopic leader's value of fighting on (:func:`_myopic_fight_value`, the same
+    arithmetic, with ``then >= 0``): fighting ``lookahead`` months and then on forever."""
+    now, then = val.fight_terms(lookahead)
+    return now + then * val.stay
+
+
+def _by_terms(v: Array) -> Callable[[NDArray[np.int64], NDArray[np.int64]], Array]:
+    """The scores of single elements from scores laid out terms by paths, as
+    :meth:`Valuation.peace_where` asks for them."""
+
+    def at(rows: NDArray[np.int64], terms: NDArray[np.int64]) -> Array:
+        return v[terms, rows]
+
+    return at
 
 
 def _myopic_fight_value(

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from ceasefire.model import bargaining, hazard, leader
 from ceasefire.model.world import Side
 from ceasefire.scenario.schema import SIDES, Scenario
+from ceasefire.solve import bargaining_range
 
 Array = NDArray[np.float64]
 
@@ -142,6 +143,34 @@ class Valuation:
             block = slice(lo, lo + cols)
             out[:, block] = self._peace(v_by_terms[:, block], partial(_columns, block), leader.peace_value_ceiling)
         return out
+
+    def reservation_score(self, grid: Array, fight: Array) -> Array:
+        """``(n,)`` :func:`.bargaining_range.reservation_score` of the values of peace on the victory
+        scores ``grid`` (increasing, ``G`` points) against the values of fighting on ``fight``, with
+        its bits; only the grid points it reads are valued exactly.
+
+        It reads the first point accepted and the one before. Points whose ceiling
+        (:meth:`peace_ceiling`) is below ``fight`` are certainly not accepted; the others are valued
+        in order along the grid until one is accepted, then the point before the first accepted.
+        """
+        n = fight.size
+        maybe = ~(self.peace_ceiling(np.broadcast_to(grid[:, None], (grid.size, n))) < fight[None, :])
+        first = np.zeros(n, dtype=np.int64)
+        found = np.zeros(n, dtype=bool)
+        v_hi = np.zeros(n)
+        while True:
+            rows = np.flatnonzero(maybe.any(axis=0) & ~found)
+            if rows.size == 0:
+                break
+            j = np.argmax(maybe[:, rows], axis=0)  # each path's first point not yet ruled out
+            values = self.peace_at(rows, grid[j])
+            ok = values >= fight[rows]
+            first[rows[ok]], found[rows[ok]], v_hi[rows[ok]] = j[ok], True, values[ok]
+            maybe[j[~ok], rows[~ok]] = False
+        v_lo = v_hi.copy()  # at the first point the point before is itself
+        before = np.flatnonzero(found & (first > 0))
+        v_lo[before] = self.peace_at(before, grid[first[before] - 1])
+        return bargaining_range.interpolate_reservation(found, first, v_lo, v_hi, grid, fight)
 
     def peace_at(self, rows: NDArray[np.int64], v: Array) -> Array:
         """``(k,)`` values of signing now of single elements: path ``rows[e]`` at victory score ``v[e]``.

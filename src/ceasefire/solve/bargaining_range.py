@@ -19,6 +19,8 @@ Fearon, J. D. (1995). Rationalist explanations for war. *International Organizat
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -49,12 +51,26 @@ def reservation_score(values: Array, grid: Array, fight: Array) -> Array:
     first = xp.argmax(ok, axis=1)  # first grid point accepted
     rows = xp.arange(values.shape[0])
     lo = xp.maximum(first - 1, 0)
-    v_lo, v_hi = values[rows, lo], values[rows, first]
+    found = cast(NDArray[np.bool_], ok.any(axis=1))
+    return interpolate_reservation(found, first, values[rows, lo], values[rows, first], grid, fight)
+
+
+def interpolate_reservation(
+    found: NDArray[np.bool_], first: NDArray[np.int64], v_lo: Array, v_hi: Array, grid: Array, fight: Array
+) -> Array:
+    """:func:`reservation_score` from the first grid point accepted on each path.
+
+    ``found`` says whether any is, ``first`` which (0 where none), ``v_hi`` its value of peace and
+    ``v_lo`` that of the point before it (its own at the first point); where none is found these
+    values are not read.
+    """
+    xp = namespace(v_lo, v_hi, grid, fight)
+    lo = xp.maximum(first - 1, 0)
     rising = v_hi > v_lo
     step = xp.where(rising, (fight - v_lo) / xp.where(rising, v_hi - v_lo, 1.0), 1.0)
     score = grid[lo] + xp.clip(step, 0.0, 1.0) * (grid[first] - grid[lo])
-    out = xp.where(ok.any(axis=1), score, xp.inf)
-    out = xp.where(ok[:, 0], -xp.inf, out)
+    out = xp.where(found, score, xp.inf)
+    out = xp.where(found & (first == 0), -xp.inf, out)
     return xp.where(xp.isnan(fight), xp.nan, out)
 
 
