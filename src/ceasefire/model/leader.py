@@ -141,38 +141,56 @@ def peace_value_ceiling(
 
     ``+inf`` where the bound is not certified: a negative or non-finite shock, an amplitude above
     :data:`CEILING_MAX_AMPLITUDE`, a discount-and-survival factor or decay outside ``[0, 1)``, a
-    scale of ``1e100`` or more, non-finite arguments. About a fifth of the series' arithmetic; a
-    caller with large batches sums them in blocks, as :func:`peace_value` does, to keep its
-    temporaries in cache.
+    scale of ``1e100`` or more, non-finite arguments. On a batch of 65,536 elements it takes 2.4 ms
+    here against the series' 6.0 ms; a caller with larger batches works them in blocks, as
+    :func:`peace_value` does, to keep its arrays in cache.
     """
-    # the arithmetic of elements outside the certified range may overflow or give NaN: they are set aside
+    k = CEILING_TERMS
+    shape = np.broadcast_shapes(*(np.shape(a) for a in (base_rate, shock, shock_months, punishment, delta)))
+    # the arithmetic of elements outside the certified range may overflow or give NaN: they are set
+    # aside. Worked in place, in five arrays: fresh temporaries would cost more than the arithmetic
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        q = np.exp(-1.0 / shock_months)
+        q = np.exp(-1.0 / shock_months)  # per path, as are r and the G_n
         r = delta * np.exp(-base_rate)
-        g = [1.0 / (1.0 - r * q**n) for n in range(CEILING_TERMS + 2)]  # G_0 ... G_{K+1}, per path
-        flow_part = 1.0 - base_rate * punishment
-        shock_cost = shock * punishment
-        amp = shock / (1.0 - q)
-        s0, s1, weight = g[0], g[1], amp  # the terms n = 0, and A^1 / 1!
-        for n in range(1, CEILING_TERMS):
-            s0 = s0 + weight * g[n]
-            s1 = s1 + weight * g[n + 1]
-            weight = weight * amp * (1.0 / (n + 1))
-        decay = np.exp(-amp)
-        tail0, tail1 = weight * g[CEILING_TERMS], weight * g[CEILING_TERMS + 1]
-        width = tail0 * (1.0 - decay)  # of either interval (tail1 <= tail0)
-        magnitude = np.abs(flow_part) + np.abs(shock_cost)
-        ceiling = (
-            flow_part * (decay * (s0 + tail0))
-            - shock_cost * (decay * (s1 + tail1))
-            + magnitude * (width + 1e-9 * g[0])
-            + (1e-9 * (g[0] + 1.0) + tol)
-        )
+        g = [1.0 / (1.0 - r * q**n) for n in range(k + 2)]  # G_0 ... G_{K+1}
+        amp = np.empty(shape)
+        np.multiply(shock, 1.0 / (1.0 - q), out=amp)
+        flow_part = np.empty(shape)
+        np.multiply(base_rate, punishment, out=flow_part)
+        np.subtract(1.0, flow_part, out=flow_part)
+        shock_cost = np.empty(shape)
+        np.multiply(shock, punishment, out=shock_cost)
+        # e^A times the low ends: sum_{n <= K} A^n / n! G_{n+j}, by Horner's rule
+        low = [np.empty(shape), np.empty(shape)]
+        for j, sums in enumerate(low):
+            sums[...] = g[k + j] * (1.0 / math.factorial(k))
+            for n in range(k - 1, -1, -1):
+                sums *= amp
+                sums += g[n + j] * (1.0 / math.factorial(n))
+        ceiling, work = low
+        ceiling *= flow_part
+        work *= shock_cost
+        ceiling -= work
+        np.negative(amp, out=work)
+        np.exp(work, out=work)  # e^{-A}
+        ceiling *= work
+        np.subtract(1.0, work, out=work)  # 1 - e^{-A}
+        work *= g[k] * (1.0 / math.factorial(k))
+        for _ in range(k):
+            work *= amp  # A^K / K! G_K (1 - e^{-A}): the intervals' width
+        work += 1e-9 * g[0]
+        magnitude = np.abs(flow_part, out=flow_part)
+        magnitude += np.abs(shock_cost, out=shock_cost)
+        work *= magnitude
+        ceiling += work
+        ceiling += 1e-9 * (g[0] + 1.0) + tol
         path_ok = (r >= 0.0) & (r < 1.0) & (q >= 0.0) & (q < 1.0) & np.isfinite(base_rate)
         # (and a scale below 1e100, with which the series has converged by its last term)
-        in_range = (amp >= 0.0) & (amp <= CEILING_MAX_AMPLITUDE) & ((magnitude + 1.0) * g[0] < 1e100)
-        certified = in_range & np.isfinite(ceiling) & path_ok
-    return np.where(certified, ceiling, np.inf)
+        magnitude += 1.0
+        magnitude *= g[0]
+        certified = (amp >= 0.0) & (amp <= CEILING_MAX_AMPLITUDE) & (magnitude < 1e100) & np.isfinite(ceiling) & path_ok
+    np.copyto(ceiling, np.inf, where=~certified)
+    return ceiling
 
 
 def peace_value_by_recursion(

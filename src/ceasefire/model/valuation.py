@@ -134,8 +134,8 @@ class Valuation:
 
     def peace_ceiling(self, v_by_terms: Array) -> Array:
         """``(m, n)`` upper bounds on :meth:`peace` (:func:`.leader.peace_value_ceiling`) at scores laid
-        out terms by paths, ``v_by_terms = v.T``: a fifth of its cost, enough to rule out terms whose
-        value is clearly below another. Worked out in blocks of paths, whose temporaries stay in cache."""
+        out terms by paths, ``v_by_terms = v.T``: well under half its cost, enough to rule out terms
+        whose value is clearly below another. Worked out in blocks of paths, whose temporaries stay in cache."""
         m, n = v_by_terms.shape
         cols = max(1, leader.PEACE_BLOCK // max(m, 1))
         out = np.empty((m, n))
