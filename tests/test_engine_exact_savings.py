@@ -271,6 +271,21 @@ def test_engine_valuing_only_what_is_read_equals_valuing_everything(
     assert (saved.first_settlement >= 0).any()  # decisions were taken: the comparison has teeth
 
 
+def test_rules_weighting_runs_of_a_sample_give_the_outcomes_of_weighting_each_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Continuation values weighted run by run of a sample's paths (:func:`lsm.batch_runs`) or with
+    each path's copy of its sample's coefficients and bounds: the same outcomes."""
+    from ceasefire.solve import lsm
+
+    monkeypatch.setattr(lsm, "RUN_PATHS", 1)  # every sample's paths weighted as a run
+    runs = _simulate("optimal")
+    monkeypatch.setattr(lsm, "RUN_PATHS", 10**9)  # never
+    copies = _simulate("optimal")
+    _assert_same(runs, copies)
+    assert (runs.first_settlement >= 0).any()
+
+
 def test_optimal_outcomes_do_not_depend_on_recording() -> None:
     """Recording the gains values all of B's terms; not recording, only those where A gains."""
     plain = _simulate("optimal", bargaining_range=False)

@@ -438,7 +438,13 @@ def test_continuation_of_rows_from_several_batches_is_the_batch_continuation(bas
     rule = OptimalStopping(problem, basis=chosen, degree=2).fit()
     batch = rng.integers(0, batches, 50)
     path = rng.integers(0, paths, 50)
+    # and long runs of paths of one batch (as the engine's paths come, sample by sample), which are
+    # weighted run by run: 2,500 paths of batch 2, then 1,500 of batch 0
+    long_batch = np.repeat([2, 0], [2500, 1500])
+    long_path = rng.integers(0, paths, long_batch.size)
+    assert lsm.batch_runs(long_batch) == [(0, 2500, 2), (2500, 4000, 0)] and lsm.batch_runs(batch) is None
     for t in range(3):
         whole = rule.continuation(t, state[t])
-        rows = rule.continuation_rows(t, state[t][batch, path], batch)
-        np.testing.assert_array_equal(rows, whole[batch, path])
+        for b, p in ((batch, path), (long_batch, long_path)):
+            rows = rule.continuation_rows(t, state[t][b, p], b)
+            assert rows.tobytes() == whole[b, p].tobytes()

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from ceasefire.model.valuation import Structure, Valuation, elements, victory, victory_battlefield
 from ceasefire.model.world import U_REMOVE_A, World
 from ceasefire.scenario.schema import SIDES
-from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
+from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule, batch_runs
 
 Array = NDArray[np.float64]
 N_FEATURES = 5
@@ -88,7 +88,14 @@ class LeaderRules:
             if rows.size == 0:
                 continue
             of = sample[rows]
-            x = np.clip(feats[rows], self.low[side][g][t][of], self.high[side][g][t][of])
+            low, high = self.low[side][g][t], self.high[side][g][t]
+            runs = batch_runs(of)
+            if runs is None:
+                x = np.clip(feats[rows], low[of], high[of])
+            else:  # each sample's run clipped to its bounds, not a copy of them per path
+                x = feats[rows]
+                for start, stop, b in runs:
+                    np.clip(x[start:stop], low[b], high[b], out=x[start:stop])
             out[rows] = rule.continuation_rows(t, x, of)
         return out
 

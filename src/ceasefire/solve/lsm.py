@@ -372,6 +372,23 @@ def _sum_columns(columns: Sequence[Array], coefficients: Sequence[Array]) -> Arr
     return out
 
 
+RUN_PATHS = 1024
+"""Paths of one batch in a row, on average, from which :meth:`StoppingRule.continuation_rows` weights
+each run of paths by its batch's coefficients rather than gathering them path by path."""
+
+
+def batch_runs(batch: NDArray[np.int64]) -> list[tuple[int, int, int]] | None:
+    """``(start, stop, b)`` of each run of paths of one batch ``b`` in ``batch``, if the runs are long
+    (:data:`RUN_PATHS` paths on average; as when a run's paths come sample by sample), else ``None``."""
+    if batch.size == 0:
+        return None
+    edges = np.flatnonzero(batch[1:] != batch[:-1]) + 1
+    if batch.size < RUN_PATHS * (edges.size + 1):
+        return None
+    bounds = [0, *edges.tolist(), batch.size]
+    return [(bounds[i], bounds[i + 1], int(batch[bounds[i]])) for i in range(len(bounds) - 1)]
+
+
 @dataclass(frozen=True)
 class StoppingRule:
     """A fitted exercise rule: stop where the payoff is at least the estimated continuation value.
@@ -441,8 +458,14 @@ class StoppingRule:
         else:
             values = np.asarray(self.basis(x[None]), dtype=np.float64)[0]
             columns = [values[:, j] for j in range(values.shape[1])]
-        beta = np.take(self.coefficients[t].T, batch, axis=1)  # (k, m): a row per column
-        return _sum_columns(columns, list(beta))
+        runs = batch_runs(batch)
+        if runs is None:
+            beta = np.take(self.coefficients[t].T, batch, axis=1)  # (k, m): a row per column
+            return _sum_columns(columns, list(beta))
+        out = np.empty(x.shape[0])
+        for start, stop, b in runs:  # each run weighted by its batch's coefficients, not a copy per path
+            out[start:stop] = _sum_columns([c[start:stop] for c in columns], list(self.coefficients[t, b]))
+        return out
 
     def stops(self, t: int, state: Array, stop: Array, terminal: Array | None = None) -> NDArray[np.bool_]:
         """Whether the rule stops at date ``t``: ``stop`` is not NaN and ``stop >= continuation``.
