@@ -152,7 +152,10 @@ def peace_value_ceiling(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         q = np.exp(-1.0 / shock_months)  # per path, as are r and the G_n
         r = delta * np.exp(-base_rate)
-        g = [1.0 / (1.0 - r * q**n) for n in range(k + 2)]  # G_0 ... G_{K+1}
+        rq = [r]
+        for _ in range(k + 1):
+            rq.append(rq[-1] * q)
+        g = [1.0 / (1.0 - x) for x in rq]  # G_0 ... G_{K+1}
         amp = np.empty(shape)
         np.multiply(shock, 1.0 / (1.0 - q), out=amp)
         flow_part = np.empty(shape)
