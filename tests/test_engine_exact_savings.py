@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from ceasefire.model import bargaining, engine, leader
+from ceasefire.model import bargaining, engine, leader, valuation
 from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate
 from ceasefire.model.valuation import Structure, Valuation, untied, victory, victory_at
 from ceasefire.model.world import Side
@@ -337,9 +338,11 @@ def test_reservation_score_valued_lazily_equals_every_grid_point(n: int, points:
         [low - 1.0, high + 1.0, values[np.arange(n), rng.integers(0, points, n)], np.full(n, np.nan)],
         low + (high - low) * rng.random(n),
     )
-    lazy = val.reservation_score(grid, fight)
+    with mock.patch.object(valuation, "LAZY_RESERVATION", 0):  # valued lazily however few the paths
+        lazy = val.reservation_score(grid, fight)
     every = reservation_score(values, grid, fight)
     assert np.array_equal(bits(lazy), bits(every))
+    assert np.array_equal(bits(val.reservation_score(grid, fight)), bits(every))  # few paths: every point
 
 
 def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:

@@ -71,6 +71,12 @@ class Structure:
         return self.concession_to_a if side == "A" else np.zeros(len(self.terms))
 
 
+LAZY_RESERVATION = 2048
+"""Paths from which :meth:`Valuation.reservation_score` values only the grid points it reads (the
+flagship's optimal policy, 10 x 20,000 paths, one worker, its range on blocks of 4,096 paths: 4.07 s
+valuing every point, 3.89 s valuing those; on a few hundred paths the calls cost more than they save)."""
+
+
 @dataclass(frozen=True)
 class Valuation:
     """One leader's values on a set of paths: each terms option now, and fighting on forever.
@@ -152,8 +158,12 @@ class Valuation:
         It reads the first point accepted and the one before. Points whose ceiling
         (:meth:`peace_ceiling`) is below ``fight`` are certainly not accepted; the others are valued
         in order along the grid until one is accepted, then the point before the first accepted.
+        Below :data:`LAZY_RESERVATION` paths every point is valued at once: the calls cost more
+        than the arithmetic they save.
         """
         n = fight.size
+        if n < LAZY_RESERVATION:
+            return bargaining_range.reservation_score(self.peace(np.broadcast_to(grid, (n, grid.size))), grid, fight)
         maybe = ~(self.peace_ceiling(np.broadcast_to(grid[:, None], (grid.size, n))) < fight[None, :])
         first = np.zeros(n, dtype=np.int64)
         found = np.zeros(n, dtype=bool)
