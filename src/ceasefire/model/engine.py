@@ -478,30 +478,19 @@ def _record_range(
     idx: NDArray[np.int64],
     keep: NDArray[np.bool_],
 ) -> None:
-    """Month ``t``'s bargaining range on the paths ``idx[keep]``, into their ``columns`` of ``monthly``."""
-    low, high = _bargaining_range(st, sides, val, fight_on, idx, keep)
-    monthly["range_low"][t, columns] = low
-    monthly["range_high"][t, columns] = high
-
-
-def _bargaining_range(
-    st: Structure,
-    sides: Mapping[str, Side],
-    val: Mapping[str, Valuation],
-    fight_on: Mapping[str, Array],
-    idx: NDArray[np.int64],
-    keep: NDArray[np.bool_],
-) -> tuple[Array, Array]:
-    """The month's bargaining range on the paths ``idx[keep]`` (``val`` and ``fight_on`` are over ``idx``)."""
+    """Month ``t``'s bargaining range on the paths ``idx[keep]`` (``val`` and ``fight_on`` are over
+    ``idx``), into their ``columns`` of ``monthly``."""
     whole = bool(keep.all())
     rows = idx if whole else idx[keep]
     res = {}
     for s in SIDES:
         v = val[s] if whole else val[s].take(keep)
         res[s] = v.reservation_score(RANGE_GRID, fight_on[s] if whole else fight_on[s][keep])
-    return bargaining_range(
+    low, high = bargaining_range(
         res["A"], stake_shift(st, "A", sides["A"], rows), res["B"], stake_shift(st, "B", sides["B"], rows)
     )
+    monthly["range_low"][t, columns] = low
+    monthly["range_high"][t, columns] = high
 
 
 def fit_rules(
