@@ -23,7 +23,7 @@ The kernels are pure; this module owns the order of events only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -38,6 +38,7 @@ from ceasefire.model.valuation import (
     TRANSITION_REASONS,
     Structure,
     Valuation,
+    elements,
     stake_shift,
     victory,
     victory_at,
@@ -343,7 +344,11 @@ def simulate(
                 _record_range(monthly, t, column[idx[keep]], st, sides, val, fight_on, idx, keep)
                 keep = np.zeros_like(keep)
             if screen:
-                floor = fight_on if rules is not None else {s: _myopic_fight_floor(val[s], L) for s in SIDES}
+                floor = (
+                    fight_on
+                    if rules is not None
+                    else {s: _myopic_fight_floor(val[s].fight_terms(L), val[s].stay) for s in SIDES}
+                )
                 rows = np.flatnonzero(_deal_possible(val, scores, available, floor) | keep)
                 at, keep = idx[rows], keep[rows]
                 val = {s: val[s].take(rows) for s in SIDES}
@@ -355,7 +360,7 @@ def simulate(
                 fight_on = _myopic_fight_value(world, st, val, at, available, optimism, L)
             if lazy_b:  # NaN where not read: no terms are chosen there either way
                 read = (val["A"].peace_now - fight_on["A"][:, None] >= 0.0) & available[None, :]
-                val["B"] = val["B"].with_peace_now(read, _by_terms(scores["B"]))
+                val["B"] = val["B"].with_peace_now(read, elements(scores["B"].T))
             gains = {s: val[s].peace_now - fight_on[s][:, None] for s in SIDES}
             if config.record:
                 for s in SIDES:
@@ -548,21 +553,11 @@ def _deal_possible(
     return np.asarray(maybe.any(axis=0))
 
 
-def _myopic_fight_floor(val: Valuation, lookahead: int) -> Array:
-    """A lower bound on a myopic leader's value of fighting on (:func:`_myopic_fight_value`, the same
-    arithmetic, with ``then >= 0``): fighting ``lookahead`` months and then on forever."""
-    now, then = val.fight_terms(lookahead)
-    return now + then * val.stay
-
-
-def _by_terms(v: Array) -> Callable[[NDArray[np.int64], NDArray[np.int64]], Array]:
-    """The scores of single elements from scores laid out terms by paths, as
-    :meth:`Valuation.peace_where` asks for them."""
-
-    def at(rows: NDArray[np.int64], terms: NDArray[np.int64]) -> Array:
-        return v[terms, rows]
-
-    return at
+def _myopic_fight_floor(fight: tuple[Array, Array], stay: Array) -> Array:
+    """A lower bound on a myopic leader's value of fighting on (:func:`_myopic_fight_value`), from his
+    ``(now, then)`` of fighting ``lookahead`` months (``then >= 0``): fighting them, then on forever."""
+    now, then = fight
+    return now + then * stay
 
 
 def _myopic_fight_value(
@@ -586,7 +581,7 @@ def _myopic_fight_value(
         gained = world.held[idx] - world.held0[idx] + lookahead * expected_gain
         projected[s] = objective_progress(gained, world.obj_bounds[idx])
         fight[s] = val[s].fight_terms(lookahead)  # fight_then(lookahead, c) = now + then * c, twice
-        stay_then = fight[s][0] + fight[s][1] * val[s].stay
+        stay_then = _myopic_fight_floor(fight[s], val[s].stay)
         accepts[s] = (val[s].peace_now >= stay_then[:, None]) & available[None, :]
     out = {}
     for s, o in (("A", "B"), ("B", "A")):
