@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from ceasefire.model.engine import per_path, simulate
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.sweep import (
     METRICS,
+    MetricInput,
     ProcessExecutor,
     SweepError,
     SweepSpec,
@@ -79,6 +81,25 @@ def test_a_row_is_the_engine_on_the_common_paths(sc, spec, design, reference) ->
     assert reference.loc[3, "p_settle_6"] == ((first >= 0) & (first < 6)).mean()
     assert reference.loc[3, "casualties_B"] == pytest.approx(o.casualties_total["B"].mean(), rel=1e-12)
     assert reference.loc[3, "p_removed_A"] == o.removed["A"].mean()
+
+
+@pytest.mark.parametrize("policy", ["optimal", "myopic"])
+def test_rows_do_not_record_the_bargaining_range_and_lose_nothing_by_it(sc, design, policy) -> None:  # type: ignore[no-untyped-def]
+    """No metric reads the range, so a sweep does not record it; every metric is the same bits as
+    computed from the engine with the range recorded (the library's default)."""
+    spec = SweepSpec.from_scenario(sc, paths=40, horizon=12, seed=7, policy=policy)
+    assert not spec.config().bargaining_range
+    rows = design.drop(columns=["lever:more-military-aid"]).iloc[:4].reset_index(drop=True)
+    table = run_sweep(sc, rows, spec)
+    values = {p: np.asarray(rows[p]) if p in rows else np.full(4, par.nominal()) for p, par in iter_params(sc)}
+    seed = Seeds.from_seed(spec.seed).path_seed(0)
+    ranged = replace(spec.config(), bargaining_range=True)
+    o = simulate(sc, per_path(values, spec.paths), [seed] * 4, spec.paths, ranged)
+    assert o.monthly  # the range was recorded there
+    view = MetricInput(o, 4, spec.paths, spec.horizon, values)
+    for m in spec.metrics_for():
+        assert table[m].to_numpy().tobytes() == METRICS[m].compute(view).tobytes(), m
+    assert (table["p_settle_horizon"] > 0).any()  # decisions were taken: the comparison has teeth
 
 
 def test_common_random_numbers_equal_rows_equal_numbers(sc, spec) -> None:  # type: ignore[no-untyped-def]

@@ -320,11 +320,15 @@ class SweepSpec:
                 raise ValueError(f"metric '{m}' needs a horizon of at least {METRICS[m].min_horizon} months")
 
     def config(self) -> RunConfig:
+        """The engine's settings for every row. No metric reads the bargaining range, so it is not
+        recorded: the outcomes are the same bits either way (the range is an output, not an input of
+        any decision), and recording it took an eighth of a default ``ceasefire sensitivity``."""
         return RunConfig(
             horizon=self.horizon,
             lookahead=self.lookahead,
             policy=self.policy,
             beliefs=self.beliefs,
+            bargaining_range=False,
             backend=self.backend,
         )
 
