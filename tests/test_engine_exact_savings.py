@@ -17,7 +17,10 @@ difference, a different NaN or a signed zero fails):
   element;
 * the value of peace never exceeds its ceiling (:func:`leader.peace_value_ceiling`), so the myopic
   engine, which works a month's decision out in full only on the paths where the ceilings leave
-  some terms acceptable to both, gives the outcomes of the engine working it out everywhere.
+  some terms acceptable to both, gives the outcomes of the engine working it out everywhere;
+* nor falls below its floor (:func:`leader.peace_value_bounds`), so which terms reach a threshold
+  (:meth:`Valuation.peace_at_least`, the terms a leader believes the other accepts in his imagined
+  war) is decided by the bounds where they can, and by the exact value between them: the same booleans.
 """
 
 from __future__ import annotations
@@ -234,6 +237,13 @@ def _every_element(
     return np.where(read, self.peace(scores(rows, terms).reshape(n, m)), fill)
 
 
+def _every_value_compared(
+    self: Valuation, v_by_terms: NDArray[np.float64], threshold: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """The reference for ``Valuation.peace_at_least``: every element valued exactly, then compared."""
+    return np.ascontiguousarray((self.peace(np.ascontiguousarray(v_by_terms.T)) >= threshold[:, None]).T)
+
+
 def _outcome_arrays(o: Outcomes) -> dict[str, NDArray[np.generic]]:
     out: dict[str, NDArray[np.generic]] = {}
     for f in fields(o):
@@ -267,6 +277,7 @@ def test_engine_valuing_only_what_is_read_equals_valuing_everything(
 ) -> None:
     saved = _simulate(policy)
     monkeypatch.setattr(Valuation, "peace_where", _every_element)
+    monkeypatch.setattr(Valuation, "peace_at_least", _every_value_compared)
     reference = _simulate(policy)
     _assert_same(saved, reference)
     assert (saved.first_settlement >= 0).any()  # decisions were taken: the comparison has teeth
@@ -345,6 +356,29 @@ def test_reservation_score_valued_lazily_equals_every_grid_point(n: int, points:
     assert np.array_equal(bits(val.reservation_score(grid, fight)), bits(every))  # few paths: every point
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_peace_at_least_gives_the_booleans_of_the_exact_values(n: int, m: int, seed: int) -> None:
+    """:meth:`Valuation.peace_at_least` settles elements by the bounds and values the rest: the booleans
+    of comparing every exact value. Thresholds far below and above every value, equal to one of the
+    path's values (decided only by the exact value), a last bit either side of it, and NaN; scores
+    with NaN among them (never certified)."""
+    rng = np.random.default_rng(seed)
+    val = random_valuation(rng, n, m)
+    v = random_scores(rng, n, m)
+    v[rng.random((n, m)) < 0.05] = np.nan
+    values = val.peace(v)
+    one = values[np.arange(n), rng.integers(0, m, n)]
+    kind = rng.integers(0, 6, n)
+    threshold = np.select(
+        [kind == 0, kind == 1, kind == 2, kind == 3, kind == 4],
+        [np.full(n, -1e6), np.full(n, 1e6), one, np.nextafter(one, np.inf), np.nextafter(one, -np.inf)],
+        np.full(n, np.nan),
+    )
+    reached = val.peace_at_least(np.ascontiguousarray(v.T), threshold)
+    assert np.array_equal(reached, (values >= threshold[:, None]).T)
+
+
 def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:
     """Arguments of the value of peace across and beyond the model's ranges: flow parts of both
     signs, no shock, amplitudes up to about 40, decays from fast to slow, discounts near 1."""
@@ -359,32 +393,38 @@ def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
-def test_peace_value_never_exceeds_its_ceiling(n: int, seed: int) -> None:
+def test_peace_value_lies_between_its_floor_and_ceiling(n: int, seed: int) -> None:
     args = _peace_arguments(np.random.default_rng(seed), n)
     value = leader.peace_value(*args)
     ceiling = leader.peace_value_ceiling(*args)
-    assert np.all(value <= ceiling)
+    floor, ceiling_too = leader.peace_value_bounds(*args)
+    assert np.all(floor <= value) and np.all(value <= ceiling)
+    assert np.array_equal(bits(ceiling_too), bits(ceiling))  # the bounds' ceiling is the ceiling's bits
     amp = args[1] / (1.0 - np.exp(-1.0 / args[2]))
-    assert np.all(np.isfinite(ceiling) == (amp <= leader.CEILING_MAX_AMPLITUDE))
+    certified = amp <= leader.CEILING_MAX_AMPLITUDE
+    assert np.all(np.isfinite(ceiling) == certified) and np.all(np.isfinite(floor) == certified)
 
 
-def test_peace_value_ceiling_is_as_tight_as_its_omitted_terms() -> None:
-    """The ceiling is above the value by at most twice the width of its interval for the terms it does
-    not sum (``A^K / K! min(A, 1)`` of the value's scale) and the safety margin: exact but for the
-    margin with no shock, within a few hundredths for the model's amplitudes (up to about 0.4, and
-    much closer where the shock decays fast), tight enough to decide most comparisons."""
+def test_peace_value_bounds_are_as_tight_as_their_omitted_terms() -> None:
+    """The ceiling is above the value, and the floor below it, by at most twice the width of the
+    interval for the terms they do not sum (``A^K / K! min(A, 1)`` of the value's scale) and the
+    safety margin: exact but for the margin with no shock, within a few hundredths for the model's
+    amplitudes (up to about 0.4, and much closer where the shock decays fast), tight enough to
+    decide most comparisons."""
     args = _peace_arguments(np.random.default_rng(5), 20_000)
     base_rate, shock, shock_months, punishment, delta = args
     amp = shock / (1.0 - np.exp(-1.0 / shock_months))
     certified = amp <= leader.CEILING_MAX_AMPLITUDE
-    gap = leader.peace_value_ceiling(*args)[certified] - leader.peace_value(*args)[certified]
+    value = leader.peace_value(*args)[certified]
+    floor = leader.peace_value_bounds(*args)[0][certified]
     scale = (np.abs(1.0 - base_rate * punishment) + shock * punishment + 1.0) / (1.0 - delta * np.exp(-base_rate))
     k = leader.CEILING_TERMS
     omitted = 2.0 * amp**k / math.factorial(k) * np.minimum(amp, 1.0)
-    assert np.all(gap >= 0.0)
-    assert np.all(gap <= (omitted + 3e-9)[certified] * scale[certified])
     none = (shock == 0.0)[certified]
-    assert none.sum() > 100 and np.max((gap / scale[certified])[none]) < 3e-9
+    for gap in (leader.peace_value_ceiling(*args)[certified] - value, value - floor):
+        assert np.all(gap >= 0.0)
+        assert np.all(gap <= (omitted + 3e-9)[certified] * scale[certified])
+        assert none.sum() > 100 and np.max((gap / scale[certified])[none]) < 3e-9
 
 
 def test_peace_value_ceiling_is_not_certified_outside_its_range() -> None:
@@ -398,6 +438,8 @@ def test_peace_value_ceiling_is_not_certified_outside_its_range() -> None:
     punishment[6] = 1e110  # a scale above 1e100
     ceiling = leader.peace_value_ceiling(base_rate, shock, months, punishment, delta)
     assert np.all(ceiling == np.inf)
+    floor, _ = leader.peace_value_bounds(base_rate, shock, months, punishment, delta)
+    assert np.all(floor == -np.inf)
     assert np.isfinite(leader.peace_value_ceiling(*(np.float64(x) for x in (0.01, 0.05, 6.0, 20.0, 0.99))))
 
 

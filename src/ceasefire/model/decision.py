@@ -145,16 +145,10 @@ def imagined_paths(
         log_i, log_j = world.state_log(side), world.state_log(j)
         vb_j = victory_battlefield(st, j, progress, sdj, everyone)
         # the doubt raises the other's hazard at war only: his staying power, not his peace
-        val_j = Valuation.of(
-            sdj,
-            other_successor,
-            everyone,
-            log_j + doubt,
-            world.peace_log(j, log_j),
-            vb_j,
-            victory(st, j, progress, sdj, everyone),
-        )
-        accepted = (val_j.peace_now >= val_j.stay[:, None]) & available[None, :]
+        val_j = Valuation.of(sdj, other_successor, everyone, log_j + doubt, world.peace_log(j, log_j), vb_j, None)
+        # the terms he believes the other accepts: bounds on the other's values settle most of them
+        reached = val_j.peace_at_least(victory(st, j, progress, sdj, everyone, by_terms=True), val_j.stay)
+        accepted = (reached & available[:, None]).T
         vb_i = victory_battlefield(st, side, progress, sd, everyone)
         v_i = victory(st, side, progress, sd, everyone)
         log_rho = log_power_ratio(world, side)

@@ -145,10 +145,31 @@ def peace_value_ceiling(
     here against the series' 6.0 ms; a caller with larger batches works them in blocks, as
     :func:`peace_value` does, to keep its arrays in cache.
     """
+    return _peace_interval(base_rate, shock, shock_months, punishment, delta, tol, with_floor=False)[1]
+
+
+def peace_value_bounds(
+    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float = 1e-12
+) -> tuple[Array, Array]:
+    """``(floor, ceiling)`` around :func:`peace_value` as it computes it: the ceiling is
+    :func:`peace_value_ceiling`'s, bit for bit, and the floor lies as far below the same low ends
+    (the value at the low ends, less the intervals' width times the coefficients' sizes and the
+    same margin). ``-inf`` and ``+inf`` where not certified (see :func:`peace_value_ceiling`)."""
+    floor, ceiling = _peace_interval(base_rate, shock, shock_months, punishment, delta, tol, with_floor=True)
+    assert floor is not None
+    return floor, ceiling
+
+
+def _peace_interval(
+    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float, with_floor: bool
+) -> tuple[Array | None, Array]:
+    """The floor (when asked for, else ``None``) and ceiling of :func:`peace_value_bounds`."""
     k = CEILING_TERMS
     shape = np.broadcast_shapes(*(np.shape(a) for a in (base_rate, shock, shock_months, punishment, delta)))
+    floor = None
     # the arithmetic of elements outside the certified range may overflow or give NaN: they are set
-    # aside. Worked in place, in five arrays: fresh temporaries would cost more than the arithmetic
+    # aside. Worked in place, in five arrays (six with the floor): fresh temporaries would cost more
+    # than the arithmetic
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         q = np.exp(-1.0 / shock_months)  # per path, as are r and the G_n
         r = delta * np.exp(-base_rate)
@@ -176,7 +197,9 @@ def peace_value_ceiling(
         ceiling -= work
         np.negative(amp, out=work)
         np.exp(work, out=work)  # e^{-A}
-        ceiling *= work
+        ceiling *= work  # the value at the low ends
+        if with_floor:
+            floor = ceiling.copy()
         np.subtract(1.0, work, out=work)  # 1 - e^{-A}
         work *= g[k] * (1.0 / math.factorial(k))
         for _ in range(k):
@@ -185,15 +208,21 @@ def peace_value_ceiling(
         magnitude = np.abs(flow_part, out=flow_part)
         magnitude += np.abs(shock_cost, out=shock_cost)
         work *= magnitude
+        margin = 1e-9 * (g[0] + 1.0) + tol
         ceiling += work
-        ceiling += 1e-9 * (g[0] + 1.0) + tol
+        ceiling += margin
+        if floor is not None:
+            floor -= work
+            floor -= margin
         path_ok = (r >= 0.0) & (r < 1.0) & (q >= 0.0) & (q < 1.0) & np.isfinite(base_rate)
         # (and a scale below 1e100, with which the series has converged by its last term)
         magnitude += 1.0
         magnitude *= g[0]
         certified = (amp >= 0.0) & (amp <= CEILING_MAX_AMPLITUDE) & (magnitude < 1e100) & np.isfinite(ceiling) & path_ok
     np.copyto(ceiling, np.inf, where=~certified)
-    return ceiling
+    if floor is not None:
+        np.copyto(floor, -np.inf, where=~(certified & np.isfinite(floor)))
+    return floor, ceiling
 
 
 def peace_value_by_recursion(

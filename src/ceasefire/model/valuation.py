@@ -7,9 +7,10 @@ values of office (months of office, discounted).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,6 +21,7 @@ from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve import bargaining_range
 
 Array = NDArray[np.float64]
+_V = TypeVar("_V")
 
 TRANSITION_REASONS = ("war_economy", "bonuses_and_wages", "veterans", "risk_of_change", "need_for_victory")
 
@@ -142,13 +144,26 @@ class Valuation:
         """``(m, n)`` upper bounds on :meth:`peace` (:func:`.leader.peace_value_ceiling`) at scores laid
         out terms by paths, ``v_by_terms = v.T``: well under half its cost, enough to rule out terms
         whose value is clearly below another. Worked out in blocks of paths, whose temporaries stay in cache."""
-        m, n = v_by_terms.shape
-        cols = max(1, leader.PEACE_BLOCK // max(m, 1))
-        out = np.empty((m, n))
-        for lo in range(0, n, cols):
-            block = slice(lo, lo + cols)
+        out = np.empty(v_by_terms.shape)
+        for block in _path_blocks(*v_by_terms.shape):
             out[:, block] = self._peace(v_by_terms[:, block], partial(_columns, block), leader.peace_value_ceiling)
         return out
+
+    def peace_at_least(self, v_by_terms: Array, threshold: Array) -> NDArray[np.bool_]:
+        """``(m, n)``: whether the value of peace at scores laid out terms by paths reaches each path's
+        ``threshold`` (``(n,)``), the booleans of ``peace(v_by_terms.T).T >= threshold``. Bounds on the
+        value (:func:`.leader.peace_value_bounds`) settle most elements; only those between them are
+        valued exactly."""
+        floor, ceiling = np.empty(v_by_terms.shape), np.empty(v_by_terms.shape)
+        for block in _path_blocks(*v_by_terms.shape):
+            floor[:, block], ceiling[:, block] = self._peace(
+                v_by_terms[:, block], partial(_columns, block), leader.peace_value_bounds
+            )
+        reached = floor >= threshold[None, :]
+        terms, rows = np.nonzero((ceiling >= threshold[None, :]) & ~reached)
+        if rows.size:
+            reached[terms, rows] = self.peace_at(rows, v_by_terms[terms, rows]) >= threshold[rows]
+        return reached
 
     def reservation_score(self, grid: Array, fight: Array) -> Array:
         """``(n,)`` :func:`.bargaining_range.reservation_score` of the values of peace on the victory
@@ -223,9 +238,7 @@ class Valuation:
         """These values with the terms valued (``peace_now``) only where ``read``, NaN elsewhere."""
         return replace(self, peace_now=self.peace_where(read, scores, np.nan))
 
-    def _peace(
-        self, v: Array, per_path: Callable[[Array], Array], value: Callable[..., Array] = leader.peace_value
-    ) -> Array:
+    def _peace(self, v: Array, per_path: Callable[[Array], Array], value: Callable[..., _V] = leader.peace_value) -> _V:  # type: ignore[assignment]
         """The value of peace at scores ``v`` (or its ``value``, such as a bound), each path's quantities
         laid out by ``per_path``."""
         shock = hazard.transition_shock(per_path(self.shock_total), v, per_path(self.gamma))
@@ -250,6 +263,14 @@ class Valuation:
     def fight_terms(self, months: int) -> tuple[Array, Array]:
         """``(now, then)`` with ``fight_then(months, c) = now + then * c``, the same bits, for several ``c``."""
         return leader.fight_terms(self.flow, self.rate_war, self.punishment_war, self.delta, months)
+
+
+def _path_blocks(terms: int, paths: int) -> Iterator[slice]:
+    """Blocks of paths of a terms-by-paths batch, :data:`.leader.PEACE_BLOCK` elements at most: the
+    temporaries of a bound stay in cache."""
+    cols = max(1, leader.PEACE_BLOCK // max(terms, 1))
+    for lo in range(0, paths, cols):
+        yield slice(lo, lo + cols)
 
 
 def _columns(block: slice, a: Array) -> Array:
