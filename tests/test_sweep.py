@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -18,13 +19,16 @@ from typer.testing import CliRunner
 
 from ceasefire.cli import app
 from ceasefire.model.engine import per_path, simulate
+from ceasefire.run.experiment import chunk_size_for
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.sweep import (
+    CHUNK_PATHS,
     METRICS,
     MetricInput,
     ProcessExecutor,
     SweepError,
     SweepSpec,
+    default_chunk_rows,
     executor_for,
     latin_hypercube,
     model_factors,
@@ -100,6 +104,18 @@ def test_rows_do_not_record_the_bargaining_range_and_lose_nothing_by_it(sc, desi
     for m in spec.metrics_for():
         assert table[m].to_numpy().tobytes() == METRICS[m].compute(view).tobytes(), m
     assert (table["p_settle_horizon"] > 0).any()  # decisions were taken: the comparison has teeth
+
+
+def test_default_chunks_are_large_enough_to_pay_for_a_call_and_leave_every_worker_work(sc) -> None:  # type: ignore[no-untyped-def]
+    spec = SweepSpec.from_scenario(sc, paths=100)
+    # a default sensitivity's Morris screen on two workers: 8,192 paths a chunk, not a 32nd of the rows
+    assert default_chunk_rows(890, spec, 2) == math.ceil(CHUNK_PATHS / 100) < math.ceil(890 / 4)
+    assert default_chunk_rows(890, spec, None) == math.ceil(890 / 32)  # workers unknown (Dask)
+    for rows, workers in ((64, 2), (7, 2), (40, 1), (1, 4)):
+        size = default_chunk_rows(rows, spec, workers)
+        assert math.ceil(rows / size) >= min(rows, 2 * workers)  # two chunks for each worker, where rows allow
+    big = SweepSpec.from_scenario(sc, paths=4096, horizon=600)
+    assert default_chunk_rows(10_000, big, 2) == chunk_size_for(4096, 600, "optimal")  # the memory budget
 
 
 def test_common_random_numbers_equal_rows_equal_numbers(sc, spec) -> None:  # type: ignore[no-untyped-def]

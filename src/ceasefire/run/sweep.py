@@ -503,6 +503,11 @@ class Executor(Protocol):
 
     name: str
 
+    @property
+    def workers(self) -> int | None:
+        """Chunks evaluated at once (``None``: not known here, as on a Dask cluster)."""
+        ...
+
     def __enter__(self) -> Executor: ...
 
     def __exit__(self, *exc: object) -> None: ...
@@ -518,6 +523,7 @@ class InlineExecutor:
     """Evaluate every chunk in this process, in order."""
 
     name = "inline"
+    workers = 1
 
     def __enter__(self) -> InlineExecutor:
         return self
@@ -582,6 +588,7 @@ class DaskExecutor:
     """Chunks as tasks on a Dask distributed cluster at ``address`` (or an existing ``Client``)."""
 
     name = "dask"
+    workers = None
 
     def __init__(self, address: str | Any) -> None:
         self.address = address
@@ -782,8 +789,17 @@ def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
     return values
 
 
-def default_chunk_rows(rows: int, spec: SweepSpec) -> int:
-    """Rows per chunk: at most 32 chunks' worth of progress granularity, within the memory budget.
+CHUNK_PATHS = 8192
+"""Paths a chunk holds at least, where there are rows enough for two chunks per worker: each chunk
+is one call of the engine, whose fixed cost is that of some 1,400 paths of the flagship at its
+horizon of 60 months (measured per row on 100 paths: 38.5 ms in chunks of 28 rows, 28.9 ms in
+chunks of 112; docs/performance.md)."""
+
+
+def default_chunk_rows(rows: int, spec: SweepSpec, workers: int | None = None) -> int:
+    """Rows per chunk, within the memory budget: at least :data:`CHUNK_PATHS` paths where the rows
+    allow two chunks for each of ``workers`` (``None``: not known, as on a Dask cluster, then only
+    the progress granularity counts), and at least a 32nd of the rows (progress granularity).
 
     With JAX, whole compiled calls (:func:`ceasefire.model.jax_engine.samples_per_block` rows each,
     thousands on a GPU): a chunk of fewer rows would be padded to a whole call.
@@ -794,6 +810,8 @@ def default_chunk_rows(rows: int, spec: SweepSpec) -> int:
 
         call = jax_engine.samples_per_block(spec.paths)
         return call * math.ceil(size / call)
+    if workers is not None:
+        size = max(size, min(math.ceil(CHUNK_PATHS / spec.paths), math.ceil(rows / (2 * workers))))
     return max(1, min(chunk_size_for(spec.paths, spec.horizon, spec.policy), size))
 
 
@@ -856,7 +874,8 @@ def run_sweep(
     out_dir = Path(out) if out is not None else None
     if chunk_rows is None and resume and out_dir is not None and (out_dir / MANIFEST).exists():
         chunk_rows = read_manifest(out_dir).get("chunk_rows")
-    size = int(chunk_rows) if chunk_rows is not None else default_chunk_rows(len(design), spec)
+    ex = executor or InlineExecutor()
+    size = int(chunk_rows) if chunk_rows is not None else default_chunk_rows(len(design), spec, ex.workers)
     if size < 1:
         raise ValueError(f"chunk_rows must be at least 1, got {size}")
     manifest = _manifest(scenario, spec, design, size)
@@ -890,7 +909,7 @@ def run_sweep(
     tracker = _Progress(progress, n)
     tracker.add(sum(len(f) for f in finished.values()))
     try:
-        _evaluate(executor or InlineExecutor(), tasks, stops, names, manifest, out_dir, finished, tracker)
+        _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, tracker)
     except SweepError as e:
         where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
         raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
