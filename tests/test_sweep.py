@@ -108,12 +108,19 @@ def test_rows_do_not_record_the_bargaining_range_and_lose_nothing_by_it(sc, desi
 
 def test_default_chunks_are_large_enough_to_pay_for_a_call_and_leave_every_worker_work(sc) -> None:  # type: ignore[no-untyped-def]
     spec = SweepSpec.from_scenario(sc, paths=100)
-    # a default sensitivity's Morris screen on two workers: 8,192 paths a chunk, not a 32nd of the rows
-    assert default_chunk_rows(890, spec, 2) == math.ceil(CHUNK_PATHS / 100) < math.ceil(890 / 4)
+    # a default sensitivity's Morris screen on two workers: 12 chunks of at most about 8,192 paths,
+    # six for each worker, not 32 of 28 rows
+    size = default_chunk_rows(890, spec, 2)
+    assert math.ceil(890 / size) == 12 and size * 100 <= CHUNK_PATHS
     assert default_chunk_rows(890, spec, None) == math.ceil(890 / 32)  # workers unknown (Dask)
-    for rows, workers in ((64, 2), (7, 2), (40, 1), (1, 4)):
+    for rows, workers in ((64, 2), (7, 2), (40, 1), (1, 4), (960, 2), (5000, 3), (100_000, 4)):
         size = default_chunk_rows(rows, spec, workers)
-        assert math.ceil(rows / size) >= min(rows, 2 * workers)  # two chunks for each worker, where rows allow
+        chunks = math.ceil(rows / size)
+        assert chunks >= min(rows, 2 * workers)  # two chunks for each worker, where rows allow
+        budget = chunk_size_for(100, spec.horizon, "optimal")  # rows a chunk may hold in memory
+        assert chunks <= max(32 + workers, 2 * workers, math.ceil(rows / budget))
+        if budget * 32 > rows >= 16 * workers:  # rows enough: each worker gets the same number of chunks
+            assert chunks % workers == 0, (rows, workers, size)
     big = SweepSpec.from_scenario(sc, paths=4096, horizon=600)
     assert default_chunk_rows(10_000, big, 2) == chunk_size_for(4096, 600, "optimal")  # the memory budget
 

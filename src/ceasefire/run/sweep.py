@@ -790,16 +790,19 @@ def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
 
 
 CHUNK_PATHS = 8192
-"""Paths a chunk holds at least, where there are rows enough for two chunks per worker: each chunk
-is one call of the engine, whose fixed cost is that of some 1,400 paths of the flagship at its
-horizon of 60 months (measured per row on 100 paths: 38.5 ms in chunks of 28 rows, 28.9 ms in
-chunks of 112; docs/performance.md)."""
+"""Paths a chunk holds, about, where there are rows enough for two chunks per worker: each chunk is
+one call of the engine, whose fixed cost is that of some 1,400 paths of the flagship at its horizon
+of 60 months (measured per row on 100 paths: 38.5 ms in chunks of 28 rows, 28.9 ms in chunks of 112;
+docs/performance.md)."""
 
 
 def default_chunk_rows(rows: int, spec: SweepSpec, workers: int | None = None) -> int:
-    """Rows per chunk, within the memory budget: at least :data:`CHUNK_PATHS` paths where the rows
-    allow two chunks for each of ``workers`` (``None``: not known, as on a Dask cluster, then only
-    the progress granularity counts), and at least a 32nd of the rows (progress granularity).
+    """Rows per chunk, within the memory budget: 32 chunks at most (progress granularity).
+
+    For ``workers`` (``None``: not known, as on a Dask cluster, where the rows go in 32 chunks) the
+    chunks are fewer where the rows allow: of about :data:`CHUNK_PATHS` paths, at least two for each
+    worker, and the same number for each, so that the workers finish together, none idle while
+    another does a last chunk.
 
     With JAX, whole compiled calls (:func:`ceasefire.model.jax_engine.samples_per_block` rows each,
     thousands on a GPU): a chunk of fewer rows would be padded to a whole call.
@@ -811,7 +814,8 @@ def default_chunk_rows(rows: int, spec: SweepSpec, workers: int | None = None) -
         call = jax_engine.samples_per_block(spec.paths)
         return call * math.ceil(size / call)
     if workers is not None:
-        size = max(size, min(math.ceil(CHUNK_PATHS / spec.paths), math.ceil(rows / (2 * workers))))
+        chunks = max(min(32, math.ceil(rows * spec.paths / CHUNK_PATHS)), 2 * workers)
+        size = math.ceil(rows / (workers * math.ceil(chunks / workers)))
     return max(1, min(chunk_size_for(spec.paths, spec.horizon, spec.policy), size))
 
 
