@@ -790,7 +790,7 @@ def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
 
 
 CHUNK_PATHS = 8192
-"""Paths a chunk holds, about, where there are rows enough for two chunks per worker: each chunk is
+"""About how many paths a chunk holds where the rows allow two chunks for each worker: each chunk is
 one call of the engine, whose fixed cost is that of some 1,400 paths of the flagship at its horizon
 of 60 months (measured per row on 100 paths: 38.5 ms in chunks of 28 rows, 28.9 ms in chunks of 112;
 docs/performance.md)."""
