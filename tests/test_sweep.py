@@ -156,6 +156,19 @@ def test_one_and_two_workers_and_dask_agree(sc, spec, design, reference) -> None
     assert same(dask, reference)
 
 
+def test_an_executor_entered_around_several_sweeps_keeps_its_processes(sc, spec, design, reference) -> None:  # type: ignore[no-untyped-def]
+    """`ceasefire sensitivity` runs its screen's sweep and its main one on the same worker processes."""
+    ex = ProcessExecutor(2)
+    with ex:
+        pool = ex._pool
+        first = run_sweep(sc, design, spec, executor=ex, chunk_rows=4)
+        assert ex._pool is pool  # the sweep's own with block neither replaced nor closed it
+        second = run_sweep(sc, design, spec, executor=ex, chunk_rows=3)
+        assert ex._pool is pool
+    assert ex._pool is None  # closed when the outermost block ends
+    assert same(first, reference) and same(second, reference)
+
+
 def test_resume_after_an_interruption_is_bit_identical(sc, spec, design, reference, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "sweep"
 

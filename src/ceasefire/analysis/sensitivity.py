@@ -356,15 +356,16 @@ def sensitivity(
     screened: list[dict[str, Any]] | None = None
     screen_evaluations = 0
     groups: list[str] | None = None
-    if method == "sobol" and screen and screen < len(factors):
-        screened, _, screen_evaluations = analyze_factors(
-            factors, evaluate_in("screen"), "morris", screen_n, spec.seed, output
-        )
-        top = [str(r["parameter"]) for r in screened[:screen]]
-        by_name = {f.name: f for f in factors}
-        factors = [by_name[t] for t in top] + [f for f in factors if f.name not in top]
-        groups = top + [f"other parameters ({len(factors) - screen})"] * (len(factors) - screen)
-    rows, y, evaluations = analyze_factors(factors, evaluate_in("main"), method, n, spec.seed, output, groups)
+    with ex:  # the screen's sweep and the main one on the same worker processes
+        if method == "sobol" and screen and screen < len(factors):
+            screened, _, screen_evaluations = analyze_factors(
+                factors, evaluate_in("screen"), "morris", screen_n, spec.seed, output
+            )
+            top = [str(r["parameter"]) for r in screened[:screen]]
+            by_name = {f.name: f for f in factors}
+            factors = [by_name[t] for t in top] + [f for f in factors if f.name not in top]
+            groups = top + [f"other parameters ({len(factors) - screen})"] * (len(factors) - screen)
+        rows, y, evaluations = analyze_factors(factors, evaluate_in("main"), method, n, spec.seed, output, groups)
     return SensitivityResult(
         scenario=scenario.scenario.id,
         output=output,

@@ -549,16 +549,21 @@ class ProcessExecutor:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._entered = 0
 
     def __enter__(self) -> ProcessExecutor:
-        # started as a run's workers are: one BLAS thread, no pool inside (a run there uses one core)
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=pool_context(), initializer=init_worker, initargs=(os.getpid(),)
-        )
+        # entered again (several sweeps in one with block): the same processes serve them all
+        if self._pool is None:
+            # started as a run's workers are: one BLAS thread, no pool inside (a run there uses one core)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=pool_context(), initializer=init_worker, initargs=(os.getpid(),)
+            )
+        self._entered += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
+        self._entered -= 1
+        if self._entered == 0 and self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
@@ -594,10 +599,14 @@ class DaskExecutor:
         self.address = address
         self._client: Any = None
         self._own = False
+        self._entered = 0
 
     def __enter__(self) -> DaskExecutor:
         from distributed import Client
 
+        if self._client is not None:  # entered again: the same connection serves every sweep
+            self._entered += 1
+            return self
         if isinstance(self.address, str):
             try:
                 self._client = Client(self.address, timeout="20s")
@@ -606,9 +615,13 @@ class DaskExecutor:
             self._own = True
         else:
             self._client = self.address
+        self._entered += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._entered -= 1
+        if self._entered > 0:
+            return
         if self._own and self._client is not None:
             self._client.close()
         self._client = None
