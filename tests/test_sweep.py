@@ -153,7 +153,16 @@ def test_one_and_two_workers_and_dask_agree(sc, spec, design, reference) -> None
     assert same(two, reference)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         dask = run_sweep(sc, design, spec, executor=executor_for(scheduler=cluster.scheduler_address), chunk_rows=3)
-    assert same(dask, reference)
+        ex = executor_for(scheduler=cluster.scheduler_address)
+        assert ex.workers is None  # not connected: not known
+        with ex:
+            assert ex.workers == 2  # the cluster's threads, once connected
+            chunked = []
+            by_default = run_sweep(sc, design, spec, executor=ex, progress=lambda done, _: chunked.append(done))
+            assert ex.workers == 2  # the sweep's own with block kept the connection
+    assert same(dask, reference) and same(by_default, reference)
+    done = [d for d in chunked if d > 0]  # one report per chunk finished (after one of none done)
+    assert len(done) == math.ceil(len(design) / default_chunk_rows(len(design), spec, 2))  # sized for 2 workers
 
 
 def test_an_executor_entered_around_several_sweeps_keeps_its_processes(sc, spec, design, reference) -> None:  # type: ignore[no-untyped-def]

@@ -505,7 +505,7 @@ class Executor(Protocol):
 
     @property
     def workers(self) -> int | None:
-        """Chunks evaluated at once (``None``: not known here, as on a Dask cluster)."""
+        """Chunks evaluated at once (``None``: not known, as on a Dask cluster not yet connected to)."""
         ...
 
     def __enter__(self) -> Executor: ...
@@ -593,13 +593,23 @@ class DaskExecutor:
     """Chunks as tasks on a Dask distributed cluster at ``address`` (or an existing ``Client``)."""
 
     name = "dask"
-    workers = None
 
     def __init__(self, address: str | Any) -> None:
         self.address = address
         self._client: Any = None
         self._own = False
         self._entered = 0
+
+    @property
+    def workers(self) -> int | None:
+        """The threads of the cluster's workers, once connected (``None`` before, or with none yet)."""
+        if self._client is None:
+            return None
+        try:
+            threads = sum(self._client.nthreads().values())
+        except (OSError, TimeoutError):
+            return None
+        return int(threads) or None
 
     def __enter__(self) -> DaskExecutor:
         from distributed import Client
@@ -810,10 +820,11 @@ docs/performance.md)."""
 
 
 def default_chunk_rows(rows: int, spec: SweepSpec, workers: int | None = None) -> int:
-    """Rows per chunk, within the memory budget: 32 chunks at most (progress granularity).
+    """Rows per chunk, within the memory budget.
 
-    For ``workers`` (``None``: not known, as on a Dask cluster, where the rows go in 32 chunks) the
-    chunks are fewer where the rows allow: of about :data:`CHUNK_PATHS` paths, at least two for each
+    Without ``workers`` (``None``: not known) the rows go in 32 chunks (progress granularity). For
+    ``workers`` (a Dask cluster's: its workers' threads, counted once connected) they go in chunks of
+    about :data:`CHUNK_PATHS` paths, at most 32 unless the workers need more: at least two for each
     worker, and the same number for each, so that the workers finish together, none idle while
     another does a last chunk.
 
@@ -892,44 +903,47 @@ def run_sweep(
     if chunk_rows is None and resume and out_dir is not None and (out_dir / MANIFEST).exists():
         chunk_rows = read_manifest(out_dir).get("chunk_rows")
     ex = executor or InlineExecutor()
-    size = int(chunk_rows) if chunk_rows is not None else default_chunk_rows(len(design), spec, ex.workers)
-    if size < 1:
-        raise ValueError(f"chunk_rows must be at least 1, got {size}")
-    manifest = _manifest(scenario, spec, design, size)
-    names = list(manifest["metrics"])
-    n = len(design)
-    bounds = [(k, lo, min(lo + size, n)) for k, lo in enumerate(range(0, n, size))]
+    with ex:  # entered first: a Dask cluster says how many workers it has once connected
+        size = int(chunk_rows) if chunk_rows is not None else default_chunk_rows(len(design), spec, ex.workers)
+        if size < 1:
+            raise ValueError(f"chunk_rows must be at least 1, got {size}")
+        manifest = _manifest(scenario, spec, design, size)
+        names = list(manifest["metrics"])
+        n = len(design)
+        bounds = [(k, lo, min(lo + size, n)) for k, lo in enumerate(range(0, n, size))]
 
-    finished: dict[int, pd.DataFrame] = {}
-    if out_dir is not None:
+        finished: dict[int, pd.DataFrame] = {}
+        if out_dir is not None:
+            try:
+                _prepare_store(out_dir, manifest, design, resume)
+            except OSError as e:
+                raise SweepError(
+                    f"cannot prepare the sweep folder {out_dir}: {e.strerror or e} ({e.filename})"
+                ) from None
+            if resume:
+                for k, lo, hi in bounds:
+                    part = _read_part(out_dir, manifest, k, lo, hi)
+                    if part is not None:
+                        finished[k] = part
+
+        values = _full_values(scenario, design)
+        levers = np.column_stack(
+            [design[LEVER_PREFIX + lv].to_numpy(float) if LEVER_PREFIX + lv in design.columns else np.zeros(n)
+             for lv in lever_ids] or [np.zeros((n, 0))]
+        )  # fmt: skip
+        tasks = [
+            ChunkTask(scenario, spec, k, lo, {p: v[lo:hi] for p, v in values.items()}, levers[lo:hi], lever_ids)
+            for k, lo, hi in bounds
+            if k not in finished
+        ]
+        stops = {k: hi for k, _, hi in bounds}
+        tracker = _Progress(progress, n)
+        tracker.add(sum(len(f) for f in finished.values()))
         try:
-            _prepare_store(out_dir, manifest, design, resume)
-        except OSError as e:
-            raise SweepError(f"cannot prepare the sweep folder {out_dir}: {e.strerror or e} ({e.filename})") from None
-        if resume:
-            for k, lo, hi in bounds:
-                part = _read_part(out_dir, manifest, k, lo, hi)
-                if part is not None:
-                    finished[k] = part
-
-    values = _full_values(scenario, design)
-    levers = np.column_stack(
-        [design[LEVER_PREFIX + lv].to_numpy(float) if LEVER_PREFIX + lv in design.columns else np.zeros(n)
-         for lv in lever_ids] or [np.zeros((n, 0))]
-    )  # fmt: skip
-    tasks = [
-        ChunkTask(scenario, spec, k, lo, {p: v[lo:hi] for p, v in values.items()}, levers[lo:hi], lever_ids)
-        for k, lo, hi in bounds
-        if k not in finished
-    ]
-    stops = {k: hi for k, _, hi in bounds}
-    tracker = _Progress(progress, n)
-    tracker.add(sum(len(f) for f in finished.values()))
-    try:
-        _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, tracker)
-    except SweepError as e:
-        where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
-        raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
+            _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, tracker)
+        except SweepError as e:
+            where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
+            raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
     table = pd.concat([finished[k] for k, _, _ in bounds], ignore_index=True).set_index("row")
     if out_dir is not None:
         joined = design.copy()
