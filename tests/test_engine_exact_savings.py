@@ -391,6 +391,28 @@ def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float
     return base_rate, shock, shock_months, punishment, delta
 
 
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_screen_bounding_the_second_leader_only_where_the_first_leaves_terms_open(n: int, m: int, seed: int) -> None:
+    """:func:`engine._deal_possible` bounds B's values only on the elements A's bounds leave open
+    (:meth:`Valuation.peace_ceiling_at`, the bits of :meth:`Valuation.peace_ceiling` there): the paths
+    of both leaders' bounds on every element. Floors below, between and above the bounds, and NaN."""
+    rng = np.random.default_rng(seed)
+    val = {s: random_valuation(rng, n, m) for s in ("A", "B")}
+    scores = {s: np.ascontiguousarray(random_scores(rng, n, m).T) for s in ("A", "B")}
+    available = rng.random(m) < 0.8
+    ceilings = {s: val[s].peace_ceiling(scores[s]) for s in ("A", "B")}
+    floor = {}
+    for s in ("A", "B"):
+        column = ceilings[s][rng.integers(0, m, n), np.arange(n)]
+        floor[s] = np.select([rng.random(n) < 0.1, rng.random(n) < 0.5], [np.nan, column], column - 0.5 + rng.random(n))
+    every = available[:, None] & ~(ceilings["A"] < floor["A"]) & ~(ceilings["B"] < floor["B"])
+    assert np.array_equal(engine._deal_possible(val, scores, available, floor), every.any(axis=0))
+    terms, rows = np.nonzero(rng.random((m, n)) < 0.5)
+    at = val["B"].peace_ceiling_at(rows, scores["B"][terms, rows])
+    assert np.array_equal(bits(at), bits(ceilings["B"][terms, rows]))
+
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
 def test_peace_value_lies_between_its_floor_and_ceiling(n: int, seed: int) -> None:

@@ -546,11 +546,15 @@ def _deal_possible(
     superset of the paths where terms are chosen) are True; so is any path where a comparison is
     undecided (NaN).
     """
-    maybe = np.broadcast_to(available[:, None], (available.size, val["A"].stay.size))
-    for s in SIDES:
-        ceiling = val[s].peace_ceiling(scores[s])
-        maybe = maybe & ~(ceiling < floor[s][None, :])
-    return np.asarray(maybe.any(axis=0))
+    first, second = SIDES
+    ceiling = val[first].peace_ceiling(scores[first])
+    maybe = available[:, None] & ~(ceiling < floor[first][None, :])
+    # the second leader's bounds only on the elements the first leaves open (a fifth of them here)
+    terms, rows = np.nonzero(maybe)
+    ceiling_at = val[second].peace_ceiling_at(rows, scores[second][terms, rows])
+    possible = np.zeros(maybe.shape[1], dtype=bool)
+    possible[rows[~(ceiling_at < floor[second][rows])]] = True
+    return possible
 
 
 def _myopic_fight_floor(fight: tuple[Array, Array], stay: Array) -> Array:

@@ -197,6 +197,15 @@ class Valuation:
         v_lo[before] = self.peace_at(before, grid[first[before] - 1])
         return bargaining_range.interpolate_reservation(found, first, v_lo, v_hi, grid, fight)
 
+    def peace_ceiling_at(self, rows: NDArray[np.int64], v: Array) -> Array:
+        """``(k,)`` :meth:`peace_ceiling` of single elements, path ``rows[e]`` at victory score ``v[e]``,
+        with the bits it has there (the bound is element-wise); in blocks, whose temporaries stay in cache."""
+        out = np.empty(v.shape)
+        for lo in range(0, v.size, leader.PEACE_BLOCK):
+            block = slice(lo, lo + leader.PEACE_BLOCK)
+            out[block] = self._peace(v[block], partial(_at, rows[block]), leader.peace_value_ceiling)
+        return out
+
     def peace_at(self, rows: NDArray[np.int64], v: Array) -> Array:
         """``(k,)`` values of signing now of single elements: path ``rows[e]`` at victory score ``v[e]``.
 
@@ -271,6 +280,11 @@ def _path_blocks(terms: int, paths: int) -> Iterator[slice]:
     cols = max(1, leader.PEACE_BLOCK // max(terms, 1))
     for lo in range(0, paths, cols):
         yield slice(lo, lo + cols)
+
+
+def _at(rows: NDArray[np.int64], a: Array) -> Array:
+    """A path's quantity on the paths ``rows`` (one element each)."""
+    return a[rows]
 
 
 def _columns(block: slice, a: Array) -> Array:
