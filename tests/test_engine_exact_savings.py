@@ -427,6 +427,17 @@ def test_peace_value_lies_between_its_floor_and_ceiling(n: int, seed: int) -> No
     assert np.all(np.isfinite(ceiling) == certified) and np.all(np.isfinite(floor) == certified)
 
 
+def test_peace_value_bounds_of_a_batch_larger_than_a_block_equal_those_of_its_pieces() -> None:
+    """A batch above :data:`leader.PEACE_BLOCK` elements is bounded in blocks of rows: the bits of the
+    bounds of small pieces of it."""
+    args = _peace_arguments(np.random.default_rng(11), leader.PEACE_BLOCK + 4_321)
+    floor, ceiling = leader.peace_value_bounds(*args)
+    pieces = [leader.peace_value_bounds(*(a[lo : lo + 1000] for a in args)) for lo in range(0, args[0].size, 1000)]
+    assert np.array_equal(bits(floor), bits(np.concatenate([f for f, _ in pieces])))
+    assert np.array_equal(bits(ceiling), bits(np.concatenate([c for _, c in pieces])))
+    assert np.array_equal(bits(leader.peace_value_ceiling(*args)), bits(ceiling))
+
+
 def test_peace_value_bounds_are_as_tight_as_their_omitted_terms() -> None:
     """The ceiling is above the value, and the floor below it, by at most twice the width of the
     interval for the terms they do not sum (``A^K / K! min(A, 1)`` of the value's scale) and the

@@ -199,12 +199,8 @@ class Valuation:
 
     def peace_ceiling_at(self, rows: NDArray[np.int64], v: Array) -> Array:
         """``(k,)`` :meth:`peace_ceiling` of single elements, path ``rows[e]`` at victory score ``v[e]``,
-        with the bits it has there (the bound is element-wise); in blocks, whose temporaries stay in cache."""
-        out = np.empty(v.shape)
-        for lo in range(0, v.size, leader.PEACE_BLOCK):
-            block = slice(lo, lo + leader.PEACE_BLOCK)
-            out[block] = self._peace(v[block], partial(_at, rows[block]), leader.peace_value_ceiling)
-        return out
+        with the bits it has there (the bound is element-wise)."""
+        return self._peace(v, partial(_at, rows), leader.peace_value_ceiling)
 
     def peace_at(self, rows: NDArray[np.int64], v: Array) -> Array:
         """``(k,)`` values of signing now of single elements: path ``rows[e]`` at victory score ``v[e]``.
