@@ -325,7 +325,7 @@ def test_screen_gives_the_outcomes_of_every_path_worked_out(
     monkeypatch.setattr(engine, "_deal_possible", spy)
     screened = _simulate(policy, bargaining_range=bargaining_range)
     assert kept and min(kept) < 0.5  # the screen set paths aside: the comparison has teeth
-    monkeypatch.setattr(engine, "_deal_possible", lambda val, *_: np.ones(val["A"].stay.size, dtype=bool))
+    monkeypatch.setattr(engine, "_deal_possible", lambda open_first, *_: np.ones(open_first.shape[1], dtype=bool))
     everywhere = _simulate(policy, bargaining_range=bargaining_range)
     _assert_same(screened, everywhere)
     recorded = _simulate(policy, record=True, bargaining_range=bargaining_range)
@@ -394,9 +394,10 @@ def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 300), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 def test_screen_bounding_the_second_leader_only_where_the_first_leaves_terms_open(n: int, m: int, seed: int) -> None:
-    """:func:`engine._deal_possible` bounds B's values only on the elements A's bounds leave open
-    (:meth:`Valuation.peace_ceiling_at`, the bits of :meth:`Valuation.peace_ceiling` there): the paths
-    of both leaders' bounds on every element. Floors below, between and above the bounds, and NaN."""
+    """:func:`engine._deal_possible` bounds the other leader's values only on the elements the first
+    leader's bounds leave open (:func:`engine._terms_open`; :meth:`Valuation.peace_ceiling_at`, the bits
+    of :meth:`Valuation.peace_ceiling` there): the paths of both leaders' bounds on every element, in
+    either order. Floors below, between and above the bounds, and NaN."""
     rng = np.random.default_rng(seed)
     val = {s: random_valuation(rng, n, m) for s in ("A", "B")}
     scores = {s: np.ascontiguousarray(random_scores(rng, n, m).T) for s in ("A", "B")}
@@ -407,7 +408,11 @@ def test_screen_bounding_the_second_leader_only_where_the_first_leaves_terms_ope
         column = ceilings[s][rng.integers(0, m, n), np.arange(n)]
         floor[s] = np.select([rng.random(n) < 0.1, rng.random(n) < 0.5], [np.nan, column], column - 0.5 + rng.random(n))
     every = available[:, None] & ~(ceilings["A"] < floor["A"]) & ~(ceilings["B"] < floor["B"])
-    assert np.array_equal(engine._deal_possible(val, scores, available, floor), every.any(axis=0))
+    for first, second in (("A", "B"), ("B", "A")):
+        open_first = engine._terms_open(val[first], scores[first], available, floor[first])
+        assert np.array_equal(open_first, available[:, None] & ~(ceilings[first] < floor[first]))
+        possible = engine._deal_possible(open_first, val[second], scores[second], floor[second])
+        assert np.array_equal(possible, every.any(axis=0))
     terms, rows = np.nonzero(rng.random((m, n)) < 0.5)
     at = val["B"].peace_ceiling_at(rows, scores["B"][terms, rows])
     assert np.array_equal(bits(at), bits(ceilings["B"][terms, rows]))

@@ -453,18 +453,12 @@ class StoppingRule:
         x = np.asarray(state, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError(f"state must have shape (m, d), got {x.shape}")
-        if isinstance(self.basis, PolynomialBasis | LaguerreBasis):
-            columns = self.basis.columns(x)
-        else:
-            values = np.asarray(self.basis(x[None]), dtype=np.float64)[0]
-            columns = [values[:, j] for j in range(values.shape[1])]
         runs = batch_runs(batch)
         if runs is None:
-            beta = np.take(self.coefficients[t].T, batch, axis=1)  # (k, m): a row per column
-            return _sum_columns(columns, list(beta))
+            return _continuation_at(self.basis, x, self.coefficients[t][batch])
         out = np.empty(x.shape[0])
         for start, stop, b in runs:  # each run weighted by its batch's coefficients, not a copy per path
-            out[start:stop] = _sum_columns([c[start:stop] for c in columns], list(self.coefficients[t, b]))
+            _continuation_at(self.basis, x[start:stop], self.coefficients[t, b], out=out[start:stop])
         return out
 
     def stops(self, t: int, state: Array, stop: Array, terminal: Array | None = None) -> NDArray[np.bool_]:
@@ -736,15 +730,16 @@ class OptimalStopping:
         return coefficients, cash.mean(axis=1)
 
 
-def _continuation_at(basis: Basis, state: Array, coefficients: Array) -> Array:
-    """``C(x) = beta . phi(x)`` on ``m`` states ``(m, d)``, with coefficients ``(k,)`` or one row per state ``(m, k)``.
+def _continuation_at(basis: Basis, state: Array, coefficients: Array, out: Array | None = None) -> Array:
+    """``C(x) = beta . phi(x)`` on ``m`` states ``(m, d)``, with coefficients ``(k,)`` or one row per state
+    ``(m, k)`` (written into ``out`` ``(m,)`` when given).
 
     The same products and sums, in the same order, as :func:`_combine` on the full regressor array
     (so the same bits on each state): a basis acts state by state. The states are taken in blocks of
     :data:`_BLOCK` so that the basis' temporaries stay small (in cache, and reused by the allocator
     rather than mapped and faulted in afresh for every date).
     """
-    out = np.empty(state.shape[0])
+    out = np.empty(state.shape[0]) if out is None else out
     for start in range(0, state.shape[0], _BLOCK):
         rows = slice(start, start + _BLOCK)
         beta = coefficients if coefficients.ndim == 1 else coefficients[rows]
