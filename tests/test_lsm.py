@@ -439,12 +439,16 @@ def test_continuation_of_rows_from_several_batches_is_the_batch_continuation(bas
     batch = rng.integers(0, batches, 50)
     path = rng.integers(0, paths, 50)
     # and long runs of paths of one batch (as the engine's paths come, sample by sample), which are
-    # weighted run by run: 2,500 paths of batch 2, then 1,500 of batch 0
-    long_batch = np.repeat([2, 0], [2500, 1500])
+    # weighted run by run, in blocks of rows: 9,000 paths of batch 2 (more than a block), then 1,500 of batch 0
+    long_batch = np.repeat([2, 0], [9000, 1500])
     long_path = rng.integers(0, paths, long_batch.size)
-    assert lsm.batch_runs(long_batch) == [(0, 2500, 2), (2500, 4000, 0)] and lsm.batch_runs(batch) is None
+    assert lsm.batch_runs(long_batch) == [(0, 9000, 2), (9000, 10500, 0)] and lsm.batch_runs(batch) is None
+    assert 9000 > lsm._BLOCK
+    mixed_batch = rng.integers(0, batches, 9000)  # many short runs, more than a block: weighted path by path
+    mixed_path = rng.integers(0, paths, mixed_batch.size)
+    assert lsm.batch_runs(mixed_batch) is None
     for t in range(3):
         whole = rule.continuation(t, state[t])
-        for b, p in ((batch, path), (long_batch, long_path)):
+        for b, p in ((batch, path), (long_batch, long_path), (mixed_batch, mixed_path)):
             rows = rule.continuation_rows(t, state[t][b, p], b)
             assert rows.tobytes() == whole[b, p].tobytes()

@@ -454,8 +454,8 @@ class StoppingRule:
         if x.ndim != 2:
             raise ValueError(f"state must have shape (m, d), got {x.shape}")
         runs = batch_runs(batch)
-        if runs is None:
-            return _continuation_at(self.basis, x, self.coefficients[t][batch])
+        if runs is None:  # a row of coefficients per path, laid out column by column (each column contiguous)
+            return _continuation_at(self.basis, x, np.take(self.coefficients[t].T, batch, axis=1).T)
         out = np.empty(x.shape[0])
         for start, stop, b in runs:  # each run weighted by its batch's coefficients, not a copy per path
             _continuation_at(self.basis, x[start:stop], self.coefficients[t, b], out=out[start:stop])
