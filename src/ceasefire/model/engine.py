@@ -547,7 +547,7 @@ SCREEN_FIRST = "B"
 at war; the other's are read only on the elements he leaves open, and (with the optimal policy) the
 other's rule only on the paths where he leaves some terms open. On the flagship B leaves about half
 the paths open and a third of the elements, A nine paths in ten and a quarter of the elements
-(10 x 20,000 paths, 12 months)."""
+(2 samples x 20,000 paths, 12 months)."""
 
 
 def _rule_fight_on(
