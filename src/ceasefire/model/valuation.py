@@ -209,7 +209,7 @@ class Valuation:
         ``peace_at(rows, v[rows, cols])`` equals ``peace(v)[rows, cols]`` bit for bit: the value of
         only the elements a decision reads costs only those.
         """
-        return self._peace(v, lambda a: a[rows])
+        return self._peace(v, partial(_at, rows))
 
     def peace_where(
         self, read: NDArray[np.bool_], scores: Callable[[NDArray[np.int64], NDArray[np.int64]], Array], fill: float

@@ -364,11 +364,15 @@ def _combine(regressors: Array, coefficients: Array) -> Array:
     return _sum_columns([regressors[:, j] for j in range(k)], [coefficients[:, j, None] for j in range(k)])
 
 
-def _sum_columns(columns: Sequence[Array], coefficients: Sequence[Array]) -> Array:
-    """``sum_j columns[j] * coefficients[j]``, from ``j = 0`` up: the one order every continuation is summed in."""
-    out = columns[0] * coefficients[0]
+def _sum_columns(columns: Sequence[Array], coefficients: Sequence[Array], out: Array | None = None) -> Array:
+    """``sum_j columns[j] * coefficients[j]``, from ``j = 0`` up: the one order every continuation is summed
+    in (into ``out`` when given). Each product is rounded, then added: summed in place, the same bits as
+    fresh sums."""
+    out = np.multiply(columns[0], coefficients[0], out=out)
+    term = np.empty_like(out)
     for column, beta in zip(columns[1:], coefficients[1:], strict=True):
-        out = out + column * beta
+        np.multiply(column, beta, out=term)
+        out += term
     return out
 
 
@@ -734,10 +738,10 @@ def _continuation_at(basis: Basis, state: Array, coefficients: Array, out: Array
     """``C(x) = beta . phi(x)`` on ``m`` states ``(m, d)``, with coefficients ``(k,)`` or one row per state
     ``(m, k)`` (written into ``out`` ``(m,)`` when given).
 
-    The same products and sums, in the same order, as :func:`_combine` on the full regressor array
-    (so the same bits on each state): a basis acts state by state. The states are taken in blocks of
-    :data:`_BLOCK` so that the basis' temporaries stay small (in cache, and reused by the allocator
-    rather than mapped and faulted in afresh for every date).
+    The same products and sums, in the same order (:func:`_sum_columns`), as :func:`_combine` on the
+    full regressor array (so the same bits on each state): a basis acts state by state. The states are
+    taken in blocks of :data:`_BLOCK` so that the basis' temporaries stay small (in cache, and reused
+    by the allocator rather than mapped and faulted in afresh for every date).
     """
     out = np.empty(state.shape[0]) if out is None else out
     for start in range(0, state.shape[0], _BLOCK):
@@ -747,11 +751,7 @@ def _continuation_at(basis: Basis, state: Array, coefficients: Array, out: Array
             columns = basis.columns(state[rows])
         else:
             columns = list(_regressors(basis, state[None, rows])[0])
-        block = np.multiply(columns[0], beta[..., 0], out=out[rows])
-        term = np.empty_like(block)
-        for j in range(1, len(columns)):
-            np.multiply(columns[j], beta[..., j], out=term)
-            block += term
+        _sum_columns(columns, [beta[..., j] for j in range(len(columns))], out=out[rows])
     return out
 
 
