@@ -342,6 +342,8 @@ def simulate(
                         rules, world, s, t, val[s], battle[s], idx, successor[s], sample_of, optimism[s]
                     )
             if screen:
+                # under the optimal policy the floors are the values of fighting on themselves (the same
+                # dict): the other leader's, filled in below, are his floor for _deal_possible
                 floor = (
                     fight_on
                     if rules is not None
