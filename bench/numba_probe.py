@@ -33,7 +33,6 @@ import json
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +43,7 @@ try:
 except ImportError:  # the kernel then runs as plain Python: what the test suite checks it with
     numba = None
 
-from jax_backend import flagship  # bench/ is on the path: this script's folder
+from jax_backend import flagship, timed  # bench/ is on the path: this script's folder
 
 from ceasefire.model import engine
 from ceasefire.model.world import World
@@ -252,12 +251,6 @@ def war_outcomes(
     held, cas, removal = np.empty(paths), np.empty((2, paths)), np.empty((2, paths), dtype=np.int64)
     kernel(sides, w, z, u, np.empty((paths, 10, 2)), held, cas, removal)
     return held, cas, removal
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def median_of(fn: Callable[[], object], repeats: int) -> float:
