@@ -363,6 +363,58 @@ def test_constant_and_collinear_regressors_do_not_break_the_fit() -> None:
     assert np.all(np.isfinite(result.rule.coefficients)) and np.all(np.isfinite(result.value))
 
 
+def _regress_plainly(x: np.ndarray, y: np.ndarray, active: np.ndarray, ridge: float) -> np.ndarray:
+    """``lsm._regress`` as its docstring reads, every batch's system solved: the oracle of its shortcuts."""
+    k = x.shape[1]
+    count = active.sum(axis=1).astype(np.float64)
+    safe = np.maximum(count, 1.0)
+    y_mean = np.where(active, y, 0.0).sum(axis=1) / safe
+    y_centred = np.where(active, y - y_mean[:, None], 0.0)
+    mask = active[:, None, :]
+    mean = np.where(mask, x, 0.0).sum(axis=2) / safe[:, None]
+    centred = np.where(mask, x - mean[:, :, None], 0.0)
+    gram = centred @ np.swapaxes(centred, 1, 2) / safe[:, None, None]
+    rhs = (centred @ y_centred[:, :, None])[:, :, 0] / safe[:, None]
+    spread = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
+    keep = spread > lsm._CONSTANT_COLUMN * np.sqrt(mean * mean + spread * spread)
+    keep[:, 0] = False
+    keep &= (count >= k)[:, None]
+    scale = np.where(keep, spread, 1.0)
+    both = keep[:, :, None] & keep[:, None, :]
+    standardized = np.where(both, gram / (scale[:, :, None] * scale[:, None, :]), 0.0)
+    standardized += np.where(keep, ridge, 1.0)[:, :, None] * np.eye(k)
+    solved = np.linalg.solve(standardized, np.where(keep, rhs / scale, 0.0)[:, :, None])[:, :, 0]
+    beta = np.where(keep, solved / scale, 0.0)
+    beta[:, 0] = y_mean - (beta[:, 1:] * mean[:, 1:]).sum(axis=1)
+    beta[count == 0] = np.nan
+    return beta
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.integers(1, 40),
+    n=st.integers(1, 60),
+    k=st.integers(1, 8),
+    share=st.floats(0.0, 1.0),
+    ridge=st.sampled_from([lsm._RIDGE, 1e-3]),
+    draw=st.integers(0, 2**32 - 1),
+)
+def test_regression_is_the_plain_formula_bit_for_bit(
+    batches: int, n: int, k: int, share: float, ridge: float, draw: int
+) -> None:
+    # columns constant on some batches, exact zeros (whose products may be -0.0), batches with no or
+    # too few active paths: every branch of the fit
+    rng = np.random.default_rng(np.random.SeedSequence([SEED, draw]))
+    x = rng.normal(size=(batches, k, n))
+    x[:, 0] = 1.0
+    x[rng.random((batches, k)) < 0.2] = 0.5
+    x[rng.random(x.shape) < 0.2] = 0.0
+    y = rng.normal(size=(batches, n))
+    active = rng.random((batches, n)) < share
+    got = lsm._regress(x, y, active, ridge)
+    assert np.array_equal(got, _regress_plainly(x, y, active, ridge), equal_nan=True)
+
+
 # ----------------------------------------------------------------------------- bases and the rule
 
 

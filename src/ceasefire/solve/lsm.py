@@ -573,15 +573,28 @@ def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge:
     keep[:, 0] = False  # the intercept: centred columns are orthogonal to it
     keep &= (count >= k)[:, None]
     scale = np.where(keep, spread, 1.0)
-    both = keep[:, :, None] & keep[:, None, :]
-    standardized = np.where(both, gram / (scale[:, :, None] * scale[:, None, :]), 0.0)
-    standardized += np.where(keep, ridge, 1.0)[:, :, None] * np.eye(k)
-    solved = np.linalg.solve(standardized, np.where(keep, rhs / scale, 0.0)[:, :, None])[:, :, 0]
+    # a batch that keeps no column (too few active paths, as often with a few paths a batch) fits the
+    # mean alone: its standardized system would be the identity, its solution unread
+    fitted = keep.any(axis=1)
+    solved = np.zeros((regressors.shape[0], k))
+    if fitted.any():
+        solved[fitted] = _solve_standardized(gram[fitted], rhs[fitted], keep[fitted], scale[fitted], ridge)
 
     beta = np.where(keep, solved / scale, 0.0)
     beta[:, 0] = target_mean - (beta[:, 1:] * mean[:, 1:]).sum(axis=1)
     beta[count == 0] = np.nan
     return beta
+
+
+def _solve_standardized(gram: Array, rhs: Array, keep: NDArray[np.bool_], scale: Array, ridge: float) -> Array:
+    """The coefficients ``(B, k)`` of the standardized normal equations: the kept columns' Gram matrix
+    scaled to a unit diagonal, plus ``ridge``; the identity for the other columns."""
+    k = gram.shape[1]
+    both = keep[:, :, None] & keep[:, None, :]
+    standardized = np.where(both, gram / (scale[:, :, None] * scale[:, None, :]), 0.0)
+    standardized += np.where(keep, ridge, 1.0)[:, :, None] * np.eye(k)
+    solved: Array = np.linalg.solve(standardized, np.where(keep, rhs / scale, 0.0)[:, :, None])[:, :, 0]
+    return solved
 
 
 class OptimalStopping:
