@@ -563,6 +563,28 @@ def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge:
 
     mask = active[:, None, :]
     mean = np.where(mask, regressors, 0.0).sum(axis=2) / safe[:, None]
+    # columns are fitted only on batches of at least k active paths (often not so with a few paths a
+    # batch): the others fit the mean alone, and their Gram matrices would not be read
+    enough = count >= k
+    if enough.all():
+        beta = _slopes(regressors, target_centred, mask, mean, safe, ridge)
+    else:
+        beta = np.zeros((regressors.shape[0], k))
+        if enough.any():
+            rows = (regressors[enough], target_centred[enough], mask[enough], mean[enough], safe[enough])
+            beta[enough] = _slopes(*rows, ridge)
+    beta[:, 0] = target_mean - (beta[:, 1:] * mean[:, 1:]).sum(axis=1)
+    beta[count == 0] = np.nan
+    return beta
+
+
+def _slopes(
+    regressors: Array, target_centred: Array, mask: NDArray[np.bool_], mean: Array, safe: Array, ridge: float
+) -> Array:
+    """The coefficients ``(B, k)`` of columns ``1 ..`` of :func:`_regress` on batches of at least ``k`` active
+    paths (column 0 left zero): ``mask`` ``(B, 1, n)`` the active paths, ``mean`` their columns' means
+    and ``safe`` their number."""
+    k = regressors.shape[1]
     centred = np.where(mask, regressors - mean[:, :, None], 0.0)
     # Stacked matmul runs one BLAS call per batch, with the same shapes whatever B is.
     gram = centred @ np.swapaxes(centred, 1, 2) / safe[:, None, None]
@@ -571,19 +593,15 @@ def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge:
     spread = np.sqrt(np.maximum(np.diagonal(gram, axis1=1, axis2=2), 0.0))
     keep = spread > _CONSTANT_COLUMN * np.sqrt(mean * mean + spread * spread)
     keep[:, 0] = False  # the intercept: centred columns are orthogonal to it
-    keep &= (count >= k)[:, None]
     scale = np.where(keep, spread, 1.0)
-    # a batch that keeps no column (too few active paths, as often with a few paths a batch) fits the
-    # mean alone: its standardized system would be the identity, its solution unread
+    # a batch whose columns are all constant among its active paths: its standardized system would be
+    # the identity, its solution unread
     fitted = keep.any(axis=1)
     solved = np.zeros((regressors.shape[0], k))
     if fitted.any():
         solved[fitted] = _solve_standardized(gram[fitted], rhs[fitted], keep[fitted], scale[fitted], ridge)
-
-    beta = np.where(keep, solved / scale, 0.0)
-    beta[:, 0] = target_mean - (beta[:, 1:] * mean[:, 1:]).sum(axis=1)
-    beta[count == 0] = np.nan
-    return beta
+    slopes: Array = np.where(keep, solved / scale, 0.0)
+    return slopes
 
 
 def _solve_standardized(gram: Array, rhs: Array, keep: NDArray[np.bool_], scale: Array, ridge: float) -> Array:
