@@ -406,9 +406,9 @@ def test_regression_is_the_plain_formula_bit_for_bit(
     # too few active paths: every branch of the fit
     rng = np.random.default_rng(np.random.SeedSequence([SEED, draw]))
     x = rng.normal(size=(batches, k, n))
-    x[:, 0] = 1.0
     x[rng.random((batches, k)) < 0.2] = 0.5
     x[rng.random(x.shape) < 0.2] = 0.0
+    x[:, 0] = 1.0  # the constant column, as every basis has it
     y = rng.normal(size=(batches, n))
     active = rng.random((batches, n)) < share
     got = lsm._regress(x, y, active, ridge)
