@@ -415,6 +415,50 @@ def test_regression_is_the_plain_formula_bit_for_bit(
     assert np.array_equal(got, _regress_plainly(x, y, active, ridge), equal_nan=True)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    batches=st.integers(1, 30),
+    n=st.integers(1, 40),
+    d=st.integers(1, 3),
+    degree=st.integers(0, 3),
+    share=st.floats(0.0, 1.0),
+    draw=st.integers(0, 2**32 - 1),
+)
+def test_a_date_fitted_on_few_paths_is_the_fit_on_all_regressors(
+    batches: int, n: int, d: int, degree: int, share: float, draw: int
+) -> None:
+    # Batches with fewer active paths than columns skip their regressors: the same coefficients and
+    # continuation values as regressing every batch and combining every column.
+    rng = np.random.default_rng(np.random.SeedSequence([SEED, draw]))
+    basis = polynomial(degree)
+    state = rng.normal(size=(batches, n, d))
+    state[rng.random(state.shape) < 0.2] = 0.0
+    realized = rng.normal(size=(batches, n))
+    active = rng.random((batches, n)) < share
+    k = len(basis.columns(state[:1, :1]))
+    regressors = lsm._regressors(basis, state)
+    beta = lsm._regress(regressors, realized, active, 1e-3)
+    continuation = lsm._combine(regressors, beta)
+    got_beta, got_continuation = lsm._fit_date(basis, state, realized, active, 1e-3, k)
+    assert np.array_equal(got_beta, beta, equal_nan=True)
+    assert np.array_equal(got_continuation, continuation, equal_nan=True)
+
+
+def test_a_date_with_overflowing_regressors_is_fitted_on_all_of_them() -> None:
+    # x^2 overflows on an active path: the full fit's mean of that column is infinite and its intercept
+    # NaN; fitting the mean alone would hide that, so the fit goes through the regressors.
+    # Two active paths, three columns (1, x, x^2): only the mean is fitted.
+    state = np.array([[[1e200], [1.0]], [[1.0], [2.0]]])
+    realized = np.array([[1.0, 2.0], [2.0, 3.0]])
+    active = np.ones((2, 2), dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        beta, continuation = lsm._fit_date(polynomial(2), state, realized, active, 1e-3, 3)
+    assert np.isnan(beta[0, 0])
+    assert np.all(np.isnan(continuation[0]))
+    np.testing.assert_array_equal(beta[1], [2.5, 0.0, 0.0])
+    np.testing.assert_array_equal(continuation[1], [2.5, 2.5])
+
+
 # ----------------------------------------------------------------------------- bases and the rule
 
 

@@ -578,6 +578,45 @@ def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge:
     return beta
 
 
+def _fit_date(
+    basis: Basis, state: Array, realized: Array, active: NDArray[np.bool_], ridge: float, k: int
+) -> tuple[Array, Array]:
+    """One date of the backward induction: coefficients ``(B, k)`` (:func:`_regress`) of the realized values
+    ``(B, n)`` on the ``k`` columns of ``basis(state)``, ``state`` ``(B, n, d)``, and the continuation
+    values ``(B, n)``.
+
+    A batch with fewer active paths than columns fits the mean alone: its continuation is that mean on
+    every path, worked out here without its regressors. Where the regressors are known to be finite
+    (:func:`_finite_columns`), that is the number :func:`_combine` gives (the other columns add products
+    by zero; a zero's sign aside); otherwise every batch goes through the regressors.
+    """
+    count = active.sum(axis=1)
+    few = count < k
+    if not (few.any() and _finite_columns(basis, state)):
+        regressors = _regressors(basis, state)
+        beta = _regress(regressors, realized, active, ridge)
+        return beta, _combine(regressors, beta)
+    beta = np.zeros((state.shape[0], k))
+    beta[:, 0] = np.where(active, realized, 0.0).sum(axis=1) / np.maximum(count.astype(np.float64), 1.0)
+    beta[count == 0] = np.nan
+    continuation = np.repeat(beta[:, :1], state.shape[1], axis=1)
+    enough = ~few
+    if enough.any():
+        regressors = _regressors(basis, state[enough])
+        beta[enough] = _regress(regressors, realized[enough], active[enough], ridge)
+        continuation[enough] = _combine(regressors, beta[enough])
+    return beta, continuation
+
+
+def _finite_columns(basis: Basis, state: Array) -> bool:
+    """Whether ``basis`` has finite columns on ``state``, with sums over up to ``10**50`` paths finite too:
+    known for a :class:`PolynomialBasis` on states of magnitude at most ``10**(250 / degree)``; not
+    assumed for any other basis."""
+    if not isinstance(basis, PolynomialBasis):
+        return False
+    return basis.degree == 0 or bool(np.abs(state).max(initial=0.0) <= 10.0 ** (250.0 / basis.degree))
+
+
 def _slopes(
     regressors: Array, target_centred: Array, mask: NDArray[np.bool_], mean: Array, safe: Array, ridge: float
 ) -> Array:
@@ -756,9 +795,7 @@ class OptimalStopping:
                 coefficients[t] = np.nan
                 cash = realized
                 continue
-            regressors = _regressors(self.basis, state[t])
-            coefficients[t] = _regress(regressors, realized, active, self.ridge)
-            continuation = _combine(regressors, coefficients[t])
+            coefficients[t], continuation = _fit_date(self.basis, state[t], realized, active, self.ridge, k)
             with np.errstate(invalid="ignore"):
                 exercise = can_stop & (stop[t] >= continuation)
             cash = np.where(exercise, stop[t], realized)
