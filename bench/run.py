@@ -761,6 +761,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--horizon", type=int, default=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    from ceasefire.run.allocator import keep_freed_memory
+
+    keeps_freed = keep_freed_memory()  # as the `ceasefire` command and its workers do
     if args.memory_child:
         memory_child(args.memory_child, args.horizon)
         return 0
@@ -788,6 +791,7 @@ def main(argv: list[str] | None = None) -> int:
         report["rows"][name] = ROWS[name](s)
         report["rows"][name]["row_seconds"] = time.perf_counter() - row_start
         report["rows"][name]["row_cpu_seconds"] = time.process_time() - cpu_start
+        report["rows"][name]["keeps_freed_memory"] = keeps_freed
     report["seconds"] = sum(r.get("row_seconds", 0.0) for r in report["rows"].values())
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=2, default=float) + "\n")

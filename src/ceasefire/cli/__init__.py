@@ -12,6 +12,10 @@ __all__ = ["app", "main"]
 def main() -> None:
     import numpy as np
 
+    from ceasefire.run.allocator import keep_freed_memory
+
+    keep_freed_memory()
+
     # NumPy's floating-point warnings are not messages for users: a non-finite number that reaches a
     # result is stopped by the numerical guard (ceasefire.run.guards), which names the month and parameter.
     with np.errstate(all="ignore"):

@@ -40,6 +40,7 @@ from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
 from ceasefire.errors import CeasefireError
+from ceasefire.run.allocator import keep_freed_memory
 
 __all__ = [
     "MIN_PATH_STEPS",
@@ -190,11 +191,13 @@ def init_worker(parent: int) -> None:
     """Initializer of a worker process started by process ``parent``.
 
     Marks the process as a worker (runs here use one core), limits BLAS and OpenMP to one thread,
+    keeps freed memory for the next arrays (:func:`ceasefire.run.allocator.keep_freed_memory`),
     ignores Ctrl-C (the parent stops its workers) and exits as soon as the parent is gone, so that a
     killed parent leaves no process behind.
     """
     global _in_worker
     _in_worker = True
+    keep_freed_memory()
     os.environ[WORKERS_ENV] = "1"
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
