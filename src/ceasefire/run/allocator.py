@@ -25,9 +25,9 @@ import platform
 
 __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "keep_freed_memory"]
 
-MMAP_THRESHOLD = 256 << 20
+MMAP_THRESHOLD = 64 << 20
 """Bytes: larger blocks get their own pages from the kernel (and give them back when freed)."""
-TRIM_THRESHOLD = 1 << 30
+TRIM_THRESHOLD = 256 << 20
 """Bytes of free memory at the top of the heap kept for later arrays before the rest is given back."""
 
 _M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters, <malloc.h>
