@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import pytest
 
@@ -40,7 +41,7 @@ _FREED = textwrap.dedent(
 
 
 def _clean_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    return {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != allocator.ALLOCATOR_ENV}
 
 
 def _freed(mode: str, env: dict[str, str]) -> dict[str, float]:
@@ -59,9 +60,10 @@ def test_a_freed_array_stays_in_the_process_only_when_freed_memory_is_kept() -> 
 
 
 @glibc
-def test_thresholds_set_in_the_environment_are_left_as_they_are() -> None:
-    env = {**_clean_environment(), "MALLOC_TRIM_THRESHOLD_": "131072"}
-    assert _freed("keep", env)["applied"] is False
+@pytest.mark.parametrize("name, value", [("MALLOC_TRIM_THRESHOLD_", "131072"), (allocator.ALLOCATOR_ENV, "default")])
+def test_the_environment_can_leave_the_thresholds_as_they_are(name: str, value: str) -> None:
+    kept = _freed("keep", {**_clean_environment(), name: value})
+    assert kept["applied"] is False and kept["after"] < 8
 
 
 def test_the_command_keeps_freed_memory() -> None:
@@ -98,3 +100,37 @@ def test_worker_processes_keep_freed_memory() -> None:
     while not in_pool and time.monotonic() < deadline:
         in_pool = [applied for _, (worker, applied) in parallel_map(_state, [()] * 4, 2) if worker]
     assert in_pool and all(in_pool)
+
+
+@pytest.mark.parametrize(
+    "environ, expected",
+    [
+        ({}, None),
+        ({"MALLOC_TRIM_THRESHOLD_": "65536"}, "MALLOC_TRIM_THRESHOLD_"),
+        ({"MALLOC_MMAP_THRESHOLD_": "65536"}, "MALLOC_MMAP_THRESHOLD_"),
+        ({"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "67108864"}, None),
+    ],
+)
+def test_one_threshold_set_alone_is_named(environ: dict[str, str], expected: str | None) -> None:
+    assert allocator.one_threshold_set(environ) == expected
+
+
+def test_a_dask_cluster_whose_nanny_sets_one_threshold_is_warned_of() -> None:
+    import dask
+    from distributed import LocalCluster
+
+    from ceasefire.run.sweep import executor_for
+
+    def enter(cluster: LocalCluster) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught, executor_for(scheduler=cluster.scheduler_address):
+            warnings.simplefilter("always")
+        return [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning) and "MALLOC" in str(w.message)]
+
+    # worker processes started by nannies, which set MALLOC_TRIM_THRESHOLD_=65536 by default
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        warned = enter(cluster)
+    assert len(warned) == 1 and "MALLOC_TRIM_THRESHOLD_" in warned[0] and "pre-spawn-environ" in warned[0]
+    both = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "67108864"}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": both}):
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            assert enter(cluster) == []
