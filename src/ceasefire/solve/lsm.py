@@ -556,9 +556,7 @@ def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge:
     ``(B, k)``.
     """
     k = regressors.shape[1]
-    count = active.sum(axis=1).astype(np.float64)
-    safe = np.maximum(count, 1.0)
-    target_mean = np.where(active, target, 0.0).sum(axis=1) / safe
+    target_mean, count, safe = _active_mean(target, active)
     target_centred = np.where(active, target - target_mean[:, None], 0.0)
 
     mask = active[:, None, :]
@@ -578,6 +576,14 @@ def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge:
     return beta
 
 
+def _active_mean(target: Array, active: NDArray[np.bool_]) -> tuple[Array, Array, Array]:
+    """Per batch, the mean of ``target`` ``(B, n)`` over the ``active`` paths, their number and that number
+    at least 1 (the divisor), each ``(B,)``: the intercept of a fit of the mean alone."""
+    count = active.sum(axis=1).astype(np.float64)
+    safe = np.maximum(count, 1.0)
+    return np.where(active, target, 0.0).sum(axis=1) / safe, count, safe
+
+
 def _fit_date(
     basis: Basis, state: Array, realized: Array, active: NDArray[np.bool_], ridge: float, k: int
 ) -> tuple[Array, Array]:
@@ -590,14 +596,13 @@ def _fit_date(
     (:func:`_finite_columns`), that is the number :func:`_combine` gives (the other columns add products
     by zero; a zero's sign aside); otherwise every batch goes through the regressors.
     """
-    count = active.sum(axis=1)
-    few = count < k
+    few = active.sum(axis=1) < k
     if not (few.any() and _finite_columns(basis, state)):
         regressors = _regressors(basis, state)
         beta = _regress(regressors, realized, active, ridge)
         return beta, _combine(regressors, beta)
     beta = np.zeros((state.shape[0], k))
-    beta[:, 0] = np.where(active, realized, 0.0).sum(axis=1) / np.maximum(count.astype(np.float64), 1.0)
+    beta[:, 0], count, _ = _active_mean(realized, active)
     beta[count == 0] = np.nan
     continuation = np.repeat(beta[:, :1], state.shape[1], axis=1)
     enough = ~few
