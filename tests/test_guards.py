@@ -23,6 +23,8 @@ TEXT = (LIBRARY / "russia-ukraine-2026.toml").read_text(encoding="utf-8")
 FIRE = next(line for line in TEXT.splitlines() if line.startswith("fire_exponent = "))
 SMALL = {"samples": 3, "paths": 4, "horizon": 12, "policy": "myopic", "seed": 5}
 runner = CliRunner()
+# these tests overflow on purpose: NumPy's warnings about it are expected (the CLI's `main` silences them)
+EXPECTED_OVERFLOW = pytest.mark.filterwarnings("ignore:(overflow|invalid value) encountered:RuntimeWarning")
 
 
 def scenario(text: str = TEXT) -> Scenario:
@@ -128,6 +130,7 @@ def test_monthly_finding_names_the_path_of_its_column(clean: Any) -> None:
 # -- a scenario that passes validation but overflows -------------------------------------------
 
 
+@EXPECTED_OVERFLOW
 def test_overflow_names_month_variable_and_parameter() -> None:
     sc = scenario(overflowing())
     with pytest.raises(NumericalError) as info:
@@ -145,6 +148,7 @@ def test_overflow_names_month_variable_and_parameter() -> None:
     assert f"in month {err.month}" in text and "attrition.fire_exponent = 1e+300" in text
 
 
+@EXPECTED_OVERFLOW
 def test_the_error_survives_pickling_with_its_fields() -> None:
     """A sweep's worker process sends the error back to the caller by pickling it."""
     import pickle
@@ -164,6 +168,7 @@ def test_the_error_survives_pickling_with_its_fields() -> None:
     )
 
 
+@EXPECTED_OVERFLOW
 def test_the_month_is_the_first_with_a_non_finite_state() -> None:
     """Cross-check the reported month against the monthly records of the same sample."""
     sc = scenario(overflowing())
@@ -243,6 +248,7 @@ def test_the_guard_is_off_the_numbers(clean: Any) -> None:
 # -- through the command line -----------------------------------------------------------------
 
 
+@EXPECTED_OVERFLOW
 def test_cli_reports_the_failure_with_exit_code_2(tmp_path: Path) -> None:
     path = tmp_path / "overflow.toml"
     path.write_text(overflowing().replace("no_deal_at_start = true", "no_deal_at_start = false"), encoding="utf-8")

@@ -264,6 +264,7 @@ def test_an_error_in_a_worker_is_the_error_of_the_first_failing_unit_as_on_one_c
     assert parallel.value.__cause__ is None  # no pool traceback attached
 
 
+@pytest.mark.filterwarnings("ignore:(overflow|invalid value) encountered:RuntimeWarning")  # on purpose
 def test_the_numerical_guard_in_a_worker_reads_as_on_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
     from ceasefire.run import guards
 
