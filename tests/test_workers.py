@@ -26,7 +26,9 @@ from ceasefire.run.guards import NumericalError
 from ceasefire.run.sampling import Seeds, sample_parameters
 from ceasefire.run.sweep import ProcessExecutor
 from ceasefire.run.workers import WORKERS_ENV, WorkerError, in_worker, parallel_map, resolve_workers, split
-from ceasefire.scenario.load import LIBRARY, load_scenario, parse_scenario
+from ceasefire.scenario.load import load_scenario
+from test_guards import EXPECTED_OVERFLOW, overflowing
+from test_guards import scenario as guard_scenario
 
 FLAGSHIP = "russia-ukraine-2026"
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,19 +266,12 @@ def test_an_error_in_a_worker_is_the_error_of_the_first_failing_unit_as_on_one_c
     assert parallel.value.__cause__ is None  # no pool traceback attached
 
 
-@pytest.mark.filterwarnings("ignore:(overflow|invalid value) encountered:RuntimeWarning")  # on purpose
+@EXPECTED_OVERFLOW
 def test_the_numerical_guard_in_a_worker_reads_as_on_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
     from ceasefire.run import guards
 
     monkeypatch.setattr(guards, "DIAGNOSIS_SECONDS", 5.0)
-    text = (LIBRARY / f"{FLAGSHIP}.toml").read_text(encoding="utf-8")
-    fire = next(line for line in text.splitlines() if line.startswith("fire_exponent = "))
-    bad = parse_scenario(
-        text.replace(fire, 'fire_exponent = { value = 1e300, source = "assumption", note = "absurd" }').replace(
-            "no_deal_at_start = true", "no_deal_at_start = false"
-        ),
-        "overflow.toml",
-    )
+    bad = guard_scenario(overflowing())
     spec = RunSpec.from_scenario(bad, samples=4, paths=4, horizon=12, policy="myopic", seed=5)
     with pytest.raises(NumericalError) as serial:
         run(bad, spec, workers=1, chunk_samples=1)
