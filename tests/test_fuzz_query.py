@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ceasefire.analysis.query import MAX_MONTHS, Query, QueryError, parse_query
+from ceasefire.scenario.query import MAX_MONTHS, Query, QueryError, parse_query
 from ceasefire.errors import ScenarioError
 from ceasefire.scenario.load import parse_scenario
 

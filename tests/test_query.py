@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ceasefire.analysis.query import Quantity, QueryError, parse_query
+from ceasefire.scenario.query import Quantity, QueryError, parse_query
 from ceasefire.cli import app
 from ceasefire.errors import ScenarioError
 from ceasefire.scenario.load import parse_scenario

@@ -3,7 +3,7 @@
 :func:`check_claims` runs the scenario once, plus one run with common random numbers (the same
 parameter samples and seeds, ``run(..., samples_of=base)``) per lever setting a claim names, plus,
 when a claim is about objectives or about a number of months of war, the war fought on without
-a deal on the same true paths (:func:`war_course`). Each query (:mod:`ceasefire.analysis.query`)
+a deal on the same true paths (:func:`war_course`). Each query (:mod:`ceasefire.scenario.query`)
 is estimated from the pooled paths; its 95% interval is a cluster bootstrap over the outer
 parameter samples (the paths of a sample are resampled together; a fixed seed), so it carries the
 uncertainty of the parameters as well as the paths' noise. For a lever claim the change is
@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
-from ceasefire.analysis.query import Quantity, Query, parse_query
+from ceasefire.scenario.query import Quantity, Query, parse_query
 from ceasefire.model.engine import TRUE_WORLD, _noise, _world, per_path
 from ceasefire.model.valuation import Structure
 from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run

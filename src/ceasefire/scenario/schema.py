@@ -315,7 +315,7 @@ class Claim(_Strict):
     @field_validator("query")
     @classmethod
     def _parses(cls, text: str) -> str:
-        from ceasefire.analysis.query import parse_query
+        from ceasefire.scenario.query import parse_query
 
         parse_query(text)
         return text
@@ -545,7 +545,7 @@ def _check_factors(scenario: Scenario, params: dict[str, AnyParam]) -> None:
 
 def _check_claims(scenario: Scenario) -> None:
     """Claims: known sources, and every lever, terms and objective a query names exists."""
-    from ceasefire.analysis.query import QueryError, parse_query
+    from ceasefire.scenario.query import QueryError, parse_query
 
     _unique("claims", [c.id for c in scenario.claims])
     levers = {lv.id: lv for lv in scenario.levers}

@@ -90,7 +90,7 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     """
     try:
         from ceasefire.analysis.claims import evaluate, war_course
-        from ceasefire.analysis.query import parse_query
+        from ceasefire.scenario.query import parse_query
     except ImportError:
         return []
     sc, spec = result.scenario, result.spec
