@@ -44,7 +44,7 @@ from ceasefire.model.world import Side
 from ceasefire.run.sampling import Seeds, sample_parameters
 from ceasefire.scenario.load import load_scenario
 from ceasefire.scenario.schema import Scenario
-from ceasefire.solve.bargaining_range import reservation_score
+from ceasefire.model.bargaining_range import reservation_score
 
 FLAGSHIP = "russia-ukraine-2026"
 
