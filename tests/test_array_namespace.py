@@ -18,9 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasefire.model import attrition, bargaining, economy, hazard, leader
+from ceasefire.model import attrition, bargaining, bargaining_range, economy, hazard, leader
 from ceasefire.model.xp import namespace
-from ceasefire.model import bargaining_range
 
 Rng = np.random.Generator
 

@@ -279,9 +279,10 @@ def simulate_chunk(
         if config.bargaining_range:
             monthly["at_war_decision"][t] = s.politics.at_war[ranged]
         s, decision = month(w, st, s, t, z[t], u[t], decide_month)
-        if decision is not None and decision.range_low is not None and decision.range_high is not None:
-            monthly["range_low"][t] = decision.range_low[ranged]
-            monthly["range_high"][t] = decision.range_high[ranged]
+        if config.bargaining_range and decision is not None:
+            for name, value in (("range_low", decision.range_low), ("range_high", decision.range_high)):
+                if value is not None:
+                    monthly[name][t] = value[ranged]
         if config.record:
             gains = decision.gains if decision is not None else None
             for side in SIDES:

@@ -236,10 +236,12 @@ class Ceasefire:
 
 @dataclass(frozen=True)
 class LeverParams:
-    """A lever's own uncertain numbers: its change at intensity 1 and its credibility."""
+    """A lever's own uncertain numbers: its change at intensity 1, its credibility (the probability it is
+    carried out and sustained) and its cost per unit of intensity (the analyses' price of peace)."""
 
     per_unit: Array
     credibility: Array
+    cost_per_unit: Array
 
 
 @dataclass(frozen=True)
@@ -334,11 +336,10 @@ class Rows:
         cache = self._cache
         if name not in cache:
             value = getattr(self._node, name)
-            cache[name] = (
-                value[self._rows]
-                if is_leaf(value) and np.ndim(value)
-                else (value if is_leaf(value) else Rows(value, self._rows))
-            )
+            if isinstance(value, Rows) or not is_leaf(value):
+                cache[name] = Rows(value, self._rows)
+            else:
+                cache[name] = value[self._rows] if np.ndim(value) else value
         return cache[name]
 
     def __getitem__(self, side: str) -> Any:

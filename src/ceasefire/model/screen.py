@@ -41,7 +41,7 @@ from ceasefire.model.decision import (
     projected_progress,
     rule_fight_on,
 )
-from ceasefire.model.params import SIDES, Array, Pair, other, rows_of, take
+from ceasefire.model.params import SIDES, Array, Pair, other, rows_of
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact, Layout, TermScores, Valuation, by_terms, stake_shift, victory_battlefield
 
@@ -236,7 +236,7 @@ def _range(
     for s in SIDES:
         v = val[s] if whole else val[s].take(keep)
         res[s] = lazy.reservation(v, RANGE_GRID, fight_on[s] if whole else fight_on[s][keep])
-    ld = sit.leaders if whole else take(sit.leaders, keep)
+    ld = sit.leaders if whole else rows_of(sit.leaders, np.flatnonzero(keep))
     low, high = bargaining_range.bargaining_range(
         res["A"], stake_shift(st, "A", ld.A), res["B"], stake_shift(st, "B", ld.B)
     )
