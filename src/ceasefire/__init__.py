@@ -36,7 +36,22 @@ _PUBLIC = {
 _RENAMED = {"simulate": "run"}
 """Public names bound to a function of another name in their module."""
 
-__all__ = sorted([*_PUBLIC, "__version__"])
+__all__ = [
+    "CeasefireError",
+    "OptimalStopping",
+    "PathSet",
+    "RunResult",
+    "RunSpec",
+    "Scenario",
+    "ScenarioError",
+    "StoppingResult",
+    "Summary",
+    "__version__",
+    "list_scenarios",
+    "load_scenario",
+    "simulate",
+    "summarize",
+]
 
 
 def __getattr__(name: str) -> Any:
