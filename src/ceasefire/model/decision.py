@@ -159,11 +159,18 @@ def projected_progress(sit: Situation, side: str, lookahead: int) -> Array:
 
 
 def myopic_fight_on(
-    val: Pair[Valuation], peace_now: Pair[Array], later: Pair[Array], available: Array, lookahead: int
+    ev: Exact,
+    sit: Situation,
+    st: Structure,
+    val: Pair[Valuation],
+    peace_now: Pair[Array],
+    available: Array,
+    lookahead: int,
 ) -> Pair[Array]:
     """A myopic leader's value of fighting on: ``lookahead`` months at today's hazard, then the best deal
-    the other side accepts today (``later``: his value of peace at the scores he projects for them), or
-    else fighting on forever. The other accepts the terms he values at least at fighting on so."""
+    the other side accepts today, valued at the victory score he projects for it
+    (:func:`projected_progress`), or else fighting on forever. The other accepts the terms he values at
+    least at fighting on so."""
     xp = namespace(peace_now.A)
     fight = Pair.of(lambda s: val[s].fight_terms(lookahead))
     accepts = Pair.of(
@@ -171,7 +178,8 @@ def myopic_fight_on(
     )
 
     def one(s: str) -> Array:
-        best_later = xp.max(xp.where(accepts[other(s)], later[s], -xp.inf), axis=1, initial=-xp.inf)
+        later = TermScores(st, s, projected_progress(sit, s, lookahead), sit.leaders[s])
+        best_later = ev.best(val[s], accepts[other(s)], later)
         now, then = fight[s]
         return now + then * xp.maximum(val[s].stay, best_later)
 
@@ -203,17 +211,15 @@ def decide(
         vals[s], battle[s] = valuation(st, s, sit.leaders[s], sit.successor[s], sit.obs)
         scores[s] = victory(st, s, sit.obs.progress, sit.leaders[s])
     optimal = policy.name == "optimal"
+    # the terms on the table, the value of peace at the battlefield's score (a regressor of the rule),
+    # the range's grid: every value of the month asked of the backend at once
     requests = [(vals[s], scores[s]) for s in SIDES]
-    if optimal:  # the value of peace at the battlefield's score, a regressor of his rule
-        requests += [(vals[s], battle[s][:, None]) for s in SIDES]
-    else:  # the value of peace later, at the scores he projects
-        requests += [
-            (vals[s], victory(st, s, projected_progress(sit, s, policy.lookahead), sit.leaders[s])) for s in SIDES
-        ]
+    requests += [(vals[s], battle[s][:, None]) for s in SIDES] if optimal else []
     grid = xp.asarray(RANGE_GRID)
     if ranged:
         requests += [(vals[s], xp.broadcast_to(grid, (battle[s].shape[0], grid.size))) for s in SIDES]
     peace = ev.values(requests)
+    at_grid = len(requests) - 2
     peace_now = Pair(peace[0], peace[1])
     val = Pair(vals["A"], vals["B"])
     if optimal:
@@ -232,11 +238,11 @@ def decide(
             )
         )
     else:
-        fight_on = myopic_fight_on(val, peace_now, Pair(peace[2], peace[3]), available, policy.lookahead)
+        fight_on = myopic_fight_on(ev, sit, st, val, peace_now, available, policy.lookahead)
     gains = Pair.of(lambda s: peace_now[s] - fight_on[s][:, None])
     low = high = None
     if ranged:
-        res = Pair.of(lambda s: bargaining_range.reservation_score(peace[4 + SIDES.index(s)], grid, fight_on[s]))
+        res = Pair.of(lambda s: bargaining_range.reservation_score(peace[at_grid + SIDES.index(s)], grid, fight_on[s]))
         low, high = bargaining_range.bargaining_range(
             res.A, stake_shift(st, "A", sit.leaders.A), res.B, stake_shift(st, "B", sit.leaders.B)
         )

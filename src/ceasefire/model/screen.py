@@ -38,7 +38,7 @@ from ceasefire.model.decision import (
     Policy,
     Situation,
     believed_log_ratio,
-    projected_progress,
+    myopic_fight_on,
     rule_fight_on,
 )
 from ceasefire.model.params import SIDES, Array, Pair, other, rows_of
@@ -197,31 +197,6 @@ def _myopic_floor(val: Valuation, lookahead: int) -> Array:
     return now + then * val.stay
 
 
-def _myopic_fight_on(
-    st: Structure,
-    sit: Situation,
-    val: Pair[Valuation],
-    peace_now: Pair[Array],
-    available: NDArray[np.bool_],
-    lookahead: int,
-) -> Pair[Array]:
-    """:func:`.decision.myopic_fight_on`, his value of peace later valued only on the terms the other
-    accepts (element by element, the same bits as on every element)."""
-    lazy = Lazy()
-    fight = {s: val[s].fight_terms(lookahead) for s in SIDES}
-    accepts = {
-        s: (peace_now[s] >= (fight[s][0] + fight[s][1] * val[s].stay)[:, None]) & available[None, :] for s in SIDES
-    }
-
-    def one(s: str) -> Array:
-        later = TermScores(st, s, projected_progress(sit, s, lookahead), sit.leaders[s])
-        best_later = lazy.best(val[s], accepts[other(s)], later)
-        now, then = fight[s]
-        return now + then * np.maximum(val[s].stay, best_later)
-
-    return Pair.of(one)
-
-
 def _range(
     st: Structure,
     lazy: Lazy,
@@ -300,11 +275,10 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
     v_terms = {s: scores[s].by_terms()[:, rows] for s in SIDES}
     peace_now = {s: _peace(v[s], v_terms[s]) for s in SIDES if s == "A" or not optimal}
     if not optimal:
-        fight = dict(
-            _myopic_fight_on(
-                st, narrowed, Pair(v["A"], v["B"]), Pair(peace_now["A"], peace_now["B"]), available, policy.lookahead
-            ).items()
+        pair = myopic_fight_on(
+            lazy, narrowed, st, Pair(v["A"], v["B"]), Pair(peace_now["A"], peace_now["B"]), available, policy.lookahead
         )
+        fight = dict(pair.items())
     else:
         # B's terms valued only where A gains: NaN elsewhere, where no terms are chosen either way
         read = (peace_now["A"] - fight["A"][:, None] >= 0.0) & available[None, :]
