@@ -40,12 +40,12 @@ def test_every_parameter_of_the_file_is_a_leaf_of_the_tree_and_back(name: str) -
     values = sample_parameters(sc, 3, 1)
     params = params_of(st_, values)
     in_file = {path for path, _ in iter_params(sc)}
-    in_tree = set(flat_paths(params, st_.objectives, st_.lever_ids))
+    in_tree = set(flat_paths(params, st_.objectives, st_.lever_ids, st_.terms))
     optional = {p for p in in_tree if p.rsplit(".", 1)[-1] in OPTIONAL}
     assert in_file <= in_tree
     assert in_tree - in_file <= optional  # only the leaves a scenario may leave out
     for path in in_file:  # the same value at the same path
-        leaf = get_at(params, tree_path(path, st_.objectives, st_.lever_ids))
+        leaf = get_at(params, tree_path(path, st_.objectives, st_.lever_ids, st_.terms))
         assert leaf is values[path]
 
 
@@ -81,10 +81,11 @@ def test_a_missing_parameter_is_named() -> None:
     values = sample_parameters(sc, 2, 1)
     del values["sides.B.economy.reserves"]
     with pytest.raises(KeyError, match=r"sides\.B\.economy\.reserves"):
-        from_flat(values, st_.objectives, st_.lever_ids)
+        from_flat(values, st_.objectives, st_.lever_ids, st_.terms)
     values = sample_parameters(sc, 2, 1)
     values.pop("leaders.A.resolve_doubt", None)
-    assert from_flat(values, st_.objectives, st_.lever_ids).leaders.A.resolve_doubt == OPTIONAL["resolve_doubt"]
+    typed = from_flat(values, st_.objectives, st_.lever_ids, st_.terms)
+    assert typed.leaders.A.resolve_doubt == OPTIONAL["resolve_doubt"]
 
 
 @cache
@@ -111,7 +112,7 @@ def test_rows_read_like_the_tree_taken_on_the_rows() -> None:
 
 def test_replace_at_changes_one_leaf_only() -> None:
     st_, params, _ = flagship_params()
-    path = tree_path("sides.A.economy.sanctions", st_.objectives, st_.lever_ids)  # type: ignore[attr-defined]
+    path = tree_path("sides.A.economy.sanctions", st_.objectives, st_.lever_ids, st_.terms)  # type: ignore[attr-defined]
     changed = replace_at(params, path, np.zeros(4))
     assert np.array_equal(get_at(changed, path), np.zeros(4))
     before, after = dict(leaves(params)), dict(leaves(changed))

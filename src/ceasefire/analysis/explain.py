@@ -217,7 +217,7 @@ def _leader_params(
     for path, i in owner.items():
         if not path.startswith(prefix):
             continue
-        within = tree_path(path, st.objectives, st.lever_ids)[2:]
+        within = tree_path(path, st.objectives, st.lever_ids, st.terms)[2:]
         base = get_at(ld, within)
         on = ((masks >> i) & 1).astype(bool)
         if (on == on[:1]).all():
@@ -257,12 +257,13 @@ def _evaluate_batch(
     lead = masks.shape
     c = masks.size
     ld = Pair.of(lambda s: _leader_params(st, s, pp, masks, owner, neutral))
-    problem = stopping_problem(st, side, imagined, ld, remove_u, lead, samples)
+    problem = stopping_problem(st, side, imagined, ld, remove_u, lead, samples, pp.terms, pp.ceasefire)
     rule = fit_rule(problem)
     low = problem.state[month].min(axis=1)[:, None, :]
     high = problem.state[month].max(axis=1)[:, None, :]
 
-    now = month_values(st, side, ld[side], true_now)
+    broken = np.full(true_now.gained.shape[-1], float(st.prior_broken))
+    now = month_values(st, side, ld[side], true_now, pp.terms, pp.ceasefire, broken)
     believed = log_ratio(true_now.power, side) + ld[side].optimism
     x = features(now.val, now.peace_battle, now.v_battle, believed, true_now.cover[side])
     m = x.shape[-2]
@@ -281,12 +282,13 @@ def _imagined(st: Structure, pp: Params, side: str, z: Array, u: Array, horizon:
     """The war ``side``'s leader imagines (his optimism on his side's power), fought on with no deal."""
     optimism = pp.leaders[side].optimism
     bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
-    return record(war_setup(st, pp, None, np.zeros((z.shape[1], len(st.levers))), bias), z, u, horizon)
+    return record(war_setup(st, pp, None, np.zeros((z.shape[1], len(st.levers))), bias), st, z, u, horizon)
 
 
 def _true_now(st: Structure, pp: Params, z: Array, u: Array, month: int) -> Observed:
     """The true war fought on with no deal to ``month``, as observed then."""
-    return month_of(record(war_setup(st, pp, None, np.zeros((z.shape[1], len(st.levers)))), z, u, month), month)
+    w = war_setup(st, pp, None, np.zeros((z.shape[1], len(st.levers))))
+    return month_of(record(w, st, z, u, month), month)
 
 
 def _other_gains(
@@ -381,7 +383,13 @@ def _world_coalitions(
     return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
 
 
-LINEAR_KEYS = ("reasons.militarism", "reasons.punishment", "punishment_lost_war")
+LINEAR_KEYS = (
+    "reasons.militarism",
+    "reasons.war_cost",
+    "reasons.punishment",
+    "punishment_lost_war",
+    "policy_weight",
+)
 """Leader parameters that enter his values only through the flow at war and the punishment, not
 through the peace series: groups of these alone share the series (:func:`peace_parts`)."""
 

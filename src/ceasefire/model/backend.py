@@ -1,11 +1,11 @@
 """Which array library computes the month, and with which kernel the value of peace is summed.
 
 The month is written once over an array namespace (:mod:`.xp`); the only kernel with an implementation
-per backend is the series of the value of peace (:func:`.leader.peace_value`): NumPy sums it in place,
+per backend is the series of the value of peace (:func:`.leader.peace_series`): NumPy sums it in place,
 element by element until converged; JAX as a polynomial of fixed degree that XLA fuses
 (:mod:`ceasefire.model.jax.peace`); the explanation shares one series among variants that differ only
-in the punishment (:func:`.leader.peace_value_shared`). Each takes several argument sets at once
-(``(base_rate, shock, shock_months, punishment, delta)``), so a backend may evaluate them together.
+in the flow and the punishment (:func:`.leader.peace_series_shared`). Each takes several argument sets
+at once (:data:`PeaceArguments`), so a backend may evaluate them together.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import numpy as np
 
 from ceasefire.model import leader
 
-PeaceArguments = tuple[Any, Any, Any, Any, Any]
-"""``(base_rate, shock, shock_months, punishment, delta)``: the arguments of the value of peace."""
+PeaceArguments = tuple[Any, Any, Any, Any, Any, Any]
+"""``(base_rate, shock, shock_months, delta, flow_part, shock_cost)``: the arguments of the series of a
+state left at a decaying rate (:func:`.leader.peace_series`)."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,11 @@ class Backend:
 
 
 def _numpy_peace_values(arguments: Sequence[PeaceArguments]) -> list[Any]:
-    return [leader.peace_value(*args) for args in arguments]
+    return [leader.peace_series(*args) for args in arguments]
 
 
 def _shared_peace_values(arguments: Sequence[PeaceArguments]) -> list[Any]:
-    return [leader.peace_value_shared(*args) for args in arguments]
+    return [leader.peace_series_shared(*args) for args in arguments]
 
 
 NUMPY = Backend(np, _numpy_peace_values)

@@ -164,10 +164,10 @@ def choose_terms(gain_a: Array, gain_b: Array, available: NDArray[np.bool_]) -> 
     """Terms chosen on each path, or -1: acceptable to both, largest Nash product of gains.
 
     ``gain_x`` is the leader's value of settling on each terms minus his value of fighting on,
-    shape ``(n, terms)``.
+    shape ``(n, terms)``; ``available`` is ``(terms,)`` or ``(n, terms)``.
     """
     xp = namespace(gain_a, gain_b, available)
-    ok = (gain_a >= 0.0) & (gain_b >= 0.0) & available[None, :]
+    ok = (gain_a >= 0.0) & (gain_b >= 0.0) & xp.broadcast_to(available, gain_a.shape)
     nash = xp.where(ok, gain_a * gain_b, -xp.inf)
     best = xp.argmax(nash, axis=1)
     return xp.where(ok.any(axis=1), best, -1)

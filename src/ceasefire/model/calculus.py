@@ -19,17 +19,17 @@ import numpy as np
 from ceasefire.model import hazard
 from ceasefire.model.backend import NUMPY_SHARED
 from ceasefire.model.decision import problem_row
-from ceasefire.model.params import SIDES, Array, Leader, Pair, map_leaves, other
+from ceasefire.model.params import SIDES, Array, Ceasefire, Leader, Pair, TermsParams, map_leaves, other
 from ceasefire.model.structure import Structure
-from ceasefire.model.valuation import Exact, TermScores, Valuation, victory_battlefield
-from ceasefire.model.war import U_REMOVE_A, Observed, Setup, observe, start, step
+from ceasefire.model.valuation import Exact, TermScores, Valuation, battle_deals, battlefield
+from ceasefire.model.war import U_REMOVE_A, Observed, Setup, observe, renew, start, step
 from ceasefire.solve.lsm import PathSet
 
 SHARED = Exact(NUMPY_SHARED)
 """Values of peace with the series shared among variants that differ only in the punishment."""
 
 
-def record(w: Setup, z: Array, u: Array, months: int) -> Observed:
+def record(w: Setup, st: Structure, z: Array, u: Array, months: int) -> Observed:
     """The war fought on without a deal for ``months`` months (normals ``z``, uniforms ``u``,
     ``(months, m, 5)``): what the leaders observe at the top of each month, ``(months + 1, ...)``."""
     n = z.shape[1]
@@ -41,7 +41,7 @@ def record(w: Setup, z: Array, u: Array, months: int) -> Observed:
         rows.append(obs)
         if t == months:
             break
-        x = step(w, x, z[t], u[t], war, no_relief, obs.power)
+        x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z[t], u[t], war, no_relief, obs.power), u[t], t)
     return stack(rows)
 
 
@@ -89,12 +89,16 @@ class MonthValues:
     v_battle: Array
 
 
-def month_values(st: Structure, side: str, ld: Leader, obs: Observed) -> MonthValues:
+def month_values(
+    st: Structure, side: str, ld: Leader, obs: Observed, terms: Sequence[TermsParams], cease: Ceasefire, broken: Array
+) -> MonthValues:
     """The incumbent's values of fighting on and of each terms option in the observed month."""
-    v_battle = victory_battlefield(st, side, obs.progress, ld)
-    val = Valuation.of(ld, None, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle)
-    scores = TermScores(st, side, obs.progress, ld).by_paths()
-    peace_now, peace_battle = SHARED.values([(val, scores), (val, v_battle[..., None])])
+    v_battle, h_battle = battlefield(st, side, obs.progress, ld)
+    val = Valuation.of(
+        ld, None, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle, h_battle, cease, broken
+    )
+    deals = TermScores(st, side, obs.progress, ld, terms).deals()
+    peace_now, peace_battle = SHARED.values([(val, deals), (val, battle_deals(v_battle, h_battle))])
     return MonthValues(val.stay, peace_now, val, peace_battle[..., 0], v_battle)
 
 
@@ -106,6 +110,8 @@ def stopping_problem(
     remove_u: Array,
     lead: tuple[int, ...],
     samples: int,
+    terms: Sequence[TermsParams],
+    cease: Ceasefire,
 ) -> PathSet:
     """The incumbent's stopping problem on his imagined war (``rec``), for every variant at once.
 
@@ -120,13 +126,16 @@ def stopping_problem(
     variants = int(np.prod(lead, dtype=np.int64))
     other_successor = np.zeros((1, m), dtype=bool)
     doubt = leaders[side].resolve_doubt
+    broken = np.full(m, float(st.prior_broken))
     feats = np.empty((horizon + 1, *lead, m, 5))
     stop = np.empty((horizon + 1, *lead, m))
     flow = np.empty((horizon, *lead, m))
     discount = np.empty((horizon, *lead, m))
     terminal = np.empty((*lead, m))
     for t in range(horizon + 1):
-        row = problem_row(st, SHARED, side, month_of(rec, t), leaders, other_successor, t, doubt, (None,))
+        row = problem_row(
+            st, SHARED, side, month_of(rec, t), leaders, other_successor, t, doubt, (None,), terms, cease, broken
+        )
         feats[t], stop[t] = row.feats[0], row.stop[0]
         if t == horizon:
             terminal[...] = row.stay[0]

@@ -29,25 +29,27 @@ call these functions; :mod:`.screen` is NumPy's fast path of :func:`decide`, wit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from ceasefire.model import attrition, bargaining, bargaining_range
 from ceasefire.model.backend import Backend
-from ceasefire.model.params import SIDES, Array, Leader, Pair, Territory, other
+from ceasefire.model.params import SIDES, Array, Ceasefire, Leader, Pair, TermsParams, Territory, other
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import (
+    Deals,
     Exact,
     TermScores,
     Valuation,
+    battle_deals,
+    battlefield,
+    grid_deals,
     stake_shift,
-    victory,
-    victory_battlefield,
 )
 from ceasefire.model.war import Observed, log_ratio
-from ceasefire.model.xp import namespace
+from ceasefire.model.xp import namespace, pick, sigmoid
 
 N_FEATURES = 5
 RIDGE = 1e-3
@@ -71,7 +73,8 @@ class FightOn(Protocol):
 @dataclass(frozen=True)
 class Situation:
     """What a decision reads on its paths: the leaders' parameters, who leads, the state as observed,
-    the front's parameters (the myopic leader projects it), each leader's optimism and each path's sample."""
+    the front's parameters (the myopic leader projects it), each leader's optimism, each path's sample,
+    the terms' and the ceasefire's parameters and the agreements broken so far."""
 
     leaders: Pair[Leader]
     successor: Pair[Array]
@@ -80,17 +83,25 @@ class Situation:
     obj_bounds: Array
     optimism: Pair[Array]
     sample: Array
+    terms: tuple[TermsParams, ...]
+    cease: Ceasefire
+    broken: Array
+    available: Array
+    """``(paths, terms)`` the terms on the table (not before their month, nor while blocked by a failed vote)."""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The month's decision on its paths: the terms chosen (-1: none), each leader's victory score of the
-    battlefield and of the chosen terms, and what is recorded (each leader's gains of every terms
-    option; the bargaining range) where asked for."""
+    """The month's decision on its paths: the terms chosen (-1: none), the terms acceptable to both
+    ``(paths, terms)``, each leader's victory score and attainment of the battlefield and of every terms
+    option, and what is recorded (each leader's gains of every terms option; the bargaining range) where
+    asked for."""
 
     choice: Array
+    acceptable: Array
     v_battle: Pair[Array]
-    v_chosen: Pair[Array]
+    victory: Pair[Array]
+    attainment: Pair[Array]
     gains: Pair[Array] | None = None
     range_low: Array | None = None
     range_high: Array | None = None
@@ -112,11 +123,16 @@ def features(val: Valuation, peace_here: Array, v_battle: Array, log_rho: Array,
     return xp.stack(xp.broadcast_arrays(val.stay, peace_here, v_battle, log_rho, cover), axis=-1)
 
 
-def valuation(st: Structure, side: str, ld: Leader, successor: Array | None, obs: Observed) -> tuple[Valuation, Array]:
-    """A leader's values on the observed state, and his battlefield victory score."""
-    v_battle = victory_battlefield(st, side, obs.progress, ld)
-    val = Valuation.of(ld, successor, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle)
-    return val, v_battle
+def valuation(
+    st: Structure, side: str, ld: Leader, successor: Array | None, obs: Observed, cease: Ceasefire, broken: Array
+) -> tuple[Valuation, Array, Array]:
+    """A leader's values on the observed state, and the battlefield's victory score and attainment."""
+    v_battle, h_battle = battlefield(st, side, obs.progress, ld)
+    val = Valuation.of(
+        ld, successor, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle, h_battle,
+        cease, broken,
+    )  # fmt: skip
+    return val, v_battle, h_battle
 
 
 def believed_log_ratio(sit: Situation, side: str) -> Array:
@@ -173,12 +189,10 @@ def myopic_fight_on(
     least at fighting on so."""
     xp = namespace(peace_now.A)
     fight = Pair.of(lambda s: val[s].fight_terms(lookahead))
-    accepts = Pair.of(
-        lambda s: (peace_now[s] >= (fight[s][0] + fight[s][1] * val[s].stay)[:, None]) & available[None, :]
-    )
+    accepts = Pair.of(lambda s: (peace_now[s] >= (fight[s][0] + fight[s][1] * val[s].stay)[:, None]) & available)
 
     def one(s: str) -> Array:
-        later = TermScores(st, s, projected_progress(sit, s, lookahead), sit.leaders[s])
+        later = TermScores(st, s, projected_progress(sit, s, lookahead), sit.leaders[s], sit.terms)
         best_later = ev.best(val[s], accepts[other(s)], later)
         now, then = fight[s]
         return now + then * xp.maximum(val[s].stay, best_later)
@@ -202,22 +216,23 @@ def decide(
     of every terms option. Every value of peace of the month is asked of the backend in one call.
     """
     xp = namespace(sit.obs.gained)
-    available = xp.asarray(st.available_from) <= t
+    available = sit.available
     ev = Exact(backend)
     vals: dict[str, Valuation] = {}
     battle: dict[str, Array] = {}
-    scores: dict[str, Array] = {}
+    held: dict[str, Array] = {}
+    scores: dict[str, TermScores] = {}
     for s in SIDES:
-        vals[s], battle[s] = valuation(st, s, sit.leaders[s], sit.successor[s], sit.obs)
-        scores[s] = victory(st, s, sit.obs.progress, sit.leaders[s])
+        vals[s], battle[s], held[s] = valuation(st, s, sit.leaders[s], sit.successor[s], sit.obs, sit.cease, sit.broken)
+        scores[s] = TermScores(st, s, sit.obs.progress, sit.leaders[s], sit.terms)
     optimal = policy.name == "optimal"
-    # the terms on the table, the value of peace at the battlefield's score (a regressor of the rule),
-    # the range's grid: every value of the month asked of the backend at once
-    requests = [(vals[s], scores[s]) for s in SIDES]
-    requests += [(vals[s], battle[s][:, None]) for s in SIDES] if optimal else []
+    # the terms on the table, peace on the battlefield's terms (a regressor of the rule), the range's
+    # grid: every value of the month asked of the backend at once
+    requests = [(vals[s], scores[s].deals()) for s in SIDES]
+    requests += [(vals[s], battle_deals(battle[s], held[s])) for s in SIDES] if optimal else []
     grid = xp.asarray(RANGE_GRID)
     if ranged:
-        requests += [(vals[s], xp.broadcast_to(grid, (battle[s].shape[0], grid.size))) for s in SIDES]
+        requests += [(vals[s], grid_deals(xp.broadcast_to(grid, (battle[s].shape[0], grid.size)))) for s in SIDES]
     peace = ev.values(requests)
     at_grid = len(requests) - 2
     peace_now = Pair(peace[0], peace[1])
@@ -247,16 +262,81 @@ def decide(
             res.A, stake_shift(st, "A", sit.leaders.A), res.B, stake_shift(st, "B", sit.leaders.B)
         )
     choice = bargaining.choose_terms(gains.A, gains.B, available)
-    k = xp.maximum(choice, 0)[:, None]
-    chosen = Pair.of(lambda s: xp.take_along_axis(scores[s], k, axis=1)[:, 0])
     return Decision(
         choice=choice,
+        acceptable=(gains.A >= 0.0) & (gains.B >= 0.0) & available,
         v_battle=Pair(battle["A"], battle["B"]),
-        v_chosen=chosen,
+        victory=Pair.of(lambda s: scores[s].by_paths()),
+        attainment=Pair.of(lambda s: scores[s].deals().attainment),
         gains=gains if record else None,
         range_low=low,
         range_high=high,
     )
+
+
+def resume_probability(
+    st: Structure,
+    backend: Backend,
+    policy: Policy,
+    sit: Situation,
+    t: Any,
+    since: Array,
+    terms_now: Array,
+    victory_now: Pair[Array],
+    attainment_now: Pair[Array],
+) -> Pair[Array]:
+    """Each leader's probability of breaking the ceasefire in force this month, on the paths of ``sit``
+    (all at peace on the terms ``terms_now``, signed ``since`` months ago): a logistic choice,
+    ``sigmoid((V_war - C_break - V_peace) / s)``.
+
+    ``V_war`` is his value of resuming the war from the state peace has left, at the start's intensity:
+    his rule's continuation value there (the optimal policy), or fighting on forever. ``V_peace`` is his
+    value of keeping the peace in force: what remains of its transition and of its early fragility,
+    the state's pain and instability as they are now. ``C_break`` (``resume_cost``, and
+    ``guarantee_cost`` more where the terms carry security guarantees) is what breaking costs him;
+    ``s`` (``resume_noise``) the spread of the choice. With ``s = 0`` no leader resumes by choice.
+    """
+    xp = namespace(since)
+    ev = Exact(backend)
+    cease = sit.cease
+    guaranteed = xp.asarray(st.guarantees)[terms_now]
+    cost = cease.resume_cost + cease.guarantee_cost * guaranteed
+    ones = xp.ones_like(since)
+
+    def one(s: str) -> Array:
+        ld, obs, successor = sit.leaders[s], sit.obs, sit.successor[s]
+        v_battle, h_battle = battlefield(st, s, obs.progress, ld)
+        resumed = Valuation.of(
+            ld, successor, ones, obs.pain[s], obs.stability_loss[s], v_battle, h_battle, cease, sit.broken
+        )
+        kept = Valuation.of(
+            ld, successor, obs.casualty_ratio[s], obs.pain[s], obs.stability_loss[s], v_battle, h_battle,
+            cease, sit.broken,
+        )  # fmt: skip
+        passed = xp.exp(-since / ld.shock_months)  # the transition and the fragility already behind him
+        kept = replace(kept, shock_total=kept.shock_total * passed, breakdown_excess=kept.breakdown_excess * passed)
+        rejected = pick([terms.rejected[s] for terms in sit.terms], terms_now) if sit.terms else 0.0
+        deals = Deals(
+            victory_now[s][:, None],
+            attainment_now[s][:, None],
+            xp.exp(ld.audience_hazard * rejected)[..., None] * ones[:, None],
+            guaranteed[:, None],
+        )
+        requests = [(kept, deals)]
+        if policy.name == "optimal":
+            requests.append((resumed, battle_deals(v_battle, h_battle)))
+        values = ev.values(requests)
+        war = resumed.stay
+        if policy.name == "optimal":
+            war = rule_fight_on(
+                policy, s, t, resumed, values[1][:, 0], v_battle, believed_log_ratio(sit, s), obs.cover[s],
+                successor, sit.sample,
+            )  # fmt: skip
+        gap = war - cost - values[0][:, 0]
+        noise = cease.resume_noise
+        return xp.where(noise > 0.0, sigmoid(gap / xp.maximum(noise, 1e-12)), 0.0)
+
+    return Pair.of(one)
 
 
 # --- the stopping problem on the imagined war ---------------------------------------------------
@@ -287,6 +367,9 @@ def problem_row(
     t: Any,
     doubt: Array,
     types: Sequence[Array | None],
+    terms: Sequence[TermsParams],
+    cease: Ceasefire,
+    broken: Array,
 ) -> ProblemRow:
     """Month ``t`` of leader ``side``'s stopping problem on his imagined war (``obs``: its state).
 
@@ -298,20 +381,31 @@ def problem_row(
     xp = namespace(obs.gained)
     j = other(side)
     available = xp.asarray(st.available_from) <= t
-    v_j = victory_battlefield(st, j, obs.progress, leaders[j])
+    v_j, h_j = battlefield(st, j, obs.progress, leaders[j])
     # the doubt raises the other's hazard at war only: his staying power, not his peace
     val_j = Valuation.of(
-        leaders[j], other_successor, obs.casualty_ratio[j], obs.pain[j], obs.stability_loss[j], v_j, doubt
-    )
+        leaders[j], other_successor, obs.casualty_ratio[j], obs.pain[j], obs.stability_loss[j], v_j, h_j,
+        cease, broken, doubt,
+    )  # fmt: skip
     ld = leaders[side]
-    v_battle = victory_battlefield(st, side, obs.progress, ld)
+    v_battle, h_battle = battlefield(st, side, obs.progress, ld)
     vals = [
-        Valuation.of(ld, successor, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle)
+        Valuation.of(
+            ld,
+            successor,
+            obs.casualty_ratio[side],
+            obs.pain[side],
+            obs.stability_loss[side],
+            v_battle,
+            h_battle,
+            cease,
+            broken,
+        )
         for successor in types
     ]
     _, here, best = ev.problem_values(
-        val_j, TermScores(st, j, obs.progress, leaders[j]), available, vals, v_battle,
-        TermScores(st, side, obs.progress, ld),
+        val_j, TermScores(st, j, obs.progress, leaders[j], terms), available, vals,
+        battle_deals(v_battle, h_battle), TermScores(st, side, obs.progress, ld, terms),
     )  # fmt: skip
     log_rho = log_ratio(obs.power, side)
     row = ProblemRow([], [], [], [], [], val_j.rate_war)

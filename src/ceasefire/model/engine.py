@@ -24,13 +24,13 @@ from numpy.typing import NDArray
 
 from ceasefire.model import levers, screen
 from ceasefire.model.backend import NUMPY
-from ceasefire.model.decision import POLICIES, Decision, Policy, Situation, decide
-from ceasefire.model.month import MonthState, begin, month, trajectory
+from ceasefire.model.decision import POLICIES, Decision, Policy, Situation, decide, resume_probability
+from ceasefire.model.month import MonthState, available, begin, month, trajectory
 from ceasefire.model.params import SIDES, Array, Pair, Params, rows_of
 from ceasefire.model.rules import LeaderRules, imagined_problems, solve_rules
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, setup, start, step
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, renew, setup, start, step
 
 __all__ = [
     "BELIEFS",
@@ -70,6 +70,14 @@ class RunConfig:
     screen: bool = True
     """Work each month's decision out with NumPy's fast path (:mod:`.screen`): the same numbers, bit for
     bit. A recording run values every element (it keeps the gains) whatever this says."""
+    extension: int = 24
+    """Months the leaders' stopping problems run beyond the horizon, so that the last months reported
+    are decided like the others (the terminal value, fighting on forever, is then far off)."""
+
+    @property
+    def decision_horizon(self) -> int:
+        """Months of the leaders' imagined wars."""
+        return self.horizon + self.extension
 
     def policy_for(self, rules: LeaderRules | None) -> Policy:
         """The leaders' policy, their rules' continuation values read where ``optimal``."""
@@ -96,10 +104,13 @@ class Outcomes:
     removal_month: dict[str, NDArray[np.int64]]
     ceasefire_months: NDArray[np.int64]  # months the first ceasefire held (to breakdown or horizon)
     ceasefire_broke: NDArray[np.bool_]
-    ceasefire_break_rate: Array  # monthly breakdown probability of the first ceasefire, NaN if none
+    ceasefire_break_rate: Array  # monthly background breakdown probability of the first ceasefire at signing
+    ceasefire_broken_by: NDArray[np.int64]  # who broke the first ceasefire: 0 background, 1 A, 2 B, -1 none
     settlements: NDArray[np.int64]
     breakdowns: NDArray[np.int64]
     at_war_at_end: NDArray[np.bool_]
+    talks_opened: NDArray[np.int64]  # talks opened (both leaders accepted terms)
+    votes_failed: NDArray[np.int64]  # signings that failed their vote
     monthly_paths: NDArray[np.bool_]  # the paths that have a column in ``monthly`` (in path order)
     monthly: dict[str, NDArray[Any]] = field(default_factory=dict)  # (months, monthly_paths.sum()): range, at war
     trajectories: dict[str, Array] = field(default_factory=dict)  # (months + 1, n)
@@ -124,9 +135,12 @@ def outcomes_of(s: MonthState, progress: Array, sample: NDArray[np.int64], range
         ceasefire_months=np.asarray(t.cf_months, dtype=np.int64),
         ceasefire_broke=np.asarray(t.cf_broke),
         ceasefire_break_rate=np.asarray(t.cf_rate),
+        ceasefire_broken_by=np.asarray(t.cf_broken_by, dtype=np.int64),
         settlements=np.asarray(t.settlements, dtype=np.int64),
         breakdowns=np.asarray(t.breakdowns, dtype=np.int64),
         at_war_at_end=np.asarray(s.politics.at_war),
+        talks_opened=np.asarray(t.talks_opened, dtype=np.int64),
+        votes_failed=np.asarray(t.votes_failed, dtype=np.int64),
         monthly_paths=ranged,
     )
 
@@ -267,10 +281,12 @@ def simulate_chunk(
         n_ranged = int(ranged.sum())
         monthly = {k: np.full((horizon, n_ranged), np.nan) for k in ("range_low", "range_high")}
         monthly["at_war_decision"] = np.zeros((horizon, n_ranged), dtype=bool)
-    decide_month = None
+    decide_month = resume_month = None
     if config.allow_settlement:
         policy = config.policy_for(rules)
         decide_month = _decider(st, w, policy, config, optimism, sample_of, ranged)
+        if np.any(np.asarray(w.p.ceasefire.resume_noise) > 0.0):
+            resume_month = _resumer(st, w, policy, optimism, sample_of)
     traj: dict[str, list[Array]] = {}
     s = begin(w, st, n)
     if config.record:
@@ -278,7 +294,7 @@ def simulate_chunk(
     for t in range(horizon):
         if config.bargaining_range:
             monthly["at_war_decision"][t] = s.politics.at_war[ranged]
-        s, decision = month(w, st, s, t, z[t], u[t], decide_month)
+        s, decision = month(w, st, s, t, z[t], u[t], decide_month, resume_month)
         if config.bargaining_range and decision is not None:
             for name, value in (("range_low", decision.range_low), ("range_high", decision.range_high)):
                 if value is not None:
@@ -320,15 +336,7 @@ def _decider(
         full = _empty_decision(n, config.record, len(st.terms))
         if at.size == 0:
             return full
-        sit = Situation(
-            leaders=rows_of(w.p.leaders, at),
-            successor=rows_of(s.politics.successor, at),
-            obs=rows_of(obs, at),
-            territory=rows_of(w.p.territory, at),
-            obj_bounds=w.obj_bounds[at],
-            optimism=rows_of(optimism, at),
-            sample=sample_of[at],
-        )
+        sit = _situation(w, s, obs, optimism, sample_of, at, available(st, s.politics, t)[at])
         keep = ranged[at]
         if use_screen:
             d = screen.decide(st, policy, sit, t, keep)
@@ -339,23 +347,81 @@ def _decider(
     return decide_month
 
 
+def _situation(
+    w: Setup,
+    s: MonthState,
+    obs: Observed,
+    optimism: Pair[Array],
+    sample_of: NDArray[np.int64],
+    rows: NDArray[np.int64],
+    on_table: Array,
+) -> Situation:
+    """What the leaders read on the paths ``rows`` (views gathered as they are read)."""
+    return Situation(
+        leaders=rows_of(w.p.leaders, rows),
+        successor=rows_of(s.politics.successor, rows),
+        obs=rows_of(obs, rows),
+        territory=rows_of(w.p.territory, rows),
+        obj_bounds=w.obj_bounds[rows],
+        optimism=rows_of(optimism, rows),
+        sample=sample_of[rows],
+        terms=tuple(rows_of(terms, rows) for terms in w.p.terms),
+        cease=rows_of(w.p.ceasefire, rows),
+        broken=s.politics.broken[rows],
+        available=on_table,
+    )
+
+
+def _resumer(st: Structure, w: Setup, policy: Policy, optimism: Pair[Array], sample_of: NDArray[np.int64]) -> Any:
+    """Each leader's probability of breaking the ceasefire in force, worked out on the paths at peace."""
+
+    def resume_month(s: MonthState, obs: Observed, t: int) -> Pair[Array]:
+        n = s.politics.broken.shape[0]
+        out = Pair(np.zeros(n), np.zeros(n))
+        peace = np.flatnonzero(~s.politics.at_war)
+        if peace.size == 0:
+            return out
+        pol = s.politics
+        sit = _situation(w, s, obs, optimism, sample_of, peace, np.ones((peace.size, len(st.terms)), dtype=bool))
+        since = np.maximum(t - pol.peace_start[peace], 0).astype(float)
+        chance = resume_probability(
+            st, NUMPY, policy, sit, t, since, pol.terms_now[peace],
+            Pair.of(lambda side: pol.victory_now[side][peace]), Pair.of(lambda side: pol.attainment_now[side][peace]),
+        )  # fmt: skip
+        out.A[peace], out.B[peace] = chance.A, chance.B
+        return out
+
+    return resume_month
+
+
 def _empty_decision(n: int, record: bool, terms: int) -> Decision:
     """No terms chosen anywhere; NaN values (fresh arrays, filled in by :func:`_scatter`)."""
 
-    def nan() -> Array:
-        return np.full(n, np.nan)
+    def nan(*shape: int) -> Array:
+        return np.full((n, *shape), np.nan)
 
-    gains = Pair(np.full((n, terms), np.nan), np.full((n, terms), np.nan)) if record else None
-    return Decision(np.full(n, -1, dtype=np.int64), Pair(nan(), nan()), Pair(nan(), nan()), gains, nan(), nan())
+    gains = Pair(nan(terms), nan(terms)) if record else None
+    return Decision(
+        choice=np.full(n, -1, dtype=np.int64),
+        acceptable=np.zeros((n, terms), dtype=bool),
+        v_battle=Pair(nan(), nan()),
+        victory=Pair(nan(terms), nan(terms)),
+        attainment=Pair(nan(terms), nan(terms)),
+        gains=gains,
+        range_low=nan(),
+        range_high=nan(),
+    )
 
 
 def _scatter(full: Decision, d: Decision, at: NDArray[np.int64], keep: NDArray[np.bool_]) -> Decision:
     """The decision on the paths ``at`` written into ``full`` (fresh arrays on every path; the range only
     where ``keep``)."""
     full.choice[at] = d.choice
+    full.acceptable[at] = d.acceptable
     for s in SIDES:
         full.v_battle[s][at] = d.v_battle[s]
-        full.v_chosen[s][at] = d.v_chosen[s]
+        full.victory[s][at] = d.victory[s]
+        full.attainment[s][at] = d.attainment[s]
         if full.gains is not None and d.gains is not None:
             full.gains[s][at] = d.gains[s]
     if d.range_low is not None and d.range_high is not None and full.range_low is not None:
@@ -381,7 +447,7 @@ def fit_rules(
     """
     if config.policy != "optimal" or not config.allow_settlement:
         return None
-    n_samples, horizon = len(seeds), config.horizon
+    n_samples, horizon = len(seeds), config.decision_horizon
     biased = config.beliefs == "scenario"
     ev = screen.Lazy() if config.screen else Exact(NUMPY)
     problems = {}
@@ -416,7 +482,9 @@ def fight_without_deal(
     casualties: dict[str, list[Array]] = {s: [] for s in SIDES}
     for t in range(months + 1):
         if t > 0:
-            x = step(w, x, z[t - 1], u[t - 1], war, no_relief)
+            x = renew(
+                st.renewal_every, st.renewal_first, w, step(w, x, z[t - 1], u[t - 1], war, no_relief), u[t - 1], t - 1
+            )
         progress.append(observe(w, x).progress)
         for s in SIDES:
             casualties[s].append(x.cum_cas[s])

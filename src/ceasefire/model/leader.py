@@ -49,14 +49,30 @@ batch go in blocks)."""
 def peace_value(
     base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float = 1e-12
 ) -> Array:
-    """Value of signing now; all arguments broadcast together. See the module docstring.
+    """Value of signing now with a flow of 1 in office and the punishment charged at the removal rate;
+    all arguments broadcast together. See the module docstring."""
+    return peace_series(base_rate, shock, shock_months, delta, 1.0 - base_rate * punishment, shock * punishment, tol)
 
-    A large batch is summed in blocks of rows, each block's series running until its own
-    elements have converged: the temporaries of a block stay in the processor's cache, and no
-    element's arithmetic changes (each element stops at its own remainder), so the values are
-    those of one call on the whole batch, bit for bit.
+
+def peace_series(
+    base_rate: Array,
+    shock: Array,
+    shock_months: Array,
+    delta: Array,
+    flow_part: Array,
+    shock_cost: Array,
+    tol: float = 1e-12,
+) -> Array:
+    """``sum_u delta^u S_u (a - c q^u)`` with ``S_u = exp(-sum_{w<u} (lambda0 + J q^w))``: the value of a
+    state left at the rate ``lambda0 + J q^u`` (``q = exp(-1 / shock_months)``), worth ``a - c q^u`` in
+    month ``u`` (``flow_part`` ``a``, ``shock_cost`` ``c``); all arguments broadcast together.
+
+    ``a = 1 - lambda0 Pi``, ``c = J Pi`` is :func:`peace_value`. A large batch is summed in blocks of
+    rows, each block's series running until its own elements have converged: the temporaries of a block
+    stay in the processor's cache, and no element's arithmetic changes (each element stops at its own
+    remainder), so the values are those of one call on the whole batch, bit for bit.
     """
-    args = (base_rate, shock, shock_months, punishment, delta)
+    args = (base_rate, shock, shock_months, delta, flow_part, shock_cost)
     return _in_row_blocks(partial(_peace_series, tol=tol), args, 1)[0]
 
 
@@ -88,7 +104,7 @@ def _outputs(result: Array | tuple[Array, ...]) -> tuple[Array, ...]:
 
 
 def _peace_series(
-    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float
+    base_rate: Array, shock: Array, shock_months: Array, delta: Array, flow_part: Array, shock_cost: Array, tol: float
 ) -> Array:
     """The series of :func:`peace_value` on one batch.
 
@@ -102,10 +118,8 @@ def _peace_series(
     q = np.exp(-1.0 / shock_months)
     r = delta * np.exp(-base_rate)
     shape = np.broadcast_shapes(
-        np.shape(base_rate), np.shape(shock), np.shape(q), np.shape(punishment), np.shape(delta)
+        np.shape(base_rate), np.shape(shock), np.shape(q), np.shape(flow_part), np.shape(shock_cost), np.shape(delta)
     )
-    flow_part = 1.0 - base_rate * punishment
-    shock_cost = shock * punishment
     amp = np.broadcast_to(shock / (1.0 - q), shape)
     scale = np.broadcast_to((np.abs(flow_part) + np.abs(shock_cost) + 1.0) / (1.0 - r), shape)
     weight = np.ones(shape)  # A^n / n!, zero once the element has converged
@@ -140,49 +154,69 @@ CEILING_MAX_AMPLITUDE = 50.0
 
 
 def peace_value_ceiling(
-    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float = 1e-12
+    base_rate: Array,
+    shock: Array,
+    shock_months: Array,
+    delta: Array,
+    flow_part: Array,
+    shock_cost: Array,
+    tol: float = 1e-12,
 ) -> Array:
-    """A cheap upper bound on :func:`peace_value` as it computes it (arguments broadcast together).
+    """A cheap upper bound on :func:`peace_series` as it computes it (arguments broadcast together).
 
     The first :data:`CEILING_TERMS` terms of each sum ``S_k = sum_n A^n / n! G_{n+k}`` are exact;
     ``e^{-A}`` times the rest lies between ``e^{-A} A^K / K! G_{K+k}`` (its first term) and
     ``A^K / K! G_{K+k}`` (the ``G_n`` fall with ``n``, and ``sum_{n >= K} A^n / n! <= A^K / K! e^A``):
     an interval of width at most ``A^K / K! G_K (1 - e^{-A})``, at most ``A^K / K! min(A, 1)`` of the
-    value's scale. ``V = e^{-A} [(1 - lambda0 Pi) S_0 - J Pi S_1]`` is then at most its value at the low
-    ends plus that width times the coefficients' sizes. The result is raised further by
-    ``1e-9 (scale + 1) + tol`` (``scale`` as in the series' stopping test), more than both the
-    series' truncation (at most ``tol``) and its rounding (a few ulps of ``scale`` per term), so
-    ``peace_value(...) <= peace_value_ceiling(...)`` holds for the computed values, not only the
-    exact ones.
+    value's scale. ``V = e^{-A} [a S_0 - c S_1]`` is then at most its value at the low ends plus that
+    width times the coefficients' sizes. The result is raised further by ``1e-9 (scale + 1) + tol``
+    (``scale`` as in the series' stopping test), more than both the series' truncation (at most ``tol``)
+    and its rounding (a few ulps of ``scale`` per term), so ``peace_series(...) <= peace_value_ceiling(...)``
+    holds for the computed values, not only the exact ones.
 
     ``+inf`` where the bound is not certified: a negative or non-finite shock, an amplitude above
     :data:`CEILING_MAX_AMPLITUDE`, a discount-and-survival factor or decay outside ``[0, 1)``, a
-    scale of ``1e100`` or more, non-finite arguments. On a batch of 65,536 elements it takes 2.4 ms
-    here against the series' 6.0 ms; a larger batch is worked in blocks of rows, as :func:`peace_value`'s.
+    scale of ``1e100`` or more, non-finite arguments. A large batch is worked in blocks of rows, as
+    :func:`peace_series`'s.
     """
-    args = (base_rate, shock, shock_months, punishment, delta)
+    args = (base_rate, shock, shock_months, delta, flow_part, shock_cost)
     return _in_row_blocks(partial(_peace_interval, tol=tol, with_floor=False), args, 1)[0]
 
 
 def peace_value_bounds(
-    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float = 1e-12
+    base_rate: Array,
+    shock: Array,
+    shock_months: Array,
+    delta: Array,
+    flow_part: Array,
+    shock_cost: Array,
+    tol: float = 1e-12,
 ) -> tuple[Array, Array]:
-    """``(floor, ceiling)`` around :func:`peace_value` as it computes it: the ceiling is
+    """``(floor, ceiling)`` around :func:`peace_series` as it computes it: the ceiling is
     :func:`peace_value_ceiling`'s, bit for bit, and the floor lies as far below the same low ends
     (the value at the low ends, less the intervals' width times the coefficients' sizes and the
     same margin). ``-inf`` and ``+inf`` where not certified (see :func:`peace_value_ceiling`); a large
     batch in blocks of rows."""
-    args = (base_rate, shock, shock_months, punishment, delta)
+    args = (base_rate, shock, shock_months, delta, flow_part, shock_cost)
     floor, ceiling = _in_row_blocks(partial(_peace_interval, tol=tol, with_floor=True), args, 2)
     return floor, ceiling
 
 
 def _peace_interval(
-    base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array, tol: float, with_floor: bool
+    base_rate: Array,
+    shock: Array,
+    shock_months: Array,
+    delta: Array,
+    flow_part_in: Array,
+    shock_cost_in: Array,
+    tol: float,
+    with_floor: bool,
 ) -> tuple[Array, ...]:
     """``(floor, ceiling)`` of :func:`peace_value_bounds`, or ``(ceiling,)`` alone without ``with_floor``."""
     k = CEILING_TERMS
-    shape = np.broadcast_shapes(*(np.shape(a) for a in (base_rate, shock, shock_months, punishment, delta)))
+    shape = np.broadcast_shapes(
+        *(np.shape(a) for a in (base_rate, shock, shock_months, delta, flow_part_in, shock_cost_in))
+    )
     floor = None
     # the arithmetic of elements outside the certified range may overflow or give NaN: they are set
     # aside. Worked in place, in five arrays (six with the floor): fresh temporaries would cost more
@@ -197,10 +231,9 @@ def _peace_interval(
         amp = np.empty(shape)
         np.multiply(shock, 1.0 / (1.0 - q), out=amp)
         flow_part = np.empty(shape)
-        np.multiply(base_rate, punishment, out=flow_part)
-        np.subtract(1.0, flow_part, out=flow_part)
+        flow_part[...] = flow_part_in
         shock_cost = np.empty(shape)
-        np.multiply(shock, punishment, out=shock_cost)
+        shock_cost[...] = shock_cost_in
         # e^A times the low ends: sum_{n <= K} A^n / n! G_{n+j}, by Horner's rule
         low = [np.empty(shape), np.empty(shape)]
         for j, sums in enumerate(low):
@@ -243,18 +276,22 @@ def _peace_interval(
     return floor, ceiling
 
 
-def peace_parts(
+def peace_series_shared(
+    base_rate: Array, shock: Array, shock_months: Array, delta: Array, flow_part: Array, shock_cost: Array
+) -> Array:
+    """:func:`peace_series` as ``a P0 - c P1`` with ``P0 = e^{-A} S_0`` and ``P1 = e^{-A} S_1``: the sums are
+    taken once on the broadcast shape of the rate, shock, decay and discount, whatever the shapes of
+    ``a`` and ``c`` (variants that differ only in the flow and the punishment share them). Agrees with
+    :func:`peace_series` to about 1e-13 relative, not to the last bit (another summation)."""
+    p0, p1 = series_parts(base_rate, shock, shock_months, delta)
+    return flow_part * p0 - shock_cost * p1
+
+
+def series_parts(
     base_rate: Array, shock: Array, shock_months: Array, delta: Array, tol: float = 1e-13
 ) -> tuple[Array, Array]:
-    """The value of signing now, ``V = S0 - Pi * S1``, split so that the punishment ``Pi`` is applied last.
-
-    The series of :func:`peace_value` is linear in ``Pi``::
-
-        S0 = exp(-A) sum_n A^n / n! G_n,    S1 = exp(-A) sum_n A^n / n! (lambda0 G_n + J G_{n+1})
-
-    so variants that differ in the punishment (or the flow at war) share one series. All arguments
-    broadcast together; terms are added until every remaining one is below ``tol``.
-    """
+    """``(e^{-A} S_0, e^{-A} S_1)`` of :func:`peace_series`, the sums over ``n`` taken until every remaining
+    term is below ``tol`` (all arguments broadcast together)."""
     q = np.exp(-1.0 / shock_months)
     amp = shock / (1.0 - q)
     shape = np.broadcast_shapes(np.shape(base_rate), np.shape(shock), np.shape(q), np.shape(delta))
@@ -263,26 +300,17 @@ def peace_parts(
     s0 = np.zeros(shape)
     s1 = np.zeros(shape)
     weight = np.ones(shape)
-    size = 1.0 + np.abs(base_rate) + np.abs(shock)
     for n in range(1, 401):
         rq = rq * q
         g_next = 1.0 / (1.0 - rq)
         s0 += weight * g_n
-        s1 += weight * (base_rate * g_n + shock * g_next)
+        s1 += weight * g_next
         weight = weight * amp / n
-        if float(np.max(weight * np.abs(g_next) * size, initial=0.0)) < tol:
+        if float(np.max(weight * np.abs(g_n), initial=0.0)) < tol:
             break
         g_n = g_next
     scale = np.exp(-amp)
     return scale * s0, scale * s1
-
-
-def peace_value_shared(base_rate: Array, shock: Array, shock_months: Array, punishment: Array, delta: Array) -> Array:
-    """:func:`peace_value` as ``S0 - Pi S1`` (:func:`peace_parts`): the series is summed once on the broadcast
-    shape of the other arguments, whatever the punishment's (variants that differ only there share it).
-    Agrees with :func:`peace_value` to about 1e-13 relative, not to the last bit (another summation)."""
-    s0, s1 = peace_parts(base_rate, shock, shock_months, delta)
-    return s0 - punishment * s1
 
 
 def peace_value_by_recursion(

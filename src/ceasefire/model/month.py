@@ -2,18 +2,23 @@
 
 Every month, in this order:
 
-1. **Decide** (paths at war): each leader values every terms option against fighting on; the war
-   ends where some terms are acceptable to both (:mod:`.decision`).
-2. **Fight** (paths still at war) and run both **economies** (:func:`.war.step`).
+1. **Decide** (paths at war): each leader values every terms option against fighting on; where some
+   are acceptable to both, talks open on the best (:mod:`.decision`). Talks run for the negotiation's
+   lag while the fighting goes on; either leader walks away when the terms stop being acceptable to
+   him. At the lag's end the terms are signed, where a vote (a referendum, a parliament) is needed only
+   if it passes; a failed vote takes them off the table for some months. Terms may remove a leader.
+2. **Fight** (paths still at war) and run both **economies** (:func:`.war.step`); in peace forces
+   rebuild and war spending falls to its peace share. Decisions on external money fall due.
 3. **Leaders** may lose office (:mod:`.hazard`); a successor takes over with the person-tied reasons
-   partly reset.
-4. **Ceasefires** may break down; the war resumes from the state of that moment.
+   partly reset. In peace the public's rejection of the terms signed raises the signer's hazard.
+4. **Ceasefires** may break down: a background hazard, highest early, and each leader's choice to
+   resume (:func:`.decision.resume_probability`); the war resumes from the state of that moment.
 
-:class:`Politics` is who leads and whether there is war; :class:`Tally` what a run reports of each
-path. :func:`month` composes the steps; the NumPy engine (:mod:`.engine`) runs it in a loop over
-months, the JAX engine (:mod:`ceasefire.model.jax`) under ``lax.scan``. How a month's decision is
-worked out is the caller's (``decide``): every value on every path (JAX, and NumPy when it records
-the gains), or NumPy's fast path on the paths at war (:mod:`.screen`).
+:class:`Politics` is who leads, whether there is war, and the talks; :class:`Tally` what a run reports
+of each path. :func:`month` composes the steps; the NumPy engine (:mod:`.engine`) runs it in a loop over
+months, the JAX engine (:mod:`ceasefire.model.jax`) under ``lax.scan``. How a month's decisions are
+worked out is the caller's (``decide``, ``resume``): every value on every path (JAX, and NumPy when it
+records the gains), or NumPy's fast path on the paths concerned (:mod:`.screen`).
 """
 
 from __future__ import annotations
@@ -27,13 +32,25 @@ from ceasefire.model.decision import Decision
 from ceasefire.model.params import SIDES, Array, Pair
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import removal_rates, transition_total
-from ceasefire.model.war import U_BREAK, U_REMOVE_A, Observed, Setup, WarState, observe, power, step
-from ceasefire.model.xp import namespace
+from ceasefire.model.war import (
+    U_BREAK,
+    U_RATIFY,
+    U_REMOVE_A,
+    U_RESUME_A,
+    Observed,
+    Setup,
+    WarState,
+    observe,
+    power,
+    renew,
+    step,
+)
+from ceasefire.model.xp import namespace, ndtr, pick
 
 
 @dataclass(frozen=True)
 class Politics:
-    """Who leads and whether there is war, per path."""
+    """Who leads, whether there is war, and the talks, per path."""
 
     at_war: Array
     terms_now: Array
@@ -46,6 +63,14 @@ class Politics:
     """The side is led by a successor."""
     victory_now: Pair[Array]
     """The leader's victory score: of the battlefield at war, of the terms signed in peace."""
+    attainment_now: Pair[Array]
+    """His aims' attainment under the terms in force (in peace)."""
+    talks: Array
+    """The terms under negotiation (-1: none)."""
+    talks_since: Array
+    """Month the talks opened."""
+    blocked_until: Array
+    """``(paths, terms)``: first month each terms option is back on the table after a failed vote."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +93,13 @@ class Tally:
     cf_months: Array
     """Months the first ceasefire held."""
     cf_broke: Array
+    cf_broken_by: Array
+    """Who broke the first ceasefire: 0 the background hazard, 1 A's leader, 2 B's, -1 not broken."""
     cf_rate: Array
-    """Monthly breakdown probability of the first ceasefire (NaN if none)."""
+    """Monthly background breakdown probability of the first ceasefire at signing (NaN if none)."""
+    talks_opened: Array
+    """Talks opened (each time both accepted terms)."""
+    votes_failed: Array
 
 
 @dataclass(frozen=True)
@@ -98,10 +128,15 @@ def begin(w: Setup, st: Structure, paths: int) -> MonthState:
         broken=xp.full(paths, float(st.prior_broken)),
         successor=Pair(no, no),
         victory_now=Pair(zeros, zeros),
+        attainment_now=Pair(zeros, zeros),
+        talks=minus,
+        talks_since=minus,
+        blocked_until=xp.zeros((paths, len(st.terms)), dtype=xp.int64),
     )
+    counts = xp.zeros(paths, dtype=xp.int64)
     tally = Tally(
-        settlements=xp.zeros(paths, dtype=xp.int64),
-        breakdowns=xp.zeros(paths, dtype=xp.int64),
+        settlements=counts,
+        breakdowns=counts,
         first_month=minus,
         first_terms=minus,
         under_successor=no,
@@ -110,63 +145,128 @@ def begin(w: Setup, st: Structure, paths: int) -> MonthState:
         cas_to_settle=Pair(zeros, zeros),
         held_end=xp.full(paths, xp.nan),
         progress_end=xp.full((paths, st.n_objectives), xp.nan),
-        cf_months=xp.zeros(paths, dtype=xp.int64),
+        cf_months=counts,
         cf_broke=no,
+        cf_broken_by=minus,
         cf_rate=xp.full(paths, xp.nan),
+        talks_opened=counts,
+        votes_failed=counts,
     )
     return MonthState(start(w, paths), politics, tally)
 
 
-def settle(w: Setup, st: Structure, s: MonthState, obs: Observed, decision: Decision, t: Any) -> tuple[Politics, Tally]:
-    """The terms chosen are signed on the paths at war where some are acceptable to both."""
+def available(st: Structure, pol: Politics, t: Any) -> Array:
+    """``(paths, terms)``: the terms on the table in month ``t`` (from their month, and not blocked)."""
+    xp = namespace(pol.blocked_until)
+    return (xp.asarray(st.available_from) <= t)[None, :] & (pol.blocked_until <= t)
+
+
+def background_breakdown(w: Setup, st: Structure, terms: Array, since: Array, broken: Array) -> Array:
+    """The monthly background probability that a ceasefire on ``terms`` signed ``since`` months ago breaks
+    down (spoilers, accidents): ``g (b_inf + (b_0 - b_inf) exp(-since / fragility))``, ``g`` the guarantees'
+    and the record's factor (Fortna 2004)."""
+    xp = namespace(since)
+    cf = w.p.ceasefire
+    fading = cf.breakdown + (cf.breakdown_early - cf.breakdown) * xp.exp(-since / cf.fragility_months)
+    guarantees = xp.asarray(st.guarantees)[xp.maximum(terms, 0)]
+    return bargaining.breakdown_probability(fading, guarantees, cf.guarantee_factor, cf.record_factor, broken)
+
+
+def settle(
+    w: Setup, st: Structure, s: MonthState, obs: Observed, decision: Decision, t: Any, u: Array
+) -> tuple[Politics, Tally]:
+    """Talks open, go on, break off or end in a signing (where a needed vote passes) on the paths at war."""
     xp = namespace(s.politics.broken)
     pol, tally, x = s.politics, s.tally, s.war
-    signs = pol.at_war & (decision.choice >= 0)
+    k_talks = xp.maximum(pol.talks, 0)
+    still = (pol.talks >= 0) & xp.take_along_axis(decision.acceptable, k_talks[:, None], axis=1)[:, 0]
+    opened = pol.at_war & ~still & (decision.choice >= 0)
+    talks = xp.where(still, pol.talks, xp.where(opened, decision.choice, -1))
+    since = xp.where(still, pol.talks_since, t)
+    k = xp.maximum(talks, 0)
+    ready = pol.at_war & (talks >= 0) & (t - since >= w.p.ceasefire.negotiation_months)
+    passes = u[:, U_RATIFY] < _vote_passes(w, st, k)
+    signs = ready & passes
+    failed = ready & ~passes
     first = signs & (tally.first_month < 0)
-    k = xp.maximum(decision.choice, 0)
-    cf = w.p.ceasefire
-    rate = bargaining.breakdown_probability(
-        cf.breakdown, xp.asarray(st.guarantees)[k], cf.guarantee_factor, cf.record_factor, pol.broken
-    )
-    victory_now = Pair.of(
-        lambda side: xp.where(
-            signs, decision.v_chosen[side], xp.where(pol.at_war, decision.v_battle[side], pol.victory_now[side])
-        )
-    )
+    rate = background_breakdown(w, st, k, xp.zeros_like(pol.broken), pol.broken)
+    blocked_for = xp.asarray(st.ratify_blocked)[k]
+    block = failed[:, None] & (xp.arange(len(st.terms))[None, :] == k[:, None])
+    removes = Pair.of(lambda side: signs & xp.asarray(st.removes_leader[side])[k])
+
+    def chosen(table: Pair[Array], side: str) -> Array:
+        return xp.take_along_axis(table[side], k[:, None], axis=1)[:, 0]
+
     pol = replace(
         pol,
         at_war=pol.at_war & ~signs,
-        terms_now=xp.where(signs, decision.choice, pol.terms_now),
+        terms_now=xp.where(signs, talks, pol.terms_now),
         peace_start=xp.where(signs, t, pol.peace_start),
-        victory_now=victory_now,
+        victory_now=Pair.of(
+            lambda side: xp.where(
+                signs,
+                chosen(decision.victory, side),
+                xp.where(pol.at_war, decision.v_battle[side], pol.victory_now[side]),
+            )
+        ),
+        attainment_now=Pair.of(
+            lambda side: xp.where(signs, chosen(decision.attainment, side), pol.attainment_now[side])
+        ),
+        successor=Pair.of(lambda side: pol.successor[side] | removes[side]),
+        talks=xp.where(signs | failed, -1, talks),
+        talks_since=since,
+        blocked_until=xp.where(block, t + 1 + blocked_for[:, None], pol.blocked_until),
     )
     tally = replace(
         tally,
         settlements=tally.settlements + signs,
         first_month=xp.where(first, t, tally.first_month),
-        first_terms=xp.where(first, decision.choice, tally.first_terms),
+        first_terms=xp.where(first, talks, tally.first_terms),
         under_successor=xp.where(first, s.politics.successor.A | s.politics.successor.B, tally.under_successor),
         cf_rate=xp.where(first, rate, tally.cf_rate),
         cas_to_settle=Pair.of(lambda side: xp.where(first, x.cum_cas[side], tally.cas_to_settle[side])),
         held_end=xp.where(first, x.held, tally.held_end),
         progress_end=xp.where(first[:, None], obs.progress, tally.progress_end),
+        removal_month=Pair.of(
+            lambda side: xp.where(removes[side] & ~tally.removed[side], t, tally.removal_month[side])
+        ),
+        removed=Pair.of(lambda side: tally.removed[side] | removes[side]),
+        talks_opened=tally.talks_opened + opened,
+        votes_failed=tally.votes_failed + failed,
     )
     return pol, tally
 
 
+def _vote_passes(w: Setup, st: Structure, k: Array) -> Array:
+    """The probability that terms ``k`` pass the vote they need (1 where none): ``Phi((support -
+    threshold) / error)``, the support the share of the voting side's public that does not reject them."""
+    xp = namespace(k)
+    side = xp.asarray(st.ratified_by)[k]
+    if not w.p.terms:
+        return xp.ones(k.shape)
+    rejected = Pair.of(lambda s: pick([terms.rejected[s] for terms in w.p.terms], k))
+    support = 1.0 - xp.where(side == 1, rejected.B, rejected.A)
+    threshold = xp.asarray(st.ratify_threshold)[k]
+    error = xp.asarray(st.ratify_error)[k]
+    return xp.where(side >= 0, ndtr((support - threshold) / error), 1.0)
+
+
 def leaders(w: Setup, x: WarState, pol: Politics, tally: Tally, u: Array, t: Any) -> tuple[Politics, Tally]:
     """Each leader may lose office with his monthly hazard: at war, or in peace with the transition
-    shock of the settlement decaying since it was signed; a successor takes over."""
+    shock of the settlement decaying since it was signed and the public's rejection of its terms
+    raising the rest (an audience cost, tied to the state); a successor takes over."""
     xp = namespace(pol.broken)
     since = xp.maximum(t - pol.peace_start, 0)
+    k = xp.maximum(pol.terms_now, 0)
     successor, removed, removal_month = {}, {}, {}
     for i, s in enumerate(SIDES):
         ld = w.p.leaders[s]
         succ = pol.successor[s]
         sloss = w.p.sides[s].stability.initial - x.stability[s]
         war_rate, peace_base = removal_rates(ld, succ, x.casualty_ratio[s], x.pain[s], sloss)
+        rejected = pick([terms.rejected[s] for terms in w.p.terms], k) if w.p.terms else 0.0
         shock = hazard.transition_shock(transition_total(ld, succ), pol.victory_now[s], ld.victory_relief)
-        peace_rate = peace_base + shock * xp.exp(-since / ld.shock_months)
+        peace_rate = peace_base * xp.exp(ld.audience_hazard * rejected) + shock * xp.exp(-since / ld.shock_months)
         h = hazard.probability(xp.where(pol.at_war, war_rate, peace_rate))
         out = u[:, U_REMOVE_A + i] < h
         removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
@@ -179,23 +279,27 @@ def leaders(w: Setup, x: WarState, pol: Politics, tally: Tally, u: Array, t: Any
     return pol, tally
 
 
-def ceasefires(w: Setup, st: Structure, s: MonthState, u: Array) -> MonthState:
-    """Each ceasefire may break down with its monthly probability (guarantees lower it, a record of
-    broken agreements raises it, Fortna 2004); the war resumes at the start's intensity."""
+def ceasefires(w: Setup, st: Structure, s: MonthState, u: Array, t: Any, resume: Pair[Array] | None) -> MonthState:
+    """Each ceasefire may break down: the background hazard (:func:`background_breakdown`) or a leader's
+    choice to resume (``resume``: each leader's probability, :func:`.decision.resume_probability`); the
+    war resumes at the start's intensity, not at peace's zero."""
     xp = namespace(s.politics.broken)
     pol, tally, x = s.politics, s.tally, s.war
     in_peace = ~pol.at_war
-    cf = w.p.ceasefire
-    guarantees = xp.asarray(st.guarantees)[xp.maximum(pol.terms_now, 0)]
-    p_break = bargaining.breakdown_probability(
-        cf.breakdown, guarantees, cf.guarantee_factor, cf.record_factor, pol.broken
-    )
-    breaks = in_peace & (u[:, U_BREAK] < p_break)
+    since = xp.maximum(t - pol.peace_start, 0)
+    background = u[:, U_BREAK] < background_breakdown(w, st, pol.terms_now, since, pol.broken)
+    by_a = by_b = xp.zeros_like(in_peace)
+    if resume is not None:
+        by_a, by_b = u[:, U_RESUME_A] < resume.A, u[:, U_RESUME_A + 1] < resume.B
+    breaks = in_peace & (background | by_a | by_b)
     first_peace = in_peace & (tally.settlements == 1)
+    first_break = breaks & (tally.settlements == 1) & ~tally.cf_broke
+    who = xp.where(by_a, 1, xp.where(by_b, 2, 0))
     tally = replace(
         tally,
         cf_months=xp.where(first_peace & ~tally.cf_broke, tally.cf_months + 1, tally.cf_months),
-        cf_broke=tally.cf_broke | (breaks & (tally.settlements == 1)),
+        cf_broke=tally.cf_broke | first_break,
+        cf_broken_by=xp.where(first_break, who, tally.cf_broken_by),
         breakdowns=tally.breakdowns + breaks,
     )
     pol = replace(
@@ -212,25 +316,41 @@ Decide = Callable[[MonthState, Observed, Pair[Array], Any], Decision]
 """``decide(state, observed, power, t)``: the month's decision on every path (choice -1 where none;
 the values on paths at peace are not read)."""
 
+Resume = Callable[[MonthState, Observed, Any], Pair[Array]]
+"""``resume(state, observed, t)``: each leader's probability of breaking the ceasefire in force on every
+path (not read at war)."""
+
 
 def month(
-    w: Setup, st: Structure, s: MonthState, t: Any, z: Array, u: Array, decide: Decide | None
+    w: Setup,
+    st: Structure,
+    s: MonthState,
+    t: Any,
+    z: Array,
+    u: Array,
+    decide: Decide | None,
+    resume: Resume | None = None,
 ) -> tuple[MonthState, Decision | None]:
     """One month on every path (``z``, ``u``: its normals and uniforms); ``decide`` is ``None`` where
-    settlement is not allowed. Returns the new state and the month's decision."""
+    settlement is not allowed, ``resume`` where no leader breaks a ceasefire by choice. Returns the new
+    state and the month's decision."""
     xp = namespace(s.politics.broken)
     pw = power(w, s.war)
     decision = None
     if decide is not None:
         obs = observe(w, s.war, pw)
-        decision = decide(s, obs, pw, t)
-        pol, tally = settle(w, st, s, obs, decision, t)
+        decision = decide(MonthState(s.war, s.politics, s.tally), obs, pw, t)
+        pol, tally = settle(w, st, s, obs, decision, t, u)
         s = MonthState(s.war, pol, tally)
     pol = s.politics
     relief = xp.where(pol.at_war, 0.0, xp.asarray(st.sanctions_relief)[xp.maximum(pol.terms_now, 0)])
-    x = step(w, s.war, z, u, pol.at_war, relief, pw)
+    since = xp.maximum(t - pol.peace_start, 0)
+    x = step(w, s.war, z, u, pol.at_war, relief, pw, since)
+    x = renew(st.renewal_every, st.renewal_first, w, x, u, t)
     pol, tally = leaders(w, x, pol, s.tally, u, t)
-    return ceasefires(w, st, MonthState(x, pol, tally), u), decision
+    s = MonthState(x, pol, tally)
+    chance = None if resume is None else resume(s, observe(w, x), t)
+    return ceasefires(w, st, s, u, t, chance), decision
 
 
 TRAJECTORIES = (

@@ -75,6 +75,8 @@ class Territory:
     gain_sd_km2: Array
     power_elasticity: Array
     """theta: the gain scales as ``(rho / rho0)^theta``."""
+    other_area_km2: Array
+    """Side A's own land side B can take beyond the start line, km² (0: A's line holds there)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Forces:
     aid_reliability: Array
     aid_equipment: Array
     aid_finance: Array
+    finance_level: Array
+    """Budget support received, 1 = the level at the start (``aid_finance`` per month at 1)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ class Economy:
     reserve_share: Array
     peace_war_spending: Array
     exhaustion_pain: Array
+    demobilization_months: Array
+    """Time constant of war spending's fall to its peace share after a settlement (0: at once)."""
 
 
 @dataclass(frozen=True)
@@ -150,12 +156,25 @@ class Stability:
 
 
 @dataclass(frozen=True)
+class Renewal:
+    """The decisions on a side's external money (budget support and military aid): at each decision date
+    (:class:`.structure.Structure`) the flows are cut with probability ``cut`` (to ``cut_to`` of their
+    level), raised with probability ``raised`` (to ``raise_to``), else renewed as they are."""
+
+    cut: Array
+    cut_to: Array
+    raised: Array
+    raise_to: Array
+
+
+@dataclass(frozen=True)
 class Side:
-    """One belligerent: forces, economy, stability."""
+    """One belligerent: forces, economy, stability, and the renewal of its external money."""
 
     forces: Forces
     economy: Economy
     stability: Stability
+    renewal: Renewal
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,8 @@ class Reasons:
     """7: hazard added by a peace short of the aims."""
     punishment: Array
     """Personal cost of removal, months of office value."""
+    war_cost: Array
+    """A direct personal cost of war per month at war, months of office (neutral 0)."""
 
 
 TRANSITION_REASONS = ("war_economy", "bonuses_and_wages", "veterans", "risk_of_change", "need_for_victory")
@@ -221,17 +242,41 @@ class Leader:
     """Log-bias on his own side's combat power in his beliefs."""
     resolve_doubt: Array
     """Log-bias on the other leader's hazard at war in his beliefs (0 when the scenario leaves it out)."""
+    policy_weight: Array
+    """psi: months of office a month of full attainment of his aims is worth to him (0: office alone)."""
+    audience_hazard: Array
+    """Log-hazard added in peace per unit share of his public that rejects the terms signed."""
     reasons: Reasons
     successor: Successor
 
 
 @dataclass(frozen=True)
 class Ceasefire:
-    """A settlement's monthly breakdown probability and what moves it (Fortna 2004)."""
+    """A ceasefire's background breakdown, highest early (Fortna 2004), what moves it, the cost of breaking
+    it, and the talks before a signing."""
 
     breakdown: Array
+    """Monthly probability of a breakdown in the long run."""
+    breakdown_early: Array
+    """The same at signing; it fades to ``breakdown`` with the time constant ``fragility_months``."""
+    fragility_months: Array
     guarantee_factor: Array
     record_factor: Array
+    resume_cost: Array
+    """Months of office a leader loses by breaking a ceasefire."""
+    guarantee_cost: Array
+    """Extra months of office lost by breaking one with security guarantees."""
+    resume_noise: Array
+    """Spread of the decision to resume, months of office (0: no leader resumes by choice)."""
+    negotiation_months: Array
+    """Months of talks from the first month both accept terms to the signing."""
+
+
+@dataclass(frozen=True)
+class TermsParams:
+    """A terms option's uncertain numbers: the share of each side's public that rejects it (a poll)."""
+
+    rejected: Pair[Array]
 
 
 @dataclass(frozen=True)
@@ -254,11 +299,35 @@ class Params:
     sides: Pair[Side]
     leaders: Pair[Leader]
     ceasefire: Ceasefire
+    terms: tuple[TermsParams, ...]
     levers: tuple[LeverParams, ...]
 
 
-OPTIONAL = {"resolve_doubt": 0.0}
-"""Leaf names a scenario may leave out, with the value they then take."""
+OPTIONAL = {
+    "resolve_doubt": 0.0,
+    "other_area_km2": 0.0,
+    "finance_level": 1.0,
+    "demobilization_months": 0.0,
+    "war_cost": 0.0,
+    "policy_weight": 0.0,
+    "audience_hazard": 0.0,
+    "fragility_months": 12.0,
+    "resume_cost": 0.0,
+    "guarantee_cost": 0.0,
+    "resume_noise": 0.0,
+    "negotiation_months": 0.0,
+    "cut": 0.0,
+    "cut_to": 1.0,
+    "raised": 0.0,
+    "raise_to": 1.0,
+    "A": 0.0,
+    "B": 0.0,
+}
+"""Leaf names a scenario may leave out, with the value they then take (``A``, ``B``: a terms option's
+rejection shares)."""
+
+SAME_AS = {"ceasefire.breakdown_early": "ceasefire.breakdown"}
+"""Leaves that, left out, take another leaf's value."""
 
 PYTREES: tuple[type, ...] = (
     Pair,
@@ -273,6 +342,8 @@ PYTREES: tuple[type, ...] = (
     Successor,
     Leader,
     Ceasefire,
+    TermsParams,
+    Renewal,
     LeverParams,
     Params,
 )
@@ -372,7 +443,9 @@ def get_at(node: Any, path: Sequence[str | int]) -> Any:
 # --- built once at the edge --------------------------------------------------------------------------
 
 
-def tree_path(dotted: str, objectives: Sequence[str], levers: Sequence[str]) -> tuple[str | int, ...]:
+def tree_path(
+    dotted: str, objectives: Sequence[str], levers: Sequence[str], terms: Sequence[str] = ()
+) -> tuple[str | int, ...]:
     """The tree path of a scenario's dotted parameter path: ``objectives.<id>.area_km2`` becomes
     ``("objectives", i, "area_km2")``, ``sides.A.economy.sanctions`` stays as its parts.
 
@@ -383,29 +456,35 @@ def tree_path(dotted: str, objectives: Sequence[str], levers: Sequence[str]) -> 
         parts[1] = list(objectives).index(str(parts[1]))
     elif parts[0] == "levers":
         parts[1] = list(levers).index(str(parts[1]))
+    elif parts[0] == "terms":  # terms.<id>.rejected_by.<side> is the leaf terms[i].rejected.<side>
+        parts = ["terms", list(terms).index(str(parts[1])), "rejected", *parts[3:]]
     return tuple(parts)
 
 
-def from_flat(values: Mapping[str, Array], objectives: Sequence[str], levers: Sequence[str]) -> Params:
+def from_flat(
+    values: Mapping[str, Array], objectives: Sequence[str], levers: Sequence[str], terms: Sequence[str] = ()
+) -> Params:
     """The typed parameters from a flat table of dotted paths (the sampler's output, per path or per sample).
 
-    ``objectives`` and ``levers`` are the scenario's ids in order. A leaf in :data:`OPTIONAL` left out
+    ``objectives``, ``levers`` and ``terms`` are the scenario's ids in order. A leaf in :data:`OPTIONAL` left out
     of ``values`` takes its default; any other missing path is a ``KeyError`` naming it.
     """
+
+    def leaf(key: str, name: str) -> Any:
+        if key in values:
+            return values[key]
+        if key in SAME_AS:
+            return leaf(SAME_AS[key], SAME_AS[key].rsplit(".", 1)[-1])
+        if name in OPTIONAL:
+            return OPTIONAL[name]
+        raise KeyError(f"parameter '{key}' is missing")
 
     def build(cls: type, prefix: str) -> Any:
         kwargs = {}
         for f in fields(cls):
             key = prefix + f.name
             sub = _FIELD_CLASSES.get((cls, f.name))
-            if sub is not None:
-                kwargs[f.name] = build(sub, key + ".")
-            elif key in values:
-                kwargs[f.name] = values[key]
-            elif f.name in OPTIONAL:
-                kwargs[f.name] = OPTIONAL[f.name]
-            else:
-                raise KeyError(f"parameter '{key}' is missing")
+            kwargs[f.name] = build(sub, key + ".") if sub is not None else leaf(key, f.name)
         return cls(**kwargs)
 
     return Params(
@@ -415,6 +494,7 @@ def from_flat(values: Mapping[str, Array], objectives: Sequence[str], levers: Se
         sides=Pair.of(lambda s: build(Side, f"sides.{s}.")),
         leaders=Pair.of(lambda s: build(Leader, f"leaders.{s}.")),
         ceasefire=build(Ceasefire, "ceasefire."),
+        terms=tuple(TermsParams(Pair(*(leaf(f"terms.{t}.rejected_by.{s}", s) for s in SIDES))) for t in terms),
         levers=tuple(build(LeverParams, f"levers.{lv}.") for lv in levers),
     )
 
@@ -423,13 +503,16 @@ _FIELD_CLASSES: dict[tuple[type, str], type] = {
     (Side, "forces"): Forces,
     (Side, "economy"): Economy,
     (Side, "stability"): Stability,
+    (Side, "renewal"): Renewal,
     (Leader, "reasons"): Reasons,
     (Leader, "successor"): Successor,
 }
 """Fields whose value is itself a parameter class (the tree's inner nodes below a side or leader)."""
 
 
-def flat_paths(params: Params, objectives: Sequence[str], levers: Sequence[str]) -> list[str]:
+def flat_paths(
+    params: Params, objectives: Sequence[str], levers: Sequence[str], terms: Sequence[str] = ()
+) -> list[str]:
     """The scenario's dotted path of every leaf (the inverse of :func:`from_flat`'s naming)."""
     out = []
     for path, _ in leaves(params):
@@ -438,6 +521,8 @@ def flat_paths(params: Params, objectives: Sequence[str], levers: Sequence[str])
             parts[1] = objectives[int(parts[1])]
         elif parts[0] == "levers":
             parts[1] = levers[int(parts[1])]
+        elif parts[0] == "terms":
+            parts = ["terms", terms[int(parts[1])], "rejected_by", *parts[3:]]
         out.append(".".join(parts))
     return out
 

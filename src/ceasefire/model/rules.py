@@ -20,7 +20,7 @@ from ceasefire.model.decision import N_FEATURES, RIDGE, problem_row
 from ceasefire.model.params import SIDES, Array, other
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import U_REMOVE_A, Setup, observe, start, step
+from ceasefire.model.war import U_REMOVE_A, Setup, observe, renew, start, step
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule, batch_runs
 
 
@@ -124,9 +124,12 @@ def imagined_problems(
     war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
     other_successor = np.zeros(n, dtype=bool)
     x = start(w, n)
+    broken = np.full(n, float(st.prior_broken))
     for t in range(horizon + 1):
         obs = observe(w, x)
-        row = problem_row(st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types)
+        row = problem_row(
+            st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken
+        )
         for g in range(2):
             feats[g, t] = row.feats[g]
             stop[g, t] = row.stop[g]
@@ -136,7 +139,7 @@ def imagined_problems(
                 terminal[g] = row.stay[g]
         if t == horizon:
             break
-        x = step(w, x, z[t], u[t], war, no_relief, obs.power)
+        x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z[t], u[t], war, no_relief, obs.power), u[t], t)
         other_successor = other_successor | (u[t][:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
 
     def batch(a: Array) -> Array:

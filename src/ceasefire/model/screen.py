@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,10 +41,21 @@ from ceasefire.model.decision import (
     believed_log_ratio,
     myopic_fight_on,
     rule_fight_on,
+    valuation,
 )
 from ceasefire.model.params import SIDES, Array, Pair, other, rows_of
 from ceasefire.model.structure import Structure
-from ceasefire.model.valuation import Exact, Layout, TermScores, Valuation, by_terms, stake_shift, victory_battlefield
+from ceasefire.model.valuation import (
+    Deals,
+    Exact,
+    Layout,
+    TermScores,
+    Valuation,
+    battle_deals,
+    by_terms,
+    grid_deals,
+    stake_shift,
+)
 
 SCREEN_FIRST = "B"
 """The leader whose bounds on the value of peace the screen reads first, on every path at war; the
@@ -59,13 +71,18 @@ policy, 10 x 20,000 paths, one worker, its range on blocks of 4,096 paths: 4.07 
 
 
 def _at(rows: NDArray[np.int64], a: Array) -> Array:
-    """A path's quantity on the paths ``rows`` (one element each)."""
-    return a[rows]
+    """A path's quantity on the paths ``rows`` (one element each; a number is the same on every path)."""
+    return a[rows] if np.ndim(a) else a
 
 
 def _columns(block: slice, a: Array) -> Array:
     """A path's quantity on the paths ``block``, laid out terms by paths."""
-    return a[None, block]
+    return a[None, block] if np.ndim(a) else a
+
+
+def _deals_columns(block: slice | NDArray[np.int64], a: Array) -> Array:
+    """A deal's field laid out terms by paths ``(terms, paths or 1)``, on the paths ``block``."""
+    return a[:, block] if a.ndim == 2 and a.shape[1] > 1 else a
 
 
 def _path_blocks(terms: int, paths: int) -> Iterator[slice]:
@@ -76,60 +93,72 @@ def _path_blocks(terms: int, paths: int) -> Iterator[slice]:
         yield slice(lo, lo + cols)
 
 
-def _value(val: Valuation, v: Array, layout: Layout, kernel: Callable[..., object] = leader.peace_value) -> object:
-    return kernel(*val.peace_arguments(v, layout))
-
-
-def peace_at(val: Valuation, rows: NDArray[np.int64], v: Array) -> Array:
-    """``(k,)`` values of signing now of single elements, path ``rows[e]`` at victory score ``v[e]``:
-    ``peace(v)[rows, cols]`` bit for bit (the value of peace is element-wise)."""
-    return _value(val, v, partial(_at, rows))  # type: ignore[return-value]
-
-
-def peace_ceiling(val: Valuation, v_by_terms: Array) -> Array:
-    """``(terms, paths)`` upper bounds on the value of peace (:func:`.leader.peace_value_ceiling`) at scores
-    laid out terms by paths: well under half its cost, enough to rule out terms clearly below another.
-    Worked out in blocks of paths, whose temporaries stay in cache."""
-    out = np.empty(v_by_terms.shape)
-    for block in _path_blocks(*v_by_terms.shape):
-        out[:, block] = _value(val, v_by_terms[:, block], partial(_columns, block), leader.peace_value_ceiling)
-    return out
-
-
-def peace_ceiling_at(val: Valuation, rows: NDArray[np.int64], v: Array) -> Array:
-    """``(k,)`` :func:`peace_ceiling` of single elements, with the bits it has there."""
-    return _value(val, v, partial(_at, rows), leader.peace_value_ceiling)  # type: ignore[return-value]
-
-
 class Lazy(Exact):
-    """:class:`.valuation.Exact`'s answers, valuing exactly only the elements they depend on (NumPy)."""
+    """:class:`.valuation.Exact`'s answers, valuing exactly only the elements they depend on (NumPy).
+
+    A deal's value is its office part (the series :func:`.leader.peace_series`) and its policy part
+    (exact, from two series per path: :meth:`holds`); the office part is bounded cheaply
+    (:func:`.leader.peace_value_bounds`), and the value is increasing in it, so bounds on the office
+    part are bounds on the value.
+    """
 
     def __init__(self) -> None:
         super().__init__(NUMPY)
 
+    def _value(
+        self, val: Valuation, deals: Deals, layout: Layout, kernel: Callable[..., Any] = leader.peace_series
+    ) -> Any:
+        """The value of ``deals`` (laid out by ``layout``), or with ``kernel`` a bound on it (or a pair)."""
+        office = kernel(*val.office_arguments(deals, layout))
+        holds = self.holds(val)
+        if isinstance(office, tuple):
+            return tuple(val.combine(deals, o, holds, layout) for o in office)
+        return val.combine(deals, office, holds, layout)
+
+    def peace_at(self, val: Valuation, rows: NDArray[np.int64], deals: Deals) -> Array:
+        """``(k,)`` values of single elements, path ``rows[e]`` on deal ``deals[e]``: the bits they have in
+        the full table (every quantity is element-wise)."""
+        return self._value(val, deals, partial(_at, rows))  # type: ignore[no-any-return]
+
+    def peace_ceiling(self, val: Valuation, deals: Deals, paths: int) -> Array:
+        """``(terms, paths)`` upper bounds on the values of ``deals`` laid out terms by paths: well under half
+        the cost, enough to rule out terms clearly below another. Worked out in blocks of paths."""
+        terms = np.shape(deals.victory)[0]
+        out = np.empty((terms, paths))
+        for block in _path_blocks(terms, paths):
+            part = deals.at(partial(_deals_columns, block))
+            out[:, block] = self._value(val, part, partial(_columns, block), leader.peace_value_ceiling)
+        return out
+
+    def peace_ceiling_at(self, val: Valuation, rows: NDArray[np.int64], deals: Deals) -> Array:
+        """``(k,)`` :meth:`peace_ceiling` of single elements, with the bits it has there."""
+        return self._value(val, deals, partial(_at, rows), leader.peace_value_ceiling)  # type: ignore[no-any-return]
+
     def reaches(self, val: Valuation, scores: TermScores, threshold: Array) -> Array:
-        """``(paths, terms)`` booleans of ``values >= threshold``: bounds on the value
-        (:func:`.leader.peace_value_bounds`) settle most elements; only those between them are valued."""
-        v_by_terms = scores.by_terms()
-        floor, ceiling = np.empty(v_by_terms.shape), np.empty(v_by_terms.shape)
-        for block in _path_blocks(*v_by_terms.shape):
-            floor[:, block], ceiling[:, block] = _value(  # type: ignore[misc]
-                val, v_by_terms[:, block], partial(_columns, block), leader.peace_value_bounds
+        """``(paths, terms)`` booleans of ``values >= threshold``: bounds on the value settle most
+        elements; only those between them are valued."""
+        deals = scores.deals(layout_by_terms=True)
+        terms, n = np.shape(deals.victory)
+        floor, ceiling = np.empty((terms, n)), np.empty((terms, n))
+        for block in _path_blocks(terms, n):
+            part = deals.at(partial(_deals_columns, block))
+            floor[:, block], ceiling[:, block] = self._value(
+                val, part, partial(_columns, block), leader.peace_value_bounds
             )
         reached = floor >= threshold[None, :]
-        terms, rows = np.nonzero((ceiling >= threshold[None, :]) & ~reached)
+        which, rows = np.nonzero((ceiling >= threshold[None, :]) & ~reached)
         if rows.size:
-            reached[terms, rows] = peace_at(val, rows, v_by_terms[terms, rows]) >= threshold[rows]
+            reached[which, rows] = self.peace_at(val, rows, scores.deals_at(rows, which)) >= threshold[rows]
         return reached.T
 
     def best(self, val: Valuation, read: Array, scores: TermScores) -> Array:
-        """``(paths,)`` the largest value of peace over each path's terms ``read``; only those are valued."""
+        """``(paths,)`` the largest value over each path's terms ``read``; only those are valued."""
         # laid out terms by paths: the largest over a few terms is then a reduction along rows, many
         # times faster than along each path's short row (the same maximum of the same values)
         terms, rows = np.nonzero(np.ascontiguousarray(read.T))
         values = np.full(read.shape[::-1], -np.inf)
         if rows.size:
-            values[terms, rows] = peace_at(val, rows, scores.at(rows, terms))
+            values[terms, rows] = self.peace_at(val, rows, scores.deals_at(rows, terms))
         return values.max(axis=0, initial=-np.inf)
 
     def problem_values(
@@ -138,13 +167,13 @@ class Lazy(Exact):
         scores_other: TermScores,
         available: Array,
         vals: Sequence[Valuation],
-        v_battle: Array,
+        battle: Deals,
         scores: TermScores,
     ) -> tuple[Array, list[Array], list[Array]]:
         """:meth:`.valuation.Exact.problem_values`: the other's acceptance from bounds, the leader's terms
         valued only where accepted."""
         accepted = self.reaches(val_other, scores_other, val_other.stay) & available
-        here = [self.values([(v, v_battle[..., None])])[0][..., 0] for v in vals]
+        here = [self.values([(v, battle)])[0][..., 0] for v in vals]
         scores.by_paths()  # every element is read by some valuation's best
         return accepted, here, [self.best(v, accepted, scores) for v in vals]
 
@@ -154,7 +183,7 @@ class Lazy(Exact):
         n = fight.size
         if n < LAZY_RESERVATION:
             return super().reservation(val, grid, fight)
-        maybe = ~(peace_ceiling(val, np.broadcast_to(grid[:, None], (grid.size, n))) < fight[None, :])
+        maybe = ~(self.peace_ceiling(val, grid_deals(grid[:, None]), n) < fight[None, :])
         first = np.zeros(n, dtype=np.int64)
         found = np.zeros(n, dtype=bool)
         v_hi = np.zeros(n)
@@ -163,29 +192,33 @@ class Lazy(Exact):
             if rows.size == 0:
                 break
             j = np.argmax(maybe[:, rows], axis=0)  # each path's first point not yet ruled out
-            values = peace_at(val, rows, grid[j])
+            values = self.peace_at(val, rows, grid_deals(grid[j]))
             ok = values >= fight[rows]
             first[rows[ok]], found[rows[ok]], v_hi[rows[ok]] = j[ok], True, values[ok]
             maybe[j[~ok], rows[~ok]] = False
         v_lo = v_hi.copy()  # at the first point the point before is itself
         before = np.flatnonzero(found & (first > 0))
-        v_lo[before] = peace_at(val, before, grid[first[before] - 1])
+        v_lo[before] = self.peace_at(val, before, grid_deals(grid[first[before] - 1]))
         return bargaining_range.interpolate_reservation(found, first, v_lo, v_hi, grid, fight)
 
 
-def _terms_open(val: Valuation, v_by_terms: Array, available: NDArray[np.bool_], floor: Array) -> NDArray[np.bool_]:
-    """``(terms, paths)``: the terms that might suit a leader, those available whose value of peace is not
-    certainly below ``floor`` (a lower bound on his value of fighting on, or that value). An undecided
-    comparison (NaN) leaves the terms open."""
-    return available[:, None] & ~(peace_ceiling(val, v_by_terms) < floor[None, :])
+def _terms_open(
+    lazy: Lazy, val: Valuation, deals: Deals, available: NDArray[np.bool_], floor: Array
+) -> NDArray[np.bool_]:
+    """``(terms, paths)``: the terms that might suit a leader, those available (``(terms, paths)``) whose
+    value is not certainly below ``floor`` (a lower bound on his value of fighting on, or that value). An
+    undecided comparison (NaN) leaves the terms open."""
+    return available & ~(lazy.peace_ceiling(val, deals, floor.size) < floor[None, :])
 
 
-def _deal_possible(open_first: NDArray[np.bool_], val: Valuation, v_by_terms: Array, floor: Array) -> NDArray[np.bool_]:
+def _deal_possible(
+    lazy: Lazy, open_first: NDArray[np.bool_], val: Valuation, scores: TermScores, floor: Array
+) -> NDArray[np.bool_]:
     """``(paths,)``: paths on which some terms might suit both leaders this month: ``open_first`` are
     the terms the first leader's bounds leave open; the other's bounds are read only on those. Where,
     for every terms, one leader's ceiling is below his floor, nothing is chosen; a NaN leaves it open."""
     terms, rows = np.nonzero(open_first)
-    ceiling_at = peace_ceiling_at(val, rows, v_by_terms[terms, rows])
+    ceiling_at = lazy.peace_ceiling_at(val, rows, scores.deals_at(rows, terms))
     possible = np.zeros(open_first.shape[1], dtype=bool)
     possible[rows[~(ceiling_at < floor[rows])]] = True
     return possible
@@ -221,47 +254,9 @@ def _range(
     return out_low, out_high
 
 
-def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[np.bool_]) -> Decision:
-    """:func:`.decision.decide` on the paths of ``sit`` (all at war), valuing only what the decision
-    reads; the bargaining range on the paths ``keep``. The same decision, bit for bit."""
-    lazy = Lazy()
-    n = keep.size
-    available = st.available_from <= t
-    optimal = policy.name == "optimal"
-    val: dict[str, Valuation] = {}
-    battle: dict[str, Array] = {}
-    scores: dict[str, TermScores] = {}
-    for s in SIDES:
-        ld = sit.leaders[s]
-        battle[s] = victory_battlefield(st, s, sit.obs.progress, ld)
-        scores[s] = TermScores(st, s, sit.obs.progress, ld)
-        scores[s].by_terms()  # terms by paths, as the screen reads them
-        val[s] = Valuation.of(
-            ld, sit.successor[s], sit.obs.casualty_ratio[s], sit.obs.pain[s], sit.obs.stability_loss[s], battle[s]
-        )
-    first, later = SCREEN_FIRST, other(SCREEN_FIRST)
-    fight_on: dict[str, Array] = {}
-    if optimal:
-        # the other leader's rule is read only where the first leader's bounds leave some terms open, or
-        # the range is recorded: elsewhere no terms suit the first
-        believed = {s: believed_log_ratio(sit, s) for s in SIDES}
-        fight_on[first] = _rule(policy, first, t, sit, val[first], battle[first], believed[first], slice(None))
-        floor = fight_on  # the same dict: the later leader's values, filled in below, are his floor
-    else:
-        floor = {s: _myopic_floor(val[s], policy.lookahead) for s in SIDES}
-    open_first = _terms_open(val[first], scores[first].by_terms(), available, floor[first])
-    if optimal:
-        need = np.flatnonzero(open_first.any(axis=0) | keep)
-        fight_on[later] = np.full(n, np.nan)  # not read where the first refuses every terms
-        fight_on[later][need] = _rule(
-            policy, later, t, sit, val[later].take(need), battle[later][need], believed[later][need], need
-        )
-    low = high = np.full(n, np.nan)
-    if optimal and keep.any():  # the range needs no values of the terms: now
-        low, high = _range(st, lazy, sit, val, fight_on, keep)
-    possible = _deal_possible(open_first, val[later], scores[later].by_terms(), floor[later])
-    rows = np.flatnonzero(possible if optimal else possible | keep)  # the optimal range is recorded
-    narrowed = Situation(
+def _narrow(sit: Situation, rows: NDArray[np.int64]) -> Situation:
+    """The situation on the paths ``rows`` of its paths."""
+    return Situation(
         leaders=rows_of(sit.leaders, rows),
         successor=rows_of(sit.successor, rows),
         obs=rows_of(sit.obs, rows),
@@ -269,20 +264,71 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
         obj_bounds=sit.obj_bounds[rows],
         optimism=rows_of(sit.optimism, rows),
         sample=sit.sample[rows],
+        terms=tuple(rows_of(terms, rows) for terms in sit.terms),
+        cease=rows_of(sit.cease, rows),
+        broken=sit.broken[rows],
+        available=sit.available[rows],
     )
+
+
+def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[np.bool_]) -> Decision:
+    """:func:`.decision.decide` on the paths of ``sit`` (all at war), valuing only what the decision
+    reads; the bargaining range on the paths ``keep``. The same decision, bit for bit."""
+    lazy = Lazy()
+    n = keep.size
+    available = sit.available
+    optimal = policy.name == "optimal"
+    val: dict[str, Valuation] = {}
+    battle: dict[str, Array] = {}
+    held: dict[str, Array] = {}
+    scores: dict[str, TermScores] = {}
+    for s in SIDES:
+        ld = sit.leaders[s]
+        val[s], battle[s], held[s] = valuation(st, s, ld, sit.successor[s], sit.obs, sit.cease, sit.broken)
+        scores[s] = TermScores(st, s, sit.obs.progress, ld, sit.terms)
+        scores[s].by_terms()  # terms by paths, as the screen reads them
+    first, later = SCREEN_FIRST, other(SCREEN_FIRST)
+    fight_on: dict[str, Array] = {}
+    if optimal:
+        # the other leader's rule is read only where the first leader's bounds leave some terms open, or
+        # the range is recorded: elsewhere no terms suit the first
+        believed = {s: believed_log_ratio(sit, s) for s in SIDES}
+        fight_on[first] = _rule(
+            lazy, policy, first, t, sit, val[first], battle[first], held[first], believed[first], slice(None)
+        )
+        floor = fight_on  # the same dict: the later leader's values, filled in below, are his floor
+    else:
+        floor = {s: _myopic_floor(val[s], policy.lookahead) for s in SIDES}
+    on_table = np.ascontiguousarray(available.T)
+    open_first = _terms_open(lazy, val[first], scores[first].deals(layout_by_terms=True), on_table, floor[first])
+    if optimal:
+        need = np.flatnonzero(open_first.any(axis=0) | keep)
+        fight_on[later] = np.full(n, np.nan)  # not read where the first refuses every terms
+        fight_on[later][need] = _rule(
+            lazy, policy, later, t, sit, val[later].take(need), battle[later][need], held[later][need],
+            believed[later][need], need,
+        )  # fmt: skip
+    low = high = np.full(n, np.nan)
+    if optimal and keep.any():  # the range needs no values of the terms: now
+        low, high = _range(st, lazy, sit, val, fight_on, keep)
+    possible = _deal_possible(lazy, open_first, val[later], scores[later], floor[later])
+    rows = np.flatnonzero(possible if optimal else possible | keep)  # the optimal range is recorded
+    narrowed = _narrow(sit, rows)
     v = {s: val[s].take(rows) for s in SIDES}
     fight = {s: f[rows] for s, f in fight_on.items()}
-    v_terms = {s: scores[s].by_terms()[:, rows] for s in SIDES}
-    peace_now = {s: _peace(v[s], v_terms[s]) for s in SIDES if s == "A" or not optimal}
+    deals = {s: scores[s].deals(layout_by_terms=True).at(partial(_deals_columns, rows)) for s in SIDES}
+    peace_now = {s: _peace(lazy, v[s], deals[s]) for s in SIDES if s == "A" or not optimal}
+    on_table_rows = available[rows]
     if not optimal:
         pair = myopic_fight_on(
-            lazy, narrowed, st, Pair(v["A"], v["B"]), Pair(peace_now["A"], peace_now["B"]), available, policy.lookahead
-        )
+            lazy, narrowed, st, Pair(v["A"], v["B"]), Pair(peace_now["A"], peace_now["B"]), on_table_rows,
+            policy.lookahead,
+        )  # fmt: skip
         fight = dict(pair.items())
     else:
         # B's terms valued only where A gains: NaN elsewhere, where no terms are chosen either way
-        read = (peace_now["A"] - fight["A"][:, None] >= 0.0) & available[None, :]
-        peace_now["B"] = _peace_where(v["B"], read, v_terms["B"], np.nan)
+        read = (peace_now["A"] - fight["A"][:, None] >= 0.0) & on_table_rows
+        peace_now["B"] = _peace_where(lazy, v["B"], read, scores["B"], rows, np.nan)
     gains = {s: peace_now[s] - fight[s][:, None] for s in SIDES}
     if not optimal and keep.any():  # the myopic leaders' range, which reads their values of fighting on
         kept = keep[rows]
@@ -290,38 +336,56 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
             low_k, high_k = _range(st, lazy, narrowed, v, fight, kept)
             low, high = np.full(n, np.nan), np.full(n, np.nan)
             low[rows], high[rows] = low_k, high_k
-    choice_rows = bargaining.choose_terms(gains["A"], gains["B"], available)
+    choice_rows = bargaining.choose_terms(gains["A"], gains["B"], on_table_rows)
     choice = np.full(n, -1, dtype=np.int64)
     choice[rows] = choice_rows
-    k = np.maximum(choice, 0)
-    path = np.arange(n)
-    chosen = Pair.of(lambda s: scores[s].by_terms()[k, path])
-    return Decision(choice, Pair(battle["A"], battle["B"]), chosen, None, low, high)
+    acceptable = np.zeros((n, len(st.terms)), dtype=bool)
+    acceptable[rows] = (gains["A"] >= 0.0) & (gains["B"] >= 0.0) & on_table_rows
+    return Decision(
+        choice=choice,
+        acceptable=acceptable,
+        v_battle=Pair(battle["A"], battle["B"]),
+        victory=Pair.of(lambda s: np.ascontiguousarray(scores[s].by_terms().T)),
+        attainment=Pair.of(lambda s: np.ascontiguousarray(scores[s].deals(layout_by_terms=True).attainment.T)),
+        range_low=low,
+        range_high=high,
+    )
 
 
 def _rule(
-    policy: Policy, side: str, t: int, sit: Situation, val: Valuation, v_battle: Array, believed: Array, rows: object
+    lazy: Lazy,
+    policy: Policy,
+    side: str,
+    t: int,
+    sit: Situation,
+    val: Valuation,
+    v_battle: Array,
+    h_battle: Array,
+    believed: Array,
+    rows: object,
 ) -> Array:
-    """The leader's rule's value of fighting on, on the paths ``rows`` of ``sit`` (``val``, ``v_battle``
+    """The leader's rule's value of fighting on, on the paths ``rows`` of ``sit`` (``val``, the battlefield
     and ``believed`` already on them)."""
-    (peace_here,) = Exact(NUMPY).values([(val, v_battle[:, None])])
+    (peace_here,) = lazy.values([(val, battle_deals(v_battle, h_battle))])
     cover = sit.obs.cover[side][rows]
     return rule_fight_on(
         policy, side, t, val, peace_here[:, 0], v_battle, believed, cover, sit.successor[side][rows], sit.sample[rows]
     )
 
 
-def _peace(val: Valuation, v_by_terms: Array) -> Array:
+def _peace(lazy: Lazy, val: Valuation, deals_by_terms: Deals) -> Array:
     """``(paths, terms)`` values of peace, worked out terms by paths (a path's quantities broadcast over
     whole rows: faster, the same arithmetic element by element)."""
-    return np.ascontiguousarray(_value(val, np.ascontiguousarray(v_by_terms), by_terms).T)  # type: ignore[attr-defined]
+    return np.ascontiguousarray(lazy._value(val, deals_by_terms, by_terms).T)
 
 
-def _peace_where(val: Valuation, read: NDArray[np.bool_], v: Array, fill: float) -> Array:
-    """``(paths, terms)``: the value of peace where ``read`` (at scores ``v``, terms by paths), ``fill``
-    elsewhere; only those elements are valued."""
+def _peace_where(
+    lazy: Lazy, val: Valuation, read: NDArray[np.bool_], scores: TermScores, paths: NDArray[np.int64], fill: float
+) -> Array:
+    """``(paths, terms)``: the value of peace where ``read``, ``fill`` elsewhere; only those elements are
+    valued (``val`` on the paths ``paths`` of ``scores``)."""
     rows, terms = np.nonzero(read)
     out = np.full(read.shape, fill)
     if rows.size:  # (an empty series would run to its last term)
-        out[rows, terms] = peace_at(val, rows, v[terms, rows])
+        out[rows, terms] = lazy.peace_at(val, rows, scores.deals_at(paths[rows], terms))
     return out

@@ -28,6 +28,7 @@ class LeverSpec:
     effect: str
     low: float
     high: float
+    start_month: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +50,19 @@ class Structure:
     """``(aims,)`` the aim is lost by A's progress on its objective (else achieved by it)."""
     granted: Pair[NDArray[np.bool_]]
     """``(aims, terms)`` the terms meet the aim."""
+    status_quo: Pair[NDArray[np.float64]]
+    """``(aims,)`` how far an aim tied to no objective is met while the war goes on (0 for the others)."""
+    removes_leader: Pair[NDArray[np.bool_]]
+    """``(terms,)`` signing the terms removes the side's leader."""
+    ratified_by: NDArray[np.int64]
+    """``(terms,)`` the side whose vote the terms must pass (0: A, 1: B), -1 where none."""
+    ratify_threshold: NDArray[np.float64]
+    ratify_error: NDArray[np.float64]
+    ratify_blocked: NDArray[np.int64]
+    """``(terms,)`` months the terms are off the table after a failed vote."""
+    renewal_every: Pair[int]
+    """Months between decisions on the side's external money (0: none)."""
+    renewal_first: Pair[int]
     levers: tuple[LeverSpec, ...]
     prior_broken: int
     """Agreements broken before the start (the ceasefire's record)."""
@@ -66,8 +80,9 @@ class Structure:
         return self.concession_to_a if side == "A" else np.zeros(len(self.terms))
 
     def untied(self, side: str) -> NDArray[np.bool_]:
-        """``(aims,)``: the side's aims tied to no objective (their progress is zero on every path)."""
-        return self.aim_objective[side] < 0
+        """``(aims,)``: the side's aims tied to no objective and not met at all by the status quo (their
+        progress is zero on every path)."""
+        return (self.aim_objective[side] < 0) & (self.status_quo[side] == 0.0)
 
     @cached_property
     def digest(self) -> str:

@@ -26,9 +26,9 @@ from ceasefire.model.params import SIDES, Array, Pair, Params, other
 from ceasefire.model.xp import namespace
 
 # noise columns drawn per path and month
-Z_FRONT, Z_INTENSITY, Z_PRICE, Z_STAB_A, Z_STAB_B = range(5)
-U_REMOVE_A, U_REMOVE_B, U_AID_A, U_AID_B, U_BREAK = range(5)
-N_NORMAL, N_UNIFORM = 5, 5
+Z_FRONT, Z_INTENSITY, Z_PRICE_A, Z_STAB_A, Z_STAB_B, Z_PRICE_B = range(6)
+U_REMOVE_A, U_REMOVE_B, U_AID_A, U_AID_B, U_BREAK, U_RATIFY, U_RESUME_A, U_RESUME_B, U_RENEW_A, U_RENEW_B = range(10)
+N_NORMAL, N_UNIFORM = 6, 10
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ class WarState:
     """The war's state in one month, one value per path."""
 
     held: Array
-    log_price: Array
+    log_price: Pair[Array]
+    funding: Pair[Array]
+    """The external money (budget support and military aid) relative to the start's, as renewed."""
     manpower: Pair[Array]
     equipment: Pair[Array]
     storage: Pair[Array]
@@ -106,7 +108,7 @@ def _spend0(p: Params, s: str) -> Array:
 
 def _revenue0(p: Params, s: str) -> Array:
     e, f = p.sides[s].economy, p.sides[s].forces
-    return e.revenue + e.commodity_revenue * (1.0 - e.sanctions) + f.aid_finance * f.aid_level
+    return e.revenue + e.commodity_revenue * (1.0 - e.sanctions) + f.aid_finance * f.finance_level
 
 
 def start(w: Setup, paths: int) -> WarState:
@@ -122,7 +124,8 @@ def start(w: Setup, paths: int) -> WarState:
 
     return WarState(
         held=full(p.territory.held_km2),
-        log_price=xp.zeros(paths),
+        log_price=Pair(xp.zeros(paths), xp.zeros(paths)),
+        funding=Pair(xp.ones(paths), xp.ones(paths)),
         manpower=per_side(lambda sd: sd.forces.manpower),
         equipment=per_side(lambda sd: sd.forces.equipment),
         storage=per_side(lambda sd: sd.forces.equipment_storage),
@@ -193,32 +196,45 @@ def observe(w: Setup, x: WarState, pw: Pair[Array] | None = None) -> Observed:
 
 
 def step(
-    w: Setup, x: WarState, z: Array, u: Array, war: Array, relief: Array, pw: Pair[Array] | None = None
+    w: Setup,
+    x: WarState,
+    z: Array,
+    u: Array,
+    war: Array,
+    relief: Array,
+    pw: Pair[Array] | None = None,
+    since: Array | float = 0.0,
 ) -> WarState:
     """One month: fight where ``war``, then run both economies.
 
-    ``z`` are the month's normals and ``u`` its uniforms, ``(paths, 5)`` each in the columns named above;
+    ``z`` are the month's normals and ``u`` its uniforms, ``(paths, columns)`` in the columns named above;
     ``relief`` the share of sanctions lifted (peace on terms that lift them); ``pw`` the state's combat
-    power when already known (:func:`power`).
+    power when already known (:func:`power`); ``since`` the months since a settlement in force was
+    signed (where at peace: war spending falls to its peace share with the demobilisation's time
+    constant). In peace forces rebuild (recruits, production, restoration, aid) with no losses.
     """
     p = w.p
     xp = namespace(x.held)
     pw = power(w, x) if pw is None else pw
     rho = pw.A / xp.maximum(pw.B, 1e-12)
-    intensity = attrition.intensity_factor(z[:, Z_INTENSITY], p.attrition.intensity_sd)
+    intensity = xp.where(war, attrition.intensity_factor(z[:, Z_INTENSITY], p.attrition.intensity_sd), 0.0)
     aid_flow = Pair.of(lambda s: u[:, U_AID_A + SIDES.index(s)] < p.sides[s].forces.aid_reliability)
     t = p.territory
     gain = attrition.front_change(t.gain_km2_per_month, rho, t.power_elasticity, t.gain_sd_km2, z[:, Z_FRONT])
-    held = xp.where(war, xp.clip(x.held + gain, 0.0, t.area_km2), x.held)
-    fought = {s: _fight(w, x, s, pw[other(s)], intensity, aid_flow[s], war) for s in SIDES}
-    log_price = economy.log_price_step(
-        x.log_price,
-        p.sides.A.economy.commodity_reversion,
-        p.sides.A.economy.commodity_volatility,
-        z[:, Z_PRICE],
+    held = xp.where(war, xp.clip(x.held + gain, -t.other_area_km2, t.area_km2), x.held)
+    fought = {s: _fight(w, x, s, pw[other(s)], intensity, aid_flow[s]) for s in SIDES}
+    log_price = Pair.of(
+        lambda s: economy.log_price_step(
+            x.log_price[s],
+            p.sides[s].economy.commodity_reversion,
+            p.sides[s].economy.commodity_volatility,
+            z[:, Z_PRICE_A if s == "A" else Z_PRICE_B],
+        )
     )
-    price = Pair(xp.exp(log_price), 1.0)  # only A's commodity price moves
-    money = {s: _economy(w, x, s, fought[s]["casualty_ratio"], price[s], aid_flow[s], war, relief, z) for s in SIDES}
+    money = {
+        s: _economy(w, x, s, fought[s]["casualty_ratio"], xp.exp(log_price[s]), aid_flow[s], war, relief, z, since)
+        for s in SIDES
+    }
 
     def pair(name: str, table: dict[str, dict[str, Array]]) -> Pair[Array]:
         return Pair(table["A"][name], table["B"][name])
@@ -238,16 +254,30 @@ def step(
     )
 
 
-def _fight(
-    w: Setup, x: WarState, s: str, enemy_power: Array, intensity: Array, aid_flow: Array, war: Array
-) -> dict[str, Array]:
-    """A side's month of fighting: losses, manpower, equipment; in peace the force is kept and a
-    depleted stock refilled by production toward its start."""
+def renew(every: Pair[int], first: Pair[int], w: Setup, x: WarState, u: Array, t: Any) -> WarState:
+    """The decisions on each side's external money due in month ``t``: cut, raised, or renewed as is
+    (``every``, ``first``: the schedule, from the structure)."""
+    xp = namespace(x.held)
+
+    def one(s: str) -> Array:
+        if every[s] <= 0:
+            return x.funding[s]
+        due = (t >= first[s]) & ((t - first[s]) % every[s] == 0)
+        r = w.p.sides[s].renewal
+        draw = u[:, U_RENEW_A + SIDES.index(s)]
+        factor = xp.where(draw < r.cut, r.cut_to, xp.where(draw < r.cut + r.raised, r.raise_to, 1.0))
+        return xp.where(due, x.funding[s] * factor, x.funding[s])
+
+    return replace(x, funding=Pair.of(one))
+
+
+def _fight(w: Setup, x: WarState, s: str, enemy_power: Array, intensity: Array, aid_flow: Array) -> dict[str, Array]:
+    """A side's month of fighting (``intensity`` zero in peace): losses, manpower, equipment. In peace the
+    force rebuilds: recruits and separations, production, restoration from storage and aid, no losses."""
     p, f = w.p, w.p.sides[s].forces
     xp = namespace(x.held)
     q = p.attrition.fire_exponent
-    lost = attrition.expected_losses(w.c0[s], enemy_power, q) * intensity
-    losses = xp.where(war, lost, 0.0)
+    losses = attrition.expected_losses(w.c0[s], enemy_power, q) * intensity
     recruits = f.recruitment * xp.exp(-f.recruitment_pain_elasticity * x.pain[s])
     grown = x.manpower[s] * (1.0 - f.separation) - f.permanent_loss_share * losses + recruits
     new_k, new_pool = attrition.equipment_step(
@@ -259,16 +289,14 @@ def _fight(
         intensity,
         f.equipment_production,
         f.equipment_restoration,
-        f.aid_equipment * f.aid_level * aid_flow,
+        f.aid_equipment * f.aid_level * x.funding[s] * aid_flow,
     )
-    stock = x.equipment[s]
-    refilled = xp.where(stock >= f.equipment, stock, xp.minimum(stock + f.equipment_production, f.equipment))
     return {
         "cum_cas": x.cum_cas[s] + losses,
         "casualty_ratio": losses / w.c_ref[s],
-        "manpower": xp.where(war, xp.maximum(grown, 1.0), x.manpower[s]),
-        "equipment": xp.where(war, new_k, refilled),
-        "storage": xp.where(war, new_pool, x.storage[s]),
+        "manpower": xp.maximum(grown, 1.0),
+        "equipment": new_k,
+        "storage": new_pool,
     }
 
 
@@ -282,13 +310,18 @@ def _economy(
     war: Array,
     relief: Array,
     z: Array,
+    since: Array | float,
 ) -> dict[str, Array]:
     """A side's treasury, pain and stability over the month (:mod:`.economy`)."""
     e, f, st = w.p.sides[s].economy, w.p.sides[s].forces, w.p.sides[s].stability
     xp = namespace(x.held)
     commodity = e.commodity_revenue * price * (1.0 - e.sanctions * (1.0 - relief))
-    revenue = e.revenue + commodity + f.aid_finance * f.aid_level * aid_flow
-    spending = e.spending_other + e.spending_war * xp.where(war, 1.0, e.peace_war_spending)
+    finance = f.aid_finance * f.finance_level * x.funding[s] * aid_flow
+    revenue = e.revenue + commodity + finance
+    tau = e.demobilization_months
+    fading = xp.where(tau > 0.0, xp.exp(-since / xp.maximum(tau, 1e-12)), 0.0)
+    peace_share = e.peace_war_spending + (1.0 - e.peace_war_spending) * fading
+    spending = e.spending_other + e.spending_war * xp.where(war, 1.0, peace_share)
     reserves, deficit, exhausted = economy.treasury_step(x.reserves[s], revenue, spending, e.reserve_share)
     pain = economy.economic_pain(deficit, w.deficit0[s], exhausted, w.spend0[s], e.exhaustion_pain)
     stability = economy.stability_step(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -42,3 +43,28 @@ def ignore_invalid(xp: ModuleType) -> contextlib.AbstractContextManager[object]:
     """NumPy's floating-point ``invalid`` warnings off (comparisons with NaN under older NumPy);
     nothing to switch off for JAX, which does not warn."""
     return np.errstate(invalid="ignore") if xp is np else contextlib.nullcontext()
+
+
+def ndtr(x: Any) -> Any:
+    """The standard normal distribution function, in the argument's array namespace."""
+    if namespace(x) is np:
+        from scipy.special import ndtr as numpy_ndtr
+
+        return numpy_ndtr(x)
+    from jax.scipy.special import ndtr as jax_ndtr
+
+    return jax_ndtr(x)
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic function ``1 / (1 + exp(-x))``, in the argument's array namespace."""
+    xp = namespace(x)
+    return 1.0 / (1.0 + xp.exp(-x))
+
+
+def pick(per_terms: Any, k: Any) -> Any:
+    """The value of terms ``k`` on each path, from a sequence of per-terms values (each a number or one
+    per path): ``per_terms[k[i]][i]``."""
+    xp = namespace(k, *per_terms)
+    stacked = xp.stack([xp.broadcast_to(xp.asarray(v, dtype=xp.float64), k.shape) for v in per_terms], axis=-1)
+    return xp.take_along_axis(stacked, k[..., None], axis=-1)[..., 0]

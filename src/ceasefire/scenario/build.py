@@ -22,6 +22,7 @@ def structure_of(scenario: Scenario) -> Structure:
     objective_ids = tuple(o.id for o in scenario.objectives)
     objective_index = {o: i for i, o in enumerate(objective_ids)}
     lever_ids = tuple(lv.id for lv in scenario.levers)
+    terms_ids = tuple(t.id for t in scenario.terms)
 
     def per_side(make: object) -> Pair[np.ndarray]:
         return Pair.of(make)  # type: ignore[arg-type]
@@ -32,8 +33,14 @@ def structure_of(scenario: Scenario) -> Structure:
     levers = []
     for lv in scenario.levers:
         low, high = param_domain(scenario, lv.target)
-        target = tree_path(lv.target, objective_ids, lever_ids)
-        levers.append(LeverSpec(lv.id, target, lv.effect, float(low), float(high)))
+        target = tree_path(lv.target, objective_ids, lever_ids, terms_ids)
+        levers.append(LeverSpec(lv.id, target, lv.effect, float(low), float(high), lv.start_month))
+    ratification = [t.ratification for t in scenario.terms]
+
+    def renewal(side: str, key: str) -> int:
+        r = scenario.sides[side].renewal  # type: ignore[index]
+        return 0 if r is None else int(getattr(r, key))
+
     return Structure(
         objectives=objective_ids,
         terms=tuple(t.id for t in scenario.terms),
@@ -51,6 +58,14 @@ def structure_of(scenario: Scenario) -> Structure:
                 len(aims(s)), len(scenario.terms)
             )
         ),
+        status_quo=per_side(lambda s: np.array([a.status_quo for a in aims(s)], dtype=float)),
+        removes_leader=per_side(lambda s: np.array([s in t.removes_leader for t in scenario.terms], dtype=bool)),
+        ratified_by=np.array([-1 if r is None else "AB".index(r.side) for r in ratification], dtype=np.int64),
+        ratify_threshold=np.array([0.5 if r is None else r.threshold for r in ratification], dtype=float),
+        ratify_error=np.array([0.05 if r is None else r.poll_error for r in ratification], dtype=float),
+        ratify_blocked=np.array([0 if r is None else r.blocked_months for r in ratification], dtype=np.int64),
+        renewal_every=Pair.of(lambda s: renewal(s, "every_months")),  # type: ignore[arg-type]
+        renewal_first=Pair.of(lambda s: renewal(s, "first_month")),  # type: ignore[arg-type]
         levers=tuple(levers),
         prior_broken=int(scenario.ceasefire.prior_broken),
     )
@@ -58,4 +73,4 @@ def structure_of(scenario: Scenario) -> Structure:
 
 def params_of(structure: Structure, values: Mapping[str, Array]) -> Params:
     """The typed parameters of a flat table of values (per path, per sample or with leading axes)."""
-    return from_flat(values, structure.objectives, structure.lever_ids)
+    return from_flat(values, structure.objectives, structure.lever_ids, structure.terms)

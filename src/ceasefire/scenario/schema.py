@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import typing
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
@@ -89,6 +90,10 @@ class Territory(_Strict):
     gain_km2_per_month: Real = Field(description="mean monthly gain of A at the start's power ratio")
     gain_sd_km2: NonNeg
     power_elasticity: NonNeg = Field(description="theta: gain scales as (rho/rho0)^theta")
+    other_area_km2: NonNeg | None = Field(
+        default=None,
+        description="side A's own land side B can take beyond the start line (0 if left out: A's line holds there)",
+    )
 
     @model_validator(mode="after")
     def _held_inside(self) -> Territory:
@@ -127,10 +132,13 @@ class Forces(_Strict):
     equipment_production: NonNeg = Field(description="index units produced per month")
     equipment_storage: NonNeg = Field(description="index units restorable from storage (finite)")
     equipment_restoration: NonNeg = Field(description="index units restored per month while storage lasts")
-    aid_level: NonNeg = Field(description="military aid received, 1 = the level at the start")
+    aid_level: NonNeg = Field(description="military aid (equipment) received, 1 = the level at the start")
     aid_reliability: Prob = Field(description="probability that the month's aid arrives")
     aid_equipment: NonNeg = Field(description="index units delivered per month at aid level 1")
-    aid_finance: NonNeg = Field(description="budget units per month at aid level 1")
+    aid_finance: NonNeg = Field(description="budget units per month at finance level 1")
+    finance_level: NonNeg | None = Field(
+        default=None, description="budget support received, 1 = the level at the start (1 if left out)"
+    )
 
 
 class Economy(_Strict):
@@ -146,6 +154,10 @@ class Economy(_Strict):
     reserve_share: Prob = Field(description="share of a deficit drawn from reserves")
     peace_war_spending: Prob = Field(description="share of war spending kept in peace")
     exhaustion_pain: NonNeg = Field(description="weight of unfunded spending in economic pain")
+    demobilization_months: NonNeg | None = Field(
+        default=None,
+        description="time constant of war spending's fall to its peace share after a settlement (0: at once)",
+    )
 
 
 class Stability(_Strict):
@@ -156,11 +168,30 @@ class Stability(_Strict):
     noise_sd: NonNeg
 
 
+class Renewal(_Strict):
+    """Decisions on the external money a side receives (budget support and military aid): at each, the
+    flows are renewed as they are, cut or raised, with sourced, uncertain probabilities."""
+
+    every_months: int = Field(ge=1, le=600, description="months between decisions")
+    first_month: int = Field(default=0, ge=0, le=600, description="month of the first decision")
+    cut: Prob = Field(description="probability that a decision cuts the flows")
+    cut_to: NonNeg = Field(description="the flows' level after a cut, relative to before")
+    raised: Prob = Field(description="probability that a decision raises the flows")
+    raise_to: NonNeg = Field(description="the flows' level after a raise, relative to before")
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> Renewal:
+        if self.cut.support()[1] + self.raised.support()[1] > 1.0:
+            raise ValueError("cut and raised can sum to more than 1: they are probabilities of one decision")
+        return self
+
+
 class Side(_Strict):
     name: str
     forces: Forces
     economy: Economy
     stability: Stability
+    renewal: Renewal | None = None
 
 
 class Reasons(_Strict):
@@ -178,6 +209,9 @@ class Reasons(_Strict):
     opportunism: NonNeg = Field(description="6: aspiration raised per unit of concession received")
     need_for_victory: NonNeg = Field(description="7: hazard added by a peace short of the aims")
     punishment: NonNeg = Field(description="personal cost of removal, in months of office value")
+    war_cost: NonNeg | None = Field(
+        default=None, description="a direct personal cost of war per month at war, months of office (0 if left out)"
+    )
 
 
 class Aim(_Strict):
@@ -188,8 +222,25 @@ class Aim(_Strict):
     weight: float = Field(ge=0)
     objective: str | None = Field(default=None, description="an objective that meets or defeats the aim")
     effect: Literal["achieved_by", "lost_by"] = "achieved_by"
+    status_quo: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="how far the aim is met while the war goes on, for an aim tied to no objective",
+    )
     source: str
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _lost_needs_objective(self) -> Aim:
+        if self.effect == "lost_by" and self.objective is None:
+            raise ValueError(
+                "effect = 'lost_by' needs an objective whose loss defeats the aim; an aim tied to no objective "
+                "is met as far as its status_quo says while the war goes on"
+            )
+        if self.objective is not None and self.status_quo != 0.0:
+            raise ValueError("status_quo is for an aim tied to no objective: the battlefield decides the others")
+        return self
 
 
 class Successor(_Strict):
@@ -214,9 +265,29 @@ class Leader(_Strict):
     resolve_doubt: Real | None = Field(
         default=None, description="log-bias on the other leader's hazard at war in his beliefs (0 if left out)"
     )
+    policy_weight: NonNeg | None = Field(
+        default=None,
+        description="psi: months of office a month of full attainment of his aims is worth to him (0 if left out)",
+    )
+    audience_hazard: NonNeg | None = Field(
+        default=None,
+        description="log-hazard added in peace per unit share of his public that rejects the terms signed",
+    )
     reasons: Reasons
     successor: Successor
     aims: list[Aim] = Field(min_length=1)
+
+
+class Ratification(_Strict):
+    """Signed terms must pass a referendum or a vote: they pass with probability
+    ``Phi((support - threshold) / poll_error)``, support being the share that does not reject them."""
+
+    side: Literal["A", "B"]
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="share of support needed")
+    poll_error: float = Field(default=0.05, gt=0.0, le=0.5, description="sd of the vote's share about the poll")
+    blocked_months: int = Field(
+        default=6, ge=0, le=120, description="months the terms are off the table after a failed vote"
+    )
 
 
 class Terms(_Strict):
@@ -229,13 +300,39 @@ class Terms(_Strict):
     security_guarantees: bool = False
     sanctions_relief: float = Field(default=0.0, ge=0, le=1, description="share of sanctions lifted")
     available_from: int = Field(default=0, ge=0, description="first month it is on the table")
+    rejected_by: dict[Literal["A", "B"], Prob] = Field(
+        default_factory=dict, description="share of each side's public that rejects the terms (a poll)"
+    )
+    ratification: Ratification | None = None
+    removes_leader: list[Literal["A", "B"]] = Field(
+        default_factory=list, description="sides whose leader leaves office when the terms are signed"
+    )
 
 
 class Ceasefire(_Strict):
-    breakdown: Prob = Field(description="monthly probability that a ceasefire breaks down")
+    breakdown: Prob = Field(description="monthly probability that a ceasefire breaks down, in the long run")
+    breakdown_early: Prob | None = Field(
+        default=None, description="the same at signing, fading to `breakdown` (equal to it if left out)"
+    )
+    fragility_months: Positive | None = Field(
+        default=None, description="time constant of the early fragility's fade, months (12 if left out)"
+    )
     guarantee_factor: NonNeg = Field(description="breakdown multiplier with security guarantees")
     record_factor: NonNeg = Field(description="breakdown multiplier per earlier broken agreement")
-    prior_broken: int = Field(default=0, ge=0, description="agreements broken before the start")
+    prior_broken: int = Field(default=0, ge=0, le=1000, description="agreements broken before the start")
+    resume_cost: NonNeg | None = Field(
+        default=None, description="months of office a leader loses by breaking a ceasefire (0 if left out)"
+    )
+    guarantee_cost: NonNeg | None = Field(
+        default=None, description="extra months of office lost by breaking one with security guarantees"
+    )
+    resume_noise: NonNeg | None = Field(
+        default=None,
+        description="spread of the decision to resume, months of office (0 or left out: no leader resumes by choice)",
+    )
+    negotiation_months: NonNeg | None = Field(
+        default=None, description="months of talks between the first month both accept terms and the signing"
+    )
 
 
 class Lever(_Strict):
@@ -250,6 +347,7 @@ class Lever(_Strict):
     cost_per_unit: NonNeg
     cost_unit: str
     credibility: Prob = Field(description="probability it is carried out and sustained")
+    start_month: int = Field(default=0, ge=0, le=600, description="first month the lever acts")
 
 
 MAX_FACTORS = 12
@@ -491,7 +589,10 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
             node = node[part]
         elif isinstance(node, list):
             node = next(v for v in node if getattr(v, "id", None) == part)
-    for meta in getattr(field_info, "metadata", []):
+    metadata = list(getattr(field_info, "metadata", []))
+    for arg in typing.get_args(getattr(field_info, "annotation", None)):  # an optional parameter: X | None
+        metadata += getattr(arg, "__metadata__", ())
+    for meta in metadata:
         domain = getattr(getattr(meta, "func", None), "domain", None)
         if domain is not None:
             return domain  # type: ignore[no-any-return]

@@ -47,14 +47,23 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from ceasefire.model import hazard, levers
 from ceasefire.model.backend import Backend
-from ceasefire.model.decision import N_FEATURES, RIDGE, Decision, Policy, Situation, decide, problem_row
+from ceasefire.model.decision import (
+    N_FEATURES,
+    RIDGE,
+    Decision,
+    Policy,
+    Situation,
+    decide,
+    problem_row,
+    resume_probability,
+)
 from ceasefire.model.engine import BELIEFS, IMAGINED, POLICIES, TRUE_WORLD, Outcomes, RunConfig, child, monthly_paths
 from ceasefire.model.jax import peace
-from ceasefire.model.month import TRAJECTORIES, MonthState, begin, month, trajectory
+from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, trajectory
 from ceasefire.model.params import SIDES, Array, Pair, Params, from_flat, other, register_pytrees
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, U_REMOVE_A, Observed, Setup, observe, setup, step
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, U_REMOVE_A, Observed, Setup, observe, renew, setup, step
 from ceasefire.solve import jax_lsm
 
 register_pytrees()
@@ -225,21 +234,24 @@ def _imagined_problem(
 ) -> Problem:
     """Simulate leader ``side``'s imagined war (no deal): his stopping problem as an incumbent and as a
     successor (:func:`ceasefire.model.decision.problem_row`, month by month)."""
-    n, horizon = plan.paths, plan.config.horizon
+    n, horizon = plan.paths, plan.config.decision_horizon
     optimism = _biased(params, knobs)[side]
     bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
     w, months_key = _world(params, key_data, st, n, knobs["intensity"], bias)
     doubt = w.p.leaders[side].resolve_doubt * knobs["biased"]
     types = (jnp.zeros(n, dtype=bool), jnp.ones(n, dtype=bool))
     war, no_relief = jnp.ones(n, dtype=bool), jnp.zeros(n)
+    broken = jnp.full(n, float(st.prior_broken))
     j_index = SIDES.index(other(side))
 
     def one(carry: tuple[Any, Array], t: Array) -> tuple[tuple[Any, Array], tuple[Array, ...]]:
         x, other_successor = carry
         obs = observe(w, x)
-        row = problem_row(st, EXACT, side, obs, w.p.leaders, other_successor, t, doubt, types)
+        row = problem_row(
+            st, EXACT, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken
+        )
         z, u = _month_noise(months_key, t, n)
-        x = step(w, x, z, u, war, no_relief, obs.power)
+        x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z, u, war, no_relief, obs.power), u, t)
         other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
         out = tuple(jnp.stack(a) for a in (row.feats, row.stop, row.flow, row.discount, row.stay))
         return (x, other_successor), out
@@ -316,8 +328,8 @@ def _sample(
             "optimal", cfg.lookahead, lambda side, t, feats, succ, sample: rules[side].continuation(t, feats, succ)
         )
 
-    def decide_all(s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
-        sit = Situation(
+    def situation(s: MonthState, obs: Observed, t: Array) -> Situation:
+        return Situation(
             w.p.leaders,
             s.politics.successor,
             obs,
@@ -325,8 +337,22 @@ def _sample(
             w.obj_bounds,
             optimism,
             jnp.zeros(n, dtype=jnp.int64),
+            w.p.terms,
+            w.p.ceasefire,
+            s.politics.broken,
+            available(st, s.politics, t),
         )
-        return decide(st, BACKEND, policy, sit, t, ranged=plan.ranged, record=cfg.record)
+
+    def decide_all(s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
+        return decide(st, BACKEND, policy, situation(s, obs, t), t, ranged=plan.ranged, record=cfg.record)
+
+    def resume_all(s: MonthState, obs: Observed, t: Array) -> Pair[Array]:
+        pol = s.politics
+        since = jnp.maximum(t - pol.peace_start, 0).astype(jnp.float64)
+        return resume_probability(
+            st, BACKEND, policy, situation(s, obs, t), t, since, jnp.maximum(pol.terms_now, 0),
+            pol.victory_now, pol.attainment_now,
+        )  # fmt: skip
 
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
         rows: dict[str, Array] = {}
@@ -334,7 +360,16 @@ def _sample(
         if plan.ranged:
             rows["at_war_decision"] = at_war
         z, u = _month_noise(months_key, t, n)
-        s, d = month(w, st, s, t, z, u, decide_all if cfg.allow_settlement else None)
+        s, d = month(
+            w,
+            st,
+            s,
+            t,
+            z,
+            u,
+            decide_all if cfg.allow_settlement else None,
+            resume_all if cfg.allow_settlement else None,
+        )
         if plan.ranged:
             nan = jnp.full(n, jnp.nan)
             low = nan if d is None or d.range_low is None else d.range_low
@@ -364,6 +399,9 @@ def _sample(
         "ceasefire_months": t.cf_months,
         "ceasefire_broke": t.cf_broke,
         "ceasefire_break_rate": t.cf_rate,
+        "ceasefire_broken_by": t.cf_broken_by,
+        "talks_opened": t.talks_opened,
+        "votes_failed": t.votes_failed,
         "settlements": t.settlements,
         "breakdowns": t.breakdowns,
         "at_war_at_end": s.politics.at_war,
@@ -408,7 +446,7 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
         optimal = cfg.policy == "optimal" and cfg.allow_settlement
 
         def typed(values: Mapping[str, Array]) -> Params:
-            return from_flat(values, st.objectives, st.lever_ids)
+            return from_flat(values, st.objectives, st.lever_ids, st.terms)
 
         def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
             return {s: _imagined_problem(s, typed(values), key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
@@ -720,6 +758,9 @@ class _Gather:
             ceasefire_months=flat(got["ceasefire_months"]).astype(np.int64, copy=False),
             ceasefire_broke=flat(got["ceasefire_broke"]),
             ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
+            ceasefire_broken_by=flat(got["ceasefire_broken_by"]).astype(np.int64, copy=False),
+            talks_opened=flat(got["talks_opened"]).astype(np.int64, copy=False),
+            votes_failed=flat(got["votes_failed"]).astype(np.int64, copy=False),
             settlements=flat(got["settlements"]).astype(np.int64, copy=False),
             breakdowns=flat(got["breakdowns"]).astype(np.int64, copy=False),
             at_war_at_end=flat(got["at_war_at_end"]),

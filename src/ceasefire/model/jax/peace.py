@@ -1,4 +1,4 @@
-"""The value of peace in JAX: the closed-form series of :func:`ceasefire.model.leader.peace_value`
+"""The value of peace in JAX: the closed-form series of :func:`ceasefire.model.leader.peace_series`
 as a polynomial of fixed degree that XLA fuses with the rest of the month.
 
 NumPy sums the series in place, element by element until converged; here, where the amplitude
@@ -17,8 +17,8 @@ import jax.numpy as jnp
 from jax import lax
 
 Array = jax.Array
-PeaceArguments = tuple[Array, Array, Array, Array, Array]
-"""``(base_rate, shock, shock_months, punishment, delta)``, the arguments of :func:`peace_value`."""
+PeaceArguments = tuple[Array, Array, Array, Array, Array, Array]
+"""``(base_rate, shock, shock_months, delta, flow_part, shock_cost)``, as NumPy's ``leader.peace_series``."""
 
 
 PEACE_SERIES_TERMS = 400
@@ -64,41 +64,26 @@ def horner(coefficients: list[Array], x: Array) -> Array:
     return out
 
 
-def peace_value(
-    base_rate: Array,
-    shock: Array,
-    shock_months: Array,
-    punishment: Array,
-    delta: Array,
-    axis_name: str | None = None,
-    tol: float = 1e-12,
-) -> Array:
-    """Value of signing now: the closed-form series of ``leader.peace_value``,
-    ``V = exp(-A) sum_n A^n / n! [G_n (1 - lambda0 Pi) - J Pi G_{n+1}]`` with ``A = J / (1 - q)``.
-
-    Where ``A <= PEACE_HORNER_AMPLITUDE`` (every value of the flagship: its ``A`` is at most about
-    0.6) the series is a polynomial of fixed degree :data:`PEACE_DEGREE` in ``A``, evaluated by
-    Horner's rule with coefficients per path (:func:`peace_coefficients`): a fixed sequence of
-    elementwise operations that XLA fuses with the rest of the month. As ``0 < G_n <= G_0``, its
-    truncation error is at most ``G_0 (|1 - lambda0 Pi| + |J Pi|) exp(-A) peace_truncation_bound(A)``,
-    below ``1.7e-16`` times the size of the summed terms. A larger ``A`` is summed term by term as in
-    NumPy (:func:`peace_value_by_terms`), in a branch taken only when some element needs it.
-
-    The per-path arguments (``base_rate``, ``shock_months``, ``delta``) may be shaped ``(paths, 1)``
-    against ``(paths, terms)`` for the others: the coefficients are then computed once per path.
-    Each element's value depends on its own arguments alone, not on the rest of the batch. Under
-    ``jax.vmap(..., axis_name=axis_name)`` pass the axis' name: the branch is then decided once for
-    the whole batch (a real branch, not both sides computed).
-    """
-    return peace_values([(base_rate, shock, shock_months, punishment, delta)], axis_name, tol)[0]
-
-
 def peace_values(arguments: list[PeaceArguments], axis_name: str | None = None, tol: float = 1e-12) -> list[Array]:
-    """:func:`peace_value` of several argument sets in one go: one branch for the large amplitudes of
-    all of them, and the coefficients computed once for argument sets sharing their per-path arrays."""
+    """:func:`ceasefire.model.leader.peace_series` of several argument sets in one go,
+    ``V = exp(-A) sum_n A^n / n! [a G_n - c G_{n+1}]`` with ``A = J / (1 - q)`` (``a``: ``flow_part``, ``c``:
+    ``shock_cost``).
+
+    Where ``A <= PEACE_HORNER_AMPLITUDE`` (every value of the flagship) the series is a polynomial of
+    fixed degree :data:`PEACE_DEGREE` in ``A``, evaluated by Horner's rule with coefficients per path
+    (:func:`peace_coefficients`): a fixed sequence of elementwise operations that XLA fuses with the rest
+    of the month. As ``0 < G_n <= G_0``, its truncation error is at most
+    ``G_0 (|a| + |c|) exp(-A) peace_truncation_bound(A)``, below ``1.7e-16`` times the size of the summed
+    terms. A larger ``A`` is summed term by term as in NumPy (:func:`peace_value_by_terms`), in a branch
+    taken only when some element of any argument set needs it. The per-path arguments may be shaped
+    ``(paths, 1)`` against ``(paths, terms)`` for the others: the coefficients are then computed once per
+    path and argument sets sharing those arrays share them. Each element's value depends on its own
+    arguments alone. Under ``jax.vmap(..., axis_name=axis_name)`` pass the axis' name: the branch is then
+    decided once for the whole batch (a real branch, not both sides computed).
+    """
     coefficients: dict[tuple[int, int, int], tuple[Array, Array, list[Array], list[Array]]] = {}
     short, large = [], []
-    for base_rate, shock, shock_months, punishment, delta in arguments:
+    for base_rate, shock, shock_months, delta, flow_part, shock_cost in arguments:
         key = (id(base_rate), id(shock_months), id(delta))
         if key not in coefficients:
             q = jnp.exp(-1.0 / shock_months)
@@ -106,9 +91,8 @@ def peace_values(arguments: list[PeaceArguments], axis_name: str | None = None, 
             coefficients[key] = (q, 1.0 - q, *peace_coefficients(r, q))
         q, one_minus_q, c0, c1 = coefficients[key]
         amp = shock / one_minus_q
-        flow_part = 1.0 - base_rate * punishment
-        short.append(jnp.exp(-amp) * (flow_part * horner(c0, amp) - shock * punishment * horner(c1, amp)))
-        large.append(amp > PEACE_HORNER_AMPLITUDE)
+        short.append(jnp.exp(-amp) * (flow_part * horner(c0, amp) - shock_cost * horner(c1, amp)))
+        large.append(jnp.broadcast_to(amp > PEACE_HORNER_AMPLITUDE, short[-1].shape))
     needed = jnp.any(jnp.stack([jnp.any(x) for x in large]))
     if axis_name is not None:
         needed = lax.psum(needed.astype(jnp.int32), axis_name) > 0
@@ -120,10 +104,10 @@ def peace_values(arguments: list[PeaceArguments], axis_name: str | None = None, 
             jnp.concatenate(
                 [jnp.broadcast_to(args[i], shape).ravel() for args, shape in zip(arguments, shapes, strict=True)]
             )
-            for i in range(5)
+            for i in range(6)
         ]
         active = jnp.concatenate([x.ravel() for x in large])
-        summed = peace_value_by_terms(flat[0], flat[1], flat[2], flat[3], flat[4], active=active, tol=tol)
+        summed = peace_value_by_terms(flat[0], flat[1], flat[2], flat[3], flat[4], flat[5], active=active, tol=tol)
         out, start = [], 0
         for big, value in zip(large, short, strict=True):
             out.append(jnp.where(big, summed[start : start + big.size].reshape(big.shape), value))
@@ -137,13 +121,14 @@ def peace_value_by_terms(
     base_rate: Array,
     shock: Array,
     shock_months: Array,
-    punishment: Array,
     delta: Array,
+    flow_part: Array,
+    shock_cost: Array,
     active: Array | None = None,
     tol: float = 1e-12,
 ) -> Array:
-    """The series of :func:`peace_value` summed term by term, as ``leader.peace_value`` does; only the
-    ``active`` elements (all by default; elsewhere 0).
+    """The series of :func:`peace_values` summed term by term, as NumPy's ``leader.peace_series`` does; only
+    the ``active`` elements (all by default; elsewhere 0).
 
     Each element stops adding terms once its own next term is below ``tol``, so its value does not
     depend on the rest of the batch (a ``lax.while_loop`` runs until every element has stopped: no
@@ -152,13 +137,13 @@ def peace_value_by_terms(
     q = jnp.exp(-1.0 / shock_months)
     amp = shock / (1.0 - q)
     r = delta * jnp.exp(-base_rate)
-    shape = jnp.broadcast_shapes(jnp.shape(base_rate), jnp.shape(shock), jnp.shape(q), jnp.shape(punishment))
-    shape = jnp.broadcast_shapes(shape, jnp.shape(delta))
-    flow_part = jnp.broadcast_to(1.0 - base_rate * punishment, shape)
-    shock_cost = jnp.broadcast_to(shock * punishment, shape)
+    shape = jnp.broadcast_shapes(jnp.shape(base_rate), jnp.shape(shock), jnp.shape(q), jnp.shape(flow_part))
+    shape = jnp.broadcast_shapes(shape, jnp.shape(delta), jnp.shape(shock_cost))
+    flow_part = jnp.broadcast_to(flow_part, shape)
+    shock_cost = jnp.broadcast_to(shock_cost, shape)
     amp = jnp.broadcast_to(amp, shape)
     q = jnp.broadcast_to(q, shape)
-    bound = 1.0 + jnp.abs(flow_part)
+    bound = 1.0 + jnp.abs(flow_part) + jnp.abs(shock_cost)
     rq = jnp.broadcast_to(r, shape)
     g_n = 1.0 / (1.0 - rq)
     first = jnp.ones(shape, dtype=bool) if active is None else jnp.broadcast_to(active, shape)
