@@ -109,6 +109,8 @@ class Outcomes:
     settlements: NDArray[np.int64]
     breakdowns: NDArray[np.int64]
     at_war_at_end: NDArray[np.bool_]
+    power_at_settlement: dict[str, Array]  # combat power (1 at the start) at the first settlement, NaN if none
+    reserves_at_settlement: dict[str, Array]  # reserves at the first settlement, NaN if none
     talks_opened: NDArray[np.int64]  # talks opened (both leaders accepted terms)
     votes_failed: NDArray[np.int64]  # signings that failed their vote
     monthly_paths: NDArray[np.bool_]  # the paths that have a column in ``monthly`` (in path order)
@@ -139,6 +141,8 @@ def outcomes_of(s: MonthState, progress: Array, sample: NDArray[np.int64], range
         settlements=np.asarray(t.settlements, dtype=np.int64),
         breakdowns=np.asarray(t.breakdowns, dtype=np.int64),
         at_war_at_end=np.asarray(s.politics.at_war),
+        power_at_settlement={side: np.asarray(t.power_end[side]) for side in SIDES},
+        reserves_at_settlement={side: np.asarray(t.reserves_end[side]) for side in SIDES},
         talks_opened=np.asarray(t.talks_opened, dtype=np.int64),
         votes_failed=np.asarray(t.votes_failed, dtype=np.int64),
         monthly_paths=ranged,

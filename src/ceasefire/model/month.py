@@ -97,6 +97,10 @@ class Tally:
     """Who broke the first ceasefire: 0 the background hazard, 1 A's leader, 2 B's, -1 not broken."""
     cf_rate: Array
     """Monthly background breakdown probability of the first ceasefire at signing (NaN if none)."""
+    power_end: Pair[Array]
+    """Each side's combat power (1 at the start) at the first settlement (NaN until then)."""
+    reserves_end: Pair[Array]
+    """Each side's reserves at the first settlement (NaN until then)."""
     talks_opened: Array
     """Talks opened (each time both accepted terms)."""
     votes_failed: Array
@@ -149,6 +153,8 @@ def begin(w: Setup, st: Structure, paths: int) -> MonthState:
         cf_broke=no,
         cf_broken_by=minus,
         cf_rate=xp.full(paths, xp.nan),
+        power_end=Pair(xp.full(paths, xp.nan), xp.full(paths, xp.nan)),
+        reserves_end=Pair(xp.full(paths, xp.nan), xp.full(paths, xp.nan)),
         talks_opened=counts,
         votes_failed=counts,
     )
@@ -227,6 +233,8 @@ def settle(
         cas_to_settle=Pair.of(lambda side: xp.where(first, x.cum_cas[side], tally.cas_to_settle[side])),
         held_end=xp.where(first, x.held, tally.held_end),
         progress_end=xp.where(first[:, None], obs.progress, tally.progress_end),
+        power_end=Pair.of(lambda side: xp.where(first, obs.power[side], tally.power_end[side])),
+        reserves_end=Pair.of(lambda side: xp.where(first, x.reserves[side], tally.reserves_end[side])),
         removal_month=Pair.of(
             lambda side: xp.where(removes[side] & ~tally.removed[side], t, tally.removal_month[side])
         ),

@@ -79,10 +79,11 @@ class Structure:
         """Concession each terms option gives the side's leader beyond his aims."""
         return self.concession_to_a if side == "A" else np.zeros(len(self.terms))
 
-    def untied(self, side: str) -> NDArray[np.bool_]:
-        """``(aims,)``: the side's aims tied to no objective and not met at all by the status quo (their
-        progress is zero on every path)."""
-        return (self.aim_objective[side] < 0) & (self.status_quo[side] == 0.0)
+    def untied(self, side: str, at_war: bool = False) -> NDArray[np.bool_]:
+        """``(aims,)``: the side's aims whose progress is zero on every path: tied to no objective (and, at
+        war, not met at all by the status quo)."""
+        free = self.aim_objective[side] < 0
+        return free & (self.status_quo[side] == 0.0) if at_war else free
 
     @cached_property
     def digest(self) -> str:

@@ -371,7 +371,7 @@ def headline_section(
     for side in SIDES:
         cards.append(
             _card(
-                f"casualties {s['sides'][side].split(' (')[0]} until settlement",
+                f"casualties {s['side_names'][side]} until settlement",
                 f"{s['casualties_to_settlement'][side]['median']:,.0f}",
                 f"median; 5–95%: {s['casualties_to_settlement'][side]['p05']:,.0f} – "
                 f"{s['casualties_to_settlement'][side]['p95']:,.0f}",
@@ -398,7 +398,7 @@ def headline_section(
         "</p>"
     )
     removed = "; ".join(
-        f"{esc(s['sides'][side].split('(')[1].rstrip(')'))} loses office: {_pct(s['removed'][side]['p'])}"
+        f"{esc(s['leader_names'][side])} loses office: {_pct(s['removed'][side]['p'])}"
         for side in SIDES
     )
     body = (

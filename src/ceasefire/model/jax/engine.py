@@ -411,6 +411,8 @@ def _sample(
         out[f"casualties_total_{side}"] = s.war.cum_cas[side]
         out[f"removed_{side}"] = t.removed[side]
         out[f"removal_month_{side}"] = t.removal_month[side]
+        out[f"power_at_settlement_{side}"] = t.power_end[side]
+        out[f"reserves_at_settlement_{side}"] = t.reserves_end[side]
     for name, row in rows.items():
         out[f"rows.{name}"] = row
     if cfg.record:
@@ -759,6 +761,8 @@ class _Gather:
             ceasefire_broke=flat(got["ceasefire_broke"]),
             ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
             ceasefire_broken_by=flat(got["ceasefire_broken_by"]).astype(np.int64, copy=False),
+            power_at_settlement={s: flat(got[f"power_at_settlement_{s}"]) for s in SIDES},
+            reserves_at_settlement={s: flat(got[f"reserves_at_settlement_{s}"]) for s in SIDES},
             talks_opened=flat(got["talks_opened"]).astype(np.int64, copy=False),
             votes_failed=flat(got["votes_failed"]).astype(np.int64, copy=False),
             settlements=flat(got["settlements"]).astype(np.int64, copy=False),
