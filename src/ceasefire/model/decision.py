@@ -289,7 +289,8 @@ def resume_probability(
     (all at peace on the terms ``terms_now``, signed ``since`` months ago): a logistic choice,
     ``sigmoid((V_war - C_break - V_peace) / s)``.
 
-    ``V_war`` is his value of resuming the war from the state peace has left, at the start's intensity:
+    ``V_war`` is his value of resuming the war from the state peace has left, at the start's intensity and
+    with the war's deficit back (``pain_war``):
     his rule's continuation value there (the optimal policy), or fighting on forever. ``V_peace`` is his
     value of keeping the peace in force: what remains of its transition and of its early fragility,
     the state's pain and instability as they are now. ``C_break`` (``resume_cost``, and
@@ -307,7 +308,7 @@ def resume_probability(
         ld, obs, successor = sit.leaders[s], sit.obs, sit.successor[s]
         v_battle, h_battle = battlefield(st, s, obs.progress, ld)
         resumed = Valuation.of(
-            ld, successor, ones, obs.pain[s], obs.stability_loss[s], v_battle, h_battle, cease, sit.broken
+            ld, successor, ones, obs.pain_war[s], obs.stability_loss[s], v_battle, h_battle, cease, sit.broken
         )
         kept = Valuation.of(
             ld, successor, obs.casualty_ratio[s], obs.pain[s], obs.stability_loss[s], v_battle, h_battle,

@@ -45,6 +45,10 @@ class WarState:
     reserves: Pair[Array]
     stability: Pair[Array]
     pain: Pair[Array]
+    pain_war: Pair[Array]
+    """The pain the month would have brought on a war footing: war spending in full, no sanctions relief
+    (equal to ``pain`` at war). A leader weighing whether to resume a ceasefire reads it: the war he would
+    go back to brings its deficit back at once."""
     casualty_ratio: Pair[Array]
     cum_cas: Pair[Array]
 
@@ -132,6 +136,7 @@ def start(w: Setup, paths: int) -> WarState:
         reserves=per_side(lambda sd: sd.economy.reserves),
         stability=per_side(lambda sd: sd.stability.initial),
         pain=Pair(xp.zeros(paths), xp.zeros(paths)),
+        pain_war=Pair(xp.zeros(paths), xp.zeros(paths)),
         casualty_ratio=Pair(xp.ones(paths), xp.ones(paths)),
         cum_cas=Pair(xp.zeros(paths), xp.zeros(paths)),
     )
@@ -171,6 +176,8 @@ class Observed:
     """Relative combat power, with the world's bias."""
     casualty_ratio: Pair[Array]
     pain: Pair[Array]
+    pain_war: Pair[Array]
+    """The pain on a war footing (:attr:`WarState.pain_war`)."""
     stability_loss: Pair[Array]
     """The start's stability minus today's."""
     cover: Pair[Array]
@@ -190,6 +197,7 @@ def observe(w: Setup, x: WarState, pw: Pair[Array] | None = None) -> Observed:
         power=power(w, x) if pw is None else pw,
         casualty_ratio=x.casualty_ratio,
         pain=x.pain,
+        pain_war=x.pain_war,
         stability_loss=Pair.of(lambda s: w.p.sides[s].stability.initial - x.stability[s]),
         cover=Pair.of(lambda s: x.reserves[s] / xp.maximum(w.spend0[s], 1e-12)),
     )
@@ -250,6 +258,7 @@ def step(
         storage=pair("storage", fought),
         reserves=pair("reserves", money),
         pain=pair("pain", money),
+        pain_war=pair("pain_war", money),
         stability=pair("stability", money),
     )
 
@@ -324,6 +333,13 @@ def _economy(
     spending = e.spending_other + e.spending_war * xp.where(war, 1.0, peace_share)
     reserves, deficit, exhausted = economy.treasury_step(x.reserves[s], revenue, spending, e.reserve_share)
     pain = economy.economic_pain(deficit, w.deficit0[s], exhausted, w.spend0[s], e.exhaustion_pain)
+    war_revenue = revenue - e.commodity_revenue * price * e.sanctions * relief
+    _, war_deficit, war_exhausted = economy.treasury_step(
+        x.reserves[s], war_revenue, e.spending_other + e.spending_war, e.reserve_share
+    )
+    pain_war = xp.where(
+        war, pain, economy.economic_pain(war_deficit, w.deficit0[s], war_exhausted, w.spend0[s], e.exhaustion_pain)
+    )
     stability = economy.stability_step(
         x.stability[s],
         st.initial,
@@ -335,4 +351,4 @@ def _economy(
         st.noise_sd,
         z[:, Z_STAB_A + SIDES.index(s)],
     )
-    return {"reserves": reserves, "pain": pain, "stability": stability}
+    return {"reserves": reserves, "pain": pain, "pain_war": pain_war, "stability": stability}

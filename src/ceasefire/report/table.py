@@ -30,6 +30,8 @@ def summary_table(summary: Summary) -> Table:
     t.add_column("value")
     for label, p in summary.settle_within.items():
         t.add_row(f"settlement within {label}", _pct(p))
+    for day, p in summary.settle_by.items():
+        t.add_row(f"settlement by {day}", _pct(p))
     if summary.median_month is not None:
         t.add_row(
             "median month of settlement", f"{summary.median_month}  ({summary.month_label(summary.median_month)})"

@@ -119,6 +119,7 @@ class Summary:
     version: str
     seconds: float
     settle_within: dict[str, Probability]
+    settle_by: dict[str, Probability]  # "YYYY-12-31" -> settled by the end of that year (within the horizon)
     median_month: int | None
     median_month_if_settled: float | None
     casualties_to_settlement: dict[str, Spread]
@@ -169,6 +170,17 @@ def spread(x: NDArray[np.float64]) -> Spread:
         return Spread(float("nan"), float("nan"), float("nan"))
     q = np.quantile(x, [0.5, 0.05, 0.95])
     return Spread(float(q[0]), float(q[1]), float(q[2]))
+
+
+def year_ends(start: dt.date, horizon: int) -> dict[str, int]:
+    """Each 31 December within the horizon, as ``{"YYYY-12-31": months}``: the months from the start to its
+    end (a settlement in month ``t < months`` is signed by that day)."""
+    out = {}
+    months = 13 - start.month
+    while months <= horizon:
+        out[f"{start.year + len(out)}-12-31"] = months
+        months += 12
+    return out
 
 
 def survival_at(durations: NDArray[np.int64], broke: NDArray[np.bool_], months: int) -> float | None:
@@ -288,6 +300,10 @@ def summarize(result: RunResult) -> Summary:
     settled = first >= 0
     within = {f"{m} months": probability(settled & (first < m), o.sample, spec.samples) for m in WITHIN}
     within["horizon"] = probability(settled, o.sample, spec.samples)
+    by = {
+        day: probability(settled & (first < months), o.sample, spec.samples)
+        for day, months in year_ends(sc.scenario.start, spec.horizon).items()
+    }
     median_month = _median_month(first)
     area = np.repeat(result.parameters["territory.area_km2"], spec.paths)
     terms = {t: float((o.first_terms == k).mean()) for k, t in enumerate(result.terms)}
@@ -317,6 +333,7 @@ def summarize(result: RunResult) -> Summary:
         version=result.version,
         seconds=result.seconds,
         settle_within=within,
+        settle_by=by,
         median_month=median_month,
         median_month_if_settled=float(np.median(first[settled])) if settled.any() else None,
         casualties_to_settlement={s: spread(o.casualties_to_settlement[s]) for s in SIDES},
