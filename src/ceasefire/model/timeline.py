@@ -49,21 +49,25 @@ def geometric_month(u: Array, probability: Array) -> Array:
     return xp.where(some, k, NEVER)
 
 
-def event_months(st: Structure, p: Params, u: Array) -> Array:
+def event_months(st: Structure, p: Params, u: Array | None) -> Array:
     """``(paths, events)`` the month each event happens on each path (``u``: the war's event uniforms,
-    ``(paths, events)``)."""
-    xp = namespace(u)
-    paths = u.shape[0]
+    ``(paths, events)``). Without them (``None``: a caller that reads the start only, as the explanation)
+    the events of a monthly probability do not happen, and a path's months are read on every path."""
+    xp = namespace(u, p.territory.area_km2)
     columns = []
     for e, ev in enumerate(st.events):
         if ev.kind == "scheduled":
             month: Array = float(ev.month)
         elif ev.kind == "probability":
-            month = geometric_month(u[:, e], p.events[e].probability)
+            month = NEVER if u is None else geometric_month(u[:, e], p.events[e].probability)
         else:
             month = xp.floor(p.events[e].within)
-        columns.append(xp.broadcast_to(xp.asarray(month, dtype=xp.float64), (paths,)))
-    return xp.stack(columns, axis=-1) if columns else xp.zeros((paths, 0))
+        columns.append(xp.atleast_1d(xp.asarray(month, dtype=xp.float64)))
+    if not columns:
+        return xp.zeros((1 if u is None else u.shape[0], 0))
+    if u is not None:
+        columns = [xp.broadcast_to(c, (u.shape[0],)) for c in columns]
+    return xp.stack(xp.broadcast_arrays(*columns), axis=-1)
 
 
 def schedule(
@@ -76,13 +80,10 @@ def schedule(
     """What changes after the start of a war (``None`` where nothing does: no events, no late lever).
 
     ``params`` are the drawn parameters (no lever), ``intensity`` and ``carried`` each lever's intensity
-    and whether it is carried out, ``event_u`` the war's event uniforms ``(paths, events)``."""
+    and whether it is carried out, ``event_u`` the war's event uniforms ``(paths, events)``, or ``None``
+    (:func:`event_months`)."""
     if not (st.events or st.varies):
         return None
-    if event_u is None:
-        if st.events:
-            raise ValueError("a scenario with events needs the war's event draws")
-        event_u = namespace(*carried).zeros((1, 0))  # no event: no column is read
     return Schedule(params, tuple(intensity), tuple(carried), event_months(st, params, event_u))
 
 
