@@ -371,17 +371,20 @@ def problem_row(
     terms: Sequence[TermsParams],
     cease: Ceasefire,
     broken: Array,
+    table: Array | None = None,
 ) -> ProblemRow:
     """Month ``t`` of leader ``side``'s stopping problem on his imagined war (``obs``: its state).
 
     ``other_successor`` marks the paths where the other leader has fallen (he then decides as a
     successor); ``doubt`` is the leader's log-bias on the other's hazard at war; ``types`` the leader's
-    own types (``successor`` masks; ``None`` for an incumbent everywhere). The leaders' parameters may
-    carry leading axes of variants (the explanation's coalitions), broadcast against the paths.
+    own types (``successor`` masks; ``None`` for an incumbent everywhere); ``table`` the terms on the
+    table per path ``(paths, terms)`` where a patron's veto takes some off (default: every terms option
+    from its month). The leaders' parameters may carry leading axes of variants (the explanation's
+    coalitions), broadcast against the paths.
     """
     xp = namespace(obs.gained)
     j = other(side)
-    available = xp.asarray(st.available_from) <= t
+    available = xp.asarray(st.available_from) <= t if table is None else table
     v_j, h_j = battlefield(st, j, obs.progress, leaders[j])
     # the doubt raises the other's hazard at war only: his staying power, not his peace
     val_j = Valuation.of(

@@ -2,6 +2,10 @@
 
 Every month, in this order:
 
+0. **Events** of the month take effect: the month's parameters are the start's with the levers and
+   events in force (:func:`.timeline.at`); a leader an event removes falls, and his successor decides
+   from this month (:func:`fall`); a patron an event replaces judges the terms by his successor's
+   calculus (:mod:`.patrons`).
 1. **Decide** (paths at war): each leader values every terms option against fighting on; where some
    are acceptable to both, talks open on the best (:mod:`.decision`). Talks run for the negotiation's
    lag while the fighting goes on; either leader walks away when the terms stop being acceptable to
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ceasefire.model import bargaining, hazard
+from ceasefire.model import bargaining, hazard, patrons, timeline
 from ceasefire.model.decision import Decision
 from ceasefire.model.params import SIDES, Array, Pair
 from ceasefire.model.structure import Structure
@@ -165,6 +169,36 @@ def available(st: Structure, pol: Politics, t: Any) -> Array:
     """``(paths, terms)``: the terms on the table in month ``t`` (from their month, and not blocked)."""
     xp = namespace(pol.blocked_until)
     return (xp.asarray(st.available_from) <= t)[None, :] & (pol.blocked_until <= t)
+
+
+def on_table(w: Setup, st: Structure, pol: Politics, progress: Array, t: Any) -> Array:
+    """``(paths, terms)``: the terms on the table in month ``t`` (:func:`available`) that no patron vetoes
+    at the objectives' ``progress`` (:func:`.patrons.assent`); ``w`` is the month's setup."""
+    table = available(st, pol, t)
+    if not st.vetoes:
+        return table
+    allowed = patrons.assent(w, st, progress, t)
+    return table if allowed is None else table & allowed
+
+
+def fall(w: Setup, st: Structure, pol: Politics, tally: Tally, t: Any) -> tuple[Politics, Tally]:
+    """The leaders removed by an event of month ``t`` (the month's setup ``w``): each falls at the start of
+    the month, and his successor decides from it on."""
+    xp = namespace(pol.broken)
+    successor, removed, removal_month = dict(pol.successor.items()), dict(tally.removed.items()), {}
+    for s in SIDES:
+        removal_month[s] = tally.removal_month[s]
+        out = timeline.happens(w, st.removing(s), t)
+        if out is None:
+            continue
+        removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
+        removed[s] = tally.removed[s] | out
+        successor[s] = pol.successor[s] | out
+    pol = replace(pol, successor=Pair(successor["A"], successor["B"]))
+    tally = replace(
+        tally, removed=Pair(removed["A"], removed["B"]), removal_month=Pair(removal_month["A"], removal_month["B"])
+    )
+    return pol, tally
 
 
 def background_breakdown(w: Setup, st: Structure, terms: Array, since: Array, broken: Array) -> Array:
@@ -320,13 +354,13 @@ def ceasefires(w: Setup, st: Structure, s: MonthState, u: Array, t: Any, resume:
     return MonthState(x, pol, tally)
 
 
-Decide = Callable[[MonthState, Observed, Pair[Array], Any], Decision]
-"""``decide(state, observed, power, t)``: the month's decision on every path (choice -1 where none;
-the values on paths at peace are not read)."""
+Decide = Callable[[Setup, MonthState, Observed, Pair[Array], Any], Decision]
+"""``decide(setup, state, observed, power, t)``: the month's decision on every path (choice -1 where none;
+the values on paths at peace are not read), ``setup`` the month's (:func:`.timeline.at`)."""
 
-Resume = Callable[[MonthState, Observed, Any], Pair[Array]]
-"""``resume(state, observed, t)``: each leader's probability of breaking the ceasefire in force on every
-path (not read at war)."""
+Resume = Callable[[Setup, MonthState, Observed, Any], Pair[Array]]
+"""``resume(setup, state, observed, t)``: each leader's probability of breaking the ceasefire in force on
+every path (not read at war), ``setup`` the month's."""
 
 
 def month(
@@ -339,15 +373,20 @@ def month(
     decide: Decide | None,
     resume: Resume | None = None,
 ) -> tuple[MonthState, Decision | None]:
-    """One month on every path (``z``, ``u``: its normals and uniforms); ``decide`` is ``None`` where
+    """One month on every path (``z``, ``u``: its normals and uniforms); ``w`` is the war's start, from
+    which the month's parameters are derived (:func:`.timeline.at`); ``decide`` is ``None`` where
     settlement is not allowed, ``resume`` where no leader breaks a ceasefire by choice. Returns the new
     state and the month's decision."""
     xp = namespace(s.politics.broken)
+    w = timeline.at(w, st, t)
+    if st.removing("A") or st.removing("B"):
+        pol, tally = fall(w, st, s.politics, s.tally, t)
+        s = MonthState(s.war, pol, tally)
     pw = power(w, s.war)
     decision = None
     if decide is not None:
         obs = observe(w, s.war, pw)
-        decision = decide(MonthState(s.war, s.politics, s.tally), obs, pw, t)
+        decision = decide(w, MonthState(s.war, s.politics, s.tally), obs, pw, t)
         pol, tally = settle(w, st, s, obs, decision, t, u)
         s = MonthState(s.war, pol, tally)
     pol = s.politics
@@ -357,7 +396,7 @@ def month(
     x = renew(st.renewal_every, st.renewal_first, w, x, u, t)
     pol, tally = leaders(w, x, pol, s.tally, u, t)
     s = MonthState(x, pol, tally)
-    chance = None if resume is None else resume(s, observe(w, x), t)
+    chance = None if resume is None else resume(w, s, observe(w, x), t)
     return ceasefires(w, st, s, u, t, chance), decision
 
 

@@ -54,6 +54,22 @@ class WarState:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """What changes a war's parameters and politics after its start, per path (:mod:`.timeline`): the
+    parameters before levers and events, the levers' intensities and whether each is carried out, and the
+    month each event happens."""
+
+    base: Params
+    """The parameters as drawn: no lever, no event."""
+    intensity: tuple[Array, ...]
+    """Each lever's intensity as the run gives it (a number, or one per path)."""
+    carried: tuple[Array, ...]
+    """Whether each lever is carried out on each path."""
+    months: Array
+    """``(paths, events)`` the month each event happens on each path (``inf``: not in this war)."""
+
+
+@dataclass(frozen=True)
 class Setup:
     """What the start fixes for a war: its parameters with levers applied, and the start's references."""
 
@@ -71,9 +87,11 @@ class Setup:
     """``(..., objectives + 1)`` cumulative objective areas, starting with 0."""
     bias: Pair[Array]
     """Log-bias on each side's combat power (a leader's optimism in his imagined war)."""
+    schedule: Schedule | None = None
+    """What changes after the start (levers starting late, events); ``None`` where nothing does."""
 
 
-PYTREES: tuple[type, ...] = (WarState, Setup)
+PYTREES: tuple[type, ...] = (WarState, Setup, Schedule)
 
 
 def losses0(p: Params) -> Pair[Array]:
@@ -82,8 +100,9 @@ def losses0(p: Params) -> Pair[Array]:
     return Pair(a, a / p.attrition.exchange_ratio)
 
 
-def setup(p: Params, reference: Params, bias: Pair[Array] | None = None) -> Setup:
-    """The start of a war with parameters ``p`` (levers applied); ``reference`` are the same without levers."""
+def setup(p: Params, reference: Params, bias: Pair[Array] | None = None, schedule: Schedule | None = None) -> Setup:
+    """The start of a war with parameters ``p`` (levers applied); ``reference`` are the same without levers;
+    ``schedule`` what changes them after the start (:mod:`.timeline`)."""
     xp = namespace(p.territory.area_km2)
     if p.objectives:
         areas = xp.stack(xp.broadcast_arrays(*[o.area_km2 for o in p.objectives]), axis=-1)
@@ -102,6 +121,7 @@ def setup(p: Params, reference: Params, bias: Pair[Array] | None = None) -> Setu
         equipment0=Pair.of(lambda s: reference.sides[s].forces.equipment),
         obj_bounds=xp.concatenate([zero, xp.cumsum(areas, axis=-1)], axis=-1),
         bias=bias if bias is not None else Pair(0.0, 0.0),
+        schedule=schedule,
     )
 
 
