@@ -55,7 +55,7 @@ def test_zelensky_neutral_gap_to_russian_demands_is_clearly_positive() -> None:
 
 
 def test_russian_demands_are_rare_and_collapse_is_reported(flagship) -> None:  # type: ignore[no-untyped-def]
-    r, s = flagship
+    _, s = flagship
     assert s.terms_agreed["russian-demands"] < 0.05
     assert set(s.collapse) == {t for t, share in s.terms_agreed.items() if t != "none" and share > 0}
     for sides in s.collapse.values():

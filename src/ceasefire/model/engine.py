@@ -443,6 +443,7 @@ def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: ND
         chance = resume_probability(
             st, NUMPY, policy, sit, t, since, pol.terms_now[peace],
             Pair.of(lambda side: pol.victory_now[side][peace]), Pair.of(lambda side: pol.attainment_now[side][peace]),
+            Pair.of(lambda side: pol.audience[side][peace]),
         )  # fmt: skip
         out.A[peace], out.B[peace] = chance.A, chance.B
         return out

@@ -69,6 +69,9 @@ class Politics:
     """The leader's victory score: of the battlefield at war, of the terms signed in peace."""
     attainment_now: Pair[Array]
     """His aims' attainment under the terms in force (in peace)."""
+    audience: Pair[Array]
+    """The log-hazard the leader in office carries for the terms he signed that his public rejects (an
+    audience cost: lasting, at war or in peace, until he leaves office; 0 for a leader who signed none)."""
     talks: Array
     """The terms under negotiation (-1: none)."""
     talks_since: Array
@@ -137,6 +140,7 @@ def begin(w: Setup, st: Structure, paths: int) -> MonthState:
         successor=Pair(no, no),
         victory_now=Pair(zeros, zeros),
         attainment_now=Pair(zeros, zeros),
+        audience=Pair(zeros, zeros),
         talks=minus,
         talks_since=minus,
         blocked_until=xp.zeros((paths, len(st.terms)), dtype=xp.int64),
@@ -233,6 +237,7 @@ def settle(
     blocked_for = xp.asarray(st.ratify_blocked)[k]
     block = failed[:, None] & (xp.arange(len(st.terms))[None, :] == k[:, None])
     removes = Pair.of(lambda side: signs & xp.asarray(st.removes_leader[side])[k])
+    rejected = Pair.of(lambda side: pick([terms.rejected[side] for terms in w.p.terms], k) if w.p.terms else 0.0)
 
     def chosen(table: Pair[Array], side: str) -> Array:
         return xp.take_along_axis(table[side], k[:, None], axis=1)[:, 0]
@@ -251,6 +256,17 @@ def settle(
         ),
         attainment_now=Pair.of(
             lambda side: xp.where(signs, chosen(decision.attainment, side), pol.attainment_now[side])
+        ),
+        audience=Pair.of(
+            lambda side: xp.where(
+                removes[side],
+                0.0,
+                xp.where(
+                    signs,
+                    xp.maximum(pol.audience[side], w.p.leaders[side].audience_hazard * rejected[side]),
+                    pol.audience[side],
+                ),
+            )
         ),
         successor=Pair.of(lambda side: pol.successor[side] | removes[side]),
         talks=xp.where(signs | failed, -1, talks),
@@ -295,26 +311,26 @@ def _vote_passes(w: Setup, st: Structure, k: Array) -> Array:
 
 def leaders(w: Setup, x: WarState, pol: Politics, tally: Tally, u: Array, t: Any) -> tuple[Politics, Tally]:
     """Each leader may lose office with his monthly hazard: at war, or in peace with the transition
-    shock of the settlement decaying since it was signed and the public's rejection of its terms
-    raising the rest (an audience cost, tied to the state); a successor takes over."""
+    shock of the settlement decaying since it was signed; the audience cost of terms he signed raises
+    the rest (:attr:`Politics.audience`). A successor takes over, with no audience cost of his own."""
     xp = namespace(pol.broken)
     since = xp.maximum(t - pol.peace_start, 0)
-    k = xp.maximum(pol.terms_now, 0)
-    successor, removed, removal_month = {}, {}, {}
+    successor, removed, removal_month, audience = {}, {}, {}, {}
     for i, s in enumerate(SIDES):
         ld = w.p.leaders[s]
         succ = pol.successor[s]
         sloss = w.p.sides[s].stability.initial - x.stability[s]
         war_rate, peace_base = removal_rates(ld, succ, x.casualty_ratio[s], x.pain[s], sloss)
-        rejected = pick([terms.rejected[s] for terms in w.p.terms], k) if w.p.terms else 0.0
         shock = hazard.transition_shock(transition_total(ld, succ), pol.victory_now[s], ld.victory_relief)
-        peace_rate = peace_base * xp.exp(ld.audience_hazard * rejected) + shock * xp.exp(-since / ld.shock_months)
-        h = hazard.probability(xp.where(pol.at_war, war_rate, peace_rate))
+        lost_support = xp.exp(pol.audience[s])
+        peace_rate = peace_base * lost_support + shock * xp.exp(-since / ld.shock_months)
+        h = hazard.probability(xp.where(pol.at_war, war_rate * lost_support, peace_rate))
         out = u[:, U_REMOVE_A + i] < h
         removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
         removed[s] = tally.removed[s] | out
         successor[s] = succ | out
-    pol = replace(pol, successor=Pair(successor["A"], successor["B"]))
+        audience[s] = xp.where(out, 0.0, pol.audience[s])
+    pol = replace(pol, successor=Pair(successor["A"], successor["B"]), audience=Pair(audience["A"], audience["B"]))
     tally = replace(
         tally, removed=Pair(removed["A"], removed["B"]), removal_month=Pair(removal_month["A"], removal_month["B"])
     )

@@ -398,8 +398,7 @@ def headline_section(
         "</p>"
     )
     removed = "; ".join(
-        f"{esc(s['leader_names'][side])} loses office: {_pct(s['removed'][side]['p'])}"
-        for side in SIDES
+        f"{esc(s['leader_names'][side])} loses office: {_pct(s['removed'][side]['p'])}" for side in SIDES
     )
     body = (
         lead

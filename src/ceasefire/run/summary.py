@@ -175,7 +175,7 @@ def spread(x: NDArray[np.float64]) -> Spread:
 def year_ends(start: dt.date, horizon: int) -> dict[str, int]:
     """Each 31 December within the horizon, as ``{"YYYY-12-31": months}``: the months from the start to its
     end (a settlement in month ``t < months`` is signed by that day)."""
-    out = {}
+    out: dict[str, int] = {}
     months = 13 - start.month
     while months <= horizon:
         out[f"{start.year + len(out)}-12-31"] = months
@@ -300,7 +300,7 @@ def summarize(result: RunResult) -> Summary:
     settled = first >= 0
     within = {f"{m} months": probability(settled & (first < m), o.sample, spec.samples) for m in WITHIN}
     within["horizon"] = probability(settled, o.sample, spec.samples)
-    by = {
+    year_end = {
         day: probability(settled & (first < months), o.sample, spec.samples)
         for day, months in year_ends(sc.scenario.start, spec.horizon).items()
     }
@@ -333,7 +333,7 @@ def summarize(result: RunResult) -> Summary:
         version=result.version,
         seconds=result.seconds,
         settle_within=within,
-        settle_by=by,
+        settle_by=year_end,
         median_month=median_month,
         median_month_if_settled=float(np.median(first[settled])) if settled.any() else None,
         casualties_to_settlement={s: spread(o.casualties_to_settlement[s]) for s in SIDES},

@@ -389,7 +389,7 @@ def _sample(
         table = available(st, pol, t)  # not read: every terms option in force may be resumed from
         return resume_probability(
             st, BACKEND, policy, situation(w, s, obs, t, table), t, since, jnp.maximum(pol.terms_now, 0),
-            pol.victory_now, pol.attainment_now,
+            pol.victory_now, pol.attainment_now, pol.audience,
         )  # fmt: skip
 
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
