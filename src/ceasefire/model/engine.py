@@ -327,7 +327,7 @@ def simulate_chunk(
     monthly: dict[str, NDArray[Any]] = {}
     if config.bargaining_range:
         n_ranged = int(ranged.sum())
-        monthly = {k: np.full((horizon, n_ranged), np.nan) for k in ("range_low", "range_high")}
+        monthly = {k: np.full((horizon, n_ranged), np.nan) for k in ("range_low", "range_high", "range_on_table")}
         monthly["at_war_decision"] = np.zeros((horizon, n_ranged), dtype=bool)
     decide_month = resume_month = None
     if config.allow_settlement:
@@ -347,6 +347,9 @@ def simulate_chunk(
             for name, value in (("range_low", decision.range_low), ("range_high", decision.range_high)):
                 if value is not None:
                     monthly[name][t] = value[ranged]
+            if decision.range_low is not None:
+                on_table = decision.acceptable[ranged].any(axis=1)
+                monthly["range_on_table"][t] = np.where(np.isnan(decision.range_low[ranged]), np.nan, on_table)
         if config.record:
             gains = decision.gains if decision is not None else None
             for side in SIDES:

@@ -455,12 +455,13 @@ def course_section(course: Mapping[str, Any], summary: Mapping[str, Any]) -> Sec
         parts.append("<h3>Bargaining range (Fearon): shares of the disputed stake to A that both prefer to war</h3>")
         parts.append(
             table_html(
-                ["month", "paths at war", "range exists", "A accepts from", "B accepts up to"],
+                ["month", "paths at war", "range exists", "terms in it", "A accepts from", "B accepts up to"],
                 [
                     (
                         f"{r['month']} ({_month_label(summary['start'], r['month'])})",
                         _pct(r["at_war"], 0),
                         _pct(r["exists"]),
+                        _pct(r.get("on_table"), 0),
                         f"{r['low']:.2f}",
                         f"{r['high']:.2f}",
                     )

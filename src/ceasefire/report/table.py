@@ -122,17 +122,21 @@ def range_table(summary: Summary, rows: int = 14) -> Table | None:
         title_justify="left",
         header_style="bold",
     )
-    for col in ("month", "paths at war", "range exists", "A accepts from", "B accepts up to"):
+    for col in ("month", "paths at war", "range exists", "terms in it", "A accepts from", "B accepts up to"):
         t.add_column(col, justify="right")
     for m in months:
         t.add_row(
             f"{m.month} ({summary.month_label(m.month)})",
             f"{100 * m.at_war:.0f}%",
             f"{100 * m.exists:.1f}%",
+            "–" if m.on_table is None else f"{100 * m.on_table:.0f}%",
             f"{m.low:.2f}",
             f"{m.high:.2f}",
         )
-    t.caption = "medians over the paths where the range exists; months without a range on any path are left out"
+    t.caption = (
+        "medians over the paths where the range exists; 'terms in it': of those paths, the share where some "
+        "terms on the table suit both (elsewhere the menu misses the range); months without a range are left out"
+    )
     return t
 
 

@@ -65,6 +65,7 @@ class RangeMonth:
     exists: float  # share of the paths at war on which some share of the stake suits both
     low: float  # median lowest share to A that A accepts, over paths where the range exists
     high: float  # median highest share to A that B accepts
+    on_table: float | None  # share of the paths with a range where some terms on the table lie in it (both sign)
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,7 @@ def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArra
     if "range_low" not in monthly:
         return []
     low, high = monthly["range_low"], monthly["range_high"]
+    on_table = monthly.get("range_on_table")
     n = low.shape[1]
     rows = []
     for t in range(low.shape[0]):
@@ -289,6 +291,7 @@ def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArra
                 exists=float(ok.sum() / max(n_war, 1.0)),
                 low=float(np.median(low[t][ok])),
                 high=float(np.median(high[t][ok])),
+                on_table=float(np.nanmean(on_table[t][ok])) if on_table is not None else None,
             )
         )
     return rows

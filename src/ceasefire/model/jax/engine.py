@@ -414,6 +414,8 @@ def _sample(
             high = nan if d is None or d.range_high is None else d.range_high
             rows["range_low"] = jnp.where(at_war, low, jnp.nan)
             rows["range_high"] = jnp.where(at_war, high, jnp.nan)
+            on_table = jnp.zeros(n, dtype=bool) if d is None else d.acceptable.any(axis=1)
+            rows["range_on_table"] = jnp.where(at_war & ~jnp.isnan(low), on_table.astype(jnp.float64), jnp.nan)
         if cfg.record:
             for side in SIDES:
                 for j, term in enumerate(st.terms):
@@ -725,7 +727,7 @@ def _rest_args(
         yield (jnp.asarray(keys[who]), jnp.asarray(block), part, rules, calls.knobs), pieces
 
 
-_RANGE_ROWS = ("range_low", "range_high", "at_war_decision")
+_RANGE_ROWS = ("range_low", "range_high", "range_on_table", "at_war_decision")
 """The monthly rows of the bargaining range, recorded on each sample's first path block only."""
 
 
