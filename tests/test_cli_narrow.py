@@ -155,3 +155,13 @@ def test_a_progress_bar_without_a_total_shows_no_count() -> None:
     assert str(count(bar.tasks[task])) == ""  # type: ignore[operator]
     bar.update(task, completed=3, total=16)
     assert str(count(bar.tasks[task])) == "3/16 coalitions"  # type: ignore[operator]
+
+
+def test_discover_without_ema_workbench_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ema_workbench", None)  # as if the 'discover' extra were not installed
+    result = runner.invoke(app, ["discover", FLAGSHIP, "--where", "p_settle_36 < 0.5", "-n", "4", "--paths", "2"])
+    assert result.exit_code == 2
+    assert "pip install 'ceasefire[discover]'" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
