@@ -71,8 +71,10 @@ def test_paths_dataset_is_samples_by_paths_by_months(result: RunResult) -> None:
 
 def test_every_analysis_result_becomes_a_frame() -> None:
     toy = ceasefire.load_scenario(DATA / "levers-toy.toml")
-    effects = lever_effects(toy, intensities=(0.5, 1.0), levers=["carrot", "no-effect"], samples=4, paths=8, seed=3)
+    effects = lever_effects(toy, intensities=(0.5, 1.0), levers=["carrot", "no-effect"], samples=4, paths=8, seed=3,
+                            certain=False)  # fmt: skip
     frame = ceasefire.to_frame(effects)
+    assert frame["d_p12_certain"].dtype == float and frame["d_p12_certain"].isna().all()  # not computed: NaN
     assert len(frame) == 4 and set(frame["lever"]) == {"carrot", "no-effect"}
     assert frame["d_p12"].tolist() == [r.d_p12 for r in effects.rows]
     assert frame.attrs["baseline_p12"] == effects.baseline["p12"].value

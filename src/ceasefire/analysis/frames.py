@@ -38,7 +38,10 @@ def _frame(rows: list[dict[str, Any]], attrs: dict[str, Any], columns: list[str]
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=columns)
-    frame = frame.fillna(value=float("nan")) if len(frame) else frame  # None in a number column: NaN
+    for name in frame.columns:
+        if pd.api.types.is_object_dtype(frame[name]) and frame[name].isna().all():
+            # a number not computed on any row (e.g. the certain twin): NaN, not None
+            frame[name] = frame[name].astype(float)
     frame.attrs.update(attrs)
     return frame
 

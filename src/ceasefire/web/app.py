@@ -573,19 +573,34 @@ class Dashboard:
             lever_ids,
             assumption_values,
             assumption_ids,
-            Input("full-done", "data"),
         )
         def _preview(
+            name: str, lv: list[float], lid: list[dict[str, str]], av: list[float], aid: list[dict[str, str]]
+        ) -> tuple[Any, ...]:
+            if self.stale_controls(name, lid, aid):
+                return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
+            return self.preview_outputs(name, lid, lv, aid, av)
+
+        @app.callback(
+            Output("headline", "children", allow_duplicate=True),
+            Input("full-done", "data"),
+            State("scenario", "value"),
+            State({"type": "lever", "id": ALL}, "value"),
+            lever_ids,
+            State({"type": "assumption", "id": ALL}, "value"),
+            assumption_ids,
+            prevent_initial_call=True,
+        )
+        def _compare(
+            _: str | None,
             name: str,
             lv: list[float],
             lid: list[dict[str, str]],
             av: list[float],
             aid: list[dict[str, str]],
-            _: str | None,
-        ) -> tuple[Any, ...]:
-            if self.stale_controls(name, lid, aid):
-                return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
-            return self.preview_outputs(name, lid, lv, aid, av)
+        ) -> Any:
+            # a full run has finished: the preview's cards now compare themselves with it
+            return self.preview_outputs(name, lid, lv, aid, av)[0]
 
         @app.callback(
             Output("job", "data"),
