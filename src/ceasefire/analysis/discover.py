@@ -212,6 +212,12 @@ class Discovery:
         """JSON-safe: NaN and infinities become ``None``."""
         return json_safe(asdict(self))  # type: ignore[no-any-return]
 
+    def to_frame(self) -> pd.DataFrame:
+        """As a tidy table (:func:`ceasefire.analysis.frames.to_frame`)."""
+        from ceasefire.analysis.frames import to_frame
+
+        return to_frame(self)
+
 
 def _prim_module() -> Any:
     with warnings.catch_warnings():

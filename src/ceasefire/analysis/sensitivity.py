@@ -175,6 +175,12 @@ class SensitivityResult:
         """JSON-safe: NaN and infinities become ``None``."""
         return json_safe(asdict(self))  # type: ignore[no-any-return]
 
+    def to_frame(self) -> pd.DataFrame:
+        """As a tidy table (:func:`ceasefire.analysis.frames.to_frame`)."""
+        from ceasefire.analysis.frames import to_frame
+
+        return to_frame(self)
+
 
 def sampler_seed(seed: int, stream: int) -> int:
     """An integer seed for SALib's samplers and bootstraps, derived from ``seed`` (``stream`` apart)."""

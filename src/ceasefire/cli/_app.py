@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 app = typer.Typer(
     add_completion=False,
@@ -74,12 +75,25 @@ def parse_levers(items: list[str]) -> dict[str, float]:
     return levers
 
 
+class _Count(ProgressColumn):
+    """``done/total unit``, or nothing while the total is not known yet (never ``0/None``)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text(f"{task.completed:g}/{task.total:g} {self.unit}".rstrip())
+
+
 def progress_bar(show: bool, unit: str = "samples") -> Progress:
     """A Rich progress bar on stderr with elapsed time and an estimate of the time left."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} " + unit),
+        _Count(unit),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,

@@ -70,7 +70,8 @@ def explain(
 def print_explanation(e: Any) -> None:
     """The leader's values and the ranked Shapley table, on stdout."""
     from rich.console import Console
-    from rich.table import Table
+
+    from ceasefire.cli._tables import id_column, narrow_table, print_fitted, text_column, with_id
 
     out = Console(highlight=False)
     s = e.sizes
@@ -79,15 +80,15 @@ def print_explanation(e: Any) -> None:
         f"({s['samples']} samples x {s['paths']} paths, horizon {s['horizon']}, seed {s['seed']}, "
         f"{s['coalitions']} coalitions, {e.seconds:.1f} s)"
     )
-    values = Table(show_header=True, header_style="bold")
-    values.add_column("option")
-    values.add_column("value", justify="right")
+    values = narrow_table()
+    text_column(values, "option")
+    id_column(values, "value", justify="right")
     values.add_row("fight on", f"{e.fight_value:.2f}")
     for t, v in e.terms.items():
         share = e.compared_share.get(t, 0.0)
         mark = "" if share == 0 else "  (compared)" if share == 1 else f"  (compared in {share:.0%} of samples)"
         values.add_row(f"sign {t}{mark}", f"{v:.2f}")
-    out.print(values)
+    print_fitted(out, values)
     out.print(
         f"gap (fight on - {e.compared_terms}): [bold]{e.gap:+.2f}[/] ± {e.gap_se:.2f}; "
         f"with every factor neutral: {e.neutral_gap:+.2f}; the factors' parts sum to "
@@ -95,15 +96,15 @@ def print_explanation(e: Any) -> None:
     )
     if e.compared_terms != e.best_terms or e.best_share < 1:
         out.print(f"best terms for him: {e.best_terms} (in {e.best_share:.0%} of samples)")
-    table = Table(show_header=True, header_style="bold", title="Shapley decomposition of the gap")
-    for col, justify in (("factor", "left"), ("shapley", "right"), ("± s.e.", "right"), ("share", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    table.add_column("source")
+    table = narrow_table("Shapley decomposition of the gap")
+    text_column(table, "factor (id)")
+    for col in ("shapley", "± s.e.", "share"):
+        id_column(table, col, justify="right")
+    id_column(table, "source")
     for f in e.factors:
         share = "" if f.share is None else f"{f.share:.0%}"
-        name = f"{f.name} [dim]({f.id})[/]"
-        table.add_row(name, f"{f.shapley:+.2f}", f"{f.se:.2f}", share, f.source)
-    out.print(table)
+        table.add_row(with_id(f.name, f.id), f"{f.shapley:+.2f}", f"{f.se:.2f}", share, f.source)
+    print_fitted(out, table)
 
 
 @app.command()
@@ -147,7 +148,9 @@ def claims(
 def print_claims(report: Any) -> None:
     """The claims table and the consistency checks, on stdout."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
+
+    from ceasefire.cli._tables import id_column, narrow_table, print_fitted, text_column
 
     out = Console(highlight=False)
     s = report.sizes
@@ -157,19 +160,25 @@ def print_claims(report: Any) -> None:
         f"samples, {report.seconds:.1f} s)"
     )
     colour = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
-    table = Table(show_header=True, header_style="bold")
-    for col in ("claim", "source", "quantity", "estimate [95%]", "claimed", "verdict"):
-        table.add_column(col)
+    table = narrow_table()
+    id_column(table, "claim, source")
+    text_column(table, "quantity")
+    text_column(table, "estimate [95%]", justify="right")
+    text_column(table, "claimed")
+    id_column(table, "verdict")
     for c in report.claims:
-        claimed = c.rule.split(":")[0]
-        table.add_row(c.id, c.source, c.quantity, c.display, claimed, f"[{colour[c.verdict]}]{c.verdict}[/]")
+        claimed = c.rule.split(":")[0].removeprefix("estimate ")
+        who = Text(c.id)
+        who.append("\n" + c.source, style="dim")
+        table.add_row(who, c.quantity, c.display, claimed, Text(c.verdict, style=colour[c.verdict]))
     if report.claims:
-        out.print(table)
+        print_fitted(out, table)
     if report.inconsistencies:
-        checks = Table(show_header=True, header_style="bold", title="Consistency of the sources' figures")
-        for col in ("check", "result", "explanation"):
-            checks.add_column(col)
+        checks = narrow_table("Consistency of the sources' figures")
+        id_column(checks, "check")
+        id_column(checks, "result")
+        text_column(checks, "explanation")
         for r in report.inconsistencies:
             result = "[green]consistent[/]" if r.consistent else "[red]contradiction[/]"
             checks.add_row(r.id, result, r.explanation)
-        out.print(checks)
+        print_fitted(out, checks)

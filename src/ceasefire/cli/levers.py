@@ -132,15 +132,15 @@ def levers(
     if show:
         from rich.console import Console
 
+        from ceasefire.cli._tables import print_fitted
+
         out = Console()
         if isinstance(result, price.PriceOfPeace):
-            out.print(_price_table(sc.scenario.title, result))
+            print_fitted(out, _price_table(sc.scenario.title, result))
         elif isinstance(result, lev.LeverGrid):
-            for part in _grid_tables(sc.scenario.title, result):
-                out.print(part)
+            print_fitted(out, *_grid_tables(sc.scenario.title, result))
         else:
-            for part in _effects_tables(sc.scenario.title, result):
-                out.print(part)
+            print_fitted(out, *_effects_tables(sc.scenario.title, result))
             if result.skipped:
                 out.print(f"skipped (above the lever's largest intensity): {', '.join(result.skipped)}")
     emit_json(json_out, doc)
@@ -152,6 +152,13 @@ def _pts(d: float | None, se: float | None = None) -> str:
     if d is None or d != d:
         return "–"
     return f"{100 * d:+.1f}" + ("" if se is None else f" ± {100 * se:.1f}")
+
+
+def _level(e: Any) -> str:
+    """A probability in % ± one standard error, or why there is none (a horizon too short, no ceasefire)."""
+    if e.value != e.value:
+        return "not observed (beyond the horizon, or no ceasefire)"
+    return f"{100 * e.value:.1f}% ± {100 * e.se:.1f}"
 
 
 def _thousands(d: float, se: float) -> str:
@@ -171,13 +178,13 @@ def _heading(*lines: str) -> Text:
 
 
 def _table(*columns: str) -> Table:
-    from rich import box
-    from rich.table import Table
+    """A narrow table whose first column holds ids (never broken) and whose others hold numbers."""
+    from ceasefire.cli._tables import id_column, narrow_table, text_column
 
-    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    t.add_column(columns[0], overflow="fold", min_width=12)
+    t = narrow_table()
+    id_column(t, columns[0])
     for name in columns[1:]:
-        t.add_column(name, justify="right", no_wrap=True)
+        text_column(t, name, justify="right")
     return t
 
 
@@ -223,8 +230,7 @@ def _effects_tables(title: str, e: LeverEffects) -> list[RenderableType]:
             f"Lever effects on a settlement: {title}",
             sizes,
             how,
-            f"without levers: within 12 months {100 * b['p12'].value:.1f}% ± {100 * b['p12'].se:.1f}, "
-            f"within 24 months {100 * b['p24'].value:.1f}% ± {100 * b['p24'].se:.1f}",
+            f"without levers: within 12 months {_level(b['p12'])}, within 24 months {_level(b['p24'])}",
             f"x: intensity; cost: expected{', in ' + unit if unit else ''}; certain: the change if the lever were "
             "carried out for sure (credibility 1; its standard errors are in the JSON)",
         ),
@@ -234,7 +240,7 @@ def _effects_tables(title: str, e: LeverEffects) -> list[RenderableType]:
             sizes,
             how,
             f"without levers: casualties A {b['casualties_A'].value:,.0f}, B {b['casualties_B'].value:,.0f} "
-            f"over the horizon; a ceasefire holds 2 years with probability {100 * b['holds'].value:.1f}%",
+            f"over the horizon; a ceasefire holds 2 years with probability {_level(b['holds'])}",
             "cred.: the lever's mean credibility (the probability it is carried out and sustained)",
         ),
         harm,
@@ -247,7 +253,7 @@ def _grid_tables(title: str, g: LeverGrid) -> list[RenderableType]:
         (12, g.p12, g.p12_se, g.d_p12, g.d_p12_se),
         (24, g.p24, g.p24_se, g.d_p24, g.d_p24_se),
     ):
-        t = _table(f"{g.a} \\ {g.b}", *(f"{y:g}" for y in g.intensities_b))
+        t = _table("rows \\ columns", *(f"{y:g}" for y in g.intensities_b))
         t.add_section()
         for i, x in enumerate(g.intensities_a):
             cells = [
@@ -272,16 +278,15 @@ def _grid_tables(title: str, g: LeverGrid) -> list[RenderableType]:
 
 
 def _price_table(title: str, f: PriceOfPeace) -> Table:
-    from rich.table import Table
+    from ceasefire.cli._tables import narrow_table
 
-    t = Table(
-        title=f"The price of peace: {title}\nthe cheapest package with P(settlement within {f.within} months) "
-        f">= {f.target:.0%}",
-        title_justify="left",
-        show_header=False,
+    t = narrow_table(
+        f"The price of peace: {title}\nthe cheapest package with P(settlement within {f.within} months) "
+        f">= {f.target:.0%}"
     )
-    t.add_column("quantity", style="cyan")
-    t.add_column("value")
+    t.show_header = False
+    t.add_column("quantity", style="cyan", ratio=1)
+    t.add_column("value", ratio=3)
     t.add_row("verdict", f.verdict)
     used = {k: x for k, x in f.package.items() if x > 0}
     t.add_row("package", ", ".join(f"{k} = {x:g}" for k, x in used.items()) or "no lever")

@@ -271,7 +271,10 @@ def discover(
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Scenario discovery (PRIM): the boxes of assumptions in which the --where condition holds."""
+    """Scenario discovery (PRIM): the boxes of assumptions in which the --where condition holds.
+
+    Needs EMA Workbench, an optional extra: pip install 'ceasefire[discover]'."""
+    _need_discover()
     from ceasefire.analysis.discover import discover as run_discover
     from ceasefire.analysis.discover import parse_where
 
@@ -302,6 +305,21 @@ def discover(
     if show:
         _print_discovery(result.to_dict())
     emit_json(json_out, result.to_dict())
+
+
+def _need_discover() -> None:
+    """Fail with how to install it unless EMA Workbench (the ``discover`` extra) is importable."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # it warns about optional parallel back-ends at import
+            import ema_workbench  # noqa: F401
+    except ImportError:
+        raise fail(
+            "scenario discovery needs EMA Workbench, an optional extra: pip install 'ceasefire[discover]' "
+            "(or, in a clone, .venv/bin/pip install -e '.[discover]')"
+        ) from None
 
 
 def _print_discovery(doc: dict[str, Any]) -> None:
