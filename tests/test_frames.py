@@ -104,6 +104,7 @@ def test_an_explanation_becomes_one_row_per_factor() -> None:
     assert list(frame["id"]) == ["a-legitimacy", "a-casualties"]
     assert frame.attrs["gap"] == pytest.approx(frame.attrs["neutral_gap"] + frame["shapley"].sum())
     assert frame.attrs["samples"] == 8 and frame.attrs["terms"] == {"freeze": 31.5}
+    assert e.to_frame().equals(frame)
 
 
 def test_sensitivity_and_discovery_have_to_frame() -> None:
@@ -121,3 +122,18 @@ def test_sensitivity_and_discovery_have_to_frame() -> None:
 def test_an_unknown_object_is_refused_by_name() -> None:
     with pytest.raises(TypeError, match="cannot make a table of a dict"):
         ceasefire.to_frame({})
+
+
+def test_every_analysis_result_has_to_frame() -> None:
+    """Each result :func:`to_frame` converts is a :class:`Tabular`: its ``.to_frame()`` is the same table."""
+    import importlib
+
+    from ceasefire.analysis.frames import CONVERTERS, Tabular
+
+    modules = ["claims", "discover", "explain", "levers", "price", "sensitivity"]
+    classes = {}
+    for m in modules:
+        mod = importlib.import_module(f"ceasefire.analysis.{m}")
+        classes.update({n: getattr(mod, n) for n in CONVERTERS if hasattr(mod, n)})
+    assert set(classes) == set(CONVERTERS)
+    assert all(issubclass(c, Tabular) for c in classes.values())

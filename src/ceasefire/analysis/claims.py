@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
+from ceasefire.analysis.frames import Tabular
 from ceasefire.model.engine import fight_without_deal, per_path
 from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
 from ceasefire.run.sampling import Seeds
@@ -67,7 +68,7 @@ class ClaimResult:
 
 
 @dataclass(frozen=True)
-class ClaimsReport:
+class ClaimsReport(Tabular):
     scenario: str
     claims: tuple[ClaimResult, ...]
     inconsistencies: tuple[ConsistencyResult, ...]

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import METRICS, Executor, SweepSpec, executor_for, latin_hypercube, model_factors, run_sweep
@@ -191,7 +192,7 @@ class Box:
 
 
 @dataclass(frozen=True)
-class Discovery:
+class Discovery(Tabular):
     """The boxes of assumptions where ``where`` holds."""
 
     scenario: str
@@ -211,12 +212,6 @@ class Discovery:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: NaN and infinities become ``None``."""
         return json_safe(asdict(self))  # type: ignore[no-any-return]
-
-    def to_frame(self) -> pd.DataFrame:
-        """As a tidy table (:func:`ceasefire.analysis.frames.to_frame`)."""
-        from ceasefire.analysis.frames import to_frame
-
-        return to_frame(self)
 
 
 def _prim_module() -> Any:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
 from ceasefire.model.calculus import (
     month_of,
@@ -90,7 +91,7 @@ class FactorPart:
 
 
 @dataclass(frozen=True)
-class Explanation:
+class Explanation(Tabular):
     """A leader's calculus in one month and the Shapley decomposition of his gap.
 
     Values are in months of office (a month in office is worth 1), averaged over samples and paths.

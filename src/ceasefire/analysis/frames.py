@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CONVERTERS", "to_frame"]
+__all__ = ["CONVERTERS", "Tabular", "to_frame"]
+
+
+class Tabular:
+    """What every analysis result has beside its fields: ``.to_frame()``, itself as a tidy table."""
+
+    __slots__ = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """As a tidy pandas DataFrame (:func:`to_frame`)."""
+        return to_frame(self)
 
 
 def _scalars(result: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:

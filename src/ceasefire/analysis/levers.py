@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
+from ceasefire.analysis.frames import Tabular
 from ceasefire.model.engine import PATH_BLOCK, RunConfig
 from ceasefire.run.experiment import (
     RunResult,
@@ -420,7 +421,7 @@ class EffectRow:
 
 
 @dataclass(frozen=True)
-class LeverEffects:
+class LeverEffects(Tabular):
     """Each lever's effect at several intensities (see :func:`lever_effects`)."""
 
     scenario: str
@@ -538,7 +539,7 @@ def lever_effects(
 
 # -- two levers together ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class LeverGrid:
+class LeverGrid(Tabular):
     """Two levers at every pair of intensities: ``[i][j]`` is lever ``a`` at ``intensities_a[i]``
     and lever ``b`` at ``intensities_b[j]``; row and column 0 are the single levers (intensity 0)."""
 

@@ -48,6 +48,7 @@ from numpy.typing import NDArray
 from scipy.optimize import NonlinearConstraint, OptimizeResult, differential_evolution
 
 from ceasefire import __version__
+from ceasefire.analysis.frames import Tabular
 from ceasefire.analysis.levers import (
     DEFAULT_PATHS,
     DEFAULT_SAMPLES,
@@ -240,7 +241,7 @@ def _search(
 
 
 @dataclass(frozen=True)
-class PriceOfPeace:
+class PriceOfPeace(Tabular):
     """The cheapest package found, and its probability re-estimated on a fresh, larger run.
 
     ``reached``: the search found a package meeting the target at the search size;

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import (
@@ -152,7 +153,7 @@ METHODS: dict[str, Method] = {
 
 
 @dataclass(frozen=True)
-class SensitivityResult:
+class SensitivityResult(Tabular):
     """Indices of every factor for one output, ranked (largest ``rank_by`` first)."""
 
     scenario: str
@@ -174,12 +175,6 @@ class SensitivityResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: NaN and infinities become ``None``."""
         return json_safe(asdict(self))  # type: ignore[no-any-return]
-
-    def to_frame(self) -> pd.DataFrame:
-        """As a tidy table (:func:`ceasefire.analysis.frames.to_frame`)."""
-        from ceasefire.analysis.frames import to_frame
-
-        return to_frame(self)
 
 
 def sampler_seed(seed: int, stream: int) -> int:
