@@ -8,13 +8,12 @@ import platform
 import subprocess
 import sys
 import textwrap
-import time
 import warnings
 
 import pytest
 
 from ceasefire.run import allocator
-from ceasefire.run.workers import in_worker, parallel_map
+from ceasefire.run.executor import executor_for, in_worker
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 glibc = pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
@@ -85,7 +84,6 @@ def test_the_command_keeps_freed_memory() -> None:
 
 
 def _state() -> tuple[bool, bool]:
-    time.sleep(0.2)  # long enough for the pool's processes to take some units
     return in_worker(), allocator._applied
 
 
@@ -95,11 +93,9 @@ def test_worker_processes_keep_freed_memory() -> None:
     # glibc's defaults), they leave them as they are
     chosen = any(k in os.environ for k in allocator._ENVIRONMENT)
     chosen |= os.environ.get(allocator.ALLOCATOR_ENV, "").strip() == "default"
-    in_pool: list[bool] = []
-    deadline = time.monotonic() + 60  # the pool starts in the background; until then units run here
-    while not in_pool and time.monotonic() < deadline:
-        in_pool = [applied for _, (worker, applied) in parallel_map(_state, [()] * 4, 2) if worker]
-    assert in_pool and all(applied is not chosen for applied in in_pool)
+    with executor_for(2) as ex:
+        seen = [state for _, state in ex.map_unordered(_state, [()] * 4)]
+    assert seen == [(True, not chosen)] * 4
 
 
 @pytest.mark.parametrize(
@@ -118,8 +114,6 @@ def test_one_threshold_set_alone_is_named(environ: dict[str, str], expected: str
 def test_a_dask_cluster_whose_nanny_sets_one_threshold_is_warned_of() -> None:
     import dask
     from distributed import LocalCluster
-
-    from ceasefire.run.sweep import executor_for
 
     def enter(cluster: LocalCluster) -> list[str]:
         with warnings.catch_warnings(record=True) as caught, executor_for(scheduler=cluster.scheduler_address):
