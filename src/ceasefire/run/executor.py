@@ -238,6 +238,7 @@ class ProcessExecutor:
 
     @property
     def workers(self) -> int:
+        """Units computed at once (1 once entered where processes could not start)."""
         return 1 if self._entered and self._pool is None else self._workers
 
     def __enter__(self) -> ProcessExecutor:

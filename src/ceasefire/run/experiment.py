@@ -399,8 +399,8 @@ def _simulate_rows(
 
         out = jax_engine.simulate_blocks(structure_of(scenario), chunk, chunk_seeds, spec.paths, config, levers, offset)
     else:
-        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset,
-                               executor=executor or InlineExecutor())  # fmt: skip
+        here = executor or InlineExecutor()
+        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, executor=here)
     return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
 
 
