@@ -37,8 +37,9 @@ from numpy.typing import NDArray
 
 from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
+from ceasefire.run.executor import Executor, executor_for
 from ceasefire.run.jsonsafe import json_safe
-from ceasefire.run.sweep import METRICS, Executor, SweepSpec, executor_for, latin_hypercube, model_factors, run_sweep
+from ceasefire.run.sweep import METRICS, SweepSpec, latin_hypercube, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
 __all__ = ["Box", "Condition", "Discovery", "WhereError", "discover", "find_boxes", "parse_where", "select_dims"]

@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from numpy.typing import NDArray
 from ceasefire import __version__
 from ceasefire.analysis.frames import Tabular
 from ceasefire.model.engine import PATH_BLOCK, RunConfig
+from ceasefire.run.executor import executor_for
 from ceasefire.run.experiment import (
     RunResult,
     RunSpec,
@@ -62,7 +62,6 @@ from ceasefire.run.experiment import (
 )
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
-from ceasefire.run.workers import parallel_map, resolve_workers
 from ceasefire.scenario.params import AnyParam
 from ceasefire.scenario.schema import SIDES, Lever, Scenario
 
@@ -210,7 +209,7 @@ def simulate_settings(
     All packages go through the engine together, as ``len(settings) x samples`` samples in
     chunks; package ``k``'s sample ``j`` reuses the baseline sample ``j``'s parameters and seed.
     The chunks are shared among ``workers`` cores (``None``: automatic, as for a run, see
-    :func:`ceasefire.run.workers.resolve_workers`); a sample's numbers do not depend on its chunk,
+    :func:`ceasefire.run.executor.resolve_workers`); a sample's numbers do not depend on its chunk,
     so neither do the tallies.
     """
     sc, spec = baseline.scenario, baseline.spec
@@ -230,7 +229,8 @@ def simulate_settings(
     seeds = Seeds.from_seed(spec.seed)
     total = k_count * n_samples
     least = max(1, samples_per_unit(paths) // UNIT_SHARE)
-    cores = resolve_workers(workers, total, path_steps(total, paths, config), useful=total // least)
+    executor = executor_for(workers, work=path_steps(total, paths, config), units=total, useful=total // least)
+    cores = executor.workers or 1
     size = chunk_size_for(paths, spec.horizon, spec.policy)
     if cores > 1:  # one unit per core: the units are alike, and each call has a fixed cost
         size = min(size, -(-total // cores))
@@ -249,8 +249,8 @@ def simulate_settings(
 
     parts: dict[int, Tally] = {}
     done = 0
-    with closing(parallel_map(_tally_chunk, tasks(), cores)) as results:
-        for i, tally in results:
+    with executor as ex:
+        for i, tally in ex.map_unordered(_tally_chunk, tasks()):
             parts[i] = tally
             done += tally.samples
             if progress is not None:

@@ -38,16 +38,9 @@ from numpy.typing import NDArray
 
 from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
+from ceasefire.run.executor import Executor, executor_for
 from ceasefire.run.jsonsafe import json_safe
-from ceasefire.run.sweep import (
-    LEVER_PREFIX,
-    METRICS,
-    Executor,
-    SweepSpec,
-    executor_for,
-    model_factors,
-    run_sweep,
-)
+from ceasefire.run.sweep import LEVER_PREFIX, METRICS, SweepSpec, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
 __all__ = ["METHODS", "Factor", "SensitivityResult", "analyze_factors", "sensitivity"]

@@ -98,7 +98,8 @@ def sweep(
     """Evaluate a design (one experiment per row) over common random numbers; results in --out."""
     import time
 
-    from ceasefire.run.sweep import SweepSpec, executor_for, latin_hypercube, run_sweep
+    from ceasefire.run.executor import executor_for
+    from ceasefire.run.sweep import SweepSpec, latin_hypercube, run_sweep
 
     sc = _load(scenario)
     if (design is None) == (n is None):
