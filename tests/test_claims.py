@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from ceasefire.analysis.claims import _bootstrap_weights, _verdict, check_claims, evaluate, war_course
 from ceasefire.analysis.consistency import check_consistency, stated_range
-from ceasefire.scenario.query import parse_query
 from ceasefire.cli import app
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.run.experiment import RunSpec, run
 from ceasefire.scenario.load import load_scenario
+from ceasefire.scenario.query import parse_query
 from ceasefire.scenario.schema import Figure
 
 DATA = Path(__file__).parent / "data"
@@ -146,3 +146,13 @@ def test_cli_claims(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "contradiction" in table.stdout and target.exists()
     none = runner.invoke(app, ["claims", str(DATA / "toy.toml")])
     assert none.exit_code == 2 and "no [[claims]]" in none.output
+
+
+def test_a_given_base_run_gives_the_same_claims_and_a_mismatched_one_is_refused() -> None:
+    sc = load_scenario(CERTAIN)
+    alone = check_claims(sc, samples=4, paths=8, resamples=100)
+    base = run(sc, RunSpec.from_scenario(sc, samples=4, paths=8))
+    reused = check_claims(sc, samples=4, paths=8, resamples=100, base=base)
+    assert [c.to_dict() for c in reused.claims] == [c.to_dict() for c in alone.claims]
+    with pytest.raises(ValueError, match="base must be a run of the same scenario"):
+        check_claims(sc, samples=4, paths=6, resamples=100, base=base)

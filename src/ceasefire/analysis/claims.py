@@ -31,11 +31,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
-from ceasefire.scenario.query import Quantity, Query, parse_query
 from ceasefire.model.engine import TRUE_WORLD, _noise, _world, per_path
 from ceasefire.model.valuation import Structure
 from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
 from ceasefire.run.sampling import Seeds
+from ceasefire.scenario.query import Quantity, Query, parse_query
 from ceasefire.scenario.schema import SIDES, Scenario
 
 __all__ = ["BOOTSTRAP", "ClaimResult", "ClaimsReport", "WarCourse", "check_claims", "evaluate", "war_course"]
@@ -291,11 +291,14 @@ def check_claims(
     horizon: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     resamples: int = BOOTSTRAP,
+    base: RunResult | None = None,
 ) -> ClaimsReport:
     """Evaluate every ``[[claims]]`` query and every ``[[consistency]]`` check of a scenario.
 
     Sizes default to the scenario's ``[run]`` table. ``progress`` is called with a label and
-    ``(done, total)`` samples of the run in progress.
+    ``(done, total)`` samples of the run in progress. ``base``, a run of this scenario at these
+    sizes and seed without levers (e.g. a report's headline run), is used instead of running it
+    again: the numbers are the same.
     """
     start = time.perf_counter()
     spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
@@ -305,7 +308,14 @@ def check_claims(
     def report(label: str) -> Callable[[int, int], None] | None:
         return None if progress is None else (lambda done, total: progress(label, done, total))
 
-    base = run(scenario, spec, progress=report("baseline"))
+    if base is None:
+        base = run(scenario, spec, progress=report("baseline"))
+    elif base.scenario != scenario or base.spec != spec:
+        raise ValueError(
+            "base must be a run of the same scenario with the claims' sizes, seed and horizon, without levers "
+            f"(claims: {spec.samples} x {spec.paths}, seed {spec.seed}, horizon {spec.horizon}; "
+            f"base: {base.spec.samples} x {base.spec.paths}, seed {base.spec.seed}, horizon {base.spec.horizon})"
+        )
     settings: dict[tuple[tuple[str, float], ...], RunResult] = {}
     for _, q in queries:
         key = tuple(sorted(q.levers))
