@@ -51,16 +51,19 @@ from ceasefire import __version__
 from ceasefire.analysis.levers import (
     DEFAULT_PATHS,
     DEFAULT_SAMPLES,
+    Baselines,
     Estimate,
     Setting,
     Tally,
     _levers,
     _load,
     baseline_run,
+    difference,
     expected,
     level,
     simulate_settings,
 )
+from ceasefire.run.experiment import RunResult
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.scenario.schema import Lever, Scenario
 
@@ -281,6 +284,9 @@ class PriceOfPeace:
     optimizer: str
     seconds: float
     version: str = __version__
+    search_message: str = ""  # the optimizer's own stopping message (diagnostics, not for readers)
+    reference_samples: int | None = None  # the run the levels are stated against, when not the confirmation
+    reference_paths: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: non-finite numbers become ``None``."""
@@ -305,6 +311,8 @@ def price_of_peace(
     confirm_seed: int | None = None,
     screen: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    confirm: RunResult | Baselines | None = None,
+    reference: RunResult | None = None,
 ) -> PriceOfPeace:
     """The cheapest package of lever intensities that brings P(settlement within ``within`` months)
     to ``target``, searched at ``search_samples x search_paths`` on ``seed`` and confirmed at
@@ -313,6 +321,13 @@ def price_of_peace(
     During the search a package's probability is estimated as the confirmation run's probability
     without levers plus the package's change on the search runs: the change, a paired difference
     on common random numbers, is precise even on small runs, while the level is not.
+
+    ``confirm`` gives the confirmation runs instead (a run without levers, or batches of them,
+    whose sizes and seeds then replace ``samples``, ``paths`` and ``confirm_seed``). ``reference``,
+    a larger run without levers (e.g. a report's headline run), makes every probability reported
+    its level plus the change on the confirmation runs (common random numbers), with the two
+    standard errors combined, so that the price of peace starts from the same probability as that
+    run; the confirmation runs then measure changes only.
 
     ``levers`` restricts the package to some levers (default: all of the scenario's, which must
     then share one cost unit). With ``screen``, levers that alone at their largest intensity do
@@ -338,11 +353,16 @@ def price_of_peace(
         raise ValueError(f"within must be a whole number of months in [1, {h}] (the horizon), got {within!r}")
     quantity = f"p{within}"
     search_base = baseline_run(sc, search_samples, search_paths, seed, h, policy, stage("baseline (search)"))
-    fresh = search_base.spec.seed + 1 if confirm_seed is None else confirm_seed
-    samples = DEFAULT_SAMPLES if samples is None else samples
-    paths = DEFAULT_PATHS if paths is None else paths
-    confirm = baseline_run(sc, samples, paths, fresh, h, search_base.spec.policy, stage("baseline (confirm)"))
-    p0 = level(Tally.of_run(confirm), quantity)
+    if confirm is None:
+        fresh = search_base.spec.seed + 1 if confirm_seed is None else confirm_seed
+        samples = DEFAULT_SAMPLES if samples is None else samples
+        paths = DEFAULT_PATHS if paths is None else paths
+        confirm = baseline_run(sc, samples, paths, fresh, h, search_base.spec.policy, stage("baseline (confirm)"))
+    checked = confirm if isinstance(confirm, Baselines) else Baselines((confirm,))
+    if reference is not None and (reference.scenario != sc or reference.spec.levers):
+        raise ValueError("the reference must be a run without levers of the same scenario")
+    t0_confirm = checked.tally()
+    p0 = level(Tally.of_run(reference) if reference is not None else t0_confirm, quantity)
     p0_search = level(Tally.of_run(search_base), quantity).value
 
     pool = list(chosen)
@@ -375,11 +395,18 @@ def price_of_peace(
     settings = [Setting(package)]
     if not found.feasible:
         settings.append(Setting({lv.id: lv.intensity_max for lv in chosen}))
-    tallies = simulate_settings(confirm, settings, stage("confirm"))
-    p = level(tallies[0], quantity)
-    at_max = level(tallies[1], quantity) if not found.feasible else None
-    per_sample = sum(confirm.parameters[f"levers.{i}.cost_per_unit"] * x for i, x in package.items())
-    spec = confirm.spec
+    tallies = checked.simulate(settings, stage("confirm"))
+
+    def confirmed(t: Tally) -> Estimate:
+        if reference is None:
+            return level(t, quantity)
+        change = difference(t, t0_confirm, quantity)
+        return Estimate(p0.value + change.value, float(np.hypot(p0.se, change.se)))
+
+    p = confirmed(tallies[0])
+    at_max = confirmed(tallies[1]) if not found.feasible else None
+    per_sample = sum(checked.parameter(f"levers.{i}.cost_per_unit") * x for i, x in package.items())
+    spec = checked.spec
     return PriceOfPeace(
         scenario=sc.scenario.id,
         target=float(target),
@@ -409,8 +436,11 @@ def price_of_peace(
         steps=steps,
         evaluations=found.evaluations,
         generations=found.generations,
-        optimizer=f"scipy differential_evolution + lattice descent: {found.message}",
+        optimizer="SciPy's differential evolution, then a descent on the lattice",
         seconds=time.perf_counter() - start,
+        search_message=found.message,
+        reference_samples=None if reference is None else reference.spec.samples,
+        reference_paths=None if reference is None else reference.spec.paths,
     )
 
 
