@@ -630,6 +630,8 @@ def test_all_sections_in_reading_order() -> None:
 TINY_ANALYSES = replace(
     TINY,
     sections=ANALYSIS_SECTIONS,
+    why_samples=2,
+    why_paths=4,
     analysis_samples=2,
     analysis_paths=4,
     lever_batch_samples=6,

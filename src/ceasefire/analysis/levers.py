@@ -645,7 +645,7 @@ def lever_effects(
 HALF_WIDTH = 0.03
 """The largest 95% half-width of a lever's change in P(settlement) that :func:`lever_effects_within`
 accepts: 3 percentage points."""
-BATCH_SAMPLES, BATCH_PATHS, MAX_SAMPLES = 200, 50, 1000
+BATCH_SAMPLES, BATCH_PATHS, MAX_SAMPLES = 100, 50, 1000
 """Batches of :func:`lever_effects_within`: samples each, paths per sample, and samples at most.
 A lever's effect varies mostly between parameter samples (some samples tip from a deal to none),
 so samples buy precision and paths mostly do not; but each leader's rule is fitted on a sample's

@@ -10,13 +10,16 @@ other by construction:
   default sizes their verdicts are those of ``ceasefire claims``;
 - **levers**: a lever's effect is a change on common random numbers, and its spread over the
   parameter samples is large (some samples tip from a deal to none), so the changes are measured
-  on batches of many samples with fewer paths each (:func:`ceasefire.analysis.levers.lever_effects_within`),
+  on batches of many samples with fewer paths each
+  (:func:`ceasefire.analysis.levers.lever_effects_within`),
   added until every 95% interval is within ±3 points; a probability *with* a lever is the headline's
   level plus that change. The two-lever grid and the price of peace's confirmation are simulated
   on the same batches, and the price of peace is stated against the headline's level;
 - **the war's course** needs every path's monthly trajectory, so it comes from a recorded run of
-  at most ``course_samples`` x ``course_paths``; **why** and **sensitivity** evaluate the model
-  many times and run at ``analysis_samples`` x ``analysis_paths``. Each section states its sizes.
+  at most ``course_samples`` x ``course_paths``; **why** is ``ceasefire explain`` at its default
+  sizes (unless ``why_*`` say otherwise), and **sensitivity** and the price of peace's search
+  evaluate the model many times at ``analysis_samples`` x ``analysis_paths``. Each section
+  states its sizes.
 
 One progress callback covers the whole report: ``progress(stage, done, total)`` with ``done``
 out of :data:`PROGRESS_TOTAL`, never going back.
@@ -186,18 +189,19 @@ ANALYSES: dict[str, AnalysisRunner] = {}
 
 
 def _run_why(ctx: _Context) -> dict[str, Any]:
-    from ceasefire.analysis.explain import explain
+    """Each leader's calculus at month 0: ``ceasefire explain`` at its default sizes unless told."""
+    from ceasefire.analysis import explain as ex
 
     o, out = ctx.options, {}
     for side in SIDES:
-        e = explain(
+        e = ex.explain(
             ctx.scenario,
             side=side,
             month=0,
-            samples=o.analysis_samples,
-            paths=o.analysis_paths,
+            samples=o.why_samples or ex.DEFAULT_SAMPLES,
+            paths=o.why_paths or ex.DEFAULT_PATHS,
             seed=ctx.spec.seed,
-            horizon=ctx.spec.horizon,
+            horizon=min(ctx.spec.horizon, ex.DEFAULT_HORIZON),
             progress=ctx.progress.stage("why", f"why: {ctx.scenario.leaders[side].name}'s coalitions"),  # type: ignore[index]
         ).to_dict()
         e["compared_value"] = None if e["gap"] is None else e["fight_value"] - e["gap"]
@@ -449,6 +453,8 @@ def compute_report(
         "beliefs": spec.beliefs,
         "course_samples": recorded.spec.samples,
         "course_paths": recorded.spec.paths,
+        "why_samples": options.why_samples,
+        "why_paths": options.why_paths,
         "analysis_samples": options.analysis_samples,
         "analysis_paths": options.analysis_paths,
         "lever_half_width": options.lever_half_width,

@@ -38,8 +38,9 @@ class ReportOptions:
     """What to compute: run sizes and sections.
 
     ``samples``/``paths``/``seed``/``horizon`` default to the scenario's run sizes (the headline
-    run). ``course_*``: the recorded run of the war's course. ``analysis_*``: each evaluation of
-    why (the Shapley coalitions), of the Morris screen and of the price of peace's search.
+    run). ``course_*``: the recorded run of the war's course. ``why_*``: each leader's Shapley
+    coalitions (default: ``ceasefire explain``'s, so that its numbers are the report's).
+    ``analysis_*``: each evaluation of the Morris screen (paths) and of the price of peace's search.
     ``lever_*``: the lever study's batches (paths per sample, samples per batch, samples at most)
     and the 95% half-width of every lever's change in P(settlement) they are added for.
     """
@@ -50,10 +51,12 @@ class ReportOptions:
     horizon: int | None = None
     course_samples: int = 40
     course_paths: int = 50
+    why_samples: int | None = None
+    why_paths: int | None = None
     analysis_samples: int = 12
     analysis_paths: int = 24
     lever_half_width: float = 0.03
-    lever_batch_samples: int = 200
+    lever_batch_samples: int = 100
     lever_paths: int = 50
     lever_max_samples: int = 1000
     morris_trajectories: int = 4
@@ -81,6 +84,10 @@ class ReportOptions:
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+        for name in ("why_samples", "why_paths"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if self.morris_trajectories < 2:
             raise ValueError(f"morris_trajectories must be at least 2, got {self.morris_trajectories}")

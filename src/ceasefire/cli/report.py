@@ -52,11 +52,15 @@ def report(
         ),
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="no analysis sections: the model run only")] = False,
-    analysis_samples: Annotated[
-        int, typer.Option(min=1, help="samples per evaluation of why and of the price of peace's search")
-    ] = 12,
+    why_samples: Annotated[
+        int | None, typer.Option(min=1, help="why: samples of each coalition (default: ceasefire explain's)")
+    ] = None,
+    why_paths: Annotated[
+        int | None, typer.Option(min=1, help="why: paths of each coalition (default: ceasefire explain's)")
+    ] = None,
+    analysis_samples: Annotated[int, typer.Option(min=1, help="samples per evaluation of the price's search")] = 12,
     analysis_paths: Annotated[
-        int, typer.Option(min=1, help="paths per evaluation of why, sensitivity and the price's search")
+        int, typer.Option(min=1, help="paths per evaluation of the Morris screen and the price's search")
     ] = 24,
     lever_width: Annotated[
         float,
@@ -82,6 +86,8 @@ def report(
             seed=seed,
             horizon=horizon,
             sections=_sections(sections, quick),
+            why_samples=why_samples,
+            why_paths=why_paths,
             analysis_samples=analysis_samples,
             analysis_paths=analysis_paths,
             lever_half_width=lever_width / 100,

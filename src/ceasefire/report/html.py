@@ -340,7 +340,15 @@ def run_section(info: Mapping[str, Any], unavailable: Mapping[str, str]) -> Sect
             )
         )
     if "why" in sections:
-        rows.append(("why (each coalition)", f"{info['analysis_samples']} samples × {info['analysis_paths']} paths"))
+        given = info.get("why_samples") or info.get("why_paths")
+        rows.append(
+            (
+                "why (each coalition)",
+                f"{info.get('why_samples') or 'default'} samples × {info.get('why_paths') or 'default'} paths"
+                if given
+                else "the sizes of `ceasefire explain` (stated in the section)",
+            )
+        )
     if "sensitivity" in sections:
         rows.append(
             (
@@ -361,6 +369,7 @@ def run_section(info: Mapping[str, Any], unavailable: Mapping[str, str]) -> Sect
         f"--seed {info['seed']} --horizon {info['horizon']} {chosen} --analysis-samples {info['analysis_samples']} "
         f"--analysis-paths {info['analysis_paths']} --lever-width {100 * info['lever_half_width']:g} "
         f"--lever-paths {info['lever_paths']} --lever-max-samples {info['lever_max_samples']}"
+        + "".join(f" --{k.replace('_', '-')} {info[k]}" for k in ("why_samples", "why_paths") if info.get(k))
     )
     body = table_html(["", ""], rows, "kv") + f"<p>To make it again: <code>{esc(again)}</code></p>"
     return Section("run", SECTION_TITLES["run"], body)
@@ -435,7 +444,9 @@ def why_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
         parts.append(
             f"<p>Fighting on {fight:.2f} − the deal within reach {deal:.2f} = <strong>gap {gap:+.2f}</strong> ± "
             f"{e['gap_se']:.2f} months of office (mean over {e['sizes'].get('samples', '?')} samples × "
-            f"{e['sizes'].get('paths', '?')} paths; every factor neutral, the gap would be {e['neutral_gap']:+.2f}). "
+            f"{e['sizes'].get('paths', '?')} paths, a {e['sizes'].get('horizon', '?')}-month stopping problem, as "
+            f"<code>ceasefire explain</code> at these sizes; every factor neutral, the gap would be "
+            f"{e['neutral_gap']:+.2f}). "
             f"The deal within reach, by sample: {within or 'n/a'}. "
             f"{_best_terms(best, e['best_value'], best_within, other)}</p>"
         )

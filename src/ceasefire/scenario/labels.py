@@ -52,7 +52,7 @@ def parameter_label(scenario: Scenario, path: str) -> str:
     """A short readable label: the owner by its scenario name, then the field in words.
 
     Aron's numbered reasons keep their number: ``leaders.A.reasons.legitimacy`` reads
-    "Vladimir Putin: legitimacy (reason 1)". A path the schema does not know is returned as given.
+    "Vladimir Putin: legitimacy (reason 1)". A path the scenario does not name is put in words as it is.
     """
     parts = path.split(".")
     if len(parts) < 2:
