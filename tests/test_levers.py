@@ -254,6 +254,9 @@ def test_price_of_peace_says_plainly_when_no_package_reaches_the_target(toy: Sce
                            screen=False)  # fmt: skip
     assert not found.reached and found.dropped == ()
     assert found.verdict.startswith("no package reaches")
+    # every lever at its largest intensity falls short: nothing is searched for
+    assert not found.searched and (found.evaluations, found.generations) == (1, 0)
+    assert found.package == {"no-effect": 1.0, "empty-promise": 1.0}
     assert found.at_max is not None and found.at_max == found.baseline == found.probability  # nothing has an effect
 
 

@@ -601,6 +601,10 @@ def test_the_price_of_peace_says_in_words_when_no_package_reaches_the_target() -
     assert "No package of these levers reaches P(settlement within 12 months) of at least 50%" in text
     assert "every lever at its largest intensity the probability is 41.0%" in text
     assert "MAXCV" not in body and "Maximum number" not in body
+    assert "the most probable package found" in text and "Searched by" in text
+    unsearched = _text(levers_section(data | {"price": price | {"searched": False}}, sc).body)
+    assert "so no cheaper package was searched for" in unsearched and "Searched by" not in unsearched
+    assert "(+20.0 points from the headline's 30.0%)" in text  # the target, 50%, from the headline's level
 
 
 def test_shapley_waterfall_ends_at_the_gap() -> None:

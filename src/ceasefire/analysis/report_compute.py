@@ -254,7 +254,8 @@ def _run_levers(ctx: _Context) -> dict[str, Any]:
             sc,
             pair[0].lever,
             pair[1].lever,
-            intensities=(1.0,),
+            intensities=(pair[0].intensity,),
+            intensities_b=(pair[1].intensity,),
             baseline=batches,
             progress=lambda d, t: stage("levers: two levers together", d, t),
         )

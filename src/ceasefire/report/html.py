@@ -539,6 +539,11 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
             second_name="points, within 12 months",
         )
         parts.append(figure_html(fig, "lever-effects"))
+        if eff.get("skipped"):
+            parts.append(
+                f'<p class="small">Not shown (their largest intensity is below {top:g}): '
+                f"{esc(', '.join(eff['skipped']))}.</p>"
+            )
         rows = [
             (
                 r["name"],
@@ -632,10 +637,14 @@ def _price_html(price: Mapping[str, Any], names: Mapping[str, str]) -> str:
     )
     if not price["reached"] or price.get("at_max"):
         at_max = price.get("at_max") or p
+        found = (
+            f"; the most probable package found ({package}) gives {_pct(p['value'])} ± {100 * (p['se'] or 0):.1f}"
+            if price.get("searched", True)
+            else ", so no cheaper package was searched for"
+        )
         sentence = (
             f"<strong>No package of these levers reaches {what}.</strong> With every lever at its largest "
-            f"intensity the probability is {_pct(at_max['value'])} ± {100 * (at_max['se'] or 0):.1f}; the most "
-            f"probable package found ({package}) gives {_pct(p['value'])} ± {100 * (p['se'] or 0):.1f}"
+            f"intensity the probability is {_pct(at_max['value'])} ± {100 * (at_max['se'] or 0):.1f}{found}"
         )
     elif p["value"] >= target:
         sentence = (
@@ -651,11 +660,15 @@ def _price_html(price: Mapping[str, Any], names: Mapping[str, str]) -> str:
     return (
         "<h3>The price of peace</h3>"
         f"<p>The cheapest package of the levers that raise P(settlement within {within} months) alone and share "
-        f"one cost unit ({levers}; costs in {unit}) for {what}: about 10 points above {start}. {sentence} "
-        f"({where}).</p>"
-        f'<p class="small">Searched by {esc(price["optimizer"])} over {price["evaluations"]} packages, each '
-        f"evaluated on {price['search_samples']} samples × {price['search_paths']} paths (seed "
-        f"{price['search_seed']}); the package found was then checked on the larger runs above.</p>"
+        f"one cost unit ({levers}; costs in {unit}) for {what} ({100 * (target - b['value']):+.1f} points from "
+        f"{start}). {sentence} ({where}).</p>"
+        + (
+            f'<p class="small">Searched by {esc(price["optimizer"])} over {price["evaluations"]} packages, each '
+            f"evaluated on {price['search_samples']} samples × {price['search_paths']} paths (seed "
+            f"{price['search_seed']}); the package found was then checked on the larger runs above.</p>"
+            if price.get("searched", True)
+            else ""
+        )
     )
 
 
