@@ -50,7 +50,16 @@ from numpy.typing import NDArray
 
 from ceasefire import __version__
 from ceasefire.model.engine import PATH_BLOCK, RunConfig, per_path, simulate
-from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, path_steps, run, samples_per_unit
+from ceasefire.run.experiment import (
+    RunResult,
+    RunSpec,
+    chunk_size_for,
+    concatenate,
+    path_steps,
+    run,
+    samples_per_unit,
+    select_samples,
+)
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.workers import parallel_map, resolve_workers
@@ -72,6 +81,7 @@ __all__ = [
     "contrast",
     "difference",
     "expected",
+    "joined",
     "level",
     "lever_effects",
     "lever_effects_within",
@@ -79,6 +89,7 @@ __all__ = [
     "paired_difference",
     "ratio",
     "simulate_settings",
+    "study_sizes",
 ]
 
 Array = NDArray[np.float64]
@@ -310,6 +321,32 @@ def _rows(t: Tally, lo: int, hi: int) -> Tally:
     )
 
 
+def joined(runs: Sequence[RunResult]) -> RunResult:
+    """Batches' runs as one run for estimates over all their samples, numbered batch after batch.
+
+    Only the outcomes, parameters and sizes are joined: the batches' seeds differ, so the result
+    cannot be simulated again (its ``spec.seed`` and ``candidates`` are the first batch's way of
+    naming samples, not a recipe).
+    """
+    if len(runs) == 1:
+        return runs[0]
+    parts, offset = [], 0
+    for r in runs:
+        parts.append(select_samples(r.outcomes, np.arange(r.spec.samples), offset=offset))
+        offset += r.spec.samples
+    first = runs[0]
+    return RunResult(
+        scenario=first.scenario,
+        spec=replace(first.spec, samples=offset),
+        parameters={k: np.concatenate([r.parameters[k] for r in runs]) for k in first.parameters},
+        samples_drawn=sum(r.samples_drawn for r in runs),
+        candidates=np.concatenate([r.candidates for r in runs]),
+        outcomes=concatenate(parts),
+        terms=first.terms,
+        seconds=sum(r.seconds for r in runs),
+    )
+
+
 def batch_seed(seed: int, batch: int) -> int:
     """The root seed of batch ``batch`` of a study's samples: ``seed`` itself for batch 0, then seeds
     derived from it (``SeedSequence([seed, batch])``), so batches never share samples or paths."""
@@ -339,6 +376,7 @@ class Baselines:
 
     runs: tuple[RunResult, ...]
     _done: dict[tuple[int, Any], Tally] = field(default_factory=dict, compare=False, repr=False)
+    _runs: dict[tuple[int, Any], RunResult] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.runs:
@@ -372,7 +410,7 @@ class Baselines:
 
     def with_run(self, run_: RunResult) -> Baselines:
         """These batches and one more (the packages already simulated are kept)."""
-        return Baselines((*self.runs, run_), self._done)
+        return Baselines((*self.runs, run_), self._done, self._runs)
 
     def tally(self) -> Tally:
         """Outcomes without levers, all batches."""
@@ -381,6 +419,27 @@ class Baselines:
     def parameter(self, name: str) -> Array:
         """A parameter's values, per sample, all batches."""
         return np.concatenate([np.asarray(r.parameters[name], dtype=float) for r in self.runs])
+
+    def runs_with(self, levers: Mapping[str, float], progress: Progress | None = None) -> list[RunResult]:
+        """Each batch run again with ``levers`` (``run(..., samples_of=batch)``: the same samples and
+        seeds), for the per-path outcomes; remembered, and their tallies stand for the package's."""
+        key = _setting_key(Setting(levers))
+        out = []
+        total = sum(r.spec.samples for i, r in enumerate(self.runs) if (i, key) not in self._runs)
+        done = 0
+        for i, r in enumerate(self.runs):
+            if (i, key) not in self._runs:
+
+                def step(d: int, _total: int, before: int = done) -> None:
+                    if progress is not None:
+                        progress(before + d, total)
+
+                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=dict(key[0])), progress=step,
+                                           samples_of=r)  # fmt: skip
+                self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
+                done += r.spec.samples
+            out.append(self._runs[(i, key)])
+        return out
 
     def simulate(self, settings: Sequence[Setting], progress: Progress | None = None) -> list[Tally]:
         """Each package's tally over all batches; only (batch, package) pairs not simulated before run."""
@@ -534,6 +593,7 @@ class LeverEffects:
     version: str = __version__
     batches: int = 1  # batches of samples, each with its own seed (see Baselines); ``seed`` is the first's
     half_width: float | None = None  # the 95% half-width the samples were added for (lever_effects_within)
+    reached: float | None = None  # the widest 95% half-width when it stopped, extra packages included
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: non-finite numbers become ``None``."""
@@ -646,10 +706,20 @@ HALF_WIDTH = 0.03
 """The largest 95% half-width of a lever's change in P(settlement) that :func:`lever_effects_within`
 accepts: 3 percentage points."""
 BATCH_SAMPLES, BATCH_PATHS, MAX_SAMPLES = 100, 50, 1000
-"""Batches of :func:`lever_effects_within`: samples each, paths per sample, and samples at most.
-A lever's effect varies mostly between parameter samples (some samples tip from a deal to none),
-so samples buy precision and paths mostly do not; but each leader's rule is fitted on a sample's
-paths, so they are not made fewer than this."""
+"""Batches of :func:`lever_effects_within`: samples each, paths per sample, and samples at most
+(:func:`study_sizes` of the flagship's 200 x 200). A lever's effect varies mostly between parameter
+samples (some samples tip from a deal to none), so samples buy precision and paths mostly do not;
+but each leader's rule is fitted on a sample's paths, so they are not made fewer than a quarter."""
+
+
+def study_sizes(samples: int, paths: int) -> tuple[int, int, int]:
+    """The lever study's sizes for a run of ``samples`` x ``paths`` (a scenario's ``[run]``):
+    batches of half the samples with a quarter of the paths, up to five times the samples.
+
+    ``ceasefire claims`` and the report both derive their lever study from their run's sizes, so
+    at the same sizes they run the same study (200 x 200 gives 100 x 50 batches, up to 1,000).
+    """
+    return max(1, samples // 2), max(1, paths // 4), 5 * max(1, samples)
 
 
 def lever_effects_within(
@@ -664,6 +734,7 @@ def lever_effects_within(
     seed: int | None = None,
     horizon: int | None = None,
     policy: str | None = None,
+    packages: Sequence[Mapping[str, float]] = (),
     progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[LeverEffects, Baselines]:
     """Each lever's effect, with batches of samples added until every 95% interval is narrow enough.
@@ -673,6 +744,10 @@ def lever_effects_within(
     numbers. After each batch, if some change in ``quantities`` has a 95% half-width
     (``Z95`` standard errors, clustered by sample) above ``half_width``, one more batch is added,
     up to ``max_samples`` samples in all; ``LeverEffects.widest()`` says what was reached.
+
+    ``packages`` are more lever packages (e.g. those the scenario's claims name) studied on the same
+    batches and counted in the stopping rule; each is simulated as a full run per batch
+    (:meth:`Baselines.runs_with`), so its per-path outcomes are there for the claims.
 
     Returns the effects and the batches (to simulate more packages on the same samples: a grid,
     the price of peace's confirmation). ``progress(stage, done, total)`` reports each batch.
@@ -684,6 +759,9 @@ def lever_effects_within(
     for name, value in (("batch_samples", batch_samples), ("paths", paths), ("max_samples", max_samples)):
         if value < 1:
             raise ValueError(f"{name} must be a positive whole number, got {value}")
+    extra = [dict(p) for p in packages]
+    for p in extra:
+        _check_intensities(sc, p)
 
     def stage(name: str) -> Progress | None:
         return None if progress is None else (lambda done, total: progress(name, done, total))
@@ -694,12 +772,17 @@ def lever_effects_within(
         label = f"levers: batch {k + 1}"
         more = baseline_run(sc, batch_samples, paths, batch_seed(root, k), horizon, policy, stage(f"{label}: no lever"))
         batches = Baselines((more,)) if batches is None else batches.with_run(more)
+        for p in extra:
+            batches.runs_with(p, stage(f"{label}: " + " + ".join(f"{lv}={x:g}" for lv, x in sorted(p.items()))))
         effects = lever_effects(sc, intensities, levers=levers, certain=False, baseline=batches,
                                 progress=stage(f"{label}: lever packages"))  # fmt: skip
         effects = replace(effects, half_width=half_width)
-        widest = effects.widest(quantities)
+        t0 = batches.tally()
+        tallies = batches.simulate([Setting(p) for p in extra])
+        widths = [effects.widest(quantities), *(Z95 * difference(t, t0, q).se for t in tallies for q in quantities)]
+        widest = max((w for w in widths if math.isfinite(w)), default=math.nan)
         if not widest > half_width or batches.samples + batch_samples > max_samples:
-            return effects, batches
+            return replace(effects, reached=widest), batches
 
 
 # -- two levers together ----------------------------------------------------------------------

@@ -6,7 +6,8 @@ other by construction:
 
 - **the headline run** (the scenario's ``[run]`` sizes unless given) is the reference: every
   section that quotes a probability without levers quotes this run's;
-- **claims** are checked on the headline run itself (``check_claims(base=headline)``), so at the
+- **claims** are checked on the headline run itself (``check_claims(base=headline)``), and the
+  claims about levers on the lever study below (which includes the packages they name), so at the
   default sizes their verdicts are those of ``ceasefire claims``;
 - **levers**: a lever's effect is a change on common random numbers, and its spread over the
   parameter samples is large (some samples tip from a deal to none), so the changes are measured
@@ -28,10 +29,11 @@ out of :data:`PROGRESS_TOTAL`, never going back.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import platform
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,11 +60,11 @@ Stage = Callable[[int, int], None]
 # -- progress over the whole report -------------------------------------------------------------
 
 WEIGHTS = {
-    "headline": 0.12,
-    "true beliefs": 0.08,
+    "headline": 0.14,
+    "true beliefs": 0.1,
     "course": 0.02,
-    "claims": 0.2,
-    "levers": 0.3,
+    "levers": 0.4,
+    "claims": 0.06,
     "why": 0.2,
     "sensitivity": 0.08,
 }
@@ -177,6 +179,7 @@ class _Context:
     options: ReportOptions
     headline: RunResult
     progress: _Overall
+    shared: dict[str, Any] = field(default_factory=dict)  # what one analysis computes for another
 
     @property
     def spec(self) -> RunSpec:
@@ -229,26 +232,62 @@ def _pair(e: Any) -> tuple[float, float]:
     return float(e.value), float(e.se)
 
 
-def _run_levers(ctx: _Context) -> dict[str, Any]:
-    from ceasefire.analysis.levers import lever_effects_within, lever_grid
+def _study_sizes(ctx: _Context) -> tuple[int, int, int]:
+    """The lever study's batch samples, paths and samples at most: the options', else those
+    ``ceasefire claims`` derives from the headline's sizes."""
+    from ceasefire.analysis.levers import study_sizes
 
-    sc, o, spec = ctx.scenario, ctx.options, ctx.spec
+    o = ctx.options
+    batch, paths, most = study_sizes(ctx.spec.samples, ctx.spec.paths)
+    return o.lever_batch_samples or batch, o.lever_paths or paths, o.lever_max_samples or most
+
+
+def _lever_study(ctx: _Context, stage: Progress) -> tuple[Any, Any]:
+    """Every lever at intensity 1 and every package the claims name, on batches of samples until each
+    change is within the options' half-width: the same study ``check_claims`` runs, so the levers
+    section and the lever claims show the same numbers."""
+    from ceasefire.analysis.claims import claim_packages
+    from ceasefire.analysis.levers import lever_effects_within
+
+    if "lever_study" not in ctx.shared:
+        o, spec = ctx.options, ctx.spec
+        batch, paths, most = _study_sizes(ctx)
+        ctx.shared["lever_study"] = lever_effects_within(
+            ctx.scenario,
+            half_width=o.lever_half_width,
+            batch_samples=batch,
+            paths=paths,
+            max_samples=most,
+            seed=spec.seed,
+            horizon=spec.horizon,
+            policy=spec.policy,
+            packages=claim_packages(ctx.scenario),
+            progress=stage,
+        )
+    return ctx.shared["lever_study"]  # type: ignore[no-any-return]
+
+
+def _run_levers(ctx: _Context) -> dict[str, Any]:
+    from ceasefire.analysis.levers import lever_grid
+
+    sc = ctx.scenario
     stage = ctx.progress.labelled("levers")
-    effects, batches = lever_effects_within(
-        sc,
-        half_width=o.lever_half_width,
-        batch_samples=o.lever_batch_samples,
-        paths=o.lever_paths,
-        max_samples=o.lever_max_samples,
-        seed=spec.seed,
-        horizon=spec.horizon,
-        policy=spec.policy,
-        progress=stage,
-    )
+    effects, batches = _lever_study(ctx, stage)
     reference = _headline_levels(ctx.headline)
-    out: dict[str, Any] = {"effects": effects.to_dict(), "reference": reference, "widest": effects.widest()}
-    raising = sorted((r for r in effects.rows if r.d_p24 > 0), key=lambda r: -r.d_p24)
-    pair = raising[:2] if len(raising) >= 2 else sorted(effects.rows, key=lambda r: -abs(r.d_p24))[:2]
+    from ceasefire.analysis.claims import claim_packages
+
+    out: dict[str, Any] = {
+        "effects": effects.to_dict(),
+        "reference": reference,
+        "widest": effects.reached,
+        "packages": claim_packages(sc),
+    }
+    def change(r: Any) -> float:  # within 24 months, or 12 under a shorter horizon
+        d = r.d_p24 if effects.horizon >= 24 else r.d_p12
+        return float(d) if math.isfinite(d) else 0.0
+
+    raising = sorted((r for r in effects.rows if change(r) > 0), key=lambda r: -change(r))
+    pair = raising[:2] if len(raising) >= 2 else sorted(effects.rows, key=lambda r: -abs(change(r)))[:2]
     if len(pair) == 2:
         grid = lever_grid(
             sc,
@@ -312,6 +351,8 @@ def _run_claims(ctx: _Context) -> dict[str, Any]:
     spec = ctx.spec
     claims_spec = RunSpec.from_scenario(ctx.scenario, samples=spec.samples, paths=spec.paths, seed=spec.seed,
                                         horizon=spec.horizon)  # fmt: skip
+    o = ctx.options
+    study = ctx.shared.get("lever_study")
     result = check_claims(
         ctx.scenario,
         samples=spec.samples,
@@ -320,6 +361,11 @@ def _run_claims(ctx: _Context) -> dict[str, Any]:
         horizon=spec.horizon,
         progress=ctx.progress.labelled("claims", "claims: "),
         base=ctx.headline if ctx.headline.spec == claims_spec else None,
+        lever_study=None if study is None else study[1],
+        lever_half_width=o.lever_half_width,
+        lever_batch_samples=o.lever_batch_samples,
+        lever_paths=o.lever_paths,
+        lever_max_samples=o.lever_max_samples,
     )
     data = result.to_dict()
     data["reference"] = _headline_levels(ctx.headline)
@@ -357,8 +403,8 @@ def _run_sensitivity(ctx: _Context) -> dict[str, Any]:
 
 
 ANALYSES.update(why=_run_why, levers=_run_levers, claims=_run_claims, sensitivity=_run_sensitivity)
-ORDER = ("claims", "levers", "why", "sensitivity")
-"""The order the analyses are computed in (claims first: they reuse the headline run while it is fresh)."""
+ORDER = ("levers", "claims", "why", "sensitivity")
+"""The order the analyses are computed in: the claims reuse the levers' study."""
 
 
 # -- the whole report ---------------------------------------------------------------------------
@@ -459,9 +505,7 @@ def compute_report(
         "analysis_samples": options.analysis_samples,
         "analysis_paths": options.analysis_paths,
         "lever_half_width": options.lever_half_width,
-        "lever_batch_samples": options.lever_batch_samples,
-        "lever_paths": options.lever_paths,
-        "lever_max_samples": options.lever_max_samples,
+        **dict(zip(("lever_batch_samples", "lever_paths", "lever_max_samples"), _study_sizes(ctx), strict=True)),
         "morris_trajectories": options.morris_trajectories,
         "sections": list(options.sections),
         "timings": timings,

@@ -41,8 +41,10 @@ class ReportOptions:
     run). ``course_*``: the recorded run of the war's course. ``why_*``: each leader's Shapley
     coalitions (default: ``ceasefire explain``'s, so that its numbers are the report's).
     ``analysis_*``: each evaluation of the Morris screen (paths) and of the price of peace's search.
-    ``lever_*``: the lever study's batches (paths per sample, samples per batch, samples at most)
-    and the 95% half-width of every lever's change in P(settlement) they are added for.
+    ``lever_*``: the lever study's batches (samples per batch, paths per sample, samples at most;
+    by default :func:`ceasefire.analysis.levers.study_sizes` of the headline's sizes, as
+    ``ceasefire claims`` uses) and the 95% half-width of every lever's change in P(settlement)
+    they are added for.
     """
 
     samples: int | None = None
@@ -56,9 +58,9 @@ class ReportOptions:
     analysis_samples: int = 12
     analysis_paths: int = 24
     lever_half_width: float = 0.03
-    lever_batch_samples: int = 100
-    lever_paths: int = 50
-    lever_max_samples: int = 1000
+    lever_batch_samples: int | None = None
+    lever_paths: int | None = None
+    lever_max_samples: int | None = None
     morris_trajectories: int = 4
     price_maxiter: int = 5
     compare_beliefs: bool = True
@@ -76,16 +78,13 @@ class ReportOptions:
             "course_paths",
             "analysis_samples",
             "analysis_paths",
-            "lever_batch_samples",
-            "lever_paths",
-            "lever_max_samples",
             "morris_trajectories",
             "price_maxiter",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")
-        for name in ("why_samples", "why_paths"):
+        for name in ("why_samples", "why_paths", "lever_batch_samples", "lever_paths", "lever_max_samples"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")

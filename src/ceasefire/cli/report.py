@@ -66,8 +66,12 @@ def report(
         float,
         typer.Option(min=0.1, max=50.0, help="lever study: add samples until each 95% interval is ± this (points)"),
     ] = 3.0,
-    lever_paths: Annotated[int, typer.Option(min=1, help="lever study: paths per sample")] = 50,
-    lever_max_samples: Annotated[int, typer.Option(min=1, help="lever study: samples at most")] = 1000,
+    lever_paths: Annotated[
+        int | None, typer.Option(min=1, help="lever study: paths per sample (default: a quarter of --paths)")
+    ] = None,
+    lever_max_samples: Annotated[
+        int | None, typer.Option(min=1, help="lever study: samples at most (default: five times --samples)")
+    ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="also print it to PDF (same name, .pdf) with Chromium")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:

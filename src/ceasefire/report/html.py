@@ -478,6 +478,10 @@ def _with_lever(reference: float, change: float | None) -> str:
     return f"{round(100 * reference, 1) + round(100 * change, 1):.1f}%"
 
 
+def _package_names(packages: Sequence[Mapping[str, float]], names: Mapping[str, str]) -> str:
+    return "; ".join(" and ".join(f"{esc(names.get(k, k))} at {x:g}" for k, x in p.items()) for p in packages)
+
+
 def _levers_intro(eff: Mapping[str, Any], ref: Mapping[str, Any], widest: float | None) -> str:
     target = eff.get("half_width")
     reached = (
@@ -515,14 +519,21 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
     names = {lv.id: lv.name for lv in scenario.levers}
     if eff:
         parts.append(_levers_intro(eff, ref, data.get("widest")))
+        if data.get("packages"):
+            parts.append(
+                f'<p class="small">The same samples carry the packages the claims name '
+                f"({_package_names(data['packages'], names)}): the claims section checks them on these runs, and "
+                "their intervals count in when to stop adding samples.</p>"
+            )
         top = max(eff["intensities"])
         at_top = [r for r in eff["rows"] if r["intensity"] == min(top, _max_intensity(scenario, r["lever"]))]
+        m = _months(eff)
         bars = [
             {
                 "name": r["name"],
-                "d": 100 * (r["d_p24"] or 0.0),
-                "lo": 100 * ((r["d_p24"] or 0.0) - Z95 * (r["d_p24_se"] or 0.0)),
-                "hi": 100 * ((r["d_p24"] or 0.0) + Z95 * (r["d_p24_se"] or 0.0)),
+                "d": 100 * (r[f"d_p{m}"] or 0.0),
+                "lo": 100 * ((r[f"d_p{m}"] or 0.0) - Z95 * (r[f"d_p{m}_se"] or 0.0)),
+                "hi": 100 * ((r[f"d_p{m}"] or 0.0) + Z95 * (r[f"d_p{m}_se"] or 0.0)),
                 "d12": 100 * (r["d_p12"] or 0.0),
             }
             for r in at_top
@@ -531,11 +542,11 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
             bars,
             "d",
             "name",
-            f"Change in P(settlement within 24 months) with each lever at intensity {top:g}, against no lever",
-            "points, within 24 months (95% interval)",
+            f"Change in P(settlement within {m} months) with each lever at intensity {top:g}, against no lever",
+            f"points, within {m} months (95% interval)",
             low="lo",
             high="hi",
-            second="d12",
+            second="d12" if m != 12 else None,
             second_name="points, within 12 months",
         )
         parts.append(figure_html(fig, "lever-effects"))
@@ -587,23 +598,30 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
     return Section("levers", SECTION_TITLES["levers"], "".join(parts))
 
 
+def _months(data: Mapping[str, Any]) -> int:
+    """The months the lever figures look at: 24, or 12 when the horizon is shorter than 24."""
+    return 24 if data.get("horizon", 24) >= 24 else 12
+
+
 def _grid_html(grid: Mapping[str, Any], ref: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    """The two-lever grid as P(24 months) levels: the headline's plus each package's change."""
+    """The two-lever grid as P(24 months) levels (12 under a shorter horizon): the headline's plus each
+    package's change."""
     a, b = names.get(grid["a"], grid["a"]), names.get(grid["b"], grid["b"])
-    base = ref["p24"]["value"]
-    z = [[100 * (base + (d if d is not None else math.nan)) for d in row] for row in grid["d_p24"]]
+    m = _months(grid)
+    base = ref[f"p{m}"]["value"]
+    z = [[100 * (base + (d if d is not None else math.nan)) for d in row] for row in grid[f"d_p{m}"]]
     text = [
         [
             "n/a" if d is None else f"{_with_lever(base, d)}<br>{_interval(d, se, digits=0)} pts"
             for d, se in zip(row, row_se, strict=True)
         ]
-        for row, row_se in zip(grid["d_p24"], grid["d_p24_se"], strict=True)
+        for row, row_se in zip(grid[f"d_p{m}"], grid[f"d_p{m}_se"], strict=True)
     ]
     fig = figures.heatmap(
         grid["intensities_b"],
         grid["intensities_a"],
         z,
-        f"P(settlement within 24 months) with {a} and {b}",
+        f"P(settlement within {m} months) with {a} and {b}",
         f"{b} (intensity)",
         f"{a} (intensity)",
         "%",
@@ -611,8 +629,8 @@ def _grid_html(grid: Mapping[str, Any], ref: Mapping[str, Any], names: Mapping[s
     )
     return (
         "<h3>Two levers together</h3>"
-        f"<p>The two levers that raise P(settlement within 24 months) most, alone and together, on the same samples "
-        f"and paths as above: each cell is the headline's {_quoted('p24', base)} plus the package's change "
+        f"<p>The two levers that raise P(settlement within {m} months) most, alone and together, on the same "
+        f"samples and paths as above: each cell is the headline's {_quoted(f'p{m}', base)} plus the package's change "
         "(points, 95% interval).</p>" + figure_html(fig, "lever-grid")
     )
 
@@ -768,12 +786,18 @@ def claims_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
         if ref
         else f"on {sizes.get('samples', '?')} samples × {sizes.get('paths', '?')} paths, seed {sizes.get('seed', '?')}"
     )
+    levers = (
+        f"a claim about levers on the lever study ({sizes['lever_samples']} samples × {sizes['lever_paths']} paths "
+        f"in {sizes['lever_batches']} batch(es), with and without the levers on the same samples and paths, as in "
+        "the levers section)"
+        if "lever_samples" in sizes
+        else "a claim about levers with and without them on the same samples and paths"
+    )
     parts = [
         f"<p>{len(claims)} claims: {counts['supported']} supported, {counts['contradicted']} contradicted, "
-        f"{counts['undecided']} undecided. Checked {on}; a claim about a lever on a run with the lever on the same "
-        "samples and paths. Estimates with a 95% cluster-bootstrap interval over the parameter samples; undecided "
-        "when the interval straddles the threshold. <code>ceasefire claims</code> at the same sizes gives the same "
-        "verdicts.</p>"
+        f"{counts['undecided']} undecided. Checked {on}; {levers}. Estimates with a 95% cluster-bootstrap "
+        "interval over the parameter samples; undecided when the interval straddles the threshold. "
+        "<code>ceasefire claims</code> at the same sizes gives the same verdicts.</p>"
     ]
     if rows:
         parts.append(
