@@ -1,13 +1,17 @@
 """Which claims hold: each ``[[claims]]`` query evaluated on a run, with its Monte Carlo interval and verdict.
 
-:func:`check_claims` runs the scenario once, plus one run with common random numbers (the same
-parameter samples and seeds, ``run(..., samples_of=base)``) per lever setting a claim names, plus,
-when a claim is about objectives or about a number of months of war, the war fought on without
-a deal on the same true paths (:func:`war_course`). Each query (:mod:`ceasefire.scenario.query`)
-is estimated from the pooled paths; its 95% interval is a cluster bootstrap over the outer
-parameter samples (the paths of a sample are resampled together; a fixed seed), so it carries the
-uncertainty of the parameters as well as the paths' noise. For a lever claim the change is
-bootstrapped on the paired samples. The verdict:
+:func:`check_claims` runs the scenario once (or takes that run), plus, when a claim is about
+objectives or about a number of months of war, the war fought on without a deal on the same true
+paths (:func:`war_course`). A claim about levers is checked on the lever study instead
+(:func:`ceasefire.analysis.levers.lever_effects_within`): batches of many parameter samples with
+fewer paths each, every package run on each batch's samples and seeds (common random numbers),
+batches added until every lever's change is within ±3 points (the batches' sizes follow the run's:
+:func:`ceasefire.analysis.levers.study_sizes`), because a lever's effect varies mostly between
+parameter samples. Each query (:mod:`ceasefire.scenario.query`) is estimated from
+the pooled paths; its 95% interval is a cluster bootstrap over the outer parameter samples (the
+paths of a sample are resampled together; a fixed seed), so it carries the uncertainty of the
+parameters as well as the paths' noise. For a lever claim the change is bootstrapped on the
+paired samples. The verdict:
 
 - **supported**: the whole interval satisfies the claim's comparison;
 - **contradicted**: no point of the interval does;
@@ -24,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +36,7 @@ from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
 from ceasefire.analysis.frames import Tabular
+from ceasefire.analysis.levers import HALF_WIDTH, Baselines, joined, lever_effects_within, study_sizes
 from ceasefire.model.engine import fight_without_deal, per_path
 from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
 from ceasefire.run.sampling import Seeds
@@ -39,7 +44,16 @@ from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.query import Quantity, Query, parse_query
 from ceasefire.scenario.schema import SIDES, Scenario
 
-__all__ = ["BOOTSTRAP", "ClaimResult", "ClaimsReport", "WarCourse", "check_claims", "evaluate", "war_course"]
+__all__ = [
+    "BOOTSTRAP",
+    "ClaimResult",
+    "ClaimsReport",
+    "WarCourse",
+    "check_claims",
+    "claim_packages",
+    "evaluate",
+    "war_course",
+]
 
 Array = NDArray[np.float64]
 BOOTSTRAP = 1000
@@ -271,6 +285,55 @@ def evaluate(
     return float(est[0]), float(low), float(high)
 
 
+def _key(q: Query) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted(q.levers))
+
+
+def claim_packages(scenario: Scenario) -> list[dict[str, float]]:
+    """The lever packages the scenario's claims name, each once (for the lever study)."""
+    keys = sorted({_key(parse_query(c.query)) for c in scenario.claims} - {()})
+    return [dict(k) for k in keys]
+
+
+def _joined_course(parts: Sequence[WarCourse]) -> WarCourse:
+    return WarCourse(
+        taken_month=np.concatenate([p.taken_month for p in parts]),
+        casualties_at_taken={s: np.concatenate([p.casualties_at_taken[s] for p in parts]) for s in SIDES},
+        casualties={s: np.concatenate([p.casualties[s] for p in parts], axis=1) for s in SIDES},
+    )
+
+
+@dataclass(frozen=True)
+class _LeverRuns:
+    """The lever study's batches joined for the lever claims: without levers, with each package, the
+    war fought on where a claim needs it, and the bootstrap weights over the batches' samples."""
+
+    base: RunResult
+    runs: dict[tuple[tuple[str, float], ...], RunResult]
+    courses: dict[tuple[tuple[str, float], ...], WarCourse]
+    weights: Array
+    sizes: dict[str, int]
+
+    @classmethod
+    def of(
+        cls,
+        study: Baselines,
+        keys: Sequence[tuple[tuple[str, float], ...]],
+        course_keys: set[tuple[tuple[str, float], ...]],
+        seed: int,
+        resamples: int,
+        report: Callable[[str], Callable[[int, int], None] | None],
+    ) -> _LeverRuns:
+        runs = {k: joined(study.runs_with(dict(k), report(" + ".join(f"{lv}={x:g}" for lv, x in k)))) for k in keys}
+        courses = {}
+        for k in course_keys:
+            per_batch = study.runs_with(dict(k)) if k else list(study.runs)
+            courses[k] = _joined_course([war_course(r, dict(k)) for r in per_batch])
+        base = joined(study.runs)
+        sizes = {"lever_samples": study.samples, "lever_paths": study.spec.paths, "lever_batches": len(study.runs)}
+        return cls(base, runs, courses, _bootstrap_weights(study.samples, seed, resamples), sizes)
+
+
 def _bootstrap_weights(samples: int, seed: int, resamples: int) -> Array:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC1A1]))
     boot = rng.multinomial(samples, np.full(samples, 1.0 / samples), size=resamples).astype(float)
@@ -285,11 +348,29 @@ def check_claims(
     horizon: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     resamples: int = BOOTSTRAP,
+    base: RunResult | None = None,
+    lever_study: Baselines | None = None,
+    lever_half_width: float = HALF_WIDTH,
+    lever_batch_samples: int | None = None,
+    lever_paths: int | None = None,
+    lever_max_samples: int | None = None,
 ) -> ClaimsReport:
     """Evaluate every ``[[claims]]`` query and every ``[[consistency]]`` check of a scenario.
 
     Sizes default to the scenario's ``[run]`` table. ``progress`` is called with a label and
-    ``(done, total)`` samples of the run in progress.
+    ``(done, total)`` samples of the run in progress. ``base``, a run of this scenario at these
+    sizes and seed without levers (e.g. a report's headline run), is used instead of running it
+    again: the numbers are the same.
+
+    A claim about levers is checked on the lever study
+    (:func:`ceasefire.analysis.levers.lever_effects_within`: every lever of the scenario at
+    intensity 1 and every package the claims name, on batches of ``lever_batch_samples`` x
+    ``lever_paths`` added until each change's 95% interval is within ``lever_half_width``, up to
+    ``lever_max_samples``; by default :func:`ceasefire.analysis.levers.study_sizes` of this run's
+    sizes): a lever's effect varies mostly between parameter samples, so many
+    samples decide it better than the headline run's paths, and the report's levers section shows
+    the same numbers. ``lever_study``, those batches already run (with the claims' packages among
+    its ``packages``), is used instead of running them again.
     """
     start = time.perf_counter()
     spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
@@ -299,27 +380,48 @@ def check_claims(
     def report(label: str) -> Callable[[int, int], None] | None:
         return None if progress is None else (lambda done, total: progress(label, done, total))
 
-    base = run(scenario, spec, progress=report("baseline"))
-    settings: dict[tuple[tuple[str, float], ...], RunResult] = {}
-    for _, q in queries:
-        key = tuple(sorted(q.levers))
-        if q.is_lever and key not in settings:
-            label = " + ".join(f"{lv}={x:g}" for lv, x in key)
-            settings[key] = run(scenario, replace(spec, levers=dict(key)), progress=report(label), samples_of=base)
+    if base is None:
+        base = run(scenario, spec, progress=report("baseline"))
+    elif base.scenario != scenario or base.spec != spec:
+        raise ValueError(
+            "base must be a run of the same scenario with the claims' sizes, seed and horizon, without levers "
+            f"(claims: {spec.samples} x {spec.paths}, seed {spec.seed}, horizon {spec.horizon}; "
+            f"base: {base.spec.samples} x {base.spec.paths}, seed {base.spec.seed}, horizon {base.spec.horizon})"
+        )
     courses: dict[tuple[tuple[str, float], ...], WarCourse] = {}
-    for _, q in queries:
-        if q.quantity.needs_war_course:
-            for key in {(), tuple(sorted(q.levers))}:
-                if key not in courses:
-                    courses[key] = war_course(base, dict(key))
-
+    if any(q.quantity.needs_war_course and not q.is_lever for _, q in queries):
+        courses[()] = war_course(base, {})
     weights = _bootstrap_weights(spec.samples, spec.seed, resamples)
+    keys = sorted({_key(q) for _, q in queries if q.is_lever})
+    lever: _LeverRuns | None = None
+    if keys:
+        if lever_study is None:
+            batch, per, most = study_sizes(spec.samples, spec.paths)
+            _, lever_study = lever_effects_within(
+                scenario,
+                half_width=lever_half_width,
+                batch_samples=lever_batch_samples or batch,
+                paths=lever_paths or per,
+                max_samples=lever_max_samples or most,
+                seed=spec.seed,
+                horizon=spec.horizon,
+                packages=[dict(k) for k in keys],
+                progress=progress,
+            )
+        elif lever_study.scenario != scenario or lever_study.spec.horizon != spec.horizon:
+            raise ValueError("lever_study must be batches of runs of the same scenario and horizon")
+        course_keys = {k for _, q in queries if q.is_lever and q.quantity.needs_war_course for k in ((), _key(q))}
+        lever = _LeverRuns.of(lever_study, keys, course_keys, spec.seed, resamples, report)
+
     results = []
     for claim, q in queries:
-        key = tuple(sorted(q.levers))
-        estimate, low, high = evaluate(
-            q, base, settings.get(key), courses.get(()), courses.get(key) if q.is_lever else None, weights
-        )
+        key = _key(q)
+        if q.is_lever and lever is not None:  # every lever claim's key is among those run
+            estimate, low, high = evaluate(
+                q, lever.base, lever.runs[key], lever.courses.get(()), lever.courses.get(key), lever.weights
+            )
+        else:
+            estimate, low, high = evaluate(q, base, None, courses.get(()), None, weights)
         verdict = _verdict(q, estimate, low, high)
         months = q.quantity.kind in ("settle_month", "take_month")
         shown = f"{_show(estimate, months)} [{_show(low, months)}, {_show(high, months)}]"
@@ -348,8 +450,9 @@ def check_claims(
             "paths": spec.paths,
             "horizon": spec.horizon,
             "seed": spec.seed,
-            "runs": 1 + len(settings),
+            "runs": 1 + len(keys),  # the run without levers, then one setting per lever package
             "bootstrap": resamples,
+            **(lever.sizes if lever is not None else {}),
         },
     )
 

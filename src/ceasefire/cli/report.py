@@ -24,7 +24,7 @@ def _need_viz() -> None:
 
 
 def _sections(sections: str | None, quick: bool) -> tuple[str, ...]:
-    from ceasefire.report.html import ANALYSIS_SECTIONS
+    from ceasefire.analysis.report_data import ANALYSIS_SECTIONS
 
     if quick:
         return ()
@@ -52,14 +52,35 @@ def report(
         ),
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="no analysis sections: the model run only")] = False,
-    analysis_samples: Annotated[int, typer.Option(min=1, help="samples per analysis evaluation")] = 12,
-    analysis_paths: Annotated[int, typer.Option(min=1, help="paths per analysis evaluation")] = 24,
+    why_samples: Annotated[
+        int | None, typer.Option(min=1, help="why: samples of each coalition (default: ceasefire explain's)")
+    ] = None,
+    why_paths: Annotated[
+        int | None, typer.Option(min=1, help="why: paths of each coalition (default: ceasefire explain's)")
+    ] = None,
+    analysis_samples: Annotated[int, typer.Option(min=1, help="samples per evaluation of the price's search")] = 12,
+    analysis_paths: Annotated[
+        int, typer.Option(min=1, help="paths per evaluation of the Morris screen and the price's search")
+    ] = 24,
+    lever_width: Annotated[
+        float,
+        typer.Option(min=0.1, max=50.0, help="lever study: add samples until each 95% interval is ± this (points)"),
+    ] = 3.0,
+    lever_paths: Annotated[
+        int | None, typer.Option(min=1, help="lever study: paths per sample (default: a quarter of --paths)")
+    ] = None,
+    lever_max_samples: Annotated[
+        int | None, typer.Option(min=1, help="lever study: samples at most (default: five times --samples)")
+    ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="also print it to PDF (same name, .pdf) with Chromium")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Write one self-contained HTML report (opens offline; Plotly embedded)."""
     _need_viz()
-    from ceasefire.report.html import ReportOptions, compute_report, render_report, write_pdf, write_report
+    from ceasefire.analysis.report_compute import compute_report
+    from ceasefire.analysis.report_data import ReportOptions
+    from ceasefire.report.html import render_report, write_pdf
+    from ceasefire.run.store import write_atomic
 
     start = time.perf_counter()
     try:
@@ -69,10 +90,15 @@ def report(
             seed=seed,
             horizon=horizon,
             sections=_sections(sections, quick),
+            why_samples=why_samples,
+            why_paths=why_paths,
             analysis_samples=analysis_samples,
             analysis_paths=analysis_paths,
+            lever_half_width=lever_width / 100,
+            lever_paths=lever_paths,
+            lever_max_samples=lever_max_samples,
         )
-        with progress_bar(not quiet, "steps") as bar:
+        with progress_bar(not quiet, "‰ of the report") as bar:
             task = bar.add_task("loading", total=1)
 
             def progress(stage: str, done: int, total: int) -> None:
@@ -83,7 +109,7 @@ def report(
         raise fail(str(e)) from None
     page = render_report(data)
     try:
-        write_report(output, page)
+        write_atomic(output, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     except OSError as e:
         raise fail(f"could not write the report: {e.strerror or e} ({e.filename or output})") from None
     for section, why in data.unavailable.items():
