@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ceasefire.scenario.query import MAX_MONTHS, Query, QueryError, parse_query
 from ceasefire.errors import ScenarioError
 from ceasefire.scenario.load import parse_scenario
+from ceasefire.scenario.query import MAX_MONTHS, Query, QueryError, parse_query
 
 EXAMPLES = int(os.environ.get("CEASEFIRE_FUZZ_EXAMPLES", "50"))
 """Examples per scenario-level fuzz test; the parser alone gets four times as many (it is fast)."""

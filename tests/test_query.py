@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ceasefire.scenario.query import Quantity, QueryError, parse_query
 from ceasefire.cli import app
 from ceasefire.errors import ScenarioError
 from ceasefire.scenario.load import parse_scenario
+from ceasefire.scenario.query import Quantity, QueryError, parse_query
 
 DATA = Path(__file__).parent / "data"
 CLAIMS_TOY = (DATA / "claims-toy.toml").read_text(encoding="utf-8")
