@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from ceasefire.analysis.claims import _bootstrap_weights, _verdict, check_claims, evaluate, war_course
 from ceasefire.analysis.consistency import check_consistency, stated_range
-from ceasefire.scenario.query import parse_query
 from ceasefire.cli import app
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.run.experiment import RunSpec, run
 from ceasefire.scenario.load import load_scenario
+from ceasefire.scenario.query import parse_query
 from ceasefire.scenario.schema import Figure
 
 DATA = Path(__file__).parent / "data"
