@@ -22,6 +22,7 @@ from ceasefire.errors import CeasefireError
 from ceasefire.report import figures
 from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
 from ceasefire.web.limits import RunLimits, assumptions, full_spec, preview_spec
 from ceasefire.web.service import Busy, DashboardService, Preview
 
@@ -133,7 +134,7 @@ class Dashboard:
                             id={"type": "lever", "id": lv.id},
                             min=0.0,
                             max=lv.intensity_max,
-                            step=lv.intensity_max / 4,
+                            step=lv.intensity_max / LEVER_POSITIONS,
                             value=0.0,
                             marks=None,
                             allow_direct_input=False,
@@ -254,8 +255,20 @@ class Dashboard:
         now, base = p.summary, p.baseline_summary
         out = []
         for label in ("12 months", "24 months"):
-            x, b = now["settle_within"][label]["p"], base["settle_within"][label]["p"]
             ident = f"p-settle-{label.split()[0]}"
+            if label not in now["settle_within"]:  # a window the horizon does not reach: not estimated
+                out.append(
+                    html.Div(
+                        [
+                            html.Div(f"settlement within {label}", style=STYLE["label"]),
+                            html.Div("beyond the horizon", id=ident, style=STYLE["value"]),
+                            html.Div(f"the run covers {now['horizon']} months", style=STYLE["note"]),
+                        ],
+                        style=STYLE["card"],
+                    )
+                )
+                continue
+            x, b = now["settle_within"][label]["p"], base["settle_within"][label]["p"]
             attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
             out.append(
                 html.Div(
@@ -309,9 +322,9 @@ class Dashboard:
         When the server is busy (:class:`Busy`) only the note changes: it says "busy — … try again"
         and the figures keep the previous settings'. Bad input gives empty figures and an ``error:`` note.
         """
-        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
-        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
         try:
+            levers = slider_values(lever_ids, lever_values, "levers")
+            changes = slider_values(assumption_ids, assumption_values, "assumptions")
             p, source = self.service.preview_with_source(name, levers, changes)
         except Busy as e:  # the figures stay as they were; the note says why
             return no_update, f"{e}. The figures still show the previous settings.", *(no_update,) * 4
@@ -345,8 +358,10 @@ class Dashboard:
             sc = self.catalog.load(name)
         except CeasefireError:
             return False  # an unknown name: the preview reports it
-        shown = {i.get("id") for i in lever_ids} | {i.get("id") for i in assumption_ids}
-        return shown != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
+        levers, changes = control_ids(lever_ids), control_ids(assumption_ids)
+        if levers is None or changes is None:
+            return False  # not the page's own shape: the preview refuses it with a message
+        return levers | changes != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
 
     def start_outputs(
         self,
@@ -357,9 +372,9 @@ class Dashboard:
         assumption_values: list[float],
     ) -> tuple[str | None, bool, str]:
         """Start a full run: (job id, poll disabled?, status text)."""
-        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
-        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
         try:
+            levers = slider_values(lever_ids, lever_values, "levers")
+            changes = slider_values(assumption_ids, assumption_values, "assumptions")
             job_id = self.service.start_full(name, levers, changes)
         except (Busy, CeasefireError, ValueError) as e:
             return None, True, str(e)
@@ -379,7 +394,9 @@ class Dashboard:
         summary = job.result["summary"]
         cards = []
         for label in ("12 months", "24 months", "horizon"):
-            pr = summary["settle_within"][label]
+            pr = summary["settle_within"].get(label)
+            if pr is None:  # a window the horizon does not reach
+                continue
             cards.append(
                 html.Div(
                     [
@@ -404,7 +421,7 @@ class Dashboard:
         def _controls(name: str) -> list[Any]:
             try:
                 return self.controls(name)
-            except CeasefireError as e:
+            except (CeasefireError, ValueError) as e:
                 return [html.Div(f"error: {e}")]
 
         @app.callback(

@@ -32,6 +32,7 @@ from ceasefire.scenario.schema import Scenario, param_domain
 from ceasefire.web.admission import Busy, Gate
 from ceasefire.web.cache import SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.inputs import lever_grid, snap_all
 from ceasefire.web.limits import (
     RunLimits,
     assumptions,
@@ -226,8 +227,9 @@ class DashboardService:
         """:meth:`preview` and where it came from: ``"computed"``, ``"cached"`` or ``"shared"`` (with an
         identical request computing it at the same time)."""
         sc = self.catalog.load(name)
-        lv = clean_levers(sc, levers)
-        ch = clean_assumptions(sc, changes)
+        # values on the sliders' grids: any float in range would otherwise be a preview of its own
+        lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
+        ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
         key = self.preview_key(name, lv, ch)
         try:
             return self.cache.get(key, lambda: self._compute_preview(name, sc, lv, ch, key))
