@@ -13,7 +13,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +223,19 @@ def write_json(path: Path | str, document: dict[str, Any], parents: bool = False
     """``document`` as JSON (NaN and infinity refused), written by :func:`write_atomic`."""
     text = json.dumps(document, indent=1, allow_nan=False)
     write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"), parents)
+
+
+def nan_as_null(columns: Mapping[str, Any]) -> Any:
+    """An Arrow table of ``columns`` (arrays by name) in which every float NaN is a null.
+
+    NaN marks a metric that does not exist (a ceasefire's survival where none was signed): in a
+    Parquet file that is a null, which every reader sees as missing, where a NaN would pass for a
+    number. (``pandas.DataFrame.to_parquet`` and ``pyarrow.Table.from_pandas`` do this already;
+    ``pyarrow.table`` on NumPy arrays does not.)
+    """
+    import pyarrow as pa
+
+    return pa.table({name: pa.array(np.asarray(v), from_pandas=True) for name, v in columns.items()})
 
 
 def write_parquet(

@@ -60,15 +60,19 @@ def resolve(name_or_path: str | Path) -> Path:
     A name without slash or suffix (``russia-ukraine-2026``) is looked up in :data:`LIBRARY`
     first; anything else is a filesystem path.
     """
+    file = str(name_or_path) if len(str(name_or_path)) <= 200 else str(name_or_path)[:199] + "…"
     if isinstance(name_or_path, str) and _NAME.match(name_or_path):
         shipped = LIBRARY / f"{name_or_path}.toml"
-        if shipped.is_file():
-            return shipped
-        if not Path(name_or_path).exists():
+        try:
+            if shipped.is_file():
+                return shipped
+            missing = not Path(name_or_path).exists()
+        except OSError:  # e.g. a name longer than the file system allows
+            missing = True
+        if missing:
             expected = f"no shipped scenario of this name ({_shipped()})"
-            raise ScenarioError(name_or_path, [("", None, expected)])
+            raise ScenarioError(file, [("", None, expected)])
     path = Path(name_or_path).expanduser()
-    file = str(name_or_path)
     try:
         if not path.exists():
             expected = f"file not found ({_shipped()}, or give a path to a .toml file)"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -572,7 +572,11 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
             node = node[part]
         elif isinstance(node, list):
             node = next(v for v in node if getattr(v, "id", None) == part)
-    for meta in getattr(field_info, "metadata", []):
+    metadata = list(getattr(field_info, "metadata", []))
+    for member in get_args(getattr(field_info, "annotation", None)):  # an optional one: Annotated[...] | None
+        if get_origin(member) is Annotated:
+            metadata += list(member.__metadata__)
+    for meta in metadata:
         domain = getattr(getattr(meta, "func", None), "domain", None)
         if domain is not None:
             return domain  # type: ignore[no-any-return]
