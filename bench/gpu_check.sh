@@ -110,7 +110,7 @@ setup() {
     # What the later steps import, so that a missing package shows here, once.
     step imports "$T_SETUP" "$PY" -c '
 import importlib.metadata as md, jax, numpy
-import ceasefire, ceasefire.cli, ceasefire.analysis.sensitivity, ceasefire.model.jax_engine
+import ceasefire, ceasefire.cli, ceasefire.analysis.sensitivity, ceasefire.model.jax.engine
 names = ("jax", "jaxlib", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "SALib", "lark", "typing_extensions")
 print("ceasefire", ceasefire.__version__, "|", *(f"{n} {md.version(n)}" for n in names))
 print("jax backend:", jax.default_backend(), "devices:", jax.devices())'
@@ -135,7 +135,7 @@ bandwidth = 4.8e12 if "H200" in gpu else 2.0e12 if "H100 PCIe" in gpu else 3.35e
 numpy_here = {"war": 2.50e6, "optimal": 2.11e5}
 try:  # the bytes an ideal kernel moves per path-step (docs/jax-backend.md), for the bound
     sys.path.insert(0, "bench")
-    from ceasefire.model.jax_engine import state_bytes_per_path_step
+    from ceasefire.model.jax.engine import state_bytes_per_path_step
     from jax_backend import config_for, flagship
 
     sc = flagship()

@@ -14,7 +14,7 @@ Each backend runs in chunks of samples (NumPy: the engine's own chunk size; JAX:
 :func:`ceasefire.model.jax_engine.samples_per_block` samples, one compiled program). JAX's compile
 time is measured apart, as its first call's excess over the median; the throughput is the median of
 ``--repeats`` timed runs after it. Also reported: the state bytes
-read and written per path-step by an ideal fused kernel (:func:`ceasefire.model.jax_engine.state_bytes_per_path_step`)
+read and written per path-step by an ideal fused kernel (:func:`ceasefire.model.jax.engine.state_bytes_per_path_step`)
 and XLA's own estimate of the bytes the compiled call accesses, and what that means against a GPU's
 memory bandwidth (H100: 3.35 TB/s).
 
@@ -28,7 +28,7 @@ size before) is skipped and reported as ``null``.
 
 ``--cases 10x1e4,10x1e5,1x1e6`` measures instead whole runs of ``samples x paths per sample`` (samples of
 many paths, simulated in path blocks), the optimal policy by default (``--configs``): the JAX backend's
-:func:`ceasefire.model.jax_engine.simulate_samples` over all the samples against the NumPy engine's
+:func:`ceasefire.model.jax.engine.simulate_blocks` over all the samples against the NumPy engine's
 :func:`ceasefire.run.experiment.simulate_samples` on one worker, alternating repeats in the same process::
 
     .venv/bin/python bench/jax_backend.py --cases 10x1e4,10x1e5,1x1e6 --horizon 12 --configs optimal
@@ -97,17 +97,18 @@ def run_numpy(sc: Any, values: Any, seeds: list[Any], paths: int, config: Any, c
 
 def run_jax(sc: Any, values: Any, seeds: list[Any], paths: int, config: Any, chunk: int) -> None:
     """The JAX backend over all samples, ``chunk`` samples a call (parameters per sample)."""
-    from ceasefire.model import jax_engine
+    from ceasefire.model.jax import engine as jax_engine
+    from ceasefire.scenario.build import structure_of
 
     for lo in range(0, len(seeds), chunk):
         part = {k: v[lo : lo + chunk] for k, v in values.items()}
-        jax_engine.simulate_samples(sc, part, seeds[lo : lo + chunk], paths, config)
+        jax_engine.simulate_blocks(structure_of(sc), part, seeds[lo : lo + chunk], paths, config)
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     import jax
 
-    from ceasefire.model import jax_engine
+    from ceasefire.model.jax import engine as jax_engine
     from ceasefire.run.experiment import candidate_parameters, chunk_size_for
     from ceasefire.run.sampling import Seeds
 
@@ -186,10 +187,11 @@ def measure_cases(args: argparse.Namespace) -> dict[str, Any]:
     path-steps. With ``--memory``, each case's JAX run once more in a fresh process, for its peak memory."""
     import jax
 
-    from ceasefire.model import jax_engine
+    from ceasefire.model.jax import engine as jax_engine
     from ceasefire.run import experiment
     from ceasefire.run.experiment import candidate_parameters
     from ceasefire.run.sampling import Seeds
+    from ceasefire.scenario.build import structure_of
 
     sc = flagship()
     tree = Seeds.from_seed(args.seed)
@@ -206,7 +208,7 @@ def measure_cases(args: argparse.Namespace) -> dict[str, Any]:
                 experiment.simulate_samples(sc, values, seeds, paths, config, {}, 0, workers=1)
 
             def run_jx(values: Any = values, seeds: Any = seeds, paths: int = paths, config: Any = config) -> None:
-                jax_engine.simulate_samples(sc, values, seeds, paths, config)
+                jax_engine.simulate_blocks(structure_of(sc), values, seeds, paths, config)
 
             backends = {"jax": run_jx}
             if steps <= args.numpy_max_steps:
@@ -272,16 +274,18 @@ def child_memory(args: argparse.Namespace) -> dict[str, Any]:
     bytes of the per-path outputs (which grow with paths by design)."""
     import jax
 
-    from ceasefire.model import jax_engine
+    from ceasefire.model.jax import engine as jax_engine
     from ceasefire.run.experiment import candidate_parameters
     from ceasefire.run.sampling import Seeds
+    from ceasefire.scenario.build import structure_of
 
     samples, paths = parse_case(args.child_memory)
     config = config_for(args.configs.split(",")[0], args.horizon, not args.no_range)
     tree = Seeds.from_seed(args.seed)
     values = candidate_parameters(flagship(), samples, tree, 0)
     before = peak_rss()
-    out = jax_engine.simulate_samples(flagship(), values, [tree.path_seed(i) for i in range(samples)], paths, config)
+    seeds = [tree.path_seed(i) for i in range(samples)]
+    out = jax_engine.simulate_blocks(structure_of(flagship()), values, seeds, paths, config)
     outputs = 0
     for value in vars(out).values():
         for a in value.values() if isinstance(value, dict) else [value]:
@@ -305,13 +309,15 @@ def xla_bytes(sc: Any, config: Any, paths: int, seed: int, samples: int = 16) ->
     block's paths only (one month); the optimal policy's imagined wars and fits are counted once too.
     An estimate of the traffic of XLA's own kernels, not a measurement.
     """
-    from ceasefire.model import jax_engine
+    from ceasefire.model.jax import engine as jax_engine
     from ceasefire.run.experiment import candidate_parameters
     from ceasefire.run.sampling import Seeds
+    from ceasefire.scenario.build import structure_of
 
     tree = Seeds.from_seed(seed)
     values = candidate_parameters(sc, samples, tree, 0)
-    cost = jax_engine.lower(sc, values, [tree.path_seed(i) for i in range(samples)], paths, config).cost_analysis()
+    seeds = [tree.path_seed(i) for i in range(samples)]
+    cost = jax_engine.lower(structure_of(sc), values, seeds, paths, config).cost_analysis()
     if isinstance(cost, list):
         cost = cost[0] if cost else None
     if not cost or "bytes accessed" not in cost:

@@ -24,7 +24,7 @@ SIDES = ("A", "B")
 TRANSITION_REASONS = ("war_economy", "bonuses_and_wages", "veterans", "risk_of_change", "need_for_victory")
 PERSON_TIED = ("militarism", "punishment", "need_for_victory")
 DAYS_PER_MONTH = 365.25 / 12
-# noise columns, as in ceasefire.model.world
+# noise columns, as in ceasefire.model.war
 Z_FRONT, Z_INTENSITY, Z_PRICE, Z_STAB_A = 0, 1, 2, 3
 U_REMOVE_A, U_AID_A, U_BREAK = 0, 2, 4
 
@@ -352,9 +352,9 @@ def simulate_path(p: Mapping[str, float], terms: Terms, horizon: int, lookahead:
 
 def terms_of(scenario: object) -> Terms:
     """The plain lists of a loaded :class:`ceasefire.scenario.schema.Scenario`."""
-    from ceasefire.model.valuation import Structure
+    from ceasefire.scenario.build import structure_of
 
-    st = Structure.from_scenario(scenario)  # type: ignore[arg-type]
+    st = structure_of(scenario)  # type: ignore[arg-type]
     return Terms(
         available_from=[int(x) for x in st.available_from],
         guarantees=[bool(x) for x in st.guarantees],

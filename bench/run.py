@@ -29,7 +29,7 @@ sensitivity
     ``ceasefire sensitivity`` of the flagship at its default size: wall time and peak memory
     (when the command exists).
 jax
-    The JAX backend (:mod:`ceasefire.model.jax_engine`, when installed) on the engine row's case.
+    The JAX backend (:mod:`ceasefire.model.jax.engine`, when installed) on the engine row's case.
 
 Run ``python bench/run.py --help`` for options.
 """
@@ -129,8 +129,8 @@ def rng_rate(normals: int) -> float:
 
 def noise_rate(path_steps: int) -> float:
     """Path-steps per second on one core if the engine did nothing but draw its noise: the 5 standard
-    normals and 5 uniforms of every path and month (``ceasefire.model.world``), drawn in one call each."""
-    from ceasefire.model.world import N_NORMAL, N_UNIFORM
+    normals and 5 uniforms of every path and month (``ceasefire.model.war``), drawn in one call each."""
+    from ceasefire.model.war import N_NORMAL, N_UNIFORM
 
     g = np.random.Generator(np.random.PCG64(1))
     return path_steps / timed(lambda: (g.standard_normal((path_steps, N_NORMAL)), g.random((path_steps, N_UNIFORM))))
@@ -519,13 +519,14 @@ def row_report(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def row_jax(s: dict[str, Any]) -> dict[str, Any]:
-    if importlib.util.find_spec("ceasefire.model.jax_engine") is None or importlib.util.find_spec("jax") is None:
-        return {"available": False, "why": "ceasefire.model.jax_engine or jax is not installed"}
+    if importlib.util.find_spec("ceasefire.model.jax") is None or importlib.util.find_spec("jax") is None:
+        return {"available": False, "why": "ceasefire.model.jax or jax is not installed"}
     if not s["jax"]:
         return {"available": False, "why": "skipped in quick mode (compiling takes minutes on a busy CPU)"}
-    from ceasefire.model import jax_engine
     from ceasefire.model.engine import RunConfig
+    from ceasefire.model.jax import engine as jax_engine
     from ceasefire.run.sampling import Seeds, sample_parameters
+    from ceasefire.scenario.build import structure_of
     from ceasefire.scenario.load import load_scenario
 
     sc = load_scenario(SCENARIO)
@@ -539,7 +540,7 @@ def row_jax(s: dict[str, Any]) -> dict[str, Any]:
         numpy_all = engine_case(samples, paths, horizon, workers=None)
 
         def jax_run(values: Any = values, path_seeds: Any = path_seeds, paths: int = paths, cfg: Any = cfg) -> object:
-            return jax_engine.simulate_samples(sc, values, path_seeds, paths, cfg, {})
+            return jax_engine.simulate_blocks(structure_of(sc), values, path_seeds, paths, cfg, {})
 
         first = timed(jax_run)  # compiles
         jax_t, np_t, np_all_t = [], [], []

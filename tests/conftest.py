@@ -26,3 +26,34 @@ def browser() -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+def simulate_flat(scenario, values, seeds, paths, config, levers=None, **kwargs):  # type: ignore[no-untyped-def]
+    """The NumPy engine on a scenario's flat per-path parameter table (the run layer's edge, for tests)."""
+    from ceasefire.model.engine import simulate_chunk
+    from ceasefire.scenario.build import params_of, structure_of
+
+    st = structure_of(scenario)
+    return simulate_chunk(st, params_of(st, values), seeds, paths, config, levers, **kwargs)
+
+
+def per_sample(values, samples, paths):  # type: ignore[no-untyped-def]
+    """Per-path parameters ``(samples * paths,)`` as ``(samples,)`` where constant over a sample's paths,
+    else ``(samples, paths)`` (what the JAX engine takes)."""
+    import numpy as np
+
+    out = {}
+    for key, value in values.items():
+        a = np.asarray(value, dtype=np.float64).reshape(samples, paths)
+        out[key] = a[:, 0].copy() if (a == a[:, :1]).all() else a
+    return out
+
+
+def simulate_jax_flat(scenario, values, seeds, paths, config, levers=None, offset=0):  # type: ignore[no-untyped-def]
+    """The JAX engine on a flat per-path parameter table, as :func:`simulate_flat` (JAX must be installed)."""
+    from ceasefire.model.jax import engine as jax_engine
+    from ceasefire.scenario.build import structure_of
+
+    return jax_engine.simulate_blocks(
+        structure_of(scenario), per_sample(values, len(seeds), paths), seeds, paths, config, levers, offset
+    )

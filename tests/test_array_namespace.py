@@ -1,6 +1,6 @@
 """One kernel for both engines: the model's pure kernels compute with their arguments' array library.
 
-:func:`ceasefire.model.arrays.namespace` picks ``jax.numpy`` for JAX arrays and NumPy otherwise,
+:func:`ceasefire.model.xp.namespace` picks ``jax.numpy`` for JAX arrays and NumPy otherwise,
 without importing JAX; each kernel shared with the JAX engine gives the same numbers on NumPy and on
 JAX arrays (64-bit, eager and jitted), and importing the NumPy model does not import JAX.
 """
@@ -18,9 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ceasefire.model import attrition, bargaining, economy, hazard, leader
-from ceasefire.model.arrays import namespace
-from ceasefire.solve import bargaining_range
+from ceasefire.model import attrition, bargaining, bargaining_range, economy, hazard, leader
+from ceasefire.model.xp import namespace
 
 Rng = np.random.Generator
 
@@ -58,7 +57,7 @@ import ceasefire.model as model
 for info in pkgutil.iter_modules(model.__path__):
     if info.name not in ("jax", "jax_engine"):
         importlib.import_module(f"ceasefire.model.{info.name}")
-import ceasefire.solve.bargaining_range as br
+import ceasefire.model.bargaining_range as br
 from ceasefire.model import attrition, hazard
 attrition.combat_power(np.ones(3), 1.0, 0.5, np.ones(3), 0.3)
 hazard.probability(np.ones(3))

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ceasefire.solve.bargaining_range import bargaining_range, reservation_score
+from ceasefire.model.bargaining_range import bargaining_range, reservation_score
 
 GRID = np.linspace(0.0, 1.0, 11)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ceasefire.model.valuation import Structure, victory
-from ceasefire.model.world import Side
+from ceasefire.model.valuation import victory
 from ceasefire.run.experiment import RunResult, run
 from ceasefire.run.sampling import sample_parameters
 from ceasefire.run.summary import belief_effect, summarize
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.params import Fixed
 from ceasefire.scenario.schema import SIDES, Scenario
 from test_engine import assert_same_outcomes, flagship, small_spec
@@ -70,7 +70,7 @@ def test_holding_probability_closed_form_agrees_with_the_simulation() -> None:
 def test_guarantees_make_ceasefires_hold_longer() -> None:
     result = run(flagship(), small_spec(samples=20, paths=100))
     o = result.outcomes
-    st = Structure.from_scenario(result.scenario)
+    st = structure_of(result.scenario)
     settled = o.first_settlement >= 0
     guaranteed = st.guarantees[np.maximum(o.first_terms, 0)] & settled
     plain = ~st.guarantees[np.maximum(o.first_terms, 0)] & settled
@@ -107,30 +107,30 @@ def test_a_deal_is_struck_only_inside_the_leaders_acceptance() -> None:
 def test_with_a_ratchet_concessions_never_raise_a_victory_score(kappa: float) -> None:
     """Opportunism: each concession received raises the aspiration at least as much (Aron's reason 6)."""
     sc = flagship()
-    st = Structure.from_scenario(sc)
+    st = structure_of(sc)
     values = sample_parameters(sc, 16, 3)
     values["leaders.A.reasons.opportunism"] = np.full(16, kappa)
     rng = np.random.default_rng(5)
     progress = rng.random((16, st.n_objectives))
-    base = victory(st, "A", progress, Side(values, "A"), slice(None))
+    base = victory(st, "A", progress, params_of(st, values).leaders.A)
     for carrot in (0.05, 0.2, 1.0):
         more = dict(values)
         more["leaders.A.concession_received"] = values["leaders.A.concession_received"] + carrot
-        with_carrot = victory(st, "A", progress, Side(more, "A"), slice(None))
+        with_carrot = victory(st, "A", progress, params_of(st, more).leaders.A)
         assert np.all(with_carrot <= base + 1e-12)
 
 
 def test_without_a_ratchet_a_concession_helps() -> None:
     sc = flagship()
-    st = Structure.from_scenario(sc)
+    st = structure_of(sc)
     values = sample_parameters(sc, 16, 3)
     values["leaders.A.reasons.opportunism"] = np.zeros(16)
     progress = np.zeros((16, st.n_objectives))
-    base = victory(st, "A", progress, Side(values, "A"), slice(None))
+    base = victory(st, "A", progress, params_of(st, values).leaders.A)
     more = dict(values)
     more["leaders.A.concession_received"] = values["leaders.A.concession_received"] + 0.2
-    assert np.all(victory(st, "A", progress, Side(more, "A"), slice(None)) >= base)
-    assert np.any(victory(st, "A", progress, Side(more, "A"), slice(None)) > base)
+    assert np.all(victory(st, "A", progress, params_of(st, more).leaders.A) >= base)
+    assert np.any(victory(st, "A", progress, params_of(st, more).leaders.A) > base)
 
 
 def test_the_carrot_with_a_ratchet_does_not_bring_a_deal_sooner() -> None:
@@ -183,23 +183,29 @@ def _policy_value(ps: object, stop_now: np.ndarray) -> np.ndarray:
 def test_the_fitted_rule_beats_simple_rules_out_of_sample(side: str) -> None:
     """On a leader's own stopping problem, the least-squares rule followed on independent paths of
     his imagined war is worth at least as much as never settling and as settling at the first chance."""
-    from ceasefire.model.decision import RIDGE, imagined_paths
-    from ceasefire.model.engine import _noise, _world, per_path
+    from ceasefire.model.backend import NUMPY
+    from ceasefire.model.decision import RIDGE
+    from ceasefire.model.engine import draw_noise, per_path, war_setup
+    from ceasefire.model.params import Pair
+    from ceasefire.model.rules import imagined_problems
+    from ceasefire.model.valuation import Exact
     from ceasefire.run.sampling import Seeds
     from ceasefire.solve.lsm import OptimalStopping
 
     sc = flagship()
-    st = Structure.from_scenario(sc)
+    st = structure_of(sc)
     samples, paths, horizon = 6, 400, 36
     values = sample_parameters(sc, samples, 11)
-    params = per_path(values, paths)
+    params = params_of(st, per_path(values, paths))
     seeds = [Seeds.from_seed(3).path_seed(c) for c in range(samples)]
+    optimism = params.leaders[side].optimism
+    bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
     sets = []
     for stream in (1, 2):  # two independent imagined wars of the same leader
-        lever_u, z, u = _noise(seeds, stream, paths, horizon, len(st.levers))
-        world = _world(sc, st, params, {}, lever_u, {side: params[f"leaders.{side}.optimism"]})
-        doubt = world.sides[side].belief("resolve_doubt", samples * paths)
-        sets.append(imagined_paths(world, st, side, z, u, samples, paths, doubt)[0])
+        lever_u, z, u = draw_noise(seeds, stream, paths, horizon, len(st.levers))
+        w = war_setup(st, params, None, lever_u, bias)
+        doubt = w.p.leaders[side].resolve_doubt
+        sets.append(imagined_problems(w, st, side, z, u, samples, paths, doubt, Exact(NUMPY))[0])
     train, test = sets
     result = OptimalStopping(train, basis="polynomial", degree=2, ridge=RIDGE).solve(test)
     never = _policy_value(test, np.zeros(test.stop.shape, dtype=bool))

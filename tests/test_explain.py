@@ -15,14 +15,16 @@ from typer.testing import CliRunner
 from ceasefire.analysis.explain import explain, shapley
 from ceasefire.cli import app
 from ceasefire.errors import CeasefireError
-from ceasefire.model import leader
-from ceasefire.model.calculus import LEADER_KEYS, month_values, peace_parts, record_war, scores, stopping_problem
-from ceasefire.model.decision import imagined_paths
-from ceasefire.model.engine import IMAGINED, TRUE_WORLD, _noise, per_path
-from ceasefire.model.valuation import Structure, Valuation, victory, victory_battlefield
-from ceasefire.model.world import World
+from ceasefire.model import leader, screen
+from ceasefire.model.backend import NUMPY
+from ceasefire.model.calculus import month_of, month_values, record, stopping_problem
+from ceasefire.model.engine import IMAGINED, TRUE_WORLD, draw_noise, per_path, war_setup
+from ceasefire.model.params import Pair, map_leaves
+from ceasefire.model.rules import imagined_problems
+from ceasefire.model.valuation import Exact, Valuation, victory, victory_battlefield
 from ceasefire.run.experiment import RunSpec, candidate_parameters, run
 from ceasefire.run.sampling import Seeds
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.load import load_scenario
 
 DATA = Path(__file__).parent / "data"
@@ -86,7 +88,7 @@ def test_shapley_needs_a_power_of_two() -> None:
 @settings(max_examples=30, deadline=None)
 @given(st.floats(0.0, 0.05), st.floats(0.0, 0.2), st.floats(1.0, 30.0), st.floats(0.9, 0.999), st.floats(0.0, 200.0))
 def test_peace_parts_reproduce_the_peace_value(rate: float, shock: float, tau: float, delta: float, pun: float) -> None:
-    s0, s1 = peace_parts(np.array([rate]), np.array([shock]), np.array([tau]), np.array([delta]))
+    s0, s1 = leader.peace_parts(np.array([rate]), np.array([shock]), np.array([tau]), np.array([delta]))
     expected = leader.peace_value(
         np.array([rate]), np.array([shock]), np.array([tau]), np.array([pun]), np.array([delta])
     )
@@ -97,63 +99,52 @@ def _world_setup(samples: int = 2, paths: int = 6, months: int = 8):  # type: ig
     sc = load_scenario(TOY)
     seeds = Seeds.from_seed(3)
     values = candidate_parameters(sc, samples, seeds, 0)
-    pp = per_path(values, paths)
+    st_ = structure_of(sc)
+    pp = params_of(st_, per_path(values, paths))
     path_seeds = [seeds.path_seed(i) for i in range(samples)]
-    return sc, pp, path_seeds
+    return sc, st_, pp, path_seeds
 
 
-def _ld(pp: dict[str, np.ndarray], side: str) -> dict[str, np.ndarray]:
-    m = next(iter(pp.values())).size
-    return {k: pp.get(f"leaders.{side}.{k}", np.zeros(m))[None, None, :] for k in LEADER_KEYS}
+def _variants(pp, side: str):  # type: ignore[no-untyped-def]
+    """The leader's parameters with two leading axes of one variant each, as the explanation lays them out."""
+    return map_leaves(lambda a: np.asarray(a, dtype=float)[None, None, ...], pp.leaders[side])
 
 
 def test_month_values_match_the_engines_valuation() -> None:
-    sc, pp, seeds = _world_setup()
-    st_ = Structure.from_scenario(sc)
-    _, z, u = _noise(seeds, TRUE_WORLD, 6, 8, len(st_.levers))
-    rec = record_war(World(sc, pp, pp), z, u, 8)
-    world = World(sc, pp, pp)
-    n = world.n
-    successor = np.arange(n) % 3 == 0
+    """The explanation's values (the series shared among variants) are the engine's (NumPy's series)."""
+    _, st_, pp, seeds = _world_setup()
+    _, z, u = draw_noise(seeds, TRUE_WORLD, 6, 8, len(st_.levers))
+    w = war_setup(st_, pp, None, np.zeros((12, len(st_.levers))))
+    rec = record(w, z, u, 8)
+    exact = Exact(NUMPY)
     for t in range(9):
+        obs = month_of(rec, t)
         for side in ("A", "B"):
-            idx = np.arange(n)
-            progress = world.progress()
-            sd = world.sides[side]
-            slog = world.state_log(side)
-            v = Valuation.of(
-                sd,
-                successor,
-                idx,
-                slog,
-                world.peace_log(side, slog),
-                victory_battlefield(st_, side, progress, sd, idx),
-                victory(st_, side, progress, sd, idx),
-            )
-            mine = month_values(
-                _ld(pp, side), st_, side, rec, scores(st_, side, rec.progress), t, successor[None, None]
-            )
+            ld = pp.leaders[side]
+            vb = victory_battlefield(st_, side, obs.progress, ld)
+            v = Valuation.of(ld, None, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], vb)
+            (engine_peace,) = exact.values([(v, victory(st_, side, obs.progress, ld))])
+            mine = month_values(st_, side, _variants(pp, side), obs)
             np.testing.assert_allclose(mine.stay[0, 0], v.stay, rtol=1e-12)
-            np.testing.assert_allclose(mine.peace_now[0, 0], v.peace_now, rtol=1e-9)
-            np.testing.assert_allclose(mine.cashflow[0, 0], v.war_cashflow, rtol=1e-12)
-        if t < 8:
-            world.step(z[t], u[t], np.ones(n, dtype=bool), np.zeros(n))
+            np.testing.assert_allclose(mine.peace_now[0, 0], engine_peace, rtol=1e-9)
+            np.testing.assert_allclose(mine.val.war_cashflow[0, 0], v.war_cashflow, rtol=1e-12)
 
 
 def test_stopping_problem_matches_the_engines_imagined_paths() -> None:
-    sc, pp, seeds = _world_setup()
-    st_ = Structure.from_scenario(sc)
+    _, st_, pp, seeds = _world_setup()
     samples, paths, months = 2, 6, 8
     for side in ("A", "B"):
-        _, z, u = _noise(seeds, IMAGINED[side], paths, months, len(st_.levers))
-        bias = {side: pp[f"leaders.{side}.optimism"]}
+        _, z, u = draw_noise(seeds, IMAGINED[side], paths, months, len(st_.levers))
+        optimism = pp.leaders[side].optimism
+        bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
         other = "B" if side == "A" else "A"
-        doubt = pp.get(f"leaders.{side}.resolve_doubt", np.zeros(samples * paths))
-        engine, _ = imagined_paths(World(sc, pp, pp, bias), st_, side, z, u, samples, paths, doubt)
-        rec = record_war(World(sc, pp, pp, bias), z, u, months)
-        sc_i, sc_j = scores(st_, side, rec.progress), scores(st_, other, rec.progress)
+        w = war_setup(st_, pp, None, np.zeros((samples * paths, len(st_.levers))), bias)
+        doubt = w.p.leaders[side].resolve_doubt
+        engine, _ = imagined_problems(w, st_, side, z, u, samples, paths, doubt, screen.Lazy())
+        rec = record(w, z, u, months)
         remove = u[:, :, ("A", "B").index(other)]
-        mine = stopping_problem(st_, side, rec, sc_i, sc_j, _ld(pp, side), _ld(pp, other), remove, (1, 1), samples)
+        leaders = Pair.of(lambda s: _variants(pp, s))
+        mine = stopping_problem(st_, side, rec, leaders, remove, (1, 1), samples)
         np.testing.assert_allclose(mine.state, engine.state, rtol=1e-9)
         np.testing.assert_allclose(mine.stop, engine.stop, rtol=1e-9)
         np.testing.assert_allclose(np.asarray(mine.flow), np.asarray(engine.flow), rtol=1e-12)
@@ -204,27 +195,19 @@ def test_full_coalition_is_the_engines_calculus_at_month_0() -> None:
     e = explain(sc, side="A", seed=5, samples=3, paths=12, horizon=10)
     spec = RunSpec.from_scenario(sc, samples=3, paths=12, seed=5, horizon=10, record=True)
     result = run(sc, spec)
-    st_ = Structure.from_scenario(sc)
-    values = per_path(result.parameters, 12)
-    world = World(sc, values, values)
-    idx = np.arange(world.n)
-    sd = world.sides["A"]
-    slog = world.state_log("A")
-    progress = world.progress()
-    v = Valuation.of(
-        sd,
-        np.zeros(world.n, dtype=bool),
-        idx,
-        slog,
-        world.peace_log("A", slog),
-        victory_battlefield(st_, "A", progress, sd, idx),
-        victory(st_, "A", progress, sd, idx),
-    )
+    st_ = structure_of(sc)
+    pp = params_of(st_, per_path(result.parameters, 12))
+    w = war_setup(st_, pp, None, np.zeros((36, len(st_.levers))))
+    obs = month_of(record(w, np.zeros((0, 36, 5)), np.zeros((0, 36, 5)), 0), 0)
+    ld = pp.leaders.A
+    vb = victory_battlefield(st_, "A", obs.progress, ld)
+    v = Valuation.of(ld, np.zeros(36, dtype=bool), obs.casualty_ratio.A, obs.pain.A, obs.stability_loss.A, vb)
+    (peace_now,) = Exact(NUMPY).values([(v, victory(st_, "A", obs.progress, ld))])
     k = st_.terms.index("status-quo")
     gain = result.outcomes.trajectories["gain_A_status-quo"][0]
-    fight_engine = v.peace_now[:, k] - gain
+    fight_engine = peace_now[:, k] - gain
     assert e.fight_value == pytest.approx(fight_engine.mean(), rel=1e-9)
-    assert e.terms == pytest.approx({"status-quo": v.peace_now[:, k].mean()}, rel=1e-9)
+    assert e.terms == pytest.approx({"status-quo": peace_now[:, k].mean()}, rel=1e-9)
     assert e.gap == pytest.approx(-gain.mean(), rel=1e-9, abs=1e-9)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ from typer.testing import CliRunner
 
 from ceasefire.cli import app
 from ceasefire.errors import CeasefireError
-from ceasefire.model.world import World
+from ceasefire.model import engine
+from ceasefire.model.params import Pair
 from ceasefire.run import experiment, guards
 from ceasefire.run.experiment import RunSpec, run
 from ceasefire.run.guards import NumericalError, find_non_finite
 from ceasefire.scenario.load import LIBRARY, parse_scenario
 from ceasefire.scenario.schema import Scenario, iter_params
+from conftest import simulate_flat
 
 TEXT = (LIBRARY / "russia-ukraine-2026.toml").read_text(encoding="utf-8")
 OVERFLOW = {
@@ -196,13 +199,13 @@ def test_the_month_is_the_first_with_a_non_finite_state() -> None:
     with pytest.raises(NumericalError) as info:
         run(sc, spec)
     # simulate the failing sample (the first) directly, with monthly records
-    from ceasefire.model.engine import per_path, simulate
+    from ceasefire.model.engine import per_path
     from ceasefire.run.sampling import Seeds
 
     values = experiment.candidate_parameters(sc, spec.samples, Seeds.from_seed(spec.seed), 0)
     one = {k: v[:1] for k, v in values.items()}
     with np.errstate(all="ignore"):
-        out = simulate(sc, per_path(one, 4), [Seeds.from_seed(spec.seed).path_seed(0)], 4,
+        out = simulate_flat(sc, per_path(one, 4), [Seeds.from_seed(spec.seed).path_seed(0)], 4,
                        dataclasses.replace(spec.config(), record=True), {})  # fmt: skip
     cas = out.trajectories[info.value.variable]
     first_row = int(np.flatnonzero(~np.isfinite(cas).all(axis=1))[0])
@@ -218,17 +221,17 @@ def test_forced_nan_names_the_parameter_that_causes_it(monkeypatch: pytest.Monke
     reserves are above the median: the guard must name month 4, the casualties and the reserves."""
     sc = scenario()
     threshold = dict(iter_params(sc))["sides.B.economy.reserves"].nominal()
-    original = World.step
+    original = engine.month
 
-    def step(self: World, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        months = getattr(self, "_months", 0) + 1
-        self._months = months  # type: ignore[attr-defined]
-        if months == 5:
-            hit = self.p["sides.B.economy.reserves"] > threshold
-            self.cum_cas["A"] = np.where(hit, np.nan, self.cum_cas["A"])
+    def month(w: Any, st: Any, s: Any, t: int, *args: Any) -> Any:
+        s, decision = original(w, st, s, t, *args)
+        if t == 4:  # the end of month 4 of the true war
+            hit = w.p.sides.B.economy.reserves > threshold
+            cum_cas = Pair(np.where(hit, np.nan, s.war.cum_cas.A), s.war.cum_cas.B)
+            s = replace(s, war=replace(s.war, cum_cas=cum_cas))
+        return s, decision
 
-    monkeypatch.setattr(World, "step", step)
+    monkeypatch.setattr(engine, "month", month)
     spec = RunSpec.from_scenario(sc, **{**SMALL, "samples": 6})
     with pytest.raises(NumericalError) as info:
         run(sc, spec)

@@ -16,13 +16,14 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-from ceasefire.model import engine, jax_engine  # noqa: E402
 from ceasefire.model.engine import Outcomes, RunConfig, per_path  # noqa: E402
+from ceasefire.model.jax import engine as jax_engine  # noqa: E402
 from ceasefire.run.experiment import RunResult, RunSpec, candidate_parameters, run  # noqa: E402
 from ceasefire.run.sampling import Seeds, Values  # noqa: E402
 from ceasefire.run.store import manifest  # noqa: E402
 from ceasefire.scenario.load import load_scenario  # noqa: E402
 from ceasefire.scenario.schema import SIDES, Scenario  # noqa: E402
+from conftest import simulate_flat, simulate_jax_flat  # noqa: E402
 
 SAMPLES, PATHS, HORIZON, SEED = 30, 40, 24, 11
 Z_MAX = 4.0
@@ -160,8 +161,8 @@ def war_only(noise: bool) -> tuple[Outcomes, Outcomes]:
     values, seeds = inputs()
     params = per_path(values if noise else noiseless(values), PATHS)
     return (
-        engine.simulate(flagship(), params, seeds, PATHS, WAR_ONLY, LEVERS),
-        jax_engine.simulate(flagship(), params, seeds, PATHS, WAR_ONLY, LEVERS),
+        simulate_flat(flagship(), params, seeds, PATHS, WAR_ONLY, LEVERS),
+        simulate_jax_flat(flagship(), params, seeds, PATHS, WAR_ONLY, LEVERS),
     )
 
 
@@ -195,8 +196,8 @@ def test_decisions_equal_numpy_without_noise(policy: str) -> None:
     calm = {f"leaders.{s}.{k}": 0.0 for s in SIDES for k in ("reasons.legitimacy", "resolve_doubt")}
     params = per_path(noiseless(values, **same_successor, **calm, **{"ceasefire.breakdown": 0.0}), PATHS)
     config = RunConfig(horizon=HORIZON, policy=policy)
-    a = engine.simulate(flagship(), params, seeds, PATHS, config)
-    b = jax_engine.simulate(flagship(), params, seeds, PATHS, config)
+    a = simulate_flat(flagship(), params, seeds, PATHS, config)
+    b = simulate_jax_flat(flagship(), params, seeds, PATHS, config)
     settled = a.first_settlement >= 0
     assert 0.0 < settled.mean() < 1.0  # some samples settle
     if policy == "myopic":  # at various months
@@ -217,7 +218,7 @@ def test_decisions_equal_numpy_without_noise(policy: str) -> None:
 def test_lsm_fit_equals_the_numpy_solver() -> None:
     """The JAX backward induction (ridge fits by the normal equations) gives the coefficients of
     :class:`ceasefire.solve.lsm.OptimalStopping` on the same random stopping problems, to 1e-8."""
-    from ceasefire.model.jax import lsm
+    from ceasefire.solve import jax_lsm as lsm
     from ceasefire.solve.lsm import OptimalStopping, PathSet
 
     rng = np.random.default_rng(5)
@@ -240,7 +241,7 @@ def test_lsm_fit_equals_the_numpy_solver() -> None:
 def test_regression_bits_do_not_depend_on_the_number_of_samples() -> None:
     """The per-sample ridge fit, mapped over samples as the engine does (``lax.map``: each fit a program
     of one sample's shape), gives a sample the same bits in a batch of 32 and of 2."""
-    from ceasefire.model.jax import lsm
+    from ceasefire.solve import jax_lsm as lsm
 
     rng = np.random.default_rng(0)
     x, y, active = rng.standard_normal((32, 40, 5)), rng.standard_normal((32, 40)), rng.random((32, 40)) < 0.8
@@ -288,10 +289,10 @@ def test_same_seed_gives_identical_output_and_another_seed_does_not() -> None:
     values, seeds = inputs()
     config = RunConfig(horizon=HORIZON, policy="myopic")
     params = per_path(values, PATHS)
-    a = jax_engine.simulate(flagship(), params, seeds, PATHS, config)
+    a = simulate_jax_flat(flagship(), params, seeds, PATHS, config)
     assert_same(a, runs("myopic")[1].outcomes)  # the run's chunk, made again
     other = [np.random.SeedSequence(99, spawn_key=(i,)) for i in range(SAMPLES)]
-    c = jax_engine.simulate(flagship(), params, other, PATHS, config)
+    c = simulate_jax_flat(flagship(), params, other, PATHS, config)
     assert not np.array_equal(a.casualties_total["A"], c.casualties_total["A"])
 
 
@@ -304,7 +305,7 @@ def test_a_sample_does_not_depend_on_the_others_in_its_call(policy: str) -> None
     config = RunConfig(horizon=HORIZON, policy=policy)
     order = np.array([*range(SAMPLES - 1, 11, -1)])  # 18 samples, reversed
     params = per_path({k: v[order] for k, v in values.items()}, PATHS)
-    part = jax_engine.simulate(flagship(), params, [seeds[i] for i in order], PATHS, config)
+    part = simulate_jax_flat(flagship(), params, [seeds[i] for i in order], PATHS, config)
     rows = (order[:, None] * PATHS + np.arange(PATHS)).ravel()
     for name, x in _all_arrays(part).items():
         if name.startswith("sample"):
@@ -321,13 +322,13 @@ def test_batch_size_does_not_change_a_sample() -> None:
     whole = war_only(noise=True)[1]
     pick = [3, 17]
     params = per_path({k: v[pick] for k, v in values.items()}, PATHS)
-    two = jax_engine.simulate(flagship(), params, [seeds[i] for i in pick], PATHS, WAR_ONLY, LEVERS)
+    two = simulate_jax_flat(flagship(), params, [seeds[i] for i in pick], PATHS, WAR_ONLY, LEVERS)
     rows = (np.array(pick)[:, None] * PATHS + np.arange(PATHS)).ravel()
     for name, x in two.trajectories.items():
         assert np.array_equal(x, whole.trajectories[name][:, rows], equal_nan=True), name
     assert np.array_equal(two.removal_month["A"], whole.removal_month["A"][rows])
     config = RunConfig(horizon=HORIZON, policy="myopic")
-    two = jax_engine.simulate(flagship(), params, [seeds[i] for i in pick], PATHS, config)
+    two = simulate_jax_flat(flagship(), params, [seeds[i] for i in pick], PATHS, config)
     full = _all_arrays(runs("myopic")[1].outcomes)
     for name, x in _all_arrays(two).items():
         if not name.startswith("sample"):

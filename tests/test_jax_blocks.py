@@ -19,11 +19,13 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-from ceasefire.model import engine, jax_engine  # noqa: E402
+from ceasefire.model import engine  # noqa: E402
 from ceasefire.model.engine import Outcomes, RunConfig  # noqa: E402
+from ceasefire.model.jax import engine as jax_engine  # noqa: E402
 from ceasefire.run import experiment  # noqa: E402
 from ceasefire.run.experiment import candidate_parameters  # noqa: E402
 from ceasefire.run.sampling import Seeds, Values  # noqa: E402
+from ceasefire.scenario.build import structure_of  # noqa: E402
 from ceasefire.scenario.load import load_scenario  # noqa: E402
 from ceasefire.scenario.schema import Scenario  # noqa: E402
 
@@ -59,7 +61,7 @@ def simulate(pick: list[int] | range, paths: int, lever: dict[str, float] | None
     values, seeds = inputs()
     rows = np.asarray(list(pick), dtype=np.int64)
     part = {k: v[rows] for k, v in values.items()}
-    return jax_engine.simulate_samples(flagship(), part, [seeds[i] for i in rows], paths, CONFIG, lever)
+    return jax_engine.simulate_blocks(structure_of(flagship()), part, [seeds[i] for i in rows], paths, CONFIG, lever)
 
 
 @cache

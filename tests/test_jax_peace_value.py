@@ -21,7 +21,7 @@ jax = pytest.importorskip("jax")
 import jax.numpy as jnp  # noqa: E402
 
 from ceasefire.model import leader  # noqa: E402
-from ceasefire.model.jax import kernels as K  # noqa: E402
+from ceasefire.model.jax import peace as K  # noqa: E402
 
 TOLERANCE = 1e-10
 """Largest error allowed, relative to the size of the summed terms."""

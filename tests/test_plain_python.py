@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ceasefire.model.engine import TRUE_WORLD, RunConfig, _noise, per_path, simulate
+from ceasefire.model.engine import TRUE_WORLD, RunConfig, draw_noise, per_path
 from ceasefire.run.sampling import Seeds, sample_parameters
 from ceasefire.scenario.load import load_scenario
+from conftest import simulate_flat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import plain_python as pp
@@ -35,14 +36,14 @@ def case():  # type: ignore[no-untyped-def]
 
 def _engine(sc, one, seed, paths):  # type: ignore[no-untyped-def]
     config = RunConfig(horizon=HORIZON, policy="myopic", bargaining_range=False)
-    return simulate(sc, per_path(one, paths), [seed], paths, config)
+    return simulate_flat(sc, per_path(one, paths), [seed], paths, config)
 
 
 def test_same_random_numbers_same_paths(case) -> None:  # type: ignore[no-untyped-def]
     sc, one, seed = case
     paths = 40
     out = _engine(sc, one, seed, paths)
-    _, z, u = _noise([seed], TRUE_WORLD, paths, HORIZON, len(sc.levers))
+    _, z, u = draw_noise([seed], TRUE_WORLD, paths, HORIZON, len(sc.levers))
     p = {k: float(v[0]) for k, v in one.items()}
     terms = pp.terms_of(sc)
     got = [pp.simulate_path(p, terms, HORIZON, 6, pp.given_noise(z[:, i], u[:, i])) for i in range(paths)]

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ceasefire.cli import app
-from ceasefire.model.engine import per_path, simulate
+from ceasefire.model.engine import per_path
 from ceasefire.run.experiment import chunk_size_for
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.sweep import (
@@ -36,6 +36,7 @@ from ceasefire.run.sweep import (
 )
 from ceasefire.scenario.load import load_scenario
 from ceasefire.scenario.schema import iter_params
+from conftest import simulate_flat
 
 FLAGSHIP = "russia-ukraine-2026"
 
@@ -79,7 +80,7 @@ def test_a_row_is_the_engine_on_the_common_paths(sc, spec, design, reference) ->
     """Row 3 (no lever) recomputed straight from the engine with the sweep's path seed."""
     values = {p: np.array([design[p][3] if p in design else par.nominal()]) for p, par in iter_params(sc)}
     seed = Seeds.from_seed(spec.seed).path_seed(0)
-    o = simulate(sc, per_path(values, spec.paths), [seed], spec.paths, spec.config())
+    o = simulate_flat(sc, per_path(values, spec.paths), [seed], spec.paths, spec.config())
     first = o.first_settlement
     assert reference.loc[3, "p_settle_12"] == ((first >= 0) & (first < 12)).mean()
     assert reference.loc[3, "p_settle_6"] == ((first >= 0) & (first < 6)).mean()
@@ -98,7 +99,7 @@ def test_rows_do_not_record_the_bargaining_range_and_lose_nothing_by_it(sc, desi
     values = {p: np.asarray(rows[p]) if p in rows else np.full(4, par.nominal()) for p, par in iter_params(sc)}
     seed = Seeds.from_seed(spec.seed).path_seed(0)
     ranged = replace(spec.config(), bargaining_range=True)
-    o = simulate(sc, per_path(values, spec.paths), [seed] * 4, spec.paths, ranged)
+    o = simulate_flat(sc, per_path(values, spec.paths), [seed] * 4, spec.paths, ranged)
     assert o.monthly  # the range was recorded there
     view = MetricInput(o, 4, spec.paths, spec.horizon, values)
     for m in spec.metrics_for():

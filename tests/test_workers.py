@@ -19,13 +19,15 @@ from typer.testing import CliRunner
 
 from ceasefire.cli import app
 from ceasefire.errors import CeasefireError
-from ceasefire.model.engine import PATH_BLOCK, Outcomes, RunConfig, per_path
+from ceasefire.model.engine import PATH_BLOCK, Outcomes, RunConfig, fit_rules, per_path
+from ceasefire.model.rules import join_rules
 from ceasefire.run import experiment, workers
-from ceasefire.run.experiment import RunSpec, fit_rules, join_rules, run, simulate_samples
+from ceasefire.run.experiment import RunSpec, run, simulate_samples
 from ceasefire.run.guards import NumericalError
 from ceasefire.run.sampling import Seeds, sample_parameters
 from ceasefire.run.sweep import ProcessExecutor
 from ceasefire.run.workers import WORKERS_ENV, WorkerError, in_worker, parallel_map, resolve_workers, split
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.load import load_scenario
 from test_guards import EXPECTED_OVERFLOW, OVERFLOW, overflowing
 from test_guards import scenario as guard_scenario
@@ -117,11 +119,12 @@ def test_the_screen_keeps_the_same_samples_when_some_are_screened_out(sc: Any) -
 def test_rules_fitted_by_groups_of_samples_join_to_the_rules_fitted_together(sc: Any) -> None:
     values, seeds = _samples(sc, 5)
     config = RunConfig(horizon=4)
-    together = fit_rules(sc, per_path(values, 64), seeds, 64, config, {})
-    parts = [
-        fit_rules(sc, per_path({k: v[lo:hi] for k, v in values.items()}, 64), seeds[lo:hi], 64, config, {})
-        for lo, hi in ((0, 2), (2, 3), (3, 5))
-    ]
+    st = structure_of(sc)
+    together = fit_rules(st, params_of(st, per_path(values, 64)), seeds, 64, config, {})
+    parts = []
+    for lo, hi in ((0, 2), (2, 3), (3, 5)):
+        part = params_of(st, per_path({k: v[lo:hi] for k, v in values.items()}, 64))
+        parts.append(fit_rules(st, part, seeds[lo:hi], 64, config, {}))
     assert together is not None and all(p is not None for p in parts)
     joined = join_rules([p for p in parts if p is not None])
     assert joined.samples == together.samples == 5
@@ -432,7 +435,7 @@ def test_experiment_module_names_its_units_for_the_pool() -> None:
     # the units are module-level functions (picklable by reference), not closures
     for fn in (
         experiment._simulate_rows,
-        experiment._simulate_whole,
+        experiment.simulate_values,
         experiment._simulate_blocks,
         experiment._fit_rules,
     ):

@@ -4,19 +4,37 @@
 >>> scenario = ceasefire.load_scenario("russia-ukraine-2026")
 >>> result = ceasefire.simulate(scenario, ceasefire.RunSpec.from_scenario(scenario, samples=20, paths=50))
 >>> summary = ceasefire.summarize(result)
+
+The public names are loaded when first used (PEP 562): ``import ceasefire.model`` (the pure kernels)
+pulls in neither pydantic, nor the scenario schema, nor pandas.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.5.0"
 
-from ceasefire.errors import CeasefireError, ScenarioError
-from ceasefire.run.experiment import RunResult, RunSpec
-from ceasefire.run.experiment import run as simulate
-from ceasefire.run.summary import Summary, summarize
-from ceasefire.scenario.load import list_scenarios, load_scenario
-from ceasefire.scenario.schema import Scenario
-from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingResult
+_PUBLIC = {
+    "CeasefireError": "ceasefire.errors",
+    "ScenarioError": "ceasefire.errors",
+    "RunResult": "ceasefire.run.experiment",
+    "RunSpec": "ceasefire.run.experiment",
+    "simulate": "ceasefire.run.experiment",
+    "Summary": "ceasefire.run.summary",
+    "summarize": "ceasefire.run.summary",
+    "list_scenarios": "ceasefire.scenario.load",
+    "load_scenario": "ceasefire.scenario.load",
+    "Scenario": "ceasefire.scenario.schema",
+    "OptimalStopping": "ceasefire.solve.lsm",
+    "PathSet": "ceasefire.solve.lsm",
+    "StoppingResult": "ceasefire.solve.lsm",
+}
+"""Each public name and the module that defines it."""
+
+_RENAMED = {"simulate": "run"}
+"""Public names bound to a function of another name in their module."""
 
 __all__ = [
     "CeasefireError",
@@ -34,3 +52,25 @@ __all__ = [
     "simulate",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'ceasefire' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # the names as the type checker sees them
+    from ceasefire.errors import CeasefireError, ScenarioError
+    from ceasefire.run.experiment import RunResult, RunSpec
+    from ceasefire.run.experiment import run as simulate
+    from ceasefire.run.summary import Summary, summarize
+    from ceasefire.scenario.load import list_scenarios, load_scenario
+    from ceasefire.scenario.schema import Scenario
+    from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingResult

@@ -34,10 +34,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
-from ceasefire.model.engine import TRUE_WORLD, _noise, _world, per_path
-from ceasefire.model.valuation import Structure
+from ceasefire.model.engine import fight_without_deal, per_path
 from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
 from ceasefire.run.sampling import Seeds
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.query import Quantity, Query, parse_query
 from ceasefire.scenario.schema import SIDES, Scenario
 
@@ -115,7 +115,7 @@ class WarCourse:
 def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> WarCourse:
     """Fight ``result``'s samples on its true paths (same seeds) for its horizon, with no deal."""
     sc, spec = result.scenario, result.spec
-    st = Structure.from_scenario(sc)
+    st = structure_of(sc)
     seeds = Seeds.from_seed(spec.seed)
     months, paths = spec.horizon, spec.paths
     size = chunk_size_for(paths, months, "myopic")
@@ -123,26 +123,19 @@ def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> 
     for lo in range(0, spec.samples, size):
         rows = np.arange(lo, min(lo + size, spec.samples))
         chunk_seeds = [seeds.path_seed(int(c)) for c in result.candidates[rows]]
-        values = per_path({k: v[rows] for k, v in result.parameters.items()}, paths)
-        lever_u, z, u = _noise(chunk_seeds, TRUE_WORLD, paths, months, len(st.levers))
-        world = _world(sc, st, values, dict(levers or {}), lever_u)
-        n = world.n
-        war = np.ones(n, dtype=bool)
-        relief = np.zeros(n)
+        params = params_of(st, per_path({k: v[rows] for k, v in result.parameters.items()}, paths))
+        progress, cum = fight_without_deal(st, params, chunk_seeds, paths, months, levers)
+        n = progress.shape[1]
         first = np.full((n, st.n_objectives), np.inf)
         cas_first = {s: np.full((n, st.n_objectives), np.inf) for s in SIDES}
-        cum = {s: np.zeros((months + 1, n)) for s in SIDES}
         for t in range(months + 1):
-            if t > 0:
-                world.step(z[t - 1], u[t - 1], war, relief)
-            done = (world.progress() >= 1.0) & np.isinf(first)
+            done = (progress[t] >= 1.0) & np.isinf(first)
             first[done] = t
             for s in SIDES:
-                cum[s][t] = world.cum_cas[s]
-                cas_first[s] = np.where(done, world.cum_cas[s][:, None], cas_first[s])
+                cas_first[s] = np.where(done, cum[s][t][:, None], cas_first[s])
         taken.append(first)
         at_taken.append(cas_first)
-        cumulative.append(cum)
+        cumulative.append({s: cum[s] for s in SIDES})
     return WarCourse(
         taken_month=np.concatenate(taken),
         casualties_at_taken={s: np.concatenate([a[s] for a in at_taken]) for s in SIDES},

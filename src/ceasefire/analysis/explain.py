@@ -41,23 +41,21 @@ from numpy.typing import NDArray
 
 from ceasefire.errors import CeasefireError
 from ceasefire.model.calculus import (
-    LEADER_KEYS,
-    MonthValues,
-    WarRecord,
-    features,
+    month_of,
     month_values,
     other,
-    record_war,
+    record,
     removal_uniforms,
-    scores,
     stopping_problem,
 )
-from ceasefire.model.decision import RIDGE
-from ceasefire.model.engine import IMAGINED, TRUE_WORLD, _noise, per_path
-from ceasefire.model.valuation import Structure
-from ceasefire.model.world import World
+from ceasefire.model.decision import RIDGE, features
+from ceasefire.model.engine import IMAGINED, TRUE_WORLD, draw_noise, per_path, war_setup
+from ceasefire.model.params import Leader, Pair, Params, get_at, map_leaves, replace_at, tree_path
+from ceasefire.model.structure import Structure
+from ceasefire.model.war import Observed, log_ratio
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.workers import parallel_map, resolve_workers
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
 
@@ -202,29 +200,32 @@ def _sample(
 
 
 def _leader_params(
-    side: str, pp: Mapping[str, Array], masks: NDArray[np.int64], owner: Mapping[str, int], neutral: Mapping[str, float]
-) -> dict[str, Array]:
-    """One leader's parameters for a ``(C1, C2)`` grid of coalitions, shape ``(a, b, m)``.
+    st: Structure,
+    side: str,
+    pp: Params,
+    masks: NDArray[np.int64],
+    owner: Mapping[str, int],
+    neutral: Mapping[str, float],
+) -> Leader:
+    """One leader's parameters for a ``(C1, C2)`` grid of coalitions, each leaf ``(a, b, m)``.
 
     ``a`` is ``C1`` where the owning group varies along the grid's first axis, else 1 (the same
     for ``b``): work that does not depend on a group is not repeated for it.
     """
-    m = next(iter(pp.values())).size
-    out = {}
-    for key in LEADER_KEYS:
-        path = f"leaders.{side}.{key}"
-        base = pp.get(path, np.zeros(m))
-        i = owner.get(path)
-        if i is None:
-            out[key] = base[None, None, :]
+    ld: Leader = map_leaves(lambda a: np.asarray(a, dtype=float)[None, None, ...], pp.leaders[side])
+    prefix = f"leaders.{side}."
+    for path, i in owner.items():
+        if not path.startswith(prefix):
             continue
+        within = tree_path(path, st.objectives, st.lever_ids)[2:]
+        base = get_at(ld, within)
         on = ((masks >> i) & 1).astype(bool)
         if (on == on[:1]).all():
             on = on[:1]
         if (on == on[:, :1]).all():
             on = on[:, :1]
-        out[key] = np.where(on[..., None], base[None, None, :], neutral[path])
-    return out
+        ld = replace_at(ld, within, np.where(on[..., None], base, neutral[path]))
+    return ld
 
 
 @dataclass(frozen=True)
@@ -244,28 +245,26 @@ def _evaluate_batch(
     month: int,
     samples: int,
     masks: NDArray[np.int64],
-    pp: Mapping[str, Array],
+    pp: Params,
     owner: Mapping[str, int],
     neutral: Mapping[str, float],
-    imagined: WarRecord,
-    true_now: WarRecord,
+    imagined: Observed,
+    true_now: Observed,
     remove_u: Array,
 ) -> _MonthResult:
     """The leader's value of fighting on and of each terms option for a ``(C1, C2)`` grid of coalitions."""
     j = other(side)
     lead = masks.shape
     c = masks.size
-    ld_i = _leader_params(side, pp, masks, owner, neutral)
-    ld_j = _leader_params(j, pp, masks, owner, neutral)
-    sc_i, sc_j = scores(st, side, imagined.progress), scores(st, j, imagined.progress)
-    problem = stopping_problem(st, side, imagined, sc_i, sc_j, ld_i, ld_j, remove_u, lead, samples)
+    ld = Pair.of(lambda s: _leader_params(st, s, pp, masks, owner, neutral))
+    problem = stopping_problem(st, side, imagined, ld, remove_u, lead, samples)
     rule = fit_rule(problem)
     low = problem.state[month].min(axis=1)[:, None, :]
     high = problem.state[month].max(axis=1)[:, None, :]
 
-    now: MonthValues = month_values(ld_i, st, side, true_now, scores(st, side, true_now.progress), 0)
-    believed = true_now.log_rho[side][0] + ld_i["optimism"]
-    x = features(now, believed, true_now.cover[side][0])
+    now = month_values(st, side, ld[side], true_now)
+    believed = log_ratio(true_now.power, side) + ld[side].optimism
+    x = features(now.val, now.peace_battle, now.v_battle, believed, true_now.cover[side])
     m = x.shape[-2]
     per = m // samples
     x = np.broadcast_to(x, (*lead, m, x.shape[-1])).reshape(c * samples, per, -1)
@@ -274,26 +273,38 @@ def _evaluate_batch(
     fight = np.where(np.isnan(cont), stay, cont)
     k = now.peace_now.shape[-1]
     peace = np.broadcast_to(now.peace_now, (*lead, m, k)).reshape(c, samples, per, k)
+    del j
     return _MonthResult(fight=fight.reshape(c, samples, per).mean(axis=2), terms=peace.mean(axis=2))
 
 
+def _imagined(st: Structure, pp: Params, side: str, z: Array, u: Array, horizon: int) -> Observed:
+    """The war ``side``'s leader imagines (his optimism on his side's power), fought on with no deal."""
+    optimism = pp.leaders[side].optimism
+    bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
+    return record(war_setup(st, pp, None, np.zeros((z.shape[1], len(st.levers))), bias), z, u, horizon)
+
+
+def _true_now(st: Structure, pp: Params, z: Array, u: Array, month: int) -> Observed:
+    """The true war fought on with no deal to ``month``, as observed then."""
+    return month_of(record(war_setup(st, pp, None, np.zeros((z.shape[1], len(st.levers)))), z, u, month), month)
+
+
 def _other_gains(
-    scenario: Scenario,
     st: Structure,
     side: str,
     month: int,
     samples: int,
     paths: int,
     horizon: int,
-    pp: Mapping[str, Array],
+    pp: Params,
     seeds: list[Any],
-    true_now: WarRecord,
+    true_now: Observed,
 ) -> Array:
     """The other leader's gain from signing each terms option rather than fighting on, ``(samples, K)``,
     at the scenario's values: his own stopping problem on his own imagined war (the engine's stream)."""
     j = other(side)
-    _, z, u = _noise(seeds, IMAGINED[j], paths, horizon, len(st.levers))
-    imagined = record_war(World(scenario, pp, pp, {j: pp[f"leaders.{j}.optimism"]}), z, u, horizon)
+    _, z, u = draw_noise(seeds, IMAGINED[j], paths, horizon, len(st.levers))
+    imagined = _imagined(st, pp, j, z, u, horizon)
     whole = np.zeros((1, 1), dtype=np.int64)
     out = _evaluate_batch(st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side))
     return out.terms[0] - out.fight[0][:, None]
@@ -312,7 +323,6 @@ def _within_reach(his_values: Array, other_gains: Array, available: NDArray[np.b
 class _War:
     """What every coalition's valuation shares: the month, the parameter samples and the random numbers."""
 
-    scenario: Scenario
     st: Structure
     side: str
     month: int
@@ -340,23 +350,23 @@ class _Coalitions:
 
 def _world_coalitions(
     war: _War, co: _Coalitions, world_mask: int, keep_true: bool
-) -> tuple[NDArray[np.int64], Array, Array, WarRecord | None]:
+) -> tuple[NDArray[np.int64], Array, Array, Observed | None]:
     """A unit of work: every coalition whose groups that move the war are ``world_mask``.
 
     The war's paths are simulated once for them all, and the coalitions of the other groups are
     valued in batches of :data:`BATCH_ENTRIES`. Returns the coalitions (bit masks), the leader's
     value of fighting on ``(C, samples)`` and of each terms option ``(C, samples, K)``, and the true
-    war's record in the month when ``keep_true``.
+    war as observed in the month when ``keep_true``.
     """
     m = next(iter(war.base.values())).size
-    pp = dict(war.base)
+    flat = dict(war.base)
     for b, neutral in zip(co.world_bits, co.world_neutral, strict=True):
         if not (world_mask >> b) & 1:
             for path, value in neutral.items():
-                pp[path] = np.full(m, value)
-    believed = World(war.scenario, pp, pp, {war.side: pp[f"leaders.{war.side}.optimism"]})
-    imagined = record_war(believed, war.z_imagined, war.u_imagined, war.horizon)
-    true_now = record_war(World(war.scenario, pp, pp), war.z_true, war.u_true, war.month).at(war.month)
+                flat[path] = np.full(m, value)
+    pp = params_of(war.st, flat)
+    imagined = _imagined(war.st, pp, war.side, war.z_imagined, war.u_imagined, war.horizon)
+    true_now = _true_now(war.st, pp, war.z_true, war.u_true, war.month)
     series_masks = co.series_masks | world_mask
     per_batch = max(1, BATCH_ENTRIES // ((war.horizon + 1) * m * co.linear_masks.size))
     flats, fights, terms = [], [], []
@@ -440,7 +450,7 @@ def explain(
             f"scenario '{scenario.scenario.id}' declares no [[factors]] for side {side}: "
             "nothing to decompose the gap into"
         )
-    st = Structure.from_scenario(scenario)
+    st = structure_of(scenario)
     available = st.available_from <= month
     if not available.any():
         raise CeasefireError(f"no terms are on the table in month {month}")
@@ -459,8 +469,8 @@ def explain(
     values, seeds = _sample(scenario, samples, paths, seed, horizon)
     base = per_path(values, paths)
     m = samples * paths
-    _, z_imagined, u_imagined = _noise(seeds, IMAGINED[side], paths, horizon, len(st.levers))
-    _, z_true, u_true = _noise(seeds, TRUE_WORLD, paths, month, len(st.levers))
+    _, z_imagined, u_imagined = draw_noise(seeds, IMAGINED[side], paths, horizon, len(st.levers))
+    _, z_true, u_true = draw_noise(seeds, TRUE_WORLD, paths, month, len(st.levers))
     remove_u = removal_uniforms(u_imagined, other(side))
 
     n = 1 << k
@@ -468,13 +478,13 @@ def explain(
     values_k = np.empty((n, samples, len(st.terms)))
     world_masks = _masks(world_bits)
     full_world = int(world_masks[-1])
-    war = _War(scenario, st, side, month, samples, horizon, base, z_imagined, u_imagined, z_true, u_true, remove_u)
+    war = _War(st, side, month, samples, horizon, base, z_imagined, u_imagined, z_true, u_true, remove_u)
     world_neutral = tuple(groups[i].neutral for i in world_bits)
     coalitions = _Coalitions(world_neutral, tuple(world_bits), owner, neutral, _masks(series_bits), _masks(linear_bits))
     tasks = ((war, coalitions, int(w), int(w) == full_world) for w in world_masks)
     cores = resolve_workers(workers, world_masks.size, float(n * m * (horizon + 1)))
     done = 0
-    true_full: WarRecord | None = None
+    true_full: Observed | None = None
     with closing(parallel_map(_world_coalitions, tasks, cores)) as results:
         for _, (flat, fight_w, values_w, true_now) in results:
             fight[flat], values_k[flat] = fight_w, values_w
@@ -494,7 +504,7 @@ def explain(
         compared_label = "his best terms"
     else:
         assert true_full is not None  # the full world coalition is always among the masks
-        gain_other = _other_gains(scenario, st, side, month, samples, paths, horizon, base, seeds, true_full)
+        gain_other = _other_gains(st, side, month, samples, paths, horizon, params_of(st, base), seeds, true_full)
         choice = _within_reach(offered[full], gain_other, available)
         compared_label = f"the best terms {scenario.leaders[other(side)].name} would sign"  # type: ignore[index]
     compared = values_k[:, np.arange(samples), choice]

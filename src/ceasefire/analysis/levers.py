@@ -10,7 +10,7 @@ share its parameters and are not independent).
 
 Many packages are simulated in one vectorized call: each package is a block of extra samples
 that reuse the baseline's parameters and seeds, with the lever intensities given per path
-(:func:`ceasefire.run.sampling.apply_levers`). A sample's simulation depends on its own seed
+(:func:`ceasefire.model.levers.apply`). A sample's simulation depends on its own seed
 and parameters alone, so a package's numbers are the same, bit for bit, as those of
 ``run(scenario, spec_with_levers, samples_of=baseline)``.
 
@@ -43,14 +43,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
-from ceasefire.model.engine import PATH_BLOCK, RunConfig, per_path, simulate
-from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, path_steps, run, samples_per_unit
+from ceasefire.model.engine import PATH_BLOCK, RunConfig
+from ceasefire.run.experiment import (
+    RunResult,
+    RunSpec,
+    chunk_size_for,
+    path_steps,
+    run,
+    samples_per_unit,
+    simulate_values,
+)
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.workers import parallel_map, resolve_workers
@@ -266,14 +274,7 @@ def _tally_chunk(
     intensity: Mapping[str, Array],
 ) -> Tally:
     """A unit of work: the per-sample tallies of one chunk of (package, sample) pairs."""
-    out = simulate(
-        sc,
-        per_path(values, paths),
-        seeds,
-        paths,
-        config,
-        cast(Mapping[str, float], intensity),  # per-path arrays: see run.sampling.apply_levers
-    )
+    out = simulate_values(sc, dict(values), seeds, paths, config, intensity)  # intensities may be per path
     return Tally.of(
         out.sample,
         out.first_settlement,

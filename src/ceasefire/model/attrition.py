@@ -12,7 +12,7 @@ generalised by the fire exponent ``q`` (Lanchester 1916)::
 With ``q = 1``, ``b = 0`` and ``a = 1`` this is the square law ``dx/dt = -beta y``, whose
 invariant ``alpha x^2 - beta y^2`` the test suite checks.
 
-The kernels compute with their arguments' array library (:func:`.arrays.namespace`): NumPy here,
+The kernels compute with their arguments' array library (:func:`.xp.namespace`): NumPy here,
 ``jax.numpy`` in :mod:`ceasefire.model.jax`.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.arrays import namespace
+from ceasefire.model.xp import namespace
 
 Array = NDArray[np.float64]
 

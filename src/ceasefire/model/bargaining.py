@@ -13,7 +13,7 @@ much as the score, so concessions alone never close the gap.
 
 :func:`weighted_attainment`, :func:`victory_from_score`, :func:`choose_terms` and
 :func:`breakdown_probability` compute with their arguments' array library
-(:func:`.arrays.namespace`), NumPy or ``jax.numpy``: the JAX engine uses them as they are.
+(:func:`.xp.namespace`), NumPy or ``jax.numpy``: the JAX engine uses them as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.arrays import namespace
+from ceasefire.model.xp import namespace
 
 Array = NDArray[np.float64]
 

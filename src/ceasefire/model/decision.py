@@ -1,203 +1,324 @@
-"""Forward-looking leaders: each one's settle-or-fight rule by least-squares Monte Carlo.
+"""Forward-looking leaders: the month's decision, and the stopping problem each leader solves.
 
-Leader ``i`` solves an optimal stopping problem on paths of the war *as he imagines it*: the
-scenario's model with his own side's combat power multiplied by ``exp(optimism_i)`` (and, if
-given, the other leader's hazard at war multiplied by ``exp(resolve_doubt_i)``), with no deal.
-Each month he may stop, on the terms he values most among those he believes the other leader
-accepts, or fight on for the month's value ``flow - rate * punishment``, discounted by
-``delta * exp(-rate)`` (his survival in office). He believes the other accepts terms worth at
-least the other's value of fighting on forever at today's hazard (one level of reasoning about
-the other). At the horizon he values fighting on as fighting forever at that month's hazard.
+**The decision** (:func:`decide`). Each month, on the paths at war, each leader values every terms
+option on the table against fighting on; the war ends where some terms are acceptable to both, on the
+terms with the largest Nash product of the two leaders' gains (:func:`.bargaining.choose_terms`). With
+the ``optimal`` policy a leader's value of fighting on is his stopping rule's continuation value at the
+regressors of the world he believes in; with the ``myopic`` policy he fights a fixed look-ahead at
+today's hazard and then expects the best deal the other side accepts today.
 
-An incumbent and a successor value things differently (the person-tied reasons reset), so each
-leader's problem is solved twice on the same imagined paths: once as incumbent, once as
-successor. The rules are then applied on the *true* paths (:mod:`ceasefire.model.engine`):
-the values there are out of sample, so the rule is not biased by the paths it was fitted on.
+**The stopping problem** (:func:`problem_row`). Leader ``i`` solves an optimal stopping problem on paths
+of the war *as he imagines it*: the scenario's model with his own side's combat power multiplied by
+``exp(optimism_i)`` (and, if given, the other leader's hazard at war multiplied by
+``exp(resolve_doubt_i)``), with no deal. Each month he may stop, on the terms he values most among those
+he believes the other leader accepts, or fight on for the month's value ``flow - rate * punishment``,
+discounted by ``delta * exp(-rate)``. He believes the other accepts terms worth at least the other's
+value of fighting on forever at today's hazard (one level of reasoning about the other). At the horizon
+he values fighting on as fighting forever at that month's hazard. An incumbent and a successor value
+things differently (the person-tied reasons reset), so each problem is solved for both types on the
+same imagined paths; the rules are then applied on the *true* paths, out of sample.
 
-Regressors (the "state" of the stopping problem), per path and month: the value of fighting on
-forever, the value of peace at the battlefield's victory score, that score, the log of the
-believed power ratio, and the months of spending the reserves cover.
+Regressors (the "state" of the stopping problem), per path and month: the value of fighting on forever,
+the value of peace at the battlefield's victory score, that score, the log of the believed power ratio,
+and the months of spending the reserves cover.
+
+Written once over the array namespace: NumPy, JAX and the explanation (with leading axes of variants)
+call these functions; :mod:`.screen` is NumPy's fast path of :func:`decide`, with the same results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
-from numpy.typing import NDArray
 
-from ceasefire.model.valuation import Structure, Valuation, elements, victory, victory_battlefield
-from ceasefire.model.world import U_REMOVE_A, World
-from ceasefire.scenario.schema import SIDES
-from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule, batch_runs
+from ceasefire.model import attrition, bargaining, bargaining_range
+from ceasefire.model.backend import Backend
+from ceasefire.model.params import SIDES, Array, Leader, Pair, Territory, other
+from ceasefire.model.structure import Structure
+from ceasefire.model.valuation import (
+    Exact,
+    TermScores,
+    Valuation,
+    stake_shift,
+    victory,
+    victory_battlefield,
+)
+from ceasefire.model.war import Observed, log_ratio
+from ceasefire.model.xp import namespace
 
-Array = NDArray[np.float64]
 N_FEATURES = 5
 RIDGE = 1e-3
 """Ridge on the standardized regressors: 21 columns fitted on a few hundred paths per sample."""
 
+POLICIES = ("optimal", "myopic")
+"""Decision rules: ``optimal`` (least-squares Monte Carlo stopping); ``myopic`` (fight a fixed
+look-ahead at today's hazard, then take the best deal the other side accepts today)."""
 
-def other(side: str) -> str:
-    return "B" if side == "A" else "A"
-
-
-def log_power_ratio(world: World, side: str) -> Array:
-    """``log(P_side / P_other)`` in ``world`` (an imagined world carries its leader's optimism)."""
-    power = world.power()
-    rho = power[side] / np.maximum(power[other(side)], 1e-12)
-    return np.log(np.maximum(rho, 1e-12))
+RANGE_GRID = np.linspace(0.0, 1.0, 9)
+"""Victory scores at which peace is valued to find each leader's reservation score."""
 
 
-def features(
-    world: World, side: str, val: Valuation, v_battle: Array, idx: NDArray[np.int64] | slice, log_rho: Array
-) -> Array:
-    """``(len(idx), N_FEATURES)`` regressors of a leader's continuation value (see the module docstring).
+class FightOn(Protocol):
+    """A leader's fitted rule: his continuation value at month ``t`` on some paths, from their regressors
+    ``(paths, 5)``, whether each is led by a successor, and each path's sample."""
 
-    ``log_rho`` is the believed log power ratio on all paths.
-    """
-    peace_here = val.peace(v_battle[:, None])[:, 0]
-    cover = world.reserves[side][idx] / np.maximum(world.spend0[side][idx], 1e-12)
-    return np.stack([val.stay, peace_here, v_battle, log_rho[idx], cover], axis=1)
+    def __call__(self, side: str, t: Any, feats: Array, successor: Array, sample: Array) -> Array: ...
 
 
 @dataclass(frozen=True)
-class LeaderRules:
-    """Each leader's stopping rule as incumbent (``[0]``) and as successor (``[1]``)."""
+class Situation:
+    """What a decision reads on its paths: the leaders' parameters, who leads, the state as observed,
+    the front's parameters (the myopic leader projects it), each leader's optimism and each path's sample."""
 
-    rules: dict[str, tuple[StoppingRule, StoppingRule]]
-    low: dict[str, tuple[Array, Array]]  # (months + 1, samples, d): the regressors' range in training
-    high: dict[str, tuple[Array, Array]]
-    samples: int
-    paths: int
-
-    def continuation_at(
-        self, side: str, t: int, feats: Array, successor: NDArray[np.bool_], sample: NDArray[np.int64]
-    ) -> Array:
-        """Continuation values at month ``t`` of any set of paths (e.g. those still at war).
-
-        ``feats`` ``(m, d)`` are the paths' regressors; ``successor`` and ``sample`` ``(m,)`` say whose
-        rule values each path: its leader type's (incumbent or successor), with its sample's
-        coefficients. The regressors are clipped to the range the imagined paths covered that month
-        for that sample and type: a fitted polynomial is not to be trusted outside the data it was
-        fitted on. Each path's value depends on its own regressors and sample alone.
-        """
-        out = np.empty(feats.shape[0])
-        for g, rule in enumerate(self.rules[side]):
-            rows = np.flatnonzero(successor if g else ~successor)
-            if rows.size == 0:
-                continue
-            of = sample[rows]
-            low, high = self.low[side][g][t], self.high[side][g][t]
-            runs = batch_runs(of)
-            if runs is None:
-                x = np.clip(feats[rows], low[of], high[of])
-            else:  # each sample's run clipped to its bounds, not a copy of them per path
-                x = feats[rows]
-                for start, stop, b in runs:
-                    np.clip(x[start:stop], low[b], high[b], out=x[start:stop])
-            out[rows] = rule.continuation_rows(t, x, of)
-        return out
-
-    def take(self, samples: NDArray[np.int64]) -> LeaderRules:
-        """The rules of the given samples, in that order (a sample may be repeated: one per block of its paths)."""
-        rules, low, high = {}, {}, {}
-        for s, (incumbent, successor) in self.rules.items():
-            rules[s] = (
-                StoppingRule(coefficients=incumbent.coefficients[:, samples], basis=incumbent.basis),
-                StoppingRule(coefficients=successor.coefficients[:, samples], basis=successor.basis),
-            )
-            low[s] = (self.low[s][0][:, samples], self.low[s][1][:, samples])
-            high[s] = (self.high[s][0][:, samples], self.high[s][1][:, samples])
-        return LeaderRules(rules=rules, low=low, high=high, samples=len(samples), paths=self.paths)
+    leaders: Pair[Leader]
+    successor: Pair[Array]
+    obs: Observed
+    territory: Territory
+    obj_bounds: Array
+    optimism: Pair[Array]
+    sample: Array
 
 
-def imagined_paths(
-    world: World,
-    st: Structure,
+@dataclass(frozen=True)
+class Decision:
+    """The month's decision on its paths: the terms chosen (-1: none), each leader's victory score of the
+    battlefield and of the chosen terms, and what is recorded (each leader's gains of every terms
+    option; the bargaining range) where asked for."""
+
+    choice: Array
+    v_battle: Pair[Array]
+    v_chosen: Pair[Array]
+    gains: Pair[Array] | None = None
+    range_low: Array | None = None
+    range_high: Array | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the leaders decide: ``optimal`` with their fitted rules (``fight_on``), or ``myopic`` with a
+    look-ahead of ``lookahead`` months."""
+
+    name: str
+    lookahead: int
+    fight_on: FightOn | None = None
+
+
+def features(val: Valuation, peace_here: Array, v_battle: Array, log_rho: Array, cover: Array) -> Array:
+    """``(..., paths, N_FEATURES)`` regressors of a leader's continuation value (see the module docstring)."""
+    xp = namespace(val.stay, peace_here, log_rho)
+    return xp.stack(xp.broadcast_arrays(val.stay, peace_here, v_battle, log_rho, cover), axis=-1)
+
+
+def valuation(st: Structure, side: str, ld: Leader, successor: Array | None, obs: Observed) -> tuple[Valuation, Array]:
+    """A leader's values on the observed state, and his battlefield victory score."""
+    v_battle = victory_battlefield(st, side, obs.progress, ld)
+    val = Valuation.of(ld, successor, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle)
+    return val, v_battle
+
+
+def believed_log_ratio(sit: Situation, side: str) -> Array:
+    """``log(P_side / P_other)`` as the leader believes it: with his optimism."""
+    return log_ratio(sit.obs.power, side) + sit.optimism[side]
+
+
+def rule_fight_on(
+    policy: Policy,
     side: str,
-    z: Array,
-    u: Array,
-    samples: int,
-    paths: int,
-    doubt: Array,
-) -> tuple[PathSet, PathSet]:
-    """Simulate leader ``side``'s imagined war (no deal) and build his two stopping problems.
+    t: Any,
+    val: Valuation,
+    peace_here: Array,
+    v_battle: Array,
+    believed: Array,
+    cover: Array,
+    successor: Array,
+    sample: Array,
+) -> Array:
+    """A leader's value of fighting on by his rule: the continuation value at the regressors of the world
+    he believes in. Months at which his imagined war never offered a deal leave no fitted rule: he then
+    values fighting on as fighting forever at today's hazard."""
+    if policy.fight_on is None:
+        raise ValueError("the optimal policy needs the leaders' fitted rules")
+    cont = policy.fight_on(side, t, features(val, peace_here, v_battle, believed, cover), successor, sample)
+    xp = namespace(cont)
+    return xp.where(xp.isnan(cont), val.stay, cont)
 
-    ``doubt`` is his log-bias on the other leader's hazard at war (his doubt of the other's resolve).
+
+def projected_progress(sit: Situation, side: str, lookahead: int) -> Array:
+    """``(paths, objectives)`` progress a myopic leader projects ``lookahead`` months ahead: the front
+    moving at its expected speed under the power ratio as he believes it (his optimism)."""
+    xp = namespace(sit.obs.gained)
+    power = sit.obs.power
+    rho = power.A / xp.maximum(power.B, 1e-12)
+    belief = xp.exp(sit.optimism[side] * (1.0 if side == "A" else -1.0))
+    t = sit.territory
+    expected_gain = t.gain_km2_per_month * xp.power(rho * belief, t.power_elasticity)
+    return attrition.objective_progress(sit.obs.gained + lookahead * expected_gain, sit.obj_bounds)
+
+
+def myopic_fight_on(
+    ev: Exact,
+    sit: Situation,
+    st: Structure,
+    val: Pair[Valuation],
+    peace_now: Pair[Array],
+    available: Array,
+    lookahead: int,
+) -> Pair[Array]:
+    """A myopic leader's value of fighting on: ``lookahead`` months at today's hazard, then the best deal
+    the other side accepts today, valued at the victory score he projects for it
+    (:func:`projected_progress`), or else fighting on forever. The other accepts the terms he values at
+    least at fighting on so."""
+    xp = namespace(peace_now.A)
+    fight = Pair.of(lambda s: val[s].fight_terms(lookahead))
+    accepts = Pair.of(
+        lambda s: (peace_now[s] >= (fight[s][0] + fight[s][1] * val[s].stay)[:, None]) & available[None, :]
+    )
+
+    def one(s: str) -> Array:
+        later = TermScores(st, s, projected_progress(sit, s, lookahead), sit.leaders[s])
+        best_later = ev.best(val[s], accepts[other(s)], later)
+        now, then = fight[s]
+        return now + then * xp.maximum(val[s].stay, best_later)
+
+    return Pair.of(one)
+
+
+def decide(
+    st: Structure,
+    backend: Backend,
+    policy: Policy,
+    sit: Situation,
+    t: Any,
+    *,
+    ranged: bool = False,
+    record: bool = False,
+) -> Decision:
+    """The month's decision on every path of ``sit`` (all at war), every value worked out.
+
+    ``ranged``: record the bargaining range (Fearon 1995) of the month; ``record``: each leader's gain
+    of every terms option. Every value of peace of the month is asked of the backend in one call.
     """
-    j = other(side)
-    n, horizon = world.n, z.shape[0]
-    sd, sdj = world.sides[side], world.sides[j]
-    other_successor = np.zeros(n, dtype=bool)
-    types = (np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
-    feats = np.empty((2, horizon + 1, n, N_FEATURES))
-    stop = np.full((2, horizon + 1, n), np.nan)
-    flow = np.empty((2, horizon, n))
-    discount = np.empty((2, horizon, n))
-    terminal = np.empty((2, n))
-    everyone = slice(None)
-    no_relief = np.zeros(n)
-    war = np.ones(n, dtype=bool)
-    for t in range(horizon + 1):
-        progress = world.progress()
-        available = st.available_from <= t
-        log_i, log_j = world.state_log(side), world.state_log(j)
-        vb_j = victory_battlefield(st, j, progress, sdj, everyone)
-        # the doubt raises the other's hazard at war only: his staying power, not his peace
-        val_j = Valuation.of(sdj, other_successor, everyone, log_j + doubt, world.peace_log(j, log_j), vb_j, None)
-        # the terms he believes the other accepts: bounds on the other's values settle most of them
-        reached = val_j.peace_at_least(victory(st, j, progress, sdj, everyone, by_terms=True), val_j.stay)
-        accepted = (reached & available[:, None]).T
-        vb_i = victory_battlefield(st, side, progress, sd, everyone)
-        v_i = victory(st, side, progress, sd, everyone)
-        log_rho = log_power_ratio(world, side)
-        for g, succ in enumerate(types):
-            val = Valuation.of(sd, succ, everyone, log_i, world.peace_log(side, log_i), vb_i, None)
-            feats[g, t] = features(world, side, val, vb_i, everyone, log_rho)
-            # his value of the terms is read only on those the other accepts: valued there alone
-            best = val.best_peace(accepted, elements(v_i))
-            stop[g, t] = np.where(np.isfinite(best), best, np.nan)
-            if t < horizon:
-                flow[g, t] = val.war_cashflow
-                discount[g, t] = val.war_discount
-            else:
-                terminal[g] = val.stay
-        if t == horizon:
-            break
-        world.step(z[t], u[t], war, no_relief)
-        h_j = -np.expm1(-val_j.rate_war)
-        other_successor |= u[t][:, U_REMOVE_A + SIDES.index(j)] < h_j
-
-    def batch(a: Array) -> Array:
-        return a.reshape(a.shape[0], samples, paths, *a.shape[2:])
-
-    return tuple(  # type: ignore[return-value]
-        PathSet(
-            state=batch(feats[g]),
-            stop=batch(stop[g]),
-            flow=batch(flow[g]),
-            discount=batch(discount[g]),
-            terminal=terminal[g].reshape(samples, paths),
+    xp = namespace(sit.obs.gained)
+    available = xp.asarray(st.available_from) <= t
+    ev = Exact(backend)
+    vals: dict[str, Valuation] = {}
+    battle: dict[str, Array] = {}
+    scores: dict[str, Array] = {}
+    for s in SIDES:
+        vals[s], battle[s] = valuation(st, s, sit.leaders[s], sit.successor[s], sit.obs)
+        scores[s] = victory(st, s, sit.obs.progress, sit.leaders[s])
+    optimal = policy.name == "optimal"
+    # the terms on the table, the value of peace at the battlefield's score (a regressor of the rule),
+    # the range's grid: every value of the month asked of the backend at once
+    requests = [(vals[s], scores[s]) for s in SIDES]
+    requests += [(vals[s], battle[s][:, None]) for s in SIDES] if optimal else []
+    grid = xp.asarray(RANGE_GRID)
+    if ranged:
+        requests += [(vals[s], xp.broadcast_to(grid, (battle[s].shape[0], grid.size))) for s in SIDES]
+    peace = ev.values(requests)
+    at_grid = len(requests) - 2
+    peace_now = Pair(peace[0], peace[1])
+    val = Pair(vals["A"], vals["B"])
+    if optimal:
+        fight_on = Pair.of(
+            lambda s: rule_fight_on(
+                policy,
+                s,
+                t,
+                val[s],
+                peace[2 + SIDES.index(s)][:, 0],
+                battle[s],
+                believed_log_ratio(sit, s),
+                sit.obs.cover[s],
+                sit.successor[s],
+                sit.sample,
+            )
         )
-        for g in range(2)
+    else:
+        fight_on = myopic_fight_on(ev, sit, st, val, peace_now, available, policy.lookahead)
+    gains = Pair.of(lambda s: peace_now[s] - fight_on[s][:, None])
+    low = high = None
+    if ranged:
+        res = Pair.of(lambda s: bargaining_range.reservation_score(peace[at_grid + SIDES.index(s)], grid, fight_on[s]))
+        low, high = bargaining_range.bargaining_range(
+            res.A, stake_shift(st, "A", sit.leaders.A), res.B, stake_shift(st, "B", sit.leaders.B)
+        )
+    choice = bargaining.choose_terms(gains.A, gains.B, available)
+    k = xp.maximum(choice, 0)[:, None]
+    chosen = Pair.of(lambda s: xp.take_along_axis(scores[s], k, axis=1)[:, 0])
+    return Decision(
+        choice=choice,
+        v_battle=Pair(battle["A"], battle["B"]),
+        v_chosen=chosen,
+        gains=gains if record else None,
+        range_low=low,
+        range_high=high,
     )
 
 
-def solve_rules(problems: Mapping[str, tuple[PathSet, PathSet]], degree: int, samples: int, paths: int) -> LeaderRules:
-    """Fit each leader's incumbent and successor rules (polynomial basis of the given degree)."""
-    rules, low, high = {}, {}, {}
-    for side, pair in problems.items():
-        rules[side] = tuple(OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).fit() for ps in pair)
-        low[side] = tuple(_over_paths(ps.state, np.min) for ps in pair)
-        high[side] = tuple(_over_paths(ps.state, np.max) for ps in pair)
-    return LeaderRules(rules=rules, low=low, high=high, samples=samples, paths=paths)  # type: ignore[arg-type]
+# --- the stopping problem on the imagined war ---------------------------------------------------
 
 
-def _over_paths(state: Array, reduce: Callable[..., Array]) -> Array:
-    """``reduce`` of ``(months, samples, paths, d)`` regressors over the paths, as ``(months, samples, d)``.
+@dataclass(frozen=True)
+class ProblemRow:
+    """One month of a leader's stopping problem, for each leader type asked for (lists, one per type):
+    regressors ``(..., paths, 5)``, the value of stopping (NaN where no terms are accepted), the month's
+    value of fighting on and its discount, the value of fighting on forever; and the other leader's
+    hazard at war (his removal decides who the other is next month)."""
 
-    The regressors are moved next to each other first: reducing along the contiguous last axis is
-    several times faster than along paths with five regressors interleaved (the same values).
+    feats: list[Array]
+    stop: list[Array]
+    flow: list[Array]
+    discount: list[Array]
+    stay: list[Array]
+    rate_other: Array
+
+
+def problem_row(
+    st: Structure,
+    ev: Exact,
+    side: str,
+    obs: Observed,
+    leaders: Pair[Leader],
+    other_successor: Array,
+    t: Any,
+    doubt: Array,
+    types: Sequence[Array | None],
+) -> ProblemRow:
+    """Month ``t`` of leader ``side``'s stopping problem on his imagined war (``obs``: its state).
+
+    ``other_successor`` marks the paths where the other leader has fallen (he then decides as a
+    successor); ``doubt`` is the leader's log-bias on the other's hazard at war; ``types`` the leader's
+    own types (``successor`` masks; ``None`` for an incumbent everywhere). The leaders' parameters may
+    carry leading axes of variants (the explanation's coalitions), broadcast against the paths.
     """
-    return reduce(np.ascontiguousarray(np.swapaxes(state, 2, 3)), axis=3)
+    xp = namespace(obs.gained)
+    j = other(side)
+    available = xp.asarray(st.available_from) <= t
+    v_j = victory_battlefield(st, j, obs.progress, leaders[j])
+    # the doubt raises the other's hazard at war only: his staying power, not his peace
+    val_j = Valuation.of(
+        leaders[j], other_successor, obs.casualty_ratio[j], obs.pain[j], obs.stability_loss[j], v_j, doubt
+    )
+    ld = leaders[side]
+    v_battle = victory_battlefield(st, side, obs.progress, ld)
+    vals = [
+        Valuation.of(ld, successor, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle)
+        for successor in types
+    ]
+    _, here, best = ev.problem_values(
+        val_j, TermScores(st, j, obs.progress, leaders[j]), available, vals, v_battle,
+        TermScores(st, side, obs.progress, ld),
+    )  # fmt: skip
+    log_rho = log_ratio(obs.power, side)
+    row = ProblemRow([], [], [], [], [], val_j.rate_war)
+    for val, peace_here, best_g in zip(vals, here, best, strict=True):
+        row.feats.append(features(val, peace_here, v_battle, log_rho, obs.cover[side]))
+        row.stop.append(xp.where(xp.isfinite(best_g), best_g, xp.nan))
+        row.flow.append(val.war_cashflow)
+        row.discount.append(val.war_discount)
+        row.stay.append(val.stay)
+    return row

@@ -8,7 +8,7 @@ Per side and month, in the side's own budget unit::
     pain     = max(deficit - deficit0, 0) / spending0 + w * [R exhausted] * deficit / spending0
 
 Pain is zero at the start: only worsening relative to the start moves the hazard. The kernels
-compute with their arguments' array library (:func:`.arrays.namespace`): NumPy or ``jax.numpy``.
+compute with their arguments' array library (:func:`.xp.namespace`): NumPy or ``jax.numpy``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.arrays import namespace
+from ceasefire.model.xp import namespace
 
 Array = NDArray[np.float64]
 

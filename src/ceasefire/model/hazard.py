@@ -12,7 +12,7 @@ In peace on terms with victory score ``v``, signed ``u`` months ago::
 ``lambda0`` is the start's rate from the annual probability ``p``: ``-log(1 - p) / 12``.
 ``J`` sums the transition reasons (war economy, bonuses and wages, veterans, risk of
 change, need for victory). The monthly probability is ``h = 1 - exp(-lambda)``. The kernels
-compute with their arguments' array library (:func:`.arrays.namespace`): NumPy or ``jax.numpy``.
+compute with their arguments' array library (:func:`.xp.namespace`): NumPy or ``jax.numpy``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.arrays import namespace
+from ceasefire.model.xp import namespace
 
 Array = NDArray[np.float64]
 

@@ -21,28 +21,29 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
-from ceasefire.model.decision import N_FEATURES, LeaderRules
+from ceasefire.model.decision import N_FEATURES
 from ceasefire.model.engine import (
     BELIEFS,
     PATH_BLOCK,
     POLICIES,
     Outcomes,
     RunConfig,
-    Structure,
     child,
     fit_rules,
     monthly_paths,
     path_blocks,
     per_path,
-    simulate,
+    simulate_chunk,
 )
+from ceasefire.model.rules import LeaderRules, join_rules
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.sampling import Seeds, Values, check_levers, sample_parameters
 from ceasefire.run.workers import check_workers, parallel_map, resolve_workers, split
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import Scenario
 
 BACKENDS = ("numpy", "jax")
-"""Engines that simulate a chunk: :mod:`ceasefire.model.engine` and :mod:`ceasefire.model.jax_engine`."""
+"""Engines that simulate a chunk: :mod:`ceasefire.model.engine` and :mod:`ceasefire.model.jax.engine`."""
 
 
 def check_backend(backend: str) -> None:
@@ -223,13 +224,13 @@ def simulate_samples(
         steps = path_steps(n_samples, paths, config)
         cores = resolve_workers(workers, n_samples, steps, useful=n_samples // least)
         if cores == 1:
-            return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, sample_offset=offset)
+            return simulate_values(scenario, values, seeds, paths, config, levers, offset)
         size = split(n_samples, cores, least=least)
         bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
         whole = (
             (scenario, _slice(values, lo, hi), seeds[lo:hi], paths, config, levers, offset + lo) for lo, hi in bounds
         )
-        done = dict(parallel_map(_simulate_whole, whole, cores))
+        done = dict(parallel_map(simulate_values, whole, cores))
         return concatenate([done[k] for k in range(len(bounds))])
     # (sample, block, first path, end): grouped by length, as a sample's last block may be shorter
     units = [(i, b, lo, hi) for b, (lo, hi) in enumerate(path_blocks(paths)) for i in range(n_samples)]
@@ -265,17 +266,20 @@ def simulate_samples(
     return out
 
 
-def _simulate_whole(
+def simulate_values(
     scenario: Scenario,
     values: Values,
     seeds: list[np.random.SeedSequence],
     paths: int,
     config: RunConfig,
-    levers: Mapping[str, float],
-    offset: int,
+    levers: Mapping[str, Any],
+    offset: int = 0,
 ) -> Outcomes:
-    """A unit of work: samples of at most :data:`PATH_BLOCK` paths, each simulated whole."""
-    return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, sample_offset=offset)
+    """Samples of at most :data:`PATH_BLOCK` paths simulated whole, in this process: ``values`` per sample
+    (flat, dotted paths), one seed per sample, levers by id (a number, or one per path)."""
+    st = structure_of(scenario)
+    params = params_of(st, per_path(values, paths))
+    return simulate_chunk(st, params, seeds, paths, config, levers, sample_offset=offset)
 
 
 def _simulate_blocks(
@@ -290,7 +294,9 @@ def _simulate_blocks(
 ) -> Outcomes:
     """A unit of work: one block of ``paths`` paths of each of the given samples (a sample may appear
     once per block), with the samples' rules already fitted."""
-    return simulate(scenario, per_path(values, paths), seeds, paths, config, levers, block=blocks, rules=rules)
+    st = structure_of(scenario)
+    params = params_of(st, per_path(values, paths))
+    return simulate_chunk(st, params, seeds, paths, config, levers, block=blocks, rules=rules)
 
 
 def _fit_rules(
@@ -301,7 +307,8 @@ def _fit_rules(
     levers: Mapping[str, float],
 ) -> LeaderRules | None:
     """A unit of work: the leaders' rules of some samples, fitted on :data:`PATH_BLOCK` imagined paths."""
-    return fit_rules(scenario, per_path(values, PATH_BLOCK), seeds, PATH_BLOCK, config, levers)
+    st = structure_of(scenario)
+    return fit_rules(st, params_of(st, per_path(values, PATH_BLOCK)), seeds, PATH_BLOCK, config, levers)
 
 
 def _fit(
@@ -325,26 +332,6 @@ def _fit(
     if any(p is None for p in parts):  # pragma: no cover - the policy fits rules
         return None
     return join_rules([p for p in parts if p is not None])
-
-
-def join_rules(parts: list[LeaderRules]) -> LeaderRules:
-    """The rules of consecutive groups of samples as one (the inverse of :meth:`LeaderRules.take`)."""
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-
-    def joined(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
-        return np.concatenate(arrays, axis=1)  # (months + 1, samples, ...)
-
-    rules, low, high = {}, {}, {}
-    for s, (incumbent, successor) in first.rules.items():
-        rules[s] = (
-            replace(incumbent, coefficients=joined([p.rules[s][0].coefficients for p in parts])),
-            replace(successor, coefficients=joined([p.rules[s][1].coefficients for p in parts])),
-        )
-        low[s] = (joined([p.low[s][0] for p in parts]), joined([p.low[s][1] for p in parts]))
-        high[s] = (joined([p.high[s][0] for p in parts]), joined([p.high[s][1] for p in parts]))
-    return replace(first, rules=rules, low=low, high=high, samples=sum(p.samples for p in parts))
 
 
 def _empty_like(template: Outcomes, n: int, ranged: NDArray[np.bool_]) -> Outcomes:
@@ -401,9 +388,9 @@ def _simulate_rows(
     (seeds) are ``candidates``, on ``workers`` cores, and check the outcomes."""
     chunk_seeds = [seeds.path_seed(int(c)) for c in candidates]
     if config.backend == "jax":  # an optional extra: imported only when asked for
-        from ceasefire.model import jax_engine
+        from ceasefire.model.jax import engine as jax_engine
 
-        out = jax_engine.simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset)
+        out = jax_engine.simulate_blocks(structure_of(scenario), chunk, chunk_seeds, spec.paths, config, levers, offset)
     else:
         out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, workers)
     return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
@@ -597,7 +584,7 @@ def run(
         samples_drawn=int(candidates[-1]) + 1,
         candidates=candidates,
         outcomes=outcomes,
-        terms=Structure.from_scenario(scenario).terms,
+        terms=structure_of(scenario).terms,
         seconds=time.perf_counter() - start,
     )
 

@@ -27,7 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.errors import CeasefireError
-from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate
+from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate_chunk
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import Scenario, iter_params
 
 Values = Mapping[str, NDArray[np.float64]]
@@ -234,10 +235,11 @@ def _simulate_one(
     levers: Mapping[str, float],
 ) -> Outcomes:
     if getattr(config, "backend", "numpy") == "jax":  # diagnose with the engine that failed
-        from ceasefire.model import jax_engine
+        from ceasefire.model.jax import engine as jax_engine
 
-        return jax_engine.simulate(scenario, per_path(values, paths), [seed], paths, config, levers)
-    return simulate(scenario, per_path(values, paths), [seed], paths, config, levers)
+        return jax_engine.simulate_blocks(structure_of(scenario), values, [seed], paths, config, levers)
+    st = structure_of(scenario)
+    return simulate_chunk(st, params_of(st, per_path(values, paths)), [seed], paths, config, levers)
 
 
 def first_bad_month(

@@ -1,4 +1,4 @@
-"""The outer sample of uncertain parameters, seeds, and levers applied on each path.
+"""The outer sample of uncertain parameters and the seeds of a run.
 
 Randomness is always an argument: a run's seed becomes a :class:`numpy.random.SeedSequence`
 whose first child draws the parameter sample (a Latin hypercube over every uncertain
@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy.stats import qmc
 
 from ceasefire.model.engine import child
-from ceasefire.scenario.schema import Scenario, iter_params, param_domain
+from ceasefire.scenario.schema import Scenario, iter_params
 
 Values = dict[str, NDArray[np.float64]]
 
@@ -66,35 +66,3 @@ def check_levers(scenario: Scenario, intensities: Mapping[str, float]) -> None:
         lv = known[lever_id]
         if not (0.0 <= x <= lv.intensity_max) or not np.isfinite(x):
             raise ValueError(f"lever '{lever_id}': intensity must lie in [0, {lv.intensity_max:g}], got {x:g}")
-
-
-Intensity = float | NDArray[np.float64]
-"""A lever's intensity: one number for every path, or one per path (packages batched as samples)."""
-
-
-def apply_levers(
-    scenario: Scenario,
-    values: Mapping[str, NDArray[np.float64]],
-    intensities: Mapping[str, Intensity],
-    carried_out: Mapping[str, NDArray[np.bool_]],
-) -> Values:
-    """Per-path parameter values with the levers applied where they are carried out.
-
-    ``values`` are per-path arrays; ``intensities[lever]`` is a number or a per-path array (so
-    that several lever packages can be simulated in one call, each as extra samples sharing
-    the seeds); ``carried_out[lever]`` marks the paths on which the lever is carried out and
-    sustained (drawn with its credibility). Results are clipped into the target's domain (a
-    probability stays in [0, 1]).
-    """
-    out = dict(values)
-    for lv in scenario.levers:
-        x = intensities.get(lv.id, 0.0)
-        if not np.any(x):
-            continue
-        per_unit = values[f"levers.{lv.id}.per_unit"]
-        on = carried_out[lv.id]
-        base = out[lv.target]
-        changed = base + per_unit * x if lv.effect == "add" else base * (1.0 + per_unit * x)
-        low, high = param_domain(scenario, lv.target)
-        out[lv.target] = np.where(on, np.clip(changed, low, high), base)
-    return out

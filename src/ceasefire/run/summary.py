@@ -12,7 +12,7 @@ probability ``(1 - b)^m``; the reported value is the mean over first ceasefires,
 censored at the horizon, is reported beside it as a check.
 
 The bargaining range (Fearon 1995) of a month is the set of shares of the disputed stake to A
-that both leaders prefer to fighting on (:mod:`ceasefire.solve.bargaining_range`); per month,
+that both leaders prefer to fighting on (:mod:`ceasefire.model.bargaining_range`); per month,
 the share of paths at war on which it exists and the median of its bounds there.
 """
 

@@ -19,7 +19,7 @@ Two rows differ only by their parameters and levers, never by noise, so differen
 are effects, not Monte Carlo error (Glasserman 2004, sec. 4.2).
 
 **Chunks are independent.** The engine simulates each outer sample on its own
-(:func:`ceasefire.model.engine.simulate`), so a row's numbers are bit-identical whatever the chunk
+(:func:`ceasefire.model.engine.simulate_chunk`), so a row's numbers are bit-identical whatever the chunk
 size, the number of workers or the executor.
 
 **Incremental results.** With ``out=DIR`` each finished chunk is written as
@@ -51,14 +51,15 @@ from numpy.typing import NDArray
 
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
-from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig, per_path, simulate
+from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig
 from ceasefire.run.allocator import one_threshold_set
-from ceasefire.run.experiment import check_backend, chunk_size_for
+from ceasefire.run.experiment import check_backend, chunk_size_for, simulate_values
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
 from ceasefire.run.store import write_atomic
 from ceasefire.run.workers import default_cores, init_worker, pool_context
+from ceasefire.scenario.build import structure_of
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
 
@@ -280,7 +281,7 @@ class SweepSpec:
     metrics: tuple[str, ...] | None = None
     """Metrics computed per row; ``None``: every registered metric the horizon allows."""
     backend: str = "numpy"
-    """``numpy``, or ``jax`` (:mod:`ceasefire.model.jax_engine`, the ``jax`` extra: its own random
+    """``numpy``, or ``jax`` (:mod:`ceasefire.model.jax.engine`, the ``jax`` extra: its own random
     numbers, so the same distributions as NumPy's, not the same bits)."""
 
     @classmethod
@@ -485,11 +486,12 @@ def evaluate_chunk(task: ChunkTask) -> ChunkResult:
         intensities = {lv: float(x) for lv, x in zip(task.lever_ids, combo, strict=True) if x != 0.0}
         seeds = [seed] * idx.size
         if spec.backend == "jax":  # an optional extra: imported only when asked for
-            from ceasefire.model import jax_engine
+            from ceasefire.model.jax import engine as jax_engine
 
-            outcomes = jax_engine.simulate_samples(task.scenario, values, seeds, spec.paths, config, intensities)
+            st = structure_of(task.scenario)
+            outcomes = jax_engine.simulate_blocks(st, values, seeds, spec.paths, config, intensities)
         else:
-            outcomes = simulate(task.scenario, per_path(values, spec.paths), seeds, spec.paths, config, intensities)
+            outcomes = simulate_values(task.scenario, values, seeds, spec.paths, config, intensities)
         outcomes = check_chunk(outcomes, task.scenario, values, seeds, spec.paths, config, intensities, 0)
         view = MetricInput(outcomes, idx.size, spec.paths, spec.horizon, values)
         for m in names:
@@ -848,12 +850,12 @@ def default_chunk_rows(rows: int, spec: SweepSpec, workers: int | None = None) -
     worker, and the same number for each, so that the workers finish together, none idle while
     another does a last chunk.
 
-    With JAX, whole compiled calls (:func:`ceasefire.model.jax_engine.samples_per_block` rows each,
+    With JAX, whole compiled calls (:func:`ceasefire.model.jax.engine.samples_per_block` rows each,
     thousands on a GPU): a chunk of fewer rows would be padded to a whole call.
     """
     size = math.ceil(rows / 32)
     if spec.backend == "jax":
-        from ceasefire.model import jax_engine
+        from ceasefire.model.jax import engine as jax_engine
 
         call = jax_engine.samples_per_block(spec.paths)
         return call * math.ceil(size / call)

@@ -1,32 +1,25 @@
-"""The engine's exact savings: work skipped on elements whose result is never read, the same bits.
+"""NumPy's fast path (:mod:`ceasefire.model.screen`): the work it skips, on elements whose result is
+never read, changes no bit.
 
 Each saving rests on an equivalence pinned here, bit for bit (compared as integers, so a last-bit
 difference, a different NaN or a signed zero fails):
 
 * the value of peace is element-wise: valued on a subset of the ``(path, terms)`` elements
-  (:meth:`Valuation.peace_at`, :meth:`Valuation.peace_where`), or laid out terms by paths, each
-  element has the bits it has in the full ``(paths, terms)`` computation;
+  (:func:`screen.peace_at`), or laid out terms by paths, each element has the bits it has in the full
+  ``(paths, terms)`` computation;
 * victory scores of single elements (:func:`victory_at`, ``weighted_attainment_at``) equal the full
   scores at those elements, skipping the untied aims' zero progress changes no score, and the scores
   computed terms by paths equal the paths-by-terms formula; so do the objectives' progress by columns;
-* fighting on valued from one ``(now, then)`` pair equals :meth:`Valuation.fight_then`, and combat
-  power kept for a state equals power recomputed;
-* the engine, which values only the elements a decision reads (the myopic leader's peace later on
-  the terms the other accepts; with the optimal policy B's terms where A gains, and in each leader's
-  imagined war his terms where the other accepts), gives the outcomes of the engine valuing every
-  element;
-* the value of peace never exceeds its ceiling (:func:`leader.peace_value_ceiling`), so the myopic
-  engine, which works a month's decision out in full only on the paths where the ceilings leave
-  some terms acceptable to both, gives the outcomes of the engine working it out everywhere;
-* nor falls below its floor (:func:`leader.peace_value_bounds`), so which terms reach a threshold
-  (:meth:`Valuation.peace_at_least`, the terms a leader believes the other accepts in his imagined
-  war) is decided by the bounds where they can, and by the exact value between them: the same booleans.
+* the value of peace never exceeds its ceiling nor falls below its floor, so the terms that reach a
+  threshold, the best accepted terms and the reservation scores (:class:`screen.Lazy`) are those of
+  valuing every element (:class:`valuation.Exact`);
+* the engine with the screen on gives the outcomes of the engine with it off, and of recording
+  (which values every element), for both policies, with and without the bargaining range.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
 from unittest import mock
@@ -37,14 +30,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from ceasefire.model import bargaining, engine, leader, valuation
-from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate
-from ceasefire.model.valuation import Structure, Valuation, untied, victory, victory_at
-from ceasefire.model.world import Side
+from ceasefire.model import bargaining, leader, screen
+from ceasefire.model.backend import NUMPY
+from ceasefire.model.bargaining_range import reservation_score
+from ceasefire.model.engine import Outcomes, RunConfig, per_path
+from ceasefire.model.valuation import Exact, TermScores, Valuation, victory, victory_at
 from ceasefire.run.sampling import Seeds, sample_parameters
+from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.load import load_scenario
 from ceasefire.scenario.schema import Scenario
-from ceasefire.solve.bargaining_range import reservation_score
+from conftest import simulate_flat
 
 FLAGSHIP = "russia-ukraine-2026"
 
@@ -61,8 +56,8 @@ def bits(a: NDArray[np.float64]) -> NDArray[np.int64]:
 def random_valuation(rng: np.random.Generator, n: int, m: int) -> Valuation:
     """Values on ``n`` paths spanning the model's ranges (rates, shocks, punishments, discounts)."""
     u = rng.random
+    del m
     return Valuation(
-        peace_now=np.zeros((n, m)),
         stay=u(n) * 100.0,
         flow=1.0 + u(n),
         rate_war=u(n) * 0.05,
@@ -75,6 +70,22 @@ def random_valuation(rng: np.random.Generator, n: int, m: int) -> Valuation:
         tau=0.5 + 30.0 * u(n),
         gamma=3.0 * u(n),
     )
+
+
+EXACT = Exact(NUMPY)
+
+
+def peace(val: Valuation, v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Every element's value of peace at scores ``(paths, terms)``."""
+    return EXACT.values([(val, v)])[0]  # type: ignore[no-any-return]
+
+
+class Given(TermScores):
+    """Victory scores given as a table ``(paths, terms)``, as the evaluators read them."""
+
+    def __init__(self, v: NDArray[np.float64]) -> None:
+        self._by_paths = v
+        self._by_terms = np.ascontiguousarray(v.T)
 
 
 def random_scores(rng: np.random.Generator, n: int, m: int) -> NDArray[np.float64]:
@@ -97,46 +108,58 @@ def test_peace_on_a_subset_equals_the_full_computation(n: int, m: int, share: fl
     val = random_valuation(rng, n, m)
     v = random_scores(rng, n, m)
     read = rng.random((n, m)) < share
-    full = val.peace(v)
+    full = peace(val, v)
     rows, terms = np.nonzero(read)
-    assert np.array_equal(bits(val.peace_at(rows, v[rows, terms])), bits(full[rows, terms]))
-    subset = val.peace_where(read, lambda r, k: v[r, k], -np.inf)
-    assert np.array_equal(bits(subset), bits(np.where(read, full, -np.inf)))
-    best = val.best_peace(read, lambda r, k: v[r, k])
+    assert np.array_equal(bits(screen.peace_at(val, rows, v[rows, terms])), bits(full[rows, terms]))
+    best = screen.Lazy().best(val, read, Given(v))
     assert np.array_equal(bits(best), bits(np.where(read, full, -np.inf).max(axis=1, initial=-np.inf)))
+    assert np.array_equal(bits(best), bits(EXACT.best(val, read, Given(v))))
 
 
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(1, 400), m=st.integers(2, 9), seed=st.integers(0, 2**32 - 1))
 def test_peace_of_many_terms_equals_each_terms_alone(n: int, m: int, seed: int) -> None:
-    """``peace`` lays ``(n, m)`` out terms by paths; each column has the bits of its own ``(n, 1)`` call."""
+    """The screen lays ``(n, m)`` out terms by paths; each column has the bits of its own ``(n, 1)`` call."""
     rng = np.random.default_rng(seed)
     val = random_valuation(rng, n, m)
     v = random_scores(rng, n, m)
-    whole = val.peace(v)
+    whole = screen._peace(val, np.ascontiguousarray(v.T))
     assert whole.flags.c_contiguous and whole.shape == (n, m)
-    columns = np.concatenate([val.peace(v[:, [k]]) for k in range(m)], axis=1)
+    columns = np.concatenate([peace(val, v[:, [k]]) for k in range(m)], axis=1)
     assert np.array_equal(bits(whole), bits(columns))
+    assert np.array_equal(bits(whole), bits(peace(val, v)))
 
 
 @settings(max_examples=50, deadline=None)
 @given(
     lead=st.lists(st.integers(1, 4), min_size=0, max_size=2),
     m=st.integers(1, 60),
-    k=st.integers(0, 5),
+    k=st.integers(1, 5),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_best_accepted_terms_equal_the_masked_maximum(lead: list[int], m: int, k: int, seed: int) -> None:
-    """The explainer's best terms accepted, taken terms by terms: the bits of the masked ``max``
-    (broadcast ``accepted``, ties, signed zeros, infinities and no term accepted included)."""
-    from ceasefire.model.calculus import _best_accepted
-
+def test_best_accepted_terms_broadcast_over_variants(lead: list[int], m: int, k: int, seed: int) -> None:
+    """The explanation's best terms accepted (:meth:`Exact.problem_values`), ``accepted`` broadcast over
+    variants of the leader's values: the masked maximum, no term accepted giving ``-inf``."""
     rng = np.random.default_rng(seed)
-    pool = np.array([0.0, -0.0, 1.5, -2.25, np.inf, -np.inf, 7.0])
-    peace = np.where(rng.random((*lead, m, k)) < 0.3, rng.choice(pool, (*lead, m, k)), rng.normal(size=(*lead, m, k)))
-    accepted = rng.random((m, k)) < 0.5  # broadcast over the variants, as in the stopping problem
-    expected = np.where(accepted, peace, -np.inf).max(axis=-1, initial=-np.inf)
-    assert np.array_equal(bits(_best_accepted(accepted, peace)), bits(expected))
+    shape = (*lead, m)
+    u = rng.random
+    val = Valuation(
+        stay=u(shape) * 100.0, flow=1.0 + u(shape), rate_war=u(shape) * 0.05, punishment_war=u(shape) * 60.0,
+        delta=0.9 + 0.0999 * u(shape), rate_peace=u(shape) * 0.03, shock_total=u(shape) * 0.2,
+        punishment=u(shape) * 50.0, lost_war=u(shape), tau=0.5 + 30.0 * u(shape), gamma=3.0 * u(shape),
+    )  # fmt: skip
+    other = random_valuation(rng, m, k)
+    v_other, v_own = random_scores(rng, m, k), random_scores(rng, m, k)
+    v_battle = rng.random(m)
+    available = np.ones(k, dtype=bool)
+    accepted, here, best = EXACT.problem_values(other, Given(v_other), available, [val], v_battle, Given(v_own))
+    assert np.array_equal(accepted, peace(other, v_other) >= other.stay[:, None])
+    expected = np.where(accepted, peace(val, v_own), -np.inf).max(axis=-1, initial=-np.inf)
+    assert np.array_equal(bits(best[0]), bits(expected))
+    if not lead:  # the fast path (one leader's values per path): the same answers
+        lazy = screen.Lazy().problem_values(other, Given(v_other), available, [val], v_battle, Given(v_own))
+        assert np.array_equal(lazy[0], accepted)
+        assert np.array_equal(bits(lazy[1][0]), bits(here[0])) and np.array_equal(bits(lazy[2][0]), bits(best[0]))
 
 
 def test_peace_on_a_subset_of_a_batch_larger_than_a_block() -> None:
@@ -146,8 +169,8 @@ def test_peace_on_a_subset_of_a_batch_larger_than_a_block() -> None:
     val = random_valuation(rng, n, m)
     v = random_scores(rng, n, m)
     read = rng.random((n, m)) < 0.45
-    full = val.peace(v)
-    subset = val.peace_where(read, lambda r, k: v[r, k], np.nan)
+    full = peace(val, v)
+    subset = screen._peace_where(val, read, np.ascontiguousarray(v.T), np.nan)
     assert np.array_equal(bits(subset[read]), bits(full[read]))
     assert np.isnan(subset[~read]).all()
 
@@ -183,23 +206,25 @@ def test_weighted_attainment_skips_untied_aims_exactly(n: int, aims: int, terms:
 @pytest.mark.parametrize("side", ["A", "B"])
 def test_victory_at_single_elements_equals_victory(side: str) -> None:
     sc = flagship()
-    structure = Structure.from_scenario(sc)
+    structure = structure_of(sc)
     n = 64
-    params = per_path(sample_parameters(sc, 8, 3), n // 8)
-    sd = Side(params, side)
+    params = params_of(structure, per_path(sample_parameters(sc, 8, 3), n // 8))
+    ld = params.leaders[side]
     rng = np.random.default_rng(11)
     progress = np.clip(rng.random((n, structure.n_objectives)) * 1.4 - 0.2, 0.0, 1.0)
-    idx = np.sort(rng.choice(n, size=40, replace=False))
-    full = victory(structure, side, progress[idx], sd, idx)
-    rows, terms = np.nonzero(rng.random(full.shape) < 0.5)
-    assert np.array_equal(
-        bits(victory_at(structure, side, progress[idx], sd, idx, rows, terms)), bits(full[rows, terms])
-    )
-    everyone = victory(structure, side, progress, sd, slice(None))
+    everyone = victory(structure, side, progress, ld)
     r2, k2 = np.nonzero(rng.random(everyone.shape) < 0.5)
-    assert np.array_equal(bits(victory_at(structure, side, progress, sd, slice(None), r2, k2)), bits(everyone[r2, k2]))
+    assert np.array_equal(bits(victory_at(structure, side, progress, ld, r2, k2)), bits(everyone[r2, k2]))
+    by_terms = victory(structure, side, progress, ld, layout_by_terms=True)
+    assert np.array_equal(bits(by_terms.T), bits(everyone))
+    # the general formula (the explanation's and JAX's: no terms-by-paths detour) has the same bits
+    ld_variants = params.leaders[side].__class__(
+        **{f: (getattr(ld, f) if f in ("reasons", "successor") else np.asarray(getattr(ld, f))[None, :])
+           for f in ld.__dataclass_fields__}
+    )  # fmt: skip
+    assert np.array_equal(bits(victory(structure, side, progress, ld_variants)[0]), bits(everyone))
     # the flagship has aims tied to no objective: skipping them is what is exercised
-    assert untied(structure, side).any()
+    assert structure.untied(side).any()
     plain = bargaining.weighted_attainment(
         structure.granted[side],
         np.concatenate([progress, np.zeros((n, 1))], axis=1)[
@@ -208,14 +233,14 @@ def test_victory_at_single_elements_equals_victory(side: str) -> None:
         structure.aim_lost[side],
         structure.aim_weights[side],
     )
-    received = sd.ld["concession_received"]
+    received = ld.concession_received
     offered = received + (structure.concessions(side).max() if len(structure.terms) else 0.0)
     reference = bargaining.victory_from_score(
         plain,
-        sd.ld["aspiration"],
+        ld.aspiration,
         received[:, None] + structure.concessions(side)[None, :],
         offered,
-        sd.ld["reasons.opportunism"],
+        ld.reasons.opportunism,
     )
     assert np.array_equal(bits(everyone), bits(reference))
 
@@ -223,25 +248,6 @@ def test_victory_at_single_elements_equals_victory(side: str) -> None:
 # --- the engine ----------------------------------------------------------------------------------
 
 Array = NDArray[np.float64]
-
-
-def _every_element(
-    self: Valuation,
-    read: NDArray[np.bool_],
-    scores: Callable[[NDArray[np.int64], NDArray[np.int64]], Array],
-    fill: float,
-) -> NDArray[np.float64]:
-    """The reference for ``Valuation.peace_where``: every element valued, the unread ones then dropped."""
-    n, m = read.shape
-    rows, terms = np.repeat(np.arange(n), m), np.tile(np.arange(m), n)
-    return np.where(read, self.peace(scores(rows, terms).reshape(n, m)), fill)
-
-
-def _every_value_compared(
-    self: Valuation, v_by_terms: NDArray[np.float64], threshold: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    """The reference for ``Valuation.peace_at_least``: every element valued exactly, then compared."""
-    return np.ascontiguousarray((self.peace(np.ascontiguousarray(v_by_terms.T)) >= threshold[:, None]).T)
 
 
 def _outcome_arrays(o: Outcomes) -> dict[str, NDArray[np.generic]]:
@@ -253,13 +259,23 @@ def _outcome_arrays(o: Outcomes) -> dict[str, NDArray[np.generic]]:
     return out
 
 
-def _simulate(policy: str, record: bool = False, bargaining_range: bool = True) -> Outcomes:
+def _simulate(
+    policy: str,
+    record: bool = False,
+    bargaining_range: bool = True,
+    screened: bool = True,
+    seed: int = 21,
+    block: int | list[int] = 0,
+) -> Outcomes:
+    """Three samples of 120 paths; ``block``: which path block of its sample each seed's paths are (the
+    range is recorded on block 0 only)."""
     sc = flagship()
-    seeds = Seeds.from_seed(21)
+    seeds = Seeds.from_seed(seed)
     samples, paths = 3, 120
     values = sample_parameters(sc, samples, seeds.parameters)
-    config = RunConfig(horizon=18, policy=policy, record=record, bargaining_range=bargaining_range)
-    return simulate(sc, per_path(values, paths), [seeds.path_seed(i) for i in range(samples)], paths, config)
+    config = RunConfig(horizon=18, policy=policy, record=record, bargaining_range=bargaining_range, screen=screened)
+    path_seeds = [seeds.path_seed(i) for i in range(samples)]
+    return simulate_flat(sc, per_path(values, paths), path_seeds, paths, config, block=block)
 
 
 def _assert_same(a: Outcomes, b: Outcomes, skip: tuple[str, ...] = ()) -> None:
@@ -269,18 +285,6 @@ def _assert_same(a: Outcomes, b: Outcomes, skip: tuple[str, ...] = ()) -> None:
     for name in x:
         assert x[name].dtype == y[name].dtype and x[name].shape == y[name].shape, name
         assert x[name].tobytes() == y[name].tobytes(), name
-
-
-@pytest.mark.parametrize("policy", ["myopic", "optimal"])
-def test_engine_valuing_only_what_is_read_equals_valuing_everything(
-    policy: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    saved = _simulate(policy)
-    monkeypatch.setattr(Valuation, "peace_where", _every_element)
-    monkeypatch.setattr(Valuation, "peace_at_least", _every_value_compared)
-    reference = _simulate(policy)
-    _assert_same(saved, reference)
-    assert (saved.first_settlement >= 0).any()  # decisions were taken: the comparison has teeth
 
 
 def test_rules_weighting_runs_of_a_sample_give_the_outcomes_of_weighting_each_path(
@@ -298,38 +302,42 @@ def test_rules_weighting_runs_of_a_sample_give_the_outcomes_of_weighting_each_pa
     assert (runs.first_settlement >= 0).any()
 
 
-def test_optimal_outcomes_do_not_depend_on_recording() -> None:
-    """Recording the gains values all of B's terms; not recording, only those where A gains."""
-    plain = _simulate("optimal", bargaining_range=False)
-    recorded = _simulate("optimal", record=True, bargaining_range=False)
-    _assert_same(plain, recorded, skip=("trajectories",))
-    assert (plain.first_settlement >= 0).any()
-
-
-@pytest.mark.parametrize("bargaining_range", [False, True])
-@pytest.mark.parametrize("policy", ["myopic", "optimal"])
-def test_screen_gives_the_outcomes_of_every_path_worked_out(
-    policy: str, bargaining_range: bool, monkeypatch: pytest.MonkeyPatch
+@settings(max_examples=8, deadline=None)
+@given(
+    policy=st.sampled_from(["myopic", "optimal"]),
+    bargaining_range=st.booleans(),
+    seed=st.integers(0, 2**16),
+    block=st.lists(st.integers(0, 1), min_size=3, max_size=3),
+)
+def test_the_screen_changes_no_decision_and_no_number(
+    policy: str, bargaining_range: bool, seed: int, block: list[int]
 ) -> None:
-    """The screen of :func:`engine._deal_possible` changes which paths are worked out, not any outcome
-    (nor the recorded range): against the screen switched off, and against recording (which values
-    every element anyway)."""
+    """The fast path on and off (every element valued) and recording (which values every element
+    anyway) give the same outcomes, bit for bit, and the same recorded range (on part of the paths
+    where some samples' paths are a later path block)."""
+    kw = {"bargaining_range": bargaining_range, "seed": seed, "block": block}
+    screened = _simulate(policy, **kw)  # type: ignore[arg-type]
+    everywhere = _simulate(policy, screened=False, **kw)  # type: ignore[arg-type]
+    _assert_same(screened, everywhere)
+    recorded = _simulate(policy, record=True, **kw)  # type: ignore[arg-type]
+    _assert_same(screened, recorded, skip=("trajectories",))
+
+
+@pytest.mark.parametrize("policy", ["myopic", "optimal"])
+def test_the_screen_sets_paths_aside(policy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison above has teeth: the screen works some months out on part of the paths only,
+    and decisions are taken."""
     kept: list[float] = []
-    screen = engine._deal_possible
+    possible = screen._deal_possible
 
     def spy(*args: object, **kwargs: object) -> NDArray[np.bool_]:
-        out = screen(*args, **kwargs)  # type: ignore[arg-type]
+        out = possible(*args, **kwargs)  # type: ignore[arg-type]
         kept.append(float(out.mean()))
         return out
 
-    monkeypatch.setattr(engine, "_deal_possible", spy)
-    screened = _simulate(policy, bargaining_range=bargaining_range)
-    assert kept and min(kept) < 0.5  # the screen set paths aside: the comparison has teeth
-    monkeypatch.setattr(engine, "_deal_possible", lambda open_first, *_: np.ones(open_first.shape[1], dtype=bool))
-    everywhere = _simulate(policy, bargaining_range=bargaining_range)
-    _assert_same(screened, everywhere)
-    recorded = _simulate(policy, record=True, bargaining_range=bargaining_range)
-    _assert_same(screened, recorded, skip=("trajectories",))
+    monkeypatch.setattr(screen, "_deal_possible", spy)
+    screened = _simulate(policy, bargaining_range=False)
+    assert kept and min(kept) < 0.5
     assert (screened.first_settlement >= 0).any()
 
 
@@ -341,7 +349,7 @@ def test_reservation_score_valued_lazily_equals_every_grid_point(n: int, points:
     rng = np.random.default_rng(seed)
     val = random_valuation(rng, n, 1)
     grid = np.linspace(0.0, 1.0, points)
-    values = val.peace(np.broadcast_to(grid, (n, points)))
+    values = peace(val, np.broadcast_to(grid, (n, points)))
     low, high = values.min(axis=1), values.max(axis=1)
     kind = rng.integers(0, 5, n)
     fight = np.select(
@@ -349,17 +357,18 @@ def test_reservation_score_valued_lazily_equals_every_grid_point(n: int, points:
         [low - 1.0, high + 1.0, values[np.arange(n), rng.integers(0, points, n)], np.full(n, np.nan)],
         low + (high - low) * rng.random(n),
     )
-    with mock.patch.object(valuation, "LAZY_RESERVATION", 0):  # valued lazily however few the paths
-        lazy = val.reservation_score(grid, fight)
+    with mock.patch.object(screen, "LAZY_RESERVATION", 0):  # valued lazily however few the paths
+        lazy = screen.Lazy().reservation(val, grid, fight)
     every = reservation_score(values, grid, fight)
     assert np.array_equal(bits(lazy), bits(every))
-    assert np.array_equal(bits(val.reservation_score(grid, fight)), bits(every))  # few paths: every point
+    assert np.array_equal(bits(screen.Lazy().reservation(val, grid, fight)), bits(every))  # few paths
+    assert np.array_equal(bits(EXACT.reservation(val, grid, fight)), bits(every))
 
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 300), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 def test_peace_at_least_gives_the_booleans_of_the_exact_values(n: int, m: int, seed: int) -> None:
-    """:meth:`Valuation.peace_at_least` settles elements by the bounds and values the rest: the booleans
+    """:meth:`screen.Lazy.reaches` settles elements by the bounds and values the rest: the booleans
     of comparing every exact value. Thresholds far below and above every value, equal to one of the
     path's values (decided only by the exact value), a last bit either side of it, and NaN; scores
     with NaN among them (never certified)."""
@@ -367,7 +376,7 @@ def test_peace_at_least_gives_the_booleans_of_the_exact_values(n: int, m: int, s
     val = random_valuation(rng, n, m)
     v = random_scores(rng, n, m)
     v[rng.random((n, m)) < 0.05] = np.nan
-    values = val.peace(v)
+    values = peace(val, v)
     one = values[np.arange(n), rng.integers(0, m, n)]
     kind = rng.integers(0, 6, n)
     threshold = np.select(
@@ -375,8 +384,9 @@ def test_peace_at_least_gives_the_booleans_of_the_exact_values(n: int, m: int, s
         [np.full(n, -1e6), np.full(n, 1e6), one, np.nextafter(one, np.inf), np.nextafter(one, -np.inf)],
         np.full(n, np.nan),
     )
-    reached = val.peace_at_least(np.ascontiguousarray(v.T), threshold)
-    assert np.array_equal(reached, (values >= threshold[:, None]).T)
+    reached = screen.Lazy().reaches(val, Given(v), threshold)
+    assert np.array_equal(reached, values >= threshold[:, None])
+    assert np.array_equal(EXACT.reaches(val, Given(v), threshold), reached)
 
 
 def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:
@@ -394,27 +404,27 @@ def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 300), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 def test_screen_bounding_the_second_leader_only_where_the_first_leaves_terms_open(n: int, m: int, seed: int) -> None:
-    """:func:`engine._deal_possible` bounds the other leader's values only on the elements the first
-    leader's bounds leave open (:func:`engine._terms_open`; :meth:`Valuation.peace_ceiling_at`, the bits
-    of :meth:`Valuation.peace_ceiling` there): the paths of both leaders' bounds on every element, in
+    """:func:`screen._deal_possible` bounds the other leader's values only on the elements the first
+    leader's bounds leave open (:func:`screen._terms_open`; :func:`screen.peace_ceiling_at`, the bits
+    of :func:`screen.peace_ceiling` there): the paths of both leaders' bounds on every element, in
     either order. Floors below, between and above the bounds, and NaN."""
     rng = np.random.default_rng(seed)
     val = {s: random_valuation(rng, n, m) for s in ("A", "B")}
     scores = {s: np.ascontiguousarray(random_scores(rng, n, m).T) for s in ("A", "B")}
     available = rng.random(m) < 0.8
-    ceilings = {s: val[s].peace_ceiling(scores[s]) for s in ("A", "B")}
+    ceilings = {s: screen.peace_ceiling(val[s], scores[s]) for s in ("A", "B")}
     floor = {}
     for s in ("A", "B"):
         column = ceilings[s][rng.integers(0, m, n), np.arange(n)]
         floor[s] = np.select([rng.random(n) < 0.1, rng.random(n) < 0.5], [np.nan, column], column - 0.5 + rng.random(n))
     every = available[:, None] & ~(ceilings["A"] < floor["A"]) & ~(ceilings["B"] < floor["B"])
     for first, second in (("A", "B"), ("B", "A")):
-        open_first = engine._terms_open(val[first], scores[first], available, floor[first])
+        open_first = screen._terms_open(val[first], scores[first], available, floor[first])
         assert np.array_equal(open_first, available[:, None] & ~(ceilings[first] < floor[first]))
-        possible = engine._deal_possible(open_first, val[second], scores[second], floor[second])
+        possible = screen._deal_possible(open_first, val[second], scores[second], floor[second])
         assert np.array_equal(possible, every.any(axis=0))
     terms, rows = np.nonzero(rng.random((m, n)) < 0.5)
-    at = val["B"].peace_ceiling_at(rows, scores["B"][terms, rows])
+    at = screen.peace_ceiling_at(val["B"], rows, scores["B"][terms, rows])
     assert np.array_equal(bits(at), bits(ceilings["B"][terms, rows]))
 
 
@@ -486,35 +496,14 @@ def test_peace_value_ceiling_is_not_certified_outside_its_range() -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 200), months=st.integers(0, 24), seed=st.integers(0, 2**32 - 1))
-def test_fight_terms_compose_to_fight_then(n: int, months: int, seed: int) -> None:
+def test_fight_terms_compose_to_fight_value(n: int, months: int, seed: int) -> None:
     """The myopic leader values fighting on twice a month from one ``(now, then)``: the same bits."""
     rng = np.random.default_rng(seed)
     val = random_valuation(rng, n, 1)
     now, then = val.fight_terms(months)
     for continuation in (val.stay, rng.random(n) * 200.0 - 50.0):
-        assert np.array_equal(bits(now + then * continuation), bits(val.fight_then(months, continuation)))
-
-
-def test_power_is_computed_once_per_state() -> None:
-    from ceasefire.model.engine import _noise, _world
-
-    sc = flagship()
-    structure = Structure.from_scenario(sc)
-    seeds = Seeds.from_seed(4)
-    params = per_path(sample_parameters(sc, 2, seeds.parameters), 50)
-    lever_u, z, u = _noise([seeds.path_seed(0), seeds.path_seed(1)], 0, 50, 3, len(structure.levers))
-    world = _world(sc, structure, params, {}, lever_u, {"A": np.full(100, 0.2)})
-    war = np.ones(100, dtype=bool)
-    for t in range(3):
-        first = world.power()
-        assert all(first[s] is world.power()[s] for s in first)  # kept
-        world._power = None  # forget it: recomputed, the same bits
-        again = world.power()
-        assert all(np.array_equal(bits(first[s]), bits(again[s])) for s in first)
-        world.step(z[t], u[t], war, np.zeros(100))
-        after = world.power()
-        assert not any(after[s] is first[s] for s in first)  # a new state, a new power
-        assert not np.array_equal(after["A"], first["A"])
+        direct = leader.fight_value(val.flow, val.rate_war, val.punishment_war, val.delta, months, continuation)
+        assert np.array_equal(bits(now + then * continuation), bits(direct))
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,11 +1,13 @@
 """The war engine as jitted JAX calls: ``--backend jax``.
 
-The same model, order of events and outputs as :func:`ceasefire.model.engine.simulate` (read its
-docstring for the order of events), written as a fused step function: a ``lax.scan`` over months,
-vectorized over the paths of a sample, and ``vmap`` over the parameter samples of a block (a fixed
-number of samples per compiled call, :func:`samples_per_block`). With the ``optimal`` policy each
-leader's stopping rule is fitted on his imagined war first, per sample, by ridge least squares in
-JAX (:mod:`.jax.lsm`), the fits mapped one at a time (``lax.map``).
+The same month as the NumPy engine (:func:`ceasefire.model.month.month`, the same functions), run under
+``lax.scan`` over months, vectorized over the paths of a sample, and ``vmap`` over the parameter
+samples of a block (a fixed number of samples per compiled call, :func:`samples_per_block`). With the
+``optimal`` policy each leader's stopping rule is fitted on his imagined war first
+(:func:`ceasefire.model.decision.problem_row` under ``lax.scan``), per sample, by ridge least squares in
+JAX (:mod:`ceasefire.solve.jax_lsm`), the fits mapped one at a time (``lax.map``). Every value of peace
+is summed by JAX's own kernel (:mod:`.peace`); the month's decision values every element on every path
+(NumPy's fast path, :mod:`ceasefire.model.screen`, is NumPy's alone).
 
 A sample of more paths than :func:`path_block` is simulated in path blocks, as by NumPy
 (``engine.PATH_BLOCK``): its first block by the whole model (the rules fitted on that many imagined
@@ -26,10 +28,10 @@ changes no global JAX setting.
 
 from __future__ import annotations
 
-import hashlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -43,32 +45,19 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
 
-from ceasefire.model.decision import N_FEATURES, RIDGE
-from ceasefire.model.engine import (
-    BELIEFS,
-    IMAGINED,
-    POLICIES,
-    RANGE_GRID,
-    TRUE_WORLD,
-    Outcomes,
-    RunConfig,
-    child,
-    monthly_paths,
-)
-from ceasefire.model.jax import kernels as K
-from ceasefire.model.jax import lsm
-from ceasefire.model.jax.valuation import (
-    TRANSITION_REASONS,
-    Valuation,
-    peace_values,
-    stake_shift,
-    victory,
-    victory_battlefield,
-)
-from ceasefire.model.jax.world import State, World, other
-from ceasefire.model.valuation import Structure
-from ceasefire.model.world import N_NORMAL, N_UNIFORM, U_BREAK, U_REMOVE_A
-from ceasefire.scenario.schema import SIDES, Scenario, param_domain
+from ceasefire.model import hazard, levers
+from ceasefire.model.backend import Backend
+from ceasefire.model.decision import N_FEATURES, RIDGE, Decision, Policy, Situation, decide, problem_row
+from ceasefire.model.engine import BELIEFS, IMAGINED, POLICIES, TRUE_WORLD, Outcomes, RunConfig, child, monthly_paths
+from ceasefire.model.jax import peace
+from ceasefire.model.month import TRAJECTORIES, MonthState, begin, month, trajectory
+from ceasefire.model.params import SIDES, Array, Pair, Params, from_flat, other, register_pytrees
+from ceasefire.model.structure import Structure
+from ceasefire.model.valuation import Exact
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, U_REMOVE_A, Observed, Setup, observe, setup, step
+from ceasefire.solve import jax_lsm
+
+register_pytrees()
 
 __all__ = [
     "PATH_BLOCK",
@@ -76,35 +65,17 @@ __all__ = [
     "lower",
     "path_block",
     "path_blocks",
-    "simulate",
-    "simulate_samples",
+    "simulate_blocks",
     "state_bytes_per_path_step",
 ]
 
-Array = jax.Array
 SAMPLES_AXIS = "samples"
 """The name of the call's axis of samples (``vmap``): the values of peace decide their rare slow branch
 once for the whole call."""
-Lever = tuple[str, str, str, float, float]
-"""A lever as the engine applies it: id, target, effect, and the target's domain (low, high); its
-intensity is an input of the call, so that lever settings share one compiled function."""
-
-TRAJECTORIES = (
-    ("held_km2", "held"),
-    ("casualties_A", "cum_cas_A"),
-    ("casualties_B", "cum_cas_B"),
-    ("at_war", None),
-    ("reserves_A", "reserves_A"),
-    ("reserves_B", "reserves_B"),
-    ("manpower_A", "manpower_A"),
-    ("manpower_B", "manpower_B"),
-    ("equipment_A", "equipment_A"),
-    ("equipment_B", "equipment_B"),
-    ("stability_A", "stability_A"),
-    ("stability_B", "stability_B"),
-)
-"""Recorded trajectories (the NumPy engine's names) and the state variable each one is."""
-
+BACKEND = Backend(jnp, partial(peace.peace_values, axis_name=SAMPLES_AXIS))
+"""JAX's namespace and value of peace; under ``vmap`` over samples the rare slow branch of the series is
+decided once for the whole call."""
+EXACT = Exact(BACKEND)
 
 ROLES = ("first", "rest")
 """The two compiled calls: ``first`` simulates a sample's first path block whole (the leaders' imagined
@@ -118,8 +89,8 @@ class _Plan:
 
     config: RunConfig
     paths: int
-    levers: tuple[Lever, ...]
-    scenario_digest: str
+    structure: str
+    """The structure's digest (:attr:`ceasefire.model.structure.Structure.digest`)."""
     role: str = "first"
 
     @property
@@ -204,48 +175,19 @@ def _month_noise(months_key: Array, t: Array, paths: int) -> tuple[Array, Array]
     return z, u
 
 
-def _apply_levers(
-    values: Mapping[str, Array], lever_u: Array, levers: tuple[Lever, ...], intensity: Array
-) -> dict[str, Array]:
-    """Parameters with the levers applied on the paths where each is carried out (``sampling.apply_levers``);
-    ``intensity`` ``(levers,)``, a lever at 0 leaves its target as it is."""
-    out = dict(values)
-    for j, (lever_id, target, effect, low, high) in enumerate(levers):
-        x = intensity[j]
-        carried = (lever_u[:, j] < values[f"levers.{lever_id}.credibility"]) & (x != 0.0)
-        per_unit = values[f"levers.{lever_id}.per_unit"]
-        base = out[target]
-        changed = base + per_unit * x if effect == "add" else base * (1.0 + per_unit * x)
-        out[target] = jnp.where(carried, jnp.clip(changed, low, high), base)
-    return out
-
-
 def _world(
-    values: Mapping[str, Array],
-    key_data: Array,
-    plan: _Plan,
-    objectives: tuple[str, ...],
-    intensity: Array,
-    bias: Any = None,
-) -> tuple[World, Array]:
-    """The world of one stream (its lever draws applied) and the stream's key for the months."""
+    params: Params, key_data: Array, st: Structure, paths: int, intensity: Array, bias: Pair[Array] | None = None
+) -> tuple[Setup, Array]:
+    """The start of one stream's war (its lever draws applied) and the stream's key for the months."""
     lever_key, months_key = _streams(key_data)
-    lever_u = jax.random.uniform(lever_key, (plan.paths, len(plan.levers)), dtype=jnp.float64)
-    p = _apply_levers(values, lever_u, plan.levers, intensity)
-    return World(p, values, objectives, plan.paths, bias), months_key
+    lever_u = jax.random.uniform(lever_key, (paths, len(st.levers)), dtype=jnp.float64)
+    applied = levers.apply(
+        params, st, tuple(intensity[j] for j in range(len(st.levers))), levers.carried_out(params, lever_u)
+    )
+    return setup(applied, params, bias), months_key
 
 
 # ------------------------------------------------------------------------------------ leaders
-
-
-def _features(
-    world: World, x: State, side: str, val: Valuation, v_battle: Array, log_rho: Array, peace_here: Array
-) -> Array:
-    """``(paths, 5)`` regressors of a leader's continuation value (``decision.features``); ``peace_here`` is
-    the value of peace at the battlefield's victory score ``v_battle``."""
-    cover = x[f"reserves_{side}"] / jnp.maximum(world.spend0[side], 1e-12)
-    cover = jnp.broadcast_to(cover, val.stay.shape)
-    return jnp.stack([val.stay, peace_here, v_battle, log_rho, cover], axis=1)
 
 
 @dataclass(frozen=True)
@@ -263,7 +205,7 @@ class _Rule:
         values = []
         for g in range(2):
             x = jnp.clip(feats, self.low[g, t], self.high[g, t])
-            values.append(lsm.combine(lsm.polynomial_columns(x, self.degree), self.coefficients[g, t]))
+            values.append(jax_lsm.combine(jax_lsm.polynomial_columns(x, self.degree), self.coefficients[g, t]))
         return jnp.where(successor, values[1], values[0])
 
 
@@ -273,72 +215,42 @@ Problem = tuple[Array, Array, Array, Array, Array]
 ``(T, 2, paths)``, terminal value ``(2, paths)``."""
 
 
+def _biased(params: Params, knobs: Mapping[str, Array]) -> Pair[Array]:
+    """Each leader's optimism as he decides with it (zero with the true model's beliefs)."""
+    return Pair.of(lambda s: params.leaders[s].optimism * knobs["biased"])
+
+
 def _imagined_problem(
-    side: str,
-    values: Mapping[str, Array],
-    key_data: Array,
-    knobs: Mapping[str, Array],
-    st: Structure,
-    plan: _Plan,
-    objectives: tuple[str, ...],
+    side: str, params: Params, key_data: Array, knobs: Mapping[str, Array], st: Structure, plan: _Plan
 ) -> Problem:
     """Simulate leader ``side``'s imagined war (no deal): his stopping problem as an incumbent and as a
-    successor (``decision.imagined_paths``)."""
-    cfg = plan.config
-    n, horizon = plan.paths, cfg.horizon
-    biased = knobs["biased"]
-    optimism = values[f"leaders.{side}.optimism"] * biased
-    world, months_key = _world(values, key_data, plan, objectives, knobs["intensity"], {side: optimism})
-    j = other(side)
-    sd, sdj = world.sides[side], world.sides[j]
-    doubt = sd.belief("resolve_doubt") * biased
+    successor (:func:`ceasefire.model.decision.problem_row`, month by month)."""
+    n, horizon = plan.paths, plan.config.horizon
+    optimism = _biased(params, knobs)[side]
+    bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
+    w, months_key = _world(params, key_data, st, n, knobs["intensity"], bias)
+    doubt = w.p.leaders[side].resolve_doubt * knobs["biased"]
     types = (jnp.zeros(n, dtype=bool), jnp.ones(n, dtype=bool))
-    available_from = jnp.asarray(st.available_from)
-
-    def observe(x: State, other_successor: Array, t: Array) -> tuple[Array, ...]:
-        progress = world.progress(x)
-        available = available_from <= t
-        log_i, log_j = world.state_log(x, side), world.state_log(x, j)
-        vb_j = victory_battlefield(st, j, progress, sdj)
-        # the doubt raises the other's hazard at war only: his staying power, not his peace
-        val_j = Valuation.of(sdj, other_successor, log_j + doubt, world.peace_log(x, j, log_j), vb_j, None)
-        vb_i, v_i = victory_battlefield(st, side, progress, sd), victory(st, side, progress, sd)
-        vals = [Valuation.of(sd, succ, log_i, world.peace_log(x, side, log_i), vb_i, None) for succ in types]
-        # every value of peace of the month in one evaluation of the series
-        peace_j, *peace = peace_values(
-            [(val_j, victory(st, j, progress, sdj))]
-            + [(v, s) for val in vals for v, s in ((val, v_i), (val, vb_i[:, None]))],
-            SAMPLES_AXIS,
-        )
-        accepted = (peace_j >= val_j.stay[:, None]) & available[None, :]
-        log_rho = world.log_power_ratio(x, side)
-        feats, stop, flow, discount, stay = [], [], [], [], []
-        for g, val in enumerate(vals):
-            peace_now, peace_here = peace[2 * g], peace[2 * g + 1][:, 0]
-            feats.append(_features(world, x, side, val, vb_i, log_rho, peace_here))
-            best = jnp.max(jnp.where(accepted, peace_now, -jnp.inf), axis=1, initial=-jnp.inf)
-            stop.append(jnp.where(jnp.isfinite(best), best, jnp.nan))
-            flow.append(val.war_cashflow)
-            discount.append(val.war_discount)
-            stay.append(val.stay)
-        stacked = (jnp.stack(a) for a in (feats, stop, flow, discount, stay))
-        return (*stacked, val_j.rate_war)
-
     war, no_relief = jnp.ones(n, dtype=bool), jnp.zeros(n)
-    j_index = SIDES.index(j)
+    j_index = SIDES.index(other(side))
 
-    def month(carry: tuple[State, Array], t: Array) -> tuple[tuple[State, Array], tuple[Array, ...]]:
+    def one(carry: tuple[Any, Array], t: Array) -> tuple[tuple[Any, Array], tuple[Array, ...]]:
         x, other_successor = carry
-        feats, stop, flow, discount, stay, rate_j = observe(x, other_successor, t)
+        obs = observe(w, x)
+        row = problem_row(st, EXACT, side, obs, w.p.leaders, other_successor, t, doubt, types)
         z, u = _month_noise(months_key, t, n)
-        x = world.step(x, z, u, war, no_relief)
-        other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < K.probability(rate_j))
-        return (x, other_successor), (feats, stop, flow, discount, stay)
+        x = step(w, x, z, u, war, no_relief, obs.power)
+        other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
+        out = tuple(jnp.stack(a) for a in (row.feats, row.stop, row.flow, row.discount, row.stay))
+        return (x, other_successor), out
 
     # months 0 .. T observed in one loop (one copy of the month to compile): the step after the
     # horizon's observation is not used
-    start = (world.start(), jnp.zeros(n, dtype=bool))
-    _, (feats, stop, flow, discount, stay) = lax.scan(month, start, jnp.arange(horizon + 1))
+    from ceasefire.model.war import start
+
+    _, (feats, stop, flow, discount, stay) = lax.scan(
+        one, (start(w, n), jnp.zeros(n, dtype=bool)), jnp.arange(horizon + 1)
+    )
     return feats, stop, flow[:horizon], discount[:horizon], stay[horizon]
 
 
@@ -359,7 +271,7 @@ def _fit_rules(problems: Mapping[str, Problem], degree: int) -> dict[str, dict[s
 
     def one(problem: tuple[Array, ...]) -> Array:
         x, payoff, flow, discount, terminal = problem
-        return lsm.fit(x, payoff, flow, discount, terminal, degree, RIDGE)
+        return jax_lsm.fit(x, payoff, flow, discount, terminal, degree, RIDGE)
 
     flat = tuple(a.reshape(fits, *a.shape[3:]) for a in (feats, stop, flow, discount, terminal))
     coefficients = lax.map(one, flat).reshape(samples, len(SIDES), 2, *feats.shape[3:4], -1)
@@ -374,53 +286,19 @@ def _fit_rules(problems: Mapping[str, Problem], degree: int) -> dict[str, dict[s
     return out
 
 
-def _myopic_projection(
-    world: World, x: State, st: Structure, optimism: Mapping[str, Array], lookahead: int
-) -> dict[str, Array]:
-    """``(paths, terms)`` victory scores a myopic leader projects ``lookahead`` months ahead, at the
-    expected front's speed with his optimism."""
-    power = world.power(x)
-    rho = power["A"] / jnp.maximum(power["B"], 1e-12)
-    out = {}
-    for s in SIDES:
-        belief = jnp.exp(optimism[s] * (1.0 if s == "A" else -1.0))
-        expected_gain = world.mu * jnp.power(rho * belief, world.theta)
-        gained = x["held"] - world.held0 + lookahead * expected_gain
-        out[s] = victory(st, s, K.objective_progress(gained, world.obj_bounds), world.sides[s])
-    return out
-
-
-def _myopic_fight_value(
-    val: Mapping[str, Valuation], later: Mapping[str, Array], available: Array, lookahead: int
-) -> dict[str, Array]:
-    """A myopic leader's value of fighting on (``engine._myopic_fight_value``): ``lookahead`` months at
-    today's hazard, then the best deal the other side accepts today, valued at the victory score he
-    projects (``later``: the value of peace at those scores), or else fighting on forever."""
-    accepts = {}
-    for s in SIDES:
-        stay_then = val[s].fight_then(lookahead, val[s].stay)
-        accepts[s] = (val[s].peace_now >= stay_then[:, None]) & available[None, :]
-    out = {}
-    for s, o in (("A", "B"), ("B", "A")):
-        best_later = jnp.max(jnp.where(accepts[o], later[s], -jnp.inf), axis=1, initial=-jnp.inf)
-        out[s] = val[s].fight_then(lookahead, jnp.maximum(val[s].stay, best_later))
-    return out
-
-
 # --------------------------------------------------------------------------------- the war
 
 
 def _sample(
     key_data: Array,
-    values: Mapping[str, Array],
+    params: Params,
     knobs: Mapping[str, Array],
     fitted: Mapping[str, Mapping[str, Array]] | None,
     st: Structure,
     plan: _Plan,
-    objectives: tuple[str, ...],
-    prior: float,
 ) -> dict[str, Array]:
-    """Simulate one parameter sample's true war on ``plan.paths`` paths.
+    """Simulate one parameter sample's true war on ``plan.paths`` paths (:func:`ceasefire.model.month.month`
+    under ``lax.scan``).
 
     ``key_data`` ``(3, 2)``: its streams' keys; ``knobs``: ``biased`` (1 when the leaders decide with
     the scenario's optimism and doubt, 0 with the true model) and the levers' ``intensity``, the same
@@ -428,218 +306,77 @@ def _sample(
     optimal policy, else None.
     """
     cfg = plan.config
-    n, horizon, lookahead = plan.paths, cfg.horizon, cfg.lookahead
-    optimism = {s: values[f"leaders.{s}.optimism"] * knobs["biased"] for s in SIDES}
-    rules: dict[str, _Rule] | None = None
+    n = plan.paths
+    optimism = _biased(params, knobs)
+    w, months_key = _world(params, key_data[TRUE_WORLD], st, n, knobs["intensity"])
+    policy = Policy(cfg.policy, cfg.lookahead)
     if fitted is not None:
         rules = {s: _Rule(r["coefficients"], r["low"], r["high"], cfg.basis_degree) for s, r in fitted.items()}
+        policy = Policy(
+            "optimal", cfg.lookahead, lambda side, t, feats, succ, sample: rules[side].continuation(t, feats, succ)
+        )
 
-    world, months_key = _world(values, key_data[TRUE_WORLD], plan, objectives, knobs["intensity"])
-    p = world.p
-    n_obj = len(objectives)
-    available_from = jnp.asarray(st.available_from)
-    guarantees = jnp.asarray(st.guarantees)
-    relief_of = jnp.asarray(st.sanctions_relief)
-    grid = jnp.asarray(RANGE_GRID)
-    minus = jnp.full(n, -1, dtype=jnp.int64)
-    e0: State = {
-        "at_war": jnp.ones(n, dtype=bool),
-        "terms_now": minus,
-        "peace_start": minus,
-        "broken": jnp.full(n, float(prior)),
-        "settlements": jnp.zeros(n, dtype=jnp.int64),
-        "breakdowns": jnp.zeros(n, dtype=jnp.int64),
-        "first_month": minus,
-        "first_terms": minus,
-        "under_successor": jnp.zeros(n, dtype=bool),
-        "held_end": jnp.full(n, jnp.nan),
-        "progress_end": jnp.full((n, n_obj), jnp.nan),
-        "cf_months": jnp.zeros(n, dtype=jnp.int64),
-        "cf_broke": jnp.zeros(n, dtype=bool),
-        "cf_rate": jnp.full(n, jnp.nan),
-    }
-    for s in SIDES:
-        e0[f"successor_{s}"] = jnp.zeros(n, dtype=bool)
-        e0[f"removed_{s}"] = jnp.zeros(n, dtype=bool)
-        e0[f"removal_month_{s}"] = minus
-        e0[f"cas_to_settle_{s}"] = jnp.zeros(n)
-        e0[f"victory_now_{s}"] = jnp.zeros(n)
+    def decide_all(s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
+        sit = Situation(
+            w.p.leaders,
+            s.politics.successor,
+            obs,
+            w.p.territory,
+            w.obj_bounds,
+            optimism,
+            jnp.zeros(n, dtype=jnp.int64),
+        )
+        return decide(st, BACKEND, policy, sit, t, ranged=plan.ranged, record=cfg.record)
 
-    def trajectory(x: State, at_war: Array) -> dict[str, Array]:
-        return {name: (at_war.astype(jnp.float64) if var is None else x[var]) for name, var in TRAJECTORIES}
-
-    def decide(t: Array, x: State, e: State, rows: dict[str, Array]) -> State:
-        """1. Each leader values the terms against fighting on; both sign the best acceptable terms."""
-        e = dict(e)
-        progress = world.progress(x)
-        available = available_from <= t
-        at_war = e["at_war"]
-        val: dict[str, Valuation] = {}
-        v_battle, v_terms, fight_on = {}, {}, {}
-        for s in SIDES:
-            sd = world.sides[s]
-            slog = world.state_log(x, s)
-            v_battle[s] = victory_battlefield(st, s, progress, sd)
-            v_terms[s] = victory(st, s, progress, sd)
-            val[s] = Valuation.of(sd, e[f"successor_{s}"], slog, world.peace_log(x, s, slog), v_battle[s], None)
-        # every value of peace of the month in one evaluation of the series: the terms on the table,
-        # then the battlefield's score (optimal) or the projected terms (myopic), then the range's grid
-        requests = [(val[s], v_terms[s]) for s in SIDES]
-        if rules is not None:
-            requests += [(val[s], v_battle[s][:, None]) for s in SIDES]
-        else:
-            projected = _myopic_projection(world, x, st, optimism, lookahead)
-            requests += [(val[s], projected[s]) for s in SIDES]
+    def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
+        rows: dict[str, Array] = {}
+        at_war = s.politics.at_war
         if plan.ranged:
-            requests += [(val[s], jnp.broadcast_to(grid, (n, grid.size))) for s in SIDES]
-        kinds = [(kind, s) for kind in ("now", "more", "grid") for s in SIDES][: len(requests)]
-        peace = dict(zip(kinds, peace_values(requests, SAMPLES_AXIS), strict=True))
-        for s in SIDES:
-            val[s] = replace(val[s], peace_now=peace["now", s])
-            if rules is not None:
-                believed = world.log_power_ratio(x, s) + optimism[s]
-                feats = _features(world, x, s, val[s], v_battle[s], believed, peace["more", s][:, 0])
-                cont = rules[s].continuation(t, feats, e[f"successor_{s}"])
-                # months at which his imagined war never offered a deal leave no fitted rule:
-                # he then values fighting on as fighting forever at today's hazard
-                fight_on[s] = jnp.where(jnp.isnan(cont), val[s].stay, cont)
-        if rules is None:
-            fight_on = _myopic_fight_value(val, {s: peace["more", s] for s in SIDES}, available, lookahead)
-        gains = {s: val[s].peace_now - fight_on[s][:, None] for s in SIDES}
-        if cfg.record:
-            for s in SIDES:
-                for j, term in enumerate(st.terms):
-                    rows[f"gain_{s}_{term}"] = jnp.where(at_war, gains[s][:, j], jnp.nan)
+            rows["at_war_decision"] = at_war
+        z, u = _month_noise(months_key, t, n)
+        s, d = month(w, st, s, t, z, u, decide_all if cfg.allow_settlement else None)
         if plan.ranged:
-            res = {s: K.reservation_score(peace["grid", s], grid, fight_on[s]) for s in SIDES}
-            low, high = K.bargaining_range(
-                res["A"], stake_shift(st, "A", world.sides["A"]), res["B"], stake_shift(st, "B", world.sides["B"])
-            )
+            nan = jnp.full(n, jnp.nan)
+            low = nan if d is None or d.range_low is None else d.range_low
+            high = nan if d is None or d.range_high is None else d.range_high
             rows["range_low"] = jnp.where(at_war, low, jnp.nan)
             rows["range_high"] = jnp.where(at_war, high, jnp.nan)
-        choice = K.choose_terms(gains["A"], gains["B"], available)
-        signs = at_war & (choice >= 0)
-        k = jnp.maximum(choice, 0)
-        first = signs & (e["first_month"] < 0)
-        e["at_war"] = at_war & ~signs
-        e["terms_now"] = jnp.where(signs, choice, e["terms_now"])
-        e["peace_start"] = jnp.where(signs, t, e["peace_start"])
-        e["settlements"] = e["settlements"] + signs
-        e["first_month"] = jnp.where(first, t, e["first_month"])
-        e["first_terms"] = jnp.where(first, choice, e["first_terms"])
-        e["under_successor"] = jnp.where(first, e["successor_A"] | e["successor_B"], e["under_successor"])
-        rate = K.breakdown_probability(
-            p["ceasefire.breakdown"],
-            guarantees[k],
-            p["ceasefire.guarantee_factor"],
-            p["ceasefire.record_factor"],
-            e["broken"],
-        )
-        e["cf_rate"] = jnp.where(first, rate, e["cf_rate"])
-        for s in SIDES:
-            e[f"cas_to_settle_{s}"] = jnp.where(first, x[f"cum_cas_{s}"], e[f"cas_to_settle_{s}"])
-        e["held_end"] = jnp.where(first, x["held"], e["held_end"])
-        e["progress_end"] = jnp.where(first[:, None], progress, e["progress_end"])
-        for s in SIDES:
-            chosen = jnp.take_along_axis(v_terms[s], k[:, None], axis=1)[:, 0]
-            now = jnp.where(at_war, v_battle[s], e[f"victory_now_{s}"])
-            e[f"victory_now_{s}"] = jnp.where(signs, chosen, now)
-        return e
-
-    def leaders(t: Array, x: State, e: State, u: Array) -> State:
-        """3. Each leader may lose office; a successor takes over."""
-        e = dict(e)
-        since = jnp.maximum(t - e["peace_start"], 0)
-        for i, s in enumerate(SIDES):
-            sd = world.sides[s]
-            successor = e[f"successor_{s}"]
-            rate0 = sd.rate0(successor)
-            slog = world.state_log(x, s)
-            war_rate = K.war_rate(rate0, slog)
-            shock_total = jnp.zeros(n)
-            for r in TRANSITION_REASONS:
-                shock_total = shock_total + sd.reason(r, successor)
-            shock = K.transition_shock(shock_total, e[f"victory_now_{s}"], sd.ld("victory_relief")) * jnp.exp(
-                -since / sd.ld("shock_months")
-            )
-            peace_rate = K.peace_base_rate(rate0, slog, sd.reason("legitimacy", successor)) + shock
-            h = K.probability(jnp.where(e["at_war"], war_rate, peace_rate))
-            out = u[:, U_REMOVE_A + i] < h
-            e[f"removal_month_{s}"] = jnp.where(out & ~e[f"removed_{s}"], t, e[f"removal_month_{s}"])
-            e[f"removed_{s}"] = e[f"removed_{s}"] | out
-            e[f"successor_{s}"] = successor | out
-        return e
-
-    def ceasefires(x: State, e: State, u: Array) -> tuple[State, State]:
-        """4. Ceasefires may break down; the war resumes from the state of that moment."""
-        e, x = dict(e), dict(x)
-        in_peace = ~e["at_war"]
-        k_now = jnp.maximum(e["terms_now"], 0)
-        p_break = K.breakdown_probability(
-            p["ceasefire.breakdown"],
-            guarantees[k_now],
-            p["ceasefire.guarantee_factor"],
-            p["ceasefire.record_factor"],
-            e["broken"],
-        )
-        breaks = in_peace & (u[:, U_BREAK] < p_break)
-        first_peace = in_peace & (e["settlements"] == 1)
-        e["cf_months"] = jnp.where(first_peace & ~e["cf_broke"], e["cf_months"] + 1, e["cf_months"])
-        e["cf_broke"] = e["cf_broke"] | (breaks & (e["settlements"] == 1))
-        e["at_war"] = e["at_war"] | breaks
-        e["breakdowns"] = e["breakdowns"] + breaks
-        e["broken"] = e["broken"] + breaks
-        e["terms_now"] = jnp.where(breaks, -1, e["terms_now"])
-        for s in SIDES:  # the war resumes at the start's intensity, not at peace's zero
-            x[f"casualty_ratio_{s}"] = jnp.where(breaks, 1.0, x[f"casualty_ratio_{s}"])
-        return x, e
-
-    def month(carry: tuple[State, State], t: Array) -> tuple[tuple[State, State], dict[str, Array]]:
-        x, e = carry
-        rows: dict[str, Array] = {}
-        if plan.ranged:
-            rows["at_war_decision"] = e["at_war"]
-            rows["range_low"] = rows["range_high"] = jnp.full(n, jnp.nan)
         if cfg.record:
-            for s in SIDES:
-                for term in st.terms:
-                    rows[f"gain_{s}_{term}"] = jnp.full(n, jnp.nan)
-        if cfg.allow_settlement:
-            e = decide(t, x, e, rows)
-        z, u = _month_noise(months_key, t, n)
-        relief = jnp.where(e["at_war"], 0.0, relief_of[jnp.maximum(e["terms_now"], 0)])
-        x = world.step(x, z, u, e["at_war"], relief)
-        e = leaders(t, x, e, u)
-        x, e = ceasefires(x, e, u)
-        if cfg.record:
-            rows.update(trajectory(x, e["at_war"]))
-        return (x, e), rows
+            for side in SIDES:
+                for j, term in enumerate(st.terms):
+                    gains = None if d is None else d.gains
+                    rows[f"gain_{side}_{term}"] = (
+                        jnp.full(n, jnp.nan) if gains is None else jnp.where(at_war, gains[side][:, j], jnp.nan)
+                    )
+            rows.update(trajectory(s))
+        return s, rows
 
-    x0 = world.start()
-    (x, e), rows = lax.scan(month, (x0, e0), jnp.arange(horizon))
-    never = e["first_month"] < 0
+    s0 = begin(w, st, n)
+    s, rows = lax.scan(one, s0, jnp.arange(cfg.horizon))
+    t = s.tally
+    never = t.first_month < 0
     out = {
-        "first_settlement": e["first_month"],
-        "first_terms": e["first_terms"],
-        "under_successor": e["under_successor"],
-        "held_at_end": jnp.where(never, x["held"], e["held_end"]),
-        "objectives_taken": jnp.where(never[:, None], world.progress(x), e["progress_end"]),
-        "ceasefire_months": e["cf_months"],
-        "ceasefire_broke": e["cf_broke"],
-        "ceasefire_break_rate": e["cf_rate"],
-        "settlements": e["settlements"],
-        "breakdowns": e["breakdowns"],
-        "at_war_at_end": e["at_war"],
+        "first_settlement": t.first_month,
+        "first_terms": t.first_terms,
+        "under_successor": t.under_successor,
+        "held_at_end": jnp.where(never, s.war.held, t.held_end),
+        "objectives_taken": jnp.where(never[:, None], observe(w, s.war).progress, t.progress_end),
+        "ceasefire_months": t.cf_months,
+        "ceasefire_broke": t.cf_broke,
+        "ceasefire_break_rate": t.cf_rate,
+        "settlements": t.settlements,
+        "breakdowns": t.breakdowns,
+        "at_war_at_end": s.politics.at_war,
     }
-    for s in SIDES:
-        out[f"casualties_to_settlement_{s}"] = jnp.where(never, x[f"cum_cas_{s}"], e[f"cas_to_settle_{s}"])
-        out[f"casualties_total_{s}"] = x[f"cum_cas_{s}"]
-        out[f"removed_{s}"] = e[f"removed_{s}"]
-        out[f"removal_month_{s}"] = e[f"removal_month_{s}"]
+    for side in SIDES:
+        out[f"casualties_to_settlement_{side}"] = jnp.where(never, s.war.cum_cas[side], t.cas_to_settle[side])
+        out[f"casualties_total_{side}"] = s.war.cum_cas[side]
+        out[f"removed_{side}"] = t.removed[side]
+        out[f"removal_month_{side}"] = t.removal_month[side]
     for name, row in rows.items():
         out[f"rows.{name}"] = row
     if cfg.record:
-        for name, row in trajectory(x0, jnp.ones(n, dtype=bool)).items():
+        for name, row in trajectory(s0).items():
             out[f"start.{name}"] = row
     return out
 
@@ -659,25 +396,25 @@ def block_key(key_data: Array, block: Array) -> Array:
     return jax.random.key_data(jax.random.fold_in(key, block))
 
 
-def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., Any]:
+def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
     """The jitted call of one block of samples for ``plan`` (kept for reuse in the process).
 
     ``first``: ``(key_data, values, knobs) -> (outputs, fitted rules or None)``; ``rest``:
     ``(key_data, block, values, fitted, knobs) -> outputs``, every argument but ``knobs`` per unit.
+    ``values`` are the flat parameter tables of the units, made the typed :class:`Params` in the call.
     """
     if plan not in _COMPILED:
-        st = Structure.from_scenario(scenario)
-        objectives = tuple(o.id for o in scenario.objectives)
-        prior = float(scenario.ceasefire.prior_broken)
-
         cfg = plan.config
         optimal = cfg.policy == "optimal" and cfg.allow_settlement
 
+        def typed(values: Mapping[str, Array]) -> Params:
+            return from_flat(values, st.objectives, st.lever_ids)
+
         def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
-            return {s: _imagined_problem(s, values, key_data[IMAGINED[s]], knobs, st, plan, objectives) for s in SIDES}
+            return {s: _imagined_problem(s, typed(values), key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
 
         def war(key_data: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]) -> Outputs:
-            return _sample(key_data, values, knobs, fitted, st, plan, objectives, prior)
+            return _sample(key_data, typed(values), knobs, fitted, st, plan)
 
         def first(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> tuple[Outputs, Fitted]:
             # the leaders' imagined wars (vmap over samples), their fits (one sample at a time: a
@@ -707,73 +444,28 @@ def _compiled(plan: _Plan, scenario: Scenario) -> Callable[..., Any]:
     return _COMPILED[plan]
 
 
-def plan_for(
-    scenario: Scenario,
-    paths: int,
-    config: RunConfig,
-    lever_intensity: Mapping[str, float] | None = None,
-    role: str = "first",
-) -> _Plan:
-    """The static description of a call (what compiles): the config, sizes, levers, the scenario's
-    digest and the call's role (:data:`ROLES`); the beliefs and the levers' intensities are inputs of
-    the call, not part of it."""
+def plan_for(st: Structure, paths: int, config: RunConfig, role: str = "first") -> _Plan:
+    """The static description of a call (what compiles): the config, sizes, the structure's digest and
+    the call's role (:data:`ROLES`); the beliefs and the levers' intensities are inputs of the call."""
     if role not in ROLES:
         raise ValueError(f"unknown role '{role}' (roles: {', '.join(ROLES)})")
-    intensity_of(scenario, lever_intensity)
-    levers: list[Lever] = []
-    for lv in scenario.levers:
-        low, high = param_domain(scenario, lv.target)
-        levers.append((lv.id, lv.target, lv.effect, float(low), float(high)))
-    digest = hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
     config = replace(config, backend="jax", beliefs="scenario")
-    return _Plan(config=config, paths=paths, levers=tuple(levers), scenario_digest=digest, role=role)
+    return _Plan(config=config, paths=paths, structure=st.digest, role=role)
 
 
-def intensity_of(scenario: Scenario, lever_intensity: Mapping[str, float] | None) -> np.ndarray:
+def intensity_of(st: Structure, lever_intensity: Mapping[str, float] | None) -> np.ndarray:
     """``(levers,)`` intensity of each of the scenario's levers (0 where not given)."""
     intensities = dict(lever_intensity or {})
     for lever_id, x in intensities.items():
         if np.ndim(x) != 0:
             raise ValueError(f"lever '{lever_id}': the JAX backend takes one intensity per call, got an array")
-    return np.array([float(intensities.get(lv.id, 0.0)) for lv in scenario.levers], dtype=np.float64)
+    return np.array([float(intensities.get(lv.id, 0.0)) for lv in st.levers], dtype=np.float64)
 
 
 def key_data(seeds: Sequence[np.random.SeedSequence]) -> np.ndarray:
     """``(samples, 3, 2)`` threefry keys: per sample, its true war's and each leader's imagined war's."""
     streams = (TRUE_WORLD, IMAGINED["A"], IMAGINED["B"])
     return np.array([[child(seed, j).generate_state(2, dtype=np.uint32) for j in streams] for seed in seeds])
-
-
-def _per_sample(params: Mapping[str, np.ndarray], samples: int, paths: int) -> dict[str, np.ndarray]:
-    """Per-path parameters ``(samples * paths,)`` as ``(samples,)`` where constant over a sample's paths,
-    else ``(samples, paths)``."""
-    out = {}
-    for key, value in params.items():
-        a = np.asarray(value, dtype=np.float64).reshape(samples, paths)
-        same = (a == a[:, :1]) | (np.isnan(a) & np.isnan(a[:, :1]))
-        out[key] = a[:, 0].copy() if same.all() else a
-    return out
-
-
-def simulate(
-    scenario: Scenario,
-    params: Mapping[str, np.ndarray],
-    seeds: Sequence[np.random.SeedSequence],
-    paths: int,
-    config: RunConfig,
-    lever_intensity: Mapping[str, float] | None = None,
-    sample_offset: int = 0,
-) -> Outcomes:
-    """Simulate ``len(seeds)`` outer samples of ``paths`` paths each, in JAX.
-
-    The signature and the result are those of :func:`ceasefire.model.engine.simulate`: ``params``
-    are per-path arrays ``(len(seeds) * paths,)`` without the levers applied, one seed per sample.
-    """
-    samples = len(seeds)
-    if samples == 0:
-        raise ValueError("simulate needs at least one sample seed")
-    values = _per_sample(params, samples, paths)
-    return simulate_samples(scenario, values, seeds, paths, config, lever_intensity, sample_offset)
 
 
 @dataclass(frozen=True)
@@ -802,8 +494,8 @@ class _Calls:
     knobs: dict[str, Array]
 
 
-def simulate_samples(
-    scenario: Scenario,
+def simulate_blocks(
+    st: Structure,
     values: Mapping[str, np.ndarray],
     seeds: Sequence[np.random.SeedSequence],
     paths: int,
@@ -811,8 +503,11 @@ def simulate_samples(
     lever_intensity: Mapping[str, float] | None = None,
     sample_offset: int = 0,
 ) -> Outcomes:
-    """:func:`simulate` from per-sample parameters: ``values[key]`` is ``(samples,)`` (the same on every
-    path of a sample) or ``(samples, paths)``; nothing is repeated per path on the host.
+    """Simulate ``len(seeds)`` outer samples of ``paths`` paths each, in JAX.
+
+    ``values`` are the samples' flat parameter tables (dotted paths, levers not applied): ``values[key]``
+    is ``(samples,)`` (the same on every path of a sample) or ``(samples, paths)``; nothing is repeated
+    per path on the host.
 
     A sample of at most :func:`path_block` paths is simulated whole; a larger one in path blocks (see
     :data:`PATH_BLOCK`). Calls simulate :func:`samples_per_block` samples (or path blocks of samples)
@@ -824,7 +519,7 @@ def simulate_samples(
     """
     samples = len(seeds)
     with jax.enable_x64(True):
-        calls = _calls(scenario, values, seeds, paths, config, lever_intensity)
+        calls = _calls(st, values, seeds, paths, config, lever_intensity)
         gather = _Gather(samples, paths, calls.width, config)
         pending: deque[tuple[Outputs, list[_Piece]]] = deque()
 
@@ -848,24 +543,24 @@ def simulate_samples(
 
 
 def lower(
-    scenario: Scenario,
+    st: Structure,
     values: Mapping[str, np.ndarray],
     seeds: Sequence[np.random.SeedSequence],
     paths: int,
     config: RunConfig,
     lever_intensity: Mapping[str, float] | None = None,
 ) -> Any:
-    """The lowered (not yet compiled) call of one block of :func:`simulate_samples` (its first
+    """The lowered (not yet compiled) call of one block of :func:`simulate_blocks` (its first
     :func:`samples_per_block` samples, their first path block): ``.compile()``, ``.cost_analysis()``."""
     with jax.enable_x64(True):
-        calls = _calls(scenario, values, seeds, paths, config, lever_intensity)
+        calls = _calls(st, values, seeds, paths, config, lever_intensity)
         return calls.first.lower(*calls.first_args[0])  # type: ignore[attr-defined]
 
 
-def _knobs(scenario: Scenario, config: RunConfig, lever_intensity: Mapping[str, float] | None) -> dict[str, Array]:
+def _knobs(st: Structure, config: RunConfig, lever_intensity: Mapping[str, float] | None) -> dict[str, Array]:
     return {
         "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
-        "intensity": jnp.asarray(intensity_of(scenario, lever_intensity), dtype=jnp.float64),
+        "intensity": jnp.asarray(intensity_of(st, lever_intensity), dtype=jnp.float64),
     }
 
 
@@ -879,7 +574,7 @@ def _paths_of(value: np.ndarray, lo: int, width: int) -> np.ndarray:
 
 
 def _calls(
-    scenario: Scenario,
+    st: Structure,
     values: Mapping[str, np.ndarray],
     seeds: Sequence[np.random.SeedSequence],
     paths: int,
@@ -906,16 +601,16 @@ def _calls(
     for k, v in values.items():
         a = np.asarray(v, dtype=np.float64)[rows]
         padded[k] = _paths_of(a, 0, width) if a.ndim == 2 else a
-    knobs = _knobs(scenario, config, lever_intensity)
+    knobs = _knobs(st, config, lever_intensity)
     first_args, first_pieces = [], []
     for lo in range(0, rows.size, per_call):
         part = {k: jnp.asarray(v[lo : lo + per_call]) for k, v in padded.items()}
         first_args.append((jnp.asarray(keys[lo : lo + per_call]), part, knobs))
         first_pieces.append([_Piece(0, lo, min(lo + per_call, samples), 0, width)])
-    fn = _compiled(plan_for(scenario, width, config, lever_intensity), scenario)
+    fn = _compiled(plan_for(st, width, config), st)
     rest = None
     if blocks > 1:
-        rest = _compiled(plan_for(scenario, width, config, lever_intensity, role="rest"), scenario)
+        rest = _compiled(plan_for(st, width, config, role="rest"), st)
     units = [(i, b) for i in range(samples) for b in range(1, blocks)]
     return _Calls(fn, rest, first_args, first_pieces, units, per_call, width, knobs)
 

@@ -1,7 +1,7 @@
 """Which array library a kernel computes with: NumPy, or ``jax.numpy`` for JAX arrays.
 
 The model's pure kernels (:mod:`.attrition`, :mod:`.economy`, :mod:`.hazard`, :mod:`.leader`,
-:mod:`.bargaining`, :mod:`ceasefire.solve.bargaining_range`) are written once, against the array
+:mod:`.bargaining`, :mod:`ceasefire.model.bargaining_range`) are written once, against the array
 namespace of their arguments (``xp = namespace(...)``), and serve both the NumPy engine and the
 JAX one (:mod:`ceasefire.model.jax`): one formula, no twin to drift from it.
 

@@ -1,67 +1,25 @@
-"""The model's pure array kernels for the JAX engine: the shared ones, and the JAX-only value of peace.
+"""The value of peace in JAX: the closed-form series of :func:`ceasefire.model.leader.peace_value`
+as a polynomial of fixed degree that XLA fuses with the rest of the month.
 
-Attrition, economy, hazard, the leader's values of fighting and bargaining are the NumPy model's
-own kernels (:mod:`ceasefire.model.attrition`, ``economy``, ``hazard``, ``leader``, ``bargaining``,
-:mod:`ceasefire.solve.bargaining_range`), written against their arguments' array library
-(:func:`ceasefire.model.arrays.namespace`): given JAX arrays they compute in ``jax.numpy``. They are
-re-exported here, typed for JAX arrays, under the names the JAX engine uses: one formula for both
-engines. Only :func:`peace_value` is JAX's own: NumPy sums its series in place, block by block, where
-JAX evaluates a polynomial of fixed degree (and loops with ``lax`` for the rare large amplitudes).
-Arguments broadcast: a per-sample parameter is a scalar, a per-path one an array ``(paths,)``.
+NumPy sums the series in place, element by element until converged; here, where the amplitude
+``A <= PEACE_HORNER_AMPLITUDE`` (every value of the flagship: its ``A`` is at most about 0.6), the
+series is a polynomial of fixed degree :data:`PEACE_DEGREE` in ``A``, evaluated by Horner's rule; a
+larger ``A`` is summed term by term as in NumPy (:func:`peace_value_by_terms`), in a branch taken only
+when some element needs it. The tests check both against the month-by-month recursion.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import cast
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ceasefire.model import attrition, bargaining, economy, hazard, leader
-from ceasefire.solve import bargaining_range as _range
-
 Array = jax.Array
-Kernel = Callable[..., Array]
-Pair = Callable[..., tuple[Array, Array]]
+PeaceArguments = tuple[Array, Array, Array, Array, Array]
+"""``(base_rate, shock, shock_months, punishment, delta)``, the arguments of :func:`peace_value`."""
 
-# --- shared with NumPy: attrition, economy, hazard, leader, bargaining --------------------------
-# (their signatures name NumPy arrays; given JAX arrays they return JAX arrays, hence the casts)
-
-combat_power = cast(Kernel, attrition.combat_power)
-expected_losses = cast(Kernel, attrition.expected_losses)
-intensity_factor = cast(Kernel, attrition.intensity_factor)
-front_change = cast(Kernel, attrition.front_change)
-objective_progress = cast(Kernel, attrition.objective_progress)
-equipment_step = cast(Pair, attrition.equipment_step)
-
-log_price_step = cast(Kernel, economy.log_price_step)
-treasury_step = cast(Callable[..., tuple[Array, Array, Array]], economy.treasury_step)
-economic_pain = cast(Kernel, economy.economic_pain)
-stability_step = cast(Kernel, economy.stability_step)
-
-monthly_rate_from_annual = cast(Kernel, hazard.monthly_rate_from_annual)
-probability = cast(Kernel, hazard.probability)
-state_log_hazard = cast(Kernel, hazard.state_log_hazard)
-war_rate = cast(Kernel, hazard.war_rate)
-peace_base_rate = cast(Kernel, hazard.peace_base_rate)
-transition_shock = cast(Kernel, hazard.transition_shock)
-
-stationary_value = cast(Kernel, leader.stationary_value)
-fight_value = cast(Kernel, leader.fight_value)
-fight_terms = cast(Pair, leader.fight_terms)
-
-weighted_attainment = cast(Kernel, bargaining.weighted_attainment)
-victory_from_score = cast(Kernel, bargaining.victory_from_score)
-choose_terms = cast(Kernel, bargaining.choose_terms)
-breakdown_probability = cast(Kernel, bargaining.breakdown_probability)
-reservation_score = cast(Kernel, _range.reservation_score)
-bargaining_range = cast(Pair, _range.bargaining_range)
-
-
-# --- JAX's own: the value of peace -------------------------------------------------------------
 
 PEACE_SERIES_TERMS = 400
 """Most terms of the series summed term by term (:func:`peace_value_by_terms`; as in ``leader.peace_value``)."""
@@ -104,10 +62,6 @@ def horner(coefficients: list[Array], x: Array) -> Array:
     for c in reversed(coefficients[:-1]):
         out = out * x + c
     return out
-
-
-PeaceArguments = tuple[Array, Array, Array, Array, Array]
-"""``(base_rate, shock, shock_months, punishment, delta)``, the arguments of :func:`peace_value`."""
 
 
 def peace_value(

@@ -11,7 +11,7 @@ where ``s`` converts a share into a score (``v = clip(x - s, 0, 1)``; ``s = 0`` 
 wants exactly his stated aims). In Fearon's one-shot game the values are linear, ``v`` itself,
 and fighting is worth ``p - c_A`` and ``1 - p - c_B``: the range is ``(p - c_A, p + c_B)``.
 
-The kernels compute with their arguments' array library (:func:`ceasefire.model.arrays.namespace`):
+The kernels compute with their arguments' array library (:func:`ceasefire.model.xp.namespace`):
 NumPy here, ``jax.numpy`` in the JAX engine.
 
 Fearon, J. D. (1995). Rationalist explanations for war. *International Organization* 49(3), 379-414.
@@ -24,7 +24,7 @@ from typing import cast
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.arrays import ignore_invalid, namespace
+from ceasefire.model.xp import ignore_invalid, namespace
 
 Array = NDArray[np.float64]
 

@@ -1,0 +1,462 @@
+"""The model's parameters, typed: one frozen dataclass per part of the war, with the scenario's names.
+
+A parameter set is a tree: :class:`Params` holds the territory, the objectives, the attrition, each
+side's forces, economy and stability, each leader's calculus, the ceasefire and the levers' own
+numbers. Every leaf is a number or an array of numbers (one per path, one per sample, or with leading
+axes of variants, as :mod:`ceasefire.analysis.explain` uses them); the kernels broadcast them.
+
+The tree's paths are the scenario file's dotted parameter paths: ``params.sides.A.forces.manpower``
+is ``sides.A.forces.manpower``, ``params.leaders.B.reasons.punishment`` is
+``leaders.B.reasons.punishment``; objectives and levers are tuples in the scenario's order
+(``objectives.<id>.area_km2``, ``levers.<id>.per_unit``). :func:`from_flat` builds the tree once, at
+the edge, from the sampler's flat table of values; inside the model a typo is then an attribute
+error that the type checker sees, not a ``KeyError`` at run time.
+
+The classes are JAX pytrees once the JAX backend is imported (:func:`register_pytrees`): the JAX
+engine carries them through ``jit``, ``vmap`` and ``lax.scan`` (as Equinox's modules are). Nothing
+here imports JAX, pydantic or the scenario schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+Array = Any
+"""A number, a NumPy array or a JAX array: every leaf broadcasts against the paths."""
+
+T = TypeVar("T")
+
+SIDES = ("A", "B")
+"""The two belligerents."""
+
+
+def other(side: str) -> str:
+    """The other side."""
+    return "B" if side == "A" else "A"
+
+
+@dataclass(frozen=True)
+class Pair(Generic[T]):
+    """One value per side, ``pair["A"]`` or ``pair.A``."""
+
+    A: T
+    B: T
+
+    def __getitem__(self, side: str) -> T:
+        if side == "A":
+            return self.A
+        if side == "B":
+            return self.B
+        raise KeyError(side)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        yield "A", self.A
+        yield "B", self.B
+
+    @classmethod
+    def of(cls, make: Callable[[str], T]) -> Pair[T]:
+        """``Pair(make("A"), make("B"))``."""
+        return cls(make("A"), make("B"))
+
+
+@dataclass(frozen=True)
+class Territory:
+    """The contested land, km², and the front's recent pace (the start's power ratio)."""
+
+    area_km2: Array
+    held_km2: Array
+    """Held by side A at the start."""
+    gain_km2_per_month: Array
+    """Mean monthly gain of A at the start's power ratio."""
+    gain_sd_km2: Array
+    power_elasticity: Array
+    """theta: the gain scales as ``(rho / rho0)^theta``."""
+
+
+@dataclass(frozen=True)
+class Objective:
+    """An area A tries to take; objectives fill in order as A's line advances."""
+
+    area_km2: Array
+
+
+@dataclass(frozen=True)
+class Attrition:
+    """Losses at the start and how they scale with the enemy's power (Lanchester 1916)."""
+
+    casualties_per_day: Array
+    """Side A's casualties per day at the start."""
+    exchange_ratio: Array
+    """A's casualties per casualty of B at the start."""
+    intensity_sd: Array
+    """sd of the monthly log-intensity of fighting."""
+    fire_exponent: Array
+    """q: a side's losses scale as (enemy power / its start)^q; 1 is aimed fire."""
+
+
+@dataclass(frozen=True)
+class Forces:
+    """A side's manpower (persons), equipment (index, 1 = the start's stock) and military aid."""
+
+    manpower: Array
+    recruitment: Array
+    """Persons per month."""
+    recruitment_pain_elasticity: Array
+    permanent_loss_share: Array
+    separation: Array
+    manpower_exponent: Array
+    equipment: Array
+    equipment_exponent: Array
+    equipment_loss: Array
+    equipment_production: Array
+    equipment_storage: Array
+    equipment_restoration: Array
+    aid_level: Array
+    aid_reliability: Array
+    aid_equipment: Array
+    aid_finance: Array
+
+
+@dataclass(frozen=True)
+class Economy:
+    """A side's treasury, per month in its budget unit."""
+
+    reserves: Array
+    revenue: Array
+    commodity_revenue: Array
+    commodity_volatility: Array
+    commodity_reversion: Array
+    sanctions: Array
+    spending_war: Array
+    spending_other: Array
+    reserve_share: Array
+    peace_war_spending: Array
+    exhaustion_pain: Array
+
+
+@dataclass(frozen=True)
+class Stability:
+    """A side's domestic stability in [0, 1] and what moves it."""
+
+    initial: Array
+    recovery: Array
+    pain_sensitivity: Array
+    casualty_sensitivity: Array
+    noise_sd: Array
+
+
+@dataclass(frozen=True)
+class Side:
+    """One belligerent: forces, economy, stability."""
+
+    forces: Forces
+    economy: Economy
+    stability: Stability
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """The named reasons of a leader's calculus (Aron 2025; punishment: Goemans 2000); 0 is neutral."""
+
+    legitimacy: Array
+    """1: log-hazard reduction while at war."""
+    militarism: Array
+    """2: extra flow value per month at war."""
+    war_economy: Array
+    """3: monthly hazard added by converting the war economy."""
+    bonuses_and_wages: Array
+    """4: hazard added by ending bonuses and war wages."""
+    veterans: Array
+    """4: hazard added by returning veterans."""
+    risk_of_change: Array
+    """5: hazard added by any sharp change."""
+    opportunism: Array
+    """6: aspiration raised per unit of concession received."""
+    need_for_victory: Array
+    """7: hazard added by a peace short of the aims."""
+    punishment: Array
+    """Personal cost of removal, months of office value."""
+
+
+TRANSITION_REASONS = ("war_economy", "bonuses_and_wages", "veterans", "risk_of_change", "need_for_victory")
+"""The reasons that add up to the transition shock of a settlement, in the order they are summed."""
+
+PERSON_TIED = ("militarism", "punishment", "need_for_victory")
+"""The reasons tied to the person: a successor keeps ``1 - reset`` of them."""
+
+
+@dataclass(frozen=True)
+class Successor:
+    """Who takes over when a leader falls."""
+
+    reset: Array
+    """Share of the person-tied reasons that resets to neutral."""
+    hazard_multiplier: Array
+    """A new leader's base hazard relative to the incumbent's."""
+
+
+@dataclass(frozen=True)
+class Leader:
+    """A leader's calculus: his hazard of losing office, his discount, his aims' bar and his beliefs."""
+
+    discount: Array
+    """Monthly discount factor."""
+    base_hazard: Array
+    """Annual probability of losing office at the start."""
+    casualty_hazard: Array
+    pain_hazard: Array
+    instability_hazard: Array
+    shock_months: Array
+    """Decay time of the post-war transition shock, months."""
+    victory_relief: Array
+    """gamma: the shock scales as (1 - victory)^gamma."""
+    punishment_lost_war: Array
+    aspiration: Array
+    concession_received: Array
+    optimism: Array
+    """Log-bias on his own side's combat power in his beliefs."""
+    resolve_doubt: Array
+    """Log-bias on the other leader's hazard at war in his beliefs (0 when the scenario leaves it out)."""
+    reasons: Reasons
+    successor: Successor
+
+
+@dataclass(frozen=True)
+class Ceasefire:
+    """A settlement's monthly breakdown probability and what moves it (Fortna 2004)."""
+
+    breakdown: Array
+    guarantee_factor: Array
+    record_factor: Array
+
+
+@dataclass(frozen=True)
+class LeverParams:
+    """A lever's own uncertain numbers: its change at intensity 1, its credibility (the probability it is
+    carried out and sustained) and its cost per unit of intensity (the analyses' price of peace)."""
+
+    per_unit: Array
+    credibility: Array
+    cost_per_unit: Array
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every parameter of a war, as a tree whose paths are the scenario's dotted parameter paths."""
+
+    territory: Territory
+    objectives: tuple[Objective, ...]
+    attrition: Attrition
+    sides: Pair[Side]
+    leaders: Pair[Leader]
+    ceasefire: Ceasefire
+    levers: tuple[LeverParams, ...]
+
+
+OPTIONAL = {"resolve_doubt": 0.0}
+"""Leaf names a scenario may leave out, with the value they then take."""
+
+PYTREES: tuple[type, ...] = (
+    Pair,
+    Territory,
+    Objective,
+    Attrition,
+    Forces,
+    Economy,
+    Stability,
+    Side,
+    Reasons,
+    Successor,
+    Leader,
+    Ceasefire,
+    LeverParams,
+    Params,
+)
+"""The parameter classes registered as JAX pytrees by :func:`register_pytrees`."""
+
+
+# --- the tree, walked without JAX ------------------------------------------------------------------
+
+
+def children(node: Any) -> list[tuple[str, Any]]:
+    """A node's named children: a dataclass's fields, a tuple's items by index (``"0"``, ``"1"``...)."""
+    if is_dataclass(node) and not isinstance(node, type):
+        return [(f.name, getattr(node, f.name)) for f in fields(node)]
+    if isinstance(node, tuple):
+        return [(str(i), v) for i, v in enumerate(node)]
+    return []
+
+
+def is_leaf(node: Any) -> bool:
+    return not (is_dataclass(node) and not isinstance(node, type)) and not isinstance(node, tuple)
+
+
+def map_leaves(fn: Callable[[Any], Any], node: T) -> T:
+    """The tree with ``fn`` applied to every leaf (the same classes, new leaves)."""
+    if is_leaf(node):
+        return fn(node)  # type: ignore[no-any-return]
+    if isinstance(node, tuple):
+        return type(node)(map_leaves(fn, v) for v in node)  # type: ignore[return-value]
+    return replace(node, **{name: map_leaves(fn, v) for name, v in children(node)})  # type: ignore[type-var]
+
+
+def leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted path, leaf)`` of every leaf, tuple items named by index."""
+    if is_leaf(node):
+        yield prefix.rstrip("."), node
+        return
+    for name, child in children(node):
+        yield from leaves(child, f"{prefix}{name}.")
+
+
+def take(node: T, rows: Any) -> T:
+    """Every leaf of the tree at ``rows`` along its first axis (the paths): a subset of the paths.
+
+    A leaf with no axis (a number) is the same on every path and is kept as it is.
+    """
+    return map_leaves(lambda leaf: leaf[rows] if np.ndim(leaf) else leaf, node)
+
+
+class Rows:
+    """A tree seen on a subset of its paths (``rows`` along the first axis), each leaf gathered when first
+    read: the NumPy engine's decisions read a few of a leader's parameters on the paths at war, and
+    gathering only those costs only those. Reads like the tree (attributes, ``pair["A"]``)."""
+
+    __slots__ = ("_cache", "_node", "_rows")
+
+    def __init__(self, node: Any, rows: Any) -> None:
+        self._node, self._rows = node, rows
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        cache = self._cache
+        if name not in cache:
+            value = getattr(self._node, name)
+            if isinstance(value, Rows) or not is_leaf(value):
+                cache[name] = Rows(value, self._rows)
+            else:
+                cache[name] = value[self._rows] if np.ndim(value) else value
+        return cache[name]
+
+    def __getitem__(self, side: str) -> Any:
+        return self.__getattr__(side)
+
+
+def rows_of(node: T, rows: Any) -> T:
+    """:class:`Rows` typed as the tree it views."""
+    return Rows(node, rows)  # type: ignore[return-value]
+
+
+def replace_at(node: T, path: Sequence[str | int], value: Any) -> T:
+    """The tree with the leaf at ``path`` (field names, tuple indices) replaced by ``value``."""
+    if not path:
+        return value  # type: ignore[no-any-return]
+    head, rest = path[0], path[1:]
+    if isinstance(node, tuple):
+        i = int(head)
+        return type(node)((replace_at(v, rest, value) if j == i else v) for j, v in enumerate(node))  # type: ignore[return-value]
+    return replace(node, **{str(head): replace_at(getattr(node, str(head)), rest, value)})  # type: ignore[type-var]
+
+
+def get_at(node: Any, path: Sequence[str | int]) -> Any:
+    """The leaf (or subtree) at ``path``."""
+    for part in path:
+        node = node[int(part)] if isinstance(node, tuple) else getattr(node, str(part))
+    return node
+
+
+# --- built once at the edge --------------------------------------------------------------------------
+
+
+def tree_path(dotted: str, objectives: Sequence[str], levers: Sequence[str]) -> tuple[str | int, ...]:
+    """The tree path of a scenario's dotted parameter path: ``objectives.<id>.area_km2`` becomes
+    ``("objectives", i, "area_km2")``, ``sides.A.economy.sanctions`` stays as its parts.
+
+    Raises ``KeyError`` for an objective or lever id that is not in the lists.
+    """
+    parts: list[str | int] = list(dotted.split("."))
+    if parts[0] == "objectives":
+        parts[1] = list(objectives).index(str(parts[1]))
+    elif parts[0] == "levers":
+        parts[1] = list(levers).index(str(parts[1]))
+    return tuple(parts)
+
+
+def from_flat(values: Mapping[str, Array], objectives: Sequence[str], levers: Sequence[str]) -> Params:
+    """The typed parameters from a flat table of dotted paths (the sampler's output, per path or per sample).
+
+    ``objectives`` and ``levers`` are the scenario's ids in order. A leaf in :data:`OPTIONAL` left out
+    of ``values`` takes its default; any other missing path is a ``KeyError`` naming it.
+    """
+
+    def build(cls: type, prefix: str) -> Any:
+        kwargs = {}
+        for f in fields(cls):
+            key = prefix + f.name
+            sub = _FIELD_CLASSES.get((cls, f.name))
+            if sub is not None:
+                kwargs[f.name] = build(sub, key + ".")
+            elif key in values:
+                kwargs[f.name] = values[key]
+            elif f.name in OPTIONAL:
+                kwargs[f.name] = OPTIONAL[f.name]
+            else:
+                raise KeyError(f"parameter '{key}' is missing")
+        return cls(**kwargs)
+
+    return Params(
+        territory=build(Territory, "territory."),
+        objectives=tuple(build(Objective, f"objectives.{o}.") for o in objectives),
+        attrition=build(Attrition, "attrition."),
+        sides=Pair.of(lambda s: build(Side, f"sides.{s}.")),
+        leaders=Pair.of(lambda s: build(Leader, f"leaders.{s}.")),
+        ceasefire=build(Ceasefire, "ceasefire."),
+        levers=tuple(build(LeverParams, f"levers.{lv}.") for lv in levers),
+    )
+
+
+_FIELD_CLASSES: dict[tuple[type, str], type] = {
+    (Side, "forces"): Forces,
+    (Side, "economy"): Economy,
+    (Side, "stability"): Stability,
+    (Leader, "reasons"): Reasons,
+    (Leader, "successor"): Successor,
+}
+"""Fields whose value is itself a parameter class (the tree's inner nodes below a side or leader)."""
+
+
+def flat_paths(params: Params, objectives: Sequence[str], levers: Sequence[str]) -> list[str]:
+    """The scenario's dotted path of every leaf (the inverse of :func:`from_flat`'s naming)."""
+    out = []
+    for path, _ in leaves(params):
+        parts = path.split(".")
+        if parts[0] == "objectives":
+            parts[1] = objectives[int(parts[1])]
+        elif parts[0] == "levers":
+            parts[1] = levers[int(parts[1])]
+        out.append(".".join(parts))
+    return out
+
+
+def register_pytrees() -> None:
+    """Register the parameter classes (and the state's, :mod:`.war`, :mod:`.month`) as JAX pytrees.
+
+    Called by the JAX backend on import; registering twice is harmless.
+    """
+    import jax
+
+    from ceasefire.model import month, war
+
+    for cls in (*PYTREES, *war.PYTREES, *month.PYTREES):
+        if cls in _REGISTERED:
+            continue
+        names = [f.name for f in fields(cls)]
+        jax.tree_util.register_dataclass(cls, data_fields=names, meta_fields=[])
+        _REGISTERED.add(cls)
+
+
+_REGISTERED: set[type] = set()

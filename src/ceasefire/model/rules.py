@@ -1,0 +1,173 @@
+"""The leaders' fitted stopping rules in NumPy: each leader's imagined war, its stopping problems, the fit.
+
+Each leader's problem (:func:`.decision.problem_row`, month by month) is built on the paths of the war
+he imagines (:func:`imagined_problems`) and fitted by least-squares Monte Carlo
+(:class:`ceasefire.solve.lsm.OptimalStopping`, polynomial basis, ridge :data:`.decision.RIDGE`), once
+as an incumbent and once as a successor, each sample on its own paths (:func:`solve_rules`).
+:class:`LeaderRules` holds the fitted rules of a chunk of samples and evaluates them on the true paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ceasefire.model import hazard
+from ceasefire.model.decision import N_FEATURES, RIDGE, problem_row
+from ceasefire.model.params import SIDES, Array, other
+from ceasefire.model.structure import Structure
+from ceasefire.model.valuation import Exact
+from ceasefire.model.war import U_REMOVE_A, Setup, observe, start, step
+from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule, batch_runs
+
+
+@dataclass(frozen=True)
+class LeaderRules:
+    """Each leader's stopping rule as incumbent (``[0]``) and as successor (``[1]``), for a chunk of samples."""
+
+    rules: dict[str, tuple[StoppingRule, StoppingRule]]
+    low: dict[str, tuple[Array, Array]]
+    """``(months + 1, samples, d)``: the regressors' range in training."""
+    high: dict[str, tuple[Array, Array]]
+    samples: int
+    paths: int
+
+    def continuation_at(
+        self, side: str, t: int, feats: Array, successor: NDArray[np.bool_], sample: NDArray[np.int64]
+    ) -> Array:
+        """Continuation values at month ``t`` of any set of paths (e.g. those still at war).
+
+        ``feats`` ``(m, d)`` are the paths' regressors; ``successor`` and ``sample`` ``(m,)`` say whose
+        rule values each path: its leader type's (incumbent or successor), with its sample's
+        coefficients. The regressors are clipped to the range the imagined paths covered that month
+        for that sample and type: a fitted polynomial is not to be trusted outside the data it was
+        fitted on. Each path's value depends on its own regressors and sample alone.
+        """
+        out = np.empty(feats.shape[0])
+        for g, rule in enumerate(self.rules[side]):
+            rows = np.flatnonzero(successor if g else ~successor)
+            if rows.size == 0:
+                continue
+            of = sample[rows]
+            low, high = self.low[side][g][t], self.high[side][g][t]
+            runs = batch_runs(of)
+            if runs is None:
+                x = np.clip(feats[rows], low[of], high[of])
+            else:  # each sample's run clipped to its bounds, not a copy of them per path
+                x = feats[rows]
+                for start_, stop, b in runs:
+                    np.clip(x[start_:stop], low[b], high[b], out=x[start_:stop])
+            out[rows] = rule.continuation_rows(t, x, of)
+        return out
+
+    def take(self, samples: NDArray[np.int64]) -> LeaderRules:
+        """The rules of the given samples, in that order (a sample may be repeated: one per block of its paths)."""
+        rules, low, high = {}, {}, {}
+        for s, (incumbent, successor) in self.rules.items():
+            rules[s] = (
+                StoppingRule(coefficients=incumbent.coefficients[:, samples], basis=incumbent.basis),
+                StoppingRule(coefficients=successor.coefficients[:, samples], basis=successor.basis),
+            )
+            low[s] = (self.low[s][0][:, samples], self.low[s][1][:, samples])
+            high[s] = (self.high[s][0][:, samples], self.high[s][1][:, samples])
+        return LeaderRules(rules=rules, low=low, high=high, samples=len(samples), paths=self.paths)
+
+
+def join_rules(parts: Sequence[LeaderRules]) -> LeaderRules:
+    """The rules of consecutive groups of samples as one (the inverse of :meth:`LeaderRules.take`)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+
+    def joined(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
+        return np.concatenate(arrays, axis=1)  # (months + 1, samples, ...)
+
+    rules, low, high = {}, {}, {}
+    for s, (incumbent, successor) in first.rules.items():
+        rules[s] = (
+            replace(incumbent, coefficients=joined([p.rules[s][0].coefficients for p in parts])),
+            replace(successor, coefficients=joined([p.rules[s][1].coefficients for p in parts])),
+        )
+        low[s] = (joined([p.low[s][0] for p in parts]), joined([p.low[s][1] for p in parts]))
+        high[s] = (joined([p.high[s][0] for p in parts]), joined([p.high[s][1] for p in parts]))
+    return replace(first, rules=rules, low=low, high=high, samples=sum(p.samples for p in parts))
+
+
+def imagined_problems(
+    w: Setup,
+    st: Structure,
+    side: str,
+    z: Array,
+    u: Array,
+    samples: int,
+    paths: int,
+    doubt: Array,
+    ev: Exact,
+) -> tuple[PathSet, PathSet]:
+    """Simulate leader ``side``'s imagined war (``w``: its start, his optimism as the bias on his side's
+    power; no deal) and build his stopping problems as an incumbent and as a successor.
+
+    ``z``, ``u``: the imagined war's normals and uniforms ``(months, samples * paths, 5)``; ``doubt`` his
+    log-bias on the other's hazard at war.
+    """
+    n, horizon = samples * paths, z.shape[0]
+    j_index = SIDES.index(other(side))
+    types = (np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    feats = np.empty((2, horizon + 1, n, N_FEATURES))
+    stop = np.full((2, horizon + 1, n), np.nan)
+    flow = np.empty((2, horizon, n))
+    discount = np.empty((2, horizon, n))
+    terminal = np.empty((2, n))
+    war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
+    other_successor = np.zeros(n, dtype=bool)
+    x = start(w, n)
+    for t in range(horizon + 1):
+        obs = observe(w, x)
+        row = problem_row(st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types)
+        for g in range(2):
+            feats[g, t] = row.feats[g]
+            stop[g, t] = row.stop[g]
+            if t < horizon:
+                flow[g, t], discount[g, t] = row.flow[g], row.discount[g]
+            else:
+                terminal[g] = row.stay[g]
+        if t == horizon:
+            break
+        x = step(w, x, z[t], u[t], war, no_relief, obs.power)
+        other_successor = other_successor | (u[t][:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
+
+    def batch(a: Array) -> Array:
+        return a.reshape(a.shape[0], samples, paths, *a.shape[2:])
+
+    return tuple(  # type: ignore[return-value]
+        PathSet(
+            state=batch(feats[g]),
+            stop=batch(stop[g]),
+            flow=batch(flow[g]),
+            discount=batch(discount[g]),
+            terminal=terminal[g].reshape(samples, paths),
+        )
+        for g in range(2)
+    )
+
+
+def solve_rules(problems: Mapping[str, tuple[PathSet, PathSet]], degree: int, samples: int, paths: int) -> LeaderRules:
+    """Fit each leader's incumbent and successor rules (polynomial basis of the given degree)."""
+    rules, low, high = {}, {}, {}
+    for side, pair in problems.items():
+        rules[side] = tuple(OptimalStopping(ps, basis="polynomial", degree=degree, ridge=RIDGE).fit() for ps in pair)
+        low[side] = tuple(_over_paths(ps.state, np.min) for ps in pair)
+        high[side] = tuple(_over_paths(ps.state, np.max) for ps in pair)
+    return LeaderRules(rules=rules, low=low, high=high, samples=samples, paths=paths)  # type: ignore[arg-type]
+
+
+def _over_paths(state: Array, reduce: Callable[..., Array]) -> Array:
+    """``reduce`` of ``(months, samples, paths, d)`` regressors over the paths, as ``(months, samples, d)``.
+
+    The regressors are moved next to each other first: reducing along the contiguous last axis is
+    several times faster than along paths with five regressors interleaved (the same values).
+    """
+    return reduce(np.ascontiguousarray(np.swapaxes(state, 2, 3)), axis=3)
