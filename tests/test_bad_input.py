@@ -360,10 +360,11 @@ class TestOutputTargets:
         out = cli_error(_run_json(tmp_path))
         assert "is a folder" in out
 
-    def test_dash_streams_parquet_to_stdout(self, tmp_path: Path) -> None:
+    def test_dash_streams_parquet_to_stdout(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.chdir(tmp_path)
         result = runner.invoke(app, ["run", FLAGSHIP, *TINY, "--no-compare-beliefs", "--parquet", "-"])
         assert result.exit_code == 0, result.output
-        assert not Path("-").exists()
+        assert not Path("-").exists()  # not a file named "-"
         blob = result.stdout_bytes
         start = blob.index(b"PAR1")
         (tmp_path / "out.parquet").write_bytes(blob[start : blob.rindex(b"PAR1") + 4])
@@ -407,6 +408,19 @@ class TestSizes:
         assert budget.run_bytes(samples, paths, 600, **kw) <= 8 * 2**30  # the size named fits
         assert budget.run_bytes(samples, paths + 1, 600, **kw) > 8 * 2**30 or paths == 10_000_000
         assert budget.run_bytes(samples + 1, paths, 600, **kw) > 8 * 2**30
+
+    def test_the_api_checks_sizes_and_memory_before_a_run(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import ceasefire
+        from ceasefire.run import budget, experiment
+
+        sc = ceasefire.load_scenario(FLAGSHIP)
+        monkeypatch.setattr(experiment, "run", lambda *a, **k: pytest.fail("the run started"))
+        with pytest.raises(ceasefire.CeasefireError, match="seed"):
+            ceasefire.simulate(sc, ceasefire.RunSpec.from_scenario(sc, seed=2**63))
+        monkeypatch.setattr(budget, "available_bytes", lambda: 2**30)
+        big = ceasefire.RunSpec.from_scenario(sc, samples=10_000, paths=10_000)
+        with pytest.raises(ceasefire.CeasefireError, match="not enough memory"):
+            ceasefire.simulate(sc, big)
 
     def test_the_estimate_grows_with_every_size(self) -> None:
         from ceasefire.run.budget import run_bytes

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ceasefire.errors import CeasefireError
 
@@ -31,8 +32,10 @@ __all__ = [
     "check_memory",
     "check_run_memory",
     "check_size",
+    "check_spec",
     "largest_samples",
     "run_bytes",
+    "simulate",
 ]
 
 
@@ -228,3 +231,24 @@ def check_run_memory(
                 hi = mid - 1
         largest = f"at most 1 sample x {lo:,} paths fits" if lo else "not even 1 sample x 1 path fits"
     check_memory(estimate, f"{samples:,} samples x {paths:,} paths x {horizon} months", largest, room)
+
+
+def check_spec(spec: Any) -> None:
+    """Raise :class:`BudgetError` if a run spec's sizes or seed are above their limits (:data:`LIMITS`)."""
+    for name in ("samples", "paths", "horizon", "lookahead", "seed"):
+        value = getattr(spec, name)
+        if isinstance(value, int) and value > LIMITS[name].high:
+            raise BudgetError(f"{name} {value:,} is above the limit {LIMITS[name].high:,} ({LIMITS[name].why})")
+
+
+def simulate(scenario: Any, spec: Any, **kwargs: Any) -> Any:
+    """:func:`ceasefire.run.experiment.run` (``ceasefire.simulate``) after the checks a run needs before it
+    starts: sizes within :data:`LIMITS` and a memory estimate within the memory available
+    (:class:`BudgetError` otherwise, with the estimate and the largest size that fits)."""
+    from ceasefire.run.experiment import run
+
+    check_spec(spec)
+    workers = spec.workers if spec.workers is not None else max(1, os.cpu_count() or 1)
+    check_run_memory(spec.samples, spec.paths, spec.horizon, spec.policy, workers=workers,
+                     objectives=len(scenario.objectives))  # fmt: skip
+    return run(scenario, spec, **kwargs)
