@@ -102,3 +102,14 @@ def test_input_helpers() -> None:
     assert snap(0.26, 0.0, 1.0, 0.25) == 0.25 and snap(0.99, 0.0, 1.0, 0.25) == 1.0
     assert snap(1.5, 0.0, 1.0, 0.25) == 1.5 and snap("x", 0.0, 1.0, 0.25) == "x"  # refused later
     assert snap(float("nan"), 0.0, 1.0, 0.25) != snap(float("nan"), 0.0, 1.0, 0.25)  # NaN stays NaN
+
+
+def test_preview_claims_beyond_the_preview_horizon_are_undecided(dashboard: Dashboard) -> None:
+    """Previews run 18 months here: a claim about 24 months is not judged on 18 of them."""
+    from ceasefire.scenario.query import parse_query
+
+    preview = dashboard.service.preview(FLAGSHIP, {}, {})
+    long = [c for c in preview.claims if (parse_query(c["query"]).quantity.months or 0) > SMALL.preview_horizon
+            and parse_query(c["query"]).quantity.kind != "holds"]  # fmt: skip
+    assert len(long) >= 5
+    assert all(c["verdict"] in ("undecided", "not at preview") and c["estimate"] is None for c in long), long

@@ -49,6 +49,7 @@ __all__ = [
     "beyond_horizon",
     "check_claims",
     "evaluate",
+    "judge",
     "runs_needed",
     "war_course",
 ]
@@ -268,6 +269,10 @@ def _verdict(query: Query, estimate: float, low: float, high: float, horizon: in
     if at_low is False and at_high is False:
         return "contradicted"
     return "undecided"
+
+
+judge = _verdict
+"""The verdict rule, public for the dashboard's previews: ``judge(query, estimate, low, high, horizon)``."""
 
 
 def _reason(query: Query, estimate: float, low: float, high: float, horizon: int) -> str | None:

@@ -90,7 +90,7 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     analysis is not installed.
     """
     try:
-        from ceasefire.analysis.claims import evaluate, war_course
+        from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, war_course
         from ceasefire.scenario.query import parse_query
     except ImportError:
         return []
@@ -111,11 +111,10 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
             out.append(row | {"estimate": None, "low": None, "high": None, "verdict": "not at preview"})
             continue
         est, low, high = evaluate(q, result, None, course, None, weights)
-        if any(np.isnan(x) for x in (est, low, high)):
-            verdict = "undecided"
-        else:
-            at_low, at_high = q.holds(low), q.holds(high)
-            verdict = "supported" if at_low and at_high else "contradicted" if not (at_low or at_high) else "undecided"
+        # the claims analysis's rule, horizon included: a window the preview does not cover is undecided
+        verdict = judge(q, est, low, high, spec.horizon)
+        if beyond_horizon(q.quantity, spec.horizon):
+            est = low = high = float("nan")
         finite = [None if np.isnan(x) or np.isinf(x) else float(x) for x in (est, low, high)]
         out.append(row | {"estimate": finite[0], "low": finite[1], "high": finite[2], "verdict": verdict})
     return out
