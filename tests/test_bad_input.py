@@ -422,6 +422,17 @@ class TestSizes:
         with pytest.raises(ceasefire.CeasefireError, match="not enough memory"):
             ceasefire.simulate(sc, big)
 
+    def test_a_sweep_that_cannot_fit_is_refused(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        from ceasefire.run import budget, sweep
+
+        monkeypatch.setattr(budget, "available_bytes", lambda: 2**30)
+        monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("the sweep started"))
+        args = ["sensitivity", FLAGSHIP, "-N", "1048576", "--paths", "100", "-q"]
+        out = " ".join(cli_error(runner.invoke(app, args)).split())
+        assert "not enough memory" in out and "points" in out and "at most" in out
+        args = ["sweep", FLAGSHIP, "--out", str(tmp_path / "s"), "-n", "1048576", "--paths", "4096", "-q"]
+        assert "not enough memory" in cli_error(runner.invoke(app, args))
+
     def test_the_estimate_grows_with_every_size(self) -> None:
         from ceasefire.run.budget import run_bytes
 

@@ -36,6 +36,7 @@ WorkersOpt = Annotated[
     int | None,
     typer.Option(
         min=1,
+        max=1024,
         help="local worker processes (default: CEASEFIRE_WORKERS, else the number of CPUs; 1 with --backend jax; "
         "1 runs in-process)",
     ),
@@ -76,13 +77,25 @@ def _load(scenario: str) -> Any:
         raise fail(str(e)) from None
 
 
-def _check_sweep(sc: Any, paths: int | None, horizon: int | None, policy: str | None, workers: int | None) -> None:
-    """Before any work: the memory a sweep's points need at once (each worker simulates whole points)."""
-    from ceasefire.run.budget import check_run_memory
+def _check_sweep(
+    sc: Any, points: int, paths: int | None, horizon: int | None, policy: str | None, workers: int | None
+) -> None:
+    """Before any work: the memory of ``points`` design points (their table, and each worker simulating whole
+    points); a point's columns are the scenario's parameters and the metrics."""
+    from ceasefire.run.budget import check_sweep_memory
+    from ceasefire.run.sweep import METRICS
+    from ceasefire.scenario.schema import iter_params
 
     m, months = paths or sc.run.paths, horizon or sc.scenario.horizon
+    columns = sum(1 for _ in iter_params(sc)) + len(METRICS)
     cores = workers_for(workers)
-    guard_budget(lambda: check_run_memory(cores, m, months, policy or "optimal", workers=cores))
+    guard_budget(lambda: check_sweep_memory(points, columns, m, months, policy or "optimal", workers=cores))
+
+
+def _uncertain(sc: Any) -> int:
+    from ceasefire.scenario.schema import iter_params
+
+    return sum(1 for _, p in iter_params(sc) if not p.is_fixed)
 
 
 def _read_design(path: Path) -> Any:
@@ -134,13 +147,15 @@ def sweep(
     sc = _load(scenario)
     if (design is None) == (n is None):
         raise fail("give either --design FILE or -n N (a Latin hypercube of N points)")
-    _check_sweep(sc, paths, horizon, policy, workers)
+    table_in = _read_design(design) if design is not None else None
+    _check_sweep(sc, (n or 1) if table_in is None else len(table_in), paths, horizon, policy, workers)
     try:
         spec = SweepSpec.from_scenario(
             sc, paths=paths, seed=seed, horizon=horizon, policy=policy, metrics=metric, backend=backend
         )
         spec.validate()
-        table_in = _read_design(design) if design is not None else latin_hypercube(sc, n or 1, spec.seed)
+        if table_in is None:
+            table_in = latin_hypercube(sc, n or 1, spec.seed)
         start = time.perf_counter()
         calls: list[int] = []
         with _progress(not quiet, "sweeping") as update:
@@ -210,7 +225,10 @@ def sensitivity(
 
     check_outputs(json_out, mkdir=mkdir)
     sc = _load(scenario)
-    _check_sweep(sc, paths, horizon, None, workers)
+    # Sobol: N (D + 2) points, a Morris screen first; Morris: N (D + 1); D at most every uncertain parameter
+    base = n or 64  # the larger default (Sobol: 64 base points)
+    points = base * (_uncertain(sc) + 2) + screen_n * (_uncertain(sc) + 1)
+    _check_sweep(sc, points, paths, horizon, None, workers)
     show = not quiet and json_out != "-"
     try:
         with _progress(show, f"{method} points") as update:
@@ -320,7 +338,7 @@ def discover(
     except CeasefireError as e:
         raise fail(str(e)) from None
     sc = _load(scenario)
-    _check_sweep(sc, paths, horizon, None, workers)
+    _check_sweep(sc, n, paths, horizon, None, workers)
     show = not quiet and json_out != "-"
     try:
         with _progress(show, "points") as update:

@@ -143,6 +143,42 @@ def run_bytes(
     return kept + output + INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
 
 
+POINT_BYTES = 64
+"""Bytes per design point besides its columns (row index, pandas and Parquet overhead)."""
+
+
+def sweep_bytes(points: int, columns: int, paths: int, horizon: int, policy: str = "optimal", workers: int = 1) -> int:
+    """Estimated peak memory of a sweep of ``points`` design points with ``columns`` numbers each (parameters
+    and metrics), their table kept twice (the parts joined, then the results), and each worker simulating
+    whole points of ``paths`` paths (as :func:`run_bytes` counts a worker's chunk)."""
+    table = 2 * points * (8 * columns + POINT_BYTES)
+    used = max(1, min(workers, points))
+    block = _block_bytes(paths, horizon, policy)
+    chunk = max(block, min(CHUNK_BYTES, -(-points // used) * block))
+    return table + INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
+
+
+def check_sweep_memory(
+    points: int, columns: int, paths: int, horizon: int, policy: str = "optimal", workers: int = 1
+) -> None:
+    """:func:`check_memory` for a sweep (see :func:`sweep_bytes`); the message gives the most points that fit."""
+    room = available_bytes()
+    if room is None:
+        return
+    estimate = sweep_bytes(points, columns, paths, horizon, policy, workers)
+    if estimate <= room:
+        return
+    lo, hi = 0, points
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if sweep_bytes(mid, columns, paths, horizon, policy, workers) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    largest = f"at most {lo:,} points of {paths:,} paths fit" if lo else "not even one point fits"
+    check_memory(estimate, f"{points:,} points x {paths:,} paths x {horizon} months", largest, room)
+
+
 def available_bytes() -> int | None:
     """Memory this process may still use: the smaller of the machine's available memory and the room left
     under a cgroup (container) limit; ``None`` where neither can be read."""
