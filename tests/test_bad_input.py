@@ -448,7 +448,21 @@ class TestSizes:
             ["claims", FLAGSHIP, *TINY],
             ["levers", FLAGSHIP, "--samples", "2", "--paths", "4", "--horizon", "24", "--only", "carrot", "-q"],
             ["sweep", FLAGSHIP, "--out", "x", "-n", "2", "--paths", "2", "--horizon", "6", "--workers", "1", "-q"],
-            ["sensitivity", FLAGSHIP, "-N", "2", "--paths", "2", "--horizon", "6", "--workers", "1", "-q"],
+            [
+                "sensitivity",
+                FLAGSHIP,
+                "-N",
+                "2",
+                "--paths",
+                "2",
+                "--horizon",
+                "12",
+                "--output",
+                "casualties_A",
+                "--workers",
+                "1",
+                "-q",
+            ],
             ["discover", FLAGSHIP, "--where", "p_settle_12 < 0.5", "-n", "4", "--paths", "2", "--workers", "1", "-q"],
             ["report", FLAGSHIP, "--quick", "--samples", "2", "--paths", "4", "--horizon", "24", "-q", "-o", "-"],
         ],
@@ -503,7 +517,9 @@ def test_sweep_parquet_files_hold_null_not_nan_for_undefined_metrics() -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="run/sweep.py (the lead's) writes its parts with pa.table; it is to call store.nan_as_null"
+    strict=True,
+    raises=AssertionError,
+    reason="run/sweep.py (the lead's) writes its parts with pa.table; it is to call store.nan_as_null",
 )
 def test_sweep_parts_hold_no_nan(tmp_path: Path) -> None:
     out = tmp_path / "sweep"

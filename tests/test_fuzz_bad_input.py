@@ -348,7 +348,7 @@ TINY = {
     "claims": ["--samples", "2", "--paths", "4", "--horizon", "6", "-q"],
     "levers": ["--samples", "2", "--paths", "4", "--horizon", "24", "--only", "carrot", "-q"],
     "sweep": ["--out", "sweep-out", "-n", "2", "--paths", "2", "--horizon", "6", "--workers", "1", "-q"],
-    "sensitivity": ["-N", "2", "--paths", "2", "--horizon", "6", "--workers", "1", "-q"],
+    "sensitivity": ["-N", "2", "--paths", "2", "--horizon", "12", "--output", "casualties_A", "--workers", "1", "-q"],
     "discover": ["--where", "p_settle_12 < 0.5", "-n", "4", "--paths", "2", "--workers", "1", "-q"],
     "report": ["--quick", "--samples", "2", "--paths", "4", "--horizon", "24", "-q", "-o", "-"],
 }
