@@ -18,8 +18,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/ceasefire run $(SCENARIO) --json out/$(SCENARIO).json --parquet out/$(SCENARIO).parquet
-	$(BIN)/ceasefire report $(SCENARIO) -o out/$(SCENARIO).html
+	$(BIN)/ceasefire run $(SCENARIO) --mkdir --json out/$(SCENARIO).json --parquet out/$(SCENARIO).parquet
+	$(BIN)/ceasefire report $(SCENARIO) --mkdir -o out/$(SCENARIO).html
 	@echo "report: $(CURDIR)/out/$(SCENARIO).html"
 
 lint: $(VENV)/.installed-test

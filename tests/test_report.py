@@ -263,8 +263,10 @@ def test_unknown_sections_are_refused() -> None:
 def test_report_command_writes_one_file(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "r.html"
     result = runner.invoke(
-        app, ["report", FLAGSHIP, "-o", str(out), "--samples", "5", "--paths", "8", "--horizon", "12", "--quick", "-q"]
-    )
+        app,
+        ["report", FLAGSHIP, "-o", str(out), "--samples", "5", "--paths", "8", "--horizon", "12", "--quick", "-q",
+         "--mkdir"],  # the folder "sub" is made on request only
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and html.count("* plotly.js v") == 1

@@ -26,7 +26,7 @@ _PUBLIC = {
     "ScenarioError": "ceasefire.errors",
     "RunResult": "ceasefire.run.experiment",
     "RunSpec": "ceasefire.run.experiment",
-    "simulate": "ceasefire.run.experiment",
+    "simulate": "ceasefire.run.budget",  # experiment.run after the size and memory checks
     "Summary": "ceasefire.run.summary",
     "summarize": "ceasefire.run.summary",
     "list_scenarios": "ceasefire.scenario.load",
@@ -41,7 +41,7 @@ _PUBLIC = {
 }
 """Each public name and the module that defines it."""
 
-_RENAMED = {"simulate": "run"}
+_RENAMED: dict[str, str] = {}
 """Public names bound to a function of another name in their module."""
 
 __all__ = [
@@ -80,6 +80,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the names as the type checker sees them
     from ceasefire.analysis.frames import to_frame
     from ceasefire.errors import CeasefireError, ScenarioError
+    from ceasefire.run.budget import simulate
     from ceasefire.run.experiment import RunResult, RunSpec
     from ceasefire.run.experiment import run as simulate
     from ceasefire.run.frames import paths_dataset, paths_frame

@@ -20,7 +20,10 @@ paired samples. The verdict:
 
 A value never reached within the horizon (no settlement, an objective never taken) counts as
 larger than any number: a median is then "beyond the horizon" when fewer than half the paths
-reach it.
+reach it. Such a value is a month the run does not reach, not a month known to be large: a
+median settlement "beyond" a 6-month horizon decides "> 3 months" but not "> 24 months". A claim
+the horizon cannot decide (a window longer than the horizon, a comparison with a month past it)
+is **undecided**, and its ``reason`` says "beyond the horizon" (:func:`beyond_horizon`).
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ __all__ = [
     "ClaimResult",
     "ClaimsReport",
     "WarCourse",
+    "beyond_horizon",
     "check_claims",
     "claim_packages",
     "evaluate",
+    "judge",
+    "runs_needed",
     "war_course",
 ]
 
@@ -76,6 +82,7 @@ class ClaimResult:
     verdict: str  # supported, contradicted, undecided
     rule: str
     display: str  # the estimate and interval as text
+    reason: str | None = None  # why it is undecided where the run's horizon cannot decide it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,15 +226,71 @@ def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array) -> Array:
     return out
 
 
-def _verdict(query: Query, estimate: float, low: float, high: float) -> str:
-    if any(math.isnan(x) for x in (estimate, low, high)):
+def beyond_horizon(q: Quantity, horizon: int) -> str | None:
+    """Why a run of ``horizon`` months cannot decide quantity ``q`` at all, or ``None`` when it can.
+
+    A window of months (settlement, removal or an objective taken *within* N months, casualties during
+    N months of war) is decided only if the run simulates all N months: a settlement in month 30 is
+    unknown to a 24-month run, not absent.
+    """
+    months = q.months or 0
+    windowed = q.kind in ("settle", "removed", "taken") or (q.kind == "casualties" and q.scope == "during_war")
+    if windowed and months > horizon:
+        return f"beyond the horizon: {months} months asked, {horizon} simulated"
+    return None
+
+
+def _holds(query: Query, x: float, horizon: int | None) -> bool | None:
+    """Whether the claim's comparison holds at ``x``; ``None`` when ``x`` does not decide it.
+
+    ``+inf`` is a month never reached within the horizon (a settlement or an objective after it): for the
+    months of a settlement it stands for some month >= ``horizon``, for the months to take an objective for
+    some month > ``horizon``; the comparison is decided only if it holds for all such months or for none.
+    Any other infinity (a lever's change, casualties until an objective never taken) decides nothing.
+    """
+    if math.isnan(x):
+        return None
+    if not math.isinf(x):
+        return query.holds(x)
+    kind = query.quantity.kind
+    if horizon is None or x < 0 or query.is_lever or kind not in ("settle_month", "take_month"):
+        return None
+    a, strict = float(horizon), kind == "take_month"  # the months possible: [a, inf), or (a, inf) if strict
+    t = query.threshold
+    above_all = {">": a > t or (strict and a >= t), ">=": a >= t}
+    below_none = {"<": a >= t, "<=": a > t or (strict and a >= t)}
+    if query.op in above_all:
+        return True if above_all[query.op] else None
+    return False if below_none[query.op] else None
+
+
+def _verdict(query: Query, estimate: float, low: float, high: float, horizon: int | None = None) -> str:
+    """supported, contradicted or undecided: by the interval's ends (see :func:`_holds`)."""
+    if horizon is not None and beyond_horizon(query.quantity, horizon):
         return "undecided"
-    at_low, at_high = query.holds(low), query.holds(high)
-    if at_low and at_high:
+    if math.isnan(estimate):
+        return "undecided"
+    at_low, at_high = _holds(query, low, horizon), _holds(query, high, horizon)
+    if at_low is True and at_high is True:
         return "supported"
-    if not at_low and not at_high:
+    if at_low is False and at_high is False:
         return "contradicted"
     return "undecided"
+
+
+judge = _verdict
+"""The verdict rule, public for the dashboard's previews: ``judge(query, estimate, low, high, horizon)``."""
+
+
+def _reason(query: Query, estimate: float, low: float, high: float, horizon: int) -> str | None:
+    """Why a claim is undecided for want of months, if it is: the window or the infinite ends."""
+    why = beyond_horizon(query.quantity, horizon)
+    if why is not None:
+        return why
+    ends = [_holds(query, x, horizon) for x in (low, high)]
+    if any(math.isinf(x) for x in (estimate, low, high)) and None in ends:
+        return f"beyond the horizon: the value lies past month {horizon}, which the run does not reach"
+    return None
 
 
 def _rule(query: Query) -> str:
@@ -239,11 +302,13 @@ def _rule(query: Query) -> str:
     )
 
 
-def _show(x: float, months: bool) -> str:
+def _show(x: float, months: bool, horizon: int | None = None) -> str:
     if math.isnan(x):
         return "n/a"
     if math.isinf(x):
-        return "beyond horizon" if x > 0 else "-inf"
+        if x < 0:
+            return "-inf"
+        return "beyond horizon" if horizon is None else f"beyond horizon (> {horizon - 1})"
     if months:
         return f"{x:g}"
     if abs(x) >= 1000:
@@ -283,6 +348,15 @@ def evaluate(
     tail = (1.0 - LEVEL) / 2.0
     low, high = np.quantile(boot, [tail, 1.0 - tail], method="inverted_cdf")
     return float(est[0]), float(low), float(high)
+
+
+def runs_needed(scenario: Scenario) -> int:
+    """Runs of the scenario's size that :func:`check_claims` keeps at once: the baseline, one per lever setting
+    its claims name, and the war fought on (about one more) where a claim needs it."""
+    queries = [parse_query(c.query) for c in scenario.claims]
+    settings = {tuple(sorted(q.levers)) for q in queries if q.is_lever}
+    course = any(q.quantity.needs_war_course for q in queries)
+    return 1 + len(settings) + (1 + len(settings)) * course
 
 
 def _key(q: Query) -> tuple[tuple[str, float], ...]:
@@ -422,9 +496,14 @@ def check_claims(
             )
         else:
             estimate, low, high = evaluate(q, base, None, courses.get(()), None, weights)
-        verdict = _verdict(q, estimate, low, high)
+        verdict = _verdict(q, estimate, low, high, spec.horizon)
+        reason = _reason(q, estimate, low, high, spec.horizon) if verdict == "undecided" else None
         months = q.quantity.kind in ("settle_month", "take_month")
-        shown = f"{_show(estimate, months)} [{_show(low, months)}, {_show(high, months)}]"
+        h = spec.horizon
+        shown = f"{_show(estimate, months, h)} [{_show(low, months, h)}, {_show(high, months, h)}]"
+        if beyond_horizon(q.quantity, h):  # what was estimated is another quantity (a shorter window)
+            shown = f"n/a ({beyond_horizon(q.quantity, h)})"
+            estimate = low = high = math.nan
         results.append(
             ClaimResult(
                 id=claim.id,
@@ -438,6 +517,7 @@ def check_claims(
                 verdict=verdict,
                 rule=_rule(q),
                 display=shown,
+                reason=reason,
             )
         )
     return ClaimsReport(

@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import CoresOpt, app, emit_json, fail, progress_bar
+from ceasefire.cli._app import (
+    CoresOpt,
+    MkdirOpt,
+    SeedOpt,
+    app,
+    check_outputs,
+    emit_json,
+    fail,
+    guard_budget,
+    progress_bar,
+    workers_for,
+)
 from ceasefire.errors import CeasefireError
 
 _SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML file")
@@ -16,7 +27,7 @@ _SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML fil
 def explain(
     scenario: Annotated[str, _SCENARIO],
     side: Annotated[str, typer.Option(help="whose calculus: A or B")] = "A",
-    month: Annotated[int, typer.Option(min=0, help="the month of the calculus (0: the start)")] = 0,
+    month: Annotated[int, typer.Option(min=0, max=600, help="the month of the calculus (0: the start)")] = 0,
     terms: Annotated[
         str | None,
         typer.Option(
@@ -24,26 +35,32 @@ def explain(
             "the other leader would sign"
         ),
     ] = None,
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="paths per sample")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="paths per sample")] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months of his stopping problem")] = None,
     json_out: Annotated[
         str | None, typer.Option("--json", help="write the explanation as JSON ('-' for stdout)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
     workers: CoresOpt = None,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Why a leader does not take a deal: his gap between fighting on and the best terms, split
     into the scenario's factors by exact Shapley values."""
     from ceasefire.analysis import explain as ex
+    from ceasefire.run.budget import check_run_memory
     from ceasefire.scenario.load import load_scenario
 
     side = side.upper()
     if side not in ("A", "B"):
         raise fail(f"--side {side!r}: expected A or B")
+    check_outputs(json_out, mkdir=mkdir)
     try:
         sc = load_scenario(scenario)
+        n, m = samples or ex.DEFAULT_SAMPLES, paths or ex.DEFAULT_PATHS
+        months = horizon or sc.scenario.horizon
+        guard_budget(lambda: check_run_memory(n, m, months, workers=workers_for(workers)))
         show = not quiet and json_out != "-"
         with progress_bar(show, unit="coalitions") as bar:
             task = bar.add_task("explaining", total=None)
@@ -64,7 +81,7 @@ def explain(
     if show:
         print_explanation(result)
     if json_out is not None:
-        emit_json(json_out, result.to_dict())
+        emit_json(json_out, result.to_dict(), mkdir=mkdir)
 
 
 def print_explanation(e: Any) -> None:
@@ -110,24 +127,29 @@ def print_explanation(e: Any) -> None:
 @app.command()
 def claims(
     scenario: Annotated[str, _SCENARIO],
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample")] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="write the report as JSON ('-' for stdout)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Check the scenario's claims against the model (supported, contradicted, undecided) and its
     sources' figures against each other."""
-    from ceasefire.analysis.claims import check_claims
+    from ceasefire.analysis.claims import check_claims, runs_needed
+    from ceasefire.run.budget import check_run_memory
     from ceasefire.scenario.load import load_scenario
 
+    check_outputs(json_out, mkdir=mkdir)
     try:
         sc = load_scenario(scenario)
     except CeasefireError as e:
         raise fail(str(e)) from None
     if not sc.claims and not sc.consistency:
         raise fail(f"scenario '{sc.scenario.id}' has no [[claims]] and no [[consistency]] checks")
+    n, m, months = samples or sc.run.samples, paths or sc.run.paths, horizon or sc.scenario.horizon
+    guard_budget(lambda: check_run_memory(n, m, months, runs=runs_needed(sc), objectives=len(sc.objectives)))
     show = not quiet and json_out != "-"
     try:
         with progress_bar(show) as bar:
@@ -142,7 +164,7 @@ def claims(
     if show:
         print_claims(report)
     if json_out is not None:
-        emit_json(json_out, report.to_dict())
+        emit_json(json_out, report.to_dict(), mkdir=mkdir)
 
 
 def print_claims(report: Any) -> None:
@@ -170,7 +192,8 @@ def print_claims(report: Any) -> None:
         claimed = c.rule.split(":")[0].removeprefix("estimate ")
         who = Text(c.id)
         who.append("\n" + c.source, style="dim")
-        table.add_row(who, c.quantity, c.display, claimed, Text(c.verdict, style=colour[c.verdict]))
+        verdict = f"{c.verdict} — beyond the horizon" if getattr(c, "reason", None) else c.verdict
+        table.add_row(who, c.quantity, c.display, claimed, Text(verdict, style=colour[c.verdict]))
     if report.claims:
         print_fitted(out, table)
     if report.inconsistencies:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ceasefire.cli._app import app, err, fail, progress_bar
+from ceasefire.cli._app import MkdirOpt, SeedOpt, app, check_outputs, err, fail, guard_budget, progress_bar
 from ceasefire.errors import CeasefireError
 
 
@@ -37,13 +37,40 @@ def _sections(sections: str | None, quick: bool) -> tuple[str, ...]:
     return chosen
 
 
+def _check_report(
+    scenario: str, samples: int | None, paths: int | None, horizon: int | None, sections: tuple[str, ...]
+) -> None:
+    """Before any work: a horizon that decides every section shown, and the headline run's memory (the
+    analysis sections run at their own small sizes)."""
+    from ceasefire.run.budget import check_run_memory
+    from ceasefire.scenario.load import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+    except CeasefireError as e:
+        raise fail(str(e)) from None
+    n, m, months = samples or sc.run.samples, paths or sc.run.paths, horizon or sc.scenario.horizon
+    if "levers" in sections and months < 24:
+        raise fail(
+            f"the report's levers section shows settlement within 12 and 24 months, beyond the horizon ({months} "
+            "months); use --horizon 24 or more, or --sections without levers"
+        )
+    check_run_memory(n, m, months, runs=2, objectives=len(sc.objectives))
+
+
 @app.command()
 def report(
     scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write")] = Path("report.html"),
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples (headline run)")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample (headline run)")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write ('-' for stdout)")] = Path(
+        "report.html"
+    ),
+    samples: Annotated[
+        int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples (headline run)")
+    ] = None,
+    paths: Annotated[
+        int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample (headline run)")
+    ] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     sections: Annotated[
         str | None,
@@ -58,9 +85,9 @@ def report(
     why_paths: Annotated[
         int | None, typer.Option(min=1, help="why: paths of each coalition (default: ceasefire explain's)")
     ] = None,
-    analysis_samples: Annotated[int, typer.Option(min=1, help="samples per evaluation of the price's search")] = 12,
+    analysis_samples: Annotated[int, typer.Option(min=1, max=100_000, help="samples per evaluation of the price's search")] = 12,
     analysis_paths: Annotated[
-        int, typer.Option(min=1, help="paths per evaluation of the Morris screen and the price's search")
+        int, typer.Option(min=1, max=4096, help="paths per evaluation of the Morris screen and the price's search")
     ] = 24,
     lever_width: Annotated[
         float,
@@ -74,9 +101,15 @@ def report(
     ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="also print it to PDF (same name, .pdf) with Chromium")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Write one self-contained HTML report (opens offline; Plotly embedded)."""
     _need_viz()
+    check_outputs(output, mkdir=mkdir)
+    if pdf and str(output) == "-":
+        raise fail("--pdf needs --output to name a file (the PDF is written beside it)")
+    chosen = _sections(sections, quick)
+    guard_budget(lambda: _check_report(scenario, samples, paths, horizon, chosen))
     from ceasefire.analysis.report_compute import compute_report
     from ceasefire.analysis.report_data import ReportOptions
     from ceasefire.report.html import render_report, write_pdf
@@ -89,7 +122,7 @@ def report(
             paths=paths,
             seed=seed,
             horizon=horizon,
-            sections=_sections(sections, quick),
+            sections=chosen,
             why_samples=why_samples,
             why_paths=why_paths,
             analysis_samples=analysis_samples,
@@ -125,6 +158,25 @@ def report(
         err.print(f"wrote {target}", highlight=False)
 
 
+def check_listen(host: str, port: int) -> None:
+    """Refuse, before announcing a URL, an address this machine cannot listen on: a name that does not
+    resolve, an address that is not valid or not this machine's, a port already taken."""
+    import socket
+
+    shown = host if len(host) <= 80 else host[:79] + "…"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError, ValueError) as e:
+        raise fail(f"--host {shown!r}: not an address or a name this machine can resolve ({e})") from None
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as e:
+        raise fail(f"cannot listen on {shown} port {port}: {e.strerror or e}") from None
+
+
 @app.command()
 def serve(
     scenario: Annotated[
@@ -140,6 +192,7 @@ def serve(
     _need_viz()
     from ceasefire.web.app import create_app
 
+    check_listen(host, port)
     try:
         dash_app = create_app(scenario, scenarios_dir=scenarios_dir)
     except (CeasefireError, ValueError) as e:

@@ -24,6 +24,9 @@ from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
 from ceasefire.web.limits import Assumption, RunLimits, assumptions, full_spec, preview_spec
 from ceasefire.web.service import Busy, DashboardService, Job, Preview
+from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
+from ceasefire.web.limits import RunLimits, assumptions, full_spec, preview_spec
+from ceasefire.web.service import Busy, DashboardService, Preview
 
 STYLE = {
     "page": {"fontFamily": figures.FONT, "margin": "0", "color": "#1b1b1b", "background": "#fafafa"},
@@ -188,7 +191,7 @@ class Dashboard:
                             id={"type": "lever", "id": lv.id},
                             min=0.0,
                             max=lv.intensity_max,
-                            step=lv.intensity_max / 4,
+                            step=lv.intensity_max / LEVER_POSITIONS,
                             value=0.0,
                             marks=None,
                             allow_direct_input=False,
@@ -334,9 +337,21 @@ class Dashboard:
         sizes = f"{now['samples']} samples × {now['paths']} paths"
         out = []
         for label in ("12 months", "24 months"):
+            ident = f"p-settle-{label.split()[0]}"
+            if label not in now["settle_within"]:  # a window the horizon does not reach: not estimated
+                out.append(
+                    html.Div(
+                        [
+                            html.Div(f"settlement within {label}", style=STYLE["label"]),
+                            html.Div("beyond the horizon", id=ident, style=STYLE["value"]),
+                            html.Div(f"the run covers {now['horizon']} months", style=STYLE["note"]),
+                        ],
+                        style=STYLE["card"],
+                    )
+                )
+                continue
             pr, b = now["settle_within"][label], base["settle_within"][label]["p"]
             x = pr["p"]
-            ident = f"p-settle-{label.split()[0]}"
             attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
             out.append(
                 html.Div(
@@ -400,9 +415,9 @@ class Dashboard:
         When the server is busy (:class:`Busy`) only the note changes: it says "busy — … try again"
         and the figures keep the previous settings'. Bad input gives empty figures and an ``error:`` note.
         """
-        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
-        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
         try:
+            levers = slider_values(lever_ids, lever_values, "levers")
+            changes = slider_values(assumption_ids, assumption_values, "assumptions")
             p, source = self.service.preview_with_source(name, levers, changes)
         except Busy as e:  # the figures stay as they were; the note says why
             return no_update, f"{e}. The figures still show the previous settings.", *(no_update,) * 4
@@ -464,8 +479,10 @@ class Dashboard:
             sc = self.catalog.load(name)
         except CeasefireError:
             return False  # an unknown name: the preview reports it
-        shown = {i.get("id") for i in lever_ids} | {i.get("id") for i in assumption_ids}
-        return shown != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
+        levers, changes = control_ids(lever_ids), control_ids(assumption_ids)
+        if levers is None or changes is None:
+            return False  # not the page's own shape: the preview refuses it with a message
+        return levers | changes != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
 
     def start_outputs(
         self,
@@ -476,9 +493,9 @@ class Dashboard:
         assumption_values: list[float],
     ) -> tuple[str | None, bool, str]:
         """Start a full run: (job id, poll disabled?, status text)."""
-        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
-        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
         try:
+            levers = slider_values(lever_ids, lever_values, "levers")
+            changes = slider_values(assumption_ids, assumption_values, "assumptions")
             job_id = self.service.start_full(name, levers, changes)
         except (Busy, CeasefireError, ValueError) as e:
             return None, True, str(e)
@@ -502,7 +519,9 @@ class Dashboard:
         summary = job.result["summary"]
         cards = []
         for label in ("12 months", "24 months", "horizon"):
-            pr = summary["settle_within"][label]
+            pr = summary["settle_within"].get(label)
+            if pr is None:  # a window the horizon does not reach
+                continue
             cards.append(
                 html.Div(
                     [
@@ -531,7 +550,7 @@ class Dashboard:
         def _controls(name: str) -> list[Any]:
             try:
                 return self.controls(name)
-            except CeasefireError as e:
+            except (CeasefireError, ValueError) as e:
                 return [html.Div(f"error: {e}")]
 
         @app.callback(

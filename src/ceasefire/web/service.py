@@ -32,6 +32,7 @@ from ceasefire.scenario.schema import Scenario, param_domain
 from ceasefire.web.admission import Busy, Gate
 from ceasefire.web.cache import SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.inputs import lever_grid, snap_all
 from ceasefire.web.limits import (
     RunLimits,
     assumptions,
@@ -89,7 +90,7 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     analysis is not installed.
     """
     try:
-        from ceasefire.analysis.claims import evaluate, war_course
+        from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, war_course
         from ceasefire.scenario.query import parse_query
     except ImportError:
         return []
@@ -110,11 +111,10 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
             out.append(row | {"estimate": None, "low": None, "high": None, "verdict": "not at preview"})
             continue
         est, low, high = evaluate(q, result, None, course, None, weights)
-        if any(np.isnan(x) for x in (est, low, high)):
-            verdict = "undecided"
-        else:
-            at_low, at_high = q.holds(low), q.holds(high)
-            verdict = "supported" if at_low and at_high else "contradicted" if not (at_low or at_high) else "undecided"
+        # the claims analysis's rule, horizon included: a window the preview does not cover is undecided
+        verdict = judge(q, est, low, high, spec.horizon)
+        if beyond_horizon(q.quantity, spec.horizon):
+            est = low = high = float("nan")
         finite = [None if np.isnan(x) or np.isinf(x) else float(x) for x in (est, low, high)]
         out.append(row | {"estimate": finite[0], "low": finite[1], "high": finite[2], "verdict": verdict})
     return out
@@ -242,8 +242,9 @@ class DashboardService:
         """:meth:`preview` and where it came from: ``"computed"``, ``"cached"`` or ``"shared"`` (with an
         identical request computing it at the same time)."""
         sc = self.catalog.load(name)
-        lv = clean_levers(sc, levers)
-        ch = clean_assumptions(sc, changes)
+        # values on the sliders' grids: any float in range would otherwise be a preview of its own
+        lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
+        ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
         key = self.preview_key(name, lv, ch)
         try:
             return self.cache.get(key, lambda: self._compute_preview(name, sc, lv, ch, key))
