@@ -556,7 +556,7 @@ def test_analysis_sections_render_from_the_analyses_results() -> None:
     sens = sensitivity_section(examples["sensitivity"], sc).body
     # readable labels from the scenario, the dotted path kept beneath; the output in words
     assert sens.index("Vladimir Putin: optimism") < sens.index("attrition: exchange ratio")
-    assert "<code class=\"small\">leaders.A.optimism</code>" in sens
+    assert '<code class="small">leaders.A.optimism</code>' in sens
     assert "P(settlement within 12 months)" in sens and "p_settle_12" not in sens
 
 

@@ -82,7 +82,6 @@ if TYPE_CHECKING:  # the names as the type checker sees them
     from ceasefire.errors import CeasefireError, ScenarioError
     from ceasefire.run.budget import simulate
     from ceasefire.run.experiment import RunResult, RunSpec
-    from ceasefire.run.experiment import run as simulate
     from ceasefire.run.frames import paths_dataset, paths_frame
     from ceasefire.run.summary import Summary, summarize
     from ceasefire.scenario.load import list_scenarios, load_scenario

@@ -282,6 +282,7 @@ def _run_levers(ctx: _Context) -> dict[str, Any]:
         "widest": effects.reached,
         "packages": claim_packages(sc),
     }
+
     def change(r: Any) -> float:  # within 24 months, or 12 under a shorter horizon
         d = r.d_p24 if effects.horizon >= 24 else r.d_p12
         return float(d) if math.isfinite(d) else 0.0

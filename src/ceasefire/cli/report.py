@@ -85,7 +85,9 @@ def report(
     why_paths: Annotated[
         int | None, typer.Option(min=1, help="why: paths of each coalition (default: ceasefire explain's)")
     ] = None,
-    analysis_samples: Annotated[int, typer.Option(min=1, max=100_000, help="samples per evaluation of the price's search")] = 12,
+    analysis_samples: Annotated[
+        int, typer.Option(min=1, max=100_000, help="samples per evaluation of the price's search")
+    ] = 12,
     analysis_paths: Annotated[
         int, typer.Option(min=1, max=4096, help="paths per evaluation of the Morris screen and the price's search")
     ] = 24,

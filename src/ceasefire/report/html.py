@@ -428,8 +428,7 @@ def why_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
             [(f["name"], f["shapley"] or 0.0) for f in factors],
             start=e["neutral_gap"] or 0.0,
             total=e["gap"] or 0.0,
-            title=f"{e['leader']}: fighting on minus the deal within reach, month {e['month']} (above 0: he "
-            "fights on)",
+            title=f"{e['leader']}: fighting on minus the deal within reach, month {e['month']} (above 0: he fights on)",
             start_label="every factor neutral",
             end_label="his gap",
             x_title="gap (months of office)",

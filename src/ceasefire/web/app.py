@@ -22,11 +22,9 @@ from ceasefire.errors import CeasefireError
 from ceasefire.report import figures
 from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
 from ceasefire.web.limits import Assumption, RunLimits, assumptions, full_spec, preview_spec
 from ceasefire.web.service import Busy, DashboardService, Job, Preview
-from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
-from ceasefire.web.limits import RunLimits, assumptions, full_spec, preview_spec
-from ceasefire.web.service import Busy, DashboardService, Preview
 
 STYLE = {
     "page": {"fontFamily": figures.FONT, "margin": "0", "color": "#1b1b1b", "background": "#fafafa"},
