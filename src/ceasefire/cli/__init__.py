@@ -3,7 +3,7 @@
 One module per command group; importing it registers its commands on :data:`app`.
 """
 
-from ceasefire.cli import explain, levers, report, run, sweep  # noqa: F401  (each registers its commands)
+from ceasefire.cli import backtest, explain, levers, report, run, sweep  # noqa: F401  (each registers its commands)
 from ceasefire.cli._app import app
 
 __all__ = ["app", "main"]
