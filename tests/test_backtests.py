@@ -15,6 +15,7 @@ from ceasefire.analysis.backtest import (
     backtest,
     history_of,
     real_month,
+    sample_percentiles,
     settlement_percentile,
     terms_shares,
 )
@@ -74,6 +75,15 @@ def test_percentile_of_a_hand_made_distribution() -> None:
         settlement_percentile(np.array([], dtype=np.int64), 1)
 
 
+def test_per_sample_percentiles_average_to_the_pooled_one() -> None:
+    first = np.array([0, 1, -1, 2, 3, 3, -1, -1])
+    sample = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    per_sample = sample_percentiles(first, sample, 1)
+    assert per_sample == pytest.approx([100 * (1 / 4 + 1 / 8), 0.0])
+    before, at = settlement_percentile(first, 1)
+    assert per_sample.mean() == pytest.approx(100 * (before + at / 2))
+
+
 def test_terms_shares_count_none() -> None:
     shares = terms_shares(np.array([-1, 0, 2, 2, -1, 2]), ["a", "b", "c"])
     assert shares == pytest.approx({"none": 2 / 6, "a": 1 / 6, "b": 0.0, "c": 3 / 6})
@@ -92,6 +102,8 @@ def test_each_back_test_runs_at_a_small_size(name: str) -> None:
     assert r.real_month == real_month(sc.scenario.start, HISTORY[name].ended)
     assert 0.0 <= r.p_before <= r.p_by <= r.p_settled <= 1.0
     assert r.percentile == pytest.approx(100 * (r.p_before + (r.p_by - r.p_before) / 2))
+    assert r.percentile_se is not None and r.percentile_se >= 0
+    assert 0.0 <= r.percentile_samples[0] <= r.percentile_samples[1] <= 100.0
     assert 0.0 <= r.p_window <= r.p_settled
     assert sum(r.terms.values()) == pytest.approx(1.0)
     assert r.terms["none"] == pytest.approx(1 - r.p_settled)

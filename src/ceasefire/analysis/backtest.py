@@ -46,6 +46,7 @@ __all__ = [
     "backtest",
     "history_of",
     "real_month",
+    "sample_percentiles",
     "settlement_percentile",
     "terms_shares",
 ]
@@ -143,6 +144,17 @@ def settlement_percentile(first: NDArray[np.int64], month: int) -> tuple[float, 
     return before, at
 
 
+def sample_percentiles(first: NDArray[np.int64], sample: NDArray[np.int64], month: int) -> NDArray[np.float64]:
+    """The mid-rank percentile of ``month`` within each parameter sample's paths (``sample``: each
+    path's sample, numbered from 0)."""
+    first, sample = np.asarray(first), np.asarray(sample)
+    settled = first >= 0
+    count = np.bincount(sample)
+    before = np.bincount(sample, weights=settled & (first < month), minlength=count.size)
+    at = np.bincount(sample, weights=settled & (first == month), minlength=count.size)
+    return np.asarray(100.0 * (before + at / 2) / np.maximum(count, 1), dtype=np.float64)
+
+
 def terms_shares(first_terms: NDArray[np.int64], terms: Sequence[str]) -> dict[str, float]:
     """The share of all paths whose first settlement is on each terms option, and ``none``."""
     first_terms = np.asarray(first_terms)
@@ -173,6 +185,8 @@ class Backtest:
     horizon: int
     window: int
     percentile: float  # mid-rank, 0-100
+    percentile_se: float | None  # Monte Carlo s.e., each parameter sample's paths one cluster (None: 1 sample)
+    percentile_samples: tuple[float, float]  # 5% and 95% quantiles of the per-sample percentiles
     p_before: float  # P(T < m)
     p_by: float  # P(T <= m)
     p_window: float  # P(|T - m| <= window)
@@ -221,6 +235,8 @@ def backtest(
     o = result.outcomes
     first = o.first_settlement
     before, at = settlement_percentile(first, month)
+    per_sample = sample_percentiles(first, o.sample, month)
+    se = float(per_sample.std(ddof=1) / np.sqrt(per_sample.size)) if per_sample.size > 1 else None
     settled = first >= 0
     shares = terms_shares(o.first_terms, result.terms)
     real = shares[history.terms]
@@ -244,6 +260,8 @@ def backtest(
         horizon=spec.horizon,
         window=window,
         percentile=100.0 * (before + at / 2),
+        percentile_se=se,
+        percentile_samples=(float(np.quantile(per_sample, 0.05)), float(np.quantile(per_sample, 0.95))),
         p_before=before,
         p_by=before + at,
         p_window=float(np.mean(settled & (np.abs(first - month) <= window))),

@@ -80,7 +80,9 @@ def print_backtests(results: list[Backtest]) -> None:
         t.add_column("quantity")
         t.add_column("value", justify="right")
         t.add_row("real settlement", f"{r.ended}, month {r.real_month}, on '{r.real_terms}'")
-        t.add_row("percentile of the real month", f"{r.percentile:.1f}")
+        lo5, hi95 = r.percentile_samples
+        se = "" if r.percentile_se is None else f" ± {r.percentile_se:.1f}"
+        t.add_row("percentile of the real month", f"{r.percentile:.1f}{se}  [{lo5:.0f}-{hi95:.0f}]")
         t.add_row(f"settled by month {r.real_month}", _pct(r.p_by))
         lo, hi = max(r.real_month - r.window, 0), r.real_month + r.window
         t.add_row(f"settled in months {lo}-{hi}", _pct(r.p_window))
@@ -96,8 +98,8 @@ def print_backtests(results: list[Backtest]) -> None:
         t.add_row("  of the paths that settle", _pct(r.share_real_terms_if_settled))
         t.add_row("signed by a successor", _pct(r.under_successor))
         t.caption = (
-            "percentile: 100 x (P(T < m) + P(T = m) / 2) over first-settlement months T, "
-            "never settled counted after the horizon"
+            "percentile: 100 x (P(T < m) + P(T = m) / 2) over first-settlement months T, never settled "
+            "counted after the horizon; ± Monte Carlo s.e. [5-95% over parameter samples]"
         )
         out.print(t)
     if len(results) > 1:
