@@ -112,6 +112,9 @@ def test_each_back_test_runs_at_a_small_size(name: str) -> None:
     if r.p_settled > 0:
         assert r.share_real_terms_if_settled == pytest.approx(r.share_real_terms / r.p_settled)
     assert 0.0 <= r.under_successor <= r.p_settled
+    assert set(r.under_successor_of) == {"A", "B"}
+    assert max(r.under_successor_of.values()) <= r.under_successor <= sum(r.under_successor_of.values()) + 1e-12
+    assert set(r.successor_signed) <= {"A", "B"}
     json.dumps(r.to_dict(), allow_nan=False)
 
 

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.run.experiment import RunSpec, run
-from ceasefire.scenario.schema import Scenario
+from ceasefire.scenario.schema import SIDES, Scenario
 
 __all__ = [
     "DEFAULT_PATHS",
@@ -68,6 +68,7 @@ class History:
     terms: str  # the id of the scenario's [[terms]] entry that matches what was signed
     how: str  # how the war ended, in a few words
     source: str  # a key of the scenario's [sources] that dates the settlement and gives its terms
+    successor_signed: tuple[str, ...] = ()  # the sides whose signatory had succeeded the war's first leader
     note: str = ""
 
 
@@ -108,6 +109,7 @@ HISTORY: dict[str, History] = {
             terms="buenos-aires-protocol",
             how="exhaustion: a ceasefire on the lines held, mediated by neighbours, signed by Bolivia's successor",
             source="farcau-1996",
+            successor_signed=("B",),
             note="signed on 12 June, the fighting stopped on 14 June; the boundary treaty followed in 1938",
         ),
     )
@@ -198,6 +200,8 @@ class Backtest:
     share_real_terms: float  # of all paths
     share_real_terms_if_settled: float | None
     under_successor: float  # share of all paths whose first settlement a successor signed
+    successor_signed: tuple[str, ...]  # the real signatories who were successors (by side)
+    under_successor_of: dict[str, float]  # per side: share of all paths settled after its incumbent fell
     samples_drawn: int
     seconds: float
 
@@ -273,6 +277,10 @@ def backtest(
         share_real_terms=real,
         share_real_terms_if_settled=real / p_settled if p_settled > 0 else None,
         under_successor=float(np.mean(o.under_successor & settled)),
+        successor_signed=history.successor_signed,
+        under_successor_of={
+            side: float(np.mean(settled & o.removed[side] & (o.removal_month[side] < first))) for side in SIDES
+        },
         samples_drawn=result.samples_drawn,
         seconds=time.perf_counter() - start,
     )

@@ -97,6 +97,9 @@ def print_backtests(results: list[Backtest]) -> None:
         t.add_row(f"on the real terms '{r.real_terms}'", _pct(r.share_real_terms))
         t.add_row("  of the paths that settle", _pct(r.share_real_terms_if_settled))
         t.add_row("signed by a successor", _pct(r.under_successor))
+        for side, share in r.under_successor_of.items():
+            real = " (so in fact)" if side in r.successor_signed else ""
+            t.add_row(f"  after side {side}'s leader fell{real}", _pct(share))
         t.caption = (
             "percentile: 100 x (P(T < m) + P(T = m) / 2) over first-settlement months T, never settled "
             "counted after the horizon; ± Monte Carlo s.e. [5-95% over parameter samples]"
