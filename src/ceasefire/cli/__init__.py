@@ -6,7 +6,7 @@ grouping of ``ceasefire --help`` is chosen here, in :data:`HELP`, not by the ord
 
 from typer.models import CommandInfo
 
-from ceasefire.cli import explain, levers, report, run, scenario, sweep  # noqa: F401  (each registers its commands)
+from ceasefire.cli import backtest, explain, levers, report, run, scenario, sweep  # noqa: F401  (each registers its commands)
 from ceasefire.cli._app import app
 
 __all__ = ["HELP", "app", "main"]
@@ -18,6 +18,7 @@ HELP: dict[str, tuple[str, str]] = {
     "claims": ("Answers", "Which of the sources' claims hold under the model."),
     "report": ("Answers", "Write one self-contained HTML report with every analysis."),
     "serve": ("Answers", "Start the local dashboard: sliders for levers and assumptions."),
+    "backtest": ("Answers", "Wars that ended: where the model puts their real settlement."),
     "show": ("Scenarios", "List a scenario's sides, leaders, terms, levers, factors, claims."),
     "new": ("Scenarios", "Write a short, commented scenario template to start from."),
     "validate": ("Scenarios", "Check a scenario file and report every problem found."),

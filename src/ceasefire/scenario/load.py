@@ -29,6 +29,9 @@ from ceasefire.scenario.schema import SLUG, Scenario
 LIBRARY = Path(__file__).parent / "library"
 """Where the shipped scenarios live."""
 
+FLAGSHIP = "russia-ukraine-2026"
+"""The shipped scenario shown first where none is named (the dashboard); the others are back-tests."""
+
 MAX_BYTES = 2 * 1024 * 1024
 """Largest scenario file accepted."""
 

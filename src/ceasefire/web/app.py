@@ -20,6 +20,7 @@ from dash import ALL, MATCH, Dash, Input, Output, State, dcc, html, no_update
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
 from ceasefire.report import figures
+from ceasefire.scenario.load import FLAGSHIP
 from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
 from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
@@ -165,8 +166,9 @@ class Dashboard:
         names = self.catalog.names()
         if not names:
             raise CeasefireError("no scenarios to offer (none shipped, and none in --scenarios-dir)")
-        self.catalog.path(scenario if scenario is not None else names[0])  # unknown names fail here
-        self.first = scenario if scenario is not None else names[0]
+        default = FLAGSHIP if FLAGSHIP in names else names[0]
+        self.catalog.path(scenario if scenario is not None else default)  # unknown names fail here
+        self.first = scenario if scenario is not None else default
         self.app = self._build()
 
     # -- layout --------------------------------------------------------------------------------
