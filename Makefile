@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= russia-ukraine-2026
 
-.PHONY: run test lint bench clean gpu-wheels
+.PHONY: run test lint chromium bench clean gpu-wheels
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,8 +18,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/ceasefire run $(SCENARIO) --json out/$(SCENARIO).json --parquet out/$(SCENARIO).parquet
-	$(BIN)/ceasefire report $(SCENARIO) -o out/$(SCENARIO).html
+	$(BIN)/ceasefire run $(SCENARIO) --mkdir --json out/$(SCENARIO).json --parquet out/$(SCENARIO).parquet
+	$(BIN)/ceasefire report $(SCENARIO) --mkdir -o out/$(SCENARIO).html
 	@echo "report: $(CURDIR)/out/$(SCENARIO).html"
 
 lint: $(VENV)/.installed-test
@@ -27,7 +27,12 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: $(VENV)/.installed-test lint
+# the browser tests drive Debian's Chromium: installed here when it is missing
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+# ruff, mypy, then pytest: tests/ and the notebooks in examples/ (nbmake)
+test: $(VENV)/.installed-test lint chromium
 	$(BIN)/python -m pytest -q
 
 clean:

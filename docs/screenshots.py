@@ -18,7 +18,9 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Route, sync_playwright
 from werkzeug.serving import make_server
 
-from ceasefire.report.html import CHROMIUM_ARGS, ReportOptions, compute_report, render_report, write_report
+from ceasefire.analysis.report_compute import compute_report
+from ceasefire.analysis.report_data import ReportOptions
+from ceasefire.report.html import CHROMIUM_ARGS, render_report
 from ceasefire.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +45,7 @@ def main() -> None:
     if report is None:
         report = Path(tmp.name) / "report.html"
         options = ReportOptions(samples=40, paths=50, sections=())
-        write_report(report, render_report(compute_report("russia-ukraine-2026", options)))
+        report.write_text(render_report(compute_report("russia-ukraine-2026", options)), encoding="utf-8")
 
     app = create_app("russia-ukraine-2026")
     server = make_server("127.0.0.1", 0, app.server, threaded=True)

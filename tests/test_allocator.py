@@ -8,13 +8,12 @@ import platform
 import subprocess
 import sys
 import textwrap
-import time
 import warnings
 
 import pytest
 
 from ceasefire.run import allocator
-from ceasefire.run.workers import in_worker, parallel_map
+from ceasefire.run.executor import executor_for, in_worker
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 glibc = pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
@@ -84,22 +83,24 @@ def test_the_command_keeps_freed_memory() -> None:
     assert done.stdout.strip().splitlines()[-1] == str(GLIBC)
 
 
-def _state() -> tuple[bool, bool]:
-    time.sleep(0.2)  # long enough for the pool's processes to take some units
-    return in_worker(), allocator._applied
+def _chosen() -> bool:
+    """Whether this process's environment sets glibc's thresholds or asks for glibc's defaults."""
+    chosen = any(k in os.environ for k in allocator._ENVIRONMENT)
+    return chosen or os.environ.get(allocator.ALLOCATOR_ENV, "").strip() == "default"
+
+
+def _state() -> tuple[bool, bool, bool]:
+    return in_worker(), _chosen(), allocator._applied
 
 
 @glibc
 def test_worker_processes_keep_freed_memory() -> None:
-    # the workers inherit this process's environment: where it sets glibc's thresholds (or asks for
-    # glibc's defaults), they leave them as they are
-    chosen = any(k in os.environ for k in allocator._ENVIRONMENT)
-    chosen |= os.environ.get(allocator.ALLOCATOR_ENV, "").strip() == "default"
-    in_pool: list[bool] = []
-    deadline = time.monotonic() + 60  # the pool starts in the background; until then units run here
-    while not in_pool and time.monotonic() < deadline:
-        in_pool = [applied for _, (worker, applied) in parallel_map(_state, [()] * 4, 2) if worker]
-    assert in_pool and all(applied is not chosen for applied in in_pool)
+    # the workers start with the environment of the fork server (this process's when it started:
+    # a Dask nanny started since then leaves MALLOC_TRIM_THRESHOLD_ here): where it sets glibc's
+    # thresholds (or asks for glibc's defaults), they leave them as they are
+    with executor_for(2) as ex:
+        seen = [state for _, state in ex.map_unordered(_state, [()] * 4)]
+    assert len(seen) == 4 and all(worker and applied is not chosen for worker, chosen, applied in seen)
 
 
 @pytest.mark.parametrize(
@@ -118,8 +119,6 @@ def test_one_threshold_set_alone_is_named(environ: dict[str, str], expected: str
 def test_a_dask_cluster_whose_nanny_sets_one_threshold_is_warned_of() -> None:
     import dask
     from distributed import LocalCluster
-
-    from ceasefire.run.sweep import executor_for
 
     def enter(cluster: LocalCluster) -> list[str]:
         with warnings.catch_warnings(record=True) as caught, executor_for(scheduler=cluster.scheduler_address):

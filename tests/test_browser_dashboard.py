@@ -33,7 +33,8 @@ LOCAL = {"127.0.0.1", "localhost"}
 @pytest.fixture(scope="module")
 def dashboard() -> Iterator[tuple[Dashboard, str]]:
     """The dashboard served on a free loopback port from a thread; shut down afterwards."""
-    dash = Dashboard(FLAGSHIP, limits=RunLimits(preview_samples=16, preview_paths=40))
+    limits = RunLimits(preview_samples=16, preview_paths=40, full_max_samples=6, full_max_paths=20)
+    dash = Dashboard(FLAGSHIP, limits=limits)
     server = make_server("127.0.0.1", 0, dash.app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
     thread.start()
@@ -90,4 +91,52 @@ def test_a_lever_moves_the_settlement_probability(dashboard: tuple[Dashboard, st
     finally:
         context.close()
     assert foreign == [], f"requests to other hosts: {foreign}"
+    assert errors == [], errors
+
+
+def test_values_costs_full_run_beside_its_button_and_reset(dashboard: tuple[Dashboard, str], browser: object) -> None:
+    _, url = dashboard
+    context = browser.new_context(viewport={"width": 1366, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(url, wait_until="load", timeout=60_000)
+        shown = page.locator("#p-settle-24")
+        shown.wait_for(timeout=60_000)
+        before = shown.get_attribute("data-p")
+        assert "16 samples × 40 paths" in page.inner_text("#p-settle-24-se")
+
+        thumb = page.locator(f'[id*="{LEVER}"] [role="slider"]')
+        thumb.focus()
+        thumb.press("End")
+        value = page.locator(f'[id*="lever-value"][id*="{LEVER}"]')
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[id*=lever-value]')].some(e => e.innerText.startsWith('2 of 2'))",
+            timeout=30_000,
+        )
+        assert value.inner_text() == "2 of 2 · expected cost 42.0 bn USD/year"
+        page.wait_for_function("b => document.querySelector('#p-settle-24').dataset.p !== b", arg=before)
+
+        page.click("#full-run")
+        page.wait_for_function(
+            "() => document.querySelector('#full-status').innerText.startsWith('finished')", timeout=120_000
+        )
+        assert page.get_attribute("#full-progress", "value") == page.get_attribute("#full-progress", "max")
+        page.wait_for_function(
+            "() => document.querySelector('#p-settle-24-vs-full').innerText.startsWith('full-size run (6 × 20)')",
+            timeout=30_000,
+        )
+        button = page.locator("#full-run").bounding_box()
+        results = page.locator("#full-headline").bounding_box()
+        assert button is not None and results is not None
+        assert 0 < results["y"] - button["y"] < 200  # the full run's numbers just under its button
+        assert page.locator("#full-headline > div").count() == 3
+
+        page.click("#reset")
+        page.wait_for_function("b => document.querySelector('#p-settle-24').dataset.p === b", arg=before)
+        assert thumb.get_attribute("aria-valuenow") == "0"
+        assert value.inner_text().startswith("off (0 of 2)")
+    finally:
+        context.close()
     assert errors == [], errors

@@ -21,6 +21,10 @@ from ceasefire.scenario.schema import Figure
 
 DATA = Path(__file__).parent / "data"
 CERTAIN = DATA / "claims-toy.toml"
+FLAGSHIP = "russia-ukraine-2026"
+
+SMALL_STUDY = {"lever_batch_samples": 5, "lever_paths": 8, "lever_max_samples": 10}
+"""The lever study of the lever claims, small (its batches' sizes, and the samples it may grow to)."""
 
 EXPECTED = {
     "no-deal-soon": "supported",  # no terms before month 30: P = 0 exactly
@@ -41,7 +45,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def report():  # type: ignore[no-untyped-def]
-    return check_claims(load_scenario(CERTAIN), samples=5, paths=8, resamples=200)
+    return check_claims(load_scenario(CERTAIN), samples=5, paths=8, resamples=200, **SMALL_STUDY)
 
 
 def test_each_verdict_is_the_certain_one(report) -> None:  # type: ignore[no-untyped-def]
@@ -146,3 +150,34 @@ def test_cli_claims(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "contradiction" in table.stdout and target.exists()
     none = runner.invoke(app, ["claims", str(DATA / "toy.toml")])
     assert none.exit_code == 2 and "no [[claims]]" in none.output
+
+
+def test_a_given_base_run_gives_the_same_claims_and_a_mismatched_one_is_refused() -> None:
+    sc = load_scenario(CERTAIN)
+    alone = check_claims(sc, samples=4, paths=8, resamples=100, **SMALL_STUDY)
+    base = run(sc, RunSpec.from_scenario(sc, samples=4, paths=8))
+    reused = check_claims(sc, samples=4, paths=8, resamples=100, base=base, **SMALL_STUDY)
+    assert [c.to_dict() for c in reused.claims] == [c.to_dict() for c in alone.claims]
+    with pytest.raises(ValueError, match="base must be a run of the same scenario"):
+        check_claims(sc, samples=4, paths=6, resamples=100, base=base)
+
+
+def test_lever_claims_are_checked_on_the_lever_study() -> None:
+    from ceasefire.analysis.claims import claim_packages
+    from ceasefire.analysis.levers import Setting, difference, lever_effects_within
+
+    sc = load_scenario(FLAGSHIP)
+    packages = claim_packages(sc)
+    assert {"more-military-aid": 2.0, "steady-aid": 1.0} in packages and len(packages) == 4
+    study_args = {"batch_samples": 4, "paths": 8, "max_samples": 8, "horizon": 24}
+    effects, study = lever_effects_within(sc, packages=packages, **study_args)
+    given = check_claims(sc, samples=3, paths=4, horizon=24, resamples=100, lever_study=study)
+    alone = check_claims(sc, samples=3, paths=4, horizon=24, resamples=100, lever_batch_samples=4, lever_paths=8,
+                         lever_max_samples=8)  # fmt: skip
+    assert [c.to_dict() for c in given.claims] == [c.to_dict() for c in alone.claims]
+    assert (given.sizes["lever_samples"], given.sizes["lever_paths"]) == (study.samples, 8)
+    # a lever claim's estimate is the study's change, the same number the levers section shows
+    claim = next(c for c in given.claims if c.id == "secondary-sanctions")
+    change = difference(study.simulate([Setting({"secondary-oil-sanctions": 1.0})])[0], study.tally(), "p24")
+    assert claim.estimate == pytest.approx(change.value)
+    assert claim.estimate == pytest.approx(effects.row("secondary-oil-sanctions", 1.0).d_p24)

@@ -453,14 +453,14 @@ def test_conditioning_does_not_depend_on_the_chunk_size() -> None:
 def test_impossible_conditioning_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import ceasefire.run.experiment as experiment
 
-    real = experiment.simulate
+    real = experiment.simulate_chunk
 
     def always_at_zero(*args: object, **kwargs: object) -> Outcomes:
         out = real(*args, **kwargs)  # type: ignore[arg-type]
         out.first_settlement[:] = 0
         return out
 
-    monkeypatch.setattr(experiment, "simulate", always_at_zero)
+    monkeypatch.setattr(experiment, "simulate_chunk", always_at_zero)
     # the doctored outcomes are not self-consistent (a deal without terms), which the guard would flag
     monkeypatch.setattr(experiment, "check_chunk", lambda out, *args, **kwargs: out)
     with pytest.raises(ValueError, match="consistent with no deal at the start"):

@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 
 from ceasefire.cli import app
 from ceasefire.run import store
-from ceasefire.run.sweep import DaskExecutor, SweepError, SweepSpec, executor_for, latin_hypercube, run_sweep
+from ceasefire.run.executor import DaskExecutor, executor_for
+from ceasefire.run.sweep import SweepError, SweepSpec, latin_hypercube, run_sweep
 from ceasefire.scenario.load import load_scenario
 
 FLAGSHIP = "russia-ukraine-2026"

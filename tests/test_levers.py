@@ -18,11 +18,17 @@ import pytest
 from typer.testing import CliRunner
 
 from ceasefire.analysis.levers import (
+    Z95,
+    Baselines,
     Setting,
     Tally,
     baseline_run,
+    batch_seed,
     contrast,
+    difference,
+    level,
     lever_effects,
+    lever_effects_within,
     lever_grid,
     paired_difference,
     ratio,
@@ -248,6 +254,9 @@ def test_price_of_peace_says_plainly_when_no_package_reaches_the_target(toy: Sce
                            screen=False)  # fmt: skip
     assert not found.reached and found.dropped == ()
     assert found.verdict.startswith("no package reaches")
+    # every lever at its largest intensity falls short: nothing is searched for
+    assert not found.searched and (found.evaluations, found.generations) == (1, 0)
+    assert found.package == {"no-effect": 1.0, "empty-promise": 1.0}
     assert found.at_max is not None and found.at_max == found.baseline == found.probability  # nothing has an effect
 
 
@@ -258,6 +267,66 @@ def test_price_of_peace_refuses_to_add_costs_in_different_units(toy: Scenario) -
         price_of_peace(toy, 0.5)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         price_of_peace(toy, 1.0, levers=["carrot"])
+
+
+# -- batches of samples, precision, a reference run ----------------------------------------------
+def test_batches_join_sample_by_sample_and_simulate_each_package_once(
+    toy: Scenario, base: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = baseline_run(toy, samples=5, paths=32, seed=batch_seed(7, 1))
+    assert batch_seed(7, 0) == 7 and batch_seed(7, 1) != batch_seed(7, 2)
+    batches = Baselines((base,)).with_run(other)
+    assert batches.samples == 17 and batches.spec.samples == 17
+    packages = [Setting({"carrot": 0.6}), Setting({"more-aid": 1.0, "carrot": 0.0})]
+    joined = batches.simulate(packages)
+    for package, tally in zip(packages, joined, strict=True):
+        parts = [simulate_settings(r, [package])[0] for r in (base, other)]
+        assert np.array_equal(tally.settled_by, np.concatenate([t.settled_by for t in parts]))
+        assert np.array_equal(tally.holds, np.concatenate([t.holds for t in parts]))
+    each = [Tally.of_run(r).ceasefires for r in (base, other)]
+    assert np.array_equal(batches.tally().ceasefires, np.concatenate(each))
+    calls: list[int] = []
+    import ceasefire.analysis.levers as levers_module
+
+    real = levers_module.simulate_settings
+    monkeypatch.setattr(levers_module, "simulate_settings", lambda b, s, p=None: calls.append(len(s)) or real(b, s, p))
+    again = batches.simulate([Setting({"more-aid": 1.0}), Setting({"carrot": 0.6}), Setting({"carrot": 0.2})])
+    assert calls == [1, 1]  # only the new package, once per batch; "more-aid" alone is the package above
+    assert np.array_equal(again[0].settled_by, joined[1].settled_by)
+
+
+def test_samples_are_added_until_every_interval_is_narrow_enough(toy: Scenario) -> None:
+    wide, first = lever_effects_within(toy, half_width=0.9, levers=["carrot", "more-aid"], batch_samples=6,
+                                       paths=16, max_samples=18, seed=3)  # fmt: skip
+    assert len(first.runs) == 1 and wide.samples == 6 and wide.batches == 1 and wide.widest() <= 0.9
+    narrow, batches = lever_effects_within(toy, half_width=1e-6, levers=["carrot", "more-aid"], batch_samples=6,
+                                           paths=16, max_samples=18, seed=3)  # fmt: skip
+    assert len(batches.runs) == 3 and narrow.samples == 18 and narrow.widest() > 1e-6  # the cap, said so
+    assert narrow.widest() == pytest.approx(max(Z95 * getattr(r, f"d_{q}_se") for r in narrow.rows
+                                                for q in ("p12", "p24")))  # fmt: skip
+    # batch 0 runs on the study's own seed, whatever comes after it
+    assert np.array_equal(Tally.of_run(batches.runs[0]).settled_by, Tally.of_run(first.runs[0]).settled_by)
+    with pytest.raises(ValueError, match="half_width"):
+        lever_effects_within(toy, half_width=0.0)
+
+
+def test_the_price_of_peace_against_a_reference_run_is_its_level_plus_the_change(toy: Scenario) -> None:
+    from ceasefire.analysis.price import price_of_peace
+
+    reference = baseline_run(toy, samples=10, paths=16, seed=11)
+    confirm = baseline_run(toy, samples=8, paths=16, seed=12)
+    found = price_of_peace(toy, 0.99, within=12, levers=["carrot"], search_samples=4, search_paths=8, steps=2,
+                           popsize=2, maxiter=1, confirm=confirm, reference=reference)  # fmt: skip
+    p0 = level(Tally.of_run(reference), "p12")
+    assert found.baseline == p0 and (found.reference_samples, found.samples) == (10, 8)
+    change = difference(simulate_settings(confirm, [Setting(found.package)])[0], Tally.of_run(confirm), "p12")
+    assert found.probability.value == pytest.approx(p0.value + change.value)
+    assert found.probability.se == pytest.approx(float(np.hypot(p0.se, change.se)))
+    assert "MAXCV" not in found.optimizer and found.search_message  # SciPy's own words kept apart
+    with pytest.raises(ValueError, match="without levers"):
+        price_of_peace(toy, 0.9, levers=["carrot"], search_samples=4, search_paths=8, steps=2, popsize=2,
+                       maxiter=1, confirm=confirm, reference=run(toy, replace(reference.spec, levers={"carrot": 1.0}),
+                                                                  samples_of=reference))  # fmt: skip
 
 
 # -- the command ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -15,16 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from ceasefire.analysis import curves
+from ceasefire.analysis.report_compute import compute_report
+from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, CORE_SECTIONS, PROGRESS_TOTAL, ReportOptions
 from ceasefire.cli import app
 from ceasefire.report import figures
 from ceasefire.report.html import (
     ANALYSIS_RENDERERS,
-    ANALYSIS_SECTIONS,
-    CORE_SECTIONS,
     SECTION_TITLES,
-    ReportOptions,
     claims_section,
-    compute_report,
     levers_section,
     render_report,
     sections_of,
@@ -111,15 +111,34 @@ def test_office_hazard_life_table() -> None:
     np.testing.assert_allclose(h["hazard"], [1 / 4, 0, 2 / 3, 0])
 
 
-def test_gap_bands_take_the_best_deal_on_paths_at_war() -> None:
+def test_gap_bands_are_fighting_on_minus_his_best_deal_on_paths_at_war() -> None:
     months, paths = 2, 6
     at_war = np.ones((months + 1, paths))
     at_war[1, :] = 0  # nobody at war in month 1
-    a = np.tile(np.arange(paths, dtype=float), (months, 1))
+    a = np.tile(np.arange(paths, dtype=float), (months, 1))  # his gain from signing x over fighting on
     b = -a
     g = figures.gap_bands({"x": a, "y": b}, at_war)
-    assert g["p50"][0] == pytest.approx(np.median(np.arange(paths)))
+    # his best deal is x (gain a >= -a): the gap, fighting on minus x, is -a; above 0 he fights on
+    assert g["p50"][0] == pytest.approx(-np.median(np.arange(paths)))
     assert g["p50"][1] is None  # fewer than 5 paths at war
+    assert g["reference"] == curves.REFERENCE_BEST
+
+
+def test_the_deal_within_reach_is_his_best_among_those_the_other_signs() -> None:
+    # one month, three paths, terms (x, y, z): his gains and the other leader's gains
+    mine = {"x": np.array([[3.0, 3.0, 3.0]]), "y": np.array([[1.0, 1.0, 1.0]]), "z": np.array([[-2.0, -2.0, np.nan]])}
+    theirs = {
+        "x": np.array([[-1.0, -1.0, -5.0]]),  # the other never signs x
+        "y": np.array([[0.5, -1.0, -6.0]]),  # signs y on path 0 only
+        "z": np.array([[2.0, 0.0, np.nan]]),  # signs z on paths 0 and 1; z is not on the table on path 2
+    }
+    gain = curves.reference_gain(mine, theirs)
+    # path 0: y and z signed, y better for him; path 1: only z; path 2: none signed, x refused least
+    np.testing.assert_allclose(gain, [[1.0, -2.0, 3.0]])
+    np.testing.assert_allclose(curves.reference_gain(mine), [[3.0, 3.0, 3.0]])
+    at_war = np.ones((2, 3))
+    with pytest.raises(ValueError, match="same terms"):
+        curves.gap_bands(mine, at_war, {"x": theirs["x"]})
 
 
 def test_figures_are_pure_builders() -> None:
@@ -130,6 +149,47 @@ def test_figures_are_pure_builders() -> None:
     assert list(fig.data[-1].y) == curves["pooled"]
     wf = figures.shapley_waterfall([("a", 1.0), ("b", -0.5)], start=2.0, total=2.5, title="gap")
     assert list(wf.data[0].measure) == ["absolute", "relative", "relative", "total"]
+
+
+def test_waterfall_labels_have_room_inside_the_axes() -> None:
+    parts = [("a long factor name that goes on and on", 8.0), ("b", -12.0), ("c", 3.0)]
+    fig = figures.shapley_waterfall(parts, start=1.0, total=0.0, title="t")
+    low, high = fig.layout.xaxis.range
+    ends = [1.0, 9.0, -3.0, 0.0]  # the running totals the bars reach, and the total
+    span = max(ends) - min(ends)
+    assert low <= min(ends) - 0.2 * span and high >= max(ends) + 0.2 * span
+    assert fig.data[0].cliponaxis is False and "<br>" in fig.data[0].y[1]  # long names wrapped
+
+
+def test_bars_of_a_non_negative_index_never_reach_below_zero() -> None:
+    rows = [{"p": "x", "v": 0.1, "lo": -0.3, "hi": 0.5}, {"p": "y", "v": 0.4, "lo": 0.2, "hi": 0.6}]
+    fig = figures.ranking_bars(rows, "v", "p", "t", "mu*", low="lo", high="hi", floor=0.0)
+    bars = fig.data[-1]
+    lows = [v - m for v, m in zip(bars.x, bars.error_x.arrayminus, strict=True)]
+    assert min(lows) == pytest.approx(0.0) and lows == pytest.approx([0.2, 0.0])  # largest first
+    assert fig.layout.xaxis.rangemode == "nonnegative"
+    unbounded = figures.ranking_bars(rows, "v", "p", "t", "change", low="lo", high="hi")
+    assert min(v - m for v, m in zip(unbounded.data[-1].x, unbounded.data[-1].error_x.arrayminus, strict=True)) < 0
+
+
+def test_the_lever_heat_map_shows_exactly_the_intensities_simulated() -> None:
+    fig = figures.heatmap([0.0, 0.5, 1.0], [0.0, 2.0], [[1.234, 2.0, 3.0], [4.0, 5.0, 6.0]], "t", "a", "b", "%")
+    assert list(fig.data[0].x) == ["0", "0.5", "1"] and list(fig.data[0].y) == ["0", "2"]
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.type == "category"
+    assert fig.data[0].text[0][0] == "1"  # whole units, not two decimals of noise
+
+
+def test_parameter_labels_come_from_the_scenario() -> None:
+    from ceasefire.scenario.labels import parameter_description, parameter_label
+
+    sc = load_scenario(FLAGSHIP)
+    assert parameter_label(sc, "leaders.A.resolve_doubt") == f"{sc.leaders['A'].name}: resolve doubt"
+    assert parameter_label(sc, "leaders.B.reasons.legitimacy") == f"{sc.leaders['B'].name}: legitimacy (reason 1)"
+    lever = sc.levers[0]
+    assert parameter_label(sc, f"levers.{lever.id}.credibility") == f"{lever.name}: credibility"
+    assert parameter_label(sc, "sides.A.economy.sanctions").startswith(f"{sc.sides['A'].name}, economy: ")
+    assert parameter_description(sc, "sides.A.forces.recruitment") == "persons per month"
+    assert parameter_label(sc, "no.such.path") == "no: such path" and parameter_description(sc, "no.such") is None
 
 
 # -- the page -----------------------------------------------------------------------------------
@@ -203,8 +263,10 @@ def test_unknown_sections_are_refused() -> None:
 def test_report_command_writes_one_file(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "r.html"
     result = runner.invoke(
-        app, ["report", FLAGSHIP, "-o", str(out), "--samples", "5", "--paths", "8", "--horizon", "12", "--quick", "-q"]
-    )
+        app,
+        ["report", FLAGSHIP, "-o", str(out), "--samples", "5", "--paths", "8", "--horizon", "12", "--quick", "-q",
+         "--mkdir"],  # the folder "sub" is made on request only
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and html.count("* plotly.js v") == 1
@@ -285,6 +347,7 @@ def analysis_examples() -> dict[str, dict[str, Any]]:
             seconds=1.0,
             sizes={"samples": 4, "paths": 8},
         ).to_dict()
+        why[side]["compared_value"] = why[side]["fight_value"] - why[side]["gap"]
     rows = tuple(
         EffectRow(
             lever=lv.id,
@@ -328,6 +391,8 @@ def analysis_examples() -> dict[str, dict[str, Any]]:
         rows=rows,
         skipped=(),
         seconds=1.0,
+        batches=2,
+        half_width=0.03,
     )
     grid3 = ((0.1, 0.2, 0.3), (0.2, 0.3, 0.4), (0.3, 0.4, 0.5))
     grid = LeverGrid(
@@ -385,6 +450,9 @@ def analysis_examples() -> dict[str, dict[str, Any]]:
         generations=5,
         optimizer="differential evolution",
         seconds=1.0,
+        search_message="Optimization terminated successfully.",
+        reference_samples=200,
+        reference_paths=200,
     )
     sensitivity = SensitivityResult(
         scenario=FLAGSHIP,
@@ -454,11 +522,18 @@ def analysis_examples() -> dict[str, dict[str, Any]]:
         seconds=1.0,
         sizes={"samples": 4, "paths": 8, "seed": 1},
     )
+    reference = {"samples": 200, "paths": 200, "p12": {"value": 0.3, "se": 0.02}, "p24": {"value": 0.5, "se": 0.03}}
     return {
         "why": why,
-        "levers": {"effects": effects.to_dict(), "grid": grid.to_dict(), "price": price.to_dict()},
-        "sensitivity": sensitivity.to_dict(),
-        "claims": claims.to_dict(),
+        "levers": {
+            "effects": effects.to_dict(),
+            "reference": reference,
+            "widest": effects.widest(),
+            "grid": grid.to_dict(),
+            "price": price.to_dict(),
+        },
+        "sensitivity": sensitivity.to_dict() | {"output_label": "P(settlement within 12 months)"},
+        "claims": claims.to_dict() | {"reference": reference},
     }
 
 
@@ -474,12 +549,64 @@ def test_analysis_sections_render_from_the_analyses_results() -> None:
     levers = levers_section(examples["levers"], sc).body
     for fig in ("fig-lever-effects", "fig-lever-grid"):
         assert f'id="{fig}"' in levers
-    assert "The price of peace" in levers and "reached" in levers and "9.5 bn USD/year" in levers
+    assert "The price of peace" in levers and "9.5 bn USD/year" in levers
     claims = claims_section(examples["claims"], sc).body
-    assert '<span class="supported">supported</span>' in claims and "a deal &lt;soon&gt;" in claims
+    assert '<span class="supported" data-claim="c1">supported</span>' in claims and "a deal &lt;soon&gt;" in claims
     assert "1 of 1" not in claims and "0 of 1 checks consistent" in claims
     sens = sensitivity_section(examples["sensitivity"], sc).body
-    assert sens.index("leaders.A.optimism") < sens.index("attrition.exchange_ratio")
+    # readable labels from the scenario, the dotted path kept beneath; the output in words
+    assert sens.index("Vladimir Putin: optimism") < sens.index("attrition: exchange ratio")
+    assert '<code class="small">leaders.A.optimism</code>' in sens
+    assert "P(settlement within 12 months)" in sens and "p_settle_12" not in sens
+
+
+def _text(html_fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html_fragment)).replace("&#x27;", "'")
+
+
+def test_the_why_text_derives_the_gap_from_the_values_it_shows() -> None:
+    sc = load_scenario(FLAGSHIP)
+    e = analysis_examples()["why"]["A"]
+    text = _text(why_section({"A": e}, sc).body)
+    found = re.search(r"Fighting on ([\d.]+) − the deal within reach ([\d.]+) = gap ([+-][\d.]+)", text)
+    assert found, text
+    fight, deal, gap = (float(x) for x in found.groups())
+    assert fight - deal == pytest.approx(gap, abs=0.011)  # two decimals each
+    assert gap == pytest.approx(e["gap"], abs=0.005) and fight == pytest.approx(e["fight_value"], abs=0.005)
+    assert "fighting on minus the deal within reach" in text and "above 0 he fights on" in text
+
+
+def test_the_levers_section_states_levels_as_the_headline_plus_the_change() -> None:
+    sc = load_scenario(FLAGSHIP)
+    data = analysis_examples()["levers"]
+    body = levers_section(data, sc).body
+    # the headline's, quoted in the effects' introduction and by the price of peace
+    assert re.findall(r'data-quantity="p12">([^<]+)<', body) == ["30.0%", "30.0%"]
+    text = _text(body)
+    row = data["effects"]["rows"][-1]  # the last lever at intensity 1: d_p12 = 0.01 * k
+    shown = f"{100 * row['d_p12']:+.1f} [{100 * (row['d_p12'] - 1.96 * 0.01):+.1f}"
+    assert shown in text
+    assert f"{30.0 + round(100 * row['d_p12'], 1):.1f}%" in text
+    assert "within ±3 points; the widest is ±2.0" in text  # se 0.01 for every change: 1.96 points
+
+
+def test_the_price_of_peace_says_in_words_when_no_package_reaches_the_target() -> None:
+    sc = load_scenario(FLAGSHIP)
+    data = analysis_examples()["levers"]
+    price = data["price"] | {
+        "reached": False,
+        "at_max": {"value": 0.41, "se": 0.02},
+        "search_message": "Maximum number of iterations has been exceeded. MAXCV = 0.2051",
+    }
+    body = levers_section(data | {"price": price}, sc).body
+    text = _text(body)
+    assert "No package of these levers reaches P(settlement within 12 months) of at least 50%" in text
+    assert "every lever at its largest intensity the probability is 41.0%" in text
+    assert "MAXCV" not in body and "Maximum number" not in body
+    assert "the most probable package found" in text and "Searched by" in text
+    unsearched = _text(levers_section(data | {"price": price | {"searched": False}}, sc).body)
+    assert "so no cheaper package was searched for" in unsearched and "Searched by" not in unsearched
+    assert re.search(r"\(\+20\.0 points from the headline's\s+30\.0%\s*\)", text)  # the 50% target from 30%
 
 
 def test_shapley_waterfall_ends_at_the_gap() -> None:
@@ -506,11 +633,26 @@ def test_all_sections_in_reading_order() -> None:
     ]
 
 
+TINY_ANALYSES = replace(
+    TINY,
+    sections=ANALYSIS_SECTIONS,
+    why_samples=2,
+    why_paths=4,
+    analysis_samples=2,
+    analysis_paths=4,
+    lever_batch_samples=6,
+    lever_paths=8,
+    lever_max_samples=12,
+    morris_trajectories=2,
+    price_maxiter=2,
+)
+
+
 @pytest.mark.slow
 def test_the_real_analyses_run_and_render() -> None:
-    """Every analysis section through the real analyses, at the smallest sizes (minutes: marked slow)."""
-    options = replace(TINY, sections=ANALYSIS_SECTIONS, analysis_samples=2, analysis_paths=4)
-    data = compute_report(FLAGSHIP, options)
+    """Every analysis section through the real analyses, at the smallest sizes (marked slow)."""
+    seen: list[tuple[str, int, int]] = []
+    data = compute_report(FLAGSHIP, TINY_ANALYSES, lambda stage, done, total: seen.append((stage, done, total)))
     assert data.unavailable == {}
     assert set(data.analyses) == set(ANALYSIS_SECTIONS)
     html = render_report(data, plotly_js="/* stub */")
@@ -519,11 +661,25 @@ def test_the_real_analyses_run_and_render() -> None:
     for side in ("A", "B"):
         e = data.analyses["why"][side]
         assert e["gap"] == pytest.approx(e["neutral_gap"] + sum(f["shapley"] for f in e["factors"]), abs=1e-6)
+        assert e["compared_value"] == pytest.approx(e["fight_value"] - e["gap"])
+    # one progress bar for the whole report: it only goes forward and ends full
+    counts = [done for _, done, _ in seen]
+    assert all(a <= b for a, b in itertools.pairwise(counts)) and counts[-1] == PROGRESS_TOTAL
+    assert {total for _, _, total in seen} == {PROGRESS_TOTAL}
+    stages = {stage for stage, _, _ in seen}
+    assert {"headline run", "why: Vladimir Putin's coalitions", "sensitivity: Morris screen"} <= stages
+    assert any(s.startswith("claims: ") for s in stages) and any(s.startswith("levers: batch 1") for s in stages)
+    # the levers and the price of peace start from the headline's probability without levers
+    p12 = data.summary["settle_within"]["12 months"]["p"]
+    levers = data.analyses["levers"]
+    assert levers["reference"]["p12"]["value"] == pytest.approx(p12)
+    if "price" in levers:
+        assert levers["price"]["baseline"]["value"] == pytest.approx(p12)
 
 
 def test_an_analysis_that_cannot_run_is_left_out_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ceasefire.analysis import report_compute
     from ceasefire.errors import CeasefireError
-    from ceasefire.report import html as report_html
 
     def no_factors(*_: Any) -> dict[str, Any]:
         raise CeasefireError("scenario declares no [[factors]]")
@@ -531,8 +687,8 @@ def test_an_analysis_that_cannot_run_is_left_out_with_its_reason(monkeypatch: py
     def not_installed(*_: Any) -> dict[str, Any]:
         raise ImportError("No module named 'ceasefire.analysis.claims'")
 
-    monkeypatch.setitem(report_html.ANALYSES, "why", no_factors)
-    monkeypatch.setitem(report_html.ANALYSES, "claims", not_installed)
+    monkeypatch.setitem(report_compute.ANALYSES, "why", no_factors)
+    monkeypatch.setitem(report_compute.ANALYSES, "claims", not_installed)
     data = compute_report(FLAGSHIP, replace(TINY, sections=("why", "claims")))
     assert data.unavailable["why"] == "CeasefireError: scenario declares no [[factors]]"
     assert "not available" in data.unavailable["claims"]
@@ -540,3 +696,41 @@ def test_an_analysis_that_cannot_run_is_left_out_with_its_reason(monkeypatch: py
     page = render_report(data, plotly_js="/* stub */")
     assert '<section id="why">' not in page and '<section id="claims">' not in page
     assert "section left out: why" in page and "no [[factors]]" in page
+
+
+def test_the_report_package_imports_no_code_that_runs_the_model() -> None:
+    """``ceasefire.report`` renders what it is given: it imports data types only, never the engine,
+    the runs or the analyses' computing (checked in the source, as every import of ``ceasefire``
+    loads the package's API)."""
+    import ast
+
+    import ceasefire.report
+
+    allowed = {
+        "ceasefire.analysis.curves",  # statistics on arrays, re-exported for the dashboard
+        "ceasefire.analysis.report_data",
+        "ceasefire.report",
+        "ceasefire.scenario.labels",
+        "ceasefire.scenario.params",
+        "ceasefire.scenario.schema",
+        "ceasefire.run.summary",  # table.py: the Summary data type of `ceasefire run`
+    }
+    for path in Path(ceasefire.report.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                if name.startswith("ceasefire"):
+                    assert any(name == a or name.startswith(a + ".") for a in allowed), f"{path.name} imports {name}"
+
+
+def test_the_report_options_refuse_bad_sizes() -> None:
+    with pytest.raises(ValueError, match="lever_paths must be a positive whole number"):
+        ReportOptions(lever_paths=0)
+    with pytest.raises(ValueError, match="lever_half_width"):
+        ReportOptions(lever_half_width=0.0)

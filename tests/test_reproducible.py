@@ -24,8 +24,9 @@ from ceasefire import __version__
 from ceasefire.cli import app
 from ceasefire.model.engine import Outcomes
 from ceasefire.run import sweep as sweep_module
+from ceasefire.run.executor import ProcessExecutor, executor_for
 from ceasefire.run.experiment import RunSpec, run
-from ceasefire.run.sweep import ProcessExecutor, SweepError, SweepSpec, executor_for, latin_hypercube, run_sweep
+from ceasefire.run.sweep import SweepError, SweepSpec, latin_hypercube, run_sweep
 from ceasefire.scenario.load import LIBRARY, load_scenario
 
 FLAGSHIP = "russia-ukraine-2026"

@@ -19,17 +19,16 @@ from typer.testing import CliRunner
 
 from ceasefire.cli import app
 from ceasefire.model.engine import per_path
+from ceasefire.run.executor import ProcessExecutor, executor_for
 from ceasefire.run.experiment import chunk_size_for
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.sweep import (
     CHUNK_PATHS,
     METRICS,
     MetricInput,
-    ProcessExecutor,
     SweepError,
     SweepSpec,
     default_chunk_rows,
-    executor_for,
     latin_hypercube,
     model_factors,
     run_sweep,
@@ -175,7 +174,7 @@ def test_an_executor_entered_around_several_sweeps_keeps_its_processes(sc, spec,
         assert ex._pool is pool  # the sweep's own with block neither replaced nor closed it
         second = run_sweep(sc, design, spec, executor=ex, chunk_rows=3)
         assert ex._pool is pool
-    assert ex._pool is None  # closed when the outermost block ends
+    assert ex._pool is None  # released when the outermost block ends
     assert same(first, reference) and same(second, reference)
 
 

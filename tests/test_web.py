@@ -200,9 +200,9 @@ def test_full_run_in_the_background_reports_progress(dashboard: Dashboard) -> No
     while not dashboard.service.job(job_id).state()["finished"]:  # type: ignore[union-attr]
         assert time.monotonic() < deadline, "full run did not finish"
         time.sleep(0.05)
-    value, maximum, text, disabled, cards, fig = dashboard.poll_outputs(job_id)
-    assert disabled is True and text.startswith("finished: 3 samples × 8 paths")
-    assert value == maximum and len(cards) == 3 and len(fig.data) > 0
+    value, maximum, text, disabled, cards, fig, done = dashboard.poll_outputs(job_id)
+    assert disabled is True and text.startswith("finished: 3 samples × 8 paths") and "carrot=1" in text
+    assert value == maximum and len(cards) == 3 and len(fig.data) > 0 and done == job_id
 
 
 def test_only_so_many_full_runs_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -230,6 +230,88 @@ def test_only_so_many_full_runs_at_once(monkeypatch: pytest.MonkeyPatch) -> None
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert service.job("job-999") is None and service.job(None) is None
+
+
+def _wait(service: DashboardService, job_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while not service.job(job_id).state()["finished"]:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "full run did not finish"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("levers", "changes", "passes"), [({}, {}, 1), ({"carrot": 1.0}, {}, 2),
+                                                           ({}, {"leaders.A.optimism": 0.1}, 2)])  # fmt: skip
+def test_full_run_progress_only_goes_forward(
+    monkeypatch: pytest.MonkeyPatch, levers: dict[str, float], changes: dict[str, float], passes: int
+) -> None:
+    seen: list[tuple[int, int]] = []
+    real_run = service_module.run
+    service = DashboardService(ScenarioCatalog(), SMALL)
+
+    def watched(*args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            job = service.job(job_id)
+            seen.append((job.done, job.total))  # type: ignore[union-attr]
+
+        return real_run(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(service_module, "run", watched)
+    job_id = service.start_full(FLAGSHIP, levers, changes)
+    _wait(service, job_id)
+    job = service.job(job_id)
+    assert job is not None and job.error is None
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and len(done) >= passes  # the flagship redraws samples: passes restart at 0
+    assert {t for _, t in seen} == {SMALL.full_max_samples * passes} and job.done == job.total
+
+
+def test_preview_cards_show_uncertainty_and_compare_with_the_full_run() -> None:
+    dash = Dashboard(limits=SMALL)
+    sc = load_scenario(FLAGSHIP)
+    levers, paths = [lv.id for lv in sc.levers], [a.path for a in assumptions(sc)]
+    values = [1.0 if k == "carrot" else 0.0 for k in levers]
+
+    def card(name: str) -> dict[str, str]:
+        cards = dash.preview_outputs(FLAGSHIP, _ids("lever", levers), values, _ids("assumption", paths),
+                                     [a.neutral for a in assumptions(sc)])[0]  # fmt: skip
+        texts = {}
+        for c in cards:
+            for part in c.children:
+                if getattr(part, "id", None):
+                    texts[part.id] = part.children
+        return {k: v for k, v in texts.items() if k.startswith(name)}
+
+    p = dash.service.preview(FLAGSHIP, {"carrot": 1.0}, {})
+    se = p.summary["settle_within"]["12 months"]["se"]
+    before = card("p-settle-12")
+    assert before["p-settle-12-se"] == f"± {100 * se:.1f} points (Monte Carlo s.e., preview of 4 samples × 10 paths)"
+    assert before["p-settle-12-vs-full"].startswith("press 'Full-size run'")
+
+    other = dash.service.start_full(FLAGSHIP, {}, {})
+    _wait(dash.service, other)
+    assert card("p-settle-12")["p-settle-12-vs-full"].startswith("the full-size run was made with other settings")
+
+    same = dash.service.start_full(FLAGSHIP, {"carrot": 1.0}, {})
+    _wait(dash.service, same)
+    full = dash.service.job(same).result["summary"]["settle_within"]["12 months"]  # type: ignore[union-attr]
+    text = card("p-settle-12")["p-settle-12-vs-full"]
+    assert text.startswith(f"full-size run (3 × 8): {100 * full['p']:.1f}% ± {100 * full['se']:.1f}")
+    diff = abs(100 * (p.summary["settle_within"]["12 months"]["p"] - full["p"]))
+    assert f"the preview is {diff:.1f} points" in text
+
+
+def test_slider_labels_show_value_and_cost_and_reset_restores_the_scenario(dashboard: Dashboard) -> None:
+    assert dashboard.lever_value(FLAGSHIP, "more-military-aid", 1.5) == "1.5 of 2 · expected cost 31.5 bn USD/year"
+    assert dashboard.lever_value(FLAGSHIP, "more-military-aid", 0).startswith("off (0 of 2)")
+    assert dashboard.lever_value(FLAGSHIP, "no-such-lever", 1) == ""
+    assert dashboard.assumption_value(FLAGSHIP, "leaders.A.reasons.punishment", 1.25) == "× 1.25 the scenario's value"
+    assert dashboard.assumption_value(FLAGSHIP, "leaders.A.optimism", 0.0).endswith("(as in the scenario)")
+    sc = load_scenario(FLAGSHIP)
+    levers, paths = _ids("lever", [lv.id for lv in sc.levers]), _ids("assumption", [a.path for a in assumptions(sc)])
+    lv, av = dashboard.reset_outputs(FLAGSHIP, levers, paths)
+    assert lv == [0.0] * len(levers) and av == [a.neutral for a in assumptions(sc)]
+    assert 1.0 in av  # the scale assumptions go back to x 1, not to 0
 
 
 # -- the served page ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import operator
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -35,9 +36,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
+from ceasefire.run.executor import Executor, executor_for
 from ceasefire.run.jsonsafe import json_safe
-from ceasefire.run.sweep import METRICS, Executor, SweepSpec, executor_for, latin_hypercube, model_factors, run_sweep
+from ceasefire.run.sweep import METRICS, SweepSpec, latin_hypercube, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
 __all__ = ["Box", "Condition", "Discovery", "WhereError", "discover", "find_boxes", "parse_where", "select_dims"]
@@ -81,13 +84,22 @@ FRIENDLY = {
 }
 
 
+MAX_WHERE_LENGTH = 2_000
+"""Longest ``--where`` condition, in characters."""
+MAX_WHERE_OPERATORS = 100
+"""Most ``and``, ``or``, ``not`` and ``(`` in a condition: its tree is evaluated recursively."""
+
+
 class WhereError(CeasefireError):
-    """A ``--where`` condition that cannot be parsed; ``column`` is 1-based."""
+    """A ``--where`` condition that cannot be parsed; ``column`` is 1-based. The message shows the text
+    around the column (a long condition is not echoed whole)."""
 
     def __init__(self, text: str, column: int, problem: str) -> None:
+        from ceasefire.scenario.query import excerpt
+
         self.text, self.column, self.problem = text, column, problem
-        caret = " " * (max(column, 1) - 1) + "^"
-        super().__init__(f"--where, column {column}: {problem}\n  {text}\n  {caret}")
+        shown, caret = excerpt(text, column)
+        super().__init__(f"--where, column {column}: {problem}\n  {shown}\n  {caret}")
 
 
 @cache
@@ -132,6 +144,14 @@ def parse_where(text: str) -> Condition:
 
     if not text.strip():
         raise WhereError(text, 1, "empty condition: expected e.g. 'p_settle_36 < 0.5'")
+    if len(text) > MAX_WHERE_LENGTH:
+        raise WhereError(text, MAX_WHERE_LENGTH + 1, f"a condition is at most {MAX_WHERE_LENGTH:,} characters long")
+    operators = [m for m in re.finditer(r"\b(?:and|or|not)\b|\(", text)]
+    if len(operators) > MAX_WHERE_OPERATORS:
+        column = operators[MAX_WHERE_OPERATORS].start() + 1
+        raise WhereError(
+            text, column, f"a condition has at most {MAX_WHERE_OPERATORS} of 'and', 'or', 'not' and '(' (nesting)"
+        )
     try:
         tree = _parser().parse(text)
     except UnexpectedCharacters as e:
@@ -191,7 +211,7 @@ class Box:
 
 
 @dataclass(frozen=True)
-class Discovery:
+class Discovery(Tabular):
     """The boxes of assumptions where ``where`` holds."""
 
     scenario: str

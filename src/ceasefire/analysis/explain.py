@@ -32,13 +32,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from contextlib import closing
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
 from ceasefire.model.calculus import (
     month_of,
@@ -53,8 +53,8 @@ from ceasefire.model.engine import IMAGINED, TRUE_WORLD, draw_noise, per_path, w
 from ceasefire.model.params import Leader, Pair, Params, get_at, map_leaves, replace_at, tree_path
 from ceasefire.model.structure import Structure
 from ceasefire.model.war import Observed, log_ratio
+from ceasefire.run.executor import executor_for
 from ceasefire.run.jsonsafe import json_safe
-from ceasefire.run.workers import parallel_map, resolve_workers
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
@@ -90,7 +90,7 @@ class FactorPart:
 
 
 @dataclass(frozen=True)
-class Explanation:
+class Explanation(Tabular):
     """A leader's calculus in one month and the Shapley decomposition of his gap.
 
     Values are in months of office (a month in office is worth 1), averaged over samples and paths.
@@ -436,7 +436,7 @@ def explain(
         Called with ``(done, total)`` coalitions.
     workers
         Cores to compute on (``None``: automatic, as for a run; see
-        :func:`ceasefire.run.workers.resolve_workers`). The coalitions are shared out by the groups
+        :func:`ceasefire.run.executor.resolve_workers`). The coalitions are shared out by the groups
         that move the war's paths, each unit computed whole: the numbers do not depend on it.
 
     Raises
@@ -486,11 +486,10 @@ def explain(
     world_neutral = tuple(groups[i].neutral for i in world_bits)
     coalitions = _Coalitions(world_neutral, tuple(world_bits), owner, neutral, _masks(series_bits), _masks(linear_bits))
     tasks = ((war, coalitions, int(w), int(w) == full_world) for w in world_masks)
-    cores = resolve_workers(workers, world_masks.size, float(n * m * (horizon + 1)))
     done = 0
     true_full: Observed | None = None
-    with closing(parallel_map(_world_coalitions, tasks, cores)) as results:
-        for _, (flat, fight_w, values_w, true_now) in results:
+    with executor_for(workers, work=float(n * m * (horizon + 1)), units=world_masks.size) as ex:
+        for _, (flat, fight_w, values_w, true_now) in ex.map_unordered(_world_coalitions, tasks):
             fight[flat], values_k[flat] = fight_w, values_w
             true_full = true_now if true_now is not None else true_full
             done += flat.size

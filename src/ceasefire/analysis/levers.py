@@ -40,7 +40,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -49,24 +48,28 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
+from ceasefire.analysis.frames import Tabular
 from ceasefire.model.engine import PATH_BLOCK, RunConfig
+from ceasefire.run.executor import executor_for
 from ceasefire.run.experiment import (
     RunResult,
     RunSpec,
     chunk_size_for,
+    concatenate,
     path_steps,
     run,
     samples_per_unit,
+    select_samples,
     simulate_values,
 )
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
-from ceasefire.run.workers import parallel_map, resolve_workers
 from ceasefire.scenario.params import AnyParam
 from ceasefire.scenario.schema import SIDES, Lever, Scenario
 
 __all__ = [
     "DEFAULT_INTENSITIES",
+    "Baselines",
     "EffectRow",
     "Estimate",
     "LeverEffects",
@@ -74,16 +77,20 @@ __all__ = [
     "Setting",
     "Tally",
     "baseline_run",
+    "batch_seed",
     "combination",
     "contrast",
     "difference",
     "expected",
+    "joined",
     "level",
     "lever_effects",
+    "lever_effects_within",
     "lever_grid",
     "paired_difference",
     "ratio",
     "simulate_settings",
+    "study_sizes",
 ]
 
 Array = NDArray[np.float64]
@@ -93,6 +100,8 @@ DEFAULT_INTENSITIES = (0.25, 0.5, 1.0)
 DEFAULT_SAMPLES, DEFAULT_PATHS = 100, 100
 """Default sizes: smaller than a plain run's, since an analysis simulates tens of packages."""
 HOLDS_MONTHS = 24
+Z95 = 1.959963984540054
+"""The standard normal's 97.5% quantile: a 95% interval is the estimate ± ``Z95`` standard errors."""
 METRICS = ("p12", "p24", "casualties_A", "casualties_B", "holds")
 
 
@@ -209,7 +218,7 @@ def simulate_settings(
     All packages go through the engine together, as ``len(settings) x samples`` samples in
     chunks; package ``k``'s sample ``j`` reuses the baseline sample ``j``'s parameters and seed.
     The chunks are shared among ``workers`` cores (``None``: automatic, as for a run, see
-    :func:`ceasefire.run.workers.resolve_workers`); a sample's numbers do not depend on its chunk,
+    :func:`ceasefire.run.executor.resolve_workers`); a sample's numbers do not depend on its chunk,
     so neither do the tallies.
     """
     sc, spec = baseline.scenario, baseline.spec
@@ -229,7 +238,8 @@ def simulate_settings(
     seeds = Seeds.from_seed(spec.seed)
     total = k_count * n_samples
     least = max(1, samples_per_unit(paths) // UNIT_SHARE)
-    cores = resolve_workers(workers, total, path_steps(total, paths, config), useful=total // least)
+    executor = executor_for(workers, work=path_steps(total, paths, config), units=total, useful=total // least)
+    cores = executor.workers or 1
     size = chunk_size_for(paths, spec.horizon, spec.policy)
     if cores > 1:  # one unit per core: the units are alike, and each call has a fixed cost
         size = min(size, -(-total // cores))
@@ -248,8 +258,8 @@ def simulate_settings(
 
     parts: dict[int, Tally] = {}
     done = 0
-    with closing(parallel_map(_tally_chunk, tasks(), cores)) as results:
-        for i, tally in results:
+    with executor as ex:
+        for i, tally in ex.map_unordered(_tally_chunk, tasks()):
             parts[i] = tally
             done += tally.samples
             if progress is not None:
@@ -304,6 +314,147 @@ def _rows(t: Tally, lo: int, hi: int) -> Tally:
         ceasefires=t.ceasefires[lo:hi],
         holds=t.holds[lo:hi],
     )
+
+
+def joined(runs: Sequence[RunResult]) -> RunResult:
+    """Batches' runs as one run for estimates over all their samples, numbered batch after batch.
+
+    Only the outcomes, parameters and sizes are joined: the batches' seeds differ, so the result
+    cannot be simulated again (its ``spec.seed`` and ``candidates`` are the first batch's way of
+    naming samples, not a recipe).
+    """
+    if len(runs) == 1:
+        return runs[0]
+    parts, offset = [], 0
+    for r in runs:
+        parts.append(select_samples(r.outcomes, np.arange(r.spec.samples), offset=offset))
+        offset += r.spec.samples
+    first = runs[0]
+    return RunResult(
+        scenario=first.scenario,
+        spec=replace(first.spec, samples=offset),
+        parameters={k: np.concatenate([r.parameters[k] for r in runs]) for k in first.parameters},
+        samples_drawn=sum(r.samples_drawn for r in runs),
+        candidates=np.concatenate([r.candidates for r in runs]),
+        outcomes=concatenate(parts),
+        terms=first.terms,
+        seconds=sum(r.seconds for r in runs),
+    )
+
+
+def batch_seed(seed: int, batch: int) -> int:
+    """The root seed of batch ``batch`` of a study's samples: ``seed`` itself for batch 0, then seeds
+    derived from it (``SeedSequence([seed, batch])``), so batches never share samples or paths."""
+    if batch == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, BATCH_STREAM, batch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+BATCH_STREAM = 0x1E7E5
+"""Stream key of the batch seeds (:func:`batch_seed`)."""
+
+
+def _setting_key(s: Setting) -> tuple[tuple[tuple[str, float], ...], bool]:
+    return tuple(sorted((k, float(v)) for k, v in s.intensities.items() if v)), s.certain
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """Runs without levers, each a batch of outer samples with its own seed, on which lever packages
+    are simulated with common random numbers (each batch's packages reuse its samples and seeds).
+
+    The batches' samples are independent draws of the same distributions, so their tallies are
+    joined sample by sample: an estimate over the batches is one over all their samples, its
+    standard error clustered by sample as for one run. A package simulated once on a batch is
+    remembered, so adding a batch simulates only the new one.
+    """
+
+    runs: tuple[RunResult, ...]
+    _done: dict[tuple[int, Any], Tally] = field(default_factory=dict, compare=False, repr=False)
+    _runs: dict[tuple[int, Any], RunResult] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            raise ValueError("at least one baseline run is needed")
+        first = self.runs[0]
+        for r in self.runs:
+            if r.spec.levers:
+                raise ValueError("the baseline must be a run without levers")
+            if (r.scenario, r.spec.paths, r.spec.horizon, r.spec.policy) != (
+                first.scenario,
+                first.spec.paths,
+                first.spec.horizon,
+                first.spec.policy,
+            ):
+                raise ValueError(
+                    "baseline batches must be runs of one scenario with the same paths, horizon and policy"
+                )
+
+    @property
+    def spec(self) -> RunSpec:
+        """The first batch's spec with ``samples`` the batches' total."""
+        return replace(self.runs[0].spec, samples=self.samples)
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.runs[0].scenario
+
+    @property
+    def samples(self) -> int:
+        return sum(r.spec.samples for r in self.runs)
+
+    def with_run(self, run_: RunResult) -> Baselines:
+        """These batches and one more (the packages already simulated are kept)."""
+        return Baselines((*self.runs, run_), self._done, self._runs)
+
+    def tally(self) -> Tally:
+        """Outcomes without levers, all batches."""
+        return _join([Tally.of_run(r) for r in self.runs])
+
+    def parameter(self, name: str) -> Array:
+        """A parameter's values, per sample, all batches."""
+        return np.concatenate([np.asarray(r.parameters[name], dtype=float) for r in self.runs])
+
+    def runs_with(self, levers: Mapping[str, float], progress: Progress | None = None) -> list[RunResult]:
+        """Each batch run again with ``levers`` (``run(..., samples_of=batch)``: the same samples and
+        seeds), for the per-path outcomes; remembered, and their tallies stand for the package's."""
+        key = _setting_key(Setting(levers))
+        out = []
+        total = sum(r.spec.samples for i, r in enumerate(self.runs) if (i, key) not in self._runs)
+        done = 0
+        for i, r in enumerate(self.runs):
+            if (i, key) not in self._runs:
+
+                def step(d: int, _total: int, before: int = done) -> None:
+                    if progress is not None:
+                        progress(before + d, total)
+
+                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=dict(key[0])), progress=step,
+                                           samples_of=r)  # fmt: skip
+                self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
+                done += r.spec.samples
+            out.append(self._runs[(i, key)])
+        return out
+
+    def simulate(self, settings: Sequence[Setting], progress: Progress | None = None) -> list[Tally]:
+        """Each package's tally over all batches; only (batch, package) pairs not simulated before run."""
+        keys = [_setting_key(s) for s in settings]
+        distinct = dict(zip(keys, settings, strict=True))
+        todo = [[s for k, s in distinct.items() if (i, k) not in self._done] for i in range(len(self.runs))]
+        total = sum(r.spec.samples * len(new) for r, new in zip(self.runs, todo, strict=True))
+        done = 0
+        for i, (r, new) in enumerate(zip(self.runs, todo, strict=True)):
+            if not new:
+                continue
+
+            def step(d: int, _total: int, before: int = done) -> None:
+                if progress is not None:
+                    progress(before + d, total)
+
+            for s, t in zip(new, simulate_settings(r, new, step), strict=True):
+                self._done[(i, _setting_key(s))] = t
+            done += r.spec.samples * len(new)
+        return [_join([self._done[(i, k)] for i in range(len(self.runs))]) for k in keys]
 
 
 def _check_intensities(scenario: Scenario, intensities: Mapping[str, float]) -> None:
@@ -420,7 +571,7 @@ class EffectRow:
 
 
 @dataclass(frozen=True)
-class LeverEffects:
+class LeverEffects(Tabular):
     """Each lever's effect at several intensities (see :func:`lever_effects`)."""
 
     scenario: str
@@ -435,10 +586,19 @@ class LeverEffects:
     skipped: tuple[str, ...]  # "lever@intensity" above the lever's intensity_max
     seconds: float
     version: str = __version__
+    batches: int = 1  # batches of samples, each with its own seed (see Baselines); ``seed`` is the first's
+    half_width: float | None = None  # the 95% half-width the samples were added for (lever_effects_within)
+    reached: float | None = None  # the widest 95% half-width when it stopped, extra packages included
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: non-finite numbers become ``None``."""
         return json_safe(asdict(self))
+
+    def widest(self, quantities: Sequence[str] = ("p12", "p24")) -> float:
+        """The largest 95% half-width of the changes in ``quantities`` over the rows (NaN if none)."""
+        widths = [Z95 * float(getattr(r, f"d_{q}_se")) for r in self.rows for q in quantities]
+        finite = [w for w in widths if math.isfinite(w)]
+        return max(finite) if finite else math.nan
 
     def row(self, lever: str, intensity: float) -> EffectRow:
         for r in self.rows:
@@ -457,7 +617,7 @@ def lever_effects(
     policy: str | None = None,
     levers: Sequence[str] | None = None,
     certain: bool = True,
-    baseline: RunResult | None = None,
+    baseline: RunResult | Baselines | None = None,
     progress: Progress | None = None,
 ) -> LeverEffects:
     """The change each lever makes at each intensity, with the standard error of the change.
@@ -476,13 +636,13 @@ def lever_effects(
     certain
         Also simulate every package with credibility 1, to show what credibility costs.
     baseline
-        A run without levers to reuse (its samples, seeds and sizes are used).
+        A run without levers to reuse (its samples, seeds and sizes are used), or batches of them.
     """
     start = time.perf_counter()
     sc = _load(scenario)
     chosen = _levers(sc, levers)
     xs = _intensities(intensities, allow_zero=False)
-    base = baseline or baseline_run(sc, samples, paths, seed, horizon, policy)
+    base = _as_batches(baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
     _check_baseline(sc, base)
     todo = [(lv, x) for lv in chosen for x in xs if x <= lv.intensity_max]
     skipped = tuple(f"{lv.id}@{x:g}" for lv in chosen for x in xs if x > lv.intensity_max)
@@ -490,8 +650,8 @@ def lever_effects(
     already_certain = {lv.id for lv in chosen if _always_certain(lv)}
     if certain:
         settings += [Setting({lv.id: x}, certain=True) for lv, x in todo if lv.id not in already_certain]
-    tallies = simulate_settings(base, settings, progress)
-    t0 = Tally.of_run(base)
+    tallies = base.simulate(settings, progress)
+    t0 = base.tally()
     by_setting = dict(zip([(tuple(s.intensities.items()), s.certain) for s in settings], tallies, strict=True))
     rows = []
     for lv, x in todo:
@@ -533,12 +693,96 @@ def lever_effects(
         rows=tuple(rows),
         skipped=skipped,
         seconds=time.perf_counter() - start,
+        batches=len(base.runs),
     )
+
+
+HALF_WIDTH = 0.03
+"""The largest 95% half-width of a lever's change in P(settlement) that :func:`lever_effects_within`
+accepts: 3 percentage points."""
+BATCH_SAMPLES, BATCH_PATHS, MAX_SAMPLES = 100, 50, 1000
+"""Batches of :func:`lever_effects_within`: samples each, paths per sample, and samples at most
+(:func:`study_sizes` of the flagship's 200 x 200). A lever's effect varies mostly between parameter
+samples (some samples tip from a deal to none), so samples buy precision and paths mostly do not;
+but each leader's rule is fitted on a sample's paths, so they are not made fewer than a quarter."""
+
+
+def study_sizes(samples: int, paths: int) -> tuple[int, int, int]:
+    """The lever study's sizes for a run of ``samples`` x ``paths`` (a scenario's ``[run]``):
+    batches of half the samples with a quarter of the paths, up to five times the samples.
+
+    ``ceasefire claims`` and the report both derive their lever study from their run's sizes, so
+    at the same sizes they run the same study (200 x 200 gives 100 x 50 batches, up to 1,000).
+    """
+    return max(1, samples // 2), max(1, paths // 4), 5 * max(1, samples)
+
+
+def lever_effects_within(
+    scenario: Scenario | str | Path,
+    half_width: float = HALF_WIDTH,
+    intensities: Sequence[float] = (1.0,),
+    levers: Sequence[str] | None = None,
+    quantities: Sequence[str] = ("p12", "p24"),
+    batch_samples: int = BATCH_SAMPLES,
+    paths: int = BATCH_PATHS,
+    max_samples: int = MAX_SAMPLES,
+    seed: int | None = None,
+    horizon: int | None = None,
+    policy: str | None = None,
+    packages: Sequence[Mapping[str, float]] = (),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[LeverEffects, Baselines]:
+    """Each lever's effect, with batches of samples added until every 95% interval is narrow enough.
+
+    Batch ``k`` is a run without levers of ``batch_samples`` x ``paths`` on seed
+    :func:`batch_seed` ``(seed, k)``; every package is simulated on every batch with common random
+    numbers. After each batch, if some change in ``quantities`` has a 95% half-width
+    (``Z95`` standard errors, clustered by sample) above ``half_width``, one more batch is added,
+    up to ``max_samples`` samples in all; ``LeverEffects.widest()`` says what was reached.
+
+    ``packages`` are more lever packages (e.g. those the scenario's claims name) studied on the same
+    batches and counted in the stopping rule; each is simulated as a full run per batch
+    (:meth:`Baselines.runs_with`), so its per-path outcomes are there for the claims.
+
+    Returns the effects and the batches (to simulate more packages on the same samples: a grid,
+    the price of peace's confirmation). ``progress(stage, done, total)`` reports each batch.
+    """
+    sc = _load(scenario)
+    root = sc.run.seed if seed is None else int(seed)
+    if not (math.isfinite(half_width) and half_width > 0):
+        raise ValueError(f"half_width must be a positive number, got {half_width!r}")
+    for name, value in (("batch_samples", batch_samples), ("paths", paths), ("max_samples", max_samples)):
+        if value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value}")
+    extra = [dict(p) for p in packages]
+    for p in extra:
+        _check_intensities(sc, p)
+
+    def stage(name: str) -> Progress | None:
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    batches: Baselines | None = None
+    while True:
+        k = 0 if batches is None else len(batches.runs)
+        label = f"levers: batch {k + 1}"
+        more = baseline_run(sc, batch_samples, paths, batch_seed(root, k), horizon, policy, stage(f"{label}: no lever"))
+        batches = Baselines((more,)) if batches is None else batches.with_run(more)
+        for p in extra:
+            batches.runs_with(p, stage(f"{label}: " + " + ".join(f"{lv}={x:g}" for lv, x in sorted(p.items()))))
+        effects = lever_effects(sc, intensities, levers=levers, certain=False, baseline=batches,
+                                progress=stage(f"{label}: lever packages"))  # fmt: skip
+        effects = replace(effects, half_width=half_width)
+        t0 = batches.tally()
+        tallies = batches.simulate([Setting(p) for p in extra])
+        widths = [effects.widest(quantities), *(Z95 * difference(t, t0, q).se for t in tallies for q in quantities)]
+        widest = max((w for w in widths if math.isfinite(w)), default=math.nan)
+        if not widest > half_width or batches.samples + batch_samples > max_samples:
+            return replace(effects, reached=widest), batches
 
 
 # -- two levers together ----------------------------------------------------------------------
 @dataclass(frozen=True)
-class LeverGrid:
+class LeverGrid(Tabular):
     """Two levers at every pair of intensities: ``[i][j]`` is lever ``a`` at ``intensities_a[i]``
     and lever ``b`` at ``intensities_b[j]``; row and column 0 are the single levers (intensity 0)."""
 
@@ -583,7 +827,7 @@ def lever_grid(
     horizon: int | None = None,
     policy: str | None = None,
     certain: bool = False,
-    baseline: RunResult | None = None,
+    baseline: RunResult | Baselines | None = None,
     progress: Progress | None = None,
 ) -> LeverGrid:
     """P(settlement within 12 and 24 months) for levers ``a`` and ``b`` at every pair of intensities.
@@ -598,12 +842,12 @@ def lever_grid(
     la, lb = _levers(sc, [a, b])
     xa = _axis(la, intensities)
     xb = _axis(lb, intensities if intensities_b is None else intensities_b)
-    base = baseline or baseline_run(sc, samples, paths, seed, horizon, policy)
+    base = _as_batches(baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
     _check_baseline(sc, base)
     pairs = [(i, j) for i in range(len(xa)) for j in range(len(xb))]
     settings = [Setting({a: xa[i], b: xb[j]}, certain=certain) for i, j in pairs]
-    tallies = simulate_settings(base, settings, progress)
-    t0 = Tally.of_run(base)
+    tallies = base.simulate(settings, progress)
+    t0 = base.tally()
     cells: dict[str, list[list[float]]] = {}
     for key in ("p12", "p12_se", "d_p12", "d_p12_se", "p24", "p24_se", "d_p24", "d_p24_se"):
         cells[key] = [[math.nan] * len(xb) for _ in xa]
@@ -692,7 +936,11 @@ def _always_certain(lv: Lever) -> bool:
     return lv.credibility.is_fixed and lv.credibility.nominal() == 1.0
 
 
-def _check_baseline(scenario: Scenario, baseline: RunResult) -> None:
+def _as_batches(baseline: RunResult | Baselines) -> Baselines:
+    return baseline if isinstance(baseline, Baselines) else Baselines((baseline,))
+
+
+def _check_baseline(scenario: Scenario, baseline: RunResult | Baselines) -> None:
     if baseline.scenario != scenario:
         raise ValueError("the baseline must be a run of the same scenario")
 

@@ -48,19 +48,23 @@ from numpy.typing import NDArray
 from scipy.optimize import NonlinearConstraint, OptimizeResult, differential_evolution
 
 from ceasefire import __version__
+from ceasefire.analysis.frames import Tabular
 from ceasefire.analysis.levers import (
     DEFAULT_PATHS,
     DEFAULT_SAMPLES,
+    Baselines,
     Estimate,
     Setting,
     Tally,
     _levers,
     _load,
     baseline_run,
+    difference,
     expected,
     level,
     simulate_settings,
 )
+from ceasefire.run.experiment import RunResult
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.scenario.schema import Lever, Scenario
 
@@ -240,7 +244,7 @@ def _search(
 
 
 @dataclass(frozen=True)
-class PriceOfPeace:
+class PriceOfPeace(Tabular):
     """The cheapest package found, and its probability re-estimated on a fresh, larger run.
 
     ``reached``: the search found a package meeting the target at the search size;
@@ -264,7 +268,7 @@ class PriceOfPeace:
     cost_p95: float
     probability: Estimate  # P(settlement within `within` months) with the package, confirmation run
     baseline: Estimate  # without levers, confirmation run
-    at_max: Estimate | None  # every lever at its largest intensity (when not reached)
+    at_max: Estimate | None  # every lever of the search at its largest intensity (when not reached)
     search_probability: float  # the search's estimate: baseline (confirmation run) + change (search runs)
     search_baseline: float  # P without levers on the search runs
     samples: int
@@ -281,6 +285,10 @@ class PriceOfPeace:
     optimizer: str
     seconds: float
     version: str = __version__
+    search_message: str = ""  # the optimizer's own stopping message (diagnostics, not for readers)
+    reference_samples: int | None = None  # the run the levels are stated against, when not the confirmation
+    reference_paths: int | None = None
+    searched: bool = True  # False: every lever at its largest intensity fell short, so no search was run
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: non-finite numbers become ``None``."""
@@ -305,6 +313,9 @@ def price_of_peace(
     confirm_seed: int | None = None,
     screen: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    confirm: RunResult | Baselines | None = None,
+    reference: RunResult | None = None,
+    stop_at_max: bool = True,
 ) -> PriceOfPeace:
     """The cheapest package of lever intensities that brings P(settlement within ``within`` months)
     to ``target``, searched at ``search_samples x search_paths`` on ``seed`` and confirmed at
@@ -313,6 +324,18 @@ def price_of_peace(
     During the search a package's probability is estimated as the confirmation run's probability
     without levers plus the package's change on the search runs: the change, a paired difference
     on common random numbers, is precise even on small runs, while the level is not.
+
+    ``confirm`` gives the confirmation runs instead (a run without levers, or batches of them,
+    whose sizes and seeds then replace ``samples``, ``paths`` and ``confirm_seed``). ``reference``,
+    a larger run without levers (e.g. a report's headline run), makes every probability reported
+    its level plus the change on the confirmation runs (common random numbers), with the two
+    standard errors combined, so that the price of peace starts from the same probability as that
+    run; the confirmation runs then measure changes only.
+
+    With ``stop_at_max``, every lever of the search at its largest intensity is confirmed first:
+    when even that falls short of the target, no search is run and the result says so (a package
+    of smaller intensities could beat it only if some lever lowered the probability in company,
+    which the screen is there to rule out).
 
     ``levers`` restricts the package to some levers (default: all of the scenario's, which must
     then share one cost unit). With ``screen``, levers that alone at their largest intensity do
@@ -338,11 +361,16 @@ def price_of_peace(
         raise ValueError(f"within must be a whole number of months in [1, {h}] (the horizon), got {within!r}")
     quantity = f"p{within}"
     search_base = baseline_run(sc, search_samples, search_paths, seed, h, policy, stage("baseline (search)"))
-    fresh = search_base.spec.seed + 1 if confirm_seed is None else confirm_seed
-    samples = DEFAULT_SAMPLES if samples is None else samples
-    paths = DEFAULT_PATHS if paths is None else paths
-    confirm = baseline_run(sc, samples, paths, fresh, h, search_base.spec.policy, stage("baseline (confirm)"))
-    p0 = level(Tally.of_run(confirm), quantity)
+    if confirm is None:
+        fresh = search_base.spec.seed + 1 if confirm_seed is None else confirm_seed
+        samples = DEFAULT_SAMPLES if samples is None else samples
+        paths = DEFAULT_PATHS if paths is None else paths
+        confirm = baseline_run(sc, samples, paths, fresh, h, search_base.spec.policy, stage("baseline (confirm)"))
+    checked = confirm if isinstance(confirm, Baselines) else Baselines((confirm,))
+    if reference is not None and (reference.scenario != sc or reference.spec.levers):
+        raise ValueError("the reference must be a run without levers of the same scenario")
+    t0_confirm = checked.tally()
+    p0 = level(Tally.of_run(reference) if reference is not None else t0_confirm, quantity)
     p0_search = level(Tally.of_run(search_base), quantity).value
 
     pool = list(chosen)
@@ -353,6 +381,14 @@ def price_of_peace(
         dropped = tuple(lv.id for lv, g in zip(pool, gains, strict=True) if g <= 0)
         pool = [lv for lv, g in zip(pool, gains, strict=True) if g > 0] or pool
     ids = [lv.id for lv in pool]
+    unit_costs = [expected(lv.cost_per_unit) for lv in pool]
+    upper = {lv.id: lv.intensity_max for lv in pool}
+
+    def confirmed(t: Tally) -> Estimate:
+        if reference is None:
+            return level(t, quantity)
+        change = difference(t, t0_confirm, quantity)
+        return Estimate(p0.value + change.value, float(np.hypot(p0.se, change.se)))
 
     def probability(x: Array) -> Array:
         """The confirmation run's level plus the package's change on the search runs (CRN)."""
@@ -360,26 +396,49 @@ def price_of_peace(
         small = np.array([level(t, quantity).value for t in simulate_settings(search_base, settings)])
         return p0.value + (small - p0_search)
 
-    found = cheapest_package(
-        probability,
-        [expected(lv.cost_per_unit) for lv in pool],
-        [lv.intensity_max for lv in pool],
-        target,
-        steps=steps,
-        popsize=popsize,
-        maxiter=maxiter,
-        seed=search_base.spec.seed,
-        progress=stage("search (generations)"),
-    )
-    package = {lv.id: 0.0 for lv in chosen} | dict(zip(ids, found.x, strict=True))
-    settings = [Setting(package)]
-    if not found.feasible:
-        settings.append(Setting({lv.id: lv.intensity_max for lv in chosen}))
-    tallies = simulate_settings(confirm, settings, stage("confirm"))
-    p = level(tallies[0], quantity)
-    at_max = level(tallies[1], quantity) if not found.feasible else None
-    per_sample = sum(confirm.parameters[f"levers.{i}.cost_per_unit"] * x for i, x in package.items())
-    spec = confirm.spec
+    at_max: Estimate | None = None
+    if stop_at_max:
+        at_max = confirmed(checked.simulate([Setting(upper)], stage("every lever at its largest intensity"))[0])
+    if at_max is not None and at_max.value < target:
+        top = tuple(upper[i] for i in ids)
+        estimate = float(probability(np.array([top]))[0])
+        found = PackageSearch(
+            x=top,
+            probability=estimate,
+            cost=float(np.dot(unit_costs, top)),
+            feasible=False,
+            best_x=top,
+            best_probability=estimate,
+            evaluations=1,
+            generations=0,
+            message="not searched: every lever at its largest intensity falls short of the target",
+        )
+        package = {lv.id: 0.0 for lv in chosen} | upper
+        p = at_max
+    else:
+        found = cheapest_package(
+            probability,
+            unit_costs,
+            [upper[i] for i in ids],
+            target,
+            steps=steps,
+            popsize=popsize,
+            maxiter=maxiter,
+            seed=search_base.spec.seed,
+            progress=stage("search (generations)"),
+        )
+        package = {lv.id: 0.0 for lv in chosen} | dict(zip(ids, found.x, strict=True))
+        settings = [Setting(package)]
+        if not found.feasible and at_max is None:
+            settings.append(Setting(upper))
+        tallies = checked.simulate(settings, stage("confirm"))
+        p = confirmed(tallies[0])
+        if found.feasible:
+            at_max = None
+        elif at_max is None:
+            at_max = confirmed(tallies[1])
+    per_sample = sum(checked.parameter(f"levers.{i}.cost_per_unit") * x for i, x in package.items())
+    spec = checked.spec
     return PriceOfPeace(
         scenario=sc.scenario.id,
         target=float(target),
@@ -409,13 +468,22 @@ def price_of_peace(
         steps=steps,
         evaluations=found.evaluations,
         generations=found.generations,
-        optimizer=f"scipy differential_evolution + lattice descent: {found.message}",
+        optimizer="SciPy's differential evolution, then a descent on the lattice",
         seconds=time.perf_counter() - start,
+        search_message=found.message,
+        reference_samples=None if reference is None else reference.spec.samples,
+        reference_paths=None if reference is None else reference.spec.paths,
+        searched=found.generations > 0 or found.feasible or not found.message.startswith("not searched"),
     )
 
 
 def _verdict(found: PackageSearch, p: Estimate, at_max: Estimate | None, target: float, within: int) -> str:
     what = f"P(settlement within {within} months) >= {target:.0%}"
+    if not found.feasible and found.message.startswith("not searched"):
+        return (
+            f"no package reaches {what}: every lever at its largest intensity gives {p.value:.1%} ± {p.se:.1%}, "
+            "so no package was searched for"
+        )
     if not found.feasible or at_max is not None:
         at_max = at_max or p
         return (

@@ -36,17 +36,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
+from ceasefire.run.executor import Executor, executor_for
 from ceasefire.run.jsonsafe import json_safe
-from ceasefire.run.sweep import (
-    LEVER_PREFIX,
-    METRICS,
-    Executor,
-    SweepSpec,
-    executor_for,
-    model_factors,
-    run_sweep,
-)
+from ceasefire.run.sweep import LEVER_PREFIX, METRICS, SweepSpec, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
 __all__ = ["METHODS", "Factor", "SensitivityResult", "analyze_factors", "sensitivity"]
@@ -152,7 +146,7 @@ METHODS: dict[str, Method] = {
 
 
 @dataclass(frozen=True)
-class SensitivityResult:
+class SensitivityResult(Tabular):
     """Indices of every factor for one output, ranked (largest ``rank_by`` first)."""
 
     scenario: str

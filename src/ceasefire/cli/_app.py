@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 app = typer.Typer(
     add_completion=False,
@@ -37,16 +39,67 @@ CoresOpt = Annotated[
 """``--workers`` of the commands computed in worker processes of their own (``run``, ``explain``)."""
 
 
+MkdirOpt = Annotated[bool, typer.Option("--mkdir", help="create the output's missing folders (else an error)")]
+"""``--mkdir`` of every command that writes a file."""
+
+
 def fail(message: str) -> typer.Exit:
-    """Print ``message`` (plain text, never markup) as an error and return the exit (code 2) to raise."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """Print ``message`` (plain text, never markup) as an error and return the exit (code 2) to raise.
+
+    Never wrapped: ``FILE:LINE: KEY`` stays on one line whatever the terminal's width.
+    """
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
-def emit_json(target: str | None, document: dict[str, Any]) -> None:
-    """Write ``document`` as JSON to stdout (``-``) or atomically to the file ``target`` (nothing if None).
+SEED_MAX = 2**63 - 1
+"""Largest seed, as in scenario files (a 64-bit seed)."""
 
-    NaN and infinity are refused rather than written as invalid JSON.
+SeedOpt = Annotated[int | None, typer.Option(min=0, max=SEED_MAX, help="random seed (default: the scenario's)")]
+"""``--seed`` of every command: non-negative and below 2^63, as scenario files require."""
+
+
+def check_outputs(*targets: str | Path | None, mkdir: bool = False) -> None:
+    """Check each output target before any work: a missing folder is an error unless ``mkdir`` (then it
+    is created), a folder or a link loop is refused; ``-`` and ``None`` pass."""
+    from ceasefire.run.store import resolve_target
+
+    for target in targets:
+        if target is None or str(target) == "-":
+            continue
+        try:
+            resolve_target(target, parents=mkdir)
+        except OSError as e:
+            raise fail(f"cannot write {target}: {e.strerror or e}" + ("" if mkdir else "; or pass --mkdir")) from None
+
+
+def guard_budget(check: Callable[[], None]) -> None:
+    """Run a size or memory check (:mod:`ceasefire.run.budget`) before any work; its refusal is an error."""
+    from ceasefire.run.budget import BudgetError
+
+    try:
+        check()
+    except BudgetError as e:
+        raise fail(str(e)) from None
+
+
+def workers_for(workers: int | None) -> int:
+    """The processes a command may use: ``--workers``, else ``CEASEFIRE_WORKERS``, else every CPU."""
+    import os
+
+    if workers is not None:
+        return workers
+    try:
+        return max(1, int(os.environ.get("CEASEFIRE_WORKERS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
+
+
+def emit_json(target: str | None, document: dict[str, Any], mkdir: bool = False) -> None:
+    """Write ``document`` as JSON to stdout (``-``) or to the file ``target`` (nothing if None), safely
+    (:func:`ceasefire.run.store.write_atomic`: a regular file atomically, a device or a pipe in place, a
+    missing folder an error unless ``mkdir``). NaN and infinity are refused rather than written as
+    invalid JSON.
     """
     if target is None:
         return
@@ -56,10 +109,10 @@ def emit_json(target: str | None, document: dict[str, Any]) -> None:
     from ceasefire.run.store import write_json
 
     try:
-        write_json(Path(target), document)
+        write_json(Path(target), document, parents=mkdir)
     except OSError as e:
         raise fail(f"could not write {target}: {e.strerror or e}") from None
-    err.print(f"wrote {target}")
+    err.print(f"wrote {target}", highlight=False, soft_wrap=True)
 
 
 def parse_levers(items: list[str]) -> dict[str, float]:
@@ -74,12 +127,25 @@ def parse_levers(items: list[str]) -> dict[str, float]:
     return levers
 
 
+class _Count(ProgressColumn):
+    """``done/total unit``, or nothing while the total is not known yet (never ``0/None``)."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text(f"{task.completed:g}/{task.total:g} {self.unit}".rstrip())
+
+
 def progress_bar(show: bool, unit: str = "samples") -> Progress:
     """A Rich progress bar on stderr with elapsed time and an estimate of the time left."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} " + unit),
+        _Count(unit),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,

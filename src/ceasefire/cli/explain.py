@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import CoresOpt, app, emit_json, fail, progress_bar
+from ceasefire.cli._app import (
+    CoresOpt,
+    MkdirOpt,
+    SeedOpt,
+    app,
+    check_outputs,
+    emit_json,
+    fail,
+    guard_budget,
+    progress_bar,
+    workers_for,
+)
 from ceasefire.errors import CeasefireError
 
 _SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML file")
@@ -16,7 +27,7 @@ _SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML fil
 def explain(
     scenario: Annotated[str, _SCENARIO],
     side: Annotated[str, typer.Option(help="whose calculus: A or B")] = "A",
-    month: Annotated[int, typer.Option(min=0, help="the month of the calculus (0: the start)")] = 0,
+    month: Annotated[int, typer.Option(min=0, max=600, help="the month of the calculus (0: the start)")] = 0,
     terms: Annotated[
         str | None,
         typer.Option(
@@ -24,26 +35,32 @@ def explain(
             "the other leader would sign"
         ),
     ] = None,
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="paths per sample")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="paths per sample")] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months of his stopping problem")] = None,
     json_out: Annotated[
         str | None, typer.Option("--json", help="write the explanation as JSON ('-' for stdout)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
     workers: CoresOpt = None,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Why a leader does not take a deal: his gap between fighting on and the best terms, split
     into the scenario's factors by exact Shapley values."""
     from ceasefire.analysis import explain as ex
+    from ceasefire.run.budget import check_run_memory
     from ceasefire.scenario.load import load_scenario
 
     side = side.upper()
     if side not in ("A", "B"):
         raise fail(f"--side {side!r}: expected A or B")
+    check_outputs(json_out, mkdir=mkdir)
     try:
         sc = load_scenario(scenario)
+        n, m = samples or ex.DEFAULT_SAMPLES, paths or ex.DEFAULT_PATHS
+        months = horizon or sc.scenario.horizon
+        guard_budget(lambda: check_run_memory(n, m, months, workers=workers_for(workers)))
         show = not quiet and json_out != "-"
         with progress_bar(show, unit="coalitions") as bar:
             task = bar.add_task("explaining", total=None)
@@ -64,13 +81,14 @@ def explain(
     if show:
         print_explanation(result)
     if json_out is not None:
-        emit_json(json_out, result.to_dict())
+        emit_json(json_out, result.to_dict(), mkdir=mkdir)
 
 
 def print_explanation(e: Any) -> None:
     """The leader's values and the ranked Shapley table, on stdout."""
     from rich.console import Console
-    from rich.table import Table
+
+    from ceasefire.cli._tables import id_column, narrow_table, print_fitted, text_column, with_id
 
     out = Console(highlight=False)
     s = e.sizes
@@ -79,15 +97,15 @@ def print_explanation(e: Any) -> None:
         f"({s['samples']} samples x {s['paths']} paths, horizon {s['horizon']}, seed {s['seed']}, "
         f"{s['coalitions']} coalitions, {e.seconds:.1f} s)"
     )
-    values = Table(show_header=True, header_style="bold")
-    values.add_column("option")
-    values.add_column("value", justify="right")
+    values = narrow_table()
+    text_column(values, "option")
+    id_column(values, "value", justify="right")
     values.add_row("fight on", f"{e.fight_value:.2f}")
     for t, v in e.terms.items():
         share = e.compared_share.get(t, 0.0)
         mark = "" if share == 0 else "  (compared)" if share == 1 else f"  (compared in {share:.0%} of samples)"
         values.add_row(f"sign {t}{mark}", f"{v:.2f}")
-    out.print(values)
+    print_fitted(out, values)
     decomposed = (
         f"; with every factor neutral: {e.neutral_gap:+.2f}; the factors' parts sum to {e.gap - e.neutral_gap:+.2f}"
         if e.factors
@@ -99,38 +117,43 @@ def print_explanation(e: Any) -> None:
     if not e.factors:
         out.print("the scenario declares no [[factors]] for this side: the gap is not decomposed")
         return
-    table = Table(show_header=True, header_style="bold", title="Shapley decomposition of the gap")
-    for col, justify in (("factor", "left"), ("shapley", "right"), ("± s.e.", "right"), ("share", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    table.add_column("source")
+    table = narrow_table("Shapley decomposition of the gap")
+    text_column(table, "factor (id)")
+    for col in ("shapley", "± s.e.", "share"):
+        id_column(table, col, justify="right")
+    id_column(table, "source")
     for f in e.factors:
         share = "" if f.share is None else f"{f.share:.0%}"
-        name = f"{f.name} [dim]({f.id})[/]"
-        table.add_row(name, f"{f.shapley:+.2f}", f"{f.se:.2f}", share, f.source)
-    out.print(table)
+        table.add_row(with_id(f.name, f.id), f"{f.shapley:+.2f}", f"{f.se:.2f}", share, f.source)
+    print_fitted(out, table)
 
 
 @app.command()
 def claims(
     scenario: Annotated[str, _SCENARIO],
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
+    paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample")] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="write the report as JSON ('-' for stdout)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Check the scenario's claims against the model (supported, contradicted, undecided) and its
     sources' figures against each other."""
-    from ceasefire.analysis.claims import check_claims
+    from ceasefire.analysis.claims import check_claims, runs_needed
+    from ceasefire.run.budget import check_run_memory
     from ceasefire.scenario.load import load_scenario
 
+    check_outputs(json_out, mkdir=mkdir)
     try:
         sc = load_scenario(scenario)
     except CeasefireError as e:
         raise fail(str(e)) from None
     if not sc.claims and not sc.consistency:
         raise fail(f"scenario '{sc.scenario.id}' has no [[claims]] and no [[consistency]] checks")
+    n, m, months = samples or sc.run.samples, paths or sc.run.paths, horizon or sc.scenario.horizon
+    guard_budget(lambda: check_run_memory(n, m, months, runs=runs_needed(sc), objectives=len(sc.objectives)))
     show = not quiet and json_out != "-"
     try:
         with progress_bar(show) as bar:
@@ -145,13 +168,15 @@ def claims(
     if show:
         print_claims(report)
     if json_out is not None:
-        emit_json(json_out, report.to_dict())
+        emit_json(json_out, report.to_dict(), mkdir=mkdir)
 
 
 def print_claims(report: Any) -> None:
     """The claims table and the consistency checks, on stdout."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
+
+    from ceasefire.cli._tables import id_column, narrow_table, print_fitted, text_column
 
     out = Console(highlight=False)
     s = report.sizes
@@ -161,19 +186,26 @@ def print_claims(report: Any) -> None:
         f"samples, {report.seconds:.1f} s)"
     )
     colour = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
-    table = Table(show_header=True, header_style="bold")
-    for col in ("claim", "source", "quantity", "estimate [95%]", "claimed", "verdict"):
-        table.add_column(col)
+    table = narrow_table()
+    id_column(table, "claim, source")
+    text_column(table, "quantity")
+    text_column(table, "estimate [95%]", justify="right")
+    text_column(table, "claimed")
+    id_column(table, "verdict")
     for c in report.claims:
-        claimed = c.rule.split(":")[0]
-        table.add_row(c.id, c.source, c.quantity, c.display, claimed, f"[{colour[c.verdict]}]{c.verdict}[/]")
+        claimed = c.rule.split(":")[0].removeprefix("estimate ")
+        who = Text(c.id)
+        who.append("\n" + c.source, style="dim")
+        verdict = f"{c.verdict} — beyond the horizon" if getattr(c, "reason", None) else c.verdict
+        table.add_row(who, c.quantity, c.display, claimed, Text(verdict, style=colour[c.verdict]))
     if report.claims:
-        out.print(table)
+        print_fitted(out, table)
     if report.inconsistencies:
-        checks = Table(show_header=True, header_style="bold", title="Consistency of the sources' figures")
-        for col in ("check", "result", "explanation"):
-            checks.add_column(col)
+        checks = narrow_table("Consistency of the sources' figures")
+        id_column(checks, "check")
+        id_column(checks, "result")
+        text_column(checks, "explanation")
         for r in report.inconsistencies:
             result = "[green]consistent[/]" if r.consistent else "[red]contradiction[/]"
             checks.add_row(r.id, result, r.explanation)
-        out.print(checks)
+        print_fitted(out, checks)

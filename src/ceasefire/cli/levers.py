@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import app, emit_json, fail, progress_bar
+from ceasefire.cli._app import MkdirOpt, SeedOpt, app, check_outputs, emit_json, fail, guard_budget, progress_bar
 from ceasefire.errors import CeasefireError
 
 if TYPE_CHECKING:
@@ -19,21 +20,48 @@ if TYPE_CHECKING:
 
 
 def _numbers(option: str, text: str) -> tuple[float, ...]:
+    from ceasefire.run.budget import LIMITS
+
+    most = LIMITS["intensities"].high
+    shown = text if len(text) <= 80 else text[:79] + "…"
+    parts = [v for v in text.split(",", most) if v.strip()]
+    if len(parts) > most:
+        raise fail(f"{option} {shown!r}: at most {most} numbers ({LIMITS['intensities'].why})")
     try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
+        values = tuple(float(v) for v in parts)
     except ValueError:
-        raise fail(f"{option} {text!r}: expected numbers separated by commas, e.g. 0.25,0.5,1") from None
-    if not values:
-        raise fail(f"{option} {text!r}: expected numbers separated by commas, e.g. 0.25,0.5,1")
+        raise fail(f"{option} {shown!r}: expected numbers separated by commas, e.g. 0.25,0.5,1") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise fail(f"{option} {shown!r}: expected finite numbers separated by commas, e.g. 0.25,0.5,1")
     return values
 
 
 def _names(option: str, text: str, count: int | None = None) -> list[str]:
-    names = [v.strip() for v in text.split(",")]
-    if any(not n for n in names) or (count is not None and len(names) != count):
+    names = [v.strip() for v in text.split(",", 1000)]
+    if any(not n for n in names) or (count is not None and len(names) != count) or len(names) > 999:
         want = f"{count} lever names" if count else "lever names"
-        raise fail(f"{option} {text!r}: expected {want} separated by a comma, e.g. carrot,steady-aid")
+        shown = text if len(text) <= 80 else text[:79] + "…"
+        raise fail(f"{option} {shown!r}: expected {want} separated by a comma, e.g. carrot,steady-aid")
     return names
+
+
+LONGEST_WINDOW = 24
+"""Lever effects and grids report settlement within 12 and 24 months."""
+
+
+def _check_horizon(months: int, price: bool, within: int) -> None:
+    """Refuse a horizon too short to decide what is reported: a settlement after the horizon is unknown,
+    not absent, so a window longer than the horizon cannot be estimated."""
+    if price and within > months:
+        raise fail(
+            f"--within {within}: a settlement within {within} months is beyond the horizon ({months} months); "
+            f"use --horizon {within} or more, or a shorter --within"
+        )
+    if not price and months < LONGEST_WINDOW:
+        raise fail(
+            f"lever effects report settlement within 12 and {LONGEST_WINDOW} months, beyond the horizon ({months} "
+            f"months); use --horizon {LONGEST_WINDOW} or more"
+        )
 
 
 @app.command()
@@ -43,9 +71,11 @@ def levers(
         str | None,
         typer.Option(help="lever intensities, comma-separated (default 0.25,0.5,1; a grid adds 0)"),
     ] = None,
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples (default 100)")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample (default 100)")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    samples: Annotated[
+        int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples (default 100)")
+    ] = None,
+    paths: Annotated[int | None, typer.Option(min=1, max=4096, help="inner paths per sample (default 100)")] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     policy: Annotated[str | None, typer.Option(help="decision rule: optimal or myopic")] = None,
     only: Annotated[str | None, typer.Option(help="only these levers, comma-separated")] = None,
@@ -57,28 +87,37 @@ def levers(
         float | None, typer.Option(help="price of peace: the cheapest package reaching this probability")
     ] = None,
     within: Annotated[
-        int | None, typer.Option(help="price of peace: of a settlement within this many months (default 12)")
+        int | None,
+        typer.Option(min=1, max=600, help="price of peace: of a settlement within this many months (default 12)"),
     ] = None,
     search_samples: Annotated[
-        int | None, typer.Option(min=1, help="price of peace: samples of the search runs (default 24)")
+        int | None, typer.Option(min=1, max=100_000, help="price of peace: samples of the search runs (default 24)")
     ] = None,
     search_paths: Annotated[
-        int | None, typer.Option(min=1, help="price of peace: paths of the search runs (default 24)")
+        int | None, typer.Option(min=1, max=4096, help="price of peace: paths of the search runs (default 24)")
     ] = None,
-    steps: Annotated[int | None, typer.Option(min=1, help="price of peace: intensity steps per lever (20)")] = None,
-    popsize: Annotated[int | None, typer.Option(min=1, help="price of peace: population multiplier (8)")] = None,
-    maxiter: Annotated[int | None, typer.Option(min=1, help="price of peace: generations at most (15)")] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, max=1_000, help="price of peace: intensity steps per lever (20)")
+    ] = None,
+    popsize: Annotated[
+        int | None, typer.Option(min=1, max=200, help="price of peace: population multiplier (8)")
+    ] = None,
+    maxiter: Annotated[
+        int | None, typer.Option(min=1, max=1_000, help="price of peace: generations at most (15)")
+    ] = None,
     screen: Annotated[
         bool, typer.Option(help="price of peace: leave out levers that alone do not raise the probability")
     ] = True,
     json_out: Annotated[str | None, typer.Option("--json", help="write the results as JSON ('-' for stdout)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """What each lever changes (settlement within 12 and 24 months, casualties, the ceasefire's
     survival), a two-lever grid (--grid A,B), or the price of peace (--target P --within M)."""
     from ceasefire.analysis import levers as lev
     from ceasefire.analysis import price
     from ceasefire.model.engine import POLICIES
+    from ceasefire.run.budget import check_run_memory
     from ceasefire.scenario.load import load_scenario, scenario_hash
 
     if grid is not None and target is not None:
@@ -87,6 +126,9 @@ def levers(
         raise fail("--within goes with --target (the price of peace)")
     if policy is not None and policy not in POLICIES:
         raise fail(f"--policy {policy!r}: expected one of {', '.join(POLICIES)}")
+    if target is not None and not 0.0 < target <= 1.0:
+        raise fail(f"--target {target:g}: expected a probability in (0, 1]")
+    check_outputs(json_out, mkdir=mkdir)
     xs = _numbers("--intensities", intensities) if intensities is not None else None
     chosen = _names("--only", only) if only is not None else None
     pair = _names("--grid", grid, 2) if grid is not None else None
@@ -95,6 +137,9 @@ def levers(
         digest = scenario_hash(scenario)
     except (CeasefireError, ValueError) as e:
         raise fail(str(e)) from None
+    n, m, months = samples or lev.DEFAULT_SAMPLES, paths or lev.DEFAULT_PATHS, horizon or sc.scenario.horizon
+    _check_horizon(months, target is not None, 12 if within is None else within)
+    guard_budget(lambda: check_run_memory(n, m, months, objectives=len(sc.objectives)))
 
     show = not quiet and json_out != "-"
     sizes: dict[str, Any] = {"samples": samples, "paths": paths, "seed": seed, "horizon": horizon, "policy": policy}
@@ -132,18 +177,18 @@ def levers(
     if show:
         from rich.console import Console
 
+        from ceasefire.cli._tables import print_fitted
+
         out = Console()
         if isinstance(result, price.PriceOfPeace):
-            out.print(_price_table(sc.scenario.title, result))
+            print_fitted(out, _price_table(sc.scenario.title, result))
         elif isinstance(result, lev.LeverGrid):
-            for part in _grid_tables(sc.scenario.title, result):
-                out.print(part)
+            print_fitted(out, *_grid_tables(sc.scenario.title, result))
         else:
-            for part in _effects_tables(sc.scenario.title, result):
-                out.print(part)
+            print_fitted(out, *_effects_tables(sc.scenario.title, result))
             if result.skipped:
                 out.print(f"skipped (above the lever's largest intensity): {', '.join(result.skipped)}")
-    emit_json(json_out, doc)
+    emit_json(json_out, doc, mkdir=mkdir)
 
 
 # -- tables -----------------------------------------------------------------------------------
@@ -152,6 +197,13 @@ def _pts(d: float | None, se: float | None = None) -> str:
     if d is None or d != d:
         return "–"
     return f"{100 * d:+.1f}" + ("" if se is None else f" ± {100 * se:.1f}")
+
+
+def _level(e: Any) -> str:
+    """A probability in % ± one standard error, or why there is none (a horizon too short, no ceasefire)."""
+    if e.value != e.value:
+        return "not observed (beyond the horizon, or no ceasefire)"
+    return f"{100 * e.value:.1f}% ± {100 * e.se:.1f}"
 
 
 def _thousands(d: float, se: float) -> str:
@@ -171,13 +223,13 @@ def _heading(*lines: str) -> Text:
 
 
 def _table(*columns: str) -> Table:
-    from rich import box
-    from rich.table import Table
+    """A narrow table whose first column holds ids (never broken) and whose others hold numbers."""
+    from ceasefire.cli._tables import id_column, narrow_table, text_column
 
-    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    t.add_column(columns[0], overflow="fold", min_width=12)
+    t = narrow_table()
+    id_column(t, columns[0])
     for name in columns[1:]:
-        t.add_column(name, justify="right", no_wrap=True)
+        text_column(t, name, justify="right")
     return t
 
 
@@ -223,8 +275,7 @@ def _effects_tables(title: str, e: LeverEffects) -> list[RenderableType]:
             f"Lever effects on a settlement: {title}",
             sizes,
             how,
-            f"without levers: within 12 months {100 * b['p12'].value:.1f}% ± {100 * b['p12'].se:.1f}, "
-            f"within 24 months {100 * b['p24'].value:.1f}% ± {100 * b['p24'].se:.1f}",
+            f"without levers: within 12 months {_level(b['p12'])}, within 24 months {_level(b['p24'])}",
             f"x: intensity; cost: expected{', in ' + unit if unit else ''}; certain: the change if the lever were "
             "carried out for sure (credibility 1; its standard errors are in the JSON)",
         ),
@@ -234,7 +285,7 @@ def _effects_tables(title: str, e: LeverEffects) -> list[RenderableType]:
             sizes,
             how,
             f"without levers: casualties A {b['casualties_A'].value:,.0f}, B {b['casualties_B'].value:,.0f} "
-            f"over the horizon; a ceasefire holds 2 years with probability {100 * b['holds'].value:.1f}%",
+            f"over the horizon; a ceasefire holds 2 years with probability {_level(b['holds'])}",
             "cred.: the lever's mean credibility (the probability it is carried out and sustained)",
         ),
         harm,
@@ -247,7 +298,7 @@ def _grid_tables(title: str, g: LeverGrid) -> list[RenderableType]:
         (12, g.p12, g.p12_se, g.d_p12, g.d_p12_se),
         (24, g.p24, g.p24_se, g.d_p24, g.d_p24_se),
     ):
-        t = _table(f"{g.a} \\ {g.b}", *(f"{y:g}" for y in g.intensities_b))
+        t = _table("rows \\ columns", *(f"{y:g}" for y in g.intensities_b))
         t.add_section()
         for i, x in enumerate(g.intensities_a):
             cells = [
@@ -272,16 +323,15 @@ def _grid_tables(title: str, g: LeverGrid) -> list[RenderableType]:
 
 
 def _price_table(title: str, f: PriceOfPeace) -> Table:
-    from rich.table import Table
+    from ceasefire.cli._tables import narrow_table
 
-    t = Table(
-        title=f"The price of peace: {title}\nthe cheapest package with P(settlement within {f.within} months) "
-        f">= {f.target:.0%}",
-        title_justify="left",
-        show_header=False,
+    t = narrow_table(
+        f"The price of peace: {title}\nthe cheapest package with P(settlement within {f.within} months) "
+        f">= {f.target:.0%}"
     )
-    t.add_column("quantity", style="cyan")
-    t.add_column("value")
+    t.show_header = False
+    t.add_column("quantity", style="cyan", ratio=1)
+    t.add_column("value", ratio=3)
     t.add_row("verdict", f.verdict)
     used = {k: x for k, x in f.package.items() if x > 0}
     t.add_row("package", ", ".join(f"{k} = {x:g}" for k, x in used.items()) or "no lever")

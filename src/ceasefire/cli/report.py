@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ceasefire.cli._app import app, err, fail, progress_bar
+from ceasefire.cli._app import MkdirOpt, SeedOpt, app, check_outputs, err, fail, guard_budget, progress_bar
 from ceasefire.errors import CeasefireError
 
 
@@ -24,7 +24,7 @@ def _need_viz() -> None:
 
 
 def _sections(sections: str | None, quick: bool) -> tuple[str, ...]:
-    from ceasefire.report.html import ANALYSIS_SECTIONS
+    from ceasefire.analysis.report_data import ANALYSIS_SECTIONS
 
     if quick:
         return ()
@@ -37,13 +37,40 @@ def _sections(sections: str | None, quick: bool) -> tuple[str, ...]:
     return chosen
 
 
+def _check_report(
+    scenario: str, samples: int | None, paths: int | None, horizon: int | None, sections: tuple[str, ...]
+) -> None:
+    """Before any work: a horizon that decides every section shown, and the headline run's memory (the
+    analysis sections run at their own small sizes)."""
+    from ceasefire.run.budget import check_run_memory
+    from ceasefire.scenario.load import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+    except CeasefireError as e:
+        raise fail(str(e)) from None
+    n, m, months = samples or sc.run.samples, paths or sc.run.paths, horizon or sc.scenario.horizon
+    if "levers" in sections and months < 24:
+        raise fail(
+            f"the report's levers section shows settlement within 12 and 24 months, beyond the horizon ({months} "
+            "months); use --horizon 24 or more, or --sections without levers"
+        )
+    check_run_memory(n, m, months, runs=2, objectives=len(sc.objectives))
+
+
 @app.command()
 def report(
     scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write")] = Path("report.html"),
-    samples: Annotated[int | None, typer.Option(min=1, help="outer parameter samples (headline run)")] = None,
-    paths: Annotated[int | None, typer.Option(min=1, help="inner paths per sample (headline run)")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write ('-' for stdout)")] = Path(
+        "report.html"
+    ),
+    samples: Annotated[
+        int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples (headline run)")
+    ] = None,
+    paths: Annotated[
+        int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample (headline run)")
+    ] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     sections: Annotated[
         str | None,
@@ -52,14 +79,43 @@ def report(
         ),
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="no analysis sections: the model run only")] = False,
-    analysis_samples: Annotated[int, typer.Option(min=1, help="samples per analysis evaluation")] = 12,
-    analysis_paths: Annotated[int, typer.Option(min=1, help="paths per analysis evaluation")] = 24,
+    why_samples: Annotated[
+        int | None, typer.Option(min=1, help="why: samples of each coalition (default: ceasefire explain's)")
+    ] = None,
+    why_paths: Annotated[
+        int | None, typer.Option(min=1, help="why: paths of each coalition (default: ceasefire explain's)")
+    ] = None,
+    analysis_samples: Annotated[
+        int, typer.Option(min=1, max=100_000, help="samples per evaluation of the price's search")
+    ] = 12,
+    analysis_paths: Annotated[
+        int, typer.Option(min=1, max=4096, help="paths per evaluation of the Morris screen and the price's search")
+    ] = 24,
+    lever_width: Annotated[
+        float,
+        typer.Option(min=0.1, max=50.0, help="lever study: add samples until each 95% interval is ± this (points)"),
+    ] = 3.0,
+    lever_paths: Annotated[
+        int | None, typer.Option(min=1, help="lever study: paths per sample (default: a quarter of --paths)")
+    ] = None,
+    lever_max_samples: Annotated[
+        int | None, typer.Option(min=1, help="lever study: samples at most (default: five times --samples)")
+    ] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="also print it to PDF (same name, .pdf) with Chromium")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Write one self-contained HTML report (opens offline; Plotly embedded)."""
     _need_viz()
-    from ceasefire.report.html import ReportOptions, compute_report, render_report, write_pdf, write_report
+    check_outputs(output, mkdir=mkdir)
+    if pdf and str(output) == "-":
+        raise fail("--pdf needs --output to name a file (the PDF is written beside it)")
+    chosen = _sections(sections, quick)
+    guard_budget(lambda: _check_report(scenario, samples, paths, horizon, chosen))
+    from ceasefire.analysis.report_compute import compute_report
+    from ceasefire.analysis.report_data import ReportOptions
+    from ceasefire.report.html import render_report, write_pdf
+    from ceasefire.run.store import write_atomic
 
     start = time.perf_counter()
     try:
@@ -68,11 +124,16 @@ def report(
             paths=paths,
             seed=seed,
             horizon=horizon,
-            sections=_sections(sections, quick),
+            sections=chosen,
+            why_samples=why_samples,
+            why_paths=why_paths,
             analysis_samples=analysis_samples,
             analysis_paths=analysis_paths,
+            lever_half_width=lever_width / 100,
+            lever_paths=lever_paths,
+            lever_max_samples=lever_max_samples,
         )
-        with progress_bar(not quiet, "steps") as bar:
+        with progress_bar(not quiet, "‰ of the report") as bar:
             task = bar.add_task("loading", total=1)
 
             def progress(stage: str, done: int, total: int) -> None:
@@ -83,7 +144,7 @@ def report(
         raise fail(str(e)) from None
     page = render_report(data)
     try:
-        write_report(output, page)
+        write_atomic(output, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     except OSError as e:
         raise fail(f"could not write the report: {e.strerror or e} ({e.filename or output})") from None
     for section, why in data.unavailable.items():
@@ -97,6 +158,25 @@ def report(
         except RuntimeError as e:
             raise fail(str(e)) from None
         err.print(f"wrote {target}", highlight=False)
+
+
+def check_listen(host: str, port: int) -> None:
+    """Refuse, before announcing a URL, an address this machine cannot listen on: a name that does not
+    resolve, an address that is not valid or not this machine's, a port already taken."""
+    import socket
+
+    shown = host if len(host) <= 80 else host[:79] + "…"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError, ValueError) as e:
+        raise fail(f"--host {shown!r}: not an address or a name this machine can resolve ({e})") from None
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as e:
+        raise fail(f"cannot listen on {shown} port {port}: {e.strerror or e}") from None
 
 
 @app.command()
@@ -114,6 +194,7 @@ def serve(
     _need_viz()
     from ceasefire.web.app import create_app
 
+    check_listen(host, port)
     try:
         dash_app = create_app(scenario, scenarios_dir=scenarios_dir)
     except (CeasefireError, ValueError) as e:

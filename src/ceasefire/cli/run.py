@@ -9,7 +9,20 @@ from typing import Annotated
 import typer
 
 from ceasefire import __version__
-from ceasefire.cli._app import CoresOpt, app, emit_json, err, fail, parse_levers, progress_bar
+from ceasefire.cli._app import (
+    CoresOpt,
+    MkdirOpt,
+    SeedOpt,
+    app,
+    check_outputs,
+    emit_json,
+    err,
+    fail,
+    guard_budget,
+    parse_levers,
+    progress_bar,
+    workers_for,
+)
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES
 
@@ -19,7 +32,7 @@ def run(
     scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
     samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
     paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample")] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed")] = None,
+    seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     lookahead: Annotated[int | None, typer.Option(min=1, max=120, help="myopic look-ahead, months")] = None,
     policy: Annotated[str, typer.Option(help=f"decision rule: {', '.join(POLICIES)}")] = "optimal",
@@ -44,9 +57,11 @@ def run(
         str, typer.Option(help="engine: 'numpy', or 'jax' (the jax extra; runs on a GPU where jax sees one)")
     ] = "numpy",
     workers: CoresOpt = None,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Simulate a scenario and print the summary table."""
     from ceasefire.report.table import print_summary
+    from ceasefire.run.budget import check_run_memory
     from ceasefire.run.experiment import RunSpec, check_backend
     from ceasefire.run.experiment import run as run_experiment
     from ceasefire.run.store import result_document, write_parquet
@@ -61,6 +76,7 @@ def run(
         check_backend(backend)
     except ValueError as e:
         raise fail(f"--backend {backend!r}: {e}") from None
+    check_outputs(json_out, parquet, mkdir=mkdir)
     try:
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
@@ -80,6 +96,20 @@ def run(
         spec.validate(sc)
     except (CeasefireError, ValueError) as e:
         raise fail(str(e)) from None
+    compare = compare_beliefs and spec.beliefs == "scenario" and spec.allow_settlement
+    guard_budget(
+        lambda: check_run_memory(
+            spec.samples,
+            spec.paths,
+            spec.horizon,
+            spec.policy,
+            runs=1 + compare,
+            workers=workers_for(workers),
+            objectives=len(sc.objectives),
+            json=json_out is not None,
+            parquet=parquet is not None,
+        )
+    )
 
     show = not quiet and json_out != "-"
     try:
@@ -87,7 +117,7 @@ def run(
             task = bar.add_task("simulating", total=spec.samples)
             result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
             other = None
-            if compare_beliefs and spec.beliefs == "scenario" and spec.allow_settlement:
+            if compare:
                 bar.update(task, description="true beliefs", completed=0)
                 other = run_experiment(
                     sc,
@@ -106,10 +136,10 @@ def run(
         print_summary(summary)
     try:
         if json_out is not None:
-            emit_json(json_out, result_document(result, summary, digest, per_path=True))
+            emit_json(json_out, result_document(result, summary, digest, per_path=True), mkdir=mkdir)
         if parquet is not None:
-            write_parquet(parquet, result, summary, digest)
-            err.print(f"wrote {parquet}")
+            write_parquet(parquet, result, summary, digest, parents=mkdir)
+            err.print(f"wrote {parquet}", highlight=False, soft_wrap=True)
     except OSError as e:
         raise fail(f"could not write results: {e.strerror or e} ({e.filename or ''})") from None
 

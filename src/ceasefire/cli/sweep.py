@@ -9,17 +9,34 @@ from typing import Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import app, emit_json, err, fail, parse_levers, progress_bar
+from ceasefire.cli._app import (
+    SEED_MAX,
+    MkdirOpt,
+    app,
+    check_outputs,
+    emit_json,
+    err,
+    fail,
+    guard_budget,
+    parse_levers,
+    progress_bar,
+    workers_for,
+)
 from ceasefire.errors import CeasefireError
 
 ScenarioArg = Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")]
-PathsOpt = Annotated[int | None, typer.Option(min=1, help="inner paths per point (common to every point)")]
-SeedOpt = Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")]
+PathsOpt = Annotated[
+    int | None, typer.Option(min=1, max=10_000_000, help="inner paths per point (common to every point)")
+]
+SeedOpt = Annotated[int | None, typer.Option(min=0, max=SEED_MAX, help="random seed (default: the scenario's)")]
+POINTS_MAX = 1_048_576
+"""Design points of a sweep, a sensitivity analysis or a discovery at most (``ceasefire.run.budget.LIMITS``)."""
 HorizonOpt = Annotated[int | None, typer.Option(min=1, max=600, help="months simulated (default: the scenario's)")]
 WorkersOpt = Annotated[
     int | None,
     typer.Option(
         min=1,
+        max=1024,
         help="local worker processes (default: CEASEFIRE_WORKERS, else the number of CPUs; 1 with --backend jax; "
         "1 runs in-process)",
     ),
@@ -60,17 +77,42 @@ def _load(scenario: str) -> Any:
         raise fail(str(e)) from None
 
 
+def _check_sweep(
+    sc: Any, points: int, paths: int | None, horizon: int | None, policy: str | None, workers: int | None
+) -> None:
+    """Before any work: the memory of ``points`` design points (their table, and each worker simulating whole
+    points); a point's columns are the scenario's parameters and the metrics."""
+    from ceasefire.run.budget import check_sweep_memory
+    from ceasefire.run.sweep import METRICS
+    from ceasefire.scenario.schema import iter_params
+
+    m, months = paths or sc.run.paths, horizon or sc.scenario.horizon
+    columns = sum(1 for _ in iter_params(sc)) + len(METRICS)
+    cores = workers_for(workers)
+    guard_budget(lambda: check_sweep_memory(points, columns, m, months, policy or "optimal", workers=cores))
+
+
+def _uncertain(sc: Any) -> int:
+    from ceasefire.scenario.schema import iter_params
+
+    return sum(1 for _, p in iter_params(sc) if not p.is_fixed)
+
+
 def _read_design(path: Path) -> Any:
     import pandas as pd
 
     try:
         if path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
+            table = pd.read_csv(path, nrows=POINTS_MAX + 1)
+        elif path.suffix.lower() in (".parquet", ".pq"):
+            table = pd.read_parquet(path)
+        else:
+            raise fail(f"--design {path}: expected a .csv or .parquet file")
     except (OSError, ValueError) as e:
         raise fail(f"--design {path}: cannot read it ({e})") from None
-    raise fail(f"--design {path}: expected a .csv or .parquet file")
+    if len(table) > POINTS_MAX:
+        raise fail(f"--design {path}: more than {POINTS_MAX:,} rows (the most points a sweep takes)")
+    return table
 
 
 @app.command()
@@ -81,14 +123,16 @@ def sweep(
         Path | None, typer.Option(help="the design: CSV or Parquet, columns = parameter paths or lever:ID")
     ] = None,
     n: Annotated[
-        int | None, typer.Option("-n", min=1, help="instead of --design: a Latin hypercube of N points")
+        int | None, typer.Option("-n", min=1, max=POINTS_MAX, help="instead of --design: a Latin hypercube of N points")
     ] = None,
     paths: PathsOpt = None,
     seed: SeedOpt = None,
     horizon: HorizonOpt = None,
     policy: Annotated[str | None, typer.Option(help="decision rule: optimal or myopic")] = None,
     metric: Annotated[list[str] | None, typer.Option(help="a metric to compute (repeatable; default all)")] = None,
-    chunk_rows: Annotated[int | None, typer.Option(min=1, help="rows per chunk (one Parquet part each)")] = None,
+    chunk_rows: Annotated[
+        int | None, typer.Option(min=1, max=POINTS_MAX, help="rows per chunk (one Parquet part each)")
+    ] = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     resume: ResumeOpt = False,
@@ -98,17 +142,21 @@ def sweep(
     """Evaluate a design (one experiment per row) over common random numbers; results in --out."""
     import time
 
-    from ceasefire.run.sweep import SweepSpec, executor_for, latin_hypercube, run_sweep
+    from ceasefire.run.executor import executor_for
+    from ceasefire.run.sweep import SweepSpec, latin_hypercube, run_sweep
 
     sc = _load(scenario)
     if (design is None) == (n is None):
         raise fail("give either --design FILE or -n N (a Latin hypercube of N points)")
+    table_in = _read_design(design) if design is not None else None
+    _check_sweep(sc, (n or 1) if table_in is None else len(table_in), paths, horizon, policy, workers)
     try:
         spec = SweepSpec.from_scenario(
             sc, paths=paths, seed=seed, horizon=horizon, policy=policy, metrics=metric, backend=backend
         )
         spec.validate()
-        table_in = _read_design(design) if design is not None else latin_hypercube(sc, n or 1, spec.seed)
+        if table_in is None:
+            table_in = latin_hypercube(sc, n or 1, spec.seed)
         start = time.perf_counter()
         calls: list[int] = []
         with _progress(not quiet, "sweeping") as update:
@@ -144,7 +192,8 @@ def sensitivity(
     output: Annotated[str, typer.Option(help="the metric to explain (see `ceasefire sweep --help`)")] = "p_settle_12",
     method: Annotated[str, typer.Option(help="sobol (first-order and total indices) or morris (screen)")] = "sobol",
     n: Annotated[
-        int | None, typer.Option("-N", "-n", min=2, help="Sobol base points (a power of 2) or Morris trajectories")
+        int | None,
+        typer.Option("-N", "-n", min=2, max=POINTS_MAX, help="Sobol base points (a power of 2) or Morris trajectories"),
     ] = None,
     paths: PathsOpt = None,
     seed: SeedOpt = None,
@@ -156,12 +205,13 @@ def sensitivity(
         int,
         typer.Option(
             min=0,
+            max=10_000,
             help="Sobol: keep the K parameters a Morris screen ranks highest apart, the rest as one group "
             "(0: every parameter apart)",
         ),
     ] = 12,
-    screen_n: Annotated[int, typer.Option(min=2, help="trajectories of that Morris screen")] = 10,
-    top: Annotated[int, typer.Option(min=1, help="rows shown in the table (JSON has all)")] = 20,
+    screen_n: Annotated[int, typer.Option(min=2, max=10_000, help="trajectories of that Morris screen")] = 10,
+    top: Annotated[int, typer.Option(min=1, max=100_000, help="rows shown in the table (JSON has all)")] = 20,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     out: OutOpt = None,
@@ -169,11 +219,17 @@ def sensitivity(
     backend: BackendOpt = "numpy",
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
     """Which uncertain parameters drive an output: Sobol indices or a Morris screen (SALib), ranked."""
     from ceasefire.analysis.sensitivity import sensitivity as run_sensitivity
 
+    check_outputs(json_out, mkdir=mkdir)
     sc = _load(scenario)
+    # Sobol: N (D + 2) points, a Morris screen first; Morris: N (D + 1); D at most every uncertain parameter
+    base = n or 64  # the larger default (Sobol: 64 base points)
+    points = base * (_uncertain(sc) + 2) + screen_n * (_uncertain(sc) + 1)
+    _check_sweep(sc, points, paths, horizon, None, workers)
     show = not quiet and json_out != "-"
     try:
         with _progress(show, f"{method} points") as update:
@@ -199,7 +255,7 @@ def sensitivity(
         raise fail(str(e)) from None
     if show:
         _print_sensitivity(result.to_dict(), top)
-    emit_json(json_out, result.to_dict())
+    emit_json(json_out, result.to_dict(), mkdir=mkdir)
 
 
 def _console() -> Any:
@@ -254,14 +310,15 @@ def _print_sensitivity(doc: dict[str, Any], top: int) -> None:
 def discover(
     scenario: ScenarioArg,
     where: Annotated[str, typer.Option(help="the outcome of interest, e.g. 'p_settle_36 < 0.5' (and, or, not, ( ))")],
-    n: Annotated[int, typer.Option("-n", min=2, help="Latin-hypercube points")] = 512,
+    n: Annotated[int, typer.Option("-n", min=2, max=POINTS_MAX, help="Latin-hypercube points")] = 512,
     paths: PathsOpt = 100,
     seed: SeedOpt = None,
     horizon: HorizonOpt = None,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="density a box must reach")] = 0.8,
-    max_boxes: Annotated[int, typer.Option(min=1, help="boxes to look for, one after another")] = 3,
+    max_boxes: Annotated[int, typer.Option(min=1, max=100, help="boxes to look for, one after another")] = 3,
     dims: Annotated[
-        int, typer.Option(min=0, help="peel over the D parameters that best separate the cases (0: all)")
+        int,
+        typer.Option(min=0, max=10_000, help="peel over the D parameters that best separate the cases (0: all)"),
     ] = 6,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -270,15 +327,24 @@ def discover(
     backend: BackendOpt = "numpy",
     json_out: JsonOpt = None,
     quiet: QuietOpt = False,
+    mkdir: MkdirOpt = False,
 ) -> None:
-    """Scenario discovery (PRIM): the boxes of assumptions in which the --where condition holds."""
+    """Scenario discovery (PRIM): the boxes of assumptions in which the --where condition holds.
+
+    Needs EMA Workbench, an optional extra: pip install 'ceasefire[discover]'."""
+    _need_discover()
     from ceasefire.analysis.discover import discover as run_discover
     from ceasefire.analysis.discover import parse_where
 
-    sc = _load(scenario)
-    show = not quiet and json_out != "-"
+    check_outputs(json_out, mkdir=mkdir)
     try:
         condition = parse_where(where)
+    except CeasefireError as e:
+        raise fail(str(e)) from None
+    sc = _load(scenario)
+    _check_sweep(sc, n, paths, horizon, None, workers)
+    show = not quiet and json_out != "-"
+    try:
         with _progress(show, "points") as update:
             result = run_discover(
                 sc,
@@ -301,7 +367,22 @@ def discover(
         raise fail(str(e)) from None
     if show:
         _print_discovery(result.to_dict())
-    emit_json(json_out, result.to_dict())
+    emit_json(json_out, result.to_dict(), mkdir=mkdir)
+
+
+def _need_discover() -> None:
+    """Fail with how to install it unless EMA Workbench (the ``discover`` extra) is importable."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # it warns about optional parallel back-ends at import
+            import ema_workbench  # noqa: F401
+    except ImportError:
+        raise fail(
+            "scenario discovery needs EMA Workbench, an optional extra: pip install 'ceasefire[discover]' "
+            "(or, in a clone, .venv/bin/pip install -e '.[discover]')"
+        ) from None
 
 
 def _print_discovery(doc: dict[str, Any]) -> None:

@@ -1,197 +1,90 @@
 """Figures of the report and the dashboard: plain data in, :class:`plotly.graph_objects.Figure` out.
 
-Two kinds of pure functions live here:
+The builders (``settlement_fan``, ``survival_chart``, ...) turn small dicts of lists into figures;
+the statistics they plot come from :mod:`ceasefire.analysis.curves` (re-exported here for the
+dashboard). Nothing here runs the model, reads files or touches the network; Plotly is imported
+here only, so ``import ceasefire`` never imports it (the ``viz`` extra).
 
-- *statistics* (``settlement_curves``, ``ceasefire_survival``, ``course_bands``, ``office_hazard``,
-  ``gap_bands``) turn per-path arrays of a run into small dicts of lists (JSON-friendly);
-- *builders* (``settlement_fan``, ``survival_chart``, ...) turn such dicts into figures.
-
-Nothing here runs the model, reads files or touches the network; Plotly is imported here only,
-so ``import ceasefire`` never imports it (the ``viz`` extra).
-
-Months are counted from 0, the scenario's start month; "settled within m months" means a first
-settlement in months 0 .. m-1, as in :mod:`ceasefire.run.summary`.
+Every figure must read at 800 px wide: long titles and category labels are wrapped
+(:func:`wrap`), value labels drawn outside bars get room inside the axes, and nothing is clipped.
+A leader's gap is always fighting on minus a named deal (above 0 he fights on).
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from numpy.typing import NDArray
-from scipy import stats
+
+from ceasefire.analysis.curves import (
+    QUANTILES,
+    REFERENCE_BEST,
+    ceasefire_survival,
+    course_bands,
+    gap_bands,
+    office_hazard,
+    settlement_curves,
+)
+
+__all__ = [
+    "QUANTILES",
+    "ceasefire_survival",
+    "course_bands",
+    "gap_bands",
+    "office_hazard",
+    "settlement_curves",
+]
 
 SIDE_COLOURS = {"A": "#b2182b", "B": "#2166ac"}
 POOLED = "#1b1b1b"
 BAND = "#4d7ea8"
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-
-Stats = dict[str, Any]
-
-
-# -- statistics ---------------------------------------------------------------------------------
-
-
-def _bands(per_unit: NDArray[np.float64]) -> dict[str, list[float]]:
-    """Quantiles :data:`QUANTILES` over the last axis, as lists named ``p05`` .. ``p95``."""
-    q = np.quantile(per_unit, QUANTILES, axis=-1)
-    return {f"p{round(100 * a):02d}": q[i].tolist() for i, a in enumerate(QUANTILES)}
+TITLE_CHARS = 56
+"""Characters per line of a figure's title: two figures side by side at 1,366 px, one at 800 px."""
+AXIS_CHARS = 36
+"""Characters per line of a vertical axis's title."""
+LABEL_CHARS = 30
+"""Characters per line of a category label (a bar's name)."""
+LABEL_ROOM = 0.25
+"""Share of the value axis's span kept free on each side for the value labels drawn outside bars."""
 
 
-def settlement_curves(
-    first_settlement: NDArray[np.int64], sample: NDArray[np.int64], samples: int, horizon: int
-) -> Stats:
-    """Probability of a first settlement within ``m`` months, ``m = 0 .. horizon``.
-
-    Parameters
-    ----------
-    first_settlement
-        Per path, the month of the first settlement (``-1``: none within the horizon).
-    sample
-        Per path, its outer (parameter) sample, ``0 .. samples-1``.
-
-    Returns
-    -------
-    dict
-        ``months``; ``pooled``: the share of all paths settled within each month count;
-        ``p05`` .. ``p95``: quantiles over the parameter samples of each sample's own curve (the
-        spread due to the uncertain parameters); ``samples``, ``paths`` (per sample).
-    """
-    first = np.asarray(first_settlement)
-    sample = np.asarray(sample)
-    if first.shape != sample.shape or first.size == 0:
-        raise ValueError("first_settlement and sample must be non-empty arrays of the same shape")
-    settled = (first >= 0) & (first < horizon)
-    counts = np.zeros((samples, horizon + 1))
-    np.add.at(counts, (sample[settled], first[settled] + 1), 1.0)
-    per_sample = np.bincount(sample, minlength=samples).astype(float)
-    curves = np.cumsum(counts, axis=1) / np.maximum(per_sample, 1.0)[:, None]  # (samples, months)
-    pooled = np.cumsum(counts.sum(axis=0)) / first.size
-    return {
-        "months": list(range(horizon + 1)),
-        "pooled": pooled.tolist(),
-        **_bands(curves.T),
-        "samples": samples,
-        "paths": int(first.size // max(samples, 1)),
-    }
-
-
-def ceasefire_survival(
-    break_rate: NDArray[np.float64], months_held: NDArray[np.int64], broke: NDArray[np.bool_], months: int
-) -> Stats:
-    """How long a first ceasefire holds: the model's survival curve and the Kaplan-Meier check.
-
-    Parameters
-    ----------
-    break_rate
-        Per first ceasefire, its constant monthly breakdown probability ``b``.
-    months_held, broke
-        Per first ceasefire, months it held in the simulation and whether it broke (else it was
-        censored at the horizon).
-    months
-        Length of the curve, months after signing.
-
-    Returns
-    -------
-    dict
-        ``months``; ``model``: ``mean((1 - b)^m)`` over the ceasefires (exact, any ``m``);
-        ``km``: the Kaplan-Meier estimate up to the longest observed duration (``None`` beyond);
-        ``ceasefires``: how many there were. Empty curves when there were none.
-    """
-    rate = np.asarray(break_rate, dtype=float)
-    m = np.arange(months + 1)
-    if rate.size == 0:
-        return {"months": m.tolist(), "model": [], "km": [], "ceasefires": 0}
-    model = np.mean((1.0 - rate[None, :]) ** m[:, None], axis=1)
-    held = np.asarray(months_held, dtype=float)
-    broke = np.asarray(broke, dtype=bool)
-    data = stats.CensoredData(uncensored=held[broke], right=held[~broke])
-    sf = stats.ecdf(data).sf if broke.any() else None
-    longest = held.max()
-    km: list[float | None] = []
-    for k in m:
-        if k > longest:
-            km.append(None)
-        else:
-            km.append(1.0 if sf is None else float(sf.evaluate(float(k))))
-    return {"months": m.tolist(), "model": model.tolist(), "km": km, "ceasefires": int(rate.size)}
-
-
-def course_bands(trajectory: NDArray[np.float64]) -> Stats:
-    """Median and bands over paths of a monthly trajectory ``(months + 1, paths)``."""
-    x = np.asarray(trajectory, dtype=float)
-    if x.ndim != 2 or x.shape[1] == 0:
-        raise ValueError(f"expected a (months, paths) array, got shape {x.shape}")
-    return {"months": list(range(x.shape[0])), **_bands(x), "mean": x.mean(axis=1).tolist()}
-
-
-def office_hazard(removal_month: NDArray[np.int64], horizon: int) -> Stats:
-    """Monthly hazard that the incumbent leader loses office, estimated from the simulated paths.
-
-    ``h_t`` = incumbents removed in month ``t`` / incumbents still in office at its start; a
-    life-table estimate over all paths (at war or at peace, successors not counted).
-
-    Parameters
-    ----------
-    removal_month
-        Per path, the month the incumbent lost office, ``-1`` if he did not within the horizon.
-    """
-    rm = np.asarray(removal_month)
-    removed = rm >= 0
-    events = np.bincount(rm[removed], minlength=horizon)[:horizon].astype(float)
-    left_before = np.concatenate([[0.0], np.cumsum(events)[:-1]])
-    at_risk = rm.size - left_before
-    hazard = np.divide(events, at_risk, out=np.full(horizon, np.nan), where=at_risk > 0)
-    return {"months": list(range(horizon)), "hazard": hazard.tolist(), "at_risk": at_risk.tolist()}
-
-
-def gap_bands(gains: Mapping[str, NDArray[np.float64]], at_war: NDArray[np.float64]) -> Stats:
-    """Each month, a leader's gap between the best deal on the table and fighting on.
-
-    Parameters
-    ----------
-    gains
-        Per terms option, the leader's gain from settling on it now over fighting on, ``(months, paths)``
-        in his value units (NaN where the path is not at war at the decision).
-    at_war
-        ``(months + 1, paths)``, 1 where at war at the start of a month; only paths at war count.
-
-    Returns
-    -------
-    dict
-        ``months``; quantiles ``p05`` .. ``p95`` over the paths at war of the best gain (positive: he
-        prefers some deal to fighting on), ``None`` in months with fewer than 5 paths at war.
-    """
-    stacked = np.stack([np.asarray(v, dtype=float) for v in gains.values()])  # (terms, months, paths)
-    best = np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=0)
-    months = best.shape[0]
-    war = np.asarray(at_war, dtype=float)[:months] > 0.5
-    out: dict[str, list[float | None]] = {f"p{round(100 * a):02d}": [] for a in QUANTILES}
-    for t in range(months):
-        v = best[t][war[t] & np.isfinite(best[t])]
-        for a in QUANTILES:
-            out[f"p{round(100 * a):02d}"].append(float(np.quantile(v, a)) if v.size >= 5 else None)
-    return {"months": list(range(months)), **out}
+def wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters (at spaces), joined by ``<br>``."""
+    return "<br>".join(textwrap.wrap(str(text), width=width, break_long_words=False)) or str(text)
 
 
 # -- layout helpers -----------------------------------------------------------------------------
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 440) -> go.Figure:
+    """The house style; the title wrapped to :data:`TITLE_CHARS` and the top margin made to fit it."""
+    text = wrap(title, TITLE_CHARS)
+    lines = text.count("<br>") + 1
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
-        xaxis_title=x,
-        yaxis_title=y,
+        title={
+            "text": text,
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 1.0,
+            "yanchor": "top",
+            "pad": {"t": 16},
+            "font": {"size": 15},
+        },
+        xaxis_title=wrap(x, TITLE_CHARS) if x else x,
+        yaxis_title=wrap(y, AXIS_CHARS) if y else y,
         template="plotly_white",
-        height=height,
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        height=height + 20 * (lines - 1),
+        margin={"l": 60, "r": 24, "t": 36 + 20 * lines, "b": 40},
         font={"family": FONT, "size": 12},
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
         hovermode="x unified",
     )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
@@ -339,15 +232,23 @@ def hazard_chart(hazards: Mapping[str, Mapping[str, Any]], colours: Mapping[str,
 
 
 def gap_chart(gaps: Mapping[str, Mapping[str, Any]], colours: Mapping[str, str] | None = None) -> go.Figure:
-    """Each leader's gap between the best deal and fighting on, over the paths at war (:func:`gap_bands`)."""
+    """Each leader's gap, fighting on minus the reference deal, over the paths at war (:func:`gap_bands`).
+
+    The reference deal (the dicts' ``reference``) is named in the title; above 0 he fights on.
+    """
     fig = go.Figure()
+    references = {str(g.get("reference", REFERENCE_BEST)) for g in gaps.values()}
     for name, g in gaps.items():
         colour = (colours or {}).get(name, BAND)
         _band(fig, g["months"], g["p25"], g["p75"], colour, f"{name}: 25–75% of paths at war")
         fig.add_trace(go.Scatter(x=g["months"], y=g["p50"], name=f"{name}: median", line={"color": colour}))
     fig.add_hline(y=0, line={"color": "#777777", "width": 1})
+    reference = references.pop() if len(references) == 1 else "the reference deal"
     return _layout(
-        fig, "Best deal minus fighting on (> 0: he prefers a deal)", "months from the start", "value (months in office)"
+        fig,
+        f"Fighting on minus {reference} (above 0: he fights on)",
+        "months from the start",
+        "gap (months of office)",
     )
 
 
@@ -361,15 +262,21 @@ def shapley_waterfall(
     title: str,
     start_label: str = "neutral",
     end_label: str = "scenario",
+    x_title: str = "gap (months of office)",
 ) -> go.Figure:
     """Waterfall from a neutral value through each factor's Shapley contribution to the scenario value.
 
     ``parts`` are ``(factor, contribution)``; they sum to ``total - start`` when the decomposition
-    is exact (Shapley efficiency), which the chart shows as the last bar.
+    is exact (Shapley efficiency), which the chart shows as the last bar. The value axis spans the
+    running totals and 0 with :data:`LABEL_ROOM` to spare on each side, so the value labels drawn
+    beyond the bars' ends stay inside the figure.
     """
-    labels = [start_label, *[p for p, _ in parts], end_label]
+    labels = [wrap(x, LABEL_CHARS) for x in (start_label, *[p for p, _ in parts], end_label)]
     values = [start, *[v for _, v in parts], total]
     measure = ["absolute", *["relative"] * len(parts), "total"]
+    ends = np.cumsum([start, *[v for _, v in parts]])
+    lo, hi = min(0.0, float(ends.min()), total), max(0.0, float(ends.max()), total)
+    span = (hi - lo) or 1.0
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
@@ -382,10 +289,13 @@ def shapley_waterfall(
             totals={"marker": {"color": "#555555"}},
             text=[f"{v:+.3g}" for v in values],
             textposition="outside",
+            cliponaxis=False,
         )
     )
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig = _layout(fig, title, "gap (months of office)", "", height=160 + 30 * len(labels))
+    fig.update_xaxes(range=[lo - LABEL_ROOM * span, hi + LABEL_ROOM * span], zeroline=True, zerolinecolor="#777777")
+    fig.update_yaxes(autorange="reversed")
+    height = 160 + 30 * len(labels) + 12 * sum(x.count("<br>") for x in labels)
+    fig = _layout(fig, title, x_title, "", height=height)
     fig.update_layout(hovermode="closest", showlegend=False)
     return fig
 
@@ -400,24 +310,28 @@ def ranking_bars(
     high: str | None = None,
     second: str | None = None,
     second_name: str = "",
+    floor: float | None = None,
 ) -> go.Figure:
     """Horizontal bars of ``row[value]`` per ``row[label]``, largest first, with optional intervals.
 
     Used for lever effects and the sensitivity ranking; ``low``/``high`` are interval bounds and
-    ``second`` a second value per row (e.g. the total-order index beside the first-order one).
+    ``second`` a second value per row (e.g. the first-order index beside the total one). ``floor``
+    is the smallest value the quantity can take (0 for Morris' mu* and Sobol indices): an interval
+    is cut there rather than drawn below it.
     """
     rows = sorted(rows, key=lambda r: -abs(float(r[value])))
-    y = [str(r[label]) for r in rows]
+    y = [wrap(str(r[label]), LABEL_CHARS) for r in rows]
     fig = go.Figure()
 
     def error(key: str) -> dict[str, Any] | None:
         if low is None or high is None:
             return None
+        lows = [float(r[low]) if floor is None else max(float(r[low]), floor) for r in rows]
         return {
             "type": "data",
             "symmetric": False,
             "array": [float(r[high]) - float(r[key]) for r in rows],
-            "arrayminus": [float(r[key]) - float(r[low]) for r in rows],
+            "arrayminus": [max(0.0, float(r[key]) - lo) for r, lo in zip(rows, lows, strict=True)],
             "color": "#555555",
         }
 
@@ -436,7 +350,10 @@ def ranking_bars(
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig = _layout(fig, title, x_title, "", height=140 + 28 * len(rows))
+    if floor is not None:
+        fig.update_xaxes(rangemode="nonnegative" if floor == 0 else "normal")
+    height = 140 + 28 * len(rows) + 12 * sum(x.count("<br>") for x in y)
+    fig = _layout(fig, title, x_title, "", height=height)
     fig.update_layout(hovermode="closest", barmode="group", showlegend=second is not None)
     return fig
 
@@ -449,21 +366,30 @@ def heatmap(
     x_title: str,
     y_title: str,
     z_title: str,
+    text: Sequence[Sequence[str]] | None = None,
 ) -> go.Figure:
-    """A two-lever grid: ``z[j][i]`` at intensity ``x[i]`` of one lever and ``y[j]`` of the other."""
+    """A two-lever grid: ``z[j][i]`` at intensity ``x[i]`` of one lever and ``y[j]`` of the other.
+
+    The intensities are categories (the axes show exactly the intensities simulated, none below 0);
+    each cell shows ``text`` (default: ``z`` to whole units).
+    """
     zz = np.asarray(z, dtype=float)
+    cells = text if text is not None else [[f"{v:.0f}" for v in row] for row in zz]
     fig = go.Figure(
         go.Heatmap(
-            x=list(x),
-            y=list(y),
+            x=[f"{v:g}" for v in x],
+            y=[f"{v:g}" for v in y],
             z=zz.tolist(),
             colorscale="Viridis",
             colorbar={"title": {"text": z_title}},
-            text=[[f"{v:.2f}" for v in row] for row in zz],
+            text=[list(row) for row in cells],
             texttemplate="%{text}",
+            hovertemplate=f"{x_title}: %{{x}}<br>{y_title}: %{{y}}<br>%{{text}}<extra></extra>",
         )
     )
-    fig = _layout(fig, title, x_title, y_title, height=420)
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    fig = _layout(fig, title, x_title, y_title, height=380)
     fig.update_layout(hovermode="closest")
     return fig
 

@@ -1,90 +1,56 @@
-"""The HTML report: one self-contained file (Plotly's JavaScript embedded once, no network).
+"""The HTML report: one self-contained page (Plotly's JavaScript embedded once, no network).
 
-Three layers, each usable alone:
+The report renders what it is given and runs nothing: :func:`ceasefire.analysis.report_compute.compute_report`
+computes :class:`~ceasefire.analysis.report_data.ReportData`, then
 
-- :func:`compute_report` runs the model (and the analyses asked for) and returns
-  :class:`ReportData`, plain dicts and lists;
 - the ``*_section`` functions turn one part of that data into a :class:`Section` (an HTML
-  fragment with its figures; each analysis section takes the analysis' ``to_dict()``);
-- :func:`render_report` assembles the sections into one page and :func:`write_report` writes it
-  atomically.
+  fragment with its figures; each analysis section takes its analysis' dict);
+- :func:`render_report` assembles the sections into one page (a string; the command line writes it).
 
 Everything taken from the scenario or the analyses is HTML-escaped; figures come from the pure
-builders of :mod:`ceasefire.report.figures`.
+builders of :mod:`ceasefire.report.figures`. A leader's gap is always fighting on minus a named
+deal (above 0 he fights on); a probability without levers is always the headline run's, marked
+``data-quantity`` so that a test can check every section quotes the same number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import platform
-import time
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from ceasefire import __version__
-from ceasefire.errors import CeasefireError
+from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, CORE_SECTIONS, ReportData
 from ceasefire.report import figures
-from ceasefire.run.experiment import RunResult, RunSpec, run
-from ceasefire.run.summary import belief_effect, summarize
-from ceasefire.scenario.load import load_scenario, scenario_hash
+from ceasefire.scenario.labels import parameter_description, parameter_label
 from ceasefire.scenario.params import ASSUMPTION
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params
 
-CORE_SECTIONS = ("headline", "course", "parameters", "run")
-"""Sections made from the model run alone; always in the report."""
-ANALYSIS_SECTIONS = ("why", "levers", "claims", "sensitivity")
-"""Sections made by the analysis modules; each may be left out (``sections=``)."""
+__all__ = [
+    "ANALYSIS_RENDERERS",
+    "ANALYSIS_SECTIONS",
+    "CHROMIUM_ARGS",
+    "CORE_SECTIONS",
+    "SECTION_TITLES",
+    "Section",
+    "render_report",
+    "sections_of",
+    "write_pdf",
+]
+
 SECTION_TITLES = {
     "headline": "When does the war end?",
     "course": "The war's course",
-    "why": "Why: each leader's gap between fighting on and the best deal",
+    "why": "Why: each leader's gap between fighting on and the deal within reach",
     "levers": "What would change it: levers and the price of peace",
     "claims": "Which claims hold",
     "sensitivity": "Which assumptions matter",
     "parameters": "Every parameter and its source",
     "run": "How this report was made",
 }
-
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: what the report is computing."""
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """What to compute: run sizes and sections.
-
-    ``samples``/``paths``/``seed``/``horizon`` default to the scenario's run sizes. The war's course
-    needs every path's monthly trajectory, which is memory-hungry at full size, so it comes from a
-    separate recorded run of at most ``course_samples`` x ``course_paths`` (same seed); the
-    analyses run at ``analysis_samples`` x ``analysis_paths`` (they evaluate the model many times).
-    """
-
-    samples: int | None = None
-    paths: int | None = None
-    seed: int | None = None
-    horizon: int | None = None
-    course_samples: int = 40
-    course_paths: int = 50
-    analysis_samples: int = 12
-    analysis_paths: int = 24
-    compare_beliefs: bool = True
-    sections: tuple[str, ...] = ANALYSIS_SECTIONS
-
-    def __post_init__(self) -> None:
-        unknown = [s for s in self.sections if s not in ANALYSIS_SECTIONS]
-        if unknown:
-            raise ValueError(
-                f"unknown report section(s) {', '.join(unknown)}; "
-                f"the optional sections are {', '.join(ANALYSIS_SECTIONS)}"
-            )
-        for name in ("course_samples", "course_paths", "analysis_samples", "analysis_paths"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive whole number, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -94,185 +60,6 @@ class Section:
     body: str  # HTML fragment
 
 
-@dataclass(frozen=True)
-class ReportData:
-    """What the report shows, computed: JSON-friendly dicts, and the scenario itself."""
-
-    scenario: Scenario
-    scenario_name: str
-    scenario_sha256: str
-    summary: dict[str, Any]
-    curves: dict[str, Any]
-    curves_true_beliefs: dict[str, Any] | None
-    survival: dict[str, Any]
-    course: dict[str, Any]
-    analyses: dict[str, dict[str, Any]]
-    unavailable: dict[str, str]  # analysis section -> why it is not in the report
-    run_info: dict[str, Any] = field(default_factory=dict)
-
-
-# -- computing ----------------------------------------------------------------------------------
-
-
-def _curves(result: RunResult) -> dict[str, Any]:
-    o = result.outcomes
-    return figures.settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
-
-
-def _survival(result: RunResult) -> dict[str, Any]:
-    o = result.outcomes
-    cf = o.first_settlement >= 0
-    months = max(60, result.spec.horizon)
-    return figures.ceasefire_survival(o.ceasefire_break_rate[cf], o.ceasefire_months[cf], o.ceasefire_broke[cf], months)
-
-
-def course_data(result: RunResult, headline: RunResult | None = None) -> dict[str, Any]:
-    """Territory, casualties, at-war share and the leaders' gaps from a recorded run; the office
-    hazards from ``headline`` (removals need no recording, and it has more paths) if given."""
-    o, sc = result.outcomes, result.scenario
-    removals = (headline or result).outcomes.removal_month
-    tr = o.trajectories
-    if not tr:
-        raise ValueError("the war's course needs a run with record=True (monthly trajectories)")
-    names = {s: sc.sides[s].name for s in SIDES}  # type: ignore[index]
-    leaders = {s: sc.leaders[s].name for s in SIDES}  # type: ignore[index]
-    out: dict[str, Any] = {
-        "samples": result.spec.samples,
-        "paths": result.spec.paths,
-        "held_km2": figures.course_bands(tr["held_km2"]),
-        "casualties": {names[s]: figures.course_bands(tr[f"casualties_{s}"]) for s in SIDES},
-        "at_war": tr["at_war"].mean(axis=1).tolist(),
-        "hazard": {leaders[s]: figures.office_hazard(removals[s], result.spec.horizon) for s in SIDES},
-        "hazard_paths": int(removals["A"].size),
-        "hazard_recorded": any(k.startswith("hazard") for k in tr),
-        "names": names,
-        "leaders": leaders,
-    }
-    gaps = {}
-    for s in SIDES:
-        gains = {k: v for k, v in tr.items() if k.startswith(f"gain_{s}_")}
-        if gains:
-            gaps[leaders[s]] = figures.gap_bands(gains, tr["at_war"])
-    out["gaps"] = gaps
-    return out
-
-
-def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
-    if progress is None:
-        return None
-    return lambda done, total: progress(stage, done, total)
-
-
-def compute_report(
-    name_or_path: str, options: ReportOptions | None = None, progress: Progress | None = None
-) -> ReportData:
-    """Run the scenario and the analyses asked for; everything the report shows.
-
-    Raises :class:`ceasefire.errors.CeasefireError` (bad scenario) or ``ValueError`` (bad sizes).
-    """
-    options = options or ReportOptions()
-    start = time.perf_counter()
-    sc = load_scenario(name_or_path)
-    digest = scenario_hash(name_or_path)
-    spec = RunSpec.from_scenario(
-        sc, samples=options.samples, paths=options.paths, seed=options.seed, horizon=options.horizon
-    )
-    course_samples, course_paths = min(options.course_samples, spec.samples), min(options.course_paths, spec.paths)
-    same_size = (course_samples, course_paths) == (spec.samples, spec.paths)
-    spec = replace(spec, record=same_size)
-    spec.validate(sc)
-    timings: dict[str, float] = {}
-
-    t = time.perf_counter()
-    result = run(sc, spec, progress=_stage(progress, "simulating"))
-    timings["model run"] = time.perf_counter() - t
-    summary = summarize(result)
-    curves_true = None
-    if options.compare_beliefs:
-        t = time.perf_counter()
-        other = run(
-            sc,
-            replace(spec, beliefs="true", record=False),
-            progress=_stage(progress, "true beliefs"),
-            samples_of=result,
-        )
-        timings["run with true beliefs"] = time.perf_counter() - t
-        summary = replace(summary, optimism_effect=belief_effect(result, other))
-        curves_true = _curves(other)
-    if same_size:
-        recorded = result
-    else:
-        t = time.perf_counter()
-        recorded = run(
-            sc,
-            replace(spec, samples=course_samples, paths=course_paths, record=True),
-            progress=_stage(progress, "recording the course"),
-        )
-        timings["recorded run (course)"] = time.perf_counter() - t
-
-    analyses: dict[str, dict[str, Any]] = {}
-    unavailable: dict[str, str] = {}
-    for section in ANALYSIS_SECTIONS:
-        if section not in options.sections:
-            unavailable[section] = "left out on request"
-            continue
-        if section not in ANALYSES:
-            unavailable[section] = "no analysis registered for this section"
-            continue
-        t = time.perf_counter()
-        try:
-            analyses[section] = ANALYSES[section](sc, options, spec, progress)
-        except ImportError as e:
-            unavailable[section] = f"the analysis module is not available ({e})"
-            continue
-        except (CeasefireError, ValueError) as e:  # e.g. a scenario without [[factors]] has nothing to explain
-            unavailable[section] = f"{type(e).__name__}: {e}"
-            continue
-        timings[f"analysis: {section}"] = time.perf_counter() - t
-
-    run_info = {
-        "version": __version__,
-        "scenario": sc.scenario.id,
-        "scenario_file": str(name_or_path),
-        "scenario_sha256": digest,
-        "seed": spec.seed,
-        "samples": spec.samples,
-        "samples_drawn": result.samples_drawn,
-        "paths": spec.paths,
-        "horizon": spec.horizon,
-        "lookahead": spec.lookahead,
-        "policy": spec.policy,
-        "beliefs": spec.beliefs,
-        "course_samples": recorded.spec.samples,
-        "course_paths": recorded.spec.paths,
-        "analysis_samples": options.analysis_samples,
-        "analysis_paths": options.analysis_paths,
-        "sections": list(options.sections),
-        "timings": timings,
-        "seconds": time.perf_counter() - start,
-        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
-    return ReportData(
-        scenario=sc,
-        scenario_name=str(name_or_path),
-        scenario_sha256=digest,
-        summary=summary.to_dict(),
-        curves=_curves(result),
-        curves_true_beliefs=curves_true,
-        survival=_survival(result),
-        course=course_data(recorded, result),
-        analyses=analyses,
-        unavailable=unavailable,
-        run_info=run_info,
-    )
-
-
-AnalysisRunner = Callable[[Scenario, ReportOptions, RunSpec, "Progress | None"], dict[str, Any]]
-"""``runner(scenario, options, headline spec, progress)``: the analyses use the headline run's seed and horizon."""
-ANALYSES: dict[str, AnalysisRunner] = {}
-"""Per analysis section, the function that runs it and returns its ``to_dict()`` (registered below)."""
 ANALYSIS_RENDERERS: dict[str, Callable[[Mapping[str, Any], Scenario], Section]] = {}
 """Per analysis section, the function that renders its dict (registered below)."""
 
@@ -312,7 +99,17 @@ def _cell(c: object) -> str:
 
 
 def _pct(p: float | None, digits: int = 1) -> str:
-    return "n/a" if p is None else f"{100 * p:.{digits}f}%"
+    return "n/a" if p is None or not math.isfinite(p) else f"{100 * p:.{digits}f}%"
+
+
+def _pts(d: float | None, digits: int = 1) -> str:
+    """A change in probability in percentage points, signed."""
+    return "n/a" if d is None else f"{100 * d:+.{digits}f}"
+
+
+def _quoted(quantity: str, p: float, digits: int = 1) -> str:
+    """A probability without levers quoted from the headline run, marked for the consistency test."""
+    return f'<span class="baseline" data-quantity="{esc(quantity)}">{esc(_pct(p, digits))}</span>'
 
 
 def _count(s: Mapping[str, float]) -> str:
@@ -325,14 +122,17 @@ def _month_label(start: str, month: int) -> str:
     return f"{d.year + y}-{m + 1:02d}"
 
 
-def _card(label: str, value: str, note: str = "") -> str:
+def _card(label: str, value: str, note: str = "", quantity: str = "") -> str:
+    mark = f' data-quantity="{esc(quantity)}"' if quantity else ""
     return (
-        f'<div class="card"><div class="label">{esc(label)}</div><div class="value">{esc(value)}</div>'
+        f'<div class="card"><div class="label">{esc(label)}</div><div class="value"{mark}>{esc(value)}</div>'
         f'<div class="note">{esc(note)}</div></div>'
     )
 
 
 # -- sections from the model run ----------------------------------------------------------------
+
+WITHIN_QUANTITY = {"12 months": "p12", "24 months": "p24"}
 
 
 def headline_section(
@@ -356,6 +156,7 @@ def headline_section(
                     _pct(p["p"]),
                     f"± {100 * p['se']:.1f} (MC s.e.); {_pct(p['sample_p05'], 0)}–{_pct(p['sample_p95'], 0)} "
                     "over parameter samples",
+                    WITHIN_QUANTITY.get(label, ""),
                 )
             )
     if s["median_month"] is not None:
@@ -392,10 +193,10 @@ def headline_section(
     names = {t.id: t.name for t in scenario.terms}
     fan = figures.settlement_fan(curves, s["start"], curves_true, "pooled, if both leaders saw the true model")
     lead = (
-        f"<p>{esc(s['title'])}: {s['samples']} parameter samples × {s['paths']} paths, seed {s['seed']}, "
-        f"{esc(s['policy'])} policy. Months are counted from {esc(s['start'])} (month 0). The bands show how much "
-        "the answer depends on the uncertain parameters (each sample's own curve); the solid line pools all paths."
-        "</p>"
+        f"<p>{esc(s['title'])}: the headline run, {s['samples']} parameter samples × {s['paths']} paths, seed "
+        f"{s['seed']}, {esc(s['policy'])} policy. Every probability without levers quoted in this report is this "
+        f"run's. Months are counted from {esc(s['start'])} (month 0). The bands show how much the answer depends "
+        "on the uncertain parameters (each sample's own curve); the solid line pools all paths.</p>"
     )
     removed = "; ".join(
         f"{esc(s['leader_names'][side])} loses office: {_pct(s['removed'][side]['p'])}" for side in SIDES
@@ -427,9 +228,9 @@ def course_section(course: Mapping[str, Any], summary: Mapping[str, Any]) -> Sec
     cas = figures.course_chart(course["casualties"], "Cumulative casualties", "casualties", colours)
     hazard = figures.hazard_chart(course["hazard"], colours)
     parts = [
-        f"<p>From a recorded run of {course['samples']} samples × {course['paths']} paths (same seed); medians and "
-        "5–95% bands over all paths. After a settlement the line is frozen and casualties stop unless the ceasefire "
-        "breaks down.</p>",
+        f"<p>From a recorded run of {course['samples']} samples × {course['paths']} paths (same seed as the headline "
+        "run; every path's months are kept, so it is smaller); medians and 5–95% bands over all paths. After a "
+        "settlement the line is frozen and casualties stop unless the ceasefire breaks down.</p>",
         '<div class="pair">',
         figure_html(held, "territory"),
         figure_html(cas, "casualties"),
@@ -440,15 +241,19 @@ def course_section(course: Mapping[str, Any], summary: Mapping[str, Any]) -> Sec
     if course["gaps"]:
         parts.append(figure_html(figures.gap_chart(course["gaps"], colours), "gaps"))
     parts.append("</div>")
-    note = (
-        f"The hazard is estimated from the simulated removals on the {course.get('hazard_paths', 0):,} paths of the "
-        "headline run (incumbents removed in a month over incumbents still in office); the engine does not record "
-        "each leader's modelled hazard per month."
-        if not course.get("hazard_recorded")
-        else ""
-    )
-    if note:
-        parts.append(f'<p class="small">{esc(note)}</p>')
+    if course["gaps"]:
+        reference = next(iter(course["gaps"].values())).get("reference", "")
+        parts.append(
+            f'<p class="small">Each leader\'s gap is his value of fighting on minus his value of {esc(reference)}, '
+            "in months of office, over the paths still at war: above 0 he fights on. It is the gap the next section "
+            "decomposes, there at month 0 on its own samples.</p>"
+        )
+    if not course.get("hazard_recorded"):
+        parts.append(
+            f'<p class="small">The hazard is estimated from the simulated removals on the '
+            f"{course.get('hazard_paths', 0):,} paths of the headline run (incumbents removed in a month over "
+            "incumbents still in office); the engine does not record each leader's modelled hazard per month.</p>"
+        )
     rng = summary.get("bargaining_range") or []
     if rng:
         rows = rng if len(rng) <= 14 else rng[:: -(-len(rng) // 14)]
@@ -473,6 +278,15 @@ def course_section(course: Mapping[str, Any], summary: Mapping[str, Any]) -> Sec
     return Section("course", SECTION_TITLES["course"], "".join(parts))
 
 
+def _parameter_cell(scenario: Scenario, path: str) -> Raw:
+    """A parameter's readable label with its dotted path beneath (the name in the scenario file)."""
+    title = parameter_description(scenario, path) or ""
+    return Raw(
+        f'<span title="{esc(title)}">{esc(parameter_label(scenario, path))}</span><br>'
+        f'<code class="small">{esc(path)}</code>'
+    )
+
+
 def parameters_section(scenario: Scenario) -> Section:
     """Every parameter with its value or distribution and its source; then the sources."""
     rows = []
@@ -484,7 +298,7 @@ def parameters_section(scenario: Scenario) -> Section:
         else:
             src = scenario.sources[p.source]
             source = Raw(f'<span title="{esc(src.author)}: {esc(src.title)}">{esc(p.source)}</span>')
-        rows.append((path, value, nominal, source, p.note or ""))
+        rows.append((_parameter_cell(scenario, path), value, nominal, source, p.note or ""))
     params = table_html(["parameter", "value or distribution", "median", "source", "note"], rows, "params")
     srcs = []
     for key, src in scenario.sources.items():
@@ -501,23 +315,47 @@ def parameters_section(scenario: Scenario) -> Section:
 
 
 def run_section(info: Mapping[str, Any], unavailable: Mapping[str, str]) -> Section:
-    """Version, seed, sizes and timings: enough to make the same report again."""
+    """Version, seed, the sizes of every section and the timings: enough to make the same report again."""
+    sections = info.get("sections", list(ANALYSIS_SECTIONS))
     rows = [
         ("ceasefire version", info["version"]),
         ("scenario", f"{info['scenario']} ({info['scenario_file']})"),
         ("scenario file SHA-256", info["scenario_sha256"]),
         ("seed", info["seed"]),
         (
-            "headline run",
+            "headline run (and claims)",
             f"{info['samples']} samples (of {info['samples_drawn']} drawn) × {info['paths']} paths, "
             f"horizon {info['horizon']} months, {info['policy']} policy, {info['beliefs']} beliefs",
         ),
         ("course (recorded run)", f"{info['course_samples']} samples × {info['course_paths']} paths"),
-        (
-            "analyses",
-            f"{info['analysis_samples']} samples × {info['analysis_paths']} paths (each section states its own sizes)",
-        ),
     ]
+    if "levers" in sections:
+        rows.append(
+            (
+                "lever study",
+                f"batches of {info['lever_batch_samples']} samples × {info['lever_paths']} paths, added until every "
+                f"change's 95% interval is within ±{100 * info['lever_half_width']:g} points (at most "
+                f"{info['lever_max_samples']} samples); price of peace searched at {info['analysis_samples']} × "
+                f"{info['analysis_paths']}",
+            )
+        )
+    if "why" in sections:
+        given = info.get("why_samples") or info.get("why_paths")
+        rows.append(
+            (
+                "why (each coalition)",
+                f"{info.get('why_samples') or 'default'} samples × {info.get('why_paths') or 'default'} paths"
+                if given
+                else "the sizes of `ceasefire explain` (stated in the section)",
+            )
+        )
+    if "sensitivity" in sections:
+        rows.append(
+            (
+                "sensitivity (Morris)",
+                f"{info['morris_trajectories']} trajectories, {info['analysis_paths']} paths per evaluation",
+            )
+        )
     rows += [(f"time: {k}", f"{v:.1f} s") for k, v in info["timings"].items()]
     rows += [
         ("time in all", f"{info['seconds']:.1f} s"),
@@ -525,18 +363,19 @@ def run_section(info: Mapping[str, Any], unavailable: Mapping[str, str]) -> Sect
         ("software", f"Python {info['python']}, NumPy {info['numpy']}"),
     ]
     rows += [(f"section left out: {k}", why) for k, why in unavailable.items()]
-    sections = info.get("sections", list(ANALYSIS_SECTIONS))
     chosen = "--quick" if not sections else f"--sections {','.join(sections)}"
     again = (
         f"ceasefire report {info['scenario_file']} --samples {info['samples']} --paths {info['paths']} "
         f"--seed {info['seed']} --horizon {info['horizon']} {chosen} --analysis-samples {info['analysis_samples']} "
-        f"--analysis-paths {info['analysis_paths']}"
+        f"--analysis-paths {info['analysis_paths']} --lever-width {100 * info['lever_half_width']:g} "
+        f"--lever-paths {info['lever_paths']} --lever-max-samples {info['lever_max_samples']}"
+        + "".join(f" --{k.replace('_', '-')} {info[k]}" for k in ("why_samples", "why_paths") if info.get(k))
     )
     body = table_html(["", ""], rows, "kv") + f"<p>To make it again: <code>{esc(again)}</code></p>"
     return Section("run", SECTION_TITLES["run"], body)
 
 
-# -- sections from the analyses (each takes the analysis' ``to_dict()``) ------------------------
+# -- sections from the analyses (each takes its analysis' dict) ---------------------------------
 
 
 def _pm(value: float | None, se: float | None, scale: float = 1.0, digits: int = 1, unit: str = "") -> str:
@@ -544,6 +383,20 @@ def _pm(value: float | None, se: float | None, scale: float = 1.0, digits: int =
         return "n/a"
     text = f"{scale * value:+.{digits}f}{unit}"
     return text if se is None else f"{text} ± {scale * se:.{digits}f}{unit}"
+
+
+Z95 = 1.959963984540054
+"""A 95% interval is the estimate ± this many standard errors (as in :mod:`ceasefire.analysis.levers`)."""
+
+
+def _interval(d: float | None, se: float | None, scale: float = 100.0, digits: int = 1) -> str:
+    """An estimate and its 95% interval, ``+4.2 [2.5, 5.9]``."""
+    if d is None:
+        return "n/a"
+    if se is None or not math.isfinite(se):
+        return f"{scale * d:+.{digits}f}"
+    lo, hi = scale * (d - Z95 * se), scale * (d + Z95 * se)
+    return f"{scale * d:+.{digits}f} [{lo:+.{digits}f}, {hi:+.{digits}f}]"
 
 
 def _source_label(scenario: Scenario, key: str) -> Raw:
@@ -554,66 +407,132 @@ def _source_label(scenario: Scenario, key: str) -> Raw:
 
 
 def why_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
-    """Each leader's gap between fighting on and the deal within reach, decomposed by exact Shapley values.
+    """Each leader's gap, fighting on minus the deal within reach, decomposed by exact Shapley values.
 
-    ``data`` maps a side to :meth:`ceasefire.analysis.explain.Explanation.to_dict`.
+    ``data`` maps a side to :meth:`ceasefire.analysis.explain.Explanation.to_dict` (with
+    ``compared_value``, the value of the deal within reach: fighting on minus the gap).
     """
     parts: list[str] = [
         "<p>For each leader at the start (month 0): his value of fighting on (least-squares Monte Carlo on the war "
-        "as he imagines it), his value of each terms option, and the gap between fighting on and the best terms the "
-        "other leader would sign, in months of office. The gap is decomposed over the scenario's factor groups "
-        "by exact Shapley values (every "
-        "coalition of factors at its scenario or neutral value, on common random numbers): the parts add up to the "
-        "gap minus the gap with every factor neutral. A positive gap is why he does not sign.</p>"
+        "as he imagines it) and his value of the deal within reach — in each parameter sample, his best terms "
+        "among those the other leader would sign — in months of office. <strong>The gap is fighting on minus that "
+        "deal: above 0 he fights on.</strong> It is decomposed over the scenario's factor groups by exact Shapley "
+        "values (every coalition of factors at its scenario or neutral value, on common random numbers): the gap "
+        "with every factor neutral plus the parts is the gap.</p>"
     ]
     term_names = {t.id: t.name for t in scenario.terms}
     for side, e in data.items():
         factors = sorted(e["factors"], key=lambda f: -abs(f["shapley"] or 0.0))
-        best = term_names.get(e["best_terms"], e["best_terms"])
+        other = scenario.leaders["B" if side == "A" else "A"].name  # type: ignore[index]
         fig = figures.shapley_waterfall(
             [(f["name"], f["shapley"] or 0.0) for f in factors],
             start=e["neutral_gap"] or 0.0,
             total=e["gap"] or 0.0,
-            title=f"{e['leader']}: fighting on minus the deal within reach, month {e['month']}",
+            title=f"{e['leader']}: fighting on minus the deal within reach, month {e['month']} (above 0: he fights on)",
             start_label="every factor neutral",
             end_label="his gap",
+            x_title="gap (months of office)",
         )
+        fight, gap = e["fight_value"], e["gap"]
+        deal = e.get("compared_value", None if gap is None else fight - gap)
+        shares = sorted((e.get("compared_share") or {}).items(), key=lambda kv: -kv[1])
+        within = ", ".join(f"{esc(term_names.get(k, k))} ({_pct(v, 0)} of samples)" for k, v in shares)
+        best = term_names.get(e["best_terms"], e["best_terms"])
+        best_within = (e.get("compared_share") or {}).get(e["best_terms"], 0.0)
         parts.append(f"<h3>{esc(e['leader'])} (side {esc(side)})</h3>")
         parts.append(
-            f"<p>Value of fighting on {e['fight_value']:.2f}; best deal for him: {esc(best)} "
-            f"({e['best_value']:.2f}; his best in {_pct(e['best_share'], 0)} of samples); gap "
-            f"{e['gap']:+.2f} ± {e['gap_se']:.2f} months of office "
-            f"({e['sizes'].get('samples', '?')} samples × {e['sizes'].get('paths', '?')} paths).</p>"
+            f"<p>Fighting on {fight:.2f} − the deal within reach {deal:.2f} = <strong>gap {gap:+.2f}</strong> ± "
+            f"{e['gap_se']:.2f} months of office (mean over {e['sizes'].get('samples', '?')} samples × "
+            f"{e['sizes'].get('paths', '?')} paths, a {e['sizes'].get('horizon', '?')}-month stopping problem, as "
+            f"<code>ceasefire explain</code> at these sizes; every factor neutral, the gap would be "
+            f"{e['neutral_gap']:+.2f}). "
+            f"The deal within reach, by sample: {within or 'n/a'}. "
+            f"{_best_terms(best, e['best_value'], best_within, other)}</p>"
         )
         parts.append(figure_html(fig, f"why-{side}"))
         rows = [
             (f["name"], _pm(f["shapley"], f["se"], digits=2), _pct(f["share"], 0), _source_label(scenario, f["source"]))
             for f in factors
         ]
-        parts.append(table_html(["factor", "part of the gap (months of office)", "share", "source"], rows))
+        parts.append(table_html(["factor", "part of the gap (months of office) ± s.e.", "share", "source"], rows))
         terms = "; ".join(f"{esc(term_names.get(k, k))}: {v:.2f}" for k, v in e["terms"].items() if v is not None)
-        parts.append(f'<p class="small">Value of each terms option for him: {terms}.</p>')
+        parts.append(f'<p class="small">His value of signing each terms option now: {terms}.</p>')
     return Section("why", SECTION_TITLES["why"], "".join(parts))
 
 
-def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
-    """Lever effects (one at a time), the two-lever grid and the price of peace.
+def _best_terms(best: str, value: float, within: float, other: str) -> str:
+    """Whether the leader's own best terms are within reach, in words."""
+    own = f"His own best terms, {esc(best)} ({value:.2f} on average),"
+    if within <= 0:
+        return f"{own} are not within reach: {esc(other)} would not sign them in any sample."
+    if within >= 1:
+        return f"{own} are within reach in every sample."
+    return f"{own} are within reach in {_pct(within, 0)} of samples; {esc(other)} would not sign them in the others."
 
-    ``data`` has ``effects`` (:class:`~ceasefire.analysis.levers.LeverEffects`), optionally ``grid``
-    (:class:`~ceasefire.analysis.levers.LeverGrid`) and ``price``
+
+def _with_lever(reference: float, change: float | None) -> str:
+    """The headline's level plus a change, from the rounded numbers shown, so the sum can be checked."""
+    if change is None:
+        return "n/a"
+    return f"{round(100 * reference, 1) + round(100 * change, 1):.1f}%"
+
+
+def _package_names(packages: Sequence[Mapping[str, float]], names: Mapping[str, str]) -> str:
+    return "; ".join(" and ".join(f"{esc(names.get(k, k))} at {x:g}" for k, x in p.items()) for p in packages)
+
+
+def _levers_intro(eff: Mapping[str, Any], ref: Mapping[str, Any], widest: float | None) -> str:
+    target = eff.get("half_width")
+    reached = (
+        ""
+        if target is None or widest is None
+        else (
+            f" Samples were added in batches of {eff['samples'] // max(eff.get('batches', 1), 1)} until every change's "
+            f"95% interval was within ±{100 * target:g} points; the widest is ±{100 * widest:.1f}."
+            if widest <= target
+            else f" The widest 95% interval is ±{100 * widest:.1f} points, above the ±{100 * target:g} aimed at: "
+            f"the limit of {eff['samples']} samples was reached."
+        )
+    )
+    return (
+        f"<p>Without levers, in the headline run ({ref['samples']} samples × {ref['paths']} paths): "
+        f"P(settlement within 12 months) {_quoted('p12', ref['p12']['value'])}, within 24 months "
+        f"{_quoted('p24', ref['p24']['value'])}. Each lever alone changes these by the amount shown, measured with "
+        f"common random numbers (the lever's runs reuse the samples and paths of runs without it) on "
+        f"{eff['samples']} parameter samples × {eff['paths']} paths in {eff.get('batches', 1)} batch(es), at the "
+        "scenario's credibility: a lever's effect differs much between parameter samples, so many samples measure it "
+        f"better than many paths.{reached} The probability with a lever is the headline's plus that change.</p>"
+    )
+
+
+def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
+    """Lever effects (one at a time), the two-lever grid and the price of peace, against the headline run.
+
+    ``data`` has ``effects`` (:class:`~ceasefire.analysis.levers.LeverEffects`), ``reference`` (the
+    headline run's P(12) and P(24) without levers, with its sizes), ``widest`` (the widest 95%
+    half-width), optionally ``grid`` (:class:`~ceasefire.analysis.levers.LeverGrid`) and ``price``
     (:class:`~ceasefire.analysis.price.PriceOfPeace`), each as ``to_dict()``.
     """
     parts: list[str] = []
-    eff = data.get("effects")
+    eff, ref = data.get("effects"), data["reference"]
+    names = {lv.id: lv.name for lv in scenario.levers}
     if eff:
+        parts.append(_levers_intro(eff, ref, data.get("widest")))
+        if data.get("packages"):
+            parts.append(
+                f'<p class="small">The same samples carry the packages the claims name '
+                f"({_package_names(data['packages'], names)}): the claims section checks them on these runs, and "
+                "their intervals count in when to stop adding samples.</p>"
+            )
         top = max(eff["intensities"])
         at_top = [r for r in eff["rows"] if r["intensity"] == min(top, _max_intensity(scenario, r["lever"]))]
+        m = _months(eff)
         bars = [
             {
                 "name": r["name"],
-                "d": 100 * (r["d_p24"] or 0.0),
-                "lo": 100 * ((r["d_p24"] or 0.0) - 1.96 * (r["d_p24_se"] or 0.0)),
-                "hi": 100 * ((r["d_p24"] or 0.0) + 1.96 * (r["d_p24_se"] or 0.0)),
+                "d": 100 * (r[f"d_p{m}"] or 0.0),
+                "lo": 100 * ((r[f"d_p{m}"] or 0.0) - Z95 * (r[f"d_p{m}_se"] or 0.0)),
+                "hi": 100 * ((r[f"d_p{m}"] or 0.0) + Z95 * (r[f"d_p{m}_se"] or 0.0)),
                 "d12": 100 * (r["d_p12"] or 0.0),
             }
             for r in at_top
@@ -622,28 +541,29 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
             bars,
             "d",
             "name",
-            f"Change in P(settlement within 24 months) at intensity {top:g}",
-            "points (24 months), 95% interval",
+            f"Change in P(settlement within {m} months) with each lever at intensity {top:g}, against no lever",
+            f"points, within {m} months (95% interval)",
             low="lo",
             high="hi",
-            second="d12",
-            second_name="points (12 months)",
-        )
-        base = eff["baseline"]
-        parts.append(
-            f"<p>Each lever alone against no lever, on the same {eff['samples']} samples × {eff['paths']} paths "
-            f"(common random numbers), at the scenario's credibility. Without levers: P(12 months) "
-            f"{_pct(base['p12']['value'])}, P(24 months) {_pct(base['p24']['value'])}.</p>"
+            second="d12" if m != 12 else None,
+            second_name="points, within 12 months",
         )
         parts.append(figure_html(fig, "lever-effects"))
+        if eff.get("skipped"):
+            parts.append(
+                f'<p class="small">Not shown (their largest intensity is below {top:g}): '
+                f"{esc(', '.join(eff['skipped']))}.</p>"
+            )
         rows = [
             (
                 r["name"],
                 f"{r['intensity']:g}",
                 _pct(r["credibility"], 0),
                 f"{r['cost']:.1f} {r['cost_unit']}",
-                _pm(r["d_p12"], r["d_p12_se"], 100, unit=" pts"),
-                _pm(r["d_p24"], r["d_p24_se"], 100, unit=" pts"),
+                _interval(r["d_p12"], r["d_p12_se"]),
+                _with_lever(ref["p12"]["value"], r["d_p12"]),
+                _interval(r["d_p24"], r["d_p24_se"]),
+                _with_lever(ref["p24"]["value"], r["d_p24"]),
                 _pm(r["d_casualties_A"], r["d_casualties_A_se"], 1e-3, 0, "k"),
                 _pm(r["d_casualties_B"], r["d_casualties_B_se"], 1e-3, 0, "k"),
                 _pm(r["d_holds"], r["d_holds_se"], 100, unit=" pts"),
@@ -657,46 +577,116 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
                     "intensity",
                     "credibility",
                     "expected cost",
-                    "Δ P(12 months)",
-                    "Δ P(24 months)",
-                    "Δ casualties A",
-                    "Δ casualties B",
-                    "Δ ceasefire holds 2 years",
+                    "Δ P(12 months), points [95%]",
+                    "P(12 months) with it",
+                    "Δ P(24 months), points [95%]",
+                    "P(24 months) with it",
+                    "Δ casualties A ± s.e.",
+                    "Δ casualties B ± s.e.",
+                    "Δ ceasefire holds 2 years ± s.e.",
                 ],
                 rows,
             )
         )
     grid = data.get("grid")
     if grid:
-        names = {lv.id: lv.name for lv in scenario.levers}
-        z = [[100 * (v if v is not None else float("nan")) for v in row] for row in grid["p24"]]
-        fig = figures.heatmap(
-            grid["intensities_b"],
-            grid["intensities_a"],
-            z,
-            f"P(settlement within 24 months), %: {names.get(grid['a'], grid['a'])} × {names.get(grid['b'], grid['b'])}",
-            f"{names.get(grid['b'], grid['b'])} (intensity)",
-            f"{names.get(grid['a'], grid['a'])} (intensity)",
-            "%",
-        )
-        parts.append("<h3>Two levers together</h3>")
-        parts.append(figure_html(fig, "lever-grid"))
+        parts.append(_grid_html(grid, ref, names))
     price = data.get("price")
     if price:
-        pkg = ", ".join(f"{esc(k)} = {v:g}" for k, v in price["package"].items() if v) or "no lever"
-        p, b = price["probability"], price["baseline"]
-        parts.append("<h3>The price of peace</h3>")
-        parts.append(
-            f"<p>Cheapest package of levers (costs in {esc(price['cost_unit'])}) for P(settlement within "
-            f"{price['within']} months) ≥ {_pct(price['target'], 0)}: <strong>{esc(price['verdict'])}</strong>. "
-            f"{'Package' if price['reached'] else 'The most probable package found'}: {pkg}; expected cost "
-            f"{price['cost']:.1f} {esc(price['cost_unit'])} "
-            f"[{price['cost_p05']:.1f} – {price['cost_p95']:.1f}]; probability with it "
-            f"{_pct(p['value'])} ± {100 * (p['se'] or 0):.1f} against {_pct(b['value'])} without levers "
-            f"(confirmed on {price['samples']} samples × {price['paths']} paths, seed {price['seed']}; "
-            f"searched by {esc(price['optimizer'])} in {price['evaluations']} packages).</p>"
-        )
+        parts.append(_price_html(price, names))
     return Section("levers", SECTION_TITLES["levers"], "".join(parts))
+
+
+def _months(data: Mapping[str, Any]) -> int:
+    """The months the lever figures look at: 24, or 12 when the horizon is shorter than 24."""
+    return 24 if data.get("horizon", 24) >= 24 else 12
+
+
+def _grid_html(grid: Mapping[str, Any], ref: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """The two-lever grid as P(24 months) levels (12 under a shorter horizon): the headline's plus each
+    package's change."""
+    a, b = names.get(grid["a"], grid["a"]), names.get(grid["b"], grid["b"])
+    m = _months(grid)
+    base = ref[f"p{m}"]["value"]
+    z = [[100 * (base + (d if d is not None else math.nan)) for d in row] for row in grid[f"d_p{m}"]]
+    text = [
+        [
+            "n/a" if d is None else f"{_with_lever(base, d)}<br>{_interval(d, se, digits=0)} pts"
+            for d, se in zip(row, row_se, strict=True)
+        ]
+        for row, row_se in zip(grid[f"d_p{m}"], grid[f"d_p{m}_se"], strict=True)
+    ]
+    fig = figures.heatmap(
+        grid["intensities_b"],
+        grid["intensities_a"],
+        z,
+        f"P(settlement within {m} months) with {a} and {b}",
+        f"{b} (intensity)",
+        f"{a} (intensity)",
+        "%",
+        text=text,
+    )
+    return (
+        "<h3>Two levers together</h3>"
+        f"<p>The two levers that raise P(settlement within {m} months) most, alone and together, on the same "
+        f"samples and paths as above: each cell is the headline's {_quoted(f'p{m}', base)} plus the package's change "
+        "(points, 95% interval).</p>" + figure_html(fig, "lever-grid")
+    )
+
+
+def _price_html(price: Mapping[str, Any], names: Mapping[str, str]) -> str:
+    """The price of peace in plain words: the package, its cost and its probability, or that none reaches the target."""
+    p, b, target, within = price["probability"], price["baseline"], price["target"], price["within"]
+    unit = esc(price["cost_unit"])
+    package = ", ".join(f"{esc(names.get(k, k))} at {v:g}" for k, v in price["package"].items() if v) or "no lever"
+    levers = ", ".join(esc(names.get(k, k)) for k in price["levers"])
+    what = f"P(settlement within {within} months) of at least {_pct(target, 0)}"
+    where = (
+        f"the headline's probability without levers plus the package's change on the lever study's "
+        f"{price['samples']} samples × {price['paths']} paths"
+        if price.get("reference_samples")
+        else f"{price['samples']} samples × {price['paths']} paths, seed {price['seed']}"
+    )
+    start = (
+        f"the headline's {_quoted(f'p{within}', b['value'])}"
+        if price.get("reference_samples")
+        else f"{_pct(b['value'])} without levers"
+    )
+    if not price["reached"] or price.get("at_max"):
+        at_max = price.get("at_max") or p
+        found = (
+            f"; the most probable package found ({package}) gives {_pct(p['value'])} ± {100 * (p['se'] or 0):.1f}"
+            if price.get("searched", True)
+            else ", so no cheaper package was searched for"
+        )
+        sentence = (
+            f"<strong>No package of these levers reaches {what}.</strong> With every lever at its largest "
+            f"intensity the probability is {_pct(at_max['value'])} ± {100 * (at_max['se'] or 0):.1f}{found}"
+        )
+    elif p["value"] >= target:
+        sentence = (
+            f"<strong>The cheapest package found for {what}: {package}</strong>, at an expected cost of "
+            f"{price['cost']:.1f} {unit} (5–95%: {price['cost_p05']:.1f} – {price['cost_p95']:.1f}); with it the "
+            f"probability is {_pct(p['value'])} ± {100 * (p['se'] or 0):.1f}"
+        )
+    else:
+        sentence = (
+            f"<strong>The search found a package for {what} ({package}, {price['cost']:.1f} {unit}), but it falls "
+            f"short when checked:</strong> {_pct(p['value'])} ± {100 * (p['se'] or 0):.1f}"
+        )
+    return (
+        "<h3>The price of peace</h3>"
+        f"<p>The cheapest package of the levers that raise P(settlement within {within} months) alone and share "
+        f"one cost unit ({levers}; costs in {unit}) for {what} ({100 * (target - b['value']):+.1f} points from "
+        f"{start}). {sentence} ({where}).</p>"
+        + (
+            f'<p class="small">Searched by {esc(price["optimizer"])} over {price["evaluations"]} packages, each '
+            f"evaluated on {price['search_samples']} samples × {price['search_paths']} paths (seed "
+            f"{price['search_seed']}); the package found was then checked on the larger runs above.</p>"
+            if price.get("searched", True)
+            else ""
+        )
+    )
 
 
 def _max_intensity(scenario: Scenario, lever: str) -> float:
@@ -709,10 +699,11 @@ def sensitivity_section(data: Mapping[str, Any], scenario: Scenario, top: int = 
     rank_by, conf, second, name = (
         ("ST", "ST_conf", "S1", "first-order S1") if method == "sobol" else ("mu_star", "mu_star_conf", None, "")
     )
+    output = data.get("output_label") or data["output"]
     rows = sorted(data["rows"], key=lambda r: -(r.get(rank_by) or 0.0))
     shown = [
         {
-            "parameter": r["parameter"],
+            "parameter": parameter_label(scenario, r["parameter"]),
             "v": r.get(rank_by) or 0.0,
             "lo": (r.get(rank_by) or 0.0) - (r.get(conf) or 0.0),
             "hi": (r.get(rank_by) or 0.0) + (r.get(conf) or 0.0),
@@ -720,23 +711,24 @@ def sensitivity_section(data: Mapping[str, Any], scenario: Scenario, top: int = 
         }
         for r in rows[:top]
     ]
-    label = "total-order index ST" if method == "sobol" else "μ* (mean absolute elementary effect)"
+    label = "total-order index ST" if method == "sobol" else "μ*: mean absolute elementary effect"
     fig = figures.ranking_bars(
         shown,
         "v",
         "parameter",
-        f"Which assumptions move {data['output']} ({method})",
-        label,
+        f"Which assumptions move {output} ({'Sobol' if method == 'sobol' else 'Morris screen'})",
+        f"{label} (95% interval)",
         low="lo",
         high="hi",
         second="second" if second else None,
         second_name=name,
+        floor=0.0,
     )
     table = table_html(
-        ["parameter", label, "interval ±", "source"],
+        ["parameter", label, "95% interval ±", "source"],
         [
             (
-                r["parameter"],
+                _parameter_cell(scenario, r["parameter"]),
                 f"{r.get(rank_by) or 0.0:.3g}",
                 f"{r.get(conf) or 0.0:.2g}",
                 _source_label(scenario, r.get("source", "")),
@@ -745,10 +737,16 @@ def sensitivity_section(data: Mapping[str, Any], scenario: Scenario, top: int = 
         ],
     )
     body = (
-        f"<p>{esc(method.capitalize())} analysis of <code>{esc(data['output'])}</code> over {data['parameters']} "
-        f"uncertain parameters: {data['evaluations']:,} model evaluations of {data.get('paths') or '?'} paths each "
-        f"(seed {data['seed']}, {data['seconds']:.0f} s); the output's mean {data['output_mean']:.3f}, "
-        f"sd {data['output_sd']:.3f}. The {min(top, len(rows))} most influential of {len(rows)} are shown.</p>"
+        f"<p>{esc(method.capitalize())} analysis of {esc(output)} over {data['parameters']} uncertain parameters: "
+        f"{data['evaluations']:,} model evaluations of {data.get('paths') or '?'} paths each (seed {data['seed']}); "
+        f"the output's mean {data['output_mean']:.3f}, sd {data['output_sd']:.3f} over the evaluations. "
+        + (
+            "A screen, not a measurement: μ* ranks the parameters by how much moving each across its range moves "
+            "the output; where the intervals of two parameters overlap, their order is not settled. "
+            if method == "morris"
+            else ""
+        )
+        + f"The {min(top, len(rows))} most influential of {len(rows)} are shown.</p>"
         + figure_html(fig, "sensitivity")
         + table
     )
@@ -759,7 +757,8 @@ def claims_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
     """Each claim of the sources with the model's estimate, its interval and the verdict; then the
     figures of the sources that contradict each other.
 
-    ``data`` is :meth:`ceasefire.analysis.claims.ClaimsReport.to_dict`.
+    ``data`` is :meth:`ceasefire.analysis.claims.ClaimsReport.to_dict`, with ``reference`` (the
+    headline run's probabilities without levers) when the claims were checked on the headline run.
     """
     claims = data.get("claims", [])
     rows = [
@@ -770,20 +769,34 @@ def claims_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
             Raw(f'<code>{esc(c["query"])}</code><br><span class="small">{esc(c["quantity"])}</span>'),
             c["display"],
             Raw(
-                f'<span class="{esc(c["verdict"])}">{esc(c["verdict"])}</span><br><span class="small">'
-                f"{esc(c['rule'])}</span>"
+                f'<span class="{esc(c["verdict"])}" data-claim="{esc(c["id"])}">{esc(c["verdict"])}</span>'
+                f'<br><span class="small">{esc(c["rule"])}</span>'
             ),
         )
         for c in claims
     ]
     counts = {v: sum(1 for c in claims if c["verdict"] == v) for v in ("supported", "contradicted", "undecided")}
     sizes = data.get("sizes", {})
+    ref = data.get("reference")
+    on = (
+        f"on the headline run ({sizes.get('samples', '?')} samples × {sizes.get('paths', '?')} paths, seed "
+        f"{sizes.get('seed', '?')}; without levers P(settlement within 12 months) "
+        f"{_quoted('p12', ref['p12']['value'])})"
+        if ref
+        else f"on {sizes.get('samples', '?')} samples × {sizes.get('paths', '?')} paths, seed {sizes.get('seed', '?')}"
+    )
+    levers = (
+        f"a claim about levers on the lever study ({sizes['lever_samples']} samples × {sizes['lever_paths']} paths "
+        f"in {sizes['lever_batches']} batch(es), with and without the levers on the same samples and paths, as in "
+        "the levers section)"
+        if "lever_samples" in sizes
+        else "a claim about levers with and without them on the same samples and paths"
+    )
     parts = [
         f"<p>{len(claims)} claims: {counts['supported']} supported, {counts['contradicted']} contradicted, "
-        f"{counts['undecided']} undecided. Estimates with a 95% cluster-bootstrap interval over the parameter "
-        f"samples ({sizes.get('samples', '?')} samples × {sizes.get('paths', '?')} paths, "
-        f"seed {sizes.get('seed', '?')}); "
-        "undecided when the interval straddles the threshold.</p>"
+        f"{counts['undecided']} undecided. Checked {on}; {levers}. Estimates with a 95% cluster-bootstrap "
+        "interval over the parameter samples; undecided when the interval straddles the threshold. "
+        "<code>ceasefire claims</code> at the same sizes gives the same verdicts.</p>"
     ]
     if rows:
         parts.append(
@@ -814,105 +827,6 @@ def claims_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
     return Section("claims", SECTION_TITLES["claims"], "".join(parts))
 
 
-# -- running the analyses -----------------------------------------------------------------------
-
-
-def _run_why(sc: Scenario, options: ReportOptions, spec: RunSpec, progress: Progress | None) -> dict[str, Any]:
-    from ceasefire.analysis.explain import explain
-
-    return {
-        side: explain(
-            sc,
-            side=side,
-            month=0,
-            samples=options.analysis_samples,
-            paths=options.analysis_paths,
-            seed=spec.seed,
-            horizon=spec.horizon,
-            progress=_stage(progress, f"explaining {side}"),
-        ).to_dict()
-        for side in SIDES
-    }
-
-
-def _run_levers(sc: Scenario, options: ReportOptions, spec: RunSpec, progress: Progress | None) -> dict[str, Any]:
-    from ceasefire.analysis.levers import lever_effects, lever_grid
-
-    sizes: dict[str, Any] = {
-        "samples": options.analysis_samples,
-        "paths": options.analysis_paths,
-        "seed": spec.seed,
-        "horizon": spec.horizon,
-    }
-    effects = lever_effects(
-        sc, intensities=(0.5, 1.0), certain=False, progress=_stage(progress, "lever effects"), **sizes
-    )
-    out: dict[str, Any] = {"effects": effects.to_dict()}
-    at_one = sorted((r for r in effects.rows if r.intensity == 1.0), key=lambda r: -abs(r.d_p24))
-    if len(at_one) >= 2:
-        a, b = at_one[0].lever, at_one[1].lever
-        grid = lever_grid(sc, a, b, intensities=(0.0, 0.5, 1.0), progress=_stage(progress, "two-lever grid"), **sizes)
-        out["grid"] = grid.to_dict()
-    try:
-        from ceasefire.analysis.price import price_of_peace
-    except ImportError:
-        return out
-    units: dict[str, list[str]] = {}
-    for lv in sc.levers:
-        units.setdefault(lv.cost_unit, []).append(lv.id)
-    if units:
-        levers = max(units.values(), key=len)
-        target = min(0.95, round(effects.baseline["p12"].value + 0.1, 2))
-        if 0.0 < target < 1.0 and spec.horizon >= 12:
-            price = price_of_peace(
-                sc,
-                target,
-                within=12,
-                levers=levers,
-                samples=options.analysis_samples,
-                paths=options.analysis_paths,
-                seed=spec.seed,
-                horizon=spec.horizon,
-                search_samples=max(4, options.analysis_samples // 2),
-                search_paths=max(8, options.analysis_paths // 2),
-                maxiter=5,
-                progress=progress,
-            )
-            out["price"] = price.to_dict()
-    return out
-
-
-def _run_sensitivity(sc: Scenario, options: ReportOptions, spec: RunSpec, progress: Progress | None) -> dict[str, Any]:
-    from ceasefire.analysis.sensitivity import sensitivity
-
-    result = sensitivity(
-        sc,
-        output="p_settle_12",
-        method="morris",
-        n=4,
-        paths=options.analysis_paths,
-        seed=spec.seed,
-        horizon=spec.horizon,
-        progress=_stage(progress, "sensitivity (Morris)"),
-    )
-    return result.to_dict()
-
-
-def _run_claims(sc: Scenario, options: ReportOptions, spec: RunSpec, progress: Progress | None) -> dict[str, Any]:
-    from ceasefire.analysis.claims import check_claims
-
-    result = check_claims(
-        sc,
-        samples=options.analysis_samples,
-        paths=options.analysis_paths,
-        seed=spec.seed,
-        horizon=spec.horizon,
-        progress=progress,
-    )
-    return result.to_dict()
-
-
-ANALYSES.update(why=_run_why, levers=_run_levers, claims=_run_claims, sensitivity=_run_sensitivity)
 ANALYSIS_RENDERERS.update(
     why=why_section, levers=levers_section, claims=claims_section, sensitivity=sensitivity_section
 )
@@ -980,17 +894,10 @@ def render_report(data: ReportData, plotly_js: str | None = None) -> str:
         f"<title>{esc(sc.title)} — ceasefire report</title><style>{CSS}</style>"
         f'<script type="text/javascript">{safe_js}</script></head><body>'
         f"<header><h1>{esc(sc.title)}</h1><p>{esc(sc.description)}</p>"
-        f"<p>ceasefire {esc(data.run_info.get('version', __version__))} · scenario {esc(sc.id)} · "
+        f"<p>ceasefire {esc(data.run_info.get('version', ''))} · scenario {esc(sc.id)} · "
         f"{esc(data.run_info.get('generated', ''))}</p></header>"
         f"<nav>{nav}</nav><main>{body}</main></body></html>\n"
     )
-
-
-def write_report(path: Path, page: str) -> None:
-    """Write ``page`` to ``path`` atomically (a temporary file in the same folder, then a rename)."""
-    from ceasefire.run.store import write_atomic
-
-    write_atomic(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
 def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromium", timeout_s: float = 120) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 
@@ -83,14 +85,16 @@ def summary_table(summary: Summary) -> Table:
     effect = summary.optimism_effect
     if effect is not None:
         t.add_section()
-        t.add_row(
-            "settlement within 12 months: beliefs → true model",
-            f"{100 * effect.settle_within_12_scenario:5.1f}% → {100 * effect.settle_within_12_true:.1f}%",
-        )
-        t.add_row(
-            "settlement within 24 months: beliefs → true model",
-            f"{100 * effect.settle_within_24_scenario:5.1f}% → {100 * effect.settle_within_24_true:.1f}%",
-        )
+        for months, before, after in (
+            (12, effect.settle_within_12_scenario, effect.settle_within_12_true),
+            (24, effect.settle_within_24_scenario, effect.settle_within_24_true),
+        ):
+            shown = (
+                f"beyond the horizon ({summary.horizon} months)"
+                if math.isnan(before)
+                else f"{100 * before:5.1f}% → {100 * after:.1f}%"
+            )
+            t.add_row(f"settlement within {months} months: beliefs → true model", shown)
         t.add_row(
             "delay due to mutual optimism",
             f"{effect.delay_months:+.1f} months at war on average (of the first {summary.horizon})",

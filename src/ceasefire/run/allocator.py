@@ -11,7 +11,7 @@ thresholds high enough that freed arrays stay in the process for the next ones.
 The numbers computed are the same: only where their memory comes from changes. The time saved and
 the peak memory with and without it are measured in docs/performance.md.
 
-It is applied by the ``ceasefire`` command and in the worker processes of :mod:`ceasefire.run.workers`,
+It is applied by the ``ceasefire`` command and in the worker processes of :mod:`ceasefire.run.executor`,
 never on import: a library does not change its host process's allocator unasked. A Python session
 may call it itself. Thresholds set in the environment (``MALLOC_MMAP_THRESHOLD_``,
 ``MALLOC_TRIM_THRESHOLD_``, read by glibc at start-up) are left as they are, and so is everything with

@@ -3,8 +3,8 @@
 What to run (:class:`RunSpec`) is kept apart from how it is run; chunks are independent,
 and sample ``s`` always draws from its own seed, so results do not depend on the chunk size.
 Chunks of samples, and for samples of many paths the leaders' rules and groups of path blocks,
-are computed on all the cores (:mod:`ceasefire.run.workers`); the results are put back in order,
-so the numbers do not depend on the number of workers either.
+are computed by one executor (:mod:`ceasefire.run.executor`) on all the cores; the results are put
+back in order, so the numbers do not depend on the number of workers either.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -36,9 +36,9 @@ from ceasefire.model.engine import (
     simulate_chunk,
 )
 from ceasefire.model.rules import LeaderRules, join_rules
+from ceasefire.run.executor import Executor, InlineExecutor, check_workers, executor_for, split
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.sampling import Seeds, Values, check_levers, sample_parameters
-from ceasefire.run.workers import check_workers, parallel_map, resolve_workers, split
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import Scenario
 
@@ -72,7 +72,7 @@ class RunSpec:
     backend: str = "numpy"
     """``numpy`` or ``jax`` (the ``jax`` extra; same model, same distributions, own random numbers)."""
     workers: int | None = field(default=None, compare=False)
-    """Cores the run is computed on (``None``: automatic, see :func:`ceasefire.run.workers.resolve_workers`).
+    """Cores the run is computed on (``None``: automatic, see :func:`ceasefire.run.executor.resolve_workers`).
     How it is run, not what: no number depends on it, and specs differing only here are equal."""
 
     @classmethod
@@ -203,6 +203,7 @@ def simulate_samples(
     levers: Mapping[str, float],
     offset: int = 0,
     workers: int | None = None,
+    executor: Executor | None = None,
 ) -> Outcomes:
     """Simulate the samples ``values`` (per-sample arrays, one seed each), ``paths`` paths each.
 
@@ -213,29 +214,34 @@ def simulate_samples(
     ``b`` of a sample drawing its own noise (keyed by ``b``, whatever the grouping). The result is
     laid out as if simulated whole: sample by sample, path by path.
 
-    ``workers`` cores (``None``: automatic, :func:`ceasefire.run.workers.resolve_workers`) share
-    the work: groups of samples; for samples of more than ``PATH_BLOCK`` paths, the rules of
-    groups of samples, then groups of path blocks (each given its samples' rules, not refitting
-    them). The numbers do not depend on ``workers``.
+    The work is shared out as groups of samples; for samples of more than ``PATH_BLOCK`` paths, the
+    rules of groups of samples, then groups of path blocks (each given its samples' rules, not
+    refitting them). ``executor``, an entered one (a run's), computes them; without it, an executor
+    of ``workers`` cores (``None``: automatic, :func:`ceasefire.run.executor.resolve_workers`). The
+    numbers do not depend on either.
     """
     n_samples = len(seeds)
-    if paths <= PATH_BLOCK:
-        least = samples_per_unit(paths)
-        steps = path_steps(n_samples, paths, config)
-        cores = resolve_workers(workers, n_samples, steps, useful=n_samples // least)
+    whole = paths <= PATH_BLOCK
+    if executor is None:
+        most = n_samples if whole else n_samples * len(path_blocks(paths))
+        useful = n_samples // samples_per_unit(paths) if whole else None
+        work = path_steps(n_samples, paths, config)
+        with executor_for(workers, work=work, units=most, useful=useful) as ex:
+            return simulate_samples(scenario, values, seeds, paths, config, levers, offset, executor=ex)
+    cores = executor.workers or 1
+    if whole:
         if cores == 1:
             return simulate_values(scenario, values, seeds, paths, config, levers, offset)
-        size = split(n_samples, cores, least=least)
+        size = split(n_samples, cores, least=samples_per_unit(paths))
         bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
-        whole = (
+        tasks = (
             (scenario, _slice(values, lo, hi), seeds[lo:hi], paths, config, levers, offset + lo) for lo, hi in bounds
         )
-        done = dict(parallel_map(simulate_values, whole, cores))
+        done = dict(executor.map_unordered(simulate_values, tasks))
         return concatenate([done[k] for k in range(len(bounds))])
     # (sample, block, first path, end): grouped by length, as a sample's last block may be shorter
     units = [(i, b, lo, hi) for b, (lo, hi) in enumerate(path_blocks(paths)) for i in range(n_samples)]
-    cores = resolve_workers(workers, len(units), path_steps(n_samples, paths, config))
-    rules = _fit(scenario, values, seeds, config, levers, cores)
+    rules = _fit(scenario, values, seeds, config, levers, executor)
     most = blocks_per_group(config.horizon)
     group = most if cores == 1 else split(len(units), 2 * cores, most, BLOCKS_PER_UNIT)
     by_length: dict[int, list[tuple[int, int, int, int]]] = {}
@@ -243,7 +249,7 @@ def simulate_samples(
         by_length.setdefault(unit[3] - unit[2], []).append(unit)
     parts = [same[start : start + group] for same in by_length.values() for start in range(0, len(same), group)]
 
-    def tasks() -> Iterator[tuple[Any, ...]]:
+    def block_tasks() -> Iterator[tuple[Any, ...]]:
         for part in parts:
             who = np.array([i for i, _, _, _ in part], dtype=np.int64)
             length = part[0][3] - part[0][2]
@@ -254,12 +260,11 @@ def simulate_samples(
     out: Outcomes | None = None
     ranged = monthly_paths(n_samples, paths, config)
     column = np.cumsum(ranged) - 1  # a ranged path's column in the joined ``monthly``
-    with closing(parallel_map(_simulate_blocks, tasks(), cores)) as results:
-        for k, result in results:
-            rows = np.concatenate([i * paths + np.arange(lo, hi) for i, _, lo, hi in parts[k]])
-            if out is None:
-                out = _empty_like(result, n_samples * paths, ranged)
-            _scatter(out, result, rows, column)
+    for k, result in executor.map_unordered(_simulate_blocks, block_tasks()):
+        rows = np.concatenate([i * paths + np.arange(lo, hi) for i, _, lo, hi in parts[k]])
+        if out is None:
+            out = _empty_like(result, n_samples * paths, ranged)
+        _scatter(out, result, rows, column)
     if out is None:  # pragma: no cover - paths > PATH_BLOCK means at least one block
         raise RuntimeError("no path block was simulated")
     out.sample = np.repeat(np.arange(n_samples, dtype=np.int64) + offset, paths)
@@ -317,17 +322,17 @@ def _fit(
     seeds: list[np.random.SeedSequence],
     config: RunConfig,
     levers: Mapping[str, float],
-    cores: int,
+    executor: Executor,
 ) -> LeaderRules | None:
     """The leaders' rules of every sample: each sample's are fitted on its own imagined paths, so
-    groups of samples are fitted apart, on ``cores`` cores, and joined."""
-    n_samples = len(seeds)
+    groups of samples are fitted apart, by ``executor``, and joined."""
+    n_samples, cores = len(seeds), executor.workers or 1
     if cores == 1 or n_samples == 1 or config.policy != "optimal" or not config.allow_settlement:
         return _fit_rules(scenario, values, seeds, config, levers)
     size = split(n_samples, min(cores, n_samples))
     bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
     tasks = ((scenario, _slice(values, lo, hi), seeds[lo:hi], config, levers) for lo, hi in bounds)
-    found = dict(parallel_map(_fit_rules, tasks, min(cores, len(bounds))))
+    found = dict(executor.map_unordered(_fit_rules, tasks))
     parts = [found[k] for k in range(len(bounds))]
     if any(p is None for p in parts):  # pragma: no cover - the policy fits rules
         return None
@@ -382,51 +387,60 @@ def _simulate_rows(
     seeds: Seeds,
     levers: Mapping[str, float],
     offset: int,
-    workers: int = 1,
+    *,
+    executor: Executor | None = None,
 ) -> Outcomes:
     """A unit of work: simulate the samples ``chunk`` (per-sample values), whose candidate numbers
-    (seeds) are ``candidates``, on ``workers`` cores, and check the outcomes."""
+    (seeds) are ``candidates``, in this process or, given an entered ``executor``, by its workers, and
+    check the outcomes."""
     chunk_seeds = [seeds.path_seed(int(c)) for c in candidates]
     if config.backend == "jax":  # an optional extra: imported only when asked for
         from ceasefire.model.jax import engine as jax_engine
 
         out = jax_engine.simulate_blocks(structure_of(scenario), chunk, chunk_seeds, spec.paths, config, levers, offset)
     else:
-        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, workers)
+        here = executor or InlineExecutor()
+        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, executor=here)
     return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """How a run's samples are shared among cores: ``outer`` cores take chunks of ``size`` samples,
-    and each chunk is simulated on ``inner`` cores (one of the two is 1)."""
+    """How a run's samples are shared out: chunks of ``size`` samples go to the ``executor``'s workers
+    (``outer``), or each chunk in turn has its rules and path blocks computed by them."""
 
     size: int
-    outer: int = 1
-    inner: int = 1
+    executor: Executor
+    outer: bool = True
+
+    @property
+    def chunk_workers(self) -> int:
+        """Chunks computed at once."""
+        return (self.executor.workers or 1) if self.outer else 1
+
+    def chunks(self, tasks: Iterator[tuple[Any, ...]]) -> Generator[tuple[int, Outcomes], None, None]:
+        """``(k, outcomes)`` of each chunk's task (the arguments of :func:`_simulate_rows`), as they finish."""
+        if self.outer:
+            return self.executor.map_unordered(_simulate_rows, tasks)
+        return ((k, _simulate_rows(*task, executor=self.executor)) for k, task in enumerate(tasks))
 
 
 def _plan(spec: RunSpec, size: int, fixed_size: bool, workers: int | None) -> _Plan:
     """Chunks of samples on separate cores when there are enough of them; else (few samples of many
     paths) one chunk at a time, its rules and path blocks on all the cores."""
     if spec.backend == "jax":  # JAX uses the cores (or the GPU) by itself
-        return _Plan(size)
+        return _Plan(size, InlineExecutor())
     n, config = spec.samples, spec.config()
-    chunks = math.ceil(n / size)
+    chunks, work = math.ceil(n / size), path_steps(n, spec.paths, config)
     if spec.paths > PATH_BLOCK:
-        blocks = len(path_blocks(spec.paths))
-        cores = resolve_workers(workers, n * blocks, path_steps(n, spec.paths, config))
-        if cores == 1 or chunks < 2 * cores:
-            return _Plan(size, inner=cores)
-        return _Plan(size, outer=cores)
-    least = samples_per_unit(spec.paths)
+        ex = executor_for(workers, work=work, units=n * len(path_blocks(spec.paths)))
+        return _Plan(size, ex, outer=chunks >= 2 * (ex.workers or 1))
     if fixed_size:
-        cores = resolve_workers(workers, chunks, path_steps(n, spec.paths, config))
-        return _Plan(size, outer=cores)
-    cores = resolve_workers(workers, n, path_steps(n, spec.paths, config), useful=n // least)
-    if cores == 1:
-        return _Plan(size)
-    return _Plan(split(n, cores, size, least), outer=cores)
+        return _Plan(size, executor_for(workers, work=work, units=chunks))
+    least = samples_per_unit(spec.paths)
+    ex = executor_for(workers, work=work, units=n, useful=n // least)
+    cores = ex.workers or 1
+    return _Plan(size if cores == 1 else split(n, cores, size, least), ex)
 
 
 def _simulate_chunks(
@@ -442,17 +456,15 @@ def _simulate_chunks(
     total = len(candidates)
     bounds = [(lo, min(lo + plan.size, total)) for lo in range(0, total, plan.size)]
     tasks = (
-        (scenario, spec, config, _slice(values, lo, hi), candidates[lo:hi], seeds, spec.levers, lo, plan.inner)
-        for lo, hi in bounds
+        (scenario, spec, config, _slice(values, lo, hi), candidates[lo:hi], seeds, spec.levers, lo) for lo, hi in bounds
     )
     parts: dict[int, Outcomes] = {}
     done = 0
-    with closing(parallel_map(_simulate_rows, tasks, plan.outer)) as results:
-        for k, out in results:
-            parts[k] = out
-            done += bounds[k][1] - bounds[k][0]
-            if progress is not None:
-                progress(done, total)
+    for k, out in plan.chunks(tasks):
+        parts[k] = out
+        done += bounds[k][1] - bounds[k][0]
+        if progress is not None:
+            progress(done, total)
     return concatenate([parts[k] for k in range(len(bounds))])
 
 
@@ -486,21 +498,20 @@ def _screen(
                 break
             values = candidate_parameters(scenario, n, seeds, batch)
         want = n - found
-        if plan.outer == 1:
+        if plan.chunk_workers == 1:
             # a little more than is still needed, so that the last chunk wastes little
             bounds = [(lo, min(lo + min(plan.size, want + max(2, want // 8)), n))]
         else:
             share = found / tried if found else 1.0
             end = min(lo + math.ceil(want / share) + max(1, want // 64), n)
-            step = split(end - lo, plan.outer, plan.size, samples_per_unit(spec.paths))
+            step = split(end - lo, plan.chunk_workers, plan.size, samples_per_unit(spec.paths))
             bounds = [(a, min(a + step, end)) for a in range(lo, end, step)]
         tasks: Iterator[tuple[Any, ...]] = (
-            (scenario, spec, config, _slice(values, a, b), batch * n + np.arange(a, b), seeds, {}, 0, plan.inner)
-            for a, b in bounds
+            (scenario, spec, config, _slice(values, a, b), batch * n + np.arange(a, b), seeds, {}, 0) for a, b in bounds
         )
         arrived: dict[int, Outcomes] = {}
         ahead = 0
-        with closing(parallel_map(_simulate_rows, tasks, plan.outer)) as results:
+        with closing(plan.chunks(tasks)) as results:
             for k, out in results:
                 arrived[k] = out
                 while ahead in arrived and found < n:  # in order: the first candidates kept are the same
@@ -547,7 +558,7 @@ def run(
     without searching for them again.
 
     ``workers`` (default ``spec.workers``; ``None``: automatic) is the number of cores the run is
-    computed on (:mod:`ceasefire.run.workers`); ``progress(done, total)`` is called, in this
+    computed on (:func:`ceasefire.run.executor.executor_for`); ``progress(done, total)`` is called, in this
     thread, as chunks finish. The numbers do not depend on ``workers`` nor on ``chunk_samples``.
     """
     spec.validate(scenario)
@@ -556,7 +567,6 @@ def run(
     start = time.perf_counter()
     seeds = Seeds.from_seed(spec.seed)
     size = chunk_samples or chunk_size_for(spec.paths, spec.horizon, spec.policy)
-    plan = _plan(spec, size, chunk_samples is not None, asked)
     if samples_of is not None:
         earlier = samples_of.spec
         if (samples_of.scenario, earlier.seed, earlier.samples, earlier.paths, earlier.horizon) != (
@@ -567,16 +577,19 @@ def run(
             spec.horizon,
         ):
             raise ValueError("samples_of must be a run of the same scenario, seed, samples, paths and horizon")
-        values, candidates = samples_of.parameters, samples_of.candidates
-        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
-    elif scenario.scenario.no_deal_at_start and spec.allow_settlement:
-        values, candidates, outcomes = _screen(scenario, spec, seeds, plan, progress)
-        if spec != spec.observed_world():
+    plan = _plan(spec, size, chunk_samples is not None, asked)
+    with plan.executor:  # one executor for the whole run: its processes serve every stage
+        if samples_of is not None:
+            values, candidates = samples_of.parameters, samples_of.candidates
             outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
-    else:
-        values = candidate_parameters(scenario, spec.samples, seeds, 0)
-        candidates = np.arange(spec.samples, dtype=np.int64)
-        outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
+        elif scenario.scenario.no_deal_at_start and spec.allow_settlement:
+            values, candidates, outcomes = _screen(scenario, spec, seeds, plan, progress)
+            if spec != spec.observed_world():
+                outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
+        else:
+            values = candidate_parameters(scenario, spec.samples, seeds, 0)
+            candidates = np.arange(spec.samples, dtype=np.int64)
+            outcomes = _simulate_chunks(scenario, spec, values, candidates, seeds, plan, progress)
     return RunResult(
         scenario=scenario,
         spec=spec,

@@ -3,7 +3,7 @@
 Probabilities are pooled over all samples x paths, with the Monte Carlo standard error and
 the 5-95% range of the per-sample probabilities (the spread due to the uncertain parameters).
 Months are counted from 0 (the scenario's start month); "within m months" means a first
-settlement in months 0 .. m-1.
+settlement in months 0 .. m-1, reported only for windows the horizon covers (``m <= horizon``).
 
 Ceasefire survival: first ceasefires break down by the background hazard (highest early) or by a
 leader's choice to resume; their survival is the Kaplan-Meier estimate from the simulated
@@ -250,7 +250,10 @@ def belief_effect(scenario_beliefs: RunResult, true_beliefs: RunResult) -> Belie
     """Compare two runs of the same spec but for the leaders' beliefs."""
     a, b = scenario_beliefs.outcomes.first_settlement, true_beliefs.outcomes.first_settlement
     horizon = scenario_beliefs.spec.horizon
-    within = {m: tuple(float(((x >= 0) & (x < m)).mean()) for x in (a, b)) for m in (12, 24)}
+    # NaN (null in JSON) for a window the horizon does not reach
+    within = {
+        m: tuple(float(((x >= 0) & (x < m)).mean()) if m <= horizon else float("nan") for x in (a, b)) for m in (12, 24)
+    }
     war_a, war_b = _months_at_war(a, horizon), _months_at_war(b, horizon)
     return BeliefEffect(
         settle_within_12_scenario=within[12][0],
@@ -301,7 +304,10 @@ def summarize(result: RunResult) -> Summary:
     o, spec, sc = result.outcomes, result.spec, result.scenario
     first = o.first_settlement
     settled = first >= 0
-    within = {f"{m} months": probability(settled & (first < m), o.sample, spec.samples) for m in WITHIN}
+    # a window longer than the horizon is not decided by the run: left out, not the horizon's value relabelled
+    within = {
+        f"{m} months": probability(settled & (first < m), o.sample, spec.samples) for m in WITHIN if m <= spec.horizon
+    }
     within["horizon"] = probability(settled, o.sample, spec.samples)
     year_end = {
         day: probability(settled & (first < months), o.sample, spec.samples)

@@ -10,7 +10,7 @@ What to run is kept apart from how it is run:
   (:func:`latin_hypercube`, :func:`design_from_unit`) make designs.
 * a :class:`SweepSpec` says how each row is simulated (paths, horizon, policy, beliefs, seed)
   and which registered :data:`METRICS` are computed per row;
-* an **executor** (:func:`executor_for`) evaluates chunks of rows: in this process, on a
+* an **executor** (:func:`ceasefire.run.executor.executor_for`) evaluates chunks of rows: in this process, on a
   local pool of processes, or on a Dask distributed cluster.
 
 **Common random numbers.** Every row is simulated on the *same* ``paths`` paths: row ``i``'s
@@ -34,16 +34,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,13 +48,12 @@ from numpy.typing import NDArray
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig
-from ceasefire.run.allocator import one_threshold_set
+from ceasefire.run.executor import Executor, InlineExecutor, WorkerError
 from ceasefire.run.experiment import check_backend, chunk_size_for, simulate_values
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
 from ceasefire.run.store import write_atomic
-from ceasefire.run.workers import default_cores, init_worker, pool_context
 from ceasefire.scenario.build import structure_of
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
@@ -73,7 +68,6 @@ __all__ = [
     "design_from_unit",
     "design_hash",
     "evaluate_chunk",
-    "executor_for",
     "latin_hypercube",
     "model_factors",
     "run_sweep",
@@ -335,11 +329,11 @@ class SweepSpec:
             backend=self.backend,
         )
 
-    def default_workers(self) -> int:
-        """Worker processes by default: for NumPy, ``CEASEFIRE_WORKERS`` if set, else every CPU this
-        process may use; one for JAX, which uses every core (or the GPU) by itself and would compile
-        its programs once per process."""
-        return 1 if self.backend == "jax" else default_cores()
+    def default_workers(self) -> int | None:
+        """Worker processes by default: for NumPy ``None`` (:func:`ceasefire.run.executor.executor_for`:
+        ``CEASEFIRE_WORKERS`` if set, else every CPU this process may use); one for JAX, which uses
+        every core (or the GPU) by itself and would compile its programs once per process."""
+        return 1 if self.backend == "jax" else None
 
 
 def model_factors(scenario: Scenario, levers: Iterable[str] = ()) -> list[str]:
@@ -497,197 +491,6 @@ def evaluate_chunk(task: ChunkTask) -> ChunkResult:
         for m in names:
             out[m][idx] = METRICS[m].compute(view)
     return ChunkResult(task.index, task.start, out, time.perf_counter() - t0)
-
-
-# -- how to run: executors ------------------------------------------------------------------------
-
-
-class Executor(Protocol):
-    """Evaluates chunk tasks and yields their results as they finish (in any order)."""
-
-    name: str
-
-    @property
-    def workers(self) -> int | None:
-        """Chunks evaluated at once (``None``: not known, as on a Dask cluster not yet connected to)."""
-        ...
-
-    def __enter__(self) -> Executor: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def map_unordered(
-        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
-    ) -> Iterator[ChunkResult]:
-        """Results as they finish; raises :class:`SweepError` when a worker dies."""
-        ...
-
-
-class InlineExecutor:
-    """Evaluate every chunk in this process, in order."""
-
-    name = "inline"
-    workers = 1
-
-    def __enter__(self) -> InlineExecutor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def map_unordered(
-        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
-    ) -> Iterator[ChunkResult]:
-        for task in tasks:
-            yield fn(task)
-
-
-class ProcessExecutor:
-    """A local pool of ``workers`` processes (forkserver where available, else spawn: never a
-    fork of a process that may hold threads; :func:`ceasefire.run.workers.pool_context`)."""
-
-    name = "processes"
-
-    def __init__(self, workers: int) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-        self._entered = 0
-
-    def __enter__(self) -> ProcessExecutor:
-        # entered again (several sweeps in one with block): the same processes serve them all
-        if self._pool is None:
-            # started as a run's workers are: one BLAS thread, no pool inside (a run there uses one core)
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=pool_context(), initializer=init_worker, initargs=(os.getpid(),)
-            )
-        self._entered += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._entered -= 1
-        if self._entered == 0 and self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def map_unordered(
-        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
-    ) -> Iterator[ChunkResult]:
-        if self._pool is None:
-            raise RuntimeError("use the executor in a with block")
-        pending: set[Future[ChunkResult]] = set()
-        queue = list(tasks)
-        queue.reverse()
-        try:
-            while queue or pending:
-                while queue and len(pending) < 2 * self.workers:  # a bounded queue: results come back as made
-                    pending.add(self._pool.submit(fn, queue.pop()))
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield fut.result()
-        except BrokenProcessPool as e:
-            raise SweepError(f"a worker process died (killed, or out of memory) while evaluating the sweep: {e}") from e
-        finally:
-            for fut in pending:
-                fut.cancel()
-
-
-class DaskExecutor:
-    """Chunks as tasks on a Dask distributed cluster at ``address`` (or an existing ``Client``)."""
-
-    name = "dask"
-
-    def __init__(self, address: str | Any) -> None:
-        self.address = address
-        self._client: Any = None
-        self._own = False
-        self._entered = 0
-
-    @property
-    def workers(self) -> int | None:
-        """The threads of the cluster's workers, once connected (``None`` before, or with none yet)."""
-        if self._client is None:
-            return None
-        try:
-            threads = sum(self._client.nthreads().values())
-        except (OSError, TimeoutError):
-            return None
-        return int(threads) or None
-
-    def __enter__(self) -> DaskExecutor:
-        from distributed import Client
-
-        if self._client is not None:  # entered again: the same connection serves every sweep
-            self._entered += 1
-            return self
-        if isinstance(self.address, str):
-            try:
-                self._client = Client(self.address, timeout="20s")
-            except (OSError, TimeoutError) as e:
-                raise SweepError(f"could not reach the Dask scheduler at {self.address}: {e}") from None
-            self._own = True
-        else:
-            self._client = self.address
-        self._entered += 1
-        self._warn_of_allocator()
-        return self
-
-    def _warn_of_allocator(self) -> None:
-        """Warn when the cluster's workers run with one of glibc's thresholds set alone (as Dask's nanny sets them)."""
-        try:
-            found = self._client.run(one_threshold_set)
-        except Exception:  # a check that cannot run is no reason to stop a sweep
-            return
-        names = sorted({name for name in found.values() if name})
-        if names:
-            warnings.warn(
-                f"{len(found)} Dask worker(s) run with {', '.join(names)} set alone (Dask's nanny sets "
-                "MALLOC_TRIM_THRESHOLD_=65536), which made the engine about 4x slower on one core here. Set both "
-                "thresholds for the workers, e.g. distributed.nanny.pre-spawn-environ: {MALLOC_TRIM_THRESHOLD_: "
-                "268435456, MALLOC_MMAP_THRESHOLD_: 67108864} in the Dask config (docs/sweeps.md)",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-
-    def __exit__(self, *exc: object) -> None:
-        self._entered -= 1
-        if self._entered > 0:
-            return
-        if self._own and self._client is not None:
-            self._client.close()
-        self._client = None
-
-    def map_unordered(
-        self, fn: Callable[[ChunkTask], ChunkResult], tasks: Sequence[ChunkTask]
-    ) -> Iterator[ChunkResult]:
-        from distributed import as_completed
-        from distributed.scheduler import KilledWorker
-
-        if self._client is None:
-            raise RuntimeError("use the executor in a with block")
-        futures = [self._client.submit(fn, t, pure=False, key=f"ceasefire-chunk-{t.index}-{os.urandom(4).hex()}")
-                   for t in tasks]  # fmt: skip
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        except KilledWorker as e:
-            raise SweepError(f"Dask workers died while evaluating a chunk ({e}); the cluster gave up on it") from e
-        except (OSError, TimeoutError) as e:
-            raise SweepError(f"lost the connection to the Dask scheduler at {self.address}: {e}") from e
-        finally:
-            for fut in futures:
-                if not fut.done():
-                    fut.cancel()
-
-
-def executor_for(workers: int = 1, scheduler: str | None = None) -> Executor:
-    """A Dask executor when ``scheduler`` is given, else a pool of ``workers`` processes, else (1) inline."""
-    if scheduler is not None:
-        return DaskExecutor(scheduler)
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    return InlineExecutor() if workers == 1 else ProcessExecutor(workers)
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -888,7 +691,7 @@ def run_sweep(
         Paths, horizon, policy, beliefs, seed and metrics (default: the scenario's run defaults,
         every metric the horizon allows).
     executor
-        Where chunks run (:func:`executor_for`; default: in this process).
+        Where chunks run (:func:`ceasefire.run.executor.executor_for`; default: in this process).
     chunk_rows
         Rows per chunk (default :func:`default_chunk_rows`; on resume, the folder's).
         Results do not depend on it; parts on disk do.
@@ -963,7 +766,7 @@ def run_sweep(
         tracker.add(sum(len(f) for f in finished.values()))
         try:
             _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, tracker)
-        except SweepError as e:
+        except (SweepError, WorkerError) as e:
             where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
             raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
     table = pd.concat([finished[k] for k, _, _ in bounds], ignore_index=True).set_index("row")
@@ -990,7 +793,7 @@ def _evaluate(
 ) -> None:
     """Run the tasks, write each finished chunk's part, and record it in ``finished``."""
     with executor as ex:
-        for result in ex.map_unordered(evaluate_chunk, tasks):
+        for _, result in ex.map_unordered(evaluate_chunk, ((task,) for task in tasks)):
             frame = pd.DataFrame({"row": np.arange(result.start, stops[result.index]), **result.metrics})
             if out_dir is not None:
                 try:

@@ -14,19 +14,23 @@ import math
 import re
 import tomllib
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, ValidationError
 
 from ceasefire.errors import ScenarioError
-from ceasefire.scenario.locate import Key, locate
+from ceasefire.scenario.bounds import MAX_DEPTH, deep_key, scan
+from ceasefire.scenario.locate import Key, key_lines, locate
 from ceasefire.scenario.params import DISTRIBUTIONS, Fixed
 from ceasefire.scenario.schema import SLUG, Scenario
 
 LIBRARY = Path(__file__).parent / "library"
 """Where the shipped scenarios live."""
+
+FLAGSHIP = "russia-ukraine-2026"
+"""The shipped scenario shown first where none is named (the dashboard); the others are back-tests."""
 
 MAX_BYTES = 2 * 1024 * 1024
 """Largest scenario file accepted."""
@@ -59,15 +63,19 @@ def resolve(name_or_path: str | Path) -> Path:
     A name without slash or suffix (``russia-ukraine-2026``) is looked up in :data:`LIBRARY`
     first; anything else is a filesystem path.
     """
+    file = str(name_or_path) if len(str(name_or_path)) <= 200 else str(name_or_path)[:199] + "…"
     if isinstance(name_or_path, str) and _NAME.match(name_or_path):
         shipped = LIBRARY / f"{name_or_path}.toml"
-        if shipped.is_file():
-            return shipped
-        if not Path(name_or_path).exists():
+        try:
+            if shipped.is_file():
+                return shipped
+            missing = not Path(name_or_path).exists()
+        except OSError:  # e.g. a name longer than the file system allows
+            missing = True
+        if missing:
             expected = f"no shipped scenario of this name ({_shipped()})"
-            raise ScenarioError(name_or_path, [("", None, expected)])
+            raise ScenarioError(file, [("", None, expected)])
     path = Path(name_or_path).expanduser()
-    file = str(name_or_path)
     try:
         if not path.exists():
             expected = f"file not found ({_shipped()}, or give a path to a .toml file)"
@@ -147,25 +155,96 @@ def parse_scenario(text: str, file: str) -> Scenario:
     Validation is strict: TOML has real numbers, booleans and dates, so ``"5"`` is not a
     number and ``true`` is not 1. NaN and infinities are rejected everywhere.
     """
+    deep = deep_key(text)
+    if deep is not None:
+        line, parts, key = deep
+        expected = f"a key or table header of {parts:,} parts; tables nest at most {MAX_DEPTH} deep"
+        raise ScenarioError(file, [(key, line, expected)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(file, [_toml_problem(str(e), text)]) from None
     except RecursionError:
-        raise ScenarioError(file, [("", None, "values are nested too deeply")]) from None
+        raise ScenarioError(
+            file, [("", _deepest_line(text), f"values are nested too deeply (at most {MAX_DEPTH})")]
+        ) from None
+    except ValueError as e:  # a whole number too long for Python to convert (over 4,300 digits)
+        raise ScenarioError(file, [_long_number(text, e)]) from None
     if not data:
         required = [f"[{n}]" for n, f in Scenario.model_fields.items() if f.is_required()]
         expected = "the file has no keys; a scenario needs " + ", ".join(required)
         raise ScenarioError(file, [("", None, expected)])
-    problems: list[Problem] = [
-        (key, locate(text, path), "expected a finite number, got " + _show(v)) for key, path, v in _non_finite(data)
-    ]
+    problems: list[Problem] = [(p.shown, locate(text, p.path), p.expected) for p in scan(data)]
     if problems:
-        raise ScenarioError(file, problems)
+        raise ScenarioError(file, _tidy(problems))
     try:
         return Scenario.model_validate(data, strict=True)
     except ValidationError as e:
-        raise ScenarioError(file, _problems(e, data, text)) from None
+        raise ScenarioError(file, _tidy(_problems(e, data, text))) from None
+
+
+MAX_PROBLEMS = 20
+"""Problems listed in one error at most; the count of the others follows."""
+
+MAX_SHOWN = 300
+"""Characters of a key or an expectation shown at most (a key or a value may be a megabyte long)."""
+
+
+def _clip(text: str, most: int = MAX_SHOWN) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _tidy(problems: list[Problem]) -> list[Problem]:
+    """At most :data:`MAX_PROBLEMS` problems, each key and expectation clipped to :data:`MAX_SHOWN` characters
+    (a query's excerpt keeps its own layout: it is already short)."""
+    out = [(_clip(key), line, expected if len(expected) <= 4 * MAX_SHOWN else _clip(expected, 4 * MAX_SHOWN))
+           for key, line, expected in problems[:MAX_PROBLEMS]]  # fmt: skip
+    if len(problems) > MAX_PROBLEMS:
+        out.append(("", None, f"... and {len(problems) - MAX_PROBLEMS} more problems"))
+    return out
+
+
+_LONG_NUMBER = re.compile(r"[+-]?[0-9][0-9_]{4299,}")
+
+
+def _long_number(text: str, error: ValueError) -> Problem:
+    """The line and key of a whole number longer than Python converts (it says which limit, not where)."""
+    m = _LONG_NUMBER.search(text)
+    if m is None:
+        return ("", None, f"a value cannot be read: {_clip(str(error))}")
+    line = text.count("\n", 0, m.start()) + 1
+    digits = sum(c.isdigit() for c in m.group())
+    expected = f"a whole number of {digits:,} digits; whole numbers must fit in 64 bits (at most 19 digits)"
+    return (_key_at_line(text, line), line, expected)
+
+
+def _key_at_line(text: str, line: int) -> str:
+    """The longest key path the text defines on ``line`` (dotted, list entries by index), or ``""``."""
+    here = [path for path, n in key_lines(text).items() if n == line]
+    return ".".join(str(k) for k in max(here, key=len)) if here else ""
+
+
+def _deepest_line(text: str) -> int | None:
+    """The line on which brackets or braces first nest deeper than :data:`MAX_DEPTH` (strings and comments
+    are skipped roughly: this only places a message)."""
+    depth, line, quote = 0, 1, ""
+    for i, c in enumerate(text):
+        if c == "\n":
+            line += 1
+            if quote in ('"', "'"):
+                quote = ""
+        elif quote:
+            if c == quote and text[i - 1] != "\\":
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 _TOML_PLAIN = {
@@ -192,21 +271,6 @@ def _toml_problem(message: str, text: str) -> Problem:
             message = plain
             break
     return ("", line, "TOML syntax error: " + message[:1].lower() + message[1:] + where)
-
-
-def _non_finite(
-    value: Any, path: tuple[Key, ...] = (), shown: str = ""
-) -> Iterator[tuple[str, tuple[Key, ...], float]]:
-    """Every NaN or infinite float in the raw data, with its display key and path."""
-    if isinstance(value, float) and not math.isfinite(value):
-        yield shown, path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _non_finite(v, (*path, k), f"{shown}.{k}" if shown else k)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            name = _entry_name(v, i)
-            yield from _non_finite(v, (*path, i), f"{shown}.{name}" if shown else name)
 
 
 def _entry_name(entry: Any, index: int) -> str:

@@ -16,6 +16,11 @@ from functools import lru_cache
 Key = str | int
 """A path element: a table key, or the index of an array entry."""
 
+MAX_PATH = 64
+"""Key paths are recorded to this depth at most: messages never name deeper keys (the loader refuses
+nesting beyond :data:`ceasefire.scenario.bounds.MAX_DEPTH`), and a header a million keys deep must not
+cost a million prefixes of a million keys."""
+
 _BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -86,7 +91,7 @@ class _Scanner:
         self.advance((len(self.s) if end < 0 else end + 1) - self.i)
 
     def record(self, path: tuple[Key, ...]) -> None:
-        for k in range(1, len(path) + 1):
+        for k in range(1, min(len(path), MAX_PATH) + 1):
             self.found.setdefault(path[:k], self.line)
 
     # -- grammar pieces ------------------------------------------------------------------------
@@ -108,7 +113,7 @@ class _Scanner:
                     self.expect("]")
                 else:
                     keys = self.keys()
-                    path = table + tuple(keys)
+                    path = (table + tuple(keys[:MAX_PATH]))[:MAX_PATH]
                     self.record(path)
                     self.skip_blank(newlines=False)
                     self.expect("=")
@@ -124,6 +129,7 @@ class _Scanner:
     def header(self, keys: list[str], array: bool) -> tuple[Key, ...]:
         """Resolve a table header to a path with array-of-tables indices filled in."""
         path: tuple[Key, ...] = ()
+        keys = keys[:MAX_PATH]  # deeper parts are never located (see MAX_PATH)
         for n, key in enumerate(keys):
             path = (*path, key)
             last = n == len(keys) - 1
@@ -219,7 +225,7 @@ class _Scanner:
                 if self.at_end() or self.peek() in "}\n":
                     self.advance()
                     return
-                sub = (*path, *self.keys())
+                sub = (*path, *self.keys())[:MAX_PATH]
                 self.record(sub)
                 self.expect("=")
                 self.value(sub)

@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from scipy import stats
 
+from ceasefire.scenario.bounds import Bound
+
 ASSUMPTION = "assumption"
 SMALLEST_POSITIVE = 5e-324
 EXTREME_U = 1e-12
@@ -61,6 +63,16 @@ class _ParamBase(BaseModel):
     @abstractmethod
     def support(self) -> tuple[float, float]:
         """Smallest and largest value the parameter can take."""
+
+    def sampled_range(self) -> tuple[float, float]:
+        """The smallest and largest value sampling can give: the support's finite ends, and where an end is
+        infinite the quantile at ``EXTREME_U`` (or ``1 - EXTREME_U``) instead."""
+        lo, hi = self.support()
+        if math.isfinite(lo) and math.isfinite(hi):
+            return lo, hi
+        with np.errstate(all="ignore"):
+            q = self.ppf(np.array([EXTREME_U, 1.0 - EXTREME_U]))
+        return (lo if math.isfinite(lo) else float(q[0])), (hi if math.isfinite(hi) else float(q[1]))
 
     def nominal(self) -> float:
         """A central value (the median) used for previews and the neutral explanation."""
@@ -189,6 +201,12 @@ class LogNormal(_ParamBase):
     def support(self) -> tuple[float, float]:
         return (SMALLEST_POSITIVE, math.inf)  # open at 0: every draw is positive
 
+    def sampled_range(self) -> tuple[float, float]:
+        """Both ends from the quantiles: the support's lower end (the smallest float) is never drawn."""
+        with np.errstate(all="ignore"):
+            q = self.ppf(np.array([EXTREME_U, 1.0 - EXTREME_U]))
+        return float(q[0]), float(q[1])
+
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(stats.lognorm.ppf(u, self.sigma, scale=self.median), dtype=float)
 
@@ -266,3 +284,14 @@ def check_domain(param: AnyParam, low: float, high: float, what: str) -> None:
         raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} is unbounded")
     if lo < low or hi > high:
         raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} reaches [{lo:g}, {hi:g}]")
+
+
+def check_bound(param: AnyParam, bound: Bound, what: str) -> None:
+    """Raise ``ValueError`` unless every value sampling can give lies inside ``bound``; the message gives
+    the bound and its reason."""
+    lo, hi = param.sampled_range()
+    if lo < bound.low or hi > bound.high:
+        reach = f"{lo:g}" if lo == hi else f"[{lo:g}, {hi:g}]"
+        raise ValueError(
+            f"{what} must lie in {bound.describe()}, but {param.describe()} reaches {reach}: {bound.reason}"
+        )

@@ -38,7 +38,10 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-__all__ = ["GRAMMAR", "Quantity", "Query", "QueryError", "parse_query"]
+__all__ = ["GRAMMAR", "MAX_QUERY_LENGTH", "Quantity", "Query", "QueryError", "excerpt", "parse_query"]
+
+MAX_QUERY_LENGTH = 1_000
+"""Longest query, in characters (the longest of the flagship's is under 150)."""
 
 GRAMMAR = r"""
 ?start: claim
@@ -115,8 +118,29 @@ class QueryError(ValueError):
         super().__init__(self.format())
 
     def format(self) -> str:
-        caret = " " * (self.column - 1) + "^"
-        return f"column {self.column}: {self.message}\n      {self.text}\n      {caret}"
+        shown, caret = excerpt(self.text, self.column)
+        return f"column {self.column}: {self.message}\n      {shown}\n      {caret}"
+
+
+EXCERPT = 72
+"""Characters of a query (or a ``--where`` condition) shown around the column of a problem at most."""
+
+
+def excerpt(text: str, column: int, width: int = EXCERPT) -> tuple[str, str]:
+    """The part of one-line ``text`` shown for a problem at 1-based ``column``, and the caret line under it.
+
+    A text longer than ``width`` is cut to a window around the column, with ``…`` where text is left
+    out, so that a 100,000-character query is never echoed whole.
+    """
+    text = text.replace("\n", " ")
+    column = min(max(column, 1), len(text) + 1)
+    if len(text) <= width:
+        return text, " " * (column - 1) + "^"
+    start = max(0, min(column - 1 - width // 2, len(text) - width))
+    end = start + width
+    head = "…" if start > 0 else ""
+    tail = "…" if end < len(text) else ""
+    return head + text[start:end] + tail, " " * (len(head) + column - 1 - start) + "^"
 
 
 @dataclass(frozen=True)
@@ -443,6 +467,8 @@ def parse_query(text: str) -> Query:
         With the 1-based column of the first problem, for a syntax error or a value that makes
         no sense (a probability above 1, a quantile level outside (0, 1), a duration of 0...).
     """
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(text, MAX_QUERY_LENGTH + 1, f"a query is at most {MAX_QUERY_LENGTH:,} characters long")
     if "\n" in text.strip():
         raise QueryError(text, 1, "a query is one line")
     text = text.strip()

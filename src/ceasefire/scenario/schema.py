@@ -20,31 +20,65 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import typing
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from ceasefire.scenario.params import ASSUMPTION, SMALLEST_POSITIVE, AnyParam, Param, _ParamBase, check_domain
+from ceasefire.scenario import bounds
+from ceasefire.scenario.bounds import MAGNITUDE, Bound
+from ceasefire.scenario.params import (
+    ASSUMPTION,
+    SMALLEST_POSITIVE,
+    AnyParam,
+    Param,
+    _ParamBase,
+    check_bound,
+    check_domain,
+)
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SIDES = ("A", "B")
 
 
-def _domain(low: float, high: float, what: str) -> Callable[[AnyParam], AnyParam]:
+def _domain(low: float, high: float, what: str, bound: Bound = MAGNITUDE) -> Callable[[AnyParam], AnyParam]:
+    """A check that a parameter's support lies in its domain ``[low, high]`` (what it means: a share, a
+    rate) and that everything sampling can give lies inside ``bound`` (where the model stays finite)."""
+
     def check(p: AnyParam) -> AnyParam:
         check_domain(p, low, high, what)
+        check_bound(p, bound, what)
         return p
 
-    check.domain = (low, high)  # type: ignore[attr-defined]
+    check.domain = (max(low, bound.low), min(high, bound.high))  # type: ignore[attr-defined]
+    check.bound = bound  # type: ignore[attr-defined]
     return check
 
 
-NonNeg = Annotated[Param, AfterValidator(_domain(0.0, math.inf, "this value"))]
-Positive = Annotated[Param, AfterValidator(_domain(SMALLEST_POSITIVE, math.inf, "this value (positive)"))]
-Prob = Annotated[Param, AfterValidator(_domain(0.0, 1.0, "this probability or share"))]
-Real = Param
+def _bounded(low: float, high: float, what: str, bound: Bound) -> object:
+    return AfterValidator(_domain(low, high, what, bound))
+
+
+NonNeg = Annotated[Param, _bounded(0.0, math.inf, "this value", MAGNITUDE)]
+Positive = Annotated[Param, _bounded(SMALLEST_POSITIVE, math.inf, "this value (positive)", MAGNITUDE)]
+Prob = Annotated[Param, _bounded(0.0, 1.0, "this probability or share", MAGNITUDE)]
+Real = Annotated[Param, _bounded(-math.inf, math.inf, "this value", MAGNITUDE)]
+Exponent = Annotated[Param, _bounded(0.0, math.inf, "this exponent", bounds.EXPONENT)]
+LogBias = Annotated[Param, _bounded(-math.inf, math.inf, "this log-bias", bounds.LOG_BIAS)]
+LogHazard = Annotated[Param, _bounded(0.0, math.inf, "this log-hazard coefficient", bounds.LOG_HAZARD)]
+ShockRate = Annotated[Param, _bounded(0.0, math.inf, "this monthly hazard", bounds.SHOCK_RATE)]
+
+
+_POS = SMALLEST_POSITIVE
+ExchangeRatio = Annotated[Param, _bounded(_POS, math.inf, "this ratio", bounds.EXCHANGE_RATIO)]
+Manpower = Annotated[Param, _bounded(_POS, math.inf, "this force", bounds.MANPOWER)]
+Equipment = Annotated[Param, _bounded(_POS, math.inf, "this stock", bounds.EQUIPMENT)]
+CasualtyRate = Annotated[Param, _bounded(_POS, math.inf, "this rate", bounds.CASUALTY_RATE)]
+Level = Annotated[Param, _bounded(0.0, math.inf, "this level", bounds.LEVEL)]
+Volatility = Annotated[Param, _bounded(0.0, math.inf, "this volatility", bounds.VOLATILITY)]
+PainWeight = Annotated[Param, _bounded(0.0, math.inf, "this weight", bounds.PAIN_WEIGHT)]
+RecordFactor = Annotated[Param, _bounded(0.0, math.inf, "this factor", bounds.RECORD_FACTOR)]
+ShockMonths = Annotated[Param, _bounded(_POS, math.inf, "this decay time", bounds.SHOCK_MONTHS)]
 
 
 class _Strict(BaseModel):
@@ -90,7 +124,7 @@ class Territory(_Strict):
     held_km2: NonNeg = Field(description="held by side A at the start")
     gain_km2_per_month: Real = Field(description="mean monthly gain of A at the start's power ratio")
     gain_sd_km2: NonNeg
-    power_elasticity: NonNeg = Field(description="theta: gain scales as (rho/rho0)^theta")
+    power_elasticity: Exponent = Field(description="theta: gain scales as (rho/rho0)^theta")
     other_area_km2: NonNeg | None = Field(
         default=None,
         description="side A's own land side B can take beyond the start line (0 if left out: A's line holds there)",
@@ -112,28 +146,28 @@ class Objective(_Strict):
 
 
 class Attrition(_Strict):
-    casualties_per_day: Positive = Field(description="side A's casualties per day at the start")
-    exchange_ratio: Positive = Field(description="A's casualties per casualty of B at the start")
+    casualties_per_day: CasualtyRate = Field(description="side A's casualties per day at the start")
+    exchange_ratio: ExchangeRatio = Field(description="A's casualties per casualty of B at the start")
     intensity_sd: NonNeg = Field(description="sd of the monthly log-intensity of fighting")
-    fire_exponent: NonNeg = Field(
+    fire_exponent: Exponent = Field(
         description="q: a side's losses scale as (enemy power / its start)^q; 1 is Lanchester's aimed fire"
     )
 
 
 class Forces(_Strict):
-    manpower: Positive = Field(description="troops committed, persons")
+    manpower: Manpower = Field(description="troops committed, persons")
     recruitment: NonNeg = Field(description="persons per month")
     recruitment_pain_elasticity: NonNeg = Field(description="recruitment falls as exp(-e * pain)")
     permanent_loss_share: Prob = Field(description="share of casualties that leave the force")
     separation: Prob = Field(description="share of the force leaving each month for other reasons")
-    manpower_exponent: NonNeg
-    equipment: Positive = Field(description="equipment index at the start (1 = start stock)")
-    equipment_exponent: NonNeg
+    manpower_exponent: Exponent
+    equipment: Equipment = Field(description="equipment index at the start (1 = start stock)")
+    equipment_exponent: Exponent
     equipment_loss: Prob = Field(description="share of the stock lost per month at the start's intensity")
     equipment_production: NonNeg = Field(description="index units produced per month")
     equipment_storage: NonNeg = Field(description="index units restorable from storage (finite)")
     equipment_restoration: NonNeg = Field(description="index units restored per month while storage lasts")
-    aid_level: NonNeg = Field(description="military aid (equipment) received, 1 = the level at the start")
+    aid_level: Level = Field(description="military aid (equipment) received, 1 = the level at the start")
     aid_reliability: Prob = Field(description="probability that the month's aid arrives")
     aid_equipment: NonNeg = Field(description="index units delivered per month at aid level 1")
     aid_finance: NonNeg = Field(description="budget units per month at finance level 1")
@@ -141,20 +175,42 @@ class Forces(_Strict):
         default=None, description="budget support received, 1 = the level at the start (1 if left out)"
     )
 
+    @model_validator(mode="after")
+    def _bounded_growth(self) -> Forces:
+        most = bounds.MONTHLY_GROWTH_MAX
+        recruits = self.recruitment.sampled_range()[1] / self.manpower.sampled_range()[0]
+        if recruits > most:
+            raise ValueError(
+                f"recruitment: up to {recruits:g} times the start's manpower a month; at most {most:g}: "
+                f"{bounds.GROWTH_REASON}"
+            )
+        added = (
+            self.equipment_production.sampled_range()[1]
+            + self.equipment_restoration.sampled_range()[1]
+            + self.aid_equipment.sampled_range()[1] * self.aid_level.sampled_range()[1]
+        )
+        stock = added / self.equipment.sampled_range()[0]
+        if stock > most:
+            raise ValueError(
+                f"equipment_production: production, restoration and aid deliveries (aid_equipment x aid_level) add up "
+                f"to {stock:g} times the start's stock a month; at most {most:g}: {bounds.GROWTH_REASON}"
+            )
+        return self
+
 
 class Economy(_Strict):
     unit: str = Field(description="currency unit of the budget figures, e.g. 'trn RUB'")
     reserves: NonNeg
     revenue: NonNeg = Field(description="revenue other than commodities, per month")
     commodity_revenue: NonNeg = Field(description="oil and gas revenue per month at the start")
-    commodity_volatility: NonNeg = Field(description="monthly sd of the log commodity price")
+    commodity_volatility: Volatility = Field(description="monthly sd of the log commodity price")
     commodity_reversion: Prob = Field(description="share of the log price gap closed per month")
     sanctions: Prob = Field(description="extra share of commodity revenue lost to new sanctions")
     spending_war: NonNeg = Field(description="war spending per month")
     spending_other: NonNeg = Field(description="other spending per month")
     reserve_share: Prob = Field(description="share of a deficit drawn from reserves")
     peace_war_spending: Prob = Field(description="share of war spending kept in peace")
-    exhaustion_pain: NonNeg = Field(description="weight of unfunded spending in economic pain")
+    exhaustion_pain: PainWeight = Field(description="weight of unfunded spending in economic pain")
     demobilization_months: NonNeg | None = Field(
         default=None,
         description="time constant of war spending's fall to its peace share after a settlement (0: at once)",
@@ -201,14 +257,14 @@ class Reasons(_Strict):
     Numbering follows Aron (2025); ``punishment`` follows Goemans (2000).
     """
 
-    legitimacy: NonNeg = Field(description="1: log-hazard reduction while at war")
+    legitimacy: LogHazard = Field(description="1: log-hazard reduction while at war")
     militarism: NonNeg = Field(description="2: extra flow value per month at war")
-    war_economy: NonNeg = Field(description="3: monthly hazard added by converting the war economy")
-    bonuses_and_wages: NonNeg = Field(description="4: hazard added by ending bonuses and war wages")
-    veterans: NonNeg = Field(description="4: hazard added by returning veterans")
-    risk_of_change: NonNeg = Field(description="5: hazard added by any sharp change")
+    war_economy: ShockRate = Field(description="3: monthly hazard added by converting the war economy")
+    bonuses_and_wages: ShockRate = Field(description="4: hazard added by ending bonuses and war wages")
+    veterans: ShockRate = Field(description="4: hazard added by returning veterans")
+    risk_of_change: ShockRate = Field(description="5: hazard added by any sharp change")
     opportunism: NonNeg = Field(description="6: aspiration raised per unit of concession received")
-    need_for_victory: NonNeg = Field(description="7: hazard added by a peace short of the aims")
+    need_for_victory: ShockRate = Field(description="7: hazard added by a peace short of the aims")
     punishment: NonNeg = Field(description="personal cost of removal, in months of office value")
     war_cost: NonNeg | None = Field(
         default=None, description="a direct personal cost of war per month at war, months of office (0 if left out)"
@@ -254,16 +310,16 @@ class Leader(_Strict):
     regime: Literal["personalist", "military", "single-party", "democracy", "other"]
     discount: Prob = Field(description="monthly discount factor")
     base_hazard: Prob = Field(description="annual probability of losing office at the start")
-    casualty_hazard: NonNeg = Field(description="log-hazard per unit of casualties relative to the start")
-    pain_hazard: NonNeg = Field(description="log-hazard per unit of economic pain")
-    instability_hazard: NonNeg = Field(description="log-hazard per unit of lost stability")
-    shock_months: Positive = Field(description="decay time of the post-war transition shock, months")
+    casualty_hazard: LogHazard = Field(description="log-hazard per unit of casualties relative to the start")
+    pain_hazard: LogHazard = Field(description="log-hazard per unit of economic pain")
+    instability_hazard: LogHazard = Field(description="log-hazard per unit of lost stability")
+    shock_months: ShockMonths = Field(description="decay time of the post-war transition shock, months")
     victory_relief: NonNeg = Field(description="gamma: the shock scales as (1 - victory)^gamma")
     punishment_lost_war: NonNeg = Field(description="extra punishment, relative, for a lost war")
     aspiration: Positive = Field(description="victory score he holds out for (1 = his stated aims)")
     concession_received: NonNeg = Field(description="concessions offered to him outside the terms")
-    optimism: Real = Field(description="log-bias on his own side's combat power in his beliefs")
-    resolve_doubt: Real | None = Field(
+    optimism: LogBias = Field(description="log-bias on his own side's combat power in his beliefs")
+    resolve_doubt: LogBias | None = Field(
         default=None, description="log-bias on the other leader's hazard at war in his beliefs (0 if left out)"
     )
     policy_weight: NonNeg | None = Field(
@@ -319,7 +375,7 @@ class Ceasefire(_Strict):
         default=None, description="time constant of the early fragility's fade, months (12 if left out)"
     )
     guarantee_factor: NonNeg = Field(description="breakdown multiplier with security guarantees")
-    record_factor: NonNeg = Field(description="breakdown multiplier per earlier broken agreement")
+    record_factor: RecordFactor = Field(description="breakdown multiplier per earlier broken agreement")
     prior_broken: int = Field(default=0, ge=0, le=1000, description="agreements broken before the start")
     resume_cost: NonNeg | None = Field(
         default=None, description="months of office a leader loses by breaking a ceasefire (0 if left out)"
@@ -334,6 +390,13 @@ class Ceasefire(_Strict):
     negotiation_months: NonNeg | None = Field(
         default=None, description="months of talks between the first month both accept terms and the signing"
     )
+
+    @field_validator("prior_broken")
+    @classmethod
+    def _few_broken(cls, n: int) -> int:
+        if n > bounds.MAX_PRIOR_BROKEN:
+            raise ValueError(f"expected at most {bounds.MAX_PRIOR_BROKEN}, got {n}: {bounds.RECORD_FACTOR.reason}")
+        return n
 
 
 class Lever(_Strict):
@@ -477,6 +540,22 @@ class Event(_Strict):
         d = self.date
         months = (d.year - start.year) * 12 + (d.month - start.month)
         return months - (1 if d.day < start.day else 0)
+
+    @model_validator(mode="after")
+    def _finite_change(self) -> Lever:
+        bound = bounds.LEVER_INTENSITY
+        if self.intensity_max > bound.high:
+            raise ValueError(
+                f"intensity_max: expected at most {bound.high:g}, got {self.intensity_max:g}: {bound.reason}"
+            )
+        lo, hi = self.per_unit.sampled_range()
+        change = max(abs(lo), abs(hi)) * self.intensity_max
+        if change > bounds.MAX_MAGNITUDE:
+            raise ValueError(
+                f"per_unit: its largest change, {max(abs(lo), abs(hi)):g} per unit x intensity_max "
+                f"{self.intensity_max:g} = {change:g}, exceeds {bounds.MAX_MAGNITUDE:g}: {bounds.MAGNITUDE.reason}"
+            )
+        return self
 
 
 MAX_FACTORS = 12
@@ -652,6 +731,7 @@ class Scenario(_Strict):
         _unique("aims of the two leaders", all_aims)
         aim_ids = set(all_aims)
         for t in self.terms:
+            _unique(f"terms '{t.id}': grants", t.grants, "aim")
             for g in t.grants:
                 if g not in aim_ids:
                     raise ValueError(f"terms '{t.id}': grants unknown aim '{g}' (aims: {', '.join(sorted(aim_ids))})")
@@ -686,11 +766,11 @@ class Scenario(_Strict):
         return self
 
 
-def _unique(what: str, ids: list[str]) -> None:
+def _unique(what: str, ids: list[str], kind: str = "id") -> None:
     seen: set[str] = set()
     for i in ids:
         if i in seen:
-            raise ValueError(f"{what}: id '{i}' appears twice")
+            raise ValueError(f"{what}: {kind} '{i}' appears twice")
         seen.add(i)
 
 
@@ -734,8 +814,9 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
         elif isinstance(node, list):
             node = next(v for v in node if getattr(v, "id", None) == part)
     metadata = list(getattr(field_info, "metadata", []))
-    for arg in typing.get_args(getattr(field_info, "annotation", None)):  # an optional parameter: X | None
-        metadata += getattr(arg, "__metadata__", ())
+    for member in get_args(getattr(field_info, "annotation", None)):  # an optional one: Annotated[...] | None
+        if get_origin(member) is Annotated:
+            metadata += list(member.__metadata__)
     for meta in metadata:
         domain = getattr(getattr(meta, "func", None), "domain", None)
         if domain is not None:

@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, MATCH, Dash, Input, Output, State, dcc, html, no_update
 
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
 from ceasefire.report import figures
+from ceasefire.scenario.load import FLAGSHIP
 from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
-from ceasefire.web.limits import RunLimits, assumptions, full_spec, preview_spec
-from ceasefire.web.service import Busy, DashboardService, Preview
+from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
+from ceasefire.web.limits import Assumption, RunLimits, assumptions, full_spec, preview_spec
+from ceasefire.web.service import Busy, DashboardService, Job, Preview
 
 STYLE = {
     "page": {"fontFamily": figures.FONT, "margin": "0", "color": "#1b1b1b", "background": "#fafafa"},
@@ -44,6 +46,15 @@ STYLE = {
     "note": {"fontSize": "11px", "color": "#666"},
     "control": {"marginBottom": "14px"},
     "control_label": {"fontSize": "13px", "marginBottom": "2px"},
+    "control_value": {"fontSize": "12px", "color": "#1f4e79", "fontWeight": "600"},
+    "full": {
+        "border": "1px solid #c9d6e3",
+        "borderRadius": "6px",
+        "padding": "8px 12px",
+        "margin": "10px 0",
+        "background": "#f3f7fb",
+    },
+    "button": {"padding": "6px 14px", "marginRight": "10px", "cursor": "pointer"},
 }
 
 
@@ -90,13 +101,54 @@ def claims_table(p: Preview) -> Any:
     return html.Table([html.Thead(head), html.Tbody(rows)], style={"fontSize": "12px", "borderCollapse": "collapse"})
 
 
-def _empty_figure(message: str) -> go.Figure:
+def lever_value_text(lever: Any, x: float | None) -> str:
+    """A lever slider's position and what it costs there: ``1.5 of 2 · expected cost 31.5 bn USD/year``.
+
+    The cost is the expected cost per unit (the mean of its distribution) times the intensity, as
+    ``ceasefire levers`` reports it.
+    """
+    from ceasefire.analysis.levers import expected
+
+    x = 0.0 if x is None else float(x)
+    if x == 0:
+        return f"off (0 of {lever.intensity_max:g}) · cost 0"
+    cost = expected(lever.cost_per_unit) * x
+    return f"{x:g} of {lever.intensity_max:g} · expected cost {cost:,.1f} {lever.cost_unit}"
+
+
+def assumption_value_text(a: Assumption, x: float | None) -> str:
+    """An assumption slider's position: ``+0.10 (added)`` or ``× 1.25``, and whether it is the scenario's."""
+    x = a.neutral if x is None else float(x)
+    shown = f"{x:+.2f} added to every sample" if a.kind == "shift" else f"× {x:g} the scenario's value"
+    return shown + (" (as in the scenario)" if x == a.neutral else "")
+
+
+def _empty_figure(message: str, height: int = 240) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(template="plotly_white", height=240)
+    fig.update_layout(template="plotly_white", height=height, margin={"t": 10, "b": 10})
     return fig
+
+
+def _against_full(preview: dict[str, Any], full: Job | None, label: str, other_full: bool) -> str:
+    """How a preview's probability differs from the full-size run of the same settings, in points and in
+    standard errors of the difference (the two runs' samples are drawn apart, so their errors add)."""
+    if full is None or full.result is None:
+        if other_full:
+            return "the full-size run was made with other settings: run it again to compare"
+        return "press 'Full-size run' to see this at full size"
+    f = full.result["summary"]["settle_within"][label]
+    diff = preview["p"] - f["p"]
+    se = (preview["se"] ** 2 + f["se"] ** 2) ** 0.5
+    apart = f", {abs(diff) / se:.1f} s.e. apart" if se > 0 else ""
+    sizes = f"{full.spec.samples} × {full.spec.paths}"
+    word = "above" if diff > 0 else "below" if diff < 0 else "equal to"
+    return (
+        f"full-size run ({sizes}): {_pct(f['p'])} ± {100 * f['se']:.1f}; the preview is "
+        f"{abs(100 * diff):.1f} points {word} it{apart}"
+    )
 
 
 class Dashboard:
@@ -108,14 +160,15 @@ class Dashboard:
         self.catalog = ScenarioCatalog(scenarios_dir)
         self.service = DashboardService(self.catalog, limits)
         # the figures and tables of a preview, built once per preview (building them takes ~0.1 s)
-        self._rendered: SingleFlightCache[tuple[list[Any], go.Figure, go.Figure, go.Figure, Any]] = SingleFlightCache(
+        self._rendered: SingleFlightCache[tuple[go.Figure, go.Figure, go.Figure, Any]] = SingleFlightCache(
             self.service.limits.preview_cache
         )
         names = self.catalog.names()
         if not names:
             raise CeasefireError("no scenarios to offer (none shipped, and none in --scenarios-dir)")
-        self.catalog.path(scenario if scenario is not None else names[0])  # unknown names fail here
-        self.first = scenario if scenario is not None else names[0]
+        default = FLAGSHIP if FLAGSHIP in names else names[0]
+        self.catalog.path(scenario if scenario is not None else default)  # unknown names fail here
+        self.first = scenario if scenario is not None else default
         self.app = self._build()
 
     # -- layout --------------------------------------------------------------------------------
@@ -128,12 +181,17 @@ class Dashboard:
             out.append(
                 html.Div(
                     [
-                        html.Div(f"{lv.name} (0 – {lv.intensity_max:g})", style=STYLE["control_label"]),
+                        html.Div(f"{lv.name} ({lv.id})", style=STYLE["control_label"]),
+                        html.Div(
+                            lever_value_text(lv, 0.0),
+                            id={"type": "lever-value", "id": lv.id},
+                            style=STYLE["control_value"],
+                        ),
                         dcc.Slider(
                             id={"type": "lever", "id": lv.id},
                             min=0.0,
                             max=lv.intensity_max,
-                            step=lv.intensity_max / 4,
+                            step=lv.intensity_max / LEVER_POSITIONS,
                             value=0.0,
                             marks=None,
                             allow_direct_input=False,
@@ -149,6 +207,11 @@ class Dashboard:
                 html.Div(
                     [
                         html.Div(a.label, style=STYLE["control_label"]),
+                        html.Div(
+                            assumption_value_text(a, a.neutral),
+                            id={"type": "assumption-value", "id": a.path},
+                            style=STYLE["control_value"],
+                        ),
                         dcc.Slider(
                             id={"type": "assumption", "id": a.path},
                             min=a.low,
@@ -197,14 +260,11 @@ class Dashboard:
                                     clearable=False,
                                 ),
                                 html.Div(id="controls", children=self.controls(self.first)),
-                                html.Button("Full-size run", id="full-run", n_clicks=0),
+                                html.Button("Reset all", id="reset", n_clicks=0, style=STYLE["button"]),
                                 html.Div(
-                                    f"preview: {pre.samples} samples × {pre.paths} paths; full: up to "
-                                    f"{full.samples} × {full.paths}",
+                                    "puts every lever off and every assumption back to the scenario's value",
                                     style=STYLE["note"],
                                 ),
-                                html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
-                                html.Div(id="full-status", style=STYLE["note"]),
                             ],
                             style=STYLE["panel"],
                         ),
@@ -212,6 +272,32 @@ class Dashboard:
                             [
                                 html.Div(id="headline", style=STYLE["cards"]),
                                 html.Div(id="preview-note", style=STYLE["note"]),
+                                html.Div(
+                                    [
+                                        html.Div(
+                                            [
+                                                html.Button(
+                                                    "Full-size run", id="full-run", n_clicks=0, style=STYLE["button"]
+                                                ),
+                                                html.Span(
+                                                    f"the settings above at {full.samples} samples × {full.paths} "
+                                                    f"paths (the preview: {pre.samples} × {pre.paths})",
+                                                    style=STYLE["note"],
+                                                ),
+                                            ]
+                                        ),
+                                        html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
+                                        html.Div(id="full-status", style=STYLE["note"]),
+                                        html.Div(id="full-headline", style=STYLE["cards"]),
+                                        dcc.Graph(
+                                            id="full-settlement",
+                                            figure=_empty_figure("its settlement curve will appear here", 70),
+                                            config={"displaylogo": False},
+                                        ),
+                                    ],
+                                    id="full-box",
+                                    style=STYLE["full"],
+                                ),
                                 dcc.Loading(dcc.Graph(id="settlement", config={"displaylogo": False})),
                                 html.Div(
                                     [
@@ -226,13 +312,6 @@ class Dashboard:
                                 ),
                                 html.H3("Which claims hold in this world", style={"fontSize": "15px"}),
                                 html.Div(id="claims"),
-                                html.H3("Full-size run", style={"fontSize": "15px"}),
-                                html.Div(id="full-headline", style=STYLE["cards"]),
-                                dcc.Graph(
-                                    id="full-settlement",
-                                    figure=_empty_figure("press 'Full-size run'"),
-                                    config={"displaylogo": False},
-                                ),
                             ],
                             style=STYLE["panel"],
                         ),
@@ -240,6 +319,7 @@ class Dashboard:
                     style=STYLE["grid"],
                 ),
                 dcc.Store(id="job"),
+                dcc.Store(id="full-done"),
                 dcc.Interval(id="poll", interval=500, disabled=True),
             ],
             style=STYLE["page"],
@@ -249,20 +329,46 @@ class Dashboard:
 
     # -- callback bodies -----------------------------------------------------------------------
 
-    def cards(self, p: Preview) -> list[Any]:
-        """Headline numbers of a preview against the same samples without the changes."""
+    def cards(self, p: Preview, full: Job | None = None, other_full: bool = False) -> list[Any]:
+        """Headline numbers of a preview: each probability with its Monte Carlo standard error and the
+        preview's sizes, against the same samples without the changes, and against the full-size run of
+        the same settings once that has run (``full``; ``other_full``: one has run, with other settings)."""
         now, base = p.summary, p.baseline_summary
+        sizes = f"{now['samples']} samples × {now['paths']} paths"
         out = []
         for label in ("12 months", "24 months"):
-            x, b = now["settle_within"][label]["p"], base["settle_within"][label]["p"]
             ident = f"p-settle-{label.split()[0]}"
+            if label not in now["settle_within"]:  # a window the horizon does not reach: not estimated
+                out.append(
+                    html.Div(
+                        [
+                            html.Div(f"settlement within {label}", style=STYLE["label"]),
+                            html.Div("beyond the horizon", id=ident, style=STYLE["value"]),
+                            html.Div(f"the run covers {now['horizon']} months", style=STYLE["note"]),
+                        ],
+                        style=STYLE["card"],
+                    )
+                )
+                continue
+            pr, b = now["settle_within"][label], base["settle_within"][label]["p"]
+            x = pr["p"]
             attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
             out.append(
                 html.Div(
                     [
                         html.Div(f"settlement within {label}", style=STYLE["label"]),
                         html.Div(_pct(x), id=ident, style=STYLE["value"], **attrs),
+                        html.Div(
+                            f"± {100 * pr['se']:.1f} points (Monte Carlo s.e., preview of {sizes})",
+                            id=f"{ident}-se",
+                            style=STYLE["note"],
+                        ),
                         html.Div(f"without the changes: {_pct(b)} ({100 * (x - b):+.1f} points)", style=STYLE["note"]),
+                        html.Div(
+                            _against_full(pr, full, label, other_full),
+                            id=f"{ident}-vs-full",
+                            style=STYLE["note"],
+                        ),
                     ],
                     style=STYLE["card"],
                 )
@@ -307,16 +413,18 @@ class Dashboard:
         When the server is busy (:class:`Busy`) only the note changes: it says "busy — … try again"
         and the figures keep the previous settings'. Bad input gives empty figures and an ``error:`` note.
         """
-        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
-        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
         try:
+            levers = slider_values(lever_ids, lever_values, "levers")
+            changes = slider_values(assumption_ids, assumption_values, "assumptions")
             p, source = self.service.preview_with_source(name, levers, changes)
         except Busy as e:  # the figures stay as they were; the note says why
             return no_update, f"{e}. The figures still show the previous settings.", *(no_update,) * 4
         except (CeasefireError, ValueError) as e:
             message = _empty_figure(str(e))
             return [], f"error: {e}", message, message, message, []
-        cards, fan, terms, gaps, claims = self._rendered.get(p.key, lambda: self.render(name, p))[0]
+        fan, terms, gaps, claims = self._rendered.get(p.key, lambda: self.render(name, p))[0]
+        cards = self.cards(p, self.service.finished_full(name, p.levers, p.assumptions),
+                           self.service.any_finished_full(name))  # fmt: skip
         changed = (
             ", ".join([*(f"{k}={v:g}" for k, v in p.levers.items()), *(f"{k}={v:g}" for k, v in p.assumptions.items())])
             or "none"
@@ -328,14 +436,40 @@ class Dashboard:
         )
         return cards, note, fan, terms, gaps, claims
 
-    def render(self, name: str, p: Preview) -> tuple[list[Any], go.Figure, go.Figure, go.Figure, Any]:
-        """Headline cards, the settlement, terms and gap figures, and the claims table of preview ``p``."""
+    def render(self, name: str, p: Preview) -> tuple[go.Figure, go.Figure, go.Figure, Any]:
+        """The settlement, terms and gap figures, and the claims table of preview ``p``."""
         sc = self.catalog.load(name)
         fan = figures.settlement_fan(p.curves, p.summary["start"], p.baseline_curves, "without the changes")
         terms = figures.terms_bar(p.summary["terms_agreed"], {t.id: t.name for t in sc.terms})
         colours = {sc.leaders[s].name: figures.SIDE_COLOURS[s] for s in ("A", "B")}  # type: ignore[index]
         gaps = figures.gap_chart(p.gaps, colours) if p.gaps else _empty_figure("no leader's gap recorded")
-        return self.cards(p), fan, terms, gaps, claims_table(p)
+        return fan, terms, gaps, claims_table(p)
+
+    def lever_value(self, name: str, lever: str, x: float | None) -> str:
+        """The text under a lever's slider: its position and expected cost (empty for an unknown lever)."""
+        try:
+            known = {lv.id: lv for lv in self.catalog.load(name).levers}
+        except CeasefireError:
+            return ""
+        return lever_value_text(known[lever], x) if lever in known else ""
+
+    def assumption_value(self, name: str, path: str, x: float | None) -> str:
+        """The text under an assumption's slider: its position (empty for an unknown assumption)."""
+        try:
+            known = {a.path: a for a in assumptions(self.catalog.load(name))}
+        except CeasefireError:
+            return ""
+        return assumption_value_text(known[path], x) if path in known else ""
+
+    def reset_outputs(
+        self, name: str, lever_ids: list[dict[str, str]], assumption_ids: list[dict[str, str]]
+    ) -> tuple[list[float], list[float]]:
+        """Every lever slider at 0 and every assumption slider at its neutral position (the scenario's value)."""
+        try:
+            neutral = {a.path: a.neutral for a in assumptions(self.catalog.load(name))}
+        except CeasefireError:
+            neutral = {}
+        return [0.0] * len(lever_ids), [neutral.get(i.get("id", ""), 0.0) for i in assumption_ids]
 
     def stale_controls(self, name: str, lever_ids: list[dict[str, str]], assumption_ids: list[dict[str, str]]) -> bool:
         """Whether the sliders on the page are another scenario's (just after the scenario was changed)."""
@@ -343,8 +477,10 @@ class Dashboard:
             sc = self.catalog.load(name)
         except CeasefireError:
             return False  # an unknown name: the preview reports it
-        shown = {i.get("id") for i in lever_ids} | {i.get("id") for i in assumption_ids}
-        return shown != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
+        levers, changes = control_ids(lever_ids), control_ids(assumption_ids)
+        if levers is None or changes is None:
+            return False  # not the page's own shape: the preview refuses it with a message
+        return levers | changes != {lv.id for lv in sc.levers} | {a.path for a in assumptions(sc)}
 
     def start_outputs(
         self,
@@ -355,29 +491,35 @@ class Dashboard:
         assumption_values: list[float],
     ) -> tuple[str | None, bool, str]:
         """Start a full run: (job id, poll disabled?, status text)."""
-        levers = {i["id"]: v for i, v in zip(lever_ids, lever_values, strict=True) if v is not None}
-        changes = {i["id"]: v for i, v in zip(assumption_ids, assumption_values, strict=True) if v is not None}
         try:
+            levers = slider_values(lever_ids, lever_values, "levers")
+            changes = slider_values(assumption_ids, assumption_values, "assumptions")
             job_id = self.service.start_full(name, levers, changes)
         except (Busy, CeasefireError, ValueError) as e:
             return None, True, str(e)
         return job_id, False, "started"
 
-    def poll_outputs(self, job_id: str | None) -> tuple[str, str, str, bool, list[Any], Any]:
-        """Progress of a full run: (progress value, max, status, poll disabled?, cards, figure)."""
+    def poll_outputs(self, job_id: str | None) -> tuple[Any, ...]:
+        """Progress of a full run: (progress value, max, status, poll disabled?, cards, figure, finished job id).
+
+        The progress value counts samples over every pass of the run, so it only goes forward; the
+        finished job's id (else ``no_update``) makes the preview compare itself with the run.
+        """
         job = self.service.job(job_id)
         if job is None:
-            return "0", "1", "", True, [], no_update
+            return "0", "1", "", True, [], no_update, no_update
         state = job.state()
-        status = f"{state['stage']}: {state['done']}/{state['total']} samples"
+        status = f"{state['stage']}: {state['done']}/{state['total']} samples simulated"
         if state["error"]:
-            return "0", "1", f"failed: {state['error']}", True, [], no_update
+            return "0", "1", f"failed: {state['error']}", True, [], no_update, no_update
         if not state["finished"] or job.result is None:
-            return str(state["done"]), str(max(state["total"], 1)), status, False, [], no_update
+            return str(state["done"]), str(max(state["total"], 1)), status, False, [], no_update, no_update
         summary = job.result["summary"]
         cards = []
         for label in ("12 months", "24 months", "horizon"):
-            pr = summary["settle_within"][label]
+            pr = summary["settle_within"].get(label)
+            if pr is None:  # a window the horizon does not reach
+                continue
             cards.append(
                 html.Div(
                     [
@@ -389,8 +531,12 @@ class Dashboard:
                 )
             )
         fig = figures.settlement_fan(job.result["curves"], summary["start"])
-        done = f"finished: {state['samples']} samples × {state['paths']} paths in {state['seconds']:.1f} s"
-        return str(state["total"]), str(state["total"]), done, True, cards, fig
+        changed = ", ".join(f"{k}={v:g}" for k, v in (*job.levers.items(), *job.assumptions.items())) or "none"
+        done = (
+            f"finished: {state['samples']} samples × {state['paths']} paths in {state['seconds']:.1f} s; "
+            f"changes: {changed}"
+        )
+        return str(state["total"]), str(state["total"]), done, True, cards, fig, job.id
 
     def _callbacks(self, app: Dash) -> None:
         lever_values = Input({"type": "lever", "id": ALL}, "value")
@@ -402,8 +548,38 @@ class Dashboard:
         def _controls(name: str) -> list[Any]:
             try:
                 return self.controls(name)
-            except CeasefireError as e:
+            except (CeasefireError, ValueError) as e:
                 return [html.Div(f"error: {e}")]
+
+        @app.callback(
+            Output({"type": "lever-value", "id": MATCH}, "children"),
+            Input({"type": "lever", "id": MATCH}, "value"),
+            State({"type": "lever", "id": MATCH}, "id"),
+            State("scenario", "value"),
+        )
+        def _lever_value(x: float | None, ident: dict[str, str], name: str) -> str:
+            return self.lever_value(name, ident.get("id", ""), x)
+
+        @app.callback(
+            Output({"type": "assumption-value", "id": MATCH}, "children"),
+            Input({"type": "assumption", "id": MATCH}, "value"),
+            State({"type": "assumption", "id": MATCH}, "id"),
+            State("scenario", "value"),
+        )
+        def _assumption_value(x: float | None, ident: dict[str, str], name: str) -> str:
+            return self.assumption_value(name, ident.get("id", ""), x)
+
+        @app.callback(
+            Output({"type": "lever", "id": ALL}, "value"),
+            Output({"type": "assumption", "id": ALL}, "value"),
+            Input("reset", "n_clicks"),
+            State("scenario", "value"),
+            lever_ids,
+            assumption_ids,
+            prevent_initial_call=True,
+        )
+        def _reset(_: int, name: str, lid: list[dict[str, str]], aid: list[dict[str, str]]) -> tuple[Any, ...]:
+            return self.reset_outputs(name, lid, aid)
 
         @app.callback(
             Output("headline", "children"),
@@ -424,6 +600,27 @@ class Dashboard:
             if self.stale_controls(name, lid, aid):
                 return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
             return self.preview_outputs(name, lid, lv, aid, av)
+
+        @app.callback(
+            Output("headline", "children", allow_duplicate=True),
+            Input("full-done", "data"),
+            State("scenario", "value"),
+            State({"type": "lever", "id": ALL}, "value"),
+            lever_ids,
+            State({"type": "assumption", "id": ALL}, "value"),
+            assumption_ids,
+            prevent_initial_call=True,
+        )
+        def _compare(
+            _: str | None,
+            name: str,
+            lv: list[float],
+            lid: list[dict[str, str]],
+            av: list[float],
+            aid: list[dict[str, str]],
+        ) -> Any:
+            # a full run has finished: the preview's cards now compare themselves with it
+            return self.preview_outputs(name, lid, lv, aid, av)[0]
 
         @app.callback(
             Output("job", "data"),
@@ -454,6 +651,7 @@ class Dashboard:
             Output("poll", "disabled", allow_duplicate=True),
             Output("full-headline", "children"),
             Output("full-settlement", "figure"),
+            Output("full-done", "data"),
             Input("poll", "n_intervals"),
             State("job", "data"),
             prevent_initial_call=True,

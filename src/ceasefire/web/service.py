@@ -32,6 +32,7 @@ from ceasefire.scenario.schema import Scenario, param_domain
 from ceasefire.web.admission import Busy, Gate
 from ceasefire.web.cache import SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
+from ceasefire.web.inputs import lever_grid, snap_all
 from ceasefire.web.limits import (
     RunLimits,
     assumptions,
@@ -89,7 +90,7 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     analysis is not installed.
     """
     try:
-        from ceasefire.analysis.claims import evaluate, war_course
+        from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, war_course
         from ceasefire.scenario.query import parse_query
     except ImportError:
         return []
@@ -110,11 +111,10 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
             out.append(row | {"estimate": None, "low": None, "high": None, "verdict": "not at preview"})
             continue
         est, low, high = evaluate(q, result, None, course, None, weights)
-        if any(np.isnan(x) for x in (est, low, high)):
-            verdict = "undecided"
-        else:
-            at_low, at_high = q.holds(low), q.holds(high)
-            verdict = "supported" if at_low and at_high else "contradicted" if not (at_low or at_high) else "undecided"
+        # the claims analysis's rule, horizon included: a window the preview does not cover is undecided
+        verdict = judge(q, est, low, high, spec.horizon)
+        if beyond_horizon(q.quantity, spec.horizon):
+            est = low = high = float("nan")
         finite = [None if np.isnan(x) or np.isinf(x) else float(x) for x in (est, low, high)]
         out.append(row | {"estimate": finite[0], "low": finite[1], "high": finite[2], "verdict": verdict})
     return out
@@ -141,12 +141,22 @@ class Job:
     assumptions: dict[str, float]
     spec: RunSpec
     done: int = 0
+    """Samples simulated so far, over every pass of the run: it only grows."""
     total: int = 1
+    """Samples to simulate over every pass (a pass per ``run`` call)."""
     stage: str = "waiting"
     result: dict[str, Any] | None = None
     error: str | None = None
     started: float = field(default_factory=time.time)
     seconds: float | None = None
+
+    def advance(self, passes_done: int, done: int) -> None:
+        """Progress ``done`` of the current pass, after ``passes_done`` finished passes; never goes back."""
+        self.done = max(self.done, min(passes_done * self.spec.samples + done, self.total))
+
+    def settings(self) -> tuple[Any, ...]:
+        """What the run simulated besides its sizes: the levers and the assumption changes."""
+        return settings_key(self.levers, self.assumptions)
 
     def state(self) -> dict[str, Any]:
         return {
@@ -163,7 +173,12 @@ class Job:
         }
 
 
-__all__ = ["Busy", "DashboardService", "Job", "Preview", "claim_checks", "shifted"]
+def settings_key(levers: Mapping[str, float], changes: Mapping[str, float]) -> tuple[Any, ...]:
+    """The (checked) lever intensities and assumption values, in a comparable form."""
+    return (tuple(sorted(levers.items())), tuple(sorted(changes.items())))
+
+
+__all__ = ["Busy", "DashboardService", "Job", "Preview", "claim_checks", "settings_key", "shifted"]
 
 
 class DashboardService:
@@ -181,6 +196,7 @@ class DashboardService:
         )
         self._full = threading.BoundedSemaphore(self.limits.max_full_runs)
         self._jobs: dict[str, Job] = {}
+        self._finished: dict[tuple[Any, ...], Job] = {}  # (scenario, settings) -> the last finished run
         self._jobs_lock = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -226,8 +242,9 @@ class DashboardService:
         """:meth:`preview` and where it came from: ``"computed"``, ``"cached"`` or ``"shared"`` (with an
         identical request computing it at the same time)."""
         sc = self.catalog.load(name)
-        lv = clean_levers(sc, levers)
-        ch = clean_assumptions(sc, changes)
+        # values on the sliders' grids: any float in range would otherwise be a preview of its own
+        lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
+        ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
         key = self.preview_key(name, lv, ch)
         try:
             return self.cache.get(key, lambda: self._compute_preview(name, sc, lv, ch, key))
@@ -292,23 +309,36 @@ class DashboardService:
         return job.id
 
     def _full_run(self, job: Job, sc: Scenario) -> None:
+        """Simulate ``job`` in passes, each one ``run`` call, so that its progress only goes forward.
+
+        With assumption changes, or with levers on a scenario whose samples must be consistent with
+        a no-deal start, the first pass finds the samples without levers and the second simulates
+        them with the changes (common random numbers); otherwise one pass does it all.
+        """
         start = time.perf_counter()
         try:
-
-            def progress(done: int, total: int) -> None:
-                job.done, job.total = done, total
-
-            job.stage = "finding samples consistent with the start" if sc.scenario.no_deal_at_start else "simulating"
             spec = job.spec
-            if job.assumptions:
-                base = run(sc, replace(spec, levers={}), progress=progress)
-                job.stage = "simulating"
+            screen = sc.scenario.no_deal_at_start and spec.allow_settlement
+            two = bool(job.assumptions) or (screen and bool(spec.levers))
+            job.total = spec.samples * (2 if two else 1)
+            first = "finding samples consistent with the start" if screen else "simulating"
+            if two:
+                job.stage = f"step 1 of 2: {first}"
+                base = run(sc, replace(spec, levers={}), progress=lambda done, _: job.advance(0, done))
+                job.stage = "step 2 of 2: simulating with the changes"
                 earlier = replace(base, parameters=shifted(sc, base.parameters, job.assumptions))
-                result = run(sc, spec, progress=progress, samples_of=earlier)
+                result = run(sc, spec, progress=lambda done, _: job.advance(1, done), samples_of=earlier)
             else:
-                result = run(sc, spec, progress=progress)
+                job.stage = first
+                result = run(sc, spec, progress=lambda done, _: job.advance(0, done))
             job.result = {"curves": _curves(result), "summary": summarize(result).to_dict()}
+            job.done = job.total
             job.stage = "finished"
+            with self._jobs_lock:
+                self._finished.pop((job.scenario, job.settings()), None)
+                self._finished[(job.scenario, job.settings())] = job  # the newest last
+                while len(self._finished) > self.limits.kept_jobs:
+                    del self._finished[next(iter(self._finished))]
         except Exception as e:  # reported to the browser; the server keeps going
             job.error = f"{type(e).__name__}: {e}"
             job.stage = "failed"
@@ -319,6 +349,19 @@ class DashboardService:
     def job(self, job_id: object) -> Job | None:
         with self._jobs_lock:
             return self._jobs.get(job_id) if isinstance(job_id, str) else None
+
+    def finished_full(self, name: str, levers: Mapping[str, float], changes: Mapping[str, float]) -> Job | None:
+        """The last finished full-size run of scenario ``name`` with these (checked) settings, if any.
+
+        Runs are deterministic, so any user's run with the same settings gives the same numbers.
+        """
+        with self._jobs_lock:
+            return self._finished.get((name, settings_key(levers, changes)))
+
+    def any_finished_full(self, name: str) -> bool:
+        """Whether some full-size run of scenario ``name`` has finished (with any settings)."""
+        with self._jobs_lock:
+            return any(key[0] == name for key in self._finished)
 
 
 def _curves(result: RunResult) -> dict[str, Any]:

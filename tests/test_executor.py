@@ -1,4 +1,4 @@
-"""A run on several cores: the same bits as on one, errors and progress as on one, no process left behind."""
+"""Work on several cores: the same bits as on one, errors and progress as on one, no process left behind."""
 
 from __future__ import annotations
 
@@ -21,15 +21,23 @@ from ceasefire.cli import app
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import PATH_BLOCK, Outcomes, RunConfig, fit_rules, per_path
 from ceasefire.model.rules import join_rules
-from ceasefire.run import experiment, workers
+from ceasefire.run import executor, experiment
+from ceasefire.run.executor import (
+    WORKERS_ENV,
+    InlineExecutor,
+    ProcessExecutor,
+    WorkerError,
+    executor_for,
+    in_worker,
+    resolve_workers,
+    split,
+)
 from ceasefire.run.experiment import RunSpec, run, simulate_samples
 from ceasefire.run.guards import NumericalError
 from ceasefire.run.sampling import Seeds, sample_parameters
-from ceasefire.run.sweep import ProcessExecutor
-from ceasefire.run.workers import WORKERS_ENV, WorkerError, in_worker, parallel_map, resolve_workers, split
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.load import load_scenario
-from test_guards import EXPECTED_OVERFLOW, overflowing
+from test_guards import EXPECTED_OVERFLOW, OVERFLOW, overflowing
 from test_guards import scenario as guard_scenario
 
 FLAGSHIP = "russia-ukraine-2026"
@@ -143,7 +151,7 @@ def test_rules_fitted_by_groups_of_samples_join_to_the_rules_fitted_together(sc:
 
 def test_automatic_workers_one_for_small_work_all_cores_for_large(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(WORKERS_ENV, raising=False)
-    monkeypatch.setattr(workers, "cpus", lambda: 6)
+    monkeypatch.setattr(executor, "cpus", lambda: 6)
     assert resolve_workers(None, 100, 10) == 1  # too small to pay for starting processes
     assert resolve_workers(None, 100, 1e12) == 6
     assert resolve_workers(None, 4, 1e12) == 4  # no more workers than units
@@ -167,15 +175,16 @@ def test_sweeps_default_to_the_environments_workers_else_every_cpu(monkeypatch: 
     from ceasefire.run.sweep import SweepSpec
 
     spec = SweepSpec.from_scenario(sc, paths=8, horizon=12)
-    monkeypatch.setattr(workers, "cpus", lambda: 6)
+    monkeypatch.setattr(executor, "cpus", lambda: 6)
     monkeypatch.delenv(WORKERS_ENV, raising=False)
-    assert spec.default_workers() == 6
+    assert executor_for(spec.default_workers()).workers == 6  # a sweep's work is never too small
     monkeypatch.setenv(WORKERS_ENV, "3")
-    assert spec.default_workers() == 3
-    assert replace(spec, backend="jax").default_workers() == 1  # JAX uses every core by itself
+    assert executor_for(spec.default_workers()).workers == 3
+    jax = executor_for(replace(spec, backend="jax").default_workers())  # JAX uses every core by itself
+    assert isinstance(jax, InlineExecutor)
     monkeypatch.setenv(WORKERS_ENV, "many")
     with pytest.raises(CeasefireError, match=WORKERS_ENV):
-        spec.default_workers()
+        executor_for(spec.default_workers())
 
 
 def test_units_share_the_work_evenly_and_stay_large_enough() -> None:
@@ -211,33 +220,41 @@ def _pause(seconds: float) -> int:
     return os.getpid()
 
 
-def _warm() -> None:
-    """Make sure the shared pool runs (a pool still starting leaves every unit to this process)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len({pid for _, pid in parallel_map(_pause, [(0.2,)] * 4, 2)}) >= 2:
-            return
-    pytest.fail("the worker processes did not start within 60 s")
+def _map(fn: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[tuple[int, Any]]:
+    with executor_for(workers) as ex:
+        return list(ex.map_unordered(fn, tasks))
 
 
-def test_workers_of_runs_and_sweeps_use_one_core_inside() -> None:
-    _warm()
-    seen = dict(parallel_map(_inside, [(4,)] * 6, 2))
-    assert len(seen) == 6
-    assert not in_worker()
-    in_pool = [v for v in seen.values() if v[0]]
-    assert in_pool and all(v == (True, 1, "1", 1) for v in in_pool)
-    with ProcessExecutor(2) as ex:
-        found = list(ex.map_unordered(_inside, [4, 4]))  # type: ignore[arg-type, list-item]
-    assert found == [(True, 1, "1", 1)] * 2
+def test_workers_use_one_core_inside_and_start_no_processes_of_their_own() -> None:
+    seen = dict(_map(_inside, [(4,)] * 6, 2))
+    assert len(seen) == 6 and not in_worker()
+    assert all(v == (True, 1, "1", 1) for v in seen.values())
+    assert isinstance(executor_for(1), InlineExecutor)
 
 
 def test_results_come_back_once_each_whatever_finishes_first() -> None:
-    _warm()
     delays = [0.3, 0.0, 0.2, 0.0, 0.1, 0.0]
-    got = list(parallel_map(_pause, [(d,) for d in delays], 3))
+    got = _map(_pause, [(d,) for d in delays], 3)
     assert sorted(k for k, _ in got) == list(range(len(delays)))
-    assert len({pid for _, pid in got}) >= 2  # the work was shared
+    assert len({pid for _, pid in got}) >= 2 and os.getpid() not in {pid for _, pid in got}  # shared out
+    slow_first = [k for k, _ in _map(_pause, [(2.0,), (0.0,), (0.0,)], 2)]
+    assert slow_first[-1] == 0  # as they finish, not in order
+
+
+def test_an_executor_entered_again_keeps_its_processes_and_a_later_one_reuses_them() -> None:
+    executor.shutdown_pool()  # a new pool: its processes start as units need them, two at most here
+    ex = ProcessExecutor(2)
+    seen: list[set[int]] = []
+    with ex:
+        seen.append({pid for _, pid in ex.map_unordered(_pause, [(0.2,)] * 4)})
+        with ex:
+            seen.append({pid for _, pid in ex.map_unordered(_pause, [(0.2,)] * 4)})
+        seen.append({pid for _, pid in ex.map_unordered(_pause, [(0.2,)] * 4)})
+    with executor_for(2) as again:  # no start-up to pay: the same processes
+        seen.append({pid for _, pid in again.map_unordered(_pause, [(0.2,)] * 4)})
+    assert len(set().union(*seen)) == 2 and os.getpid() not in set().union(*seen)
+    with pytest.raises(RuntimeError, match="with block"):
+        list(ex.map_unordered(_pause, [(0.0,)]))
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -258,12 +275,11 @@ def workers_finding(i: int) -> Any:
 
 
 def test_an_error_in_a_worker_is_the_error_of_the_first_failing_unit_as_on_one_core() -> None:
-    _warm()
     tasks = [(i, 4) for i in range(10)]
     with pytest.raises(NumericalError) as serial:
-        list(parallel_map(_fails_from, tasks, 1))
+        _map(_fails_from, tasks, 1)
     with pytest.raises(NumericalError) as parallel:
-        list(parallel_map(_fails_from, tasks, 3))
+        _map(_fails_from, tasks, 3)
     assert str(parallel.value) == str(serial.value)
     assert parallel.value.sample == 4 and parallel.value.parameters == {"a.b": 1e300}
     assert parallel.value.__cause__ is None  # no pool traceback attached
@@ -281,7 +297,7 @@ def test_the_numerical_guard_in_a_worker_reads_as_on_one_core(monkeypatch: pytes
     with pytest.raises(NumericalError) as parallel:
         run(bad, spec, workers=2, chunk_samples=1)
     assert str(parallel.value) == str(serial.value)
-    assert parallel.value.sample == 0 and "attrition.fire_exponent" in str(parallel.value)
+    assert parallel.value.sample == serial.value.sample and any(p in str(parallel.value) for p in OVERFLOW)
 
 
 def _dies_in_a_worker(i: int) -> int:
@@ -292,10 +308,30 @@ def _dies_in_a_worker(i: int) -> int:
 
 
 def test_a_worker_that_dies_is_a_clear_error_and_the_next_run_starts_a_new_pool() -> None:
-    _warm()
-    with pytest.raises(WorkerError, match="died"):
-        list(parallel_map(_dies_in_a_worker, [(i,) for i in range(20)], 2))
-    assert sorted(k for k, _ in parallel_map(_pause, [(0.0,)] * 4, 2)) == [0, 1, 2, 3]
+    got: list[int] = []
+    with pytest.raises(WorkerError, match="died"), executor_for(2) as ex:
+        got.extend(k for k, _ in ex.map_unordered(_dies_in_a_worker, [(i,) for i in range(20)]))
+    assert got == []  # every unit was computed in a worker, and every worker died
+    assert sorted(k for k, _ in _map(_pause, [(0.0,)] * 4, 2)) == [0, 1, 2, 3]
+
+
+def _fails_or_waits(i: int, where: str) -> int:
+    if i == 0:
+        time.sleep(0.5)
+        raise ValueError("unit 0 failed")
+    Path(where, str(os.getpid())).touch()
+    time.sleep(60)
+    return i
+
+
+def test_an_error_stops_the_units_still_running(tmp_path: Path) -> None:
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="unit 0 failed") as info, executor_for(2) as ex:
+        list(ex.map_unordered(_fails_or_waits, [(0, str(tmp_path)), (1, str(tmp_path))]))
+    assert time.monotonic() - start < 30  # not the 60 s of the unit still running
+    assert "_fails_or_waits" in str(info.value.__cause__)  # the worker's traceback
+    waiting = {int(p.name) for p in tmp_path.iterdir()}
+    assert len(waiting) == 1 and not _alive(waiting)
 
 
 def test_progress_is_reported_here_as_chunks_finish(sc: Any) -> None:
@@ -318,16 +354,14 @@ _CHILD = textwrap.dedent(
     # starts with SIGINT ignored, and Python then keeps ignoring it
     signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {tests!r})
-    from test_workers import _pause
-    from ceasefire.run.workers import parallel_map
+    from test_executor import _pause
+    from ceasefire.run.executor import executor_for
 
     if __name__ == "__main__":
-        # the pool is up once a unit has been computed in another process (a pool still starting
-        # leaves every unit to this one)
-        while all(pid == os.getpid() for _, pid in parallel_map(_pause, [(0.05,)] * 6, 3)):
-            time.sleep(0.1)
-        print("ready", flush=True)
-        list(parallel_map(_pause, [(60.0,)] * 6, 3))
+        with executor_for(3) as ex:
+            list(ex.map_unordered(_pause, [(0.05,)] * 6))  # the processes are up
+            print("ready", flush=True)
+            list(ex.map_unordered(_pause, [(60.0,)] * 6))
     """
 )
 
@@ -418,17 +452,18 @@ def test_an_unguarded_script_falls_back_to_one_core_with_a_warning(tmp_path: Pat
             """
             import sys
             sys.path.insert(0, {tests!r})
-            from test_workers import _pause
-            from ceasefire.run.workers import parallel_map, resolve_workers
-            n = resolve_workers(2, 10, 1e12)
-            print(sorted(k for k, _ in parallel_map(_pause, [(0.3,)] * 6, n)))
+            from test_executor import _pause
+            from ceasefire.run.executor import executor_for
+            with executor_for(2) as ex:
+                print(ex.workers, sorted(k for k, _ in ex.map_unordered(_pause, [(0.3,)] * 6)))
             """
         ).format(tests=str(Path(__file__).parent)),
         encoding="utf-8",
     )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[0, 1, 2, 3, 4, 5]"
+    assert done.stdout.strip().splitlines()[-1] == "1 [0, 1, 2, 3, 4, 5]"  # one worker: this process
+    assert "if __name__ == '__main__':" in done.stderr and "RuntimeWarning" in done.stderr
 
 
 def test_experiment_module_names_its_units_for_the_pool() -> None:

@@ -1,0 +1,290 @@
+"""How much work a request may ask for: upper bounds on every size, and a memory estimate checked
+before a run starts.
+
+Every size or search option of the command line and the API has an upper bound here
+(:data:`LIMITS`), checked before any work (:func:`check_size`). A run whose memory estimate
+(:func:`run_bytes`) exceeds the memory this machine has available (:func:`available_bytes`) is
+refused with the estimate and the largest size that fits (:func:`check_memory`), instead of
+starting and failing part way (or being killed) after minutes.
+
+The estimate counts what a run keeps (the per-path outcomes, the monthly bargaining records of each
+sample's first paths, the copies made when chunks are joined and summarized, and, when asked, the
+JSON or Parquet document) plus each worker's chunk (noise, state, and the leaders' stopping problems
+of the optimal policy). Its constants were measured on the flagship (``bench``-free: a run's arrays
+counted with ``nbytes``, the JSON document with ``tracemalloc``): 171 bytes of outcomes per path, 16
+bytes per path-month of monthly records, 950 bytes per path at the peak of writing the JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ceasefire.errors import CeasefireError
+
+__all__ = [
+    "LIMITS",
+    "BudgetError",
+    "Limit",
+    "available_bytes",
+    "check_memory",
+    "check_run_memory",
+    "check_size",
+    "check_spec",
+    "largest_samples",
+    "run_bytes",
+    "simulate",
+]
+
+
+class BudgetError(CeasefireError):
+    """A request beyond a size limit or beyond the machine's memory."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The largest value of a size or search option, and why."""
+
+    high: int
+    why: str
+
+
+LIMITS: dict[str, Limit] = {
+    "samples": Limit(1_000_000, "the scenario format's limit on outer samples"),
+    "paths": Limit(10_000_000, "the scenario format's limit on inner paths"),
+    "horizon": Limit(600, "the scenario format's longest horizon (50 years)"),
+    "lookahead": Limit(120, "the scenario format's longest myopic look-ahead"),
+    "seed": Limit(2**63 - 1, "seeds are 64-bit, as in scenario files"),
+    "month": Limit(600, "no month lies beyond the longest horizon"),
+    "within": Limit(600, "no month lies beyond the longest horizon"),
+    "popsize": Limit(200, "differential evolution's population is popsize x levers candidates per generation"),
+    "maxiter": Limit(1_000, "generations of the search; each runs the whole population"),
+    "steps": Limit(1_000, "intensity steps per lever of the search's lattice"),
+    "points": Limit(1_048_576, "design points of a sweep (2^20), each simulated on all its paths"),
+    "screen": Limit(10_000, "parameters kept apart by the Morris screen"),
+    "screen_n": Limit(10_000, "Morris trajectories, each of (parameters + 1) points"),
+    "top": Limit(100_000, "rows of a table"),
+    "max_boxes": Limit(100, "PRIM boxes, found one after another"),
+    "dims": Limit(10_000, "parameters PRIM peels over"),
+    "chunk_rows": Limit(1_048_576, "rows of one sweep chunk"),
+    "intensities": Limit(100, "lever intensities, each one more run per lever (a grid: their square)"),
+}
+"""Upper bounds of every size and search option (the command line's ``max=`` uses the same numbers)."""
+
+
+def check_size(name: str, value: int | None) -> None:
+    """Raise :class:`BudgetError` if a size option is above its limit (``None``: not given)."""
+    if value is None:
+        return
+    limit = LIMITS[name]
+    if value > limit.high:
+        raise BudgetError(f"--{name.replace('_', '-')} {value:,} is above the limit {limit.high:,} ({limit.why})")
+
+
+# -- the memory estimate ----------------------------------------------------------------------------
+
+OUTCOME_BYTES = 176
+"""Bytes of per-path outcomes kept by a run (171 measured on the flagship, two objectives), per path."""
+OBJECTIVE_BYTES = 8
+"""Bytes per path for each objective beyond the flagship's two."""
+MONTHLY_BYTES = 17
+"""Bytes per path-month of the monthly bargaining records (16 measured), kept for each sample's first
+:data:`RECORDED_PATHS` paths."""
+RECORDED_PATHS = 4096
+JSON_BYTES = 1_000
+"""Bytes per path at the peak of building and writing the per-path JSON document (950 measured)."""
+PARQUET_BYTES = 600
+"""Bytes per path at the peak of writing Parquet (the frame and its Arrow table)."""
+KEPT_COPIES = 3
+"""A run's outcomes exist up to three times at once: the chunks, the joined arrays, the summary's sorts."""
+CHUNK_BYTES = 512 * 2**20
+"""Each worker's chunk budget (``ceasefire.run.experiment.chunk_size_for``)."""
+INTERPRETER_BYTES = 200 * 2**20
+"""Python, NumPy, SciPy and the scenario in the main process."""
+WORKER_BYTES = 100 * 2**20
+"""The same in each further worker process (the libraries' code pages are shared)."""
+
+
+def _block_bytes(paths: int, horizon: int, policy: str) -> int:
+    """One sample's chunk at the engine's largest block of paths: its noise and state, and for the optimal
+    policy two imagined wars and the leaders' stopping problems (as ``chunk_size_for`` counts them)."""
+    block = min(paths, RECORDED_PATHS)
+    noise = horizon * block * 10 * 8
+    total = noise + block * 400 * 8
+    if policy == "optimal":
+        total += 2 * noise + 4 * (horizon + 1) * block * 8 * 8
+    return total
+
+
+def run_bytes(
+    samples: int,
+    paths: int,
+    horizon: int,
+    policy: str = "optimal",
+    *,
+    runs: int = 1,
+    workers: int = 1,
+    objectives: int = 2,
+    json: bool = False,
+    parquet: bool = False,
+) -> int:
+    """Estimated peak memory, in bytes, of ``runs`` runs of ``samples x paths`` paths over ``horizon``
+    months kept together (e.g. 2 with the true-beliefs comparison), on ``workers`` processes."""
+    n = samples * paths
+    per_path = OUTCOME_BYTES + OBJECTIVE_BYTES * max(objectives - 2, 0)
+    recorded = samples * min(paths, RECORDED_PATHS) * horizon * MONTHLY_BYTES
+    kept = runs * (n * per_path + recorded) + (KEPT_COPIES - 1) * (n * per_path + recorded)
+    output = n * (JSON_BYTES * json + PARQUET_BYTES * parquet)
+    used = max(1, min(workers, samples))
+    block = _block_bytes(paths, horizon, policy)
+    chunk = max(block, min(CHUNK_BYTES, -(-samples // used) * block))
+    return kept + output + INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
+
+
+POINT_BYTES = 64
+"""Bytes per design point besides its columns (row index, pandas and Parquet overhead)."""
+
+
+def sweep_bytes(points: int, columns: int, paths: int, horizon: int, policy: str = "optimal", workers: int = 1) -> int:
+    """Estimated peak memory of a sweep of ``points`` design points with ``columns`` numbers each (parameters
+    and metrics), their table kept twice (the parts joined, then the results), and each worker simulating
+    whole points of ``paths`` paths (as :func:`run_bytes` counts a worker's chunk)."""
+    table = 2 * points * (8 * columns + POINT_BYTES)
+    used = max(1, min(workers, points))
+    block = _block_bytes(paths, horizon, policy)
+    chunk = max(block, min(CHUNK_BYTES, -(-points // used) * block))
+    return table + INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
+
+
+def check_sweep_memory(
+    points: int, columns: int, paths: int, horizon: int, policy: str = "optimal", workers: int = 1
+) -> None:
+    """:func:`check_memory` for a sweep (see :func:`sweep_bytes`); the message gives the most points that fit."""
+    room = available_bytes()
+    if room is None:
+        return
+    estimate = sweep_bytes(points, columns, paths, horizon, policy, workers)
+    if estimate <= room:
+        return
+    lo, hi = 0, points
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if sweep_bytes(mid, columns, paths, horizon, policy, workers) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    largest = f"at most {lo:,} points of {paths:,} paths fit" if lo else "not even one point fits"
+    check_memory(estimate, f"{points:,} points x {paths:,} paths x {horizon} months", largest, room)
+
+
+def available_bytes() -> int | None:
+    """Memory this process may still use: the smaller of the machine's available memory and the room left
+    under a cgroup (container) limit; ``None`` where neither can be read."""
+    found: list[int] = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit != "max":
+            found.append(max(int(limit) - int(used), 0))
+    except (OSError, ValueError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            return None
+    return min(found)
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
+def largest_samples(fits: int, paths: int, horizon: int, policy: str, **kwargs: int | bool) -> int:
+    """The most samples of ``paths`` paths whose estimate stays within ``fits`` bytes (0 if none does)."""
+    lo, hi = 0, LIMITS["samples"].high
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if run_bytes(mid, paths, horizon, policy, **kwargs) <= fits:  # type: ignore[arg-type]
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def check_memory(estimate: int, what: str, largest: str, available: int | None = None) -> None:
+    """Raise :class:`BudgetError` if ``estimate`` bytes exceed the available memory (``None``: read it now;
+    nothing is checked where it cannot be read). ``what`` names the work, ``largest`` the size that fits."""
+    room = available_bytes() if available is None else available
+    if room is None or estimate <= room:
+        return
+    raise BudgetError(
+        f"not enough memory for {what}: it needs about {_gib(estimate)} and {_gib(room)} is available; {largest}"
+    )
+
+
+def check_run_memory(
+    samples: int,
+    paths: int,
+    horizon: int,
+    policy: str = "optimal",
+    *,
+    runs: int = 1,
+    workers: int = 1,
+    objectives: int = 2,
+    json: bool = False,
+    parquet: bool = False,
+    available: int | None = None,
+) -> None:
+    """:func:`check_memory` for a run (see :func:`run_bytes`); the message gives the most samples that fit
+    with the same paths, or the most paths for one sample."""
+    room = available_bytes() if available is None else available
+    if room is None:
+        return
+    kw: dict[str, int | bool] = {"runs": runs, "workers": workers, "objectives": objectives,
+                                 "json": json, "parquet": parquet}  # fmt: skip
+    estimate = run_bytes(samples, paths, horizon, policy, **kw)  # type: ignore[arg-type]
+    if estimate <= room:
+        return
+    most = largest_samples(room, paths, horizon, policy, **kw)
+    if most >= 1:
+        largest = f"at most {most:,} samples x {paths:,} paths fit (or use fewer paths)"
+    else:
+        lo, hi = 0, paths
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if run_bytes(1, mid, horizon, policy, **kw) <= room:  # type: ignore[arg-type]
+                lo = mid
+            else:
+                hi = mid - 1
+        largest = f"at most 1 sample x {lo:,} paths fits" if lo else "not even 1 sample x 1 path fits"
+    check_memory(estimate, f"{samples:,} samples x {paths:,} paths x {horizon} months", largest, room)
+
+
+def check_spec(spec: Any) -> None:
+    """Raise :class:`BudgetError` if a run spec's sizes or seed are above their limits (:data:`LIMITS`)."""
+    for name in ("samples", "paths", "horizon", "lookahead", "seed"):
+        value = getattr(spec, name)
+        if isinstance(value, int) and value > LIMITS[name].high:
+            raise BudgetError(f"{name} {value:,} is above the limit {LIMITS[name].high:,} ({LIMITS[name].why})")
+
+
+def simulate(scenario: Any, spec: Any, **kwargs: Any) -> Any:
+    """:func:`ceasefire.run.experiment.run` (``ceasefire.simulate``) after the checks a run needs before it
+    starts: sizes within :data:`LIMITS` and a memory estimate within the memory available
+    (:class:`BudgetError` otherwise, with the estimate and the largest size that fits)."""
+    from ceasefire.run.experiment import run
+
+    check_spec(spec)
+    workers = spec.workers if spec.workers is not None else max(1, os.cpu_count() or 1)
+    check_run_memory(spec.samples, spec.paths, spec.horizon, spec.policy, workers=workers,
+                     objectives=len(scenario.objectives))  # fmt: skip
+    return run(scenario, spec, **kwargs)
