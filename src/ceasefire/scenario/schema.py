@@ -413,6 +413,26 @@ class Lever(_Strict):
     credibility: Prob = Field(description="probability it is carried out and sustained")
     start_month: int = Field(default=0, ge=0, le=600, description="first month the lever acts")
 
+    @model_validator(mode="after")
+    def _finite_change(self) -> Lever:
+        bound = bounds.LEVER_INTENSITY
+        if self.intensity_max > bound.high:
+            raise ValueError(
+                f"intensity_max: expected at most {bound.high:g}, got {self.intensity_max:g}: {bound.reason}"
+            )
+        lo, hi = self.per_unit.sampled_range()
+        change = max(abs(lo), abs(hi)) * self.intensity_max
+        if change > bounds.MAX_MAGNITUDE:
+            raise ValueError(
+                f"per_unit: its largest change, {max(abs(lo), abs(hi)):g} per unit x intensity_max "
+                f"{self.intensity_max:g} = {change:g}, exceeds {bounds.MAX_MAGNITUDE:g}: {bounds.MAGNITUDE.reason}"
+            )
+        return self
+
+
+MAX_FACTORS = 12
+"""Factor groups per leader at most: exact Shapley values evaluate all 2^k coalitions."""
+
 
 class PatronLeader(_Strict):
     """A patron's leader (or his successor): how much he cares about the backed side's aims, and what the
@@ -540,26 +560,6 @@ class Event(_Strict):
         d = self.date
         months = (d.year - start.year) * 12 + (d.month - start.month)
         return months - (1 if d.day < start.day else 0)
-
-    @model_validator(mode="after")
-    def _finite_change(self) -> Lever:
-        bound = bounds.LEVER_INTENSITY
-        if self.intensity_max > bound.high:
-            raise ValueError(
-                f"intensity_max: expected at most {bound.high:g}, got {self.intensity_max:g}: {bound.reason}"
-            )
-        lo, hi = self.per_unit.sampled_range()
-        change = max(abs(lo), abs(hi)) * self.intensity_max
-        if change > bounds.MAX_MAGNITUDE:
-            raise ValueError(
-                f"per_unit: its largest change, {max(abs(lo), abs(hi)):g} per unit x intensity_max "
-                f"{self.intensity_max:g} = {change:g}, exceeds {bounds.MAX_MAGNITUDE:g}: {bounds.MAGNITUDE.reason}"
-            )
-        return self
-
-
-MAX_FACTORS = 12
-"""Factor groups per leader at most: exact Shapley values evaluate all 2^k coalitions."""
 
 
 class Factor(_Strict):
