@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from ceasefire.cli import app
 from ceasefire.errors import CeasefireError, ScenarioError
+from ceasefire.model import params as typed
 from ceasefire.scenario.bounds import MAX_MAGNITUDE
 from ceasefire.scenario.load import LIBRARY, MAX_BYTES, load_scenario, parse_scenario
 from ceasefire.scenario.schema import Scenario, iter_params, param_domain
@@ -132,7 +133,8 @@ CROSS_CHECKED = {"territory.area_km2", "territory.held_km2"}
 GROWTH_CHECKED = {"manpower", "recruitment", "equipment", "equipment_production", "equipment_restoration",
                   "aid_equipment", "aid_level"}  # fmt: skip
 """Forces' parameters whose valid values can still break the monthly growth check (bounds.MONTHLY_GROWTH_MAX)."""
-OPTIONAL = {path for path, raw, _ in PARAMS if path.endswith("resolve_doubt")}
+OPTIONAL = {path for path, raw, _ in PARAMS if path.rsplit(".", 1)[-1] in typed.OPTIONAL or path in typed.SAME_AS}
+"""Parameters a scenario may leave out (they then take a neutral value, or another leaf's)."""
 
 Mutation = Callable[[dict[str, Any], tuple[float, float]], tuple[dict[str, Any] | None, bool]]
 """Makes a bad (or odd) parameter table from a good one; says whether the result must be refused."""

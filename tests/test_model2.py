@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ceasefire.analysis.explain import explain
+from ceasefire.errors import ScenarioError
 from ceasefire.report.table import summary_table
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import Summary, summarize
@@ -112,7 +113,11 @@ def test_the_range_says_whether_terms_on_the_table_lie_in_it(flagship) -> None: 
 
 def test_a_lognormal_positive_parameter_is_accepted_as_documented() -> None:
     """The validator and docs/scenario-format.md agree: a lognormal is open at 0, so it fits a strictly
-    positive parameter such as ``shock_months``."""
-    lognormal = 'shock_months = { dist = "lognormal", median = 12, sigma = 0.5, source = "test" }'
+    positive parameter such as ``shock_months``; one whose tail reaches past the bound the value of
+    peace can sum (120 months) is refused at its key, not left to overflow in the run."""
+    lognormal = 'shock_months = { dist = "lognormal", median = 12, sigma = 0.2, source = "test" }'
     sc = edited(str(DATA / "toy.toml"), ('shock_months = { value = 12, source = "test" }', lognormal))
     assert sc.leaders["A"].shock_months.support()[0] > 0.0  # type: ignore[attr-defined]
+    wide = 'shock_months = { dist = "lognormal", median = 12, sigma = 0.5, source = "test" }'
+    with pytest.raises(ScenarioError, match=r"shock_months: this decay time must lie in .*120"):
+        edited(str(DATA / "toy.toml"), ('shock_months = { value = 12, source = "test" }', wide))

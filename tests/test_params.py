@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from ceasefire.model import levers
 from ceasefire.model.params import (
     OPTIONAL,
+    SAME_AS,
     Params,
     Rows,
     flat_paths,
@@ -41,7 +42,7 @@ def test_every_parameter_of_the_file_is_a_leaf_of_the_tree_and_back(name: str) -
     params = params_of(st_, values)
     in_file = {path for path, _ in iter_params(sc)}
     in_tree = set(flat_paths(params, st_.objectives, st_.lever_ids, st_.terms))
-    optional = {p for p in in_tree if p.rsplit(".", 1)[-1] in OPTIONAL}
+    optional = {p for p in in_tree if p.rsplit(".", 1)[-1] in OPTIONAL} | set(SAME_AS)
     assert in_file <= in_tree
     assert in_tree - in_file <= optional  # only the leaves a scenario may leave out
     for path in in_file:  # the same value at the same path
