@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
