@@ -272,7 +272,8 @@ class Leader(_Strict):
     )
     audience_hazard: NonNeg | None = Field(
         default=None,
-        description="log-hazard added in peace per unit share of his public that rejects the terms signed",
+        description="log-hazard of removal added per unit share of his public that rejects the terms he signed: "
+        "set on signing, it raises his removal hazard at war (after a breakdown) and in peace until he leaves office",
     )
     reasons: Reasons
     successor: Successor
