@@ -181,15 +181,32 @@ def test_stocks_and_stability_in_range(recorded: RunResult) -> None:
     assert set(np.unique(tr["at_war"])) <= {0.0, 1.0}
 
 
-def test_peace_freezes_manpower_and_the_front(recorded: RunResult) -> None:
-    """In a month spent at peace nobody fights: manpower stays where it was."""
-    tr = recorded.outcomes.trajectories
-    peace = tr["at_war"][1:] == 0.0  # at peace through month t's fighting step
+def test_peace_rebuilds_forces_at_the_sourced_rates_and_freezes_the_front(recorded: RunResult) -> None:
+    """Model 2: in a month spent at peace nobody fights, so the front stays where it was, but the forces
+    rebuild: ``m' = m (1 - separation) + recruitment exp(-elasticity pain)``, no losses. With the pain
+    elasticity at 0 (pain is not recorded) the recruits are the sourced ``recruitment`` exactly."""
+    from ceasefire.run.experiment import simulate_values
+    from ceasefire.run.sampling import Seeds
+
+    spec = recorded.spec
+    values = {k: np.array(v, dtype=float) for k, v in recorded.parameters.items()}
     for s in "AB":
+        values[f"sides.{s}.forces.recruitment_pain_elasticity"][:] = 0.0
+    seeds = [Seeds.from_seed(spec.seed).path_seed(int(c)) for c in recorded.candidates]
+    tr = simulate_values(recorded.scenario, values, seeds, spec.paths, spec.config(), {}).trajectories
+    at_war = tr["at_war"]
+    peace = (at_war[:-1] == 0.0) & (at_war[1:] == 0.0)  # at peace through month t's fighting step
+    assert peace.sum() > 50  # enough months at peace for the check to mean something
+    held = tr["held_km2"]
+    np.testing.assert_array_equal(held[1:][peace], held[:-1][peace])
+    for s in "AB":
+        sep = np.repeat(values[f"sides.{s}.forces.separation"], spec.paths)
+        rec = np.repeat(values[f"sides.{s}.forces.recruitment"], spec.paths)
         m = tr[f"manpower_{s}"]
-        np.testing.assert_array_equal(m[1:][peace], m[:-1][peace])
-        held = tr["held_km2"]
-        np.testing.assert_array_equal(held[1:][peace], held[:-1][peace])
+        expected = np.maximum(m[:-1] * (1.0 - sep) + rec, 1.0)
+        np.testing.assert_allclose(m[1:][peace], expected[peace], rtol=1e-12)
+        # e.g. 600,000 troops, 1.5% leaving and 30,000 recruited a month: 621,000 a month later
+        assert not np.array_equal(m[1:][peace], m[:-1][peace])  # not frozen, as under Model 1
 
 
 def test_equipment_never_falls_in_peace(recorded: RunResult) -> None:
