@@ -13,6 +13,7 @@ import pytest
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.model.engine import Outcomes
 from ceasefire.run.experiment import RunResult, RunSpec, run
+from ceasefire.run.guards import NAN_MEANS_NONE
 from ceasefire.scenario.schema import Scenario
 
 FLAGSHIP = "russia-ukraine-2026"
@@ -277,10 +278,16 @@ def test_no_nan_in_outcomes(recorded: RunResult) -> None:
     assert np.all((o.objectives_taken >= 0.0) & (o.objectives_taken <= 1.0))
     assert o.objectives_taken.shape == (SAMPLES * PATHS, len(recorded.scenario.objectives))
     for name, arr in _arrays(o).items():
-        if name.startswith(("trajectories.gain_", "monthly.range_", "ceasefire_break_rate")):
+        if name.startswith(("trajectories.gain_", "monthly.range_", *NAN_MEANS_NONE)):
             continue  # NaN by construction: at peace, where no range exists, without a ceasefire
         if arr.dtype.kind == "f":
             assert not np.any(np.isnan(arr)), name
+    # Model 2's outcomes at the settlement (power, reserves), like the break rate: NaN exactly where
+    # the value does not exist, on the paths with no first settlement
+    for name in NAN_MEANS_NONE:
+        for key, arr in _arrays(o).items():
+            if key.split(".")[0] == name:
+                np.testing.assert_array_equal(np.isnan(arr), o.first_settlement < 0, err_msg=key)
 
 
 def test_some_paths_settle_and_some_do_not(recorded: RunResult) -> None:
@@ -470,14 +477,14 @@ def test_conditioning_does_not_depend_on_the_chunk_size() -> None:
 def test_impossible_conditioning_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import ceasefire.run.experiment as experiment
 
-    real = experiment.simulate
+    real = experiment.simulate_samples
 
     def always_at_zero(*args: object, **kwargs: object) -> Outcomes:
         out = real(*args, **kwargs)  # type: ignore[arg-type]
         out.first_settlement[:] = 0
         return out
 
-    monkeypatch.setattr(experiment, "simulate", always_at_zero)
+    monkeypatch.setattr(experiment, "simulate_samples", always_at_zero)
     # the doctored outcomes are not self-consistent (a deal without terms), which the guard would flag
     monkeypatch.setattr(experiment, "check_chunk", lambda out, *args, **kwargs: out)
     with pytest.raises(ValueError, match="consistent with no deal at the start"):
