@@ -93,7 +93,8 @@ class Territory(_Strict):
     power_elasticity: NonNeg = Field(description="theta: gain scales as (rho/rho0)^theta")
     other_area_km2: NonNeg | None = Field(
         default=None,
-        description="side A's own land side B can take beyond the start line (0 if left out: A's line holds there)",
+        description="side A's own land, outside area_km2, that side B can take once A holds none of area_km2: "
+        "A's holding may fall to -other_area_km2 (0 if left out: it stops at 0)",
     )
 
     @model_validator(mode="after")
