@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import fields, replace
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.model.engine import Outcomes
 from ceasefire.run.experiment import RunResult, RunSpec, run
+from ceasefire.run.guards import NAN_MEANS_NONE
 from ceasefire.scenario.schema import Scenario
 
 FLAGSHIP = "russia-ukraine-2026"
@@ -181,15 +183,32 @@ def test_stocks_and_stability_in_range(recorded: RunResult) -> None:
     assert set(np.unique(tr["at_war"])) <= {0.0, 1.0}
 
 
-def test_peace_freezes_manpower_and_the_front(recorded: RunResult) -> None:
-    """In a month spent at peace nobody fights: manpower stays where it was."""
-    tr = recorded.outcomes.trajectories
-    peace = tr["at_war"][1:] == 0.0  # at peace through month t's fighting step
+def test_peace_rebuilds_forces_at_the_sourced_rates_and_freezes_the_front(recorded: RunResult) -> None:
+    """Model 2: in a month spent at peace nobody fights, so the front stays where it was, but the forces
+    rebuild: ``m' = m (1 - separation) + recruitment exp(-elasticity pain)``, no losses. With the pain
+    elasticity at 0 (pain is not recorded) the recruits are the sourced ``recruitment`` exactly."""
+    from ceasefire.run.experiment import simulate_values
+    from ceasefire.run.sampling import Seeds
+
+    spec = recorded.spec
+    values = {k: np.array(v, dtype=float) for k, v in recorded.parameters.items()}
     for s in "AB":
+        values[f"sides.{s}.forces.recruitment_pain_elasticity"][:] = 0.0
+    seeds = [Seeds.from_seed(spec.seed).path_seed(int(c)) for c in recorded.candidates]
+    tr = simulate_values(recorded.scenario, values, seeds, spec.paths, spec.config(), {}).trajectories
+    at_war = tr["at_war"]
+    peace = (at_war[:-1] == 0.0) & (at_war[1:] == 0.0)  # at peace through month t's fighting step
+    assert peace.sum() > 50  # enough months at peace for the check to mean something
+    held = tr["held_km2"]
+    np.testing.assert_array_equal(held[1:][peace], held[:-1][peace])
+    for s in "AB":
+        sep = np.repeat(values[f"sides.{s}.forces.separation"], spec.paths)
+        rec = np.repeat(values[f"sides.{s}.forces.recruitment"], spec.paths)
         m = tr[f"manpower_{s}"]
-        np.testing.assert_array_equal(m[1:][peace], m[:-1][peace])
-        held = tr["held_km2"]
-        np.testing.assert_array_equal(held[1:][peace], held[:-1][peace])
+        expected = np.maximum(m[:-1] * (1.0 - sep) + rec, 1.0)
+        np.testing.assert_allclose(m[1:][peace], expected[peace], rtol=1e-12)
+        # e.g. 600,000 troops, 1.5% leaving and 30,000 recruited a month: 621,000 a month later
+        assert not np.array_equal(m[1:][peace], m[:-1][peace])  # not frozen, as under Model 1
 
 
 def test_equipment_never_falls_in_peace(recorded: RunResult) -> None:
@@ -260,10 +279,16 @@ def test_no_nan_in_outcomes(recorded: RunResult) -> None:
     assert np.all((o.objectives_taken >= 0.0) & (o.objectives_taken <= 1.0))
     assert o.objectives_taken.shape == (SAMPLES * PATHS, len(recorded.scenario.objectives))
     for name, arr in _arrays(o).items():
-        if name.startswith(("trajectories.gain_", "monthly.range_", "ceasefire_break_rate")):
+        if name.startswith(("trajectories.gain_", "monthly.range_", *NAN_MEANS_NONE)):
             continue  # NaN by construction: at peace, where no range exists, without a ceasefire
         if arr.dtype.kind == "f":
             assert not np.any(np.isnan(arr)), name
+    # Model 2's outcomes at the settlement (power, reserves), like the break rate: NaN exactly where
+    # the value does not exist, on the paths with no first settlement
+    for name in NAN_MEANS_NONE:
+        for key, arr in _arrays(o).items():
+            if key.split(".")[0] == name:
+                np.testing.assert_array_equal(np.isnan(arr), o.first_settlement < 0, err_msg=key)
 
 
 def test_some_paths_settle_and_some_do_not(recorded: RunResult) -> None:
@@ -398,32 +423,52 @@ def test_bad_sizes_raise(field: str, value: int) -> None:
 # conditioning on the observed start
 
 
-def without_doubt() -> Scenario:
-    """The flagship with neither leader doubting the other's resolve: deals in month 0 become
-    possible for some samples, so the conditioning has something to remove."""
-    from ceasefire.scenario.params import Fixed
-
-    sc = flagship()
-    none = Fixed(value=0.0, source="assumption", note="test")
-    leaders = {s: ld.model_copy(update={"resolve_doubt": none}) for s, ld in sc.leaders.items()}
-    return sc.model_copy(update={"leaders": leaders})
+DEAL_AT_START_ABOVE = 1300.0
+"""Casualties a day above which :func:`month0_deals` makes a sample settle in month 0."""
 
 
-def test_no_deal_at_start_removes_month_zero_settlements() -> None:
-    sc = without_doubt()
+@pytest.fixture
+def month0_deals(monkeypatch: pytest.MonkeyPatch) -> Scenario:
+    """The flagship, on which the samples whose casualty rate lies above :data:`DEAL_AT_START_ABOVE`
+    settle in month 0 on every path, so that the conditioning has something to remove.
+
+    Under Model 1 the flagship without doubt of the other's resolve signed in month 0 for some
+    samples; under Model 2 it signs none (none of 30 samples, even without optimism or audience
+    cost). The engine's outcomes are doctored instead, as a function of a sample's parameters alone
+    (as the month-0 decision is), and the guard, which would flag the doctored outcomes (a deal
+    without terms), is bypassed; the runs are on one core, where the patch holds.
+    """
+    import ceasefire.run.experiment as experiment
+
+    real = experiment.simulate_samples
+
+    def deal_at_start(scenario: Scenario, values: Any, *args: Any, **kwargs: Any) -> Outcomes:
+        out = real(scenario, values, *args, **kwargs)
+        offset = args[4] if len(args) > 4 else kwargs.get("offset", 0)
+        high = np.asarray(values["attrition.casualties_per_day"]) > DEAL_AT_START_ABOVE
+        out.first_settlement[high[out.sample - offset]] = 0
+        return out
+
+    monkeypatch.setattr(experiment, "simulate_samples", deal_at_start)
+    monkeypatch.setattr(experiment, "check_chunk", lambda out, *args, **kwargs: out)
+    return flagship()
+
+
+def test_no_deal_at_start_removes_month_zero_settlements(month0_deals: Scenario) -> None:
+    sc = month0_deals
     assert sc.scenario.no_deal_at_start
-    conditioned = run(sc, small_spec(samples=30)).outcomes
+    conditioned = run(sc, small_spec(samples=30, workers=1)).outcomes
     assert not np.any(conditioned.first_settlement == 0)
     free = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
-    unconditioned = run(free, small_spec(samples=30))
+    unconditioned = run(free, small_spec(samples=30, workers=1))
     assert unconditioned.samples_drawn == 30
-    # these ranges do allow a deal in month 0 for some samples: conditioning matters
+    # some samples do settle in month 0 here: conditioning matters
     assert np.any(unconditioned.outcomes.first_settlement == 0)
 
 
-def test_conditioned_sample_keeps_the_consistent_samples_in_order() -> None:
-    sc = without_doubt()
-    spec = small_spec(samples=30)
+def test_conditioned_sample_keeps_the_consistent_samples_in_order(month0_deals: Scenario) -> None:
+    sc = month0_deals
+    spec = small_spec(samples=30, workers=1)
     conditioned = run(sc, spec)
     free = sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
     unconditioned = run(free, spec)
@@ -442,10 +487,11 @@ def test_conditioned_sample_keeps_the_consistent_samples_in_order() -> None:
         np.testing.assert_array_equal(getattr(conditioned.outcomes, name)[rows_c], getattr(o, name)[rows_u])
 
 
-def test_conditioning_does_not_depend_on_the_chunk_size() -> None:
-    sc = without_doubt()
-    a = run(sc, small_spec(samples=12))
-    b = run(sc, small_spec(samples=12), chunk_samples=5)
+def test_conditioning_does_not_depend_on_the_chunk_size(month0_deals: Scenario) -> None:
+    sc = month0_deals
+    a = run(sc, small_spec(samples=12, workers=1))
+    b = run(sc, small_spec(samples=12, workers=1), chunk_samples=5)
+    assert a.samples_drawn > 12  # some candidates were left out
     np.testing.assert_array_equal(a.candidates, b.candidates)
     assert_same_outcomes(a.outcomes, b.outcomes)
 

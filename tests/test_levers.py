@@ -37,6 +37,7 @@ from ceasefire.analysis.levers import (
 from ceasefire.analysis.price import cheapest_package
 from ceasefire.cli import app
 from ceasefire.run.experiment import RunResult, run
+from ceasefire.run.summary import survival_at
 from ceasefire.scenario.load import load_scenario
 from ceasefire.scenario.schema import Scenario
 
@@ -51,7 +52,9 @@ def toy() -> Scenario:
 
 @pytest.fixture(scope="module")
 def base(toy: Scenario) -> RunResult:
-    return baseline_run(toy, samples=12, paths=32, seed=7)
+    # 36 months rather than the toy's 24: a first ceasefire can then be observed for the 24 months
+    # that ``holds`` counts (its Kaplan-Meier estimate is NaN where none was)
+    return baseline_run(toy, samples=12, paths=32, seed=7, horizon=36)
 
 
 def _same(a: Tally, b: Tally) -> bool:
@@ -59,7 +62,8 @@ def _same(a: Tally, b: Tally) -> bool:
         np.array_equal(a.settled_by, b.settled_by)
         and all(np.array_equal(a.casualties[s], b.casualties[s]) for s in "AB")
         and np.array_equal(a.ceasefires, b.ceasefires)
-        and np.array_equal(a.holds, b.holds)
+        and np.array_equal(a.at_risk, b.at_risk)
+        and np.array_equal(a.ended, b.ended)
     )
 
 
@@ -122,6 +126,37 @@ def test_the_effect_scales_with_credibility_within_monte_carlo_error(toy: Scenar
         # half-promise = the carrot carried out on half the paths: half its effect, in expectation
         gap = contrast([(1.0, half), (-1.0, t0), (-0.5, sure), (0.5, t0)], m)
         assert abs(gap.value) < 3 * gap.se + 0.01, (m, gap)
+
+
+def test_holds_is_the_kaplan_meier_survival_of_the_simulated_ceasefires(base: RunResult) -> None:
+    # not (1 - break rate)^24, an input restated: the survival the simulated first ceasefires show
+    o = base.outcomes
+    cf = o.first_settlement >= 0
+    assert cf.any() and o.ceasefire_broke[cf].any()
+    km = survival_at(o.ceasefire_months[cf], o.ceasefire_broke[cf], 24)
+    est = level(Tally.of_run(base), "holds")
+    assert km is not None and est.value == pytest.approx(km, abs=1e-12)
+    assert 0 < est.se < 0.5
+
+
+def test_the_survival_standard_error_matches_the_spread_of_independent_replicates() -> None:
+    # 400 clusters of 10 ceasefires each, geometric breakdowns with 3% a month, censored at 30:
+    # the linearised standard error of the pooled Kaplan-Meier estimate is the replicates' spread
+    rng = np.random.default_rng(1)
+    values, ses = [], []
+    for _ in range(200):
+        life = rng.geometric(0.03, (400, 10))
+        start = rng.integers(0, 20, (400, 10))
+        months = np.minimum(life, 30 - start)
+        broke = life <= 30 - start
+        sample = np.repeat(np.arange(400), 10)
+        zeros = np.zeros(4000, dtype=np.int64)
+        t = Tally.of(sample, zeros, {"A": zeros * 1.0, "B": zeros * 1.0}, months.ravel(), broke.ravel(), 400, 10, 30)
+        e = level(t, "holds")
+        values.append(e.value)
+        ses.append(e.se)
+    assert np.mean(values) == pytest.approx(0.97**24, abs=0.01)
+    assert np.mean(ses) == pytest.approx(np.std(values, ddof=1), rel=0.2)
 
 
 def test_paired_standard_error_is_that_of_the_per_sample_differences() -> None:

@@ -121,3 +121,33 @@ def test_a_lognormal_positive_parameter_is_accepted_as_documented() -> None:
     wide = 'shock_months = { dist = "lognormal", median = 12, sigma = 0.5, source = "test" }'
     with pytest.raises(ScenarioError, match=r"shock_months: this decay time must lie in .*120"):
         edited(str(DATA / "toy.toml"), ('shock_months = { value = 12, source = "test" }', wide))
+
+
+def test_the_kept_peace_values_a_breakdown_at_the_war_a_resumption_leads_to(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """In the choice to resume, the peace's value once held a breakdown back to a war at casualty ratio 0
+    without the audience cost (the month's state in peace), while resuming led to the start's intensity
+    with it: a bias towards keeping the peace. On the flagship's months at peace (8 x 50, seed 7) each
+    leader's chance of resuming is now higher on every path, about ten-fold (A: 3e-14 to 5e-13 on average)."""
+    from dataclasses import replace
+
+    import ceasefire.model.engine as engine
+    from ceasefire.model import decision
+
+    calls: list[tuple[object, ...]] = []
+    real = engine.resume_probability
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(engine, "resume_probability", spy)
+    sc = load_scenario("russia-ukraine-2026")
+    run(sc, replace(RunSpec.from_scenario(sc, samples=8, paths=50, seed=7), workers=1))
+    assert calls
+    fixed = [decision.resume_probability(*a) for a in calls]
+    monkeypatch.setattr(decision, "war_after_breakdown", lambda kept, resumed: kept)  # the biased value
+    biased = [decision.resume_probability(*a) for a in calls]
+    for s in "AB":
+        new = np.concatenate([getattr(p, s) for p in fixed])
+        old = np.concatenate([getattr(p, s) for p in biased])
+        assert np.all(new > old) and new.mean() > 5 * old.mean(), s

@@ -31,8 +31,9 @@ as in :mod:`ceasefire.run.summary`):
 ``casualties_A``, ``casualties_B``
     mean casualties over the whole horizon (persons), fighting after a breakdown included;
 ``holds``
-    probability that a first ceasefire holds 24 months, ``(1 - b)^24`` averaged over the paths
-    that reach one (``b`` its monthly breakdown probability), as in the run summary.
+    probability that a first ceasefire holds 24 months: the Kaplan-Meier estimate from the
+    package's simulated first ceasefires (censored at the horizon), as in the run summary; its
+    standard error is linearised like the ratios', clustered by outer sample.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from ceasefire.run.experiment import (
 )
 from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
+from ceasefire.run.summary import survival_counts, survival_from_counts
 from ceasefire.scenario.params import AnyParam
 from ceasefire.scenario.schema import SIDES, Lever, Scenario
 
@@ -120,21 +122,26 @@ class Tally:
     """Per-sample sums of one package's outcomes: the clusters of the standard errors.
 
     Arrays have one row per outer sample; ``settled_by[:, m]`` counts the sample's paths whose
-    first settlement came before month ``m`` (``m = 0 .. horizon``).
+    first settlement came before month ``m`` (``m = 0 .. horizon``); ``at_risk[:, t]`` and
+    ``ended[:, t]`` are the Kaplan-Meier counts of its first ceasefires
+    (:func:`ceasefire.run.summary.survival_counts`): those that lasted at least ``t`` months, and
+    those that broke after exactly ``t`` (``t = 0 .. HOLDS_MONTHS``).
     """
 
     paths: int
     settled_by: Array  # (samples, horizon + 1)
     casualties: dict[str, Array]  # (samples,) sums over paths, persons
     ceasefires: Array  # (samples,) paths with a first settlement
-    holds: Array  # (samples,) sum over those paths of the probability it holds HOLDS_MONTHS
+    at_risk: Array  # (samples, HOLDS_MONTHS + 1)
+    ended: Array  # (samples, HOLDS_MONTHS + 1)
 
     @property
     def samples(self) -> int:
         return int(self.ceasefires.size)
 
     def metric(self, name: str) -> tuple[Array, Array]:
-        """``(numerator, denominator)`` per sample of a ratio estimate: see the module docstring."""
+        """``(numerator, denominator)`` per sample of a ratio estimate: see the module docstring
+        (``holds`` is no ratio: see :meth:`linear`)."""
         n = np.full(self.samples, float(self.paths))
         if name.startswith("p") and name[1:].isdigit():
             m = int(name[1:])
@@ -143,9 +150,14 @@ class Tally:
             return self.settled_by[:, m], n
         if name.startswith("casualties_"):
             return self.casualties[name.removeprefix("casualties_")], n
-        if name == "holds":
-            return self.holds, self.ceasefires
         raise ValueError(f"unknown quantity '{name}' (known: {', '.join(METRICS)}, or pM for M months)")
+
+    def linear(self, name: str) -> tuple[float, Array]:
+        """The estimate of quantity ``name`` and its linearised influence per sample (scaled as in
+        :func:`ratio`: the standard error is ``sd(z) / sqrt(S)``); NaN when it is not estimable."""
+        if name != "holds":
+            return _ratio_influence(*self.metric(name))
+        return _survival_influence(self.at_risk, self.ended)
 
     @classmethod
     def of(
@@ -153,7 +165,8 @@ class Tally:
         sample: NDArray[np.int64],
         first: NDArray[np.int64],
         casualties: Mapping[str, Array],
-        break_rate: Array,
+        ceasefire_months: NDArray[np.int64],
+        ceasefire_broke: NDArray[np.bool_],
         samples: int,
         paths: int,
         horizon: int,
@@ -162,13 +175,16 @@ class Tally:
         settled = first >= 0
         hist = np.zeros((samples, horizon + 1))
         np.add.at(hist, (sample[settled], first[settled] + 1), 1.0)
-        holds = np.where(settled, (1.0 - np.nan_to_num(break_rate)) ** HOLDS_MONTHS, 0.0)
+        at_risk, ended = survival_counts(
+            ceasefire_months[settled], ceasefire_broke[settled], HOLDS_MONTHS, sample[settled], samples
+        )
         return cls(
             paths=paths,
             settled_by=np.cumsum(hist, axis=1),
             casualties={s: _per_sample(sample, casualties[s], samples) for s in SIDES},
             ceasefires=_per_sample(sample, settled.astype(float), samples),
-            holds=_per_sample(sample, holds, samples),
+            at_risk=at_risk,
+            ended=ended,
         )
 
     @classmethod
@@ -178,7 +194,8 @@ class Tally:
             o.sample,
             o.first_settlement,
             o.casualties_total,
-            o.ceasefire_break_rate,
+            o.ceasefire_months,
+            o.ceasefire_broke,
             spec.samples,
             spec.paths,
             spec.horizon,
@@ -289,7 +306,8 @@ def _tally_chunk(
         out.sample,
         out.first_settlement,
         out.casualties_total,
-        out.ceasefire_break_rate,
+        out.ceasefire_months,
+        out.ceasefire_broke,
         len(seeds),
         paths,
         config.horizon,
@@ -302,7 +320,8 @@ def _join(parts: list[Tally]) -> Tally:
         settled_by=np.concatenate([t.settled_by for t in parts]),
         casualties={s: np.concatenate([t.casualties[s] for t in parts]) for s in SIDES},
         ceasefires=np.concatenate([t.ceasefires for t in parts]),
-        holds=np.concatenate([t.holds for t in parts]),
+        at_risk=np.concatenate([t.at_risk for t in parts]),
+        ended=np.concatenate([t.ended for t in parts]),
     )
 
 
@@ -312,7 +331,8 @@ def _rows(t: Tally, lo: int, hi: int) -> Tally:
         settled_by=t.settled_by[lo:hi],
         casualties={s: v[lo:hi] for s, v in t.casualties.items()},
         ceasefires=t.ceasefires[lo:hi],
-        holds=t.holds[lo:hi],
+        at_risk=t.at_risk[lo:hi],
+        ended=t.ended[lo:hi],
     )
 
 
@@ -499,28 +519,57 @@ def paired_difference(y1: Array, n1: Array, y0: Array, n0: Array) -> Estimate:
 def combination(terms: Sequence[tuple[float, Array, Array]]) -> Estimate:
     """``sum_k w_k R_k`` for ratio estimates ``R_k = sum(y_k) / sum(n_k)`` on the same clusters,
     with the clustered standard error of the combination (the sum of the linearised influences)."""
-    if any(n.sum() <= 0 or not np.isfinite(y).all() for _, y, n in terms):
+    return _combine([(w, *_ratio_influence(y, n)) for w, y, n in terms])
+
+
+def _ratio_influence(y: Array, n: Array) -> tuple[float, Array]:
+    """A ratio estimate ``sum(y) / sum(n)`` and its influences ``(y_s - R n_s) / mean(n)``."""
+    if n.sum() <= 0 or not np.isfinite(y).all():
+        return math.nan, np.full(y.shape, math.nan)
+    r = float(y.sum() / n.sum())
+    return r, (y - r * n) / n.mean()
+
+
+def _survival_influence(at_risk: Array, ended: Array) -> tuple[float, Array]:
+    """The pooled Kaplan-Meier survival ``S = prod_t (1 - D_t / N_t)`` over the samples' counts
+    (:func:`ceasefire.run.summary.survival_from_counts`) and its influences, scaled as a ratio's:
+    ``z_s = -S S_count sum_t (d_ts - h_t n_ts) / (N_t - D_t)`` with ``h_t = D_t / N_t`` (the delta
+    method on ``log S``, the clustered form of Greenwood's variance)."""
+    big_n, big_d = at_risk.sum(axis=0), ended.sum(axis=0)
+    s = float(survival_from_counts(big_n, big_d))
+    if not math.isfinite(s):
+        return math.nan, np.full(at_risk.shape[0], math.nan)
+    if s == 0.0:
+        return 0.0, np.zeros(at_risk.shape[0])
+    live = big_n > 0  # where some are still at risk, none of which all broke (else s == 0)
+    h = np.where(live, big_d / np.maximum(big_n, 1.0), 0.0)
+    terms = np.where(live, (ended - h * at_risk) / np.where(live, big_n - big_d, 1.0), 0.0)
+    return s, -s * at_risk.shape[0] * terms.sum(axis=1)
+
+
+def _combine(parts: Sequence[tuple[float, float, Array]]) -> Estimate:
+    """``sum_k w_k Q_k`` from each estimate's ``(w_k, Q_k, influences z_k)`` on the same clusters."""
+    if any(not math.isfinite(q) for _, q, _ in parts):
         return Estimate(math.nan, math.nan)
-    value, z = 0.0, np.zeros_like(terms[0][1], dtype=float)
-    for w, y, n in terms:
-        r = float(y.sum() / n.sum())
-        value += w * r
-        z = z + w * (y - r * n) / n.mean()
+    value, z = 0.0, np.zeros_like(parts[0][2], dtype=float)
+    for w, q, zk in parts:
+        value += w * q
+        z = z + w * zk
     return Estimate(value, float(z.std(ddof=1) / math.sqrt(z.size)) if z.size > 1 else math.nan)
 
 
 def difference(t1: Tally, t0: Tally, name: str) -> Estimate:
     """Change in quantity ``name`` from ``t0`` to ``t1`` (same samples and seeds)."""
-    return paired_difference(*t1.metric(name), *t0.metric(name))
+    return contrast([(1.0, t1), (-1.0, t0)], name)
 
 
 def contrast(terms: Sequence[tuple[float, Tally]], name: str) -> Estimate:
     """``sum_k w_k Q_k`` of quantity ``name`` over packages on the same samples and seeds."""
-    return combination([(w, *t.metric(name)) for w, t in terms])
+    return _combine([(w, *t.linear(name)) for w, t in terms])
 
 
 def level(t: Tally, name: str) -> Estimate:
-    return ratio(*t.metric(name))
+    return _combine([(1.0, *t.linear(name))])
 
 
 def expected(p: AnyParam) -> float:

@@ -30,8 +30,9 @@ SHARED = Exact(NUMPY_SHARED)
 
 
 def record(w: Setup, st: Structure, z: Array, u: Array, months: int) -> Observed:
-    """The war fought on without a deal for ``months`` months (normals ``z``, uniforms ``u``,
-    ``(months, m, 5)``): what the leaders observe at the top of each month, ``(months + 1, ...)``."""
+    """The war fought on without a deal for ``months`` months (normals ``z``, ``(months, m, N_NORMAL)``,
+    6 a month; uniforms ``u``, ``(months, m, N_UNIFORM)``, 10 a month): what the leaders observe at
+    the top of each month, ``(months + 1, ...)``."""
     n = z.shape[1]
     war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
     x = start(w, n)

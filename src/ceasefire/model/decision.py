@@ -319,6 +319,7 @@ def resume_probability(
         )  # fmt: skip
         passed = xp.exp(-since / ld.shock_months)  # the transition and the fragility already behind him
         kept = replace(kept, shock_total=kept.shock_total * passed, breakdown_excess=kept.breakdown_excess * passed)
+        kept = war_after_breakdown(kept, resumed)
         deals = Deals(
             victory_now[s][:, None],
             attainment_now[s][:, None],
@@ -340,6 +341,19 @@ def resume_probability(
         return xp.where(noise > 0.0, sigmoid(gap / xp.maximum(noise, 1e-12)), 0.0)
 
     return Pair.of(one)
+
+
+def war_after_breakdown(kept: Valuation, resumed: Valuation) -> Valuation:
+    """The value of keeping a peace whose breakdown gives him back his office at the war he would resume.
+
+    ``kept`` is valued at the month's state in peace (casualty ratio 0, no audience cost at war): right
+    for the peace's own hazard, but a breakdown does not return him to a war fought at ratio 0; it
+    returns him to the war the choice to resume values (``resumed``: the start's intensity, the war's
+    deficit back, his audience cost on his war hazard). Valuing the breakdown at the month's state
+    made the war a breakdown leads to milder than the one resuming leads to, and so the peace worth
+    more against resuming than it is: a bias towards keeping it.
+    """
+    return replace(kept, stay_office=resumed.stay_office)
 
 
 # --- the stopping problem on the imagined war ---------------------------------------------------

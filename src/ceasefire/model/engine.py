@@ -189,7 +189,8 @@ def draw_noise(
     levers: int,
     block: int | Sequence[int] = 0,
 ) -> tuple[Array, Array, Array]:
-    """Lever draws ``(n, levers)``, normals ``(months, n, 5)`` and uniforms ``(months, n, 5)``, sample by sample.
+    """Lever draws ``(n, levers)``, normals ``(months, n, N_NORMAL)`` (6 a month) and uniforms
+    ``(months, n, N_UNIFORM)`` (10 a month), sample by sample.
 
     ``stream`` is :data:`TRUE_WORLD` or a leader's :data:`IMAGINED` stream. Block ``b > 0`` of a sample's
     paths (see :data:`PATH_BLOCK`) draws from child ``b`` of the stream; ``block`` is one block for every

@@ -247,7 +247,9 @@ class Leader:
     policy_weight: Array
     """psi: months of office a month of full attainment of his aims is worth to him (0: office alone)."""
     audience_hazard: Array
-    """Log-hazard added in peace per unit share of his public that rejects the terms signed."""
+    """Log-hazard of removal added per unit share of his public that rejects the terms he signed: set on
+    signing, it multiplies his removal rate at war (after a breakdown) and his base rate in peace
+    until he leaves office (:attr:`.month.Politics.audience`)."""
     reasons: Reasons
     successor: Successor
 

@@ -110,7 +110,8 @@ def imagined_problems(
     """Simulate leader ``side``'s imagined war (``w``: its start, his optimism as the bias on his side's
     power; no deal) and build his stopping problems as an incumbent and as a successor.
 
-    ``z``, ``u``: the imagined war's normals and uniforms ``(months, samples * paths, 5)``; ``doubt`` his
+    ``z``, ``u``: the imagined war's normals ``(months, samples * paths, N_NORMAL)`` (6) and uniforms
+    ``(months, samples * paths, N_UNIFORM)`` (10); ``doubt`` his
     log-bias on the other's hazard at war. The events he anticipates happen in it (``w.schedule``): the
     month's parameters change, the other leader falls, a patron's successor judges the terms.
     """

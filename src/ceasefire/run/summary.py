@@ -185,14 +185,43 @@ def year_ends(start: dt.date, horizon: int) -> dict[str, int]:
 
 
 def survival_at(durations: NDArray[np.int64], broke: NDArray[np.bool_], months: int) -> float | None:
-    """Kaplan-Meier probability that a ceasefire lasts more than ``months`` months."""
+    """Kaplan-Meier probability that a ceasefire lasts more than ``months`` months.
+
+    ``None`` when none was observed that long and the estimate has not reached 0 (it would be an
+    extrapolation); 0 when every ceasefire still at risk broke before ``months``.
+    """
     if durations.size == 0 or (durations.max() < months and not broke.any()):
         return None
     data = stats.CensoredData(uncensored=durations[broke].astype(float), right=durations[~broke].astype(float))
     sf = stats.ecdf(data).sf
     if (durations >= months).sum() == 0:
-        return None  # nobody observed that long: the estimate would be an extrapolation
+        # nobody observed that long: an extrapolation, unless the last one at risk broke
+        return 0.0 if float(sf.evaluate(durations.max())) == 0.0 else None
     return float(sf.evaluate(months))
+
+
+def survival_counts(
+    durations: NDArray[np.int64], broke: NDArray[np.bool_], months: int, group: NDArray[np.int64], groups: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The Kaplan-Meier counts of ceasefires in ``groups`` groups (``group`` numbered ``0 .. groups-1``):
+    per group and month ``t = 0 .. months``, those at risk (that lasted at least ``t`` months) and
+    those that broke after exactly ``t`` months; shapes ``(groups, months + 1)``."""
+    d = np.minimum(np.asarray(durations, dtype=np.int64), months + 1)
+    lasted = np.zeros((groups, months + 2))
+    np.add.at(lasted, (group, d), 1.0)
+    at_risk = np.cumsum(lasted[:, ::-1], axis=1)[:, ::-1][:, : months + 1]
+    ended = np.zeros((groups, months + 1))
+    b = np.asarray(broke, dtype=bool) & (durations <= months)
+    np.add.at(ended, (group[b], np.asarray(durations)[b]), 1.0)
+    return at_risk, ended
+
+
+def survival_from_counts(at_risk: NDArray[np.float64], ended: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The Kaplan-Meier probability of lasting more than ``months`` months from :func:`survival_counts`
+    (the last axis), as :func:`survival_at` gives it: NaN where it gives ``None``."""
+    factor = np.where(at_risk > 0, 1.0 - ended / np.maximum(at_risk, 1.0), 1.0)
+    s = factor.prod(axis=-1)
+    return np.where((at_risk[..., -1] > 0) | (s == 0.0), s, np.nan)  # type: ignore[no-any-return]
 
 
 def survival_by_year(durations: NDArray[np.int64], broke: NDArray[np.bool_], horizon: int) -> list[SurvivalYear]:

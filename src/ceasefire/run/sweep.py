@@ -54,6 +54,7 @@ from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
 from ceasefire.run.store import write_atomic
+from ceasefire.run.summary import survival_counts, survival_from_counts
 from ceasefire.scenario.build import structure_of
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
@@ -140,13 +141,14 @@ def _months_at_war(m: MetricInput) -> NDArray[np.float64]:
 
 
 def _holds(months: int) -> Callable[[MetricInput], NDArray[np.float64]]:
+    """The Kaplan-Meier survival of each row's simulated first ceasefires, as the run summary's."""
+
     def compute(m: MetricInput) -> NDArray[np.float64]:
-        rate = m.by_row(m.outcomes.ceasefire_break_rate)
-        settled = ~np.isnan(rate)
-        survive = np.where(settled, (1.0 - np.where(settled, rate, 0.0)) ** months, 0.0)
-        count = settled.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(count > 0, survive.sum(axis=1) / np.maximum(count, 1), np.nan)  # type: ignore[no-any-return]
+        o = m.outcomes
+        cf = o.first_settlement >= 0
+        row = np.repeat(np.arange(m.rows), m.paths)[cf]
+        at_risk, ended = survival_counts(o.ceasefire_months[cf], o.ceasefire_broke[cf], months, row, m.rows)
+        return survival_from_counts(at_risk, ended)
 
     return compute
 
@@ -231,13 +233,15 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "p_holds_1y",
-            "probability that a first ceasefire holds 12 months, mean over settled paths (NaN if none)",
+            "probability that a first ceasefire holds 12 months: Kaplan-Meier over the row's first ceasefires "
+            "(NaN if none was observed that long)",
             "probability",
             _holds(12),
         ),
         Metric(
             "p_holds_2y",
-            "probability that a first ceasefire holds 24 months, mean over settled paths (NaN if none)",
+            "probability that a first ceasefire holds 24 months: Kaplan-Meier over the row's first ceasefires "
+            "(NaN if none was observed that long)",
             "probability",
             _holds(24),
         ),

@@ -127,7 +127,8 @@ class Territory(_Strict):
     power_elasticity: Exponent = Field(description="theta: gain scales as (rho/rho0)^theta")
     other_area_km2: NonNeg | None = Field(
         default=None,
-        description="side A's own land side B can take beyond the start line (0 if left out: A's line holds there)",
+        description="side A's own land, outside area_km2, that side B can take once A holds none of area_km2: "
+        "A's holding may fall to -other_area_km2 (0 if left out: it stops at 0)",
     )
 
     @model_validator(mode="after")
@@ -328,7 +329,8 @@ class Leader(_Strict):
     )
     audience_hazard: NonNeg | None = Field(
         default=None,
-        description="log-hazard added in peace per unit share of his public that rejects the terms signed",
+        description="log-hazard of removal added per unit share of his public that rejects the terms he signed: "
+        "set on signing, it raises his removal hazard at war (after a breakdown) and in peace until he leaves office",
     )
     reasons: Reasons
     successor: Successor
