@@ -110,7 +110,10 @@ def test_credibility_zero_is_no_lever_and_certain_is_the_certain_twin(base: RunR
 def test_a_certain_carrot_raises_the_probability_of_settlement(base: RunResult) -> None:
     e = lever_effects(base.scenario, intensities=(0.25, 1.0), levers=["carrot"], certain=False, baseline=base)
     small, large = e.row("carrot", 0.25), e.row("carrot", 1.0)
-    assert large.d_p12 > 2 * large.d_p12_se > 0
+    # Model 2's deals come later than Model 1's: at these sizes the 12-month effect (+16 +- 11 points)
+    # is within two standard errors, the 24-month one (+23 +- 9) clear of them
+    assert large.d_p24 > 2 * large.d_p24_se > 0
+    assert large.d_p24 > small.d_p24 >= 0
     assert large.d_p12 > small.d_p12 >= 0
     assert large.d_p12_certain is None  # not computed
     assert 0 < e.baseline["p12"].value < 1 and e.baseline["p12"].se > 0
@@ -275,7 +278,9 @@ def test_price_of_peace_uses_the_cheaper_of_two_identical_levers(toy: Scenario) 
 def test_the_screen_leaves_out_levers_with_no_effect(toy: Scenario) -> None:
     from ceasefire.analysis.price import price_of_peace
 
-    found = price_of_peace(toy, 0.99, levers=["carrot", "no-effect", "empty-promise"], search_samples=6,
+    # within 24 months: under Model 2 the carrot's effect on a settlement within 12 months is within
+    # noise at these sizes, and the screen would leave it out too
+    found = price_of_peace(toy, 0.99, within=24, levers=["carrot", "no-effect", "empty-promise"], search_samples=6,
                            search_paths=12, samples=6, paths=12, steps=3, popsize=3, maxiter=2)  # fmt: skip
     assert found.dropped == ("no-effect", "empty-promise")
     assert found.package["no-effect"] == found.package["empty-promise"] == 0.0
