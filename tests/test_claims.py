@@ -10,8 +10,18 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ceasefire.analysis.claims import _bootstrap_weights, _verdict, check_claims, evaluate, war_course
+from ceasefire.analysis.claims import (
+    _bootstrap_weights,
+    _estimate,
+    _kaplan_meier,
+    _Values,
+    _verdict,
+    check_claims,
+    evaluate,
+    war_course,
+)
 from ceasefire.analysis.consistency import check_consistency, stated_range
+from ceasefire.analysis.worlds import course
 from ceasefire.cli import app
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.run.experiment import RunSpec, run
@@ -77,7 +87,7 @@ def test_the_verdict_rule_straddle_is_undecided() -> None:
     base = run(sc, RunSpec.from_scenario(sc, samples=12, paths=16, horizon=12, policy="myopic"))
     weights = _bootstrap_weights(12, 0, 300)
     query = parse_query("mean casualties of A over horizon > 1")
-    est, low, high = evaluate(query, base, None, None, None, weights)
+    est, low, high = evaluate(query, base, weights)
     assert low < est < high  # casualties_per_day is uncertain in the toy
     mid = parse_query(f"mean casualties of A over horizon > {est!r}")
     assert _verdict(mid, est, low, high) == "undecided"
@@ -86,7 +96,7 @@ def test_the_verdict_rule_straddle_is_undecided() -> None:
         "contradicted"
     )
     # the interval is reproducible: the bootstrap has a fixed seed
-    assert evaluate(query, base, None, None, None, _bootstrap_weights(12, 0, 300)) == (est, low, high)
+    assert evaluate(query, base, _bootstrap_weights(12, 0, 300)) == (est, low, high)
 
 
 def test_war_course_matches_the_engine_until_a_deal() -> None:
@@ -134,6 +144,139 @@ def test_flagship_claims_cover_both_articles() -> None:
     assert 0 < len(sides["A"]) <= 12 and 0 < len(sides["B"]) <= 12
 
 
+# -- by construction: the same verdict with the model's dynamics switched off ---------------------
+
+CONSTRUCTION = DATA / "construction-toy.toml"
+
+
+@pytest.fixture(scope="module")
+def construction():  # type: ignore[no-untyped-def]
+    sc = load_scenario(CONSTRUCTION)
+    base = run(sc, RunSpec.from_scenario(sc, samples=8, paths=16))  # the run check_claims makes, for counting
+    return sc, check_claims(sc, samples=8, paths=16, resamples=300), base
+
+
+def test_a_tautology_is_flagged_by_construction(construction) -> None:  # type: ignore[no-untyped-def]
+    _, report, _ = construction
+    by_id = {c.id: c for c in report.claims}
+    taut = by_id["tautology"]
+    assert taut.verdict == "supported" and taut.null_verdict == "supported" and taut.by_construction
+    # a lever never carried out: the same numbers, bit for bit, with or without the dynamics
+    empty = by_id["empty-carrot"]
+    assert (empty.estimate, empty.low, empty.high) == (0.0, 0.0, 0.0)
+    assert empty.verdict == "supported" and empty.by_construction
+
+
+def test_a_claim_that_needs_the_model_is_not(construction) -> None:  # type: ignore[no-untyped-def]
+    _, report, _ = construction
+    deal = next(c for c in report.claims if c.id == "deal-likely")
+    assert deal.verdict == "supported" and deal.estimate is not None and deal.estimate > 0.05
+    assert deal.null_verdict == "contradicted" and deal.null_display.startswith("0.000")  # nobody signs
+    assert not deal.by_construction
+    carrot = next(c for c in report.claims if c.id == "carrot-helps")  # a lever's effect needs the decisions
+    assert carrot.verdict == "supported" and carrot.null_verdict == "contradicted" and not carrot.by_construction
+    undecided = [c for c in report.claims if c.verdict == "undecided"]
+    assert not any(c.by_construction for c in undecided)  # only a decided verdict can be by construction
+
+
+def test_the_flag_is_in_the_json(construction) -> None:  # type: ignore[no-untyped-def]
+    _, report, _ = construction
+    doc = report.to_dict()
+    json.dumps(doc, allow_nan=False)
+    assert {c["id"]: c["by_construction"] for c in doc["claims"]}["tautology"] is True
+    assert all({"by_construction", "null_verdict", "null_display", "note"} <= set(c) for c in doc["claims"])
+
+
+def test_an_input_prior_restated_is_by_construction(construction) -> None:  # type: ignore[no-untyped-def]
+    """Nobody resumes a war by choice in the toy: a ceasefire's survival is its input breakdown rate's."""
+    sc, report, base = construction
+    c = next(c for c in report.claims if c.id == "prior-ceasefire")
+    assert c.verdict == "supported" and c.by_construction
+    o = base.outcomes
+    signed = o.first_settlement >= 0
+    guarantees = np.array([t.security_guarantees for t in sc.terms])[o.first_terms[signed]]
+    rate = 0.02 * np.where(guarantees, 0.5, 1.0) * 1.2**1  # breakdown, guarantee factor, record factor ^ prior
+    expected = np.mean((1.0 - rate) ** 12)
+    assert float(c.null_display.split()[0]) == pytest.approx(expected, abs=5e-4)
+
+
+def test_the_null_world_moves_at_the_calibrated_rates() -> None:
+    sc = load_scenario(CONSTRUCTION)
+    base = run(sc, RunSpec.from_scenario(sc, samples=3, paths=4))
+    null = course(base, "war", frozen=True)
+    per_day = 1000.0  # casualties_per_day in the toy is uncertain: read the run's samples
+    per_day = np.repeat(base.parameters["attrition.casualties_per_day"], 4)
+    months = np.arange(base.spec.horizon + 1)[:, None]
+    np.testing.assert_allclose(null.casualties["A"], months * per_day[None, :] * DAYS_PER_MONTH, rtol=1e-12)
+    gain = np.repeat(base.parameters["territory.gain_km2_per_month"], 4)
+    east = 10000.0
+    expected = np.where(gain > 0, np.ceil(east / np.where(gain > 0, gain, 1.0)), np.inf)
+    expected = np.where(expected <= base.spec.horizon, expected, np.inf)
+    np.testing.assert_array_equal(null.taken_month[:, 0], expected)
+    assert (null.first_settlement == -1).all()
+
+
+def test_a_settlement_from_the_start_is_signed_in_month_0() -> None:
+    sc = load_scenario(CONSTRUCTION)
+    base = run(sc, RunSpec.from_scenario(sc, samples=3, paths=4))
+    for frozen in (False, True):
+        world = course(base, "settled:status-quo", frozen=frozen)
+        assert (world.first_settlement == 0).all() and (world.first_terms == 0).all()
+        assert (world.casualties["A"][1] == 0).all()  # peace from the first month (until a breakdown)
+    # the war fought on is the run itself until its first settlement
+    war = course(base, "war")
+    never = base.outcomes.first_settlement < 0
+    np.testing.assert_array_equal(war.removal_month["A"][never], base.outcomes.removal_month["A"][never])
+
+
+def test_conditional_accepted_and_compared_estimates_are_the_counts(construction) -> None:  # type: ignore[no-untyped-def]
+    _, report, base = construction
+    o = base.outcomes
+    within = (o.first_settlement >= 0) & (o.first_settlement < 24)
+    by_id = {c.id: c for c in report.claims}
+    on_line = within & (o.first_terms == 0)
+    assert by_id["mostly-status-quo"].estimate == pytest.approx(on_line.sum() / within.sum())
+    # B's public rejects status-quo by 30% and freeze by 70%: only status-quo is accepted
+    assert by_id["accepted-deal"].estimate == pytest.approx(on_line.mean())
+    weights = _bootstrap_weights(8, 1, 50)
+    left = evaluate(parse_query('P(leader A removed within 12 months if settled on "status-quo") > 0'), base, weights)
+    right = evaluate(parse_query("P(leader A removed within 12 months if war fought on) > 0"), base, weights)
+    peace = by_id["peace-riskier"]
+    assert peace.estimate == pytest.approx(left[0] - right[0])
+    assert [op["estimate"] for op in peace.operands] == pytest.approx([left[0], right[0]])
+
+
+def test_kaplan_meier_by_hand() -> None:
+    """Five ceasefires in one sample: broken in their 1st and 3rd month (the first by A), one censored
+    after 2 months, two still holding after 4. S(3) = (1 - 1/5)(1 - 0/4)(1 - 1/3) = 8/15."""
+    held = np.array([1.0, 3.0, 2.0, 4.0, 4.0])
+    broke = np.array([1.0, 1.0, 0.0, 0.0, 0.0])
+    by = np.array([1.0, 0.0, -1.0, -1.0, -1.0])
+    v = _Values(np.zeros(5), np.ones(5, dtype=bool), "km", cease=(held, broke, by))
+    sample = np.zeros(5, dtype=np.int64)
+    one = np.ones((1, 1))
+    holds = parse_query("P(ceasefire holds 3 months) > 0.5").quantity
+    assert _kaplan_meier(v, holds, sample, one)[0] == pytest.approx(8 / 15)
+    broken = parse_query("P(ceasefire broken within 3 months) > 0.5").quantity
+    assert _kaplan_meier(v, broken, sample, one)[0] == pytest.approx(7 / 15)
+    by_a = parse_query("P(ceasefire broken by A within 3 months) > 0.5").quantity
+    assert _kaplan_meier(v, by_a, sample, one)[0] == pytest.approx(1 / 5)
+    by_b = parse_query("P(ceasefire broken by B within 3 months) > 0.5").quantity
+    assert _kaplan_meier(v, by_b, sample, one)[0] == 0.0
+    # beyond the last ceasefire observed the survival is unknown
+    late = parse_query("P(ceasefire holds 5 months) > 0.5").quantity
+    assert np.isnan(_kaplan_meier(v, late, sample, one)[0])
+    assert np.isnan(_estimate(v, sample, one, late)[0])
+
+
+def test_between_is_judged_on_the_whole_interval() -> None:
+    q = parse_query("median casualties of A over horizon between 10 and 20")
+    assert _verdict(q, 15, 11, 19) == "supported"
+    assert _verdict(q, 15, 5, 25) == "undecided"  # the interval covers the range and more
+    assert _verdict(q, 25, 21, 30) == "contradicted" and _verdict(q, 5, 1, 9) == "contradicted"
+    assert _verdict(q, 12, 8, 14) == "undecided"
+
+
 def test_cli_claims(tmp_path: Path) -> None:
     runner = CliRunner()
     out = runner.invoke(app, ["claims", str(CERTAIN), "--samples", "3", "--paths", "4", "--json", "-"])
@@ -142,7 +285,13 @@ def test_cli_claims(tmp_path: Path) -> None:
     assert {c["id"]: c["verdict"] for c in doc["claims"]} == EXPECTED
     assert [r["consistent"] for r in doc["inconsistencies"]] == [False, True]
     target = tmp_path / "claims.json"
-    table = runner.invoke(app, ["claims", str(CERTAIN), "--samples", "3", "--paths", "4", "--json", str(target)])
+    table = runner.invoke(
+        app,
+        ["claims", str(CERTAIN), "--samples", "3", "--paths", "4", "--json", str(target)],
+        env={"COLUMNS": "400"},
+    )
     assert table.exit_code == 0 and "contradiction" in table.stdout and target.exists()
+    assert "without dynamics" in table.stdout and "verdicts are the same with the model's dynamics" in table.stdout
+    assert all("by_construction" in c for c in json.loads(target.read_text())["claims"])
     none = runner.invoke(app, ["claims", str(DATA / "toy.toml")])
     assert none.exit_code == 2 and "no [[claims]]" in none.output

@@ -158,13 +158,21 @@ def print_claims(report: Any) -> None:
     )
     colour = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
     table = Table(show_header=True, header_style="bold")
-    for col in ("claim", "source", "quantity", "estimate [95%]", "claimed", "verdict"):
+    for col in ("claim", "source", "quantity", "estimate [95%]", "claimed", "verdict", "without dynamics"):
         table.add_column(col)
     for c in report.claims:
         claimed = c.rule.split(":")[0]
-        table.add_row(c.id, c.source, c.quantity, c.display, claimed, f"[{colour[c.verdict]}]{c.verdict}[/]")
+        null = f"{c.null_display}: {c.null_verdict}"
+        if c.by_construction:
+            null = f"[bold]by construction[/] ({null})"
+        table.add_row(c.id, c.source, c.quantity, c.display, claimed, f"[{colour[c.verdict]}]{c.verdict}[/]", null)
     if report.claims:
         out.print(table)
+        flagged = [c.id for c in report.claims if c.by_construction]
+        out.print(
+            f"{len(flagged)} of {len(report.claims)} verdicts are the same with the model's dynamics switched off "
+            "(by construction: they follow from the inputs)" + (f": {', '.join(flagged)}" if flagged else "")
+        )
     if report.inconsistencies:
         checks = Table(show_header=True, header_style="bold", title="Consistency of the sources' figures")
         for col in ("check", "result", "explanation"):

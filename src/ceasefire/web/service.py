@@ -89,7 +89,7 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     analysis is not installed.
     """
     try:
-        from ceasefire.analysis.claims import evaluate, war_course
+        from ceasefire.analysis.claims import evaluate, judge, worlds_of
         from ceasefire.scenario.query import parse_query
     except ImportError:
         return []
@@ -100,21 +100,15 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0xDA5B]))
     boot = rng.multinomial(spec.samples, np.full(spec.samples, 1.0 / spec.samples), size=resamples)
     weights = np.concatenate([np.ones((1, spec.samples)), boot.astype(float)])
-    course = None
-    if any(q.quantity.needs_war_course and not q.is_lever for _, q in queries):
-        course = war_course(result, dict(spec.levers))
+    worlds = worlds_of(result)  # the war fought on and other worlds, computed once when a claim reads them
     out = []
     for claim, q in queries:
         row: dict[str, Any] = {"id": claim.id, "source": claim.source, "asserts": claim.asserts, "query": claim.query}
         if q.is_lever:
             out.append(row | {"estimate": None, "low": None, "high": None, "verdict": "not at preview"})
             continue
-        est, low, high = evaluate(q, result, None, course, None, weights)
-        if any(np.isnan(x) for x in (est, low, high)):
-            verdict = "undecided"
-        else:
-            at_low, at_high = q.holds(low), q.holds(high)
-            verdict = "supported" if at_low and at_high else "contradicted" if not (at_low or at_high) else "undecided"
+        est, low, high = evaluate(q, result, weights, worlds)
+        verdict = judge(q, est, low, high)
         finite = [None if np.isnan(x) or np.isinf(x) else float(x) for x in (est, low, high)]
         out.append(row | {"estimate": finite[0], "low": finite[1], "high": finite[2], "verdict": verdict})
     return out
