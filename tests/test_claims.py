@@ -139,9 +139,32 @@ def test_stated_ranges() -> None:
 def test_flagship_claims_cover_both_articles() -> None:
     sc = load_scenario("russia-ukraine-2026")
     sources = [c.source for c in sc.claims]
-    assert len(sources) >= 10 and sources.count("ryan-2026") >= 3 and sources.count("aron-2025") >= 3
+    assert len(sources) >= 15 and sources.count("ryan-2026") >= 5 and sources.count("aron-2025") >= 5
+    assert all(c.note for c in sc.claims), "every claim says how its query tests the source"
     sides = {s: [f.id for f in sc.factors if s in f.applies_to()] for s in ("A", "B")}
     assert 0 < len(sides["A"]) <= 12 and 0 < len(sides["B"]) <= 12
+
+
+def test_flagship_claims_test_what_the_sources_assert() -> None:
+    """The shapes issue 29 asks for: Ryan's comparison is one; Aron's sticks are judged by a settlement
+    short of a capitulation; a weak threat is among the claims; no claim checks a 2025 figure."""
+    sc = load_scenario("russia-ukraine-2026")
+    claims = {c.id: parse_query(c.query) for c in sc.claims}
+    survive = claims["fights-to-survive"]
+    assert survive.is_comparison and survive.right is not None
+    assert (survive.left.quantity.world, survive.left.quantity.settled_on) == ("settled", "freeze")
+    assert survive.right.quantity.world == "war" and survive.right.factor == 2.0
+    capitulations = {"russian-demands", "donetsk-for-guarantees"}
+    sticks = [q for q in claims.values() if q.is_lever and all(lv.id != "carrot" for lv in q.levers)]
+    assert len(sticks) >= 6
+    for q in sticks:
+        settles = [o.quantity for o in q.operands]
+        assert all(s.kind == "settle" and s.terms and not set(s.terms) & capitulations for s in settles), q.text
+    weak = [lv for q in sticks for lv in q.levers if lv.credibility is not None and lv.credibility <= 0.2]
+    assert weak and claims["threats-move-little"].op == "<="
+    assert claims["ceasefire-temporary"].quantity.kind == "holds"
+    assert claims["russia-breaks-agreements"].quantity.side == "A"
+    assert "thousand-a-day" not in claims  # a 2025 figure: checked under [[figures]], not a claim
 
 
 # -- by construction: the same verdict with the model's dynamics switched off ---------------------
