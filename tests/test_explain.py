@@ -249,8 +249,20 @@ def test_bad_requests_are_clear_errors() -> None:
         explain(sc, month=10, samples=3, paths=12, horizon=10)
     with pytest.raises(CeasefireError, match="not on the table in month 0"):
         explain(sc, terms="freeze", samples=3, paths=12, horizon=10)
-    with pytest.raises(CeasefireError, match="no \\[\\[factors\\]\\]"):
-        explain(load_scenario(DATA / "toy.toml"), samples=3, paths=12, horizon=10)
+
+
+def test_without_factors_the_values_and_the_gap_are_shown() -> None:
+    """A scenario with no ``[[factors]]``: the leader's values and his gap, with nothing to decompose it into
+    (the gap is then its own neutral gap)."""
+    sc = load_scenario(DATA / "toy.toml")
+    e = explain(sc, side="A", samples=3, paths=12, horizon=10, seed=5)
+    assert e.factors == () and e.sizes["coalitions"] == 1
+    assert e.gap == e.neutral_gap and math.isfinite(e.fight_value) and e.terms
+    assert e.best_value >= max(e.terms.values()) - 1e-9  # the mean of the per-sample best
+    out = CliRunner().invoke(app, ["explain", str(DATA / "toy.toml"), "--samples", "3", "--paths", "12",
+                                   "--horizon", "10"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "fight on" in out.output and "not decomposed" in out.output
 
 
 def test_cli_explain_json_and_errors() -> None:

@@ -411,7 +411,8 @@ def explain(
     Parameters
     ----------
     scenario
-        A scenario with ``[[factors]]`` for ``side``.
+        A scenario; its ``[[factors]]`` for ``side`` are what the gap is decomposed into (without
+        any, the values and the gap are given, with no decomposition).
     side
         ``"A"`` or ``"B"``: whose calculus.
     month
@@ -441,7 +442,7 @@ def explain(
     Raises
     ------
     CeasefireError
-        When the scenario declares no factor group for ``side`` or ``month`` is out of range.
+        When ``month`` is out of range or no terms are on the table then.
     """
     start = time.perf_counter()
     if side not in SIDES:
@@ -452,12 +453,7 @@ def explain(
         raise CeasefireError(f"month must lie in 0 .. {horizon - 1} (the horizon is {horizon} months), got {month}")
     if samples < 1 or paths < 1:
         raise CeasefireError("samples and paths must be positive whole numbers")
-    groups = _groups(scenario, side)
-    if not groups:
-        raise CeasefireError(
-            f"scenario '{scenario.scenario.id}' declares no [[factors]] for side {side}: "
-            "nothing to decompose the gap into"
-        )
+    groups = _groups(scenario, side)  # none: the values and the gap, not decomposed
     st = structure_of(scenario)
     available = st.available_from <= month
     if not available.any():

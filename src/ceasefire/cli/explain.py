@@ -88,13 +88,17 @@ def print_explanation(e: Any) -> None:
         mark = "" if share == 0 else "  (compared)" if share == 1 else f"  (compared in {share:.0%} of samples)"
         values.add_row(f"sign {t}{mark}", f"{v:.2f}")
     out.print(values)
-    out.print(
-        f"gap (fight on - {e.compared_terms}): [bold]{e.gap:+.2f}[/] ± {e.gap_se:.2f}; "
-        f"with every factor neutral: {e.neutral_gap:+.2f}; the factors' parts sum to "
-        f"{e.gap - e.neutral_gap:+.2f}"
+    decomposed = (
+        f"; with every factor neutral: {e.neutral_gap:+.2f}; the factors' parts sum to {e.gap - e.neutral_gap:+.2f}"
+        if e.factors
+        else ""
     )
+    out.print(f"gap (fight on - {e.compared_terms}): [bold]{e.gap:+.2f}[/] ± {e.gap_se:.2f}{decomposed}")
     if e.compared_terms != e.best_terms or e.best_share < 1:
         out.print(f"best terms for him: {e.best_terms} (in {e.best_share:.0%} of samples)")
+    if not e.factors:
+        out.print("the scenario declares no [[factors]] for this side: the gap is not decomposed")
+        return
     table = Table(show_header=True, header_style="bold", title="Shapley decomposition of the gap")
     for col, justify in (("factor", "left"), ("shapley", "right"), ("± s.e.", "right"), ("share", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]

@@ -67,6 +67,7 @@ def stack(rows: Sequence[Observed]) -> Observed:
         power=pair("power"),
         casualty_ratio=pair("casualty_ratio"),
         pain=pair("pain"),
+        pain_war=pair("pain_war"),
         stability_loss=pair("stability_loss"),
         cover=pair("cover"),
     )

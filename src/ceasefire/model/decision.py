@@ -49,7 +49,7 @@ from ceasefire.model.valuation import (
     stake_shift,
 )
 from ceasefire.model.war import Observed, log_ratio
-from ceasefire.model.xp import namespace, pick, sigmoid
+from ceasefire.model.xp import namespace, sigmoid
 
 N_FEATURES = 5
 RIDGE = 1e-3
@@ -284,16 +284,19 @@ def resume_probability(
     terms_now: Array,
     victory_now: Pair[Array],
     attainment_now: Pair[Array],
+    audience_now: Pair[Array],
 ) -> Pair[Array]:
     """Each leader's probability of breaking the ceasefire in force this month, on the paths of ``sit``
     (all at peace on the terms ``terms_now``, signed ``since`` months ago): a logistic choice,
     ``sigmoid((V_war - C_break - V_peace) / s)``.
 
-    ``V_war`` is his value of resuming the war from the state peace has left, at the start's intensity:
-    his rule's continuation value there (the optimal policy), or fighting on forever. ``V_peace`` is his
+    ``V_war`` is his value of resuming the war from the state peace has left, at the start's intensity and
+    with the war's deficit back (``pain_war``): his rule's continuation value there (the optimal policy),
+    or fighting on forever. ``V_peace`` is his
     value of keeping the peace in force: what remains of its transition and of its early fragility,
     the state's pain and instability as they are now. ``C_break`` (``resume_cost``, and
-    ``guarantee_cost`` more where the terms carry security guarantees) is what breaking costs him;
+    ``guarantee_cost`` more where the terms carry security guarantees) is what breaking costs him. The
+    audience cost of terms he signed (``audience_now``, a log-hazard) weighs on him either way;
     ``s`` (``resume_noise``) the spread of the choice. With ``s = 0`` no leader resumes by choice.
     """
     xp = namespace(since)
@@ -307,19 +310,19 @@ def resume_probability(
         ld, obs, successor = sit.leaders[s], sit.obs, sit.successor[s]
         v_battle, h_battle = battlefield(st, s, obs.progress, ld)
         resumed = Valuation.of(
-            ld, successor, ones, obs.pain[s], obs.stability_loss[s], v_battle, h_battle, cease, sit.broken
-        )
+            ld, successor, ones, obs.pain_war[s], obs.stability_loss[s], v_battle, h_battle, cease, sit.broken,
+            audience_now[s],
+        )  # fmt: skip
         kept = Valuation.of(
             ld, successor, obs.casualty_ratio[s], obs.pain[s], obs.stability_loss[s], v_battle, h_battle,
             cease, sit.broken,
         )  # fmt: skip
         passed = xp.exp(-since / ld.shock_months)  # the transition and the fragility already behind him
         kept = replace(kept, shock_total=kept.shock_total * passed, breakdown_excess=kept.breakdown_excess * passed)
-        rejected = pick([terms.rejected[s] for terms in sit.terms], terms_now) if sit.terms else 0.0
         deals = Deals(
             victory_now[s][:, None],
             attainment_now[s][:, None],
-            xp.exp(ld.audience_hazard * rejected)[..., None] * ones[:, None],
+            xp.exp(audience_now[s])[:, None],
             guaranteed[:, None],
         )
         requests = [(kept, deals)]
@@ -370,17 +373,20 @@ def problem_row(
     terms: Sequence[TermsParams],
     cease: Ceasefire,
     broken: Array,
+    table: Array | None = None,
 ) -> ProblemRow:
     """Month ``t`` of leader ``side``'s stopping problem on his imagined war (``obs``: its state).
 
     ``other_successor`` marks the paths where the other leader has fallen (he then decides as a
     successor); ``doubt`` is the leader's log-bias on the other's hazard at war; ``types`` the leader's
-    own types (``successor`` masks; ``None`` for an incumbent everywhere). The leaders' parameters may
-    carry leading axes of variants (the explanation's coalitions), broadcast against the paths.
+    own types (``successor`` masks; ``None`` for an incumbent everywhere); ``table`` the terms on the
+    table per path ``(paths, terms)`` where a patron's veto takes some off (default: every terms option
+    from its month). The leaders' parameters may carry leading axes of variants (the explanation's
+    coalitions), broadcast against the paths.
     """
     xp = namespace(obs.gained)
     j = other(side)
-    available = xp.asarray(st.available_from) <= t
+    available = xp.asarray(st.available_from) <= t if table is None else table
     v_j, h_j = battlefield(st, j, obs.progress, leaders[j])
     # the doubt raises the other's hazard at war only: his staying power, not his peace
     val_j = Valuation.of(

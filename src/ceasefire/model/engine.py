@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model import levers, screen
+from ceasefire.model import levers, screen, timeline
 from ceasefire.model.backend import NUMPY
 from ceasefire.model.decision import POLICIES, Decision, Policy, Situation, decide, resume_probability
-from ceasefire.model.month import MonthState, available, begin, month, trajectory
+from ceasefire.model.month import MonthState, begin, month, on_table, trajectory
 from ceasefire.model.params import SIDES, Array, Pair, Params, rows_of
 from ceasefire.model.rules import LeaderRules, imagined_problems, solve_rules
 from ceasefire.model.structure import Structure
@@ -38,6 +38,7 @@ __all__ = [
     "POLICIES",
     "Outcomes",
     "RunConfig",
+    "draw_event_uniforms",
     "draw_noise",
     "fight_without_deal",
     "fit_rules",
@@ -109,6 +110,8 @@ class Outcomes:
     settlements: NDArray[np.int64]
     breakdowns: NDArray[np.int64]
     at_war_at_end: NDArray[np.bool_]
+    power_at_settlement: dict[str, Array]  # combat power (1 at the start) at the first settlement, NaN if none
+    reserves_at_settlement: dict[str, Array]  # reserves at the first settlement, NaN if none
     talks_opened: NDArray[np.int64]  # talks opened (both leaders accepted terms)
     votes_failed: NDArray[np.int64]  # signings that failed their vote
     monthly_paths: NDArray[np.bool_]  # the paths that have a column in ``monthly`` (in path order)
@@ -139,6 +142,8 @@ def outcomes_of(s: MonthState, progress: Array, sample: NDArray[np.int64], range
         settlements=np.asarray(t.settlements, dtype=np.int64),
         breakdowns=np.asarray(t.breakdowns, dtype=np.int64),
         at_war_at_end=np.asarray(s.politics.at_war),
+        power_at_settlement={side: np.asarray(t.power_end[side]) for side in SIDES},
+        reserves_at_settlement={side: np.asarray(t.reserves_end[side]) for side in SIDES},
         talks_opened=np.asarray(t.talks_opened, dtype=np.int64),
         votes_failed=np.asarray(t.votes_failed, dtype=np.int64),
         monthly_paths=ranged,
@@ -207,17 +212,60 @@ def draw_noise(
     return lever_u, z, u
 
 
+EVENT_DRAWS = 1 << 30
+"""Child of a stream's seed whose children draw the war's event uniforms (:func:`draw_event_uniforms`):
+apart from the stream's own draws (levers, normals, uniforms), which events leave as they were, and from
+its path blocks' children (``1, 2, ...``)."""
+
+
+def draw_event_uniforms(
+    seeds: Sequence[np.random.SeedSequence],
+    stream: int,
+    paths: int,
+    events: int,
+    block: int | Sequence[int] = 0,
+) -> Array:
+    """``(n, events)`` uniforms that draw the months of a war's uncertain events (:func:`.timeline.event_months`),
+    sample by sample: event ``e``'s from child ``e`` of the stream's child :data:`EVENT_DRAWS` (block
+    ``b > 0``: its child ``b``), so that an event's draws do not depend on the events after it."""
+    n = len(seeds) * paths
+    blocks = [block] * len(seeds) if isinstance(block, int) else list(block)
+    if len(blocks) != len(seeds):
+        raise ValueError(f"{len(blocks)} blocks given for {len(seeds)} seeds")
+    out = np.empty((n, events))
+    for i, (seed, b) in enumerate(zip(seeds, blocks, strict=True)):
+        draws = child(child(seed, stream), EVENT_DRAWS)
+        for e in range(events):
+            one = child(draws, e)
+            g = np.random.Generator(np.random.PCG64(one if b == 0 else child(one, b)))
+            out[i * paths : (i + 1) * paths, e] = g.random(paths)
+    return out
+
+
 def war_setup(
     st: Structure,
     params: Params,
     intensity: Mapping[str, Any] | None,
     lever_u: Array,
     bias: Pair[Array] | None = None,
+    event_u: Array | None = None,
 ) -> Setup:
-    """The start of a war: the levers drawn (``lever_u``) and applied, the references without them."""
+    """The start of a war: the levers drawn (``lever_u``) and applied, the references without them; with
+    events or levers that start late, what changes after the start (``event_u``: the war's event uniforms,
+    its own draws of the uncertain events' months)."""
     carried = levers.carried_out(params, lever_u)
-    applied = levers.apply(params, st, levers.intensities(st, intensity), carried)
-    return setup(applied, params, bias)
+    x = levers.intensities(st, intensity)
+    sch = timeline.schedule(st, params, x, carried, event_u)
+    if sch is None:
+        return setup(levers.apply(params, st, x, carried), params, bias)
+    return setup(timeline.params_at(sch, st, 0), params, bias, sch)
+
+
+def _event_draws(
+    st: Structure, seeds: Sequence[np.random.SeedSequence], stream: int, paths: int, block: int | Sequence[int] = 0
+) -> Array | None:
+    """The war's event uniforms where the scenario has events."""
+    return draw_event_uniforms(seeds, stream, paths, len(st.events), block) if st.events else None
 
 
 def _check(config: RunConfig) -> None:
@@ -272,21 +320,21 @@ def simulate_chunk(
     blocks = np.broadcast_to(np.asarray(block, dtype=np.int64), (n_samples,))
     # the range is a description, not a decision: recorded on each sample's first block of paths
     ranged = np.repeat(blocks == 0, paths) if config.bargaining_range else np.zeros(n, dtype=bool)
-    w = war_setup(st, params, intensity, lever_u)
+    w = war_setup(st, params, intensity, lever_u, event_u=_event_draws(st, seeds, TRUE_WORLD, paths, block))
     sample_of = np.repeat(np.arange(n_samples), paths)
     biased = config.beliefs == "scenario"
     optimism = Pair.of(lambda s: params.leaders[s].optimism * biased)
     monthly: dict[str, NDArray[Any]] = {}
     if config.bargaining_range:
         n_ranged = int(ranged.sum())
-        monthly = {k: np.full((horizon, n_ranged), np.nan) for k in ("range_low", "range_high")}
+        monthly = {k: np.full((horizon, n_ranged), np.nan) for k in ("range_low", "range_high", "range_on_table")}
         monthly["at_war_decision"] = np.zeros((horizon, n_ranged), dtype=bool)
     decide_month = resume_month = None
     if config.allow_settlement:
         policy = config.policy_for(rules)
-        decide_month = _decider(st, w, policy, config, optimism, sample_of, ranged)
-        if np.any(np.asarray(w.p.ceasefire.resume_noise) > 0.0):
-            resume_month = _resumer(st, w, policy, optimism, sample_of)
+        decide_month = _decider(st, policy, config, optimism, sample_of, ranged)
+        if _may_resume(st, w):
+            resume_month = _resumer(st, policy, optimism, sample_of)
     traj: dict[str, list[Array]] = {}
     s = begin(w, st, n)
     if config.record:
@@ -299,6 +347,9 @@ def simulate_chunk(
             for name, value in (("range_low", decision.range_low), ("range_high", decision.range_high)):
                 if value is not None:
                     monthly[name][t] = value[ranged]
+            if decision.range_low is not None:
+                on_table = decision.acceptable[ranged].any(axis=1)
+                monthly["range_on_table"][t] = np.where(np.isnan(decision.range_low[ranged]), np.nan, on_table)
         if config.record:
             gains = decision.gains if decision is not None else None
             for side in SIDES:
@@ -313,6 +364,15 @@ def simulate_chunk(
     return out
 
 
+def _may_resume(st: Structure, w: Setup) -> bool:
+    """Whether a leader may break a ceasefire by choice: a spread of the choice above zero at the start,
+    or one an event or a lever may set later."""
+    if np.any(np.asarray(w.p.ceasefire.resume_noise) > 0.0):
+        return True
+    later = [c.target for e in st.events for c in e.changes] + [lv.target for lv in st.levers if lv.start_month > 0]
+    return ("ceasefire", "resume_noise") in later
+
+
 def _keep(traj: dict[str, list[Array]], row: Mapping[str, Array]) -> None:
     for name, value in row.items():
         traj.setdefault(name, []).append(np.array(value, dtype=float))
@@ -320,7 +380,6 @@ def _keep(traj: dict[str, list[Array]], row: Mapping[str, Array]) -> None:
 
 def _decider(
     st: Structure,
-    w: Setup,
     policy: Policy,
     config: RunConfig,
     optimism: Pair[Array],
@@ -330,13 +389,13 @@ def _decider(
     """The NumPy month's decision: on the paths at war only, by the screen or in full; laid out on every path."""
     use_screen = config.screen and not config.record
 
-    def decide_month(s: MonthState, obs: Observed, power: Pair[Array], t: int) -> Decision:
+    def decide_month(w: Setup, s: MonthState, obs: Observed, power: Pair[Array], t: int) -> Decision:
         n = s.politics.broken.shape[0]
         at = np.flatnonzero(s.politics.at_war)
         full = _empty_decision(n, config.record, len(st.terms))
         if at.size == 0:
             return full
-        sit = _situation(w, s, obs, optimism, sample_of, at, available(st, s.politics, t)[at])
+        sit = _situation(w, s, obs, optimism, sample_of, at, on_table(w, st, s.politics, obs.progress, t)[at])
         keep = ranged[at]
         if use_screen:
             d = screen.decide(st, policy, sit, t, keep)
@@ -354,7 +413,7 @@ def _situation(
     optimism: Pair[Array],
     sample_of: NDArray[np.int64],
     rows: NDArray[np.int64],
-    on_table: Array,
+    table: Array,
 ) -> Situation:
     """What the leaders read on the paths ``rows`` (views gathered as they are read)."""
     return Situation(
@@ -368,14 +427,14 @@ def _situation(
         terms=tuple(rows_of(terms, rows) for terms in w.p.terms),
         cease=rows_of(w.p.ceasefire, rows),
         broken=s.politics.broken[rows],
-        available=on_table,
+        available=table,
     )
 
 
-def _resumer(st: Structure, w: Setup, policy: Policy, optimism: Pair[Array], sample_of: NDArray[np.int64]) -> Any:
+def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: NDArray[np.int64]) -> Any:
     """Each leader's probability of breaking the ceasefire in force, worked out on the paths at peace."""
 
-    def resume_month(s: MonthState, obs: Observed, t: int) -> Pair[Array]:
+    def resume_month(w: Setup, s: MonthState, obs: Observed, t: int) -> Pair[Array]:
         n = s.politics.broken.shape[0]
         out = Pair(np.zeros(n), np.zeros(n))
         peace = np.flatnonzero(~s.politics.at_war)
@@ -387,6 +446,7 @@ def _resumer(st: Structure, w: Setup, policy: Policy, optimism: Pair[Array], sam
         chance = resume_probability(
             st, NUMPY, policy, sit, t, since, pol.terms_now[peace],
             Pair.of(lambda side: pol.victory_now[side][peace]), Pair.of(lambda side: pol.attainment_now[side][peace]),
+            Pair.of(lambda side: pol.audience[side][peace]),
         )  # fmt: skip
         out.A[peace], out.B[peace] = chance.A, chance.B
         return out
@@ -455,7 +515,8 @@ def fit_rules(
         optimism = params.leaders[s].optimism * biased
         lever_u, z, u = draw_noise(seeds, IMAGINED[s], paths, horizon, len(st.levers))
         bias = Pair(optimism, 0.0) if s == "A" else Pair(0.0, optimism)
-        w = war_setup(st, params, intensity, lever_u, bias)
+        event_u = _event_draws(st, seeds, IMAGINED[s], paths)
+        w = war_setup(st, params, intensity, lever_u, bias, event_u)
         doubt = w.p.leaders[s].resolve_doubt * biased
         problems[s] = imagined_problems(w, st, s, z, u, n_samples, paths, doubt, ev)
         del z, u
@@ -474,18 +535,19 @@ def fight_without_deal(
     numbers and lever draws): the objectives' progress ``(months + 1, n, objectives)`` and each side's
     cumulative casualties ``(months + 1, n)``, at the start and at the end of every month."""
     lever_u, z, u = draw_noise(seeds, TRUE_WORLD, paths, months, len(st.levers))
-    w = war_setup(st, params, intensity, lever_u)
+    w0 = war_setup(st, params, intensity, lever_u, event_u=_event_draws(st, seeds, TRUE_WORLD, paths))
     n = len(seeds) * paths
     war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
-    x = start(w, n)
+    x = start(w0, n)
     progress: list[Array] = []
     casualties: dict[str, list[Array]] = {s: [] for s in SIDES}
     for t in range(months + 1):
         if t > 0:
+            w = timeline.at(w0, st, t - 1)
             x = renew(
                 st.renewal_every, st.renewal_first, w, step(w, x, z[t - 1], u[t - 1], war, no_relief), u[t - 1], t - 1
             )
-        progress.append(observe(w, x).progress)
+        progress.append(observe(w0, x).progress)
         for s in SIDES:
             casualties[s].append(x.cum_cas[s])
     return np.stack(progress), Pair.of(lambda s: np.stack(casualties[s]))

@@ -2,6 +2,10 @@
 
 Every month, in this order:
 
+0. **Events** of the month take effect: the month's parameters are the start's with the levers and
+   events in force (:func:`.timeline.at`); a leader an event removes falls, and his successor decides
+   from this month (:func:`fall`); a patron an event replaces judges the terms by his successor's
+   calculus (:mod:`.patrons`).
 1. **Decide** (paths at war): each leader values every terms option against fighting on; where some
    are acceptable to both, talks open on the best (:mod:`.decision`). Talks run for the negotiation's
    lag while the fighting goes on; either leader walks away when the terms stop being acceptable to
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ceasefire.model import bargaining, hazard
+from ceasefire.model import bargaining, hazard, patrons, timeline
 from ceasefire.model.decision import Decision
 from ceasefire.model.params import SIDES, Array, Pair
 from ceasefire.model.structure import Structure
@@ -65,6 +69,9 @@ class Politics:
     """The leader's victory score: of the battlefield at war, of the terms signed in peace."""
     attainment_now: Pair[Array]
     """His aims' attainment under the terms in force (in peace)."""
+    audience: Pair[Array]
+    """The log-hazard the leader in office carries for the terms he signed that his public rejects (an
+    audience cost: lasting, at war or in peace, until he leaves office; 0 for a leader who signed none)."""
     talks: Array
     """The terms under negotiation (-1: none)."""
     talks_since: Array
@@ -97,6 +104,10 @@ class Tally:
     """Who broke the first ceasefire: 0 the background hazard, 1 A's leader, 2 B's, -1 not broken."""
     cf_rate: Array
     """Monthly background breakdown probability of the first ceasefire at signing (NaN if none)."""
+    power_end: Pair[Array]
+    """Each side's combat power (1 at the start) at the first settlement (NaN until then)."""
+    reserves_end: Pair[Array]
+    """Each side's reserves at the first settlement (NaN until then)."""
     talks_opened: Array
     """Talks opened (each time both accepted terms)."""
     votes_failed: Array
@@ -129,6 +140,7 @@ def begin(w: Setup, st: Structure, paths: int) -> MonthState:
         successor=Pair(no, no),
         victory_now=Pair(zeros, zeros),
         attainment_now=Pair(zeros, zeros),
+        audience=Pair(zeros, zeros),
         talks=minus,
         talks_since=minus,
         blocked_until=xp.zeros((paths, len(st.terms)), dtype=xp.int64),
@@ -149,6 +161,8 @@ def begin(w: Setup, st: Structure, paths: int) -> MonthState:
         cf_broke=no,
         cf_broken_by=minus,
         cf_rate=xp.full(paths, xp.nan),
+        power_end=Pair(xp.full(paths, xp.nan), xp.full(paths, xp.nan)),
+        reserves_end=Pair(xp.full(paths, xp.nan), xp.full(paths, xp.nan)),
         talks_opened=counts,
         votes_failed=counts,
     )
@@ -159,6 +173,36 @@ def available(st: Structure, pol: Politics, t: Any) -> Array:
     """``(paths, terms)``: the terms on the table in month ``t`` (from their month, and not blocked)."""
     xp = namespace(pol.blocked_until)
     return (xp.asarray(st.available_from) <= t)[None, :] & (pol.blocked_until <= t)
+
+
+def on_table(w: Setup, st: Structure, pol: Politics, progress: Array, t: Any) -> Array:
+    """``(paths, terms)``: the terms on the table in month ``t`` (:func:`available`) that no patron vetoes
+    at the objectives' ``progress`` (:func:`.patrons.assent`); ``w`` is the month's setup."""
+    table = available(st, pol, t)
+    if not st.vetoes:
+        return table
+    allowed = patrons.assent(w, st, progress, t)
+    return table if allowed is None else table & allowed
+
+
+def fall(w: Setup, st: Structure, pol: Politics, tally: Tally, t: Any) -> tuple[Politics, Tally]:
+    """The leaders removed by an event of month ``t`` (the month's setup ``w``): each falls at the start of
+    the month, and his successor decides from it on."""
+    xp = namespace(pol.broken)
+    successor, removed, removal_month = dict(pol.successor.items()), dict(tally.removed.items()), {}
+    for s in SIDES:
+        removal_month[s] = tally.removal_month[s]
+        out = timeline.happens(w, st.removing(s), t)
+        if out is None:
+            continue
+        removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
+        removed[s] = tally.removed[s] | out
+        successor[s] = pol.successor[s] | out
+    pol = replace(pol, successor=Pair(successor["A"], successor["B"]))
+    tally = replace(
+        tally, removed=Pair(removed["A"], removed["B"]), removal_month=Pair(removal_month["A"], removal_month["B"])
+    )
+    return pol, tally
 
 
 def background_breakdown(w: Setup, st: Structure, terms: Array, since: Array, broken: Array) -> Array:
@@ -193,6 +237,7 @@ def settle(
     blocked_for = xp.asarray(st.ratify_blocked)[k]
     block = failed[:, None] & (xp.arange(len(st.terms))[None, :] == k[:, None])
     removes = Pair.of(lambda side: signs & xp.asarray(st.removes_leader[side])[k])
+    rejected = Pair.of(lambda side: pick([terms.rejected[side] for terms in w.p.terms], k) if w.p.terms else 0.0)
 
     def chosen(table: Pair[Array], side: str) -> Array:
         return xp.take_along_axis(table[side], k[:, None], axis=1)[:, 0]
@@ -212,6 +257,17 @@ def settle(
         attainment_now=Pair.of(
             lambda side: xp.where(signs, chosen(decision.attainment, side), pol.attainment_now[side])
         ),
+        audience=Pair.of(
+            lambda side: xp.where(
+                removes[side],
+                0.0,
+                xp.where(
+                    signs,
+                    xp.maximum(pol.audience[side], w.p.leaders[side].audience_hazard * rejected[side]),
+                    pol.audience[side],
+                ),
+            )
+        ),
         successor=Pair.of(lambda side: pol.successor[side] | removes[side]),
         talks=xp.where(signs | failed, -1, talks),
         talks_since=since,
@@ -227,6 +283,8 @@ def settle(
         cas_to_settle=Pair.of(lambda side: xp.where(first, x.cum_cas[side], tally.cas_to_settle[side])),
         held_end=xp.where(first, x.held, tally.held_end),
         progress_end=xp.where(first[:, None], obs.progress, tally.progress_end),
+        power_end=Pair.of(lambda side: xp.where(first, obs.power[side], tally.power_end[side])),
+        reserves_end=Pair.of(lambda side: xp.where(first, x.reserves[side], tally.reserves_end[side])),
         removal_month=Pair.of(
             lambda side: xp.where(removes[side] & ~tally.removed[side], t, tally.removal_month[side])
         ),
@@ -253,26 +311,26 @@ def _vote_passes(w: Setup, st: Structure, k: Array) -> Array:
 
 def leaders(w: Setup, x: WarState, pol: Politics, tally: Tally, u: Array, t: Any) -> tuple[Politics, Tally]:
     """Each leader may lose office with his monthly hazard: at war, or in peace with the transition
-    shock of the settlement decaying since it was signed and the public's rejection of its terms
-    raising the rest (an audience cost, tied to the state); a successor takes over."""
+    shock of the settlement decaying since it was signed; the audience cost of terms he signed raises
+    the rest (:attr:`Politics.audience`). A successor takes over, with no audience cost of his own."""
     xp = namespace(pol.broken)
     since = xp.maximum(t - pol.peace_start, 0)
-    k = xp.maximum(pol.terms_now, 0)
-    successor, removed, removal_month = {}, {}, {}
+    successor, removed, removal_month, audience = {}, {}, {}, {}
     for i, s in enumerate(SIDES):
         ld = w.p.leaders[s]
         succ = pol.successor[s]
         sloss = w.p.sides[s].stability.initial - x.stability[s]
         war_rate, peace_base = removal_rates(ld, succ, x.casualty_ratio[s], x.pain[s], sloss)
-        rejected = pick([terms.rejected[s] for terms in w.p.terms], k) if w.p.terms else 0.0
         shock = hazard.transition_shock(transition_total(ld, succ), pol.victory_now[s], ld.victory_relief)
-        peace_rate = peace_base * xp.exp(ld.audience_hazard * rejected) + shock * xp.exp(-since / ld.shock_months)
-        h = hazard.probability(xp.where(pol.at_war, war_rate, peace_rate))
+        lost_support = xp.exp(pol.audience[s])
+        peace_rate = peace_base * lost_support + shock * xp.exp(-since / ld.shock_months)
+        h = hazard.probability(xp.where(pol.at_war, war_rate * lost_support, peace_rate))
         out = u[:, U_REMOVE_A + i] < h
         removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
         removed[s] = tally.removed[s] | out
         successor[s] = succ | out
-    pol = replace(pol, successor=Pair(successor["A"], successor["B"]))
+        audience[s] = xp.where(out, 0.0, pol.audience[s])
+    pol = replace(pol, successor=Pair(successor["A"], successor["B"]), audience=Pair(audience["A"], audience["B"]))
     tally = replace(
         tally, removed=Pair(removed["A"], removed["B"]), removal_month=Pair(removal_month["A"], removal_month["B"])
     )
@@ -312,13 +370,13 @@ def ceasefires(w: Setup, st: Structure, s: MonthState, u: Array, t: Any, resume:
     return MonthState(x, pol, tally)
 
 
-Decide = Callable[[MonthState, Observed, Pair[Array], Any], Decision]
-"""``decide(state, observed, power, t)``: the month's decision on every path (choice -1 where none;
-the values on paths at peace are not read)."""
+Decide = Callable[[Setup, MonthState, Observed, Pair[Array], Any], Decision]
+"""``decide(setup, state, observed, power, t)``: the month's decision on every path (choice -1 where none;
+the values on paths at peace are not read), ``setup`` the month's (:func:`.timeline.at`)."""
 
-Resume = Callable[[MonthState, Observed, Any], Pair[Array]]
-"""``resume(state, observed, t)``: each leader's probability of breaking the ceasefire in force on every
-path (not read at war)."""
+Resume = Callable[[Setup, MonthState, Observed, Any], Pair[Array]]
+"""``resume(setup, state, observed, t)``: each leader's probability of breaking the ceasefire in force on
+every path (not read at war), ``setup`` the month's."""
 
 
 def month(
@@ -331,15 +389,20 @@ def month(
     decide: Decide | None,
     resume: Resume | None = None,
 ) -> tuple[MonthState, Decision | None]:
-    """One month on every path (``z``, ``u``: its normals and uniforms); ``decide`` is ``None`` where
+    """One month on every path (``z``, ``u``: its normals and uniforms); ``w`` is the war's start, from
+    which the month's parameters are derived (:func:`.timeline.at`); ``decide`` is ``None`` where
     settlement is not allowed, ``resume`` where no leader breaks a ceasefire by choice. Returns the new
     state and the month's decision."""
     xp = namespace(s.politics.broken)
+    w = timeline.at(w, st, t)
+    if st.removing("A") or st.removing("B"):
+        pol, tally = fall(w, st, s.politics, s.tally, t)
+        s = MonthState(s.war, pol, tally)
     pw = power(w, s.war)
     decision = None
     if decide is not None:
         obs = observe(w, s.war, pw)
-        decision = decide(MonthState(s.war, s.politics, s.tally), obs, pw, t)
+        decision = decide(w, MonthState(s.war, s.politics, s.tally), obs, pw, t)
         pol, tally = settle(w, st, s, obs, decision, t, u)
         s = MonthState(s.war, pol, tally)
     pol = s.politics
@@ -349,7 +412,7 @@ def month(
     x = renew(st.renewal_every, st.renewal_first, w, x, u, t)
     pol, tally = leaders(w, x, pol, s.tally, u, t)
     s = MonthState(x, pol, tally)
-    chance = None if resume is None else resume(s, observe(w, x), t)
+    chance = None if resume is None else resume(w, s, observe(w, x), t)
     return ceasefires(w, st, s, u, t, chance), decision
 
 

@@ -1,16 +1,18 @@
 """The model's parameters, typed: one frozen dataclass per part of the war, with the scenario's names.
 
 A parameter set is a tree: :class:`Params` holds the territory, the objectives, the attrition, each
-side's forces, economy and stability, each leader's calculus, the ceasefire and the levers' own
-numbers. Every leaf is a number or an array of numbers (one per path, one per sample, or with leading
-axes of variants, as :mod:`ceasefire.analysis.explain` uses them); the kernels broadcast them.
+side's forces, economy and stability, each leader's calculus, the ceasefire, the levers' own
+numbers, and the events' and patrons' (:class:`EventParams`, :class:`PatronParams`). Every leaf is a
+number or an array of numbers (one per path, one per sample, or with leading axes of variants, as
+:mod:`ceasefire.analysis.explain` uses them); the kernels broadcast them.
 
 The tree's paths are the scenario file's dotted parameter paths: ``params.sides.A.forces.manpower``
 is ``sides.A.forces.manpower``, ``params.leaders.B.reasons.punishment`` is
-``leaders.B.reasons.punishment``; objectives and levers are tuples in the scenario's order
-(``objectives.<id>.area_km2``, ``levers.<id>.per_unit``). :func:`from_flat` builds the tree once, at
-the edge, from the sampler's flat table of values; inside the model a typo is then an attribute
-error that the type checker sees, not a ``KeyError`` at run time.
+``leaders.B.reasons.punishment``; objectives, levers, events and patrons are tuples in the
+scenario's order (``objectives.<id>.area_km2``, ``levers.<id>.per_unit``, ``events.<id>.probability``,
+``events.<id>.changes.<i>.value``, ``patrons.<id>.leader.war_cost``). :func:`from_flat` builds the
+tree once, at the edge, from the sampler's flat table of values; inside the model a typo is then an
+attribute error that the type checker sees, not a ``KeyError`` at run time.
 
 The classes are JAX pytrees once the JAX backend is imported (:func:`register_pytrees`): the JAX
 engine carries them through ``jit``, ``vmap`` and ``lax.scan`` (as Equinox's modules are). Nothing
@@ -290,6 +292,42 @@ class LeverParams:
 
 
 @dataclass(frozen=True)
+class EventParams:
+    """An event's own uncertain numbers (:class:`.structure.EventSpec` says what it is and does).
+
+    ``probability``: the monthly probability of an uncertain event (its month is drawn per path,
+    geometric); ``within``: the month of an event whose date is uncertain (drawn per sample);
+    ``values``: the value of each of its parameter changes, in the order of the changes that have one.
+    """
+
+    probability: Array
+    within: Array
+    values: tuple[Array, ...]
+
+
+@dataclass(frozen=True)
+class PatronLeader:
+    """A patron's leader's calculus: how much he cares about the backed side's aims and what the war costs
+    him at home (both in months of office per month)."""
+
+    policy_weight: Array
+    """psi: months of office a month of full attainment of his aims is worth to him."""
+    war_cost: Array
+    """Months of office a month of war costs him at home (his public's support for it falling)."""
+
+
+@dataclass(frozen=True)
+class PatronParams:
+    """A third party backing one side: the share of that side's external money it supplies, and its
+    leader's and his successor's calculus."""
+
+    aid_share: Array
+    """Share of the backed side's military aid and budget support (at the start's level) it supplies."""
+    leader: PatronLeader
+    successor: PatronLeader
+
+
+@dataclass(frozen=True)
 class Params:
     """Every parameter of a war, as a tree whose paths are the scenario's dotted parameter paths."""
 
@@ -301,6 +339,10 @@ class Params:
     ceasefire: Ceasefire
     terms: tuple[TermsParams, ...]
     levers: tuple[LeverParams, ...]
+    events: tuple[EventParams, ...] = ()
+    """Dated and uncertain events (``[[events]]``), in the scenario's order."""
+    patrons: tuple[PatronParams, ...] = ()
+    """Third parties (``[[patrons]]``), in the scenario's order."""
 
 
 OPTIONAL = {
@@ -322,9 +364,12 @@ OPTIONAL = {
     "raise_to": 1.0,
     "A": 0.0,
     "B": 0.0,
+    "probability": 0.0,
+    "within": 0.0,
 }
 """Leaf names a scenario may leave out, with the value they then take (``A``, ``B``: a terms option's
-rejection shares)."""
+rejection shares; ``probability``, ``within``: an event's month, read only for the kind of event that
+gives it)."""
 
 SAME_AS = {"ceasefire.breakdown_early": "ceasefire.breakdown"}
 """Leaves that, left out, take another leaf's value."""
@@ -345,6 +390,9 @@ PYTREES: tuple[type, ...] = (
     TermsParams,
     Renewal,
     LeverParams,
+    EventParams,
+    PatronLeader,
+    PatronParams,
     Params,
 )
 """The parameter classes registered as JAX pytrees by :func:`register_pytrees`."""
@@ -443,31 +491,50 @@ def get_at(node: Any, path: Sequence[str | int]) -> Any:
 # --- built once at the edge --------------------------------------------------------------------------
 
 
+EventKeys = Sequence[tuple[str, Sequence[int]]]
+"""Each event's id and the positions, in its list of changes, of the changes that carry a value
+(``events.<id>.changes.<position>.value``)."""
+
+
 def tree_path(
-    dotted: str, objectives: Sequence[str], levers: Sequence[str], terms: Sequence[str] = ()
+    dotted: str,
+    objectives: Sequence[str],
+    levers: Sequence[str],
+    terms: Sequence[str] = (),
+    patrons: Sequence[str] = (),
 ) -> tuple[str | int, ...]:
     """The tree path of a scenario's dotted parameter path: ``objectives.<id>.area_km2`` becomes
-    ``("objectives", i, "area_km2")``, ``sides.A.economy.sanctions`` stays as its parts.
+    ``("objectives", i, "area_km2")``, ``patrons.<id>.aid_share`` ``("patrons", i, "aid_share")``,
+    ``sides.A.economy.sanctions`` stays as its parts.
 
-    Raises ``KeyError`` for an objective or lever id that is not in the lists.
+    Raises ``ValueError`` for an objective, lever, terms or patron id that is not in the lists.
     """
     parts: list[str | int] = list(dotted.split("."))
     if parts[0] == "objectives":
         parts[1] = list(objectives).index(str(parts[1]))
     elif parts[0] == "levers":
         parts[1] = list(levers).index(str(parts[1]))
+    elif parts[0] == "patrons":
+        parts[1] = list(patrons).index(str(parts[1]))
     elif parts[0] == "terms":  # terms.<id>.rejected_by.<side> is the leaf terms[i].rejected.<side>
         parts = ["terms", list(terms).index(str(parts[1])), "rejected", *parts[3:]]
     return tuple(parts)
 
 
 def from_flat(
-    values: Mapping[str, Array], objectives: Sequence[str], levers: Sequence[str], terms: Sequence[str] = ()
+    values: Mapping[str, Array],
+    objectives: Sequence[str],
+    levers: Sequence[str],
+    terms: Sequence[str] = (),
+    events: EventKeys = (),
+    patrons: Sequence[str] = (),
 ) -> Params:
     """The typed parameters from a flat table of dotted paths (the sampler's output, per path or per sample).
 
-    ``objectives``, ``levers`` and ``terms`` are the scenario's ids in order. A leaf in :data:`OPTIONAL` left out
-    of ``values`` takes its default; any other missing path is a ``KeyError`` naming it.
+    ``objectives``, ``levers``, ``terms`` and ``patrons`` are the scenario's ids in order, ``events`` each
+    event's id and the positions of its changes that carry a value (:data:`EventKeys`). A leaf in
+    :data:`OPTIONAL` left out of ``values`` takes its default; any other missing path is a ``KeyError``
+    naming it.
     """
 
     def leaf(key: str, name: str) -> Any:
@@ -487,6 +554,14 @@ def from_flat(
             kwargs[f.name] = build(sub, key + ".") if sub is not None else leaf(key, f.name)
         return cls(**kwargs)
 
+    def event(event_id: str, positions: Sequence[int]) -> EventParams:
+        prefix = f"events.{event_id}."
+        return EventParams(
+            probability=leaf(prefix + "probability", "probability"),
+            within=leaf(prefix + "within", "within"),
+            values=tuple(leaf(f"{prefix}changes.{i}.value", "value") for i in positions),
+        )
+
     return Params(
         territory=build(Territory, "territory."),
         objectives=tuple(build(Objective, f"objectives.{o}.") for o in objectives),
@@ -496,6 +571,8 @@ def from_flat(
         ceasefire=build(Ceasefire, "ceasefire."),
         terms=tuple(TermsParams(Pair(*(leaf(f"terms.{t}.rejected_by.{s}", s) for s in SIDES))) for t in terms),
         levers=tuple(build(LeverParams, f"levers.{lv}.") for lv in levers),
+        events=tuple(event(e, positions) for e, positions in events),
+        patrons=tuple(build(PatronParams, f"patrons.{j}.") for j in patrons),
     )
 
 
@@ -506,12 +583,19 @@ _FIELD_CLASSES: dict[tuple[type, str], type] = {
     (Side, "renewal"): Renewal,
     (Leader, "reasons"): Reasons,
     (Leader, "successor"): Successor,
+    (PatronParams, "leader"): PatronLeader,
+    (PatronParams, "successor"): PatronLeader,
 }
 """Fields whose value is itself a parameter class (the tree's inner nodes below a side or leader)."""
 
 
 def flat_paths(
-    params: Params, objectives: Sequence[str], levers: Sequence[str], terms: Sequence[str] = ()
+    params: Params,
+    objectives: Sequence[str],
+    levers: Sequence[str],
+    terms: Sequence[str] = (),
+    events: EventKeys = (),
+    patrons: Sequence[str] = (),
 ) -> list[str]:
     """The scenario's dotted path of every leaf (the inverse of :func:`from_flat`'s naming)."""
     out = []
@@ -521,6 +605,14 @@ def flat_paths(
             parts[1] = objectives[int(parts[1])]
         elif parts[0] == "levers":
             parts[1] = levers[int(parts[1])]
+        elif parts[0] == "patrons":
+            parts[1] = patrons[int(parts[1])]
+        elif parts[0] == "events":
+            event_id, positions = events[int(parts[1])]
+            if parts[2] == "values":
+                parts = ["events", event_id, "changes", str(positions[int(parts[3])]), "value"]
+            else:
+                parts[1] = event_id
         elif parts[0] == "terms":
             parts = ["terms", terms[int(parts[1])], "rejected_by", *parts[3:]]
         out.append(".".join(parts))

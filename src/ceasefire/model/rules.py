@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model import hazard
+from ceasefire.model import hazard, patrons, timeline
 from ceasefire.model.decision import N_FEATURES, RIDGE, problem_row
 from ceasefire.model.params import SIDES, Array, other
 from ceasefire.model.structure import Structure
@@ -111,7 +111,8 @@ def imagined_problems(
     power; no deal) and build his stopping problems as an incumbent and as a successor.
 
     ``z``, ``u``: the imagined war's normals and uniforms ``(months, samples * paths, 5)``; ``doubt`` his
-    log-bias on the other's hazard at war.
+    log-bias on the other's hazard at war. The events he anticipates happen in it (``w.schedule``): the
+    month's parameters change, the other leader falls, a patron's successor judges the terms.
     """
     n, horizon = samples * paths, z.shape[0]
     j_index = SIDES.index(other(side))
@@ -125,11 +126,17 @@ def imagined_problems(
     other_successor = np.zeros(n, dtype=bool)
     x = start(w, n)
     broken = np.full(n, float(st.prior_broken))
+    w0 = w
     for t in range(horizon + 1):
+        w = timeline.at(w0, st, t)
         obs = observe(w, x)
+        fell = timeline.happened(w, st.removing(other(side)), t)
+        if fell is not None:
+            other_successor = other_successor | fell
         row = problem_row(
-            st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken
-        )
+            st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken,
+            imagined_table(w, st, obs.progress, t),
+        )  # fmt: skip
         for g in range(2):
             feats[g, t] = row.feats[g]
             stop[g, t] = row.stop[g]
@@ -155,6 +162,15 @@ def imagined_problems(
         )
         for g in range(2)
     )
+
+
+def imagined_table(w: Setup, st: Structure, progress: Array, t: int) -> Array | None:
+    """``(paths, terms)``: the terms on the table in month ``t`` of an imagined war where a patron holds a
+    veto (from their month, and accepted by the patrons); ``None`` where none does (the terms' months alone)."""
+    allowed = patrons.assent(w, st, progress, t)
+    if allowed is None:
+        return None
+    return (st.available_from <= t)[None, :] & allowed
 
 
 def solve_rules(problems: Mapping[str, tuple[PathSet, PathSet]], degree: int, samples: int, paths: int) -> LeaderRules:

@@ -1,21 +1,23 @@
-"""The scenario's discrete structure as arrays: objectives, aims, terms, levers.
+"""The scenario's discrete structure as arrays: objectives, aims, terms, levers, events, patrons.
 
 What is not a number drawn per sample: which aims each terms option grants, the aims' weights and
-objectives, the terms' guarantees and sanctions relief, each lever's target and domain. Built once at
-the edge from the validated scenario (:func:`ceasefire.scenario.build.structure_of`); inside the
-model it is a constant of the computation (a static argument of the JAX engine's compiled calls).
+objectives, the terms' guarantees and sanctions relief, each lever's target, domain and first month,
+each event's kind, month and changes, each patron's side, veto and weights. Built once at the edge from
+the validated scenario (:func:`ceasefire.scenario.build.structure_of`); inside the model it is a
+constant of the computation (a static argument of the JAX engine's compiled calls).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.params import Pair
+from ceasefire.model.params import Array, EventKeys, Pair, Params, from_flat
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,55 @@ class LeverSpec:
     low: float
     high: float
     start_month: int = 0
+    """First month the lever acts (it changes nothing before)."""
+
+
+EVENT_KINDS = ("scheduled", "probability", "within")
+"""How an event's month is known: ``scheduled`` (a month or a date: the same on every path),
+``probability`` (a monthly probability: the month drawn per path, geometric), ``within`` (a
+distribution of the month: drawn per sample, as an uncertain parameter)."""
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """A parameter an event changes from its month on: ``set`` to the change's value, ``add`` it, or
+    ``multiply`` by it, clipped into the target's domain. The ``i``-th change of an event has its value
+    at :attr:`.params.EventParams.values` ``[i]``."""
+
+    target: tuple[str | int, ...]
+    effect: str
+    low: float
+    high: float
+    position: int
+    """Its position in the event's list of changes in the file (``events.<id>.changes.<position>.value``)."""
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """An event: when it happens (:data:`EVENT_KINDS`) and what it does from its month on: parameter
+    changes, levers it starts (index, intensity), patrons whose leader it replaces (indices) and leaders
+    it removes (sides)."""
+
+    id: str
+    kind: str
+    month: int = 0
+    """The month of a scheduled event (unused otherwise)."""
+    changes: tuple[EventChange, ...] = ()
+    levers: tuple[tuple[int, float], ...] = ()
+    patrons: tuple[int, ...] = ()
+    leaders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PatronSpec:
+    """A third party backing one side (``side``): whether it holds a veto over that side's terms, and
+    its leader's and his successor's weights over the backed side's aims (in the order of the aims)."""
+
+    id: str
+    side: str
+    veto: bool
+    weights: tuple[tuple[float, ...], tuple[float, ...]]
+    """``(incumbent, successor)`` weights, one per aim of the backed side (not all zero)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +117,8 @@ class Structure:
     levers: tuple[LeverSpec, ...]
     prior_broken: int
     """Agreements broken before the start (the ceasefire's record)."""
+    events: tuple[EventSpec, ...] = ()
+    patrons: tuple[PatronSpec, ...] = ()
 
     @property
     def n_objectives(self) -> int:
@@ -75,14 +128,43 @@ class Structure:
     def lever_ids(self) -> tuple[str, ...]:
         return tuple(lv.id for lv in self.levers)
 
+    @property
+    def patron_ids(self) -> tuple[str, ...]:
+        return tuple(j.id for j in self.patrons)
+
+    @property
+    def event_keys(self) -> EventKeys:
+        """Each event's id and the positions of its valued changes (the flat table's naming)."""
+        return tuple((e.id, tuple(c.position for c in e.changes)) for e in self.events)
+
+    @property
+    def varies(self) -> bool:
+        """Whether the parameters change after the start: a lever starts late, or an event changes
+        parameters or starts a lever. A static fact: where false the month's parameters are the start's."""
+        return any(lv.start_month > 0 for lv in self.levers) or any(e.changes or e.levers for e in self.events)
+
+    def removing(self, side: str) -> tuple[int, ...]:
+        """The events that remove the side's leader."""
+        return tuple(i for i, e in enumerate(self.events) if side in e.leaders)
+
+    def replacing(self, patron: int) -> tuple[int, ...]:
+        """The events that replace patron ``patron``'s leader by his successor."""
+        return tuple(i for i, e in enumerate(self.events) if patron in e.patrons)
+
+    @property
+    def vetoes(self) -> bool:
+        """Some patron holds a veto."""
+        return any(j.veto for j in self.patrons)
+
     def concessions(self, side: str) -> NDArray[np.float64]:
         """Concession each terms option gives the side's leader beyond his aims."""
         return self.concession_to_a if side == "A" else np.zeros(len(self.terms))
 
-    def untied(self, side: str) -> NDArray[np.bool_]:
-        """``(aims,)``: the side's aims tied to no objective and not met at all by the status quo (their
-        progress is zero on every path)."""
-        return (self.aim_objective[side] < 0) & (self.status_quo[side] == 0.0)
+    def untied(self, side: str, at_war: bool = False) -> NDArray[np.bool_]:
+        """``(aims,)``: the side's aims whose progress is zero on every path: tied to no objective (and, at
+        war, not met at all by the status quo)."""
+        free = self.aim_objective[side] < 0
+        return free & (self.status_quo[side] == 0.0) if at_war else free
 
     @cached_property
     def digest(self) -> str:
@@ -96,3 +178,9 @@ class Structure:
                 if isinstance(part, np.ndarray):
                     h.update(f"{part.dtype}{part.shape}".encode() + part.tobytes())
         return h.hexdigest()
+
+
+def params_from(st: Structure, values: Mapping[str, Array]) -> Params:
+    """The typed parameters of a flat table of values (per path, per sample or with leading axes), named
+    by the structure's ids (:func:`.params.from_flat`)."""
+    return from_flat(values, st.objectives, st.lever_ids, st.terms, st.event_keys, st.patron_ids)

@@ -276,23 +276,24 @@ def _rows(a: Array, rows: Any) -> Array:
 # --- victory scores ------------------------------------------------------------------------------
 
 
-def aim_progress(st: Structure, side: str, progress: Array) -> Array:
-    """``(paths, aims)`` progress on the objective each aim is tied to; an aim tied to none is met as far
+def aim_progress(st: Structure, side: str, progress: Array, at_war: bool = False) -> Array:
+    """``(paths, aims)`` progress on the objective each aim is tied to. An aim tied to none has no progress
+    under terms (the terms grant it or concede it); while the war goes on (``at_war``) it is met as far
     as its status quo says."""
     xp = namespace(progress)
     obj = st.aim_objective[side]
     padded = xp.concatenate([progress, xp.zeros((*progress.shape[:-1], 1))], axis=-1)
     tied = padded[..., np.where(obj >= 0, obj, progress.shape[-1])]
     quo = st.status_quo[side]
-    return tied if not quo.any() else xp.where(obj >= 0, tied, quo)
+    return xp.where(obj >= 0, tied, quo) if at_war and quo.any() else tied
 
 
 def _aim_progress_at(st: Structure, side: str, progress: Array, rows: Any) -> Array:
     """``aim_progress(st, side, progress[rows])``, each tied aim's column taken straight from its objective's."""
     obj = st.aim_objective[side]
     out = np.zeros((rows.size, obj.size))
-    for j in range(obj.size):
-        out[:, j] = progress[rows, obj[j]] if obj[j] >= 0 else st.status_quo[side][j]
+    for j in np.flatnonzero(obj >= 0):
+        out[:, j] = progress[rows, obj[j]]
     return out
 
 
@@ -369,7 +370,11 @@ def battlefield(st: Structure, side: str, progress: Array, ld: Leader) -> tuple[
     """
     held = st.aim_lost[side][:, None]
     score = bargaining.weighted_attainment(
-        held, aim_progress(st, side, progress), st.aim_lost[side], st.aim_weights[side], st.untied(side)
+        held,
+        aim_progress(st, side, progress, at_war=True),
+        st.aim_lost[side],
+        st.aim_weights[side],
+        st.untied(side, at_war=True),
     )
     received = _arr(ld.concession_received)
     v = bargaining.victory_from_score(score, ld.aspiration, received[..., None], received, ld.reasons.opportunism)

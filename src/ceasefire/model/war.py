@@ -45,8 +45,28 @@ class WarState:
     reserves: Pair[Array]
     stability: Pair[Array]
     pain: Pair[Array]
+    pain_war: Pair[Array]
+    """The pain the month would have brought on a war footing: war spending in full, no sanctions relief
+    (equal to ``pain`` at war). A leader weighing whether to resume a ceasefire reads it: the war he would
+    go back to brings its deficit back at once."""
     casualty_ratio: Pair[Array]
     cum_cas: Pair[Array]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What changes a war's parameters and politics after its start, per path (:mod:`.timeline`): the
+    parameters before levers and events, the levers' intensities and whether each is carried out, and the
+    month each event happens."""
+
+    base: Params
+    """The parameters as drawn: no lever, no event."""
+    intensity: tuple[Array, ...]
+    """Each lever's intensity as the run gives it (a number, or one per path)."""
+    carried: tuple[Array, ...]
+    """Whether each lever is carried out on each path."""
+    months: Array
+    """``(paths, events)`` the month each event happens on each path (``inf``: not in this war)."""
 
 
 @dataclass(frozen=True)
@@ -67,9 +87,11 @@ class Setup:
     """``(..., objectives + 1)`` cumulative objective areas, starting with 0."""
     bias: Pair[Array]
     """Log-bias on each side's combat power (a leader's optimism in his imagined war)."""
+    schedule: Schedule | None = None
+    """What changes after the start (levers starting late, events); ``None`` where nothing does."""
 
 
-PYTREES: tuple[type, ...] = (WarState, Setup)
+PYTREES: tuple[type, ...] = (WarState, Setup, Schedule)
 
 
 def losses0(p: Params) -> Pair[Array]:
@@ -78,8 +100,9 @@ def losses0(p: Params) -> Pair[Array]:
     return Pair(a, a / p.attrition.exchange_ratio)
 
 
-def setup(p: Params, reference: Params, bias: Pair[Array] | None = None) -> Setup:
-    """The start of a war with parameters ``p`` (levers applied); ``reference`` are the same without levers."""
+def setup(p: Params, reference: Params, bias: Pair[Array] | None = None, schedule: Schedule | None = None) -> Setup:
+    """The start of a war with parameters ``p`` (levers applied); ``reference`` are the same without levers;
+    ``schedule`` what changes them after the start (:mod:`.timeline`)."""
     xp = namespace(p.territory.area_km2)
     if p.objectives:
         areas = xp.stack(xp.broadcast_arrays(*[o.area_km2 for o in p.objectives]), axis=-1)
@@ -98,6 +121,7 @@ def setup(p: Params, reference: Params, bias: Pair[Array] | None = None) -> Setu
         equipment0=Pair.of(lambda s: reference.sides[s].forces.equipment),
         obj_bounds=xp.concatenate([zero, xp.cumsum(areas, axis=-1)], axis=-1),
         bias=bias if bias is not None else Pair(0.0, 0.0),
+        schedule=schedule,
     )
 
 
@@ -132,6 +156,7 @@ def start(w: Setup, paths: int) -> WarState:
         reserves=per_side(lambda sd: sd.economy.reserves),
         stability=per_side(lambda sd: sd.stability.initial),
         pain=Pair(xp.zeros(paths), xp.zeros(paths)),
+        pain_war=Pair(xp.zeros(paths), xp.zeros(paths)),
         casualty_ratio=Pair(xp.ones(paths), xp.ones(paths)),
         cum_cas=Pair(xp.zeros(paths), xp.zeros(paths)),
     )
@@ -171,6 +196,8 @@ class Observed:
     """Relative combat power, with the world's bias."""
     casualty_ratio: Pair[Array]
     pain: Pair[Array]
+    pain_war: Pair[Array]
+    """The pain on a war footing (:attr:`WarState.pain_war`)."""
     stability_loss: Pair[Array]
     """The start's stability minus today's."""
     cover: Pair[Array]
@@ -190,6 +217,7 @@ def observe(w: Setup, x: WarState, pw: Pair[Array] | None = None) -> Observed:
         power=power(w, x) if pw is None else pw,
         casualty_ratio=x.casualty_ratio,
         pain=x.pain,
+        pain_war=x.pain_war,
         stability_loss=Pair.of(lambda s: w.p.sides[s].stability.initial - x.stability[s]),
         cover=Pair.of(lambda s: x.reserves[s] / xp.maximum(w.spend0[s], 1e-12)),
     )
@@ -250,6 +278,7 @@ def step(
         storage=pair("storage", fought),
         reserves=pair("reserves", money),
         pain=pair("pain", money),
+        pain_war=pair("pain_war", money),
         stability=pair("stability", money),
     )
 
@@ -324,6 +353,13 @@ def _economy(
     spending = e.spending_other + e.spending_war * xp.where(war, 1.0, peace_share)
     reserves, deficit, exhausted = economy.treasury_step(x.reserves[s], revenue, spending, e.reserve_share)
     pain = economy.economic_pain(deficit, w.deficit0[s], exhausted, w.spend0[s], e.exhaustion_pain)
+    war_revenue = revenue - e.commodity_revenue * price * e.sanctions * relief
+    _, war_deficit, war_exhausted = economy.treasury_step(
+        x.reserves[s], war_revenue, e.spending_other + e.spending_war, e.reserve_share
+    )
+    pain_war = xp.where(
+        war, pain, economy.economic_pain(war_deficit, w.deficit0[s], war_exhausted, w.spend0[s], e.exhaustion_pain)
+    )
     stability = economy.stability_step(
         x.stability[s],
         st.initial,
@@ -335,4 +371,4 @@ def _economy(
         st.noise_sd,
         z[:, Z_STAB_A + SIDES.index(s)],
     )
-    return {"reserves": reserves, "pain": pain, "stability": stability}
+    return {"reserves": reserves, "pain": pain, "pain_war": pain_war, "stability": stability}

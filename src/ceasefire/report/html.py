@@ -371,7 +371,7 @@ def headline_section(
     for side in SIDES:
         cards.append(
             _card(
-                f"casualties {s['sides'][side].split(' (')[0]} until settlement",
+                f"casualties {s['side_names'][side]} until settlement",
                 f"{s['casualties_to_settlement'][side]['median']:,.0f}",
                 f"median; 5–95%: {s['casualties_to_settlement'][side]['p05']:,.0f} – "
                 f"{s['casualties_to_settlement'][side]['p95']:,.0f}",
@@ -398,8 +398,7 @@ def headline_section(
         "</p>"
     )
     removed = "; ".join(
-        f"{esc(s['sides'][side].split('(')[1].rstrip(')'))} loses office: {_pct(s['removed'][side]['p'])}"
-        for side in SIDES
+        f"{esc(s['leader_names'][side])} loses office: {_pct(s['removed'][side]['p'])}" for side in SIDES
     )
     body = (
         lead
@@ -456,12 +455,13 @@ def course_section(course: Mapping[str, Any], summary: Mapping[str, Any]) -> Sec
         parts.append("<h3>Bargaining range (Fearon): shares of the disputed stake to A that both prefer to war</h3>")
         parts.append(
             table_html(
-                ["month", "paths at war", "range exists", "A accepts from", "B accepts up to"],
+                ["month", "paths at war", "range exists", "terms in it", "A accepts from", "B accepts up to"],
                 [
                     (
                         f"{r['month']} ({_month_label(summary['start'], r['month'])})",
                         _pct(r["at_war"], 0),
                         _pct(r["exists"]),
+                        _pct(r.get("on_table"), 0),
                         f"{r['low']:.2f}",
                         f"{r['high']:.2f}",
                     )

@@ -30,6 +30,8 @@ def summary_table(summary: Summary) -> Table:
     t.add_column("value")
     for label, p in summary.settle_within.items():
         t.add_row(f"settlement within {label}", _pct(p))
+    for day, p in summary.settle_by.items():
+        t.add_row(f"settlement by {day}", _pct(p))
     if summary.median_month is not None:
         t.add_row(
             "median month of settlement", f"{summary.median_month}  ({summary.month_label(summary.median_month)})"
@@ -41,7 +43,7 @@ def summary_table(summary: Summary) -> Table:
     t.add_section()
     for s in SIDES:
         t.add_row(
-            f"casualties {summary.sides[s].split(' (')[0]} until settlement",
+            f"casualties {summary.side_names[s]} until settlement",
             _count(summary.casualties_to_settlement[s]),
         )
     t.add_row("final line: km² held by A", _count(summary.held_km2))
@@ -58,19 +60,25 @@ def summary_table(summary: Summary) -> Table:
     t.add_row("  signed by a successor", f"{100 * summary.under_successor:5.1f}%")
     t.add_section()
     for s in SIDES:
-        t.add_row(f"{summary.sides[s].split('(')[1].rstrip(')')} loses office", _pct(summary.removed[s]))
+        t.add_row(f"{summary.leader_names[s]} loses office", _pct(summary.removed[s]))
     t.add_section()
     for s in SIDES:
-        t.add_row(f"casualties {summary.sides[s].split(' (')[0]}, whole horizon", _count(summary.casualties_horizon[s]))
-    for label, holds in summary.ceasefire_holds.items():
+        t.add_row(f"casualties {summary.side_names[s]}, whole horizon", _count(summary.casualties_horizon[s]))
+    for year in summary.ceasefire_survival:
         t.add_row(
-            f"ceasefire still holds {label} after signing",
-            "n/a (no ceasefire)" if holds is None else f"{100 * holds:5.1f}%",
+            f"ceasefire still holds {year.year} year{'s' if year.year > 1 else ''} after signing",
+            "n/a (too few ceasefires observed that long)"
+            if year.holds is None
+            else f"{100 * year.holds:5.1f}%  (monthly hazard in year {year.year}: "
+            + ("n/a" if year.hazard is None else f"{100 * year.hazard:.2f}%")
+            + ")",
         )
-    for label, holds in summary.ceasefire_holds_observed.items():
+    if summary.ceasefires:
+        by = summary.ceasefire_broken_by
         t.add_row(
-            f"  observed in the simulation, {label}",
-            "n/a (too few ceasefires observed that long)" if holds is None else f"{100 * holds:5.1f}%",
+            "  broken by",
+            f"background {100 * by['background']:.0f}%, {summary.leader_names['A']} {100 * by['A']:.0f}%, "
+            f"{summary.leader_names['B']} {100 * by['B']:.0f}%",
         )
     effect = summary.optimism_effect
     if effect is not None:
@@ -114,17 +122,21 @@ def range_table(summary: Summary, rows: int = 14) -> Table | None:
         title_justify="left",
         header_style="bold",
     )
-    for col in ("month", "paths at war", "range exists", "A accepts from", "B accepts up to"):
+    for col in ("month", "paths at war", "range exists", "terms in it", "A accepts from", "B accepts up to"):
         t.add_column(col, justify="right")
     for m in months:
         t.add_row(
             f"{m.month} ({summary.month_label(m.month)})",
             f"{100 * m.at_war:.0f}%",
             f"{100 * m.exists:.1f}%",
+            "–" if m.on_table is None else f"{100 * m.on_table:.0f}%",
             f"{m.low:.2f}",
             f"{m.high:.2f}",
         )
-    t.caption = "medians over the paths where the range exists; months without a range on any path are left out"
+    t.caption = (
+        "medians over the paths where the range exists; 'terms in it': of those paths, the share where some "
+        "terms on the table suit both (elsewhere the menu misses the range); months without a range are left out"
+    )
     return t
 
 

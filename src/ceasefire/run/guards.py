@@ -39,7 +39,11 @@ DIAGNOSIS_SECONDS = 60.0
 SHOWN = 5
 """Parameters listed at most in a message."""
 
-NAN_MEANS_NONE = {"ceasefire_break_rate": "no ceasefire was ever agreed on the path"}
+NAN_MEANS_NONE = {
+    "ceasefire_break_rate": "no ceasefire was ever agreed on the path",
+    "power_at_settlement": "no ceasefire was ever agreed on the path",
+    "reserves_at_settlement": "no ceasefire was ever agreed on the path",
+}
 """Outcome fields that are NaN by design (the value does not exist), with what NaN means there.
 
 Infinities are never allowed, and these fields must be finite wherever the value exists."""

@@ -5,11 +5,14 @@ the 5-95% range of the per-sample probabilities (the spread due to the uncertain
 Months are counted from 0 (the scenario's start month); "within m months" means a first
 settlement in months 0 .. m-1.
 
-Ceasefire survival: a first ceasefire breaks down each month with a constant probability
-``b`` (its terms and the record of broken agreements set it), so it holds ``m`` months with
-probability ``(1 - b)^m``; the reported value is the mean over first ceasefires, exact for any
-``m``, even beyond the horizon. The Kaplan-Meier estimate from the simulated ceasefires,
-censored at the horizon, is reported beside it as a check.
+Ceasefire survival: first ceasefires break down by the background hazard (highest early) or by a
+leader's choice to resume; their survival is the Kaplan-Meier estimate from the simulated
+ceasefires, censored at the horizon, year by year with the year's monthly breakdown hazard
+(breakdowns per ceasefire-month at risk). Who broke them (the background hazard, A's leader, B's)
+is reported beside it.
+
+"Collapsed" at a settlement: a side's combat power below :data:`COLLAPSE_POWER` of its start (its
+forces), or its reserves spent (its finances), in the month of the first settlement.
 
 The bargaining range (Fearon 1995) of a month is the set of shares of the disputed stake to A
 that both leaders prefer to fighting on (:mod:`ceasefire.model.bargaining_range`); per month,
@@ -32,7 +35,8 @@ from ceasefire.scenario.schema import SIDES
 
 WITHIN = (6, 12, 24, 36)
 HOLDS = {"1 year": 12, "2 years": 24, "5 years": 60}
-OBSERVED_HOLDS = (12, 24)
+COLLAPSE_POWER = 0.5
+"""A side's forces have collapsed when its combat power is below this share of its start."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,26 @@ class RangeMonth:
     exists: float  # share of the paths at war on which some share of the stake suits both
     low: float  # median lowest share to A that A accepts, over paths where the range exists
     high: float  # median highest share to A that B accepts
+    on_table: float | None  # share of the paths with a range where some terms on the table lie in it (both sign)
+
+
+@dataclass(frozen=True)
+class SurvivalYear:
+    """A year of the first ceasefires' lives: the share still holding at its end (Kaplan-Meier) and the
+    monthly breakdown hazard within it (breakdowns per ceasefire-month at risk)."""
+
+    year: int
+    holds: float | None
+    hazard: float | None
+    at_risk: int  # first ceasefires that reached the year
+
+
+@dataclass(frozen=True)
+class Collapse:
+    """Among the first settlements on some terms, the share where a side's forces or finances had collapsed."""
+
+    forces: float
+    finances: float
 
 
 @dataclass(frozen=True)
@@ -96,6 +120,7 @@ class Summary:
     version: str
     seconds: float
     settle_within: dict[str, Probability]
+    settle_by: dict[str, Probability]  # "YYYY-12-31" -> settled by the end of that year (within the horizon)
     median_month: int | None
     median_month_if_settled: float | None
     casualties_to_settlement: dict[str, Spread]
@@ -107,9 +132,15 @@ class Summary:
     removed: dict[str, Probability]
     under_successor: float
     ceasefire_holds: dict[str, float | None]
-    ceasefire_holds_observed: dict[str, float | None]
+    ceasefire_survival: list[SurvivalYear]
+    ceasefire_broken_by: dict[str, float]
     ceasefires: int
-    sides: dict[str, str]
+    talks_opened: float  # share of paths where talks opened at least once
+    votes_failed: float  # share of paths where a signing failed its vote
+    collapse: dict[str, dict[str, Collapse]]  # terms -> side -> shares of first settlements
+    sides: dict[str, str]  # "side (leader)", for display
+    side_names: dict[str, str]
+    leader_names: dict[str, str]
     bargaining_range: list[RangeMonth]
     optimism_effect: BeliefEffect | None = None
 
@@ -142,6 +173,17 @@ def spread(x: NDArray[np.float64]) -> Spread:
     return Spread(float(q[0]), float(q[1]), float(q[2]))
 
 
+def year_ends(start: dt.date, horizon: int) -> dict[str, int]:
+    """Each 31 December within the horizon, as ``{"YYYY-12-31": months}``: the months from the start to its
+    end (a settlement in month ``t < months`` is signed by that day)."""
+    out: dict[str, int] = {}
+    months = 13 - start.month
+    while months <= horizon:
+        out[f"{start.year + len(out)}-12-31"] = months
+        months += 12
+    return out
+
+
 def survival_at(durations: NDArray[np.int64], broke: NDArray[np.bool_], months: int) -> float | None:
     """Kaplan-Meier probability that a ceasefire lasts more than ``months`` months."""
     if durations.size == 0 or (durations.max() < months and not broke.any()):
@@ -151,6 +193,45 @@ def survival_at(durations: NDArray[np.int64], broke: NDArray[np.bool_], months: 
     if (durations >= months).sum() == 0:
         return None  # nobody observed that long: the estimate would be an extrapolation
     return float(sf.evaluate(months))
+
+
+def survival_by_year(durations: NDArray[np.int64], broke: NDArray[np.bool_], horizon: int) -> list[SurvivalYear]:
+    """Each year a first ceasefire could be observed in: the share holding at its end and its monthly hazard."""
+    out = []
+    for year in range(1, max(horizon // 12, 1) + 1):
+        lo, hi = 12 * (year - 1), 12 * year
+        at_risk = durations >= lo
+        months = np.clip(durations[at_risk] - lo, 0, 12).sum()
+        ended = (broke & (durations >= lo) & (durations < hi)).sum()
+        out.append(
+            SurvivalYear(
+                year=year,
+                holds=survival_at(durations, broke, hi),
+                hazard=float(ended / months) if months > 0 else None,
+                at_risk=int(at_risk.sum()),
+            )
+        )
+    return out
+
+
+def collapse_at_settlement(
+    o: Outcomes, terms: tuple[str, ...], parameters: dict[str, NDArray[np.float64]], paths: int
+) -> dict[str, dict[str, Collapse]]:
+    """Per terms option, among the first settlements on it: the share where each side's forces had
+    collapsed (combat power below :data:`COLLAPSE_POWER`) or its reserves were spent."""
+    out: dict[str, dict[str, Collapse]] = {}
+    for k, name in enumerate(terms):
+        on = o.first_terms == k
+        if not on.any():
+            continue
+        out[name] = {
+            s: Collapse(
+                forces=float((o.power_at_settlement[s][on] < COLLAPSE_POWER).mean()),
+                finances=float((o.reserves_at_settlement[s][on] <= 0.0).mean()),
+            )
+            for s in SIDES
+        }
+    return out
 
 
 def _months_at_war(first: NDArray[np.int64], horizon: int) -> float:
@@ -194,6 +275,7 @@ def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArra
     if "range_low" not in monthly:
         return []
     low, high = monthly["range_low"], monthly["range_high"]
+    on_table = monthly.get("range_on_table")
     n = low.shape[1]
     rows = []
     for t in range(low.shape[0]):
@@ -209,6 +291,7 @@ def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArra
                 exists=float(ok.sum() / max(n_war, 1.0)),
                 low=float(np.median(low[t][ok])),
                 high=float(np.median(high[t][ok])),
+                on_table=float(np.nanmean(on_table[t][ok])) if on_table is not None else None,
             )
         )
     return rows
@@ -220,13 +303,21 @@ def summarize(result: RunResult) -> Summary:
     settled = first >= 0
     within = {f"{m} months": probability(settled & (first < m), o.sample, spec.samples) for m in WITHIN}
     within["horizon"] = probability(settled, o.sample, spec.samples)
+    year_end = {
+        day: probability(settled & (first < months), o.sample, spec.samples)
+        for day, months in year_ends(sc.scenario.start, spec.horizon).items()
+    }
     median_month = _median_month(first)
     area = np.repeat(result.parameters["territory.area_km2"], spec.paths)
     terms = {t: float((o.first_terms == k).mean()) for k, t in enumerate(result.terms)}
     terms["none"] = float((~settled).mean())
     cf = settled
-    rate = o.ceasefire_break_rate[cf]
-    holds = {label: (float(np.mean((1.0 - rate) ** m)) if cf.any() else None) for label, m in HOLDS.items()}
+    holds = {label: survival_at(o.ceasefire_months[cf], o.ceasefire_broke[cf], m) for label, m in HOLDS.items()}
+    broke = o.ceasefire_broke[cf]
+    by = o.ceasefire_broken_by[cf][broke]
+    broken_by = {
+        who: float((by == code).mean()) if by.size else 0.0 for code, who in enumerate(("background", "A", "B"))
+    }
     # the paths at war at the start of each month: from the range's bookkeeping (NaN when at peace)
     at_war_share = _at_war_share(o, spec.horizon)
     return Summary(
@@ -245,6 +336,7 @@ def summarize(result: RunResult) -> Summary:
         version=result.version,
         seconds=result.seconds,
         settle_within=within,
+        settle_by=year_end,
         median_month=median_month,
         median_month_if_settled=float(np.median(first[settled])) if settled.any() else None,
         casualties_to_settlement={s: spread(o.casualties_to_settlement[s]) for s in SIDES},
@@ -258,11 +350,15 @@ def summarize(result: RunResult) -> Summary:
         removed={s: probability(o.removed[s], o.sample, spec.samples) for s in SIDES},
         under_successor=float(o.under_successor.mean()),
         ceasefire_holds=holds,
-        ceasefire_holds_observed={
-            f"{m} months": survival_at(o.ceasefire_months[cf], o.ceasefire_broke[cf], m) for m in OBSERVED_HOLDS
-        },
+        ceasefire_survival=survival_by_year(o.ceasefire_months[cf], broke, spec.horizon),
+        ceasefire_broken_by=broken_by,
         ceasefires=int(cf.sum()),
+        talks_opened=float((o.talks_opened > 0).mean()),
+        votes_failed=float((o.votes_failed > 0).mean()),
+        collapse=collapse_at_settlement(o, result.terms, result.parameters, spec.paths),
         sides={s: f"{sc.sides[s].name} ({sc.leaders[s].name})" for s in SIDES},  # type: ignore[index]
+        side_names={s: sc.sides[s].name for s in SIDES},  # type: ignore[index]
+        leader_names={s: sc.leaders[s].name for s in SIDES},  # type: ignore[index]
         bargaining_range=range_by_month(o.monthly, at_war_share),
     )
 

@@ -12,9 +12,18 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ceasefire.model.params import Array, Pair, Params, from_flat, tree_path
-from ceasefire.model.structure import LeverSpec, Structure
-from ceasefire.scenario.schema import Scenario, param_domain
+from ceasefire.model.params import Array, Pair, Params, tree_path
+from ceasefire.model.structure import EventChange, EventSpec, LeverSpec, PatronSpec, Structure, params_from
+from ceasefire.scenario.schema import (
+    Event,
+    LeaderChange,
+    LeverStart,
+    ParameterChange,
+    Patron,
+    PatronChange,
+    Scenario,
+    param_domain,
+)
 
 
 def structure_of(scenario: Scenario) -> Structure:
@@ -30,10 +39,11 @@ def structure_of(scenario: Scenario) -> Structure:
     def aims(side: str) -> list:  # type: ignore[type-arg]
         return scenario.leaders[side].aims  # type: ignore[index]
 
+    patron_ids = tuple(j.id for j in scenario.patrons)
     levers = []
     for lv in scenario.levers:
         low, high = param_domain(scenario, lv.target)
-        target = tree_path(lv.target, objective_ids, lever_ids, terms_ids)
+        target = tree_path(lv.target, objective_ids, lever_ids, terms_ids, patron_ids)
         levers.append(LeverSpec(lv.id, target, lv.effect, float(low), float(high), lv.start_month))
     ratification = [t.ratification for t in scenario.terms]
 
@@ -68,9 +78,52 @@ def structure_of(scenario: Scenario) -> Structure:
         renewal_first=Pair.of(lambda s: renewal(s, "first_month")),  # type: ignore[arg-type]
         levers=tuple(levers),
         prior_broken=int(scenario.ceasefire.prior_broken),
+        events=tuple(_event(scenario, e, lever_ids, patron_ids) for e in scenario.events),
+        patrons=tuple(_patron(scenario, j) for j in scenario.patrons),
     )
+
+
+def _event(scenario: Scenario, e: Event, lever_ids: tuple[str, ...], patron_ids: tuple[str, ...]) -> EventSpec:
+    """An event as the model applies it: its kind and month, and what it changes."""
+    ids = (tuple(o.id for o in scenario.objectives), lever_ids, tuple(t.id for t in scenario.terms), patron_ids)
+    changes: list[EventChange] = []
+    levers: list[tuple[int, float]] = []
+    patrons: list[int] = []
+    leaders: list[str] = []
+    for position, ch in enumerate(e.changes):
+        if isinstance(ch, ParameterChange):
+            low, high = param_domain(scenario, ch.target)
+            target = tree_path(ch.target, *ids)
+            changes.append(EventChange(target, ch.effect, float(low), float(high), position))
+        elif isinstance(ch, LeverStart):
+            levers.append((lever_ids.index(ch.lever), float(ch.intensity)))
+        elif isinstance(ch, PatronChange):
+            patrons.append(patron_ids.index(ch.patron))
+        elif isinstance(ch, LeaderChange):
+            leaders.append(ch.leader)
+    month = e.month_from(scenario.scenario.start)
+    kind = "scheduled" if month is not None else ("probability" if e.probability is not None else "within")
+    return EventSpec(
+        id=e.id,
+        kind=kind,
+        month=0 if month is None else month,
+        changes=tuple(changes),
+        levers=tuple(levers),
+        patrons=tuple(patrons),
+        leaders=tuple(leaders),
+    )
+
+
+def _patron(scenario: Scenario, j: Patron) -> PatronSpec:
+    """A patron as the model reads it: its side, veto and weights over that side's aims."""
+    aims = [a.id for a in scenario.leaders[j.backs].aims]  # type: ignore[index]
+
+    def weights(table: dict[str, float]) -> tuple[float, ...]:
+        return tuple(float(table.get(a, 0.0)) for a in aims)
+
+    return PatronSpec(j.id, j.backs, j.veto, (weights(j.leader.weights), weights(j.successor.weights)))
 
 
 def params_of(structure: Structure, values: Mapping[str, Array]) -> Params:
     """The typed parameters of a flat table of values (per path, per sample or with leading axes)."""
-    return from_flat(values, structure.objectives, structure.lever_ids, structure.terms)
+    return params_from(structure, values)

@@ -294,10 +294,35 @@ def _message_path(message: str, path: tuple[Key, ...], data: Any) -> tuple[tuple
             last = [i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == dup.group(1)]
             if last:
                 path, node = (*path, last[-1], "id"), None
+    dotted = re.match(r"^(?P<keys>\w[\w-]*(?:\.[\w-]+)+): (?P<rest>.*)$", rest, re.S)
+    inner = _descend_keys(node, dotted.group("keys").split(".")) if dotted else None
+    if dotted and inner is not None:  # "changes.0: ..." names a key below the entry: point at it
+        return (*path, *inner), _show_path((*path, *inner), data), dotted.group("rest")
     word = re.match(r"^(\w+)\b", rest)
     if word and isinstance(node, dict) and word.group(1) in node:
         path = (*path, word.group(1))
     return path, _show_path(path, data), rest
+
+
+def _descend_keys(node: Any, segments: list[str]) -> tuple[Key, ...] | None:
+    """Follow dotted segments through raw data, list entries named by id or by index; None if they miss."""
+    path: list[Key] = []
+    for seg in segments:
+        if isinstance(node, dict) and seg in node:
+            path.append(seg)
+            node = node[seg]
+        elif isinstance(node, list) and seg.isdigit() and int(seg) < len(node):
+            path.append(int(seg))
+            node = node[int(seg)]
+        elif isinstance(node, list):
+            matches = [i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == seg]
+            if not matches:
+                return None
+            path.append(matches[0])
+            node = node[matches[0]]
+        else:
+            return None
+    return tuple(path)
 
 
 def _node(data: Any, path: Sequence[Key]) -> Any:

@@ -8,7 +8,8 @@ flagship ``russia-ukraine-2026.toml``):
 ``[attrition]``; ``[sides.A]``/``[sides.B]`` with ``forces``, ``economy`` and ``stability``;
 ``[leaders.A]``/``[leaders.B]`` with ``reasons`` (the named terms of the calculus) and
 ``[[leaders.X.aims]]``; ``[[terms]]`` that can be on the table; ``[ceasefire]``;
-``[[levers]]``.
+``[[levers]]``; ``[[patrons]]`` (third parties with their own calculus and a veto); ``[[events]]``
+(scheduled or uncertain changes to parameters, levers, patrons or leaders).
 
 Every number is a parameter (:mod:`ceasefire.scenario.params`) naming its source.
 Domains (rates non-negative, probabilities in [0, 1], ...) are checked on the whole support
@@ -21,9 +22,9 @@ import datetime as dt
 import math
 import typing
 from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from ceasefire.scenario.params import ASSUMPTION, SMALLEST_POSITIVE, AnyParam, Param, _ParamBase, check_domain
 
@@ -350,6 +351,134 @@ class Lever(_Strict):
     start_month: int = Field(default=0, ge=0, le=600, description="first month the lever acts")
 
 
+class PatronLeader(_Strict):
+    """A patron's leader (or his successor): how much he cares about the backed side's aims, and what the
+    war costs him at home."""
+
+    name: str
+    policy_weight: NonNeg = Field(
+        description="psi: months of office a month of full attainment of his aims is worth to him"
+    )
+    war_cost: NonNeg = Field(description="months of office a month of war costs him at home")
+    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        description="aim id -> weight, over the backed side's aims (aims left out weigh 0)"
+    )
+
+
+class Patron(_Strict):
+    """A third party backing one side: the aid it supplies, whether it holds a veto over that side's terms,
+    its leader and the successor who decides afresh when an event replaces him."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    backs: Literal["A", "B"]
+    veto: bool = Field(default=False, description="the backed side cannot sign terms the patron refuses")
+    aid_share: Prob = Field(
+        description="share of the backed side's military aid and budget support (at the start's level) it supplies"
+    )
+    leader: PatronLeader
+    successor: PatronLeader
+    note: str | None = None
+
+
+class ParameterChange(_Strict):
+    """An event's change to one parameter, from its month on."""
+
+    target: str = Field(description="dotted path of the parameter it changes")
+    effect: Literal["set", "add", "multiply"] = "set"
+    value: Real = Field(description="the new value (set), the change (add) or the factor (multiply)")
+
+
+class LeverStart(_Strict):
+    """An event that starts a lever at an intensity."""
+
+    lever: str
+    intensity: float = Field(gt=0, description="the lever's intensity from the event's month on")
+
+
+class PatronChange(_Strict):
+    """An event that replaces a patron's leader by his successor."""
+
+    patron: str
+
+
+class LeaderChange(_Strict):
+    """An event that removes a side's leader; his successor takes over."""
+
+    leader: Literal["A", "B"]
+
+
+CHANGE_KEYS = ("target", "lever", "patron", "leader")
+"""The key that says what an event's change does."""
+
+
+def _change_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        found = [k for k in CHANGE_KEYS if k in value]
+        return f"change[{found[0]}]" if found else None
+    for key, cls in zip(CHANGE_KEYS, (ParameterChange, LeverStart, PatronChange, LeaderChange), strict=True):
+        if isinstance(value, cls):
+            return f"change[{key}]"
+    return None
+
+
+Change = Annotated[
+    Annotated[ParameterChange, Tag("change[target]")]
+    | Annotated[LeverStart, Tag("change[lever]")]
+    | Annotated[PatronChange, Tag("change[patron]")]
+    | Annotated[LeaderChange, Tag("change[leader]")],
+    Discriminator(
+        _change_kind,
+        custom_error_type="change",
+        custom_error_message=(
+            'a change is a table with one of target (a parameter: {target = "...", effect = "set", value = '
+            '{...}}), lever ({lever = "...", intensity = 1}), patron ({patron = "..."}) or leader ({leader = "A"})'
+        ),
+    ),
+]
+
+
+EVENT_TIMING = ("month", "date", "probability", "within")
+
+
+class Event(_Strict):
+    """Something that happens on a date, or may happen: changes to parameters, levers, patrons or leaders
+    from its month on."""
+
+    id: str = Field(pattern=SLUG)
+    name: str
+    source: str
+    note: str | None = None
+    month: int | None = Field(default=None, ge=0, le=600, description="the month it happens (scheduled)")
+    date: dt.date | None = Field(default=None, description="the date it happens (scheduled)")
+    probability: Prob | None = Field(
+        default=None, description="the probability that it happens in any month it has not yet (uncertain)"
+    )
+    within: NonNeg | None = Field(default=None, description="a distribution of its month (drawn per sample)")
+    changes: list[Change] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_timing(self) -> Event:
+        given = [k for k in EVENT_TIMING if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of month, date (scheduled), probability or within (uncertain); got "
+                + (" and ".join(given) if given else "none")
+            )
+        return self
+
+    def month_from(self, start: dt.date) -> int | None:
+        """The month of a scheduled event counted from the scenario's ``start`` (the month ``t`` whose span
+        ``[start + t months, start + t + 1 months)`` holds its date); ``None`` for an uncertain one."""
+        if self.month is not None:
+            return self.month
+        if self.date is None:
+            return None
+        d = self.date
+        months = (d.year - start.year) * 12 + (d.month - start.month)
+        return months - (1 if d.day < start.day else 0)
+
+
 MAX_FACTORS = 12
 """Factor groups per leader at most: exact Shapley values evaluate all 2^k coalitions."""
 
@@ -478,6 +607,8 @@ class Scenario(_Strict):
     terms: list[Terms] = Field(min_length=1)
     ceasefire: Ceasefire
     levers: list[Lever] = Field(default_factory=list)
+    patrons: list[Patron] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
     factors: list[Factor] = Field(default_factory=list)
     claims: list[Claim] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)
@@ -530,12 +661,25 @@ class Scenario(_Strict):
                 close = [p for p in paths if p.endswith(lv.target.split(".")[-1])]
                 hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
                 raise ValueError(f"levers '{lv.id}': target '{lv.target}' is not a parameter of this scenario{hint}")
-            if lv.target.startswith("levers."):
+            if lv.target.startswith(("levers.", "events.")):
                 # a lever's own numbers are drawn before any lever is applied: the change would be ignored
                 raise ValueError(
-                    f"levers '{lv.id}': target '{lv.target}' is a lever's own parameter; a lever must change "
-                    "a parameter of the war (sides, leaders, territory, attrition, ceasefire, objectives)"
+                    f"levers '{lv.id}': target '{lv.target}' is a lever's or an event's own parameter; a lever "
+                    "must change a parameter of the war (sides, leaders, territory, attrition, ceasefire, "
+                    "objectives, patrons)"
                 )
+            if lv.start_month >= self.scenario.horizon:
+                raise ValueError(
+                    f"levers '{lv.id}': start_month {lv.start_month} is beyond the horizon "
+                    f"({self.scenario.horizon} months): the lever would never act"
+                )
+            fixed = _fixed_at_start(lv.target)
+            if lv.start_month > 0 and fixed:
+                raise ValueError(
+                    f"levers '{lv.id}': start_month {lv.start_month} > 0, but its target '{lv.target}' {fixed}"
+                )
+        _check_patrons(self)
+        _check_events(self, paths)
         _check_factors(self, paths)
         _check_claims(self)
         _check_figures(self)
@@ -597,6 +741,107 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
         if domain is not None:
             return domain  # type: ignore[no-any-return]
     return (-math.inf, math.inf)
+
+
+START_STATE = (
+    "territory.held_km2",
+    "forces.manpower",
+    "forces.equipment",
+    "forces.equipment_storage",
+    "economy.reserves",
+    "stability.initial",
+)
+"""Parameters that set the war's state at the start (or the objectives' bounds): a change after the
+start would be read by nothing."""
+
+BELIEFS = ("optimism", "resolve_doubt")
+"""A leader's beliefs: fixed when he imagines the war at the start."""
+
+
+def _fixed_at_start(path: str) -> str | None:
+    """Why a parameter cannot change after the start (``None`` where it can), as the end of a sentence
+    about it."""
+    if path.startswith("objectives.") or any(path == s or path.endswith("." + s) for s in START_STATE):
+        return "sets the war's state at the start (or an objective's bounds): a later change would change nothing"
+    if path.startswith("leaders.") and path.rsplit(".", 1)[-1] in BELIEFS:
+        return "is a leader's belief, fixed when he imagines the war at the start"
+    return None
+
+
+def _check_patrons(scenario: Scenario) -> None:
+    """Patrons: unique ids, weights over aims of the side they back, not all zero."""
+    _unique("patrons", [j.id for j in scenario.patrons])
+    for j in scenario.patrons:
+        aims = [a.id for a in scenario.leaders[j.backs].aims]  # type: ignore[index]
+        for role in ("leader", "successor"):
+            weights = getattr(j, role).weights
+            for aim in weights:
+                if aim not in aims:
+                    raise ValueError(
+                        f"patrons '{j.id}': {role}.weights: '{aim}' is not an aim of side {j.backs}, which the "
+                        f"patron backs (aims: {', '.join(aims)})"
+                    )
+            if sum(weights.values(), 0.0) <= 0:
+                raise ValueError(
+                    f"patrons '{j.id}': {role}.weights: expected a positive weight on some aim of side {j.backs}"
+                )
+
+
+def _check_events(scenario: Scenario, params: dict[str, AnyParam]) -> None:
+    """Events: unique ids, known sources, a month inside the horizon, and changes to things that exist."""
+    _unique("events", [e.id for e in scenario.events])
+    meta = scenario.scenario
+    levers = {lv.id: lv for lv in scenario.levers}
+    patrons = [j.id for j in scenario.patrons]
+    for e in scenario.events:
+        if not _known_source(scenario, e.source):
+            raise ValueError(f"events '{e.id}': source '{e.source}' is not in [sources]")
+        month = e.month_from(meta.start)
+        if e.date is not None and e.date < meta.start:
+            raise ValueError(f"events '{e.id}': date {e.date} is before the scenario's start ({meta.start})")
+        if month is not None and month >= meta.horizon:
+            when = f"date {e.date} (month {month}) is" if e.date is not None else f"month {month} is"
+            raise ValueError(
+                f"events '{e.id}': {when} beyond the horizon ({meta.horizon} months from {meta.start}): "
+                "it would never happen in the run"
+            )
+        for i, ch in enumerate(e.changes):
+            where = f"events '{e.id}': changes.{i}"
+            if isinstance(ch, ParameterChange):
+                _check_change(scenario, params, where, ch)
+            elif isinstance(ch, LeverStart):
+                if ch.lever not in levers:
+                    raise ValueError(f"{where}: unknown lever '{ch.lever}' (levers: {', '.join(levers) or 'none'})")
+                top = levers[ch.lever].intensity_max
+                if ch.intensity > top:
+                    raise ValueError(
+                        f"{where}: lever '{ch.lever}' intensity {ch.intensity:g} is above its intensity_max {top:g}"
+                    )
+            elif isinstance(ch, PatronChange) and ch.patron not in patrons:
+                raise ValueError(f"{where}: unknown patron '{ch.patron}' (patrons: {', '.join(patrons) or 'none'})")
+
+
+def _check_change(scenario: Scenario, params: dict[str, AnyParam], where: str, ch: ParameterChange) -> None:
+    """A parameter change: a parameter of the war that is read after the start; a set value in its domain."""
+    if ch.target not in params:
+        close = [p for p in params if p.endswith(ch.target.split(".")[-1])]
+        hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
+        raise ValueError(f"{where}: target '{ch.target}' is not a parameter of this scenario{hint}")
+    if ch.target.startswith(("levers.", "events.")):
+        raise ValueError(
+            f"{where}: target '{ch.target}' is a lever's or an event's own number; an event changes a parameter "
+            "of the war (sides, leaders, attrition, ceasefire, terms, patrons)"
+        )
+    fixed = _fixed_at_start(ch.target)
+    if fixed:
+        raise ValueError(f"{where}: target '{ch.target}' {fixed}")
+    if ch.effect == "set":
+        low, high = param_domain(scenario, ch.target)
+        lo, hi = ch.value.support()
+        if lo < low or hi > high:
+            raise ValueError(
+                f"{where}: value {ch.value.describe()} is outside the domain [{low:g}, {high:g}] of '{ch.target}'"
+            )
 
 
 def _known_source(scenario: Scenario, source: str) -> bool:

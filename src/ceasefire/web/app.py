@@ -285,9 +285,7 @@ class Dashboard:
             out.append(
                 html.Div(
                     [
-                        html.Div(
-                            f"casualties {now['sides'][side].split(' (')[0]} until settlement", style=STYLE["label"]
-                        ),
+                        html.Div(f"casualties {now['side_names'][side]} until settlement", style=STYLE["label"]),
                         html.Div(f"{c['median']:,.0f}", style=STYLE["value"]),
                         html.Div(f"5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}", style=STYLE["note"]),
                     ],

@@ -45,7 +45,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
 
-from ceasefire.model import hazard, levers
+from ceasefire.model import hazard, levers, timeline
 from ceasefire.model.backend import Backend
 from ceasefire.model.decision import (
     N_FEATURES,
@@ -57,11 +57,22 @@ from ceasefire.model.decision import (
     problem_row,
     resume_probability,
 )
-from ceasefire.model.engine import BELIEFS, IMAGINED, POLICIES, TRUE_WORLD, Outcomes, RunConfig, child, monthly_paths
+from ceasefire.model.engine import (
+    BELIEFS,
+    EVENT_DRAWS,
+    IMAGINED,
+    POLICIES,
+    TRUE_WORLD,
+    Outcomes,
+    RunConfig,
+    child,
+    monthly_paths,
+)
 from ceasefire.model.jax import peace
-from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, trajectory
-from ceasefire.model.params import SIDES, Array, Pair, Params, from_flat, other, register_pytrees
-from ceasefire.model.structure import Structure
+from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, on_table, trajectory
+from ceasefire.model.params import SIDES, Array, Pair, Params, other, register_pytrees
+from ceasefire.model.rules import imagined_table
+from ceasefire.model.structure import Structure, params_from
 from ceasefire.model.valuation import Exact
 from ceasefire.model.war import N_NORMAL, N_UNIFORM, U_REMOVE_A, Observed, Setup, observe, renew, setup, step
 from ceasefire.solve import jax_lsm
@@ -185,15 +196,35 @@ def _month_noise(months_key: Array, t: Array, paths: int) -> tuple[Array, Array]
 
 
 def _world(
-    params: Params, key_data: Array, st: Structure, paths: int, intensity: Array, bias: Pair[Array] | None = None
+    params: Params,
+    key_data: Array,
+    st: Structure,
+    paths: int,
+    intensity: Array,
+    bias: Pair[Array] | None = None,
 ) -> tuple[Setup, Array]:
-    """The start of one stream's war (its lever draws applied) and the stream's key for the months."""
+    """The start of one stream's war (its lever draws applied; with events or levers that start late, what
+    changes after the start, each event's uniforms drawn from the stream's key folded with
+    :data:`ceasefire.model.engine.EVENT_DRAWS`, then with the event's index) and the stream's key for the
+    months."""
     lever_key, months_key = _streams(key_data)
     lever_u = jax.random.uniform(lever_key, (paths, len(st.levers)), dtype=jnp.float64)
-    applied = levers.apply(
-        params, st, tuple(intensity[j] for j in range(len(st.levers))), levers.carried_out(params, lever_u)
-    )
-    return setup(applied, params, bias), months_key
+    x = tuple(intensity[j] for j in range(len(st.levers)))
+    carried = levers.carried_out(params, lever_u)
+    event_u = None
+    if st.events:  # event e's from its own key: its draws do not depend on the events after it
+        event_key = jax.random.fold_in(jax.random.wrap_key_data(key_data, impl="threefry2x32"), EVENT_DRAWS)
+        event_u = jnp.stack(
+            [
+                jax.random.uniform(jax.random.fold_in(event_key, e), (paths,), dtype=jnp.float64)
+                for e in range(len(st.events))
+            ],
+            axis=-1,
+        )
+    sch = timeline.schedule(st, params, x, carried, event_u)
+    if sch is None:
+        return setup(levers.apply(params, st, x, carried), params, bias), months_key
+    return setup(timeline.params_at(sch, st, 0), params, bias, sch), months_key
 
 
 # ------------------------------------------------------------------------------------ leaders
@@ -237,8 +268,8 @@ def _imagined_problem(
     n, horizon = plan.paths, plan.config.decision_horizon
     optimism = _biased(params, knobs)[side]
     bias = Pair(optimism, 0.0) if side == "A" else Pair(0.0, optimism)
-    w, months_key = _world(params, key_data, st, n, knobs["intensity"], bias)
-    doubt = w.p.leaders[side].resolve_doubt * knobs["biased"]
+    w0, months_key = _world(params, key_data, st, n, knobs["intensity"], bias)
+    doubt = w0.p.leaders[side].resolve_doubt * knobs["biased"]
     types = (jnp.zeros(n, dtype=bool), jnp.ones(n, dtype=bool))
     war, no_relief = jnp.ones(n, dtype=bool), jnp.zeros(n)
     broken = jnp.full(n, float(st.prior_broken))
@@ -246,10 +277,15 @@ def _imagined_problem(
 
     def one(carry: tuple[Any, Array], t: Array) -> tuple[tuple[Any, Array], tuple[Array, ...]]:
         x, other_successor = carry
+        w = timeline.at(w0, st, t)
         obs = observe(w, x)
+        fell = timeline.happened(w, st.removing(other(side)), t)
+        if fell is not None:
+            other_successor = other_successor | fell
         row = problem_row(
-            st, EXACT, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken
-        )
+            st, EXACT, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken,
+            imagined_table(w, st, obs.progress, t),
+        )  # fmt: skip
         z, u = _month_noise(months_key, t, n)
         x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z, u, war, no_relief, obs.power), u, t)
         other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
@@ -261,7 +297,7 @@ def _imagined_problem(
     from ceasefire.model.war import start
 
     _, (feats, stop, flow, discount, stay) = lax.scan(
-        one, (start(w, n), jnp.zeros(n, dtype=bool)), jnp.arange(horizon + 1)
+        one, (start(w0, n), jnp.zeros(n, dtype=bool)), jnp.arange(horizon + 1)
     )
     return feats, stop, flow[:horizon], discount[:horizon], stay[horizon]
 
@@ -328,7 +364,7 @@ def _sample(
             "optimal", cfg.lookahead, lambda side, t, feats, succ, sample: rules[side].continuation(t, feats, succ)
         )
 
-    def situation(s: MonthState, obs: Observed, t: Array) -> Situation:
+    def situation(w: Setup, s: MonthState, obs: Observed, t: Array, table: Array) -> Situation:
         return Situation(
             w.p.leaders,
             s.politics.successor,
@@ -340,18 +376,20 @@ def _sample(
             w.p.terms,
             w.p.ceasefire,
             s.politics.broken,
-            available(st, s.politics, t),
+            table,
         )
 
-    def decide_all(s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
-        return decide(st, BACKEND, policy, situation(s, obs, t), t, ranged=plan.ranged, record=cfg.record)
+    def decide_all(w: Setup, s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
+        table = on_table(w, st, s.politics, obs.progress, t)
+        return decide(st, BACKEND, policy, situation(w, s, obs, t, table), t, ranged=plan.ranged, record=cfg.record)
 
-    def resume_all(s: MonthState, obs: Observed, t: Array) -> Pair[Array]:
+    def resume_all(w: Setup, s: MonthState, obs: Observed, t: Array) -> Pair[Array]:
         pol = s.politics
         since = jnp.maximum(t - pol.peace_start, 0).astype(jnp.float64)
+        table = available(st, pol, t)  # not read: every terms option in force may be resumed from
         return resume_probability(
-            st, BACKEND, policy, situation(s, obs, t), t, since, jnp.maximum(pol.terms_now, 0),
-            pol.victory_now, pol.attainment_now,
+            st, BACKEND, policy, situation(w, s, obs, t, table), t, since, jnp.maximum(pol.terms_now, 0),
+            pol.victory_now, pol.attainment_now, pol.audience,
         )  # fmt: skip
 
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
@@ -376,6 +414,8 @@ def _sample(
             high = nan if d is None or d.range_high is None else d.range_high
             rows["range_low"] = jnp.where(at_war, low, jnp.nan)
             rows["range_high"] = jnp.where(at_war, high, jnp.nan)
+            on_table = jnp.zeros(n, dtype=bool) if d is None else d.acceptable.any(axis=1)
+            rows["range_on_table"] = jnp.where(at_war & ~jnp.isnan(low), on_table.astype(jnp.float64), jnp.nan)
         if cfg.record:
             for side in SIDES:
                 for j, term in enumerate(st.terms):
@@ -411,6 +451,8 @@ def _sample(
         out[f"casualties_total_{side}"] = s.war.cum_cas[side]
         out[f"removed_{side}"] = t.removed[side]
         out[f"removal_month_{side}"] = t.removal_month[side]
+        out[f"power_at_settlement_{side}"] = t.power_end[side]
+        out[f"reserves_at_settlement_{side}"] = t.reserves_end[side]
     for name, row in rows.items():
         out[f"rows.{name}"] = row
     if cfg.record:
@@ -446,7 +488,7 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
         optimal = cfg.policy == "optimal" and cfg.allow_settlement
 
         def typed(values: Mapping[str, Array]) -> Params:
-            return from_flat(values, st.objectives, st.lever_ids, st.terms)
+            return params_from(st, values)
 
         def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
             return {s: _imagined_problem(s, typed(values), key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
@@ -685,7 +727,7 @@ def _rest_args(
         yield (jnp.asarray(keys[who]), jnp.asarray(block), part, rules, calls.knobs), pieces
 
 
-_RANGE_ROWS = ("range_low", "range_high", "at_war_decision")
+_RANGE_ROWS = ("range_low", "range_high", "range_on_table", "at_war_decision")
 """The monthly rows of the bargaining range, recorded on each sample's first path block only."""
 
 
@@ -759,6 +801,8 @@ class _Gather:
             ceasefire_broke=flat(got["ceasefire_broke"]),
             ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
             ceasefire_broken_by=flat(got["ceasefire_broken_by"]).astype(np.int64, copy=False),
+            power_at_settlement={s: flat(got[f"power_at_settlement_{s}"]) for s in SIDES},
+            reserves_at_settlement={s: flat(got[f"reserves_at_settlement_{s}"]) for s in SIDES},
             talks_opened=flat(got["talks_opened"]).astype(np.int64, copy=False),
             votes_failed=flat(got["votes_failed"]).astype(np.int64, copy=False),
             settlements=flat(got["settlements"]).astype(np.int64, copy=False),
