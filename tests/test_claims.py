@@ -109,6 +109,30 @@ def test_war_course_matches_the_engine_until_a_deal() -> None:
     assert (course.taken_month[:, 0] == 2).all()
 
 
+def test_the_war_fought_on_draws_the_runs_events() -> None:
+    """Events act in the war fought on as in the run, in the months the run drew for them: with no deal
+    allowed the run is the war fought on, and the events toy's palace crisis (a monthly probability) and
+    its dated shock remove A's leader on the same paths in the same months."""
+    sc = load_scenario(DATA / "events-toy.toml")
+    base = run(sc, RunSpec.from_scenario(sc, samples=4, paths=40, seed=3, allow_settlement=False))
+    o = base.outcomes
+    fought = war_course(base)
+    assert (o.removal_month["A"] >= 0).sum() >= 40  # the crisis topples many incumbents
+    np.testing.assert_array_equal(fought.removal_month["A"], o.removal_month["A"])
+    np.testing.assert_array_equal(fought.removal_month["B"], o.removal_month["B"])
+    for side in ("A", "B"):
+        np.testing.assert_allclose(fought.casualties[side][-1], o.casualties_total[side], rtol=1e-12)
+
+
+def test_a_settlement_from_the_start_waits_for_the_patrons_assent() -> None:
+    """In the world "if settled on" the terms are signed only once they are on the table: the patron toy's
+    patron vetoes them until an election replaces him in month 6, the talks then take 2 months."""
+    sc = load_scenario(DATA / "patron-toy.toml")
+    base = run(sc, RunSpec.from_scenario(sc, samples=2, paths=20, seed=3, policy="myopic"))
+    settled = course(base, "settled:cede-east")
+    np.testing.assert_array_equal(settled.first_settlement, 6 + 2)
+
+
 def test_the_flagship_sources_contradict_each_other_on_the_rate() -> None:
     results = {r.id: r for r in check_consistency(load_scenario("russia-ukraine-2026"))}
     rate = results["casualty-rate-2025"]

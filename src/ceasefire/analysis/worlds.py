@@ -9,8 +9,9 @@
   0 and sign as soon as the talks' lag and, where the terms need one, the vote allow; then peace runs
   its course (forces rebuild, war spending falls, the transition shock fades, a ceasefire may break
   down at its background rate, the war then resuming). Nobody decides anything else: no other terms,
-  no second signing, no ceasefire broken by choice. This is the counterfactual "if he ended the war
-  now on these terms" that a source's comparison asks about.
+  no second signing, no ceasefire broken by choice; a patron's veto keeps the terms off the table
+  while it holds. This is the counterfactual "if he ended the war now on these terms" that a
+  source's comparison asks about.
 
 Each world can also be run **with the model's dynamics switched off** (``frozen=True``), the null
 world of the "by construction" check (docs/explain-and-claims.md): the state stays at the start's
@@ -19,8 +20,9 @@ the front moves at the calibrated pace (``gain_km2_per_month`` a month) and each
 start's rate of casualties every month at war. What remains is what the inputs say directly: the
 leaders' hazards at the start's state (the base hazard with its reasons, the transition shock of
 the terms signed, the audience cost), the talks' lag and the vote, and the ceasefire's background
-breakdown. The run's own random numbers decide removals, votes and breakdowns in both versions, so
-a difference between them is the dynamics', not noise.
+breakdown, and the scenario's ``[[events]]`` (a change of the parameters, a leader's fall) in the
+months the run drew for them. The run's own random numbers decide removals, votes, breakdowns and the
+events' months in both versions, so a difference between them is the dynamics', not noise.
 """
 
 from __future__ import annotations
@@ -33,15 +35,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.model.decision import Decision
-from ceasefire.model.engine import TRUE_WORLD, draw_noise, per_path, war_setup
+from ceasefire.model import timeline
+from ceasefire.model.engine import TRUE_WORLD, draw_event_uniforms, draw_noise, per_path, war_setup
 from ceasefire.model.month import (
     MonthState,
-    available,
     background_breakdown,
     begin,
     ceasefires,
+    fall,
     leaders,
     month,
+    on_table,
     settle,
 )
 from ceasefire.model.params import SIDES, Pair, Params
@@ -126,10 +130,14 @@ def _terms_of(st: Structure, world: str) -> int | None:
     raise ValueError(f"unknown world '{world}' (worlds: war, settled:ID)")
 
 
-def _forced(st: Structure, w: Setup, k: int) -> Callable[[MonthState, Observed, Any, Any], Decision]:
-    """Both leaders take terms ``k`` wherever they are on the table, until a first signing."""
+Decide = Callable[[Setup, MonthState, Observed, Any, Any], Decision]
 
-    def decide(s: MonthState, obs: Observed, power: Any, t: Any) -> Decision:
+
+def _forced(st: Structure, k: int) -> Decide:
+    """Both leaders take terms ``k`` wherever they are on the table (no patron vetoes them), until a first
+    signing; ``w`` the month's setup."""
+
+    def decide(w: Setup, s: MonthState, obs: Observed, power: Any, t: Any) -> Decision:
         n = s.politics.broken.shape[0]
         v_battle, victory, attainment = {}, {}, {}
         for side in SIDES:
@@ -138,7 +146,7 @@ def _forced(st: Structure, w: Setup, k: int) -> Callable[[MonthState, Observed, 
             scores = TermScores(st, side, obs.progress, ld, w.p.terms)
             victory[side] = scores.by_paths()
             attainment[side] = scores.deals().attainment
-        on = available(st, s.politics, t)[:, k] & (s.tally.first_month < 0) & s.politics.at_war
+        on = on_table(w, st, s.politics, obs.progress, t)[:, k] & (s.tally.first_month < 0) & s.politics.at_war
         acceptable = np.zeros((n, len(st.terms)), dtype=bool)
         acceptable[:, k] = on
         return Decision(
@@ -158,15 +166,20 @@ def _frozen_month(
     s: MonthState,
     t: int,
     u: Array,
-    decide: Callable[[MonthState, Observed, Any, Any], Decision] | None,
+    decide: Decide | None,
 ) -> MonthState:
-    """One month with the dynamics switched off: the talks, the signing and the vote as in the model;
-    the front at its calibrated pace and the start's casualties where at war; the state otherwise the
-    start's; the leaders' fates and the ceasefires' background breakdown as in the model."""
+    """One month with the dynamics switched off: the month's events as in the model (its parameters, a
+    leader's fall); the talks, the signing and the vote as in the model; the front at its calibrated pace
+    and the month's rate of casualties at the start's power where at war; the state otherwise the start's;
+    the leaders' fates and the ceasefires' background breakdown as in the model. ``w`` is the war's start."""
+    w = timeline.at(w, st, t)
     pol, tally = s.politics, s.tally
+    if st.removing("A") or st.removing("B"):
+        pol, tally = fall(w, st, pol, tally, t)
     if decide is not None:
+        s = MonthState(s.war, pol, tally)
         obs = observe(w, s.war)
-        pol, tally = settle(w, st, s, obs, decide(s, obs, None, t), t, u)
+        pol, tally = settle(w, st, s, obs, decide(w, s, obs, None, t), t, u)
     x = _at_prior_rates(w, s.war, pol.at_war)
     pol, tally = leaders(w, x, pol, tally, u, t)
     return ceasefires(w, st, MonthState(x, pol, tally), u, t, None)
@@ -191,9 +204,10 @@ def _simulate(
     first_terms: NDArray[np.int64] | None,
 ) -> WarCourse:
     lever_u, z, u = draw_noise(seeds, TRUE_WORLD, paths, months, len(st.levers))
-    w = war_setup(st, params, intensity, lever_u)
+    event_u = draw_event_uniforms(seeds, TRUE_WORLD, paths, len(st.events)) if st.events else None
+    w = war_setup(st, params, intensity, lever_u, event_u=event_u)
     n = len(seeds) * paths
-    decide = None if forced is None else _forced(st, w, forced)
+    decide = None if forced is None else _forced(st, forced)
     s = begin(w, st, n)
     progress = [observe(w, s.war).progress]
     cumulative = {side: [np.asarray(s.war.cum_cas[side])] for side in SIDES}
