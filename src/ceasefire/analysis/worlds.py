@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ceasefire.model.decision import Decision
 from ceasefire.model import timeline
+from ceasefire.model.decision import Decision
 from ceasefire.model.engine import TRUE_WORLD, draw_event_uniforms, draw_noise, per_path, war_setup
 from ceasefire.model.month import (
     MonthState,
