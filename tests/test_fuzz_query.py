@@ -27,7 +27,8 @@ WORDS = ["P", "(", ")", "settlement", "within", "months", "month", "years", "yea
          "removed", "ceasefire", "holds", "objective", "taken", "median", "mean", "quantile", "casualties", "of",
          "until", "over", "horizon", "during", "war", "to", "take", "lever", "levers", "at", "and", "raises", "lowers",
          "by", "least", "most", "<", "<=", ">", ">=", "=", "==", '"east"', '"freeze"', '"', "12", "0.5", "1e999",
-         "-1", "0", "1_000", "nan", "inf", "\t", "\x00", "é", "∞"]  # fmt: skip
+         "-1", "0", "1_000", "nan", "inf", "\t", "\x00", "é", "∞", "|", "*", "between", "effect", "with",
+         "credibility", "if", "fought", "settled", "broken", "terms", "accepted", "'s", "public", "B's"]  # fmt: skip
 
 VALID = [
     "P(settlement within 12 months) < 0.2",
@@ -44,6 +45,15 @@ VALID = [
     'quantile(0.75) months to take objective "east" >= 11',
     'lever "carrot" at 0.5 and "steady-aid" raises P(settlement within 12 months) by at least 0.1',
     'levers "more-military-aid" lowers median casualties of A until settlement by at most 1000',
+    "P(settlement on terms accepted by B's public within 2 years) > 0.1",
+    'P(settlement on "freeze" within 5 years | settlement within 5 years) > 0.5',
+    "P(ceasefire broken by A within 3 years) > 0.5",
+    'P(leader A removed within 24 months if settled on "freeze") > '
+    "2 * P(leader A removed within 24 months if war fought on)",
+    'median casualties of A until objective "east" taken between 350000 and 650000',
+    'lever "steady-aid" at 0.5 with credibility 0.1 raises P(settlement within 12 months) by at most 0.01',
+    'effect of lever "carrot" on P(settlement within 1 year) > 2 * effect of lever "carrot" with credibility 0.1 on '
+    "P(settlement within 1 year)",
 ]
 
 
@@ -64,6 +74,28 @@ def outcome(text: str) -> Query | QueryError:
 def test_the_valid_queries_parse() -> None:
     for text in VALID:
         assert isinstance(outcome(text), Query), text
+
+
+@FUZZ
+@given(c=st.floats(min_value=-2, max_value=3, allow_nan=False), x=st.floats(0, 1))
+def test_credibility_and_factors_are_checked_where_they_are_written(c: float, x: float) -> None:
+    cred = f"{c:.6g}".replace("+", "")
+    text = f'lever "a" with credibility {cred} raises P(settlement within 1 year) by at most 0.1'
+    result = outcome(text)
+    value = float(cred)
+    if cred.startswith("-"):
+        assert isinstance(result, QueryError)  # a sign is not part of the language's numbers
+    elif 0.0 <= value <= 1.0:
+        assert isinstance(result, Query) and result.levers[0].credibility == value
+    else:
+        assert isinstance(result, QueryError) and result.column == text.index(cred) + 1
+    factor = f"{x:.6g}".replace("+", "")
+    compared = f"P(settlement within 1 year) > {factor} * P(leader A removed within 1 year)"
+    got = outcome(compared)
+    if float(factor) > 0:
+        assert isinstance(got, Query) and got.right is not None and got.right.factor == float(factor)
+    else:
+        assert isinstance(got, QueryError) and got.column == compared.index(factor, 30) + 1
 
 
 @FUZZ

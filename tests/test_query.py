@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from ceasefire.cli import app
 from ceasefire.errors import ScenarioError
 from ceasefire.scenario.load import parse_scenario
-from ceasefire.scenario.query import Quantity, QueryError, parse_query
+from ceasefire.scenario.query import LeverSetting, Quantity, QueryError, parse_query
 
 DATA = Path(__file__).parent / "data"
 CLAIMS_TOY = (DATA / "claims-toy.toml").read_text(encoding="utf-8")
@@ -61,11 +61,31 @@ FORMS = [
         ">=",
         11.0,
     ),
+    (
+        "P(settlement on terms accepted by B's public within 2 years) > 0.1",
+        Quantity(kind="settle", months=24, accepted_by="B"),
+        ">",
+        0.1,
+    ),
+    ("P(ceasefire broken within 3 years) > 0.5", Quantity(kind="broken", months=36), ">", 0.5),
+    ("P(ceasefire broken by A within 1 year) <= 0.2", Quantity(kind="broken", months=12, side="A"), "<=", 0.2),
+    (
+        "P(leader A removed within 24 months if war fought on) < 0.3",
+        Quantity(kind="removed", months=24, side="A", world="war"),
+        "<",
+        0.3,
+    ),
+    (
+        'P(leader B removed within 2 years if settled on "freeze") < 0.3',
+        Quantity(kind="removed", months=24, side="B", world="settled", settled_on="freeze"),
+        "<",
+        0.3,
+    ),
 ]
 
 
 def same(a: Quantity, b: Quantity) -> bool:
-    fields = ("kind", "stat", "months", "terms", "side", "scope", "objective")
+    fields = ("kind", "stat", "months", "terms", "side", "scope", "objective", "accepted_by", "world", "settled_on")
     return all(getattr(a, f) == getattr(b, f) for f in fields) and (a.q == b.q or (a.q != a.q and b.q != b.q))
 
 
@@ -81,10 +101,47 @@ def test_every_form_parses(text: str, quantity: Quantity, op: str, threshold: fl
 
 def test_lever_claims() -> None:
     q = parse_query('lever "more-aid" at 2 raises P(settlement within 12 months) by at least 0.1')
-    assert (q.levers, q.direction, q.op, q.threshold) == ((("more-aid", 2.0),), 1, ">=", 0.1)
+    assert (q.levers, q.direction, q.op, q.threshold) == ((LeverSetting("more-aid", 2.0),), 1, ">=", 0.1)
     q = parse_query('levers "a" and "b" at 0.5 lowers median settlement month by at most 3')
-    assert (q.levers, q.direction, q.op, q.threshold) == ((("a", 1.0), ("b", 0.5)), -1, "<=", 3.0)
+    assert (q.levers, q.direction, q.op, q.threshold) == ((LeverSetting("a"), LeverSetting("b", 0.5)), -1, "<=", 3.0)
     assert q.is_lever and q.rule() == "change <= 3"
+    q = parse_query(
+        'lever "a" at 2 with credibility 0.1 and "b" with credibility 1 raises P(settlement within 1 year) by at most 0'
+    )
+    assert q.levers == (LeverSetting("a", 2.0, 0.1), LeverSetting("b", 1.0, 1.0))
+    assert q.columns["credibility:a"] == 33 and q.columns["intensity:a"] == 14
+
+
+def test_comparison_of_two_quantities() -> None:
+    text = (
+        'P(leader A removed within 24 months if settled on "freeze") > '
+        "2 * P(leader A removed within 24 months if war fought on)"
+    )
+    q = parse_query(text)
+    assert q.is_comparison and q.right is not None and (q.op, q.threshold) == (">", 0.0)
+    assert (q.left.quantity.world, q.left.quantity.settled_on, q.left.factor) == ("settled", "freeze", 1.0)
+    assert (q.right.quantity.world, q.right.factor) == ("war", 2.0)
+    assert q.rule() == "difference > 0" and not q.is_lever
+    assert q.columns["terms:freeze"] == text.index('"freeze"') + 1
+    effects = parse_query(
+        'effect of lever "s" with credibility 1 on P(settlement within 2 years) > '
+        'effect of lever "s" with credibility 0.1 on P(settlement within 2 years)'
+    )
+    assert effects.is_lever and effects.right is not None
+    assert [o.levers[0].credibility for o in effects.operands] == [1.0, 0.1]
+    assert effects.settings() == ((LeverSetting("s", 1.0, 1.0),), (LeverSetting("s", 1.0, 0.1),))
+    alone = parse_query('effect of levers "a" and "b" at 2 on median settlement month >= 3')
+    assert alone.levers == (LeverSetting("a"), LeverSetting("b", 2.0)) and alone.direction == 1
+
+
+def test_conditional_probability_and_range() -> None:
+    q = parse_query('P(settlement on "x" within 5 years | settlement within 5 years) > 0.5')
+    assert q.quantity.terms == ("x",) and q.quantity.given == Quantity(kind="settle", months=60)
+    assert "|" in q.quantity.describe()
+    r = parse_query('median casualties of A until objective "east" taken between 350_000 and 650000')
+    assert (r.op, r.threshold, r.high) == ("between", 350000.0, 650000.0)
+    assert r.holds(350000) and r.holds(650000) and not r.holds(650001) and not r.holds(349999)
+    assert r.rule() == "estimate in [350000, 650000]"
 
 
 def test_comparisons() -> None:
@@ -117,6 +174,21 @@ MALFORMED = [
     ('lever "a" raises P(settlement within 1 month) by at least 2', 59, "at most 1"),
     ("", 1, "empty"),
     ("median settlement month > 24; import os", 29, "unexpected character ';'"),
+    ("P(settlement within 1 year) > median settlement month", 31, "probability is compared with months"),
+    ('P(settlement within 1 year) > effect of lever "a" on P(settlement within 1 year)', 31, "a lever's effect"),
+    ("P(settlement within 1 year) > 0 * P(leader A removed within 1 year)", 31, "positive number"),
+    ("P(ceasefire holds 1 year | settlement within 1 year) > 0.5", 26, "conditional probability relates"),
+    (
+        "P(settlement within 1 year | leader A removed within 1 year if war fought on) > 0.5",
+        29,
+        "conditional probability relates",
+    ),
+    ('lever "a" with credibility 1.5 raises P(settlement within 1 year) by at least 0', 28, "credibility is a"),
+    ("median settlement month between 30 and 20", 40, "upper end 20 is below its lower end 30"),
+    ("P(settlement within 1 year) between 0.5 and 2", 45, "numbers in [0, 1]"),
+    ('effect of lever "a" on P(settlement within 1 year) > 1.5', 54, "change of a probability lies in [-1, 1]"),
+    ("P(settlement on terms accepted by C's public within 1 year) > 0", 35, "a side, A or B"),
+    ("P(leader A removed within 1 year if settled on freeze) > 0", 48, "ids are written in double quotes"),
 ]
 
 
@@ -152,6 +224,19 @@ def _with_claim(query: str, extra: str = "") -> tuple[str, int]:
             "column 21: lever 'more-aid': intensity must lie in (0, 2]",
         ),
         ('median months to take objective "west" > 3', "column 33: unknown objective 'west'"),
+        (
+            'P(leader A removed within 1 year if settled on "nope") > 0',
+            "column 48: unknown terms 'nope' (terms: freeze, status-quo)",
+        ),
+        (
+            'effect of lever "more-aid" on P(settlement within 1 year) > effect of lever "nope" on '
+            "P(settlement within 1 year)",
+            "column 77: unknown lever 'nope'",
+        ),
+        (
+            "P(settlement on terms accepted by B's public within 1 year) > 0",
+            "column 35: terms 'status-quo', 'freeze' carry no poll of B's public (rejected_by.B)",
+        ),
     ],
 )
 def test_scenario_load_reports_claim_file_line_and_column(query: str, message: str) -> None:

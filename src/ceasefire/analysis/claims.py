@@ -1,29 +1,39 @@
 """Which claims hold: each ``[[claims]]`` query evaluated on a run, with its Monte Carlo interval and verdict.
 
-:func:`check_claims` runs the scenario once (or takes that run), plus, when a claim is about
-objectives or about a number of months of war, the war fought on without a deal on the same true
-paths (:func:`war_course`). A claim about levers is checked on the lever study instead
-(:func:`ceasefire.analysis.levers.lever_effects_within`): batches of many parameter samples with
-fewer paths each, every package run on each batch's samples and seeds (common random numbers),
-batches added until every lever's change is within ±3 points (the batches' sizes follow the run's:
-:func:`ceasefire.analysis.levers.study_sizes`), because a lever's effect varies mostly between
-parameter samples. Each query (:mod:`ceasefire.scenario.query`) is estimated from
-the pooled paths; its 95% interval is a cluster bootstrap over the outer parameter samples (the
-paths of a sample are resampled together; a fixed seed), so it carries the uncertainty of the
-parameters as well as the paths' noise. For a lever claim the change is bootstrapped on the
-paired samples. The verdict:
+:func:`check_claims` runs the scenario once (or takes that run), plus the other worlds a claim
+reads (:mod:`ceasefire.analysis.worlds`: the war fought on without a deal, a settlement on given
+terms from the start) on the same true paths. A claim about levers is checked on the lever study
+instead (:func:`ceasefire.analysis.levers.lever_effects_within`): batches of many parameter samples
+with fewer paths each, every package run on each batch's samples and seeds (common random numbers,
+:meth:`ceasefire.analysis.levers.Baselines.runs_with`; a credibility the claim fixes is put in every
+sample's parameters), batches added until every lever's change is within ±3 points (the batches'
+sizes follow the run's: :func:`ceasefire.analysis.levers.study_sizes`), because a lever's effect
+varies mostly between parameter samples. All the operands of a lever claim are read on the study's
+batches joined (:func:`ceasefire.analysis.levers.joined`), with and without the levers on the same
+samples. Each query (:mod:`ceasefire.scenario.query`) is estimated from the pooled paths; its 95%
+interval is a cluster bootstrap over the outer parameter samples (the paths of a sample are
+resampled together; a fixed seed), so it carries the uncertainty of the parameters as well as the
+paths' noise. A lever's effect and a comparison of two quantities are bootstrapped on the paired
+samples. The verdict:
 
 - **supported**: the whole interval satisfies the claim's comparison;
 - **contradicted**: no point of the interval does;
 - **undecided**: the interval straddles the threshold, or the quantity is not defined (e.g. the
   survival of a ceasefire when none was signed).
 
+**By construction.** Every claim is evaluated a second time on the same samples and random numbers
+with the model's dynamics switched off (:func:`ceasefire.analysis.worlds.course` with ``frozen``):
+nobody signs or breaks anything by choice, and the state stays at the start's but for the front and
+the casualties, which move at their calibrated rates. A claim whose decided verdict is the same
+there follows from the inputs alone, and is reported as ``by construction``.
+
 A value never reached within the horizon (no settlement, an objective never taken) counts as
 larger than any number: a median is then "beyond the horizon" when fewer than half the paths
 reach it. Such a value is a month the run does not reach, not a month known to be large: a
 median settlement "beyond" a 6-month horizon decides "> 3 months" but not "> 24 months". A claim
-the horizon cannot decide (a window longer than the horizon, a comparison with a month past it)
-is **undecided**, and its ``reason`` says "beyond the horizon" (:func:`beyond_horizon`).
+the horizon cannot decide (a window longer than the horizon, a comparison with a month past it, a
+difference of two operands one of which lies past it) is **undecided**, and its ``reason`` says
+"beyond the horizon" (:func:`beyond_horizon`).
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,18 +50,17 @@ from numpy.typing import NDArray
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
 from ceasefire.analysis.frames import Tabular
 from ceasefire.analysis.levers import HALF_WIDTH, Baselines, joined, lever_effects_within, study_sizes
-from ceasefire.model.engine import fight_without_deal, per_path
-from ceasefire.run.experiment import RunResult, RunSpec, chunk_size_for, run
-from ceasefire.run.sampling import Seeds
-from ceasefire.scenario.build import params_of, structure_of
-from ceasefire.scenario.query import Quantity, Query, parse_query
-from ceasefire.scenario.schema import SIDES, Scenario
+from ceasefire.analysis.worlds import WarCourse, course, joined_courses, war_course
+from ceasefire.run.experiment import RunResult, RunSpec, run
+from ceasefire.scenario.query import LeverSetting, Operand, Quantity, Query, parse_query
+from ceasefire.scenario.schema import Scenario
 
 __all__ = [
     "BOOTSTRAP",
     "ClaimResult",
     "ClaimsReport",
     "WarCourse",
+    "Worlds",
     "beyond_horizon",
     "check_claims",
     "claim_packages",
@@ -59,23 +68,30 @@ __all__ = [
     "judge",
     "runs_needed",
     "war_course",
+    "worlds_of",
 ]
 
 Array = NDArray[np.float64]
 BOOTSTRAP = 1000
 """Bootstrap resamples of the outer samples for each interval."""
 LEVEL = 0.95
+ACCEPTED = 0.5
+"""Terms a public accepts: fewer than this share of it rejects them (its ``rejected_by`` poll)."""
+DECIDED = ("supported", "contradicted")
+
+Setting = tuple[LeverSetting, ...]
+"""A lever setting, sorted by lever id; ``()`` the run without levers."""
 
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """One claim's verdict."""
+    """One claim's verdict, and its verdict with the model's dynamics switched off."""
 
     id: str
     source: str
     asserts: str
     query: str
-    quantity: str  # the quantity in words
+    quantity: str  # the compared number in words
     estimate: float | None  # None: not defined, or beyond the horizon (see display)
     low: float | None
     high: float | None
@@ -83,6 +99,13 @@ class ClaimResult:
     rule: str
     display: str  # the estimate and interval as text
     reason: str | None = None  # why it is undecided where the run's horizon cannot decide it
+    by_construction: bool = False
+    """The same decided verdict with the model's dynamics switched off: it follows from the inputs."""
+    null_verdict: str = "undecided"
+    null_display: str = ""
+    note: str | None = None
+    operands: list[dict[str, Any]] = field(default_factory=list)
+    """For a comparison of two quantities: each one's estimate and interval."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,133 +129,303 @@ class ClaimsReport(Tabular):
         }
 
 
-@dataclass(frozen=True)
-class WarCourse:
-    """The war fought on without a deal on a run's true paths (per path, ``(n,)`` or ``(n, objectives)``).
+# -- the worlds of one lever setting ------------------------------------------------------------
 
-    ``taken_month[:, j]`` is the number of months of fighting after which objective ``j`` is first
-    fully taken (``inf`` if not within the horizon); ``casualties[side]`` is ``(months + 1, n)``:
-    cumulative casualties after ``t`` months of fighting.
+
+@dataclass
+class Worlds:
+    """What the claims read of one lever setting: its run and the other worlds on its samples, each
+    with the model's dynamics (``frozen=False``) or without (``True``), computed when first asked for.
+
+    ``parts``: where ``run`` is batches joined (the lever study's, :func:`ceasefire.analysis.levers.joined`),
+    the batches themselves: a joined run cannot be simulated again (its batches' seeds differ), so each
+    world is computed batch by batch and joined in the same order.
     """
 
-    taken_month: Array
-    casualties_at_taken: dict[str, Array]
-    casualties: dict[str, Array]
+    run: RunResult
+    courses: dict[tuple[str, bool], WarCourse] = field(default_factory=dict)
+    parts: tuple[RunResult, ...] = ()
+
+    @classmethod
+    def of_batches(cls, runs: Sequence[RunResult]) -> Worlds:
+        """The worlds of batches' runs, read as one run over all their samples."""
+        return cls(joined(runs), parts=tuple(runs) if len(runs) > 1 else ())
+
+    def world(self, key: str, frozen: bool) -> WarCourse:
+        """``war`` or ``settled:ID``; the frozen war also records the run's ceasefires' background survival."""
+        if (key, frozen) not in self.courses:
+            if self.parts:
+                self.courses[key, frozen] = joined_courses([course(r, key, frozen=frozen) for r in self.parts])
+            else:
+                self.courses[key, frozen] = course(self.run, key, frozen=frozen)
+        return self.courses[key, frozen]
 
 
-def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> WarCourse:
-    """Fight ``result``'s samples on its true paths (same seeds) for its horizon, with no deal."""
-    sc, spec = result.scenario, result.spec
-    st = structure_of(sc)
-    seeds = Seeds.from_seed(spec.seed)
-    months, paths = spec.horizon, spec.paths
-    size = chunk_size_for(paths, months, "myopic")
-    taken, at_taken, cumulative = [], [], []
-    for lo in range(0, spec.samples, size):
-        rows = np.arange(lo, min(lo + size, spec.samples))
-        chunk_seeds = [seeds.path_seed(int(c)) for c in result.candidates[rows]]
-        params = params_of(st, per_path({k: v[rows] for k, v in result.parameters.items()}, paths))
-        progress, cum = fight_without_deal(st, params, chunk_seeds, paths, months, levers)
-        n = progress.shape[1]
-        first = np.full((n, st.n_objectives), np.inf)
-        cas_first = {s: np.full((n, st.n_objectives), np.inf) for s in SIDES}
-        for t in range(months + 1):
-            done = (progress[t] >= 1.0) & np.isinf(first)
-            first[done] = t
-            for s in SIDES:
-                cas_first[s] = np.where(done, cum[s][t][:, None], cas_first[s])
-        taken.append(first)
-        at_taken.append(cas_first)
-        cumulative.append({s: cum[s] for s in SIDES})
-    return WarCourse(
-        taken_month=np.concatenate(taken),
-        casualties_at_taken={s: np.concatenate([a[s] for a in at_taken]) for s in SIDES},
-        casualties={s: np.concatenate([c[s] for c in cumulative], axis=1) for s in SIDES},
-    )
+def worlds_of(result: RunResult) -> dict[Setting, Worlds]:
+    """The worlds of a run without levers of its own claims, for :func:`evaluate` (each computed once)."""
+    return {(): Worlds(result)}
+
+
+def _sample_index(result: RunResult) -> NDArray[np.int64]:
+    """Each path's sample; the run's paths are laid out sample by sample, as the worlds' are."""
+    spec = result.spec
+    expected = np.repeat(np.arange(spec.samples, dtype=np.int64), spec.paths)
+    if not np.array_equal(result.outcomes.sample, expected):  # pragma: no cover - the engine's layout
+        raise ValueError("the run's paths are not laid out sample by sample")
+    return expected
+
+
+@dataclass(frozen=True)
+class _Values:
+    """A quantity as per-path numbers, and the statistic that pools them.
+
+    ``stat``: ``mean`` of ``values`` over the ``valid`` paths (a probability is the mean of 0/1);
+    ``quantile`` (level ``q``); ``ratio`` (``sum values * given / sum given``, a conditional
+    probability); ``km`` (a ceasefire's survival or breakdown, Kaplan–Meier on ``cease``).
+    """
+
+    values: Array
+    valid: NDArray[np.bool_]
+    stat: str
+    q: float = 0.5
+    given: Array | None = None
+    cease: tuple[Array, Array, Array] | None = None  # months held, broke, broken by (paths with a ceasefire)
+
+
+def _accepted(
+    q: Quantity, result: RunResult, first_terms: NDArray[np.int64], sample: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Whether each path's first terms are accepted by ``q.accepted_by``'s public (its sample's poll)."""
+    side = str(q.accepted_by)
+    ok = np.zeros(first_terms.shape[0], dtype=bool)
+    for k, term in enumerate(result.terms):
+        rejected = np.asarray(result.parameters[f"terms.{term}.rejected_by.{side}"], dtype=float)
+        ok |= (first_terms == k) & (rejected[sample] < ACCEPTED)
+    return ok
+
+
+def _event(q: Quantity, w: Worlds, frozen: bool) -> Array:
+    """0/1 per path of a settlement or removal event in the run (or its null)."""
+    result = w.run
+    o = result.outcomes
+    if frozen:
+        null = w.world("war", True)
+        first, terms, removal = null.first_settlement, null.first_terms, null.removal_month
+    else:
+        first, terms, removal = o.first_settlement, o.first_terms, o.removal_month
+    months = int(q.months or 0)
+    if q.kind == "settle":
+        hit = (first >= 0) & (first < months)
+        if q.terms:
+            hit &= np.isin(terms, [result.terms.index(t) for t in q.terms])
+        if q.accepted_by:
+            hit &= _accepted(q, result, terms, _sample_index(result))
+        return hit.astype(float)
+    month = removal[str(q.side)]
+    return ((month >= 0) & (month < months)).astype(float)
+
+
+def _path_values(q: Quantity, w: Worlds, frozen: bool) -> _Values:
+    """The quantity ``q`` on every path of the setting ``w`` (with the dynamics, or without)."""
+    result = w.run
+    o = result.outcomes
+    n = o.sample.size
+    everywhere = np.ones(n, dtype=bool)
+    stat = "mean" if q.stat in ("P", "mean") else "quantile"
+    level = 0.5 if q.stat == "median" else q.q
+    if q.given is not None:
+        return _Values(_event(replace(q, given=None), w, frozen), everywhere, "ratio", given=_event(q.given, w, frozen))
+    if q.kind == "settle" or (q.kind == "removed" and q.world is None):
+        return _Values(_event(q, w, frozen), everywhere, "mean")
+    if q.kind == "removed":
+        month = w.world(q.world_key, frozen).removal_month[str(q.side)]
+        return _Values(((month >= 0) & (month < (q.months or 0))).astype(float), everywhere, "mean")
+    if q.kind in ("holds", "broken"):
+        settled = o.first_settlement >= 0
+        months = int(q.months or 0)
+        if frozen:  # the run's own ceasefires at their background breakdown rate alone
+            survival = w.world("war", True).cease_survival
+            if survival is None or months >= survival.shape[0]:
+                return _Values(np.full(n, np.nan), np.zeros(n, dtype=bool), "mean")
+            kept = np.where(settled, survival[months], 0.0)
+            value = kept if q.kind == "holds" else (1.0 - kept if q.side is None else np.zeros(n))
+            return _Values(value, settled, "mean")
+        cease = (o.ceasefire_months.astype(float), o.ceasefire_broke.astype(float), o.ceasefire_broken_by.astype(float))
+        return _Values(np.zeros(n), settled, "km", cease=cease)
+    if q.kind == "settle_month":
+        first = w.world("war", True).first_settlement if frozen else o.first_settlement
+        settle: Array = np.where(first >= 0, first.astype(np.float64), np.inf)
+        return _Values(settle, everywhere, stat, level)
+    if q.kind == "casualties" and q.scope in ("until_settlement", "over_horizon"):
+        if frozen:  # nobody signs: both are the horizon's
+            data = np.asarray(w.world("war", True).casualties[str(q.side)][-1], dtype=np.float64)
+        else:
+            table = o.casualties_to_settlement if q.scope == "until_settlement" else o.casualties_total
+            data = np.asarray(table[str(q.side)], dtype=np.float64)
+        return _Values(data, everywhere, stat, level)
+    war = w.world("war", frozen)
+    objectives = [obj.id for obj in result.scenario.objectives]
+    if q.kind in ("taken", "take_month") or q.scope == "until_objective":
+        j = objectives.index(str(q.objective))
+        if q.kind == "taken":
+            return _Values((war.taken_month[:, j] <= (q.months or 0)).astype(float), everywhere, "mean")
+        if q.kind == "take_month":
+            return _Values(war.taken_month[:, j], everywhere, stat, level)
+        return _Values(war.casualties_at_taken[str(q.side)][:, j], everywhere, stat, level)
+    months = int(q.months or 0)
+    if months > war.casualties[str(q.side)].shape[0] - 1:
+        return _Values(np.full(n, np.nan), np.zeros(n, dtype=bool), stat, level)
+    return _Values(war.casualties[str(q.side)][months], everywhere, stat, level)
 
 
 # -- estimates with cluster-bootstrap weights ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Values:
-    """A quantity as per-path values: a pooled statistic of ``values`` over the paths where ``valid``."""
-
-    values: Array
-    valid: NDArray[np.bool_]
-    stat: str  # "mean" (probabilities are means of 0/1), "quantile"
-    q: float = 0.5
-
-
-def _path_values(q: Quantity, result: RunResult, course: WarCourse | None) -> _Values:
-    o = result.outcomes
-    objectives = [obj.id for obj in result.scenario.objectives]
-    everywhere = np.ones(o.sample.size, dtype=bool)
-    stat = "mean" if q.stat in ("P", "mean") else "quantile"
-    level = 0.5 if q.stat == "median" else q.q
-    if q.kind == "settle":
-        hit = (o.first_settlement >= 0) & (o.first_settlement < (q.months or 0))
-        if q.terms:
-            index = [result.terms.index(t) for t in q.terms]
-            hit &= np.isin(o.first_terms, index)
-        return _Values(hit.astype(float), everywhere, "mean")
-    if q.kind == "removed":
-        month = o.removal_month[str(q.side)]
-        return _Values(((month >= 0) & (month < (q.months or 0))).astype(float), everywhere, "mean")
-    if q.kind == "holds":
-        settled = o.first_settlement >= 0
-        rate = np.where(settled, o.ceasefire_break_rate, 0.0)
-        return _Values(np.where(settled, (1.0 - rate) ** (q.months or 0), 0.0), settled, "mean")
-    if q.kind == "settle_month":
-        settle: Array = np.where(o.first_settlement >= 0, o.first_settlement.astype(np.float64), np.inf)
-        return _Values(settle, everywhere, stat, level)
-    if q.kind == "casualties" and q.scope in ("until_settlement", "over_horizon"):
-        data = o.casualties_to_settlement if q.scope == "until_settlement" else o.casualties_total
-        return _Values(np.asarray(data[str(q.side)], dtype=np.float64), everywhere, stat, level)
-    if course is None:  # pragma: no cover - check_claims computes it whenever a query needs it
-        raise ValueError("this quantity needs the war fought on")
-    if q.kind in ("taken", "take_month") or q.scope == "until_objective":
-        j = objectives.index(str(q.objective))
-        if q.kind == "taken":
-            return _Values((course.taken_month[:, j] <= (q.months or 0)).astype(float), everywhere, "mean")
-        if q.kind == "take_month":
-            return _Values(course.taken_month[:, j], everywhere, stat, level)
-        return _Values(course.casualties_at_taken[str(q.side)][:, j], everywhere, stat, level)
-    months = int(q.months or 0)
-    if months > course.casualties[str(q.side)].shape[0] - 1:
-        return _Values(np.full(o.sample.size, np.nan), np.zeros(o.sample.size, dtype=bool), stat, level)
-    return _Values(course.casualties[str(q.side)][months], everywhere, stat, level)
-
-
-def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array) -> Array:
-    """The statistic under each row of sample weights ``(B, samples)``: ``(B,)``."""
-    w_path = weights[:, sample] * v.valid[None, :]
-    total = w_path.sum(axis=1)
-    out = np.full(weights.shape[0], np.nan)
-    ok = total > 0
-    if v.stat == "mean":
-        values = np.where(v.valid, v.values, 0.0)
-        out[ok] = (w_path[ok] @ values) / total[ok]
-        return out
-    order = np.argsort(np.where(v.valid, v.values, np.inf), kind="stable")
-    sorted_values = v.values[order]
-    for lo in range(0, weights.shape[0], 64):
-        rows = slice(lo, lo + 64)
-        cum = np.cumsum(w_path[rows][:, order], axis=1)
-        target = v.q * total[rows]
-        index = np.array([np.searchsorted(c, t, side="left") for c, t in zip(cum, target, strict=True)])
-        index = np.minimum(index, sorted_values.size - 1)
-        out[rows] = np.where(ok[rows], sorted_values[index], np.nan)
+def _per_sample(x: Array, sample: NDArray[np.int64], samples: int) -> Array:
+    """Sums of ``x`` (``(n,)`` or ``(n, k)``) over each sample's paths: ``(samples,)`` or ``(samples, k)``."""
+    out = np.zeros((samples, *x.shape[1:]))
+    np.add.at(out, sample, x)
     return out
 
 
-def beyond_horizon(q: Quantity, horizon: int) -> str | None:
+def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity | None = None) -> Array:
+    """The statistic under each row of sample weights ``(R, samples)``: ``(R,)``."""
+    samples = weights.shape[1]
+    out = np.full(weights.shape[0], np.nan)
+    if v.stat == "mean":
+        num = weights @ _per_sample(np.where(v.valid, v.values, 0.0), sample, samples)
+        den = weights @ _per_sample(v.valid.astype(float), sample, samples)
+        ok = den > 0
+        out[ok] = num[ok] / den[ok]
+        return out
+    if v.stat == "ratio":
+        given = np.asarray(v.given)
+        num = weights @ _per_sample(v.values * given, sample, samples)
+        den = weights @ _per_sample(given, sample, samples)
+        ok = den > 0
+        out[ok] = num[ok] / den[ok]
+        return out
+    if v.stat == "km":
+        if q is None or v.cease is None:  # pragma: no cover - _path_values gives both
+            raise ValueError("a ceasefire's survival needs its quantity")
+        return _kaplan_meier(v, q, sample, weights)
+    order = np.argsort(np.where(v.valid, v.values, np.inf), kind="stable")
+    sorted_values = v.values[order]
+    sorted_sample, sorted_valid = sample[order], v.valid[order]
+    for lo in range(0, weights.shape[0], 64):
+        rows = slice(lo, lo + 64)
+        w_path = weights[rows][:, sorted_sample] * sorted_valid[None, :]
+        total = w_path.sum(axis=1)
+        cum = np.cumsum(w_path, axis=1)
+        target = v.q * total
+        index = np.array([np.searchsorted(c, t, side="left") for c, t in zip(cum, target, strict=True)])
+        index = np.minimum(index, sorted_values.size - 1)
+        out[rows] = np.where(total > 0, sorted_values[index], np.nan)
+    return out
+
+
+def _kaplan_meier(v: _Values, q: Quantity, sample: NDArray[np.int64], weights: Array) -> Array:
+    """A first ceasefire's survival over ``q.months`` months (``holds``), or its breakdown within them
+    (``broken``, by anyone or by ``q.side``'s choice: the cumulative incidence of that cause), from the
+    run's first ceasefires, those signed late censored at the horizon (Kaplan & Meier 1958)."""
+    months_held, broke_code, by_code = (np.asarray(a) for a in v.cease or ())
+    keep = v.valid
+    held, broke, by, sample = months_held[keep], broke_code[keep] > 0, by_code[keep], sample[keep]
+    months = int(q.months or 0)
+    samples = weights.shape[1]
+    ages = np.arange(months)
+    at_risk = _per_sample((held[:, None] > ages[None, :]).astype(float), sample, samples)
+    ended = broke[:, None] & (held[:, None] == ages[None, :] + 1)
+    events = _per_sample(ended.astype(float), sample, samples)
+    n_k, d_k = weights @ at_risk, weights @ events
+    observed = n_k > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hazard = np.where(observed, d_k / np.where(observed, n_k, 1.0), 0.0)
+    before = np.cumprod(np.concatenate([np.ones((weights.shape[0], 1)), 1.0 - hazard], axis=1), axis=1)
+    # a month nobody was observed at is unknown, unless every ceasefire had broken down before it
+    unknown = np.any(~observed & (before[:, :-1] > 0.0), axis=1)
+    survival = np.where(unknown, np.nan, before[:, -1])
+    if q.kind == "holds":
+        return survival
+    if q.side is None:
+        return 1.0 - survival
+    cause = 1.0 if q.side == "A" else 2.0
+    cause_events = _per_sample((ended & (by[:, None] == cause)).astype(float), sample, samples)
+    incidence = np.where(observed, (weights @ cause_events) / np.where(observed, n_k, 1.0), 0.0)
+    return np.where(unknown, np.nan, np.sum(before[:, :-1] * incidence, axis=1))
+
+
+def _operand_rows(o: Operand, worlds: Mapping[Setting, Worlds], weights: Array, frozen: bool) -> Array:
+    """The operand's number under each row of weights: the quantity, or the levers' change in it."""
+    base = worlds[()]
+    sample = _sample_index(base.run)
+    rows = _estimate(_path_values(o.quantity, base, frozen), sample, weights, o.quantity)
+    if o.levers:
+        changed = worlds[_key(o.levers)]
+        other = _estimate(_path_values(o.quantity, changed, frozen), sample, weights, o.quantity)
+        with np.errstate(invalid="ignore"):
+            rows = o.direction * (other - rows)
+    return rows
+
+
+def _interval(rows: Array) -> tuple[float, float, float]:
+    boot = rows[1:]
+    boot = boot[~np.isnan(boot)]
+    if math.isnan(rows[0]) or boot.size == 0:
+        return float(rows[0]), math.nan, math.nan
+    tail = (1.0 - LEVEL) / 2.0
+    low, high = np.quantile(boot, [tail, 1.0 - tail], method="inverted_cdf")
+    return float(rows[0]), float(low), float(high)
+
+
+def _compared(
+    query: Query, worlds: Mapping[Setting, Worlds], weights: Array, frozen: bool
+) -> tuple[Array, list[Array]]:
+    """The claim's compared number under each row of weights, and each operand's (before its factor)."""
+    each = [_operand_rows(o, worlds, weights, frozen) for o in query.operands]
+    if len(each) == 1:
+        return each[0], each
+    with np.errstate(invalid="ignore"):
+        return each[0] - query.operands[1].factor * each[1], each
+
+
+def evaluate(
+    query: Query,
+    result: RunResult,
+    weights: Array,
+    worlds: Mapping[Setting, Worlds] | None = None,
+    *,
+    frozen: bool = False,
+) -> tuple[float, float, float]:
+    """Point estimate and bootstrap interval of a query's compared number.
+
+    ``weights`` is ``(1 + B, samples)``: the first row all ones (the estimate), then the bootstrap
+    resamples. ``worlds`` maps each lever setting the query names to its :class:`Worlds` (the run
+    ``result`` is the setting without levers; other worlds are computed on it when needed). For a
+    lever's effect the number is ``direction * (changed - base)``; for a comparison of two operands
+    ``left - factor * right``. ``frozen``: with the model's dynamics switched off.
+    """
+    table: dict[Setting, Worlds] = dict(worlds or {})
+    table.setdefault((), Worlds(result))
+    for setting in query.settings():
+        if _key(setting) not in table:
+            raise ValueError(f"the query needs the run with {', '.join(lv.label() for lv in setting)}")
+    rows, _ = _compared(query, table, weights, frozen)
+    return _interval(rows)
+
+
+def beyond_horizon(q: Quantity | Query, horizon: int) -> str | None:
     """Why a run of ``horizon`` months cannot decide quantity ``q`` at all, or ``None`` when it can.
 
-    A window of months (settlement, removal or an objective taken *within* N months, casualties during
-    N months of war) is decided only if the run simulates all N months: a settlement in month 30 is
-    unknown to a 24-month run, not absent.
+    A window of months (settlement, removal or an objective taken *within* N months, a ceasefire
+    holding or broken within N months, casualties during N months of war) is decided only if the run
+    simulates all N months: a settlement in month 30 is unknown to a 24-month run, not absent. For a
+    query: any quantity it reads (each operand's, and a condition's). A ceasefire's survival over more
+    months than the run's is left to its Kaplan–Meier estimate, which is not defined there unless every
+    ceasefire broke down before.
     """
+    if isinstance(q, Query):
+        return next((why for x in q.quantities() if (why := beyond_horizon(x, horizon)) is not None), None)
     months = q.months or 0
     windowed = q.kind in ("settle", "removed", "taken") or (q.kind == "casualties" and q.scope == "during_war")
     if windowed and months > horizon:
@@ -240,39 +433,59 @@ def beyond_horizon(q: Quantity, horizon: int) -> str | None:
     return None
 
 
-def _holds(query: Query, x: float, horizon: int | None) -> bool | None:
-    """Whether the claim's comparison holds at ``x``; ``None`` when ``x`` does not decide it.
+def _compare(query: Query, x: float, op: str, t: float, horizon: int | None) -> bool | None:
+    """Whether ``x op t`` holds; ``None`` when ``x`` does not decide it.
 
     ``+inf`` is a month never reached within the horizon (a settlement or an objective after it): for the
     months of a settlement it stands for some month >= ``horizon``, for the months to take an objective for
     some month > ``horizon``; the comparison is decided only if it holds for all such months or for none.
-    Any other infinity (a lever's change, casualties until an objective never taken) decides nothing.
+    Any other infinity (a lever's change, a difference of two operands, casualties until an objective
+    never taken) decides nothing.
     """
     if math.isnan(x):
         return None
     if not math.isinf(x):
-        return query.holds(x)
+        return {"<": x < t, "<=": x <= t, ">": x > t, ">=": x >= t}[op]
     kind = query.quantity.kind
-    if horizon is None or x < 0 or query.is_lever or kind not in ("settle_month", "take_month"):
+    if horizon is None or x < 0 or query.is_lever or query.is_comparison or kind not in ("settle_month", "take_month"):
         return None
     a, strict = float(horizon), kind == "take_month"  # the months possible: [a, inf), or (a, inf) if strict
-    t = query.threshold
     above_all = {">": a > t or (strict and a >= t), ">=": a >= t}
     below_none = {"<": a >= t, "<=": a > t or (strict and a >= t)}
-    if query.op in above_all:
-        return True if above_all[query.op] else None
-    return False if below_none[query.op] else None
+    if op in above_all:
+        return True if above_all[op] else None
+    return False if below_none[op] else None
+
+
+def _holds(query: Query, x: float, horizon: int | None) -> bool | None:
+    """Whether the claim's comparison holds at ``x``; ``None`` when ``x`` does not decide it (:func:`_compare`)."""
+    if query.op != "between":
+        return _compare(query, x, query.op, query.threshold, horizon)
+    high = float(query.high if query.high is not None else math.inf)
+    above, below = _compare(query, x, ">=", query.threshold, horizon), _compare(query, x, "<=", high, horizon)
+    if above is False or below is False:
+        return False
+    return True if above is True and below is True else None
 
 
 def _verdict(query: Query, estimate: float, low: float, high: float, horizon: int | None = None) -> str:
-    """supported, contradicted or undecided: by the interval's ends (see :func:`_holds`)."""
-    if horizon is not None and beyond_horizon(query.quantity, horizon):
+    """supported, contradicted or undecided: by the interval's ends (see :func:`_holds`).
+
+    A range (``between``) is contradicted when the whole interval lies on one side of it; the
+    interval covering the range and more is undecided.
+    """
+    if horizon is not None and beyond_horizon(query, horizon):
         return "undecided"
     if math.isnan(estimate):
         return "undecided"
     at_low, at_high = _holds(query, low, horizon), _holds(query, high, horizon)
     if at_low is True and at_high is True:
         return "supported"
+    if query.op == "between":
+        top = float(query.high if query.high is not None else math.inf)
+        below = _compare(query, high, "<", query.threshold, horizon)
+        above = _compare(query, low, ">", top, horizon)
+        return "contradicted" if below is True or above is True else "undecided"
     if at_low is False and at_high is False:
         return "contradicted"
     return "undecided"
@@ -282,19 +495,32 @@ judge = _verdict
 """The verdict rule, public for the dashboard's previews: ``judge(query, estimate, low, high, horizon)``."""
 
 
-def _reason(query: Query, estimate: float, low: float, high: float, horizon: int) -> str | None:
-    """Why a claim is undecided for want of months, if it is: the window or the infinite ends."""
-    why = beyond_horizon(query.quantity, horizon)
+def _reason(
+    query: Query, estimate: float, low: float, high: float, horizon: int, operands: Sequence[float] = ()
+) -> str | None:
+    """Why a claim is undecided for want of months, if it is: the window, the infinite ends (the
+    compared number's or, for a comparison of two quantities, an operand's ``operands``), or a
+    ceasefire followed for longer than the run."""
+    why = beyond_horizon(query, horizon)
     if why is not None:
         return why
     ends = [_holds(query, x, horizon) for x in (low, high)]
-    if any(math.isinf(x) for x in (estimate, low, high)) and None in ends:
+    values = (estimate, low, high, *operands)
+    if any(math.isinf(x) for x in values) and (None in ends or math.isnan(estimate)):
         return f"beyond the horizon: the value lies past month {horizon}, which the run does not reach"
+    longest = max((x.months or 0 for x in query.quantities() if x.kind in ("holds", "broken")), default=0)
+    if longest > horizon and any(math.isnan(x) for x in (estimate, low, high)):
+        return f"beyond the horizon: a ceasefire followed for {longest} months, {horizon} simulated"
     return None
 
 
 def _rule(query: Query) -> str:
-    what = "change" if query.is_lever else "estimate"
+    what = "difference" if query.is_comparison else "change" if query.is_lever else "estimate"
+    if query.op == "between":
+        return (
+            f"{what} in [{query.threshold:g}, {query.high:g}]: supported if the whole {LEVEL:.0%} interval lies "
+            f"in the range, contradicted if none of it does, else undecided"
+        )
     inside = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}[query.op]
     return (
         f"{what} {query.op} {query.threshold:g}: supported if the whole {LEVEL:.0%} interval lies {inside} "
@@ -316,75 +542,78 @@ def _show(x: float, months: bool, horizon: int | None = None) -> str:
     return f"{x:.3f}"
 
 
+def _shown(estimate: float, low: float, high: float, months: bool, horizon: int | None = None) -> str:
+    return f"{_show(estimate, months, horizon)} [{_show(low, months, horizon)}, {_show(high, months, horizon)}]"
+
+
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def evaluate(
-    query: Query,
-    base: RunResult,
-    changed: RunResult | None,
-    course: WarCourse | None,
-    changed_course: WarCourse | None,
-    weights: Array,
-) -> tuple[float, float, float]:
-    """Point estimate and bootstrap interval of a query's compared number.
-
-    ``weights`` is ``(1 + B, samples)``: the first row all ones (the estimate), then the bootstrap
-    resamples. For a lever claim the number is ``direction * (changed - base)``.
-    """
-    sample = base.outcomes.sample
-    est = _estimate(_path_values(query.quantity, base, course), sample, weights)
-    if query.is_lever:
-        if changed is None:  # pragma: no cover - check_claims runs every lever setting
-            raise ValueError("a lever claim needs the run with its levers")
-        other = _estimate(_path_values(query.quantity, changed, changed_course), changed.outcomes.sample, weights)
-        with np.errstate(invalid="ignore"):
-            est = query.direction * (other - est)
-    boot = est[1:]
-    boot = boot[~np.isnan(boot)]
-    if math.isnan(est[0]) or boot.size == 0:
-        return float(est[0]), math.nan, math.nan
-    tail = (1.0 - LEVEL) / 2.0
-    low, high = np.quantile(boot, [tail, 1.0 - tail], method="inverted_cdf")
-    return float(est[0]), float(low), float(high)
+def _bootstrap_weights(samples: int, seed: int, resamples: int) -> Array:
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC1A1]))
+    boot = rng.multinomial(samples, np.full(samples, 1.0 / samples), size=resamples).astype(float)
+    return np.concatenate([np.ones((1, samples)), boot])
 
 
-def runs_needed(scenario: Scenario) -> int:
-    """Runs of the scenario's size that :func:`check_claims` keeps at once: the baseline, one per lever setting
-    its claims name, and the war fought on (about one more) where a claim needs it."""
-    queries = [parse_query(c.query) for c in scenario.claims]
-    settings = {tuple(sorted(q.levers)) for q in queries if q.is_lever}
-    course = any(q.quantity.needs_war_course for q in queries)
-    return 1 + len(settings) + (1 + len(settings)) * course
+def _key(setting: Sequence[LeverSetting]) -> Setting:
+    return tuple(sorted(setting, key=lambda lv: lv.id))
 
 
-def _key(q: Query) -> tuple[tuple[str, float], ...]:
-    return tuple(sorted(q.levers))
+def _package(setting: Setting) -> dict[str, float]:
+    return {lv.id: lv.intensity for lv in setting}
+
+
+def _credibility(setting: Setting) -> dict[str, float]:
+    return {lv.id: float(lv.credibility) for lv in setting if lv.credibility is not None}
+
+
+def _settings(queries: Sequence[Query]) -> list[Setting]:
+    """The lever settings the queries name, each once, in a fixed order."""
+    keys = {_key(setting) for q in queries for setting in q.settings()}
+
+    def order(k: Setting) -> list[tuple[str, float, float]]:
+        return [(lv.id, lv.intensity, -1.0 if lv.credibility is None else lv.credibility) for lv in k]
+
+    return sorted(keys, key=order)
 
 
 def claim_packages(scenario: Scenario) -> list[dict[str, float]]:
-    """The lever packages the scenario's claims name, each once (for the lever study)."""
-    keys = sorted({_key(parse_query(c.query)) for c in scenario.claims} - {()})
-    return [dict(k) for k in keys]
+    """The lever packages the scenario's claims name, each once, for the lever study (whose stopping rule
+    counts them): those at the scenario's own credibility. A setting whose claim fixes a credibility
+    (``with credibility C``) is run on the study's batches once the study stands
+    (:meth:`ceasefire.analysis.levers.Baselines.runs_with` with ``credibility``)."""
+    settings = _settings([parse_query(c.query) for c in scenario.claims])
+    packages = [tuple(sorted(_package(k).items())) for k in settings if not _credibility(k)]
+    return [dict(p) for p in sorted(set(packages))]
 
 
-def _joined_course(parts: Sequence[WarCourse]) -> WarCourse:
-    return WarCourse(
-        taken_month=np.concatenate([p.taken_month for p in parts]),
-        casualties_at_taken={s: np.concatenate([p.casualties_at_taken[s] for p in parts]) for s in SIDES},
-        casualties={s: np.concatenate([p.casualties[s] for p in parts], axis=1) for s in SIDES},
-    )
+def _world_count(queries: Sequence[Query]) -> int:
+    """Worlds besides the run the queries read, with and without the dynamics, and the null war."""
+    keys = {x.world_key for q in queries for x in q.quantities()} - {"run"}
+    return 2 * len(keys - {"war"}) + 2 if queries else 0
+
+
+def runs_needed(scenario: Scenario) -> int:
+    """Runs of the scenario's size that :func:`check_claims` keeps at once, about: the baseline and the
+    worlds its claims read on it (a world about as large as a run), and the lever study (batches of up to
+    five times the samples with a quarter of the paths, :func:`ceasefire.analysis.levers.study_sizes`)
+    with and without each lever setting its claims name, and their worlds."""
+    queries = [parse_query(c.query) for c in scenario.claims]
+    plain = [q for q in queries if not q.is_lever]
+    lever = [q for q in queries if q.is_lever]
+    total = 1 + _world_count(plain)
+    if lever:
+        total += math.ceil(5 / 4 * (1 + len(_settings(lever))) * (1 + _world_count(lever)))
+    return total
 
 
 @dataclass(frozen=True)
-class _LeverRuns:
-    """The lever study's batches joined for the lever claims: without levers, with each package, the
-    war fought on where a claim needs it, and the bootstrap weights over the batches' samples."""
+class _LeverWorlds:
+    """The lever study's batches joined for the lever claims: the worlds without levers and with each
+    setting, on the same samples, and the bootstrap weights over the batches' samples."""
 
-    base: RunResult
-    runs: dict[tuple[tuple[str, float], ...], RunResult]
-    courses: dict[tuple[tuple[str, float], ...], WarCourse]
+    worlds: dict[Setting, Worlds]
     weights: Array
     sizes: dict[str, int]
 
@@ -392,26 +621,18 @@ class _LeverRuns:
     def of(
         cls,
         study: Baselines,
-        keys: Sequence[tuple[tuple[str, float], ...]],
-        course_keys: set[tuple[tuple[str, float], ...]],
+        settings: Sequence[Setting],
         seed: int,
         resamples: int,
         report: Callable[[str], Callable[[int, int], None] | None],
-    ) -> _LeverRuns:
-        runs = {k: joined(study.runs_with(dict(k), report(" + ".join(f"{lv}={x:g}" for lv, x in k)))) for k in keys}
-        courses = {}
-        for k in course_keys:
-            per_batch = study.runs_with(dict(k)) if k else list(study.runs)
-            courses[k] = _joined_course([war_course(r, dict(k)) for r in per_batch])
-        base = joined(study.runs)
+    ) -> _LeverWorlds:
+        worlds: dict[Setting, Worlds] = {(): Worlds.of_batches(study.runs)}
+        for k in settings:
+            label = " + ".join(lv.label() for lv in k)
+            runs = study.runs_with(_package(k), report(label), credibility=_credibility(k) or None)
+            worlds[k] = Worlds.of_batches(runs)
         sizes = {"lever_samples": study.samples, "lever_paths": study.spec.paths, "lever_batches": len(study.runs)}
-        return cls(base, runs, courses, _bootstrap_weights(study.samples, seed, resamples), sizes)
-
-
-def _bootstrap_weights(samples: int, seed: int, resamples: int) -> Array:
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xC1A1]))
-    boot = rng.multinomial(samples, np.full(samples, 1.0 / samples), size=resamples).astype(float)
-    return np.concatenate([np.ones((1, samples)), boot])
+        return cls(worlds, _bootstrap_weights(study.samples, seed, resamples), sizes)
 
 
 def check_claims(
@@ -438,13 +659,16 @@ def check_claims(
 
     A claim about levers is checked on the lever study
     (:func:`ceasefire.analysis.levers.lever_effects_within`: every lever of the scenario at
-    intensity 1 and every package the claims name, on batches of ``lever_batch_samples`` x
-    ``lever_paths`` added until each change's 95% interval is within ``lever_half_width``, up to
-    ``lever_max_samples``; by default :func:`ceasefire.analysis.levers.study_sizes` of this run's
-    sizes): a lever's effect varies mostly between parameter samples, so many
-    samples decide it better than the headline run's paths, and the report's levers section shows
-    the same numbers. ``lever_study``, those batches already run (with the claims' packages among
-    its ``packages``), is used instead of running them again.
+    intensity 1 and every package the claims name, :func:`claim_packages`, on batches of
+    ``lever_batch_samples`` x ``lever_paths`` added until each change's 95% interval is within
+    ``lever_half_width``, up to ``lever_max_samples``; by default
+    :func:`ceasefire.analysis.levers.study_sizes` of this run's sizes): a lever's effect varies
+    mostly between parameter samples, so many samples decide it better than the headline run's
+    paths, and the report's levers section shows the same numbers. Every operand of such a claim is
+    read on the study's batches joined, with the study's bootstrap weights; a setting that fixes a
+    lever's credibility is run on the batches with that credibility. ``lever_study``, those batches
+    already run (with the claims' packages among its ``packages``), is used instead of running them
+    again.
     """
     start = time.perf_counter()
     spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
@@ -462,13 +686,11 @@ def check_claims(
             f"(claims: {spec.samples} x {spec.paths}, seed {spec.seed}, horizon {spec.horizon}; "
             f"base: {base.spec.samples} x {base.spec.paths}, seed {base.spec.seed}, horizon {base.spec.horizon})"
         )
-    courses: dict[tuple[tuple[str, float], ...], WarCourse] = {}
-    if any(q.quantity.needs_war_course and not q.is_lever for _, q in queries):
-        courses[()] = war_course(base, {})
+    worlds: dict[Setting, Worlds] = {(): Worlds(base)}
     weights = _bootstrap_weights(spec.samples, spec.seed, resamples)
-    keys = sorted({_key(q) for _, q in queries if q.is_lever})
-    lever: _LeverRuns | None = None
-    if keys:
+    settings = _settings([q for _, q in queries])
+    lever: _LeverWorlds | None = None
+    if settings:
         if lever_study is None:
             batch, per, most = study_sizes(spec.samples, spec.paths)
             _, lever_study = lever_effects_within(
@@ -479,38 +701,62 @@ def check_claims(
                 max_samples=lever_max_samples or most,
                 seed=spec.seed,
                 horizon=spec.horizon,
-                packages=[dict(k) for k in keys],
+                packages=claim_packages(scenario),
                 progress=progress,
             )
         elif lever_study.scenario != scenario or lever_study.spec.horizon != spec.horizon:
             raise ValueError("lever_study must be batches of runs of the same scenario and horizon")
-        course_keys = {k for _, q in queries if q.is_lever and q.quantity.needs_war_course for k in ((), _key(q))}
-        lever = _LeverRuns.of(lever_study, keys, course_keys, spec.seed, resamples, report)
+        lever = _LeverWorlds.of(lever_study, settings, spec.seed, resamples, report)
 
+    h = spec.horizon
     results = []
     for claim, q in queries:
-        key = _key(q)
-        if q.is_lever and lever is not None:  # every lever claim's key is among those run
-            estimate, low, high = evaluate(
-                q, lever.base, lever.runs[key], lever.courses.get(()), lever.courses.get(key), lever.weights
-            )
-        else:
-            estimate, low, high = evaluate(q, base, None, courses.get(()), None, weights)
-        verdict = _verdict(q, estimate, low, high, spec.horizon)
-        reason = _reason(q, estimate, low, high, spec.horizon) if verdict == "undecided" else None
-        months = q.quantity.kind in ("settle_month", "take_month")
-        h = spec.horizon
-        shown = f"{_show(estimate, months, h)} [{_show(low, months, h)}, {_show(high, months, h)}]"
-        if beyond_horizon(q.quantity, h):  # what was estimated is another quantity (a shorter window)
-            shown = f"n/a ({beyond_horizon(q.quantity, h)})"
+        # a lever claim reads every operand on the study's samples, with and without its levers
+        table, w = (lever.worlds, lever.weights) if q.is_lever and lever is not None else (worlds, weights)
+        rows, each = _compared(q, table, w, frozen=False)
+        estimate, low, high = _interval(rows)
+        null_rows, null_each = _compared(q, table, w, frozen=True)
+        n_est, n_low, n_high = _interval(null_rows)
+        months = q.quantity.unit == "months"
+        beyond = beyond_horizon(q, h)
+        ends: list[float] = []
+        operands = []
+        if q.is_comparison:
+            for o, r, r0 in zip(q.operands, each, null_each, strict=True):
+                e, lo, hi = _interval(r)
+                e0, lo0, hi0 = _interval(r0)
+                ends += [e, lo, hi]
+                operands.append(
+                    {
+                        "quantity": replace(o, factor=1.0).describe(),
+                        "factor": o.factor,
+                        "estimate": None if beyond else _finite(e),
+                        "low": None if beyond else _finite(lo),
+                        "high": None if beyond else _finite(hi),
+                        "display": "n/a" if beyond else _shown(e, lo, hi, months, h),
+                        "null_display": "n/a" if beyond else _shown(e0, lo0, hi0, months, h),
+                    }
+                )
+        verdict = _verdict(q, estimate, low, high, h)
+        null_verdict = _verdict(q, n_est, n_low, n_high, h)
+        reason = _reason(q, estimate, low, high, h, ends) if verdict == "undecided" else None
+        shown = _shown(estimate, low, high, months, h)
+        if q.is_comparison:
+            factor = q.operands[1].factor
+            times = "" if factor == 1.0 else f"{factor:g} x "
+            shown = f"{operands[0]['display']} vs {times}{operands[1]['display']}; difference {shown}"
+        null_shown = _shown(n_est, n_low, n_high, months, h)
+        if beyond:  # what was estimated is another quantity (a shorter window)
+            shown, null_shown = f"n/a ({beyond})", "n/a"
             estimate = low = high = math.nan
+        what = " - ".join(o.describe() for o in q.operands)
         results.append(
             ClaimResult(
                 id=claim.id,
                 source=claim.source,
                 asserts=claim.asserts,
                 query=claim.query,
-                quantity=("change in " if q.is_lever else "") + q.quantity.describe(),
+                quantity=what,
                 estimate=_finite(estimate),
                 low=_finite(low),
                 high=_finite(high),
@@ -518,6 +764,11 @@ def check_claims(
                 rule=_rule(q),
                 display=shown,
                 reason=reason,
+                by_construction=verdict in DECIDED and null_verdict == verdict,
+                null_verdict=null_verdict,
+                null_display=null_shown,
+                note=claim.note,
+                operands=operands,
             )
         )
     return ClaimsReport(
@@ -530,7 +781,7 @@ def check_claims(
             "paths": spec.paths,
             "horizon": spec.horizon,
             "seed": spec.seed,
-            "runs": 1 + len(keys),  # the run without levers, then one setting per lever package
+            "runs": 1 + len(settings),  # the run without levers, then one per lever setting
             "bootstrap": resamples,
             **(lever.sizes if lever is not None else {}),
         },
@@ -538,8 +789,15 @@ def check_claims(
 
 
 def claims_table(report: ClaimsReport) -> Sequence[dict[str, Any]]:
-    """Rows for a table: id, source, quantity, estimate [interval], verdict."""
+    """Rows for a table: id, source, quantity, estimate [interval], verdict, by construction."""
     return [
-        {"id": c.id, "source": c.source, "quantity": c.quantity, "estimate": c.display, "verdict": c.verdict}
+        {
+            "id": c.id,
+            "source": c.source,
+            "quantity": c.quantity,
+            "estimate": c.display,
+            "verdict": c.verdict,
+            "by construction": "yes" if c.by_construction else "",
+        }
         for c in report.claims
     ]

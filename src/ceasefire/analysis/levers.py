@@ -378,6 +378,16 @@ def _setting_key(s: Setting) -> tuple[tuple[tuple[str, float], ...], bool]:
     return tuple(sorted((k, float(v)) for k, v in s.intensities.items() if v)), s.certain
 
 
+def _with_credibility(result: RunResult, credibility: Mapping[str, float]) -> RunResult:
+    """``result`` with each lever's credibility in ``credibility`` put in every sample's parameters."""
+    if not credibility:
+        return result
+    values = dict(result.parameters)
+    for lv, value in credibility.items():
+        values[f"levers.{lv}.credibility"] = np.full(result.spec.samples, float(value))
+    return replace(result, parameters=values)
+
+
 @dataclass(frozen=True)
 class Baselines:
     """Runs without levers, each a batch of outer samples with its own seed, on which lever packages
@@ -435,10 +445,21 @@ class Baselines:
         """A parameter's values, per sample, all batches."""
         return np.concatenate([np.asarray(r.parameters[name], dtype=float) for r in self.runs])
 
-    def runs_with(self, levers: Mapping[str, float], progress: Progress | None = None) -> list[RunResult]:
+    def runs_with(
+        self,
+        levers: Mapping[str, float],
+        progress: Progress | None = None,
+        credibility: Mapping[str, float] | None = None,
+    ) -> list[RunResult]:
         """Each batch run again with ``levers`` (``run(..., samples_of=batch)``: the same samples and
-        seeds), for the per-path outcomes; remembered, and their tallies stand for the package's."""
-        key = _setting_key(Setting(levers))
+        seeds), for the per-path outcomes; remembered, and their tallies stand for the package's.
+
+        ``credibility`` (by lever id) fixes those levers' credibility in every sample's parameters
+        instead of the scenario's draw (a claim's ``with credibility C``); such runs are remembered
+        apart, and their tallies do not stand for the package's.
+        """
+        fixed = tuple(sorted((k, float(v)) for k, v in (credibility or {}).items()))
+        key: Any = _setting_key(Setting(levers)) if not fixed else (_setting_key(Setting(levers)), fixed)
         out = []
         total = sum(r.spec.samples for i, r in enumerate(self.runs) if (i, key) not in self._runs)
         done = 0
@@ -449,9 +470,12 @@ class Baselines:
                     if progress is not None:
                         progress(before + d, total)
 
-                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=dict(key[0])), progress=step,
-                                           samples_of=r)  # fmt: skip
-                self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
+                earlier = _with_credibility(r, dict(fixed))
+                intensities = dict(_setting_key(Setting(levers))[0])
+                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=intensities), progress=step,
+                                           samples_of=earlier)  # fmt: skip
+                if not fixed:
+                    self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
                 done += r.spec.samples
             out.append(self._runs[(i, key)])
         return out

@@ -188,18 +188,30 @@ def print_claims(report: Any) -> None:
     colour = {"supported": "green", "contradicted": "red", "undecided": "yellow"}
     table = narrow_table()
     id_column(table, "claim, source")
-    text_column(table, "quantity")
+    text_column(table, "quantity, claimed")
     text_column(table, "estimate [95%]", justify="right")
-    text_column(table, "claimed")
-    id_column(table, "verdict")
+    text_column(table, "verdict (without dynamics)")
     for c in report.claims:
         claimed = c.rule.split(":")[0].removeprefix("estimate ")
         who = Text(c.id)
         who.append("\n" + c.source, style="dim")
-        verdict = f"{c.verdict} — beyond the horizon" if getattr(c, "reason", None) else c.verdict
-        table.add_row(who, c.quantity, c.display, claimed, Text(verdict, style=colour[c.verdict]))
+        verdict = Text(c.verdict, style=colour[c.verdict])
+        if getattr(c, "reason", None):
+            verdict.append(" — beyond the horizon", style=colour[c.verdict])
+        # the verdict with the model's dynamics switched off, under it: by construction where the same
+        verdict.append(f"\nwithout dynamics: {c.null_display}, {c.null_verdict}", style="dim")
+        if c.by_construction:
+            verdict.append("\nby construction", style="bold")
+        what = Text(c.quantity)
+        what.append(f"\nclaimed: {claimed}", style="bold")
+        table.add_row(who, what, c.display, verdict)
     if report.claims:
         print_fitted(out, table)
+        flagged = [c.id for c in report.claims if c.by_construction]
+        out.print(
+            f"{len(flagged)} of {len(report.claims)} verdicts are the same with the model's dynamics switched off "
+            "(by construction: they follow from the inputs)" + (f": {', '.join(flagged)}" if flagged else "")
+        )
     if report.inconsistencies:
         checks = narrow_table("Consistency of the sources' figures")
         id_column(checks, "check")

@@ -772,10 +772,15 @@ def claims_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
                 f'<span class="{esc(c["verdict"])}" data-claim="{esc(c["id"])}">{esc(c["verdict"])}</span>'
                 f'<br><span class="small">{esc(c["rule"])}</span>'
             ),
+            Raw(
+                ("<strong>by construction</strong><br>" if c.get("by_construction") else "")
+                + f'<span class="small">{esc(c.get("null_display", ""))}: {esc(c.get("null_verdict", ""))}</span>'
+            ),
         )
         for c in claims
     ]
     counts = {v: sum(1 for c in claims if c["verdict"] == v) for v in ("supported", "contradicted", "undecided")}
+    flagged = sum(1 for c in claims if c.get("by_construction"))
     sizes = data.get("sizes", {})
     ref = data.get("reference")
     on = (
@@ -796,11 +801,25 @@ def claims_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
         f"<p>{len(claims)} claims: {counts['supported']} supported, {counts['contradicted']} contradicted, "
         f"{counts['undecided']} undecided. Checked {on}; {levers}. Estimates with a 95% cluster-bootstrap "
         "interval over the parameter samples; undecided when the interval straddles the threshold. "
-        "<code>ceasefire claims</code> at the same sizes gives the same verdicts.</p>"
+        "<code>ceasefire claims</code> at the same sizes gives the same verdicts. "
+        f"{flagged} verdicts are the same with the model's dynamics switched off (nobody signs or breaks "
+        "anything by choice, the state stays at the start's, the front and the casualties move at their "
+        "calibrated rates): they are <strong>by construction</strong>, following from the inputs alone.</p>"
     ]
     if rows:
         parts.append(
-            table_html(["claim", "source", "what the source asserts", "query", "estimate [95%]", "verdict"], rows)
+            table_html(
+                [
+                    "claim",
+                    "source",
+                    "what the source asserts",
+                    "query",
+                    "estimate [95%]",
+                    "verdict",
+                    "without the dynamics",
+                ],
+                rows,
+            )
         )
     else:
         parts.append("<p>The scenario states no claims.</p>")

@@ -1,26 +1,35 @@
 """The claims query language: a checkable statement about a scenario's outputs.
 
 A claim's ``query`` is parsed with a real grammar (:data:`GRAMMAR`, an LALR parser built by
-``lark``); nothing is ever evaluated as Python. Two forms::
+``lark``); nothing is ever evaluated as Python. Four forms::
 
-    QUANTITY  CMP  NUMBER
-    lever "ID" [at X] [and "ID" [at X] ...]  raises|lowers  QUANTITY  by at least|at most  NUMBER
+    OPERAND  CMP  NUMBER
+    OPERAND  CMP  [NUMBER *] OPERAND
+    OPERAND  between  NUMBER  and  NUMBER
+    lever "ID" [at X] [with credibility C] [and "ID" ...]  raises|lowers  QUANTITY  by at least|at most  NUMBER
 
-``CMP`` is one of ``<  <=  >  >=``. Quantities:
+``CMP`` is one of ``<  <=  >  >=``. An ``OPERAND`` is a quantity, or a lever's effect on one:
+``effect of lever "ID" [at X] [with credibility C] [and ...] on QUANTITY`` (with the levers minus
+without, on the same samples). Quantities:
 
-=============================================================  =====================================
-``P(settlement within 12 months)``                              first settlement in months 0 .. 11
-``P(settlement on "freeze", "freeze-guarantees" within 2 years)``  ... on one of these terms
-``P(leader A removed within 24 months)``                        the incumbent of side A loses office
-``P(ceasefire holds 2 years)``                                  a first ceasefire still holds after 24 months
-``P(objective "rest-of-donetsk" taken within 12 months)``       in the war fought on without a deal
-``median settlement month``                                     (also ``mean``, ``quantile(0.9)``)
-``median casualties of A until settlement``                     to the first settlement (or the horizon)
-``mean casualties of B over horizon``                           over the whole horizon
-``median casualties of A during 12 months of war``              in the war fought on, first 12 months
-``median casualties of A until objective "rest-of-donetsk" taken``  in the war fought on
-``median months to take objective "rest-of-donetsk"``           in the war fought on
-=============================================================  =====================================
+===========================================================================  ==========================================
+``P(settlement within 12 months)``                                            first settlement in months 0 .. 11
+``P(settlement on "freeze", "freeze-guarantees" within 2 years)``             ... on one of these terms
+``P(settlement on terms accepted by B's public within 2 years)``              ... on terms under half of B reject
+``P(settlement on "x" within 5 years | settlement within 5 years)``           a conditional probability
+``P(leader A removed within 24 months)``                                      the incumbent of side A loses office
+``P(leader A removed within 24 months if war fought on)``                     ... in the war fought on without a deal
+``P(leader A removed within 24 months if settled on "freeze")``               ... if both sign "freeze" from month 0
+``P(ceasefire holds 2 years)``                                                a first ceasefire still holds 24 months on
+``P(ceasefire broken by A within 3 years)``                                   ... broken by A's choice within 36 months
+``P(objective "rest-of-donetsk" taken within 12 months)``                     in the war fought on without a deal
+``median settlement month``                                                   (also ``mean``, ``quantile(0.9)``)
+``median casualties of A until settlement``                                   to the first settlement (or the horizon)
+``mean casualties of B over horizon``                                         over the whole horizon
+``median casualties of A during 12 months of war``                            in the war fought on, first 12 months
+``median casualties of A until objective "rest-of-donetsk" taken``            in the war fought on
+``median months to take objective "rest-of-donetsk"``                         in the war fought on
+===========================================================================  ==========================================
 
 Durations are ``N months`` or ``N years`` (whole months in the end). A value that is never
 reached within the horizon (no settlement, objective never taken) counts as larger than any
@@ -38,29 +47,52 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-__all__ = ["GRAMMAR", "MAX_QUERY_LENGTH", "Quantity", "Query", "QueryError", "excerpt", "parse_query"]
+__all__ = [
+    "GRAMMAR",
+    "MAX_QUERY_LENGTH",
+    "LeverSetting",
+    "Operand",
+    "Quantity",
+    "Query",
+    "QueryError",
+    "excerpt",
+    "parse_query",
+]
 
 MAX_QUERY_LENGTH = 1_000
 """Longest query, in characters (the longest of the flagship's is under 150)."""
 
 GRAMMAR = r"""
 ?start: claim
-?claim: comparison | lever_claim
+?claim: comparison | versus | range_claim | lever_claim
 
-comparison: quantity CMP number
+comparison: operand CMP number
+versus: operand CMP scale? operand
+scale: number "*"
+range_claim: operand _BETWEEN number _AND number
 lever_claim: _LEVER lever_item (_AND lever_item)* DIRECTION quantity _BY bound number
-lever_item: STRING (_AT number)?
 bound: _AT _LEAST   -> at_least
      | _AT _MOST    -> at_most
 DIRECTION: "raises" | "lowers"
 
+operand: quantity
+       | "effect" "of" _LEVER lever_item (_AND lever_item)* "on" quantity   -> effect
+lever_item: STRING (_AT number)? credibility?
+credibility: "with" "credibility" number
+
 ?quantity: probability | statistic
-probability: "P" "(" event ")"
-?event: "settlement" terms? within                  -> settle_event
-      | "leader" SIDE "removed" within              -> removed_event
-      | "ceasefire" "holds" duration                -> holds_event
-      | "objective" STRING "taken" within           -> taken_event
-terms: "on" STRING ("," STRING)*
+probability: "P" "(" event given? ")"
+given: BAR event
+?event: "settlement" settle_terms? within               -> settle_event
+      | "leader" SIDE "removed" within world?           -> removed_event
+      | "ceasefire" "holds" duration                    -> holds_event
+      | "ceasefire" "broken" broken_by? within          -> broken_event
+      | "objective" STRING "taken" within               -> taken_event
+settle_terms: "on" STRING ("," STRING)*                 -> terms
+            | "on" "terms" "accepted" _BY SIDE "'s" "public"  -> accepted
+broken_by: _BY SIDE
+world: "if" "war" "fought" "on"                         -> fought_on
+     | "if" "settled" "on" STRING                       -> settled_on
 within: "within" duration
 duration: number unit
 unit: "months" -> months
@@ -83,6 +115,7 @@ scope: "until" "settlement"                          -> until_settlement
 number: NUMBER
 SIDE: "A" | "B"
 CMP: "<=" | ">=" | "<" | ">"
+BAR: "|"
 NUMBER: /[0-9][0-9_]*(\.[0-9]+)?([eE][+-]?[0-9]+)?/
 STRING: /"[^"\n]*"/
 _LEVER: "levers" | "lever"
@@ -91,6 +124,7 @@ _AT: "at"
 _BY: "by"
 _LEAST: "least"
 _MOST: "most"
+_BETWEEN: "between"
 
 %import common.WS
 %ignore WS
@@ -102,10 +136,14 @@ _READABLE = {
     "SIDE": "a side, A or B",
     "CMP": "a comparison (<, <=, >, >=)",
     "DIRECTION": "'raises' or 'lowers'",
+    "BAR": "'|'",
     "$END": "the end of the query",
 }
 
 MAX_MONTHS = 600
+
+UNITS = {"P": "probability", "settle_month": "months", "take_month": "months", "casualties": "casualties"}
+"""What a quantity counts: two quantities are compared only when they count the same thing."""
 
 
 class QueryError(ValueError):
@@ -147,10 +185,17 @@ def excerpt(text: str, column: int, width: int = EXCERPT) -> tuple[str, str]:
 class Quantity:
     """One model output a claim is about.
 
-    ``kind`` is one of ``settle``, ``removed``, ``holds``, ``taken`` (probabilities, ``stat = "P"``),
-    ``settle_month``, ``casualties``, ``take_month`` (statistics: ``median``, ``mean`` or ``quantile``
-    with level ``q``). ``months`` is the duration in months; ``scope`` of casualties is one of
-    ``until_settlement``, ``over_horizon``, ``until_objective``, ``during_war``.
+    ``kind`` is one of ``settle``, ``removed``, ``holds``, ``broken``, ``taken`` (probabilities,
+    ``stat = "P"``), ``settle_month``, ``casualties``, ``take_month`` (statistics: ``median``,
+    ``mean`` or ``quantile`` with level ``q``). ``months`` is the duration in months; ``scope`` of
+    casualties is one of ``until_settlement``, ``over_horizon``, ``until_objective``, ``during_war``.
+
+    ``terms`` restricts a settlement to those terms, ``accepted_by`` to terms fewer than half of that
+    side's public reject (the terms' ``rejected_by`` polls). ``side`` is the leader removed, the side
+    whose casualties are counted, or the leader who broke a ceasefire (``None``: broken by anyone or
+    anything). ``world`` is where a removal is counted: ``None`` the run itself, ``"war"`` the war
+    fought on without a deal, ``"settled"`` a world in which both sides sign ``settled_on`` from the
+    start. ``given`` makes a probability conditional on a second event.
     """
 
     kind: str
@@ -158,29 +203,59 @@ class Quantity:
     q: float = 0.5
     months: int | None = None
     terms: tuple[str, ...] = ()
+    accepted_by: str | None = None
     side: str | None = None
     scope: str | None = None
     objective: str | None = None
+    world: str | None = None
+    settled_on: str | None = None
+    given: Quantity | None = None
 
     @property
     def is_probability(self) -> bool:
         return self.stat == "P"
 
     @property
+    def unit(self) -> str:
+        """``probability``, ``months`` or ``casualties``."""
+        return UNITS["P" if self.is_probability else self.kind]
+
+    @property
     def needs_war_course(self) -> bool:
-        """Computed on the war fought on without a deal (objectives, ``during N months of war``)."""
-        return self.kind in ("taken", "take_month") or self.scope in ("until_objective", "during_war")
+        """Computed on the war fought on without a deal (objectives, ``during N months of war``,
+        a removal ``if war fought on``)."""
+        return (
+            self.kind in ("taken", "take_month")
+            or self.scope in ("until_objective", "during_war")
+            or self.world == "war"
+        )
+
+    @property
+    def world_key(self) -> str:
+        """The world the quantity is read in: ``run``, ``war`` or ``settled:ID``."""
+        if self.world == "settled":
+            return f"settled:{self.settled_on}"
+        return "war" if self.needs_war_course else "run"
 
     def describe(self) -> str:
         """The quantity in words, for tables."""
         span = f"{self.months} months" if self.months is not None else ""
+        if self.given is not None:
+            inner = replace_given(self).describe()[2:-1]
+            return f"P({inner} | {self.given.describe()[2:-1]})"
         if self.kind == "settle":
             on = f" on {' or '.join(self.terms)}" if self.terms else ""
+            if self.accepted_by:
+                on = f" on terms accepted by {self.accepted_by}'s public"
             return f"P(settlement{on} within {span})"
         if self.kind == "removed":
-            return f"P(leader {self.side} removed within {span})"
+            where = {None: "", "war": ", war fought on", "settled": f", if settled on {self.settled_on}"}[self.world]
+            return f"P(leader {self.side} removed within {span}{where})"
         if self.kind == "holds":
             return f"P(ceasefire holds {span})"
+        if self.kind == "broken":
+            by = f" by {self.side}" if self.side else ""
+            return f"P(ceasefire broken{by} within {span})"
         if self.kind == "taken":
             return f"P({self.objective} taken within {span}, war fought on)"
         stat = f"quantile({self.q:g})" if self.stat == "quantile" else self.stat
@@ -197,29 +272,111 @@ class Quantity:
         return f"{stat} casualties of {self.side} {scope}"
 
 
+def replace_given(q: Quantity) -> Quantity:
+    """The quantity without its condition."""
+    return Quantity(**{**{f: getattr(q, f) for f in Quantity.__dataclass_fields__}, "given": None})
+
+
+@dataclass(frozen=True)
+class LeverSetting:
+    """A lever as a claim sets it: its id, its intensity, and its credibility where the claim fixes it
+    (``None``: the scenario's own, as sampled)."""
+
+    id: str
+    intensity: float = 1.0
+    credibility: float | None = None
+
+    def label(self) -> str:
+        cred = "" if self.credibility is None else f" (credibility {self.credibility:g})"
+        return f"{self.id}={self.intensity:g}{cred}"
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One side of a claim's comparison: a quantity, or the change in it that levers make.
+
+    With ``levers`` the number is ``direction * (with the levers - without)`` on the same samples.
+    ``factor`` multiplies it (the ``2 *`` of ``P(a) > 2 * P(b)``).
+    """
+
+    quantity: Quantity
+    levers: tuple[LeverSetting, ...] = ()
+    direction: int = 1
+    factor: float = 1.0
+
+    @property
+    def is_effect(self) -> bool:
+        return bool(self.levers)
+
+    def describe(self) -> str:
+        text = self.quantity.describe()
+        if self.levers:
+            sign = "" if self.direction > 0 else "-"
+            text = f"{sign}change in {text} with {' + '.join(lv.label() for lv in self.levers)}"
+        return text if self.factor == 1.0 else f"{self.factor:g} x {text}"
+
+
 @dataclass(frozen=True)
 class Query:
-    """A parsed claim: ``quantity op threshold``, or a lever's effect on the quantity.
+    """A parsed claim.
 
-    For a lever claim ``levers`` holds ``(lever id, intensity)`` pairs, ``direction`` is ``+1``
-    (raises) or ``-1`` (lowers), the compared quantity is the change in that direction (with the
-    levers minus without, times ``direction``), ``op`` is ``>=`` (at least) or ``<=`` (at most).
+    The compared number is ``left`` (a quantity, or a lever's effect on it), or ``left - right`` for
+    a comparison of two operands (``right`` carrying its factor). It is compared with ``threshold``
+    by ``op`` (``<``, ``<=``, ``>``, ``>=``), or, with ``op = "between"``, must lie in
+    ``[threshold, high]``. ``quantity``, ``levers`` and ``direction`` are the left operand's.
     """
 
     text: str
-    quantity: Quantity
+    left: Operand
     op: str
     threshold: float
-    levers: tuple[tuple[str, float], ...] = ()
-    direction: int = 0
+    right: Operand | None = None
+    high: float | None = None
     columns: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
+    def quantity(self) -> Quantity:
+        return self.left.quantity
+
+    @property
+    def levers(self) -> tuple[LeverSetting, ...]:
+        return self.left.levers
+
+    @property
+    def direction(self) -> int:
+        return self.left.direction if self.left.levers else 0
+
+    @property
+    def operands(self) -> tuple[Operand, ...]:
+        return (self.left,) if self.right is None else (self.left, self.right)
+
+    @property
     def is_lever(self) -> bool:
-        return bool(self.levers)
+        """Some operand is a lever's effect (the claim needs runs with levers)."""
+        return any(o.is_effect for o in self.operands)
+
+    @property
+    def is_comparison(self) -> bool:
+        """Two operands compared with each other."""
+        return self.right is not None
+
+    def quantities(self) -> tuple[Quantity, ...]:
+        """Every quantity the claim reads, conditions included."""
+        out: list[Quantity] = []
+        for o in self.operands:
+            out.append(o.quantity)
+            if o.quantity.given is not None:
+                out.append(o.quantity.given)
+        return tuple(out)
+
+    def settings(self) -> tuple[tuple[LeverSetting, ...], ...]:
+        """The lever settings the claim needs runs of (besides the run without levers)."""
+        return tuple(o.levers for o in self.operands if o.levers)
 
     def holds(self, value: float) -> bool:
         """Whether ``value`` satisfies the comparison."""
+        if self.op == "between":
+            return self.threshold <= value <= float(self.high if self.high is not None else math.inf)
         return {
             "<": value < self.threshold,
             "<=": value <= self.threshold,
@@ -229,7 +386,9 @@ class Query:
 
     def rule(self) -> str:
         """The comparison in words, e.g. ``estimate < 0.2``."""
-        what = "change" if self.is_lever else "estimate"
+        what = "difference" if self.is_comparison else "change" if self.is_lever else "estimate"
+        if self.op == "between":
+            return f"{what} in [{self.threshold:g}, {self.high:g}]"
         return f"{what} {self.op} {self.threshold:g}"
 
 
@@ -244,6 +403,37 @@ def _number(token: Token) -> float:
     return float(str(token).replace("_", ""))
 
 
+def _col(token: Token) -> int:
+    return int(token.column or 1)
+
+
+@dataclass(frozen=True)
+class _Credibility:
+    value: float
+    column: int
+
+
+@dataclass
+class _Raw:
+    """An operand while the tree is built: its quantity's fields, their columns, its levers."""
+
+    fields: dict[str, Any]
+    column: int
+    columns: dict[str, int] = field(default_factory=dict)
+    levers: tuple[tuple[LeverSetting, int, int, int], ...] = ()
+    factor: float = 1.0
+
+    def quantity(self) -> Quantity:
+        given = self.fields.get("given")
+        values = {k: v for k, v in self.fields.items() if k != "given"}
+        return Quantity(**values, given=None if given is None else given.quantity())
+
+    def operand(self, direction: int = 1) -> Operand:
+        return Operand(
+            self.quantity(), tuple(lv for lv, *_ in self.levers), direction if self.levers else 1, self.factor
+        )
+
+
 @v_args(inline=True)
 class _Build(Transformer[Token, Any]):
     """Turn the parse tree into a :class:`Query`; semantic checks raise :class:`_Fail` with a column."""
@@ -256,8 +446,8 @@ class _Build(Transformer[Token, Any]):
     def number(self, token: Token) -> tuple[float, int]:
         value = _number(token)
         if not math.isfinite(value):
-            raise _Fail(int(token.column or 1), f"the number {str(token)[:40]} is too large (at most about 1.8e308)")
-        return value, int(token.column or 1)
+            raise _Fail(_col(token), f"the number {str(token)[:40]} is too large (at most about 1.8e308)")
+        return value, _col(token)
 
     def months(self) -> int:
         return 1
@@ -277,26 +467,61 @@ class _Build(Transformer[Token, Any]):
     def within(self, duration: tuple[int, int]) -> tuple[int, int]:
         return duration
 
-    def terms(self, *ids: Token) -> tuple[tuple[str, int], ...]:
-        return tuple((str(t)[1:-1], int(t.column or 1)) for t in ids)
+    def terms(self, *ids: Token) -> dict[str, Any]:
+        return {"terms": tuple((str(t)[1:-1], _col(t)) for t in ids)}
+
+    def accepted(self, side: Token) -> dict[str, Any]:
+        return {"accepted_by": (str(side), _col(side))}
+
+    def fought_on(self) -> dict[str, Any]:
+        return {"world": "war"}
+
+    def settled_on(self, terms: Token) -> dict[str, Any]:
+        return {"world": "settled", "settled_on": (str(terms)[1:-1], _col(terms))}
+
+    def broken_by(self, side: Token) -> Token:
+        return side
 
     # events ----------------------------------------------------------------------------------
     def settle_event(self, *args: Any) -> dict[str, Any]:
-        terms = args[0] if len(args) == 2 else ()
-        within = args[-1]
-        return {"kind": "settle", "months": within[0], "terms": terms}
+        on = args[0] if len(args) == 2 else {}
+        return {"kind": "settle", "months": args[-1][0], **on}
 
-    def removed_event(self, side: Token, within: tuple[int, int]) -> dict[str, Any]:
-        return {"kind": "removed", "months": within[0], "side": str(side)}
+    def removed_event(
+        self, side: Token, within: tuple[int, int], world: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {"kind": "removed", "months": within[0], "side": str(side), **(world or {})}
 
     def holds_event(self, duration: tuple[int, int]) -> dict[str, Any]:
         return {"kind": "holds", "months": duration[0]}
 
-    def taken_event(self, objective: Token, within: tuple[int, int]) -> dict[str, Any]:
-        return {"kind": "taken", "months": within[0], "objective": (str(objective)[1:-1], objective.column)}
+    def broken_event(self, *args: Any) -> dict[str, Any]:
+        side = str(args[0]) if len(args) == 2 else None
+        return {"kind": "broken", "months": args[-1][0], "side": side}
 
-    def probability(self, event: dict[str, Any]) -> dict[str, Any]:
-        return {**event, "stat": "P"}
+    def taken_event(self, objective: Token, within: tuple[int, int]) -> dict[str, Any]:
+        return {"kind": "taken", "months": within[0], "objective": (str(objective)[1:-1], _col(objective))}
+
+    def given(self, bar: Token, event: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        return event, _col(bar)
+
+    @v_args(inline=True, meta=True)
+    def probability(self, meta: Any, event: dict[str, Any], given: tuple[dict[str, Any], int] | None = None) -> _Raw:
+        raw = self._raw({**event, "stat": "P"}, int(meta.column))
+        if given is not None:
+            cond, bar = given
+            for what, col in ((event, bar), (cond, bar + 1)):
+                if what["kind"] not in ("settle", "removed") or what.get("world"):
+                    raise _Fail(
+                        col,
+                        "a conditional probability relates two events of the run's own paths: a settlement or "
+                        "a removal (not a ceasefire's survival, an objective or another world)",
+                    )
+            inner = self._raw({**cond, "stat": "P"}, bar + 1)
+            raw.fields["given"] = inner
+            for k, v in inner.columns.items():
+                raw.columns.setdefault(k, v)
+        return raw
 
     # statistics ------------------------------------------------------------------------------
     def median(self) -> tuple[str, float]:
@@ -315,7 +540,7 @@ class _Build(Transformer[Token, Any]):
         return {"kind": "settle_month"}
 
     def take_month(self, objective: Token) -> dict[str, Any]:
-        return {"kind": "take_month", "objective": (str(objective)[1:-1], objective.column)}
+        return {"kind": "take_month", "objective": (str(objective)[1:-1], _col(objective))}
 
     def casualties(self, side: Token, scope: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "casualties", "side": str(side), **scope}
@@ -327,13 +552,13 @@ class _Build(Transformer[Token, Any]):
         return {"scope": "over_horizon"}
 
     def until_objective(self, objective: Token) -> dict[str, Any]:
-        return {"scope": "until_objective", "objective": (str(objective)[1:-1], objective.column)}
+        return {"scope": "until_objective", "objective": (str(objective)[1:-1], _col(objective))}
 
     def during_war(self, duration: tuple[int, int]) -> dict[str, Any]:
         return {"scope": "during_war", "months": duration[0]}
 
     @v_args(inline=True, meta=True)
-    def statistic(self, meta: Any, stat: tuple[str, float], subject: dict[str, Any]) -> dict[str, Any]:
+    def statistic(self, meta: Any, stat: tuple[str, float], subject: dict[str, Any]) -> _Raw:
         name, q = stat
         if name == "mean" and (subject["kind"] == "take_month" or subject.get("scope") == "until_objective"):
             raise _Fail(
@@ -341,19 +566,97 @@ class _Build(Transformer[Token, Any]):
                 "a mean is not defined where the objective may never be taken within the horizon; "
                 "use median or quantile(q)",
             )
-        return {**subject, "stat": name, "q": q}
+        return self._raw({**subject, "stat": name, "q": q}, int(meta.column))
+
+    def _raw(self, fields: dict[str, Any], column: int) -> _Raw:
+        """Split the ids' columns off the fields."""
+        out: dict[str, Any] = {}
+        columns: dict[str, int] = {}
+        for key, value in fields.items():
+            if key == "terms":
+                out[key] = tuple(t for t, _ in value)
+                for term, col in value:
+                    columns.setdefault(f"terms:{term}", col)
+            elif key in ("objective", "settled_on", "accepted_by"):
+                out[key] = value[0]
+                columns.setdefault(
+                    {"objective": "objective", "settled_on": f"terms:{value[0]}", "accepted_by": "accepted"}[key],
+                    value[1],
+                )
+            else:
+                out[key] = value
+        return _Raw(out, column, columns)
+
+    # operands and levers ---------------------------------------------------------------------
+    def credibility(self, number: tuple[float, int]) -> _Credibility:
+        value, column = number
+        if not 0.0 <= value <= 1.0:
+            raise _Fail(column, f"a credibility is a probability in [0, 1], got {value:g}")
+        return _Credibility(value, column)
+
+    def lever_item(self, name: Token, *rest: Any) -> tuple[LeverSetting, int, int, int]:
+        intensity = next((r for r in rest if not isinstance(r, _Credibility)), None)
+        cred = next((r for r in rest if isinstance(r, _Credibility)), None)
+        x = 1.0 if intensity is None else intensity[0]
+        setting = LeverSetting(str(name)[1:-1], x, None if cred is None else cred.value)
+        xcol = intensity[1] if intensity else _col(name)
+        ccol = cred.column if cred else _col(name)
+        return setting, _col(name), xcol, ccol
+
+    def _levers(self, items: tuple[tuple[LeverSetting, int, int, int], ...]) -> None:
+        seen: set[str] = set()
+        for lever, col, _, _ in items:
+            if lever.id in seen:
+                raise _Fail(col, f"lever '{lever.id}' is named twice")
+            seen.add(lever.id)
+
+    def operand(self, raw: _Raw) -> _Raw:
+        return raw
+
+    @v_args(inline=True, meta=True)
+    def effect(self, meta: Any, *args: Any) -> _Raw:
+        *items, raw = args
+        self._levers(tuple(items))
+        raw.levers = tuple(items)
+        raw.column = int(meta.column)
+        return raw
+
+    def scale(self, number: tuple[float, int]) -> tuple[float, int]:
+        value, column = number
+        if value <= 0:
+            raise _Fail(column, f"a factor multiplies a quantity by a positive number, got {value:g}")
+        return number
 
     # claims ----------------------------------------------------------------------------------
-    def comparison(self, quantity: dict[str, Any], cmp: Token, number: tuple[float, int]) -> Query:
+    def comparison(self, left: _Raw, cmp: Token, number: tuple[float, int]) -> Query:
         value, column = number
-        q = _quantity(quantity)
-        if q.is_probability and not 0.0 <= value <= 1.0:
+        q = left.quantity()
+        if q.is_probability and not left.levers and not 0.0 <= value <= 1.0:
             raise _Fail(column, f"a probability is compared with a number in [0, 1], got {value:g}")
-        return self._query(q, str(cmp), value, quantity)
+        if q.is_probability and left.levers and not -1.0 <= value <= 1.0:
+            raise _Fail(column, f"a change of a probability lies in [-1, 1], got {value:g}")
+        return self._query(left, str(cmp), value)
 
-    def lever_item(self, name: Token, intensity: tuple[float, int] | None = None) -> tuple[str, float, int, int]:
-        x = 1.0 if intensity is None else intensity[0]
-        return str(name)[1:-1], x, int(name.column or 1), (intensity[1] if intensity else int(name.column or 1))
+    def versus(self, left: _Raw, cmp: Token, *rest: Any) -> Query:
+        right: _Raw = rest[-1]
+        if len(rest) == 2:
+            right.factor = rest[0][0]
+        lq, rq = left.quantity(), right.quantity()
+        if lq.unit != rq.unit:
+            raise _Fail(right.column, f"{lq.unit} is compared with {rq.unit}: compare quantities that count the same")
+        if bool(left.levers) != bool(right.levers):
+            raise _Fail(right.column, "a lever's effect is compared with another lever's effect, not with a quantity")
+        return self._query(left, str(cmp), 0.0, right)
+
+    def range_claim(self, left: _Raw, low: tuple[float, int], high: tuple[float, int]) -> Query:
+        q = left.quantity()
+        if high[0] < low[0]:
+            raise _Fail(high[1], f"the range's upper end {high[0]:g} is below its lower end {low[0]:g}")
+        if q.is_probability and not left.levers and not (0.0 <= low[0] and high[0] <= 1.0):
+            bad = low if low[0] < 0.0 else high
+            raise _Fail(bad[1], f"a probability is compared with numbers in [0, 1], got {bad[0]:g}")
+        query = self._query(left, "between", low[0])
+        return Query(query.text, query.left, "between", low[0], None, high[0], query.columns)
 
     def at_least(self) -> str:
         return ">="
@@ -362,54 +665,36 @@ class _Build(Transformer[Token, Any]):
         return "<="
 
     def lever_claim(self, *args: Any) -> Query:
-        *items, direction, quantity, op, number = args
+        *items, direction, raw, op, number = args
         value, column = number
-        q = _quantity(quantity)
+        q = raw.quantity()
         if value < 0:
             raise _Fail(column, f"a change is stated as a non-negative amount, got {value:g}")
         if q.is_probability and value > 1.0:
             raise _Fail(column, f"a change of a probability is at most 1, got {value:g}")
-        seen: set[str] = set()
-        for lever, _, col, _ in items:
-            if lever in seen:
-                raise _Fail(col, f"lever '{lever}' is named twice")
-            seen.add(lever)
-        query = self._query(q, op, value, quantity)
-        columns = dict(query.columns)
-        for lever, _, col, xcol in items:
-            columns[f"lever:{lever}"] = col
-            columns[f"intensity:{lever}"] = xcol
+        self._levers(tuple(items))
+        raw.levers = tuple(items)
+        return self._query(raw, op, value, direction=1 if str(direction) == "raises" else -1)
+
+    def _query(self, left: _Raw, op: str, value: float, right: _Raw | None = None, direction: int = 1) -> Query:
+        columns: dict[str, int] = {}
+        for i, raw in enumerate((left, right)):
+            if raw is None:
+                continue
+            for k, v in raw.columns.items():
+                columns.setdefault(k, v)
+            for lever, col, xcol, ccol in raw.levers:
+                for key, where in (("lever", col), ("intensity", xcol), ("credibility", ccol)):
+                    columns[f"{i}:{key}:{lever.id}"] = where
+                    columns.setdefault(f"{key}:{lever.id}", where)
         return Query(
             text=self.text,
-            quantity=q,
+            left=left.operand(direction),
             op=op,
             threshold=value,
-            levers=tuple((lever, x) for lever, x, _, _ in items),
-            direction=1 if str(direction) == "raises" else -1,
+            right=None if right is None else right.operand(),
             columns=columns,
         )
-
-    def _query(self, q: Quantity, op: str, value: float, raw: dict[str, Any]) -> Query:
-        columns: dict[str, int] = {}
-        if "objective" in raw:
-            columns["objective"] = int(raw["objective"][1])
-        for term, col in raw.get("terms", ()):
-            columns.setdefault(f"terms:{term}", col)
-        return Query(text=self.text, quantity=q, op=op, threshold=value, columns=columns)
-
-
-def _quantity(raw: dict[str, Any]) -> Quantity:
-    objective = raw.get("objective")
-    return Quantity(
-        kind=raw["kind"],
-        stat=raw.get("stat", "P"),
-        q=raw.get("q", 0.5),
-        months=raw.get("months"),
-        terms=tuple(t for t, _ in raw.get("terms", ())),
-        side=raw.get("side"),
-        scope=raw.get("scope"),
-        objective=None if objective is None else objective[0],
-    )
 
 
 @lru_cache(maxsize=1)
@@ -447,11 +732,11 @@ def _syntax_error(text: str, parser: Lark, e: UnexpectedInput) -> QueryError:
     if isinstance(e, UnexpectedCharacters):
         pos = int(e.pos_in_stream or 0)
         char = text[pos] if 0 <= pos < len(text) else "?"
-        word = re.match(r"[^\s()\",]+", text[pos:])
+        word = re.match(r"[^\s()\",|*]+", text[pos:])
         got = word.group(0) if word else char
         allowed = {n for n in (e.allowed or ()) if not n.startswith("__")}
         hint = " (ids are written in double quotes)" if "STRING" in allowed else ""
-        if allowed and (char.isalnum() or char in "\"'_=<>(),."):
+        if allowed and (char.isalnum() or char in "\"'_=<>(),.|*"):
             return QueryError(text, column, f"expected {_expected(parser, allowed)}, got '{got}'{hint}")
         return QueryError(text, column, f"unexpected character '{char}'")
     return QueryError(text, max(column, 1), str(e).splitlines()[0])
@@ -465,7 +750,8 @@ def parse_query(text: str) -> Query:
     ------
     QueryError
         With the 1-based column of the first problem, for a syntax error or a value that makes
-        no sense (a probability above 1, a quantile level outside (0, 1), a duration of 0...).
+        no sense (a probability above 1, a quantile level outside (0, 1), a duration of 0, two
+        quantities that count different things compared...).
     """
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(text, MAX_QUERY_LENGTH + 1, f"a query is at most {MAX_QUERY_LENGTH:,} characters long")

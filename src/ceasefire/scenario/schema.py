@@ -973,7 +973,8 @@ def _check_factors(scenario: Scenario, params: dict[str, AnyParam]) -> None:
 
 
 def _check_claims(scenario: Scenario) -> None:
-    """Claims: known sources, and every lever, terms and objective a query names exists."""
+    """Claims: known sources, and every lever, terms and objective a query names exists; a settlement on
+    terms a public accepts needs every terms' poll of that public."""
     from ceasefire.scenario.query import QueryError, parse_query
 
     _unique("claims", [c.id for c in scenario.claims])
@@ -985,25 +986,40 @@ def _check_claims(scenario: Scenario) -> None:
             raise ValueError(f"claims '{c.id}': source '{c.source}' is not in [sources]")
         q = parse_query(c.query)
         problem: QueryError | None = None
-        for term in q.quantity.terms:
-            if term not in terms:
-                known = ", ".join(sorted(terms))
-                problem = QueryError(q.text, q.columns[f"terms:{term}"], f"unknown terms '{term}' (terms: {known})")
-        if q.quantity.objective is not None and q.quantity.objective not in objectives:
-            known = ", ".join(sorted(objectives)) or "none"
-            problem = QueryError(
-                q.text, q.columns["objective"], f"unknown objective '{q.quantity.objective}' (objectives: {known})"
-            )
-        for lever, x in q.levers:
-            if lever not in levers:
-                known = ", ".join(levers) or "none"
-                problem = QueryError(q.text, q.columns[f"lever:{lever}"], f"unknown lever '{lever}' (levers: {known})")
-            elif not 0.0 < x <= levers[lever].intensity_max:
+        for quantity in q.quantities():
+            named = [*quantity.terms, *([quantity.settled_on] if quantity.settled_on else [])]
+            for term in named:
+                if term not in terms:
+                    known = ", ".join(sorted(terms)) or "none"
+                    problem = QueryError(q.text, q.columns[f"terms:{term}"], f"unknown terms '{term}' (terms: {known})")
+            if quantity.objective is not None and quantity.objective not in objectives:
+                known = ", ".join(sorted(objectives)) or "none"
+                problem = QueryError(
+                    q.text, q.columns["objective"], f"unknown objective '{quantity.objective}' (objectives: {known})"
+                )
+            side = quantity.accepted_by
+            unpolled = [t.id for t in scenario.terms if side is not None and side not in t.rejected_by]
+            if unpolled:
                 problem = QueryError(
                     q.text,
-                    q.columns[f"intensity:{lever}"],
-                    f"lever '{lever}': intensity must lie in (0, {levers[lever].intensity_max:g}], got {x:g}",
+                    q.columns["accepted"],
+                    f"terms {', '.join(repr(t) for t in unpolled)} carry no poll of {side}'s public "
+                    f"(rejected_by.{side}): whether it accepts them is unknown",
                 )
+        for i, operand in enumerate(q.operands):
+            for lever in operand.levers:
+                if lever.id not in levers:
+                    known = ", ".join(levers) or "none"
+                    problem = QueryError(
+                        q.text, q.columns[f"{i}:lever:{lever.id}"], f"unknown lever '{lever.id}' (levers: {known})"
+                    )
+                elif not 0.0 < lever.intensity <= levers[lever.id].intensity_max:
+                    problem = QueryError(
+                        q.text,
+                        q.columns[f"{i}:intensity:{lever.id}"],
+                        f"lever '{lever.id}': intensity must lie in (0, {levers[lever.id].intensity_max:g}], "
+                        f"got {lever.intensity:g}",
+                    )
         if problem is not None:
             raise ValueError(f"claims.{c.id}.query: {problem}")
 

@@ -90,7 +90,7 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     analysis is not installed.
     """
     try:
-        from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, war_course
+        from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, worlds_of
         from ceasefire.scenario.query import parse_query
     except ImportError:
         return []
@@ -101,19 +101,17 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 0xDA5B]))
     boot = rng.multinomial(spec.samples, np.full(spec.samples, 1.0 / spec.samples), size=resamples)
     weights = np.concatenate([np.ones((1, spec.samples)), boot.astype(float)])
-    course = None
-    if any(q.quantity.needs_war_course and not q.is_lever for _, q in queries):
-        course = war_course(result, dict(spec.levers))
+    worlds = worlds_of(result)  # the war fought on and other worlds, computed once when a claim reads them
     out = []
     for claim, q in queries:
         row: dict[str, Any] = {"id": claim.id, "source": claim.source, "asserts": claim.asserts, "query": claim.query}
         if q.is_lever:
             out.append(row | {"estimate": None, "low": None, "high": None, "verdict": "not at preview"})
             continue
-        est, low, high = evaluate(q, result, None, course, None, weights)
+        est, low, high = evaluate(q, result, weights, worlds)
         # the claims analysis's rule, horizon included: a window the preview does not cover is undecided
         verdict = judge(q, est, low, high, spec.horizon)
-        if beyond_horizon(q.quantity, spec.horizon):
+        if beyond_horizon(q, spec.horizon):
             est = low = high = float("nan")
         finite = [None if np.isnan(x) or np.isinf(x) else float(x) for x in (est, low, high)]
         out.append(row | {"estimate": finite[0], "low": finite[1], "high": finite[2], "verdict": verdict})
