@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -410,7 +410,7 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - platforms without a fork server
 
 
-def _init_worker(parent: int, errors: dict[str, str] | None = None) -> None:
+def _init_worker(parent: int, errors: Mapping[str, Any] | None = None) -> None:
     """Initializer of a worker process started by process ``parent``.
 
     Takes NumPy's floating-point error handling of the parent when the pool was made (``errors``,
