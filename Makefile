@@ -31,9 +31,10 @@ lint: $(VENV)/.installed-test
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-# ruff, mypy, then pytest: tests/ and the notebooks in examples/ (nbmake)
+# ruff, mypy, then pytest: tests/ and the notebooks in examples/ (nbmake), a test file per process on
+# every core (pytest-xdist; the suite is CPU-bound and its files are independent)
 test: $(VENV)/.installed-test lint chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

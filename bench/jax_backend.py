@@ -11,7 +11,7 @@ parameter samples):
 
 Each backend runs in chunks of samples (NumPy: the engine's own chunk size; JAX: a memory budget,
 ``--jax-budget-mib``, each chunk then run by the backend in blocks of
-:func:`ceasefire.model.jax_engine.samples_per_block` samples, one compiled program). JAX's compile
+:func:`ceasefire.model.jax.engine.samples_per_block` samples, one compiled program). JAX's compile
 time is measured apart, as its first call's excess over the median; the throughput is the median of
 ``--repeats`` timed runs after it. Also reported: the state bytes
 read and written per path-step by an ideal fused kernel (:func:`ceasefire.model.jax.engine.state_bytes_per_path_step`)
@@ -304,7 +304,7 @@ def child_memory(args: argparse.Namespace) -> dict[str, Any]:
 def xla_bytes(sc: Any, config: Any, paths: int, seed: int, samples: int = 16) -> float | None:
     """XLA's cost analysis of the compiled call: bytes accessed per path-step.
 
-    The compiled program is one block of :func:`ceasefire.model.jax_engine.samples_per_block` samples.
+    The compiled program is one block of :func:`ceasefire.model.jax.engine.samples_per_block` samples.
     XLA counts a loop's body once, not once per month, so the month loop's bytes are divided by the
     block's paths only (one month); the optimal policy's imagined wars and fits are counted once too.
     An estimate of the traffic of XLA's own kernels, not a measurement.

@@ -516,11 +516,6 @@ def test_sweep_parquet_files_hold_null_not_nan_for_undefined_metrics() -> None:
     assert column.null_count == 1 and not any(v is not None and math.isnan(v) for v in column.to_pylist())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="run/sweep.py (the lead's) writes its parts with pa.table; it is to call store.nan_as_null",
-)
 def test_sweep_parts_hold_no_nan(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     args = ["sweep", FLAGSHIP, "-n", "3", "--paths", "2", "--horizon", "6", "--policy", "myopic", "--workers", "1"]

@@ -220,6 +220,11 @@ def _pause(seconds: float) -> int:
     return os.getpid()
 
 
+def _errors() -> dict[str, str]:
+    """Run in a worker: its NumPy floating-point error handling."""
+    return dict(np.geterr())
+
+
 def _map(fn: Any, tasks: list[tuple[Any, ...]], workers: int) -> list[tuple[int, Any]]:
     with executor_for(workers) as ex:
         return list(ex.map_unordered(fn, tasks))
@@ -230,6 +235,18 @@ def test_workers_use_one_core_inside_and_start_no_processes_of_their_own() -> No
     assert len(seen) == 6 and not in_worker()
     assert all(v == (True, 1, "1", 1) for v in seen.values())
     assert isinstance(executor_for(1), InlineExecutor)
+
+
+def test_workers_handle_floating_point_errors_as_the_process_that_started_them() -> None:
+    """The command line ignores NumPy's floating-point warnings (the numerical guard stops a non-finite
+    result); its workers must too, or an overflow in a worker prints a RuntimeWarning to the user."""
+    executor.shutdown_pool()
+    try:
+        with np.errstate(all="ignore"):
+            seen = [v for _, v in _map(_errors, [()] * 4, 2)]
+        assert seen and all(set(v.values()) == {"ignore"} for v in seen)
+    finally:
+        executor.shutdown_pool()  # the next tests start a pool with the default handling
 
 
 def test_results_come_back_once_each_whatever_finishes_first() -> None:

@@ -19,7 +19,7 @@ with time constant ``tau``. Then ``S_u = exp(-lambda0 u - A (1 - q^u))`` with
 :func:`stationary_value` and :func:`fight_value` compute with their arguments' array library
 (:func:`.xp.namespace`), NumPy or ``jax.numpy``. :func:`peace_value` is NumPy's own: its series
 is summed in place, block by block, where the JAX engine sums it as a polynomial of fixed degree
-(:func:`ceasefire.model.jax.kernels.peace_value`).
+(:func:`ceasefire.model.jax.peace.peace_value`).
 """
 
 from __future__ import annotations

@@ -32,12 +32,14 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from typing import Any, Protocol, TypeAlias, TypeVar
+
+import numpy as np
 
 from ceasefire.errors import CeasefireError
 from ceasefire.run.allocator import keep_freed_memory, one_threshold_set
@@ -408,16 +410,20 @@ def _context() -> BaseContext:
     return multiprocessing.get_context("spawn")  # pragma: no cover - platforms without a fork server
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, errors: Mapping[str, Any] | None = None) -> None:
     """Initializer of a worker process started by process ``parent``.
 
-    Marks the process as a worker (work here stays here), limits BLAS and OpenMP to one thread,
+    Takes NumPy's floating-point error handling of the parent when the pool was made (``errors``,
+    :func:`numpy.geterr`: the command line ignores them, since the numerical guard stops a
+    non-finite result), marks the process as a worker (work here stays here), limits BLAS and OpenMP to one thread,
     keeps freed memory for the next arrays (:func:`ceasefire.run.allocator.keep_freed_memory`),
     ignores Ctrl-C (the parent stops its workers) and exits as soon as the parent is gone, so that a
     killed parent leaves no process behind.
     """
     global _in_worker
     _in_worker = True
+    if errors is not None:
+        np.seterr(**errors)  # type: ignore[arg-type]
     keep_freed_memory()
     os.environ[WORKERS_ENV] = "1"
     for name in _THREAD_VARIABLES:
@@ -474,7 +480,9 @@ def _start(size: int) -> ProcessPoolExecutor | None:
     """A new pool whose first process answers; ``None`` (given up for the life of this process, with a
     warning) when it cannot start: no fork server, an unguarded main script, no memory."""
     global _unusable
-    pool = ProcessPoolExecutor(size, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        size, mp_context=_context(), initializer=_init_worker, initargs=(os.getpid(), np.geterr())
+    )
     try:
         pool.submit(os.getpid).result()
     except Exception as e:

@@ -208,7 +208,7 @@ def simulate_samples(
     """Simulate the samples ``values`` (per-sample arrays, one seed each), ``paths`` paths each.
 
     A sample of at most :data:`ceasefire.model.engine.PATH_BLOCK` paths is simulated whole, in
-    one call of :func:`ceasefire.model.engine.simulate`. A larger one is simulated block by
+    one call of :func:`ceasefire.model.engine.simulate_chunk`. A larger one is simulated block by
     block, so that memory stays flat in paths: each leader's rules are fitted on the first
     ``PATH_BLOCK`` paths of his imagined war, then the true war runs in groups of blocks, block
     ``b`` of a sample drawing its own noise (keyed by ``b``, whatever the grouping). The result is

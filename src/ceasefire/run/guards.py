@@ -198,7 +198,7 @@ def check_chunk(
     Parameters
     ----------
     outcomes
-        The chunk's outcomes, from :func:`ceasefire.model.engine.simulate`.
+        The chunk's outcomes, from :func:`ceasefire.model.engine.simulate_chunk`.
     values, seeds
         The chunk's per-sample parameter values and seeds (what ``simulate`` was given).
     sample_offset

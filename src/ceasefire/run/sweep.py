@@ -53,7 +53,7 @@ from ceasefire.run.experiment import check_backend, chunk_size_for, simulate_val
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values, check_levers
-from ceasefire.run.store import write_atomic
+from ceasefire.run.store import nan_as_null, write_atomic
 from ceasefire.run.summary import survival_counts, survival_from_counts
 from ceasefire.scenario.build import structure_of
 from ceasefire.scenario.load import scenario_digest
@@ -529,12 +529,11 @@ def _part_path(out: Path, index: int) -> Path:
 
 
 def _write_part(out: Path, manifest: dict[str, Any], result: ChunkResult, stop: int) -> None:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     cols: dict[str, Any] = {"row": np.arange(result.start, stop, dtype=np.int64)}
     cols.update({m: result.metrics[m] for m in manifest["metrics"]})
-    table = pa.table(cols)
+    table = nan_as_null(cols)  # a metric that does not exist is a null, not a NaN that passes for a number
     meta = {
         b"ceasefire.sweep": json.dumps(
             {"chunk": result.index, "start": result.start, "stop": stop, "design_sha256": manifest["design_sha256"]}

@@ -308,7 +308,7 @@ def _fit_rules(problems: Mapping[str, Problem], degree: int) -> dict[str, dict[s
     range in training ``low``, ``high`` ``(samples, 2, T+1, d)``.
 
     The ``samples x 2 leaders x 2 types`` fits are one function mapped over them (``lax.map``: one
-    copy to compile, and each fit on its own, not under ``vmap``: see :func:`.jax.lsm.regress`).
+    copy to compile, and each fit on its own, not under ``vmap``: see :func:`ceasefire.solve.jax_lsm.regress`).
     """
 
     def stacked(i: int) -> Array:  # (samples, leaders, types, ...) -> (samples * 4, ...), dates first
