@@ -187,7 +187,9 @@ def print_claims(report: Any) -> None:
     text_column(table, "quantity")
     text_column(table, "estimate [95%]", justify="right")
     text_column(table, "claimed")
-    id_column(table, "verdict")
+    # the verdict is one word, but "undecided — beyond the horizon" is a phrase: it wraps at its spaces
+    # rather than widening the column until the quantities' ids no longer fit at 80 columns
+    text_column(table, "verdict")
     for c in report.claims:
         claimed = c.rule.split(":")[0].removeprefix("estimate ")
         who = Text(c.id)
