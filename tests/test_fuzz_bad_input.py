@@ -353,6 +353,8 @@ TINY = {
     "report": ["--quick", "--samples", "2", "--paths", "4", "--horizon", "24", "-q", "-o", "-"],
 }
 BAD_VALUES = ["0", "-1", "abc", "", "1e3", "nan", str(2**63), "9" * 400]
+# options whose documented range starts at 0 ("0: every parameter apart", "0: the start"): "0" is no bad value
+ZERO_ALLOWED = {("sensitivity", "--screen"), ("explain", "--month"), ("discover", "--dims")}
 
 
 def _option(argv: list[str], option: str, value: str) -> list[str]:
@@ -371,7 +373,10 @@ def generated_commands() -> list[tuple[str, list[str]]]:
     for command, options in SIZES.items():
         for option, most in options:
             out.append(("beyond a limit", [command, FLAGSHIP, *_option(TINY[command], option, str(most + 1))]))
-            out.append(("bad value", [command, FLAGSHIP, *_option(TINY[command], option, rng.choice(BAD_VALUES))]))
+            bad = rng.choice(BAD_VALUES)
+            if bad == "0" and (command, option) in ZERO_ALLOWED:
+                bad = "-1"
+            out.append(("bad value", [command, FLAGSHIP, *_option(TINY[command], option, bad)]))
         out.append(("seed", [command, FLAGSHIP, *_option(TINY[command], "--seed", str(2**63 + rng.randrange(9)))]))
         out.append(("seed", [command, FLAGSHIP, *_option(TINY[command], "--seed", "-1")]))
     bad_lines = [
@@ -406,7 +411,7 @@ def generated_commands() -> list[tuple[str, list[str]]]:
         ["discover", FLAGSHIP, "--where", "x" * 100_000],
         ["sweep", FLAGSHIP, "--out", "o"],
         ["sweep", FLAGSHIP, "--out", "o", "--design", "missing.csv"],
-        ["sensitivity", FLAGSHIP, "--output", "nosuch", *TINY["sensitivity"]],
+        ["sensitivity", FLAGSHIP, *_option(TINY["sensitivity"], "--output", "nosuch")],  # TINY sets --output
         ["sensitivity", FLAGSHIP, "--method", "magic", *TINY["sensitivity"]],
         ["report", FLAGSHIP, "--sections", "nosuch"],
         ["report", FLAGSHIP, "--horizon", "12", "--samples", "2"],

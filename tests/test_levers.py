@@ -409,8 +409,11 @@ def test_cli_grid_and_price_as_json() -> None:
         (["--grid", "carrot"], "expected 2 lever names"),
         (["--grid", "carrot,nope"], "unknown lever 'nope'"),
         (["--grid", "carrot,carrot"], "two different levers"),
-        (["--target", "1.5"], "strictly between 0 and 1"),
-        (["--target", "0.5", "--only", "carrot", "--within", "99"], "within must be"),
+        (["--target", "1.5"], "--target 1.5: expected a probability in (0, 1]"),
+        (
+            ["--target", "0.5", "--only", "carrot", "--within", "99"],
+            "--within 99: a settlement within 99 months is beyond the horizon",
+        ),
         (["--target", "0.5"], "different units"),
         (["--within", "12"], "--within goes with --target"),
         (["--grid", "carrot,more-aid", "--target", "0.5"], "choose one of --grid and --target"),

@@ -140,8 +140,11 @@ def test_preview_callback_returns_figures(dashboard: Dashboard) -> None:
     expected = dashboard.service.preview(FLAGSHIP, {"more-military-aid": 2.0}, {})
     assert list(fan.data[-1].y) == expected.curves["pooled"]
     assert [t.name for t in fan.data].count("without the changes") == 1
-    shown = next(c for c in cards if getattr(c.children[1], "id", None) == "p-settle-24").children[1]
-    assert float(getattr(shown, "data-p")) == pytest.approx(expected.summary["settle_within"]["24 months"]["p"])
+    by_id = {getattr(c.children[1], "id", None): c.children[1] for c in cards}
+    shown = by_id["p-settle-12"]
+    assert float(getattr(shown, "data-p")) == pytest.approx(expected.summary["settle_within"]["12 months"]["p"])
+    # the preview covers 18 months: the 24-month window is not estimated, and the card says so
+    assert by_id["p-settle-24"].children == "beyond the horizon" and not hasattr(by_id["p-settle-24"], "data-p")
     assert "more-military-aid=2" in note and f"{SMALL.preview_samples} samples" in note
     assert len(claims.children[1].children) == len(sc.claims)  # one row per claim
 
@@ -203,6 +206,8 @@ def test_full_run_in_the_background_reports_progress(dashboard: Dashboard) -> No
     value, maximum, text, disabled, cards, fig, done = dashboard.poll_outputs(job_id)
     assert disabled is True and text.startswith("finished: 3 samples × 8 paths") and "carrot=1" in text
     assert value == maximum and len(cards) == 3 and len(fig.data) > 0 and done == job_id
+    # the full run covers 18 months: its 24-month card says the window is beyond the horizon
+    assert [c.children[1].children for c in cards][1] == "beyond the horizon"
 
 
 def test_only_so_many_full_runs_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -102,6 +102,8 @@ def test_input_helpers() -> None:
     assert snap(0.26, 0.0, 1.0, 0.25) == 0.25 and snap(0.99, 0.0, 1.0, 0.25) == 1.0
     assert snap(1.5, 0.0, 1.0, 0.25) == 1.5 and snap("x", 0.0, 1.0, 0.25) == "x"  # refused later
     assert snap(float("nan"), 0.0, 1.0, 0.25) != snap(float("nan"), 0.0, 1.0, 0.25)  # NaN stays NaN
+    assert snap(0.0, -0.3, 0.3, 0.05) == 0.0 and snap(0.01, -0.3, 0.3, 0.05) == 0.0  # not 5.6e-17: no change
+    assert snap(0.16, 0.0, 0.5, 0.05) == 0.15  # the number the page sends, not 0.15000000000000002
 
 
 def test_preview_claims_beyond_the_preview_horizon_are_undecided(dashboard: Dashboard) -> None:

@@ -518,14 +518,18 @@ class Dashboard:
         cards = []
         for label in ("12 months", "24 months", "horizon"):
             pr = summary["settle_within"].get(label)
-            if pr is None:  # a window the horizon does not reach
-                continue
+            # a window the horizon does not reach is not estimated: said so, as the preview's cards say it
+            value, note = (
+                ("beyond the horizon", f"the run covers {summary['horizon']} months")
+                if pr is None
+                else (_pct(pr["p"]), f"± {100 * pr['se']:.1f} (MC s.e.)")
+            )
             cards.append(
                 html.Div(
                     [
                         html.Div(f"settlement within {label}", style=STYLE["label"]),
-                        html.Div(_pct(pr["p"]), style=STYLE["value"]),
-                        html.Div(f"± {100 * pr['se']:.1f} (MC s.e.)", style=STYLE["note"]),
+                        html.Div(value, style=STYLE["value"]),
+                        html.Div(note, style=STYLE["note"]),
                     ],
                     style=STYLE["card"],
                 )

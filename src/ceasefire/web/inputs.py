@@ -47,15 +47,21 @@ def slider_values(ids: object, values: object, what: str) -> dict[str, Any]:
     return out
 
 
+SNAP_DECIMALS = 12
+"""Decimals a snapped value keeps: far finer than any slider's step, coarser than the rounding of ``low + k * step``."""
+
+
 def snap(value: object, low: float, high: float, step: float) -> object:
     """``value`` moved to the nearest position ``low + k * step`` in ``[low, high]`` when it is a finite
-    number inside the range; anything else unchanged (the checks that follow refuse it with a message)."""
+    number inside the range, rounded to :data:`SNAP_DECIMALS` decimals so that a grid position is the number
+    the page sends for it; anything else unchanged (the checks that follow refuse it with a message)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return value
     if not low <= value <= high or not (step > 0 and math.isfinite(step)):
         return value
     k = round((value - low) / step)
-    return float(min(max(low + k * step, low), high))
+    # rounded to 12 decimals: -0.3 + 6 * 0.05 is 5.6e-17, not the 0 the page sends (and the neutral value)
+    return float(min(max(round(low + k * step, SNAP_DECIMALS), low), high))
 
 
 def snap_all(values: Mapping[str, object], grid: Mapping[str, tuple[float, float, float]]) -> dict[str, object]:

@@ -171,12 +171,25 @@ class Job:
         }
 
 
+def checked_settings(
+    sc: Scenario, levers: Mapping[Any, Any], changes: Mapping[Any, Any]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The lever intensities and assumption values a browser sent, on their sliders' grids and checked
+    (levers off and assumptions at the scenario's value left out). :class:`ValueError` for bad ones.
+
+    Snapped to the grid: any float in range would otherwise be a preview of its own.
+    """
+    lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
+    ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
+    return lv, ch
+
+
 def settings_key(levers: Mapping[str, float], changes: Mapping[str, float]) -> tuple[Any, ...]:
     """The (checked) lever intensities and assumption values, in a comparable form."""
     return (tuple(sorted(levers.items())), tuple(sorted(changes.items())))
 
 
-__all__ = ["Busy", "DashboardService", "Job", "Preview", "claim_checks", "settings_key", "shifted"]
+__all__ = ["Busy", "DashboardService", "Job", "Preview", "checked_settings", "claim_checks", "settings_key", "shifted"]
 
 
 class DashboardService:
@@ -240,9 +253,7 @@ class DashboardService:
         """:meth:`preview` and where it came from: ``"computed"``, ``"cached"`` or ``"shared"`` (with an
         identical request computing it at the same time)."""
         sc = self.catalog.load(name)
-        # values on the sliders' grids: any float in range would otherwise be a preview of its own
-        lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
-        ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
+        lv, ch = checked_settings(sc, levers, changes)
         key = self.preview_key(name, lv, ch)
         try:
             return self.cache.get(key, lambda: self._compute_preview(name, sc, lv, ch, key))
@@ -282,7 +293,8 @@ class DashboardService:
     def start_full(self, name: str, levers: Mapping[Any, Any], changes: Mapping[Any, Any]) -> str:
         """Start a full-size run in a background thread; its job id. :class:`Busy` when at the limit."""
         sc = self.catalog.load(name)
-        lv, ch = clean_levers(sc, levers), clean_assumptions(sc, changes)
+        # checked as a preview's are, so that the preview of the same sliders finds this run to compare with
+        lv, ch = checked_settings(sc, levers, changes)
         if not self._full.acquire(blocking=False):
             n = self.limits.max_full_runs
             raise Busy(
