@@ -64,8 +64,10 @@ def _with_value(path: str, number: str) -> str:
     raw = tuple(_raw(DATA, path))
     n = WHERE[raw] - 1
     lines = list(LINES)
-    assert lines[n].startswith(f"{raw[-1]} = {{"), (path, lines[n])
-    lines[n] = f'{raw[-1]} = {{ value = {number}, source = "assumption", note = "fuzz" }}'
+    # the line's key: the parameter's name, or a dotted key ending in it (``rejected_by.B = {``)
+    key = lines[n].split(" = {", 1)[0].strip()
+    assert key == str(raw[-1]) or key.endswith(f".{raw[-1]}"), (path, lines[n])
+    lines[n] = f'{key} = {{ value = {number}, source = "assumption", note = "fuzz" }}'
     return "\n".join(lines) + "\n"
 
 

@@ -160,7 +160,9 @@ def test_claims_are_judged_on_the_previewed_world(dashboard: Dashboard) -> None:
         else:
             assert c["verdict"] in ("supported", "contradicted", "undecided")
             if c["estimate"] is not None and c["low"] is not None:
-                assert c["low"] <= c["estimate"] <= c["high"]
+                assert c["low"] <= c["estimate"]
+                # no upper end: the interval reaches past the horizon (a month the preview does not simulate)
+                assert c["high"] is None or c["estimate"] <= c["high"]
     # a claim about P(settlement within 12 months): its estimate is the preview's own number
     p12 = [c for c in p.claims if c["query"].startswith("P(settlement within 12 months)")]
     assert p12, "the flagship states a claim about P(settlement within 12 months)"

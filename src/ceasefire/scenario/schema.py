@@ -378,7 +378,7 @@ class Ceasefire(_Strict):
     )
     guarantee_factor: NonNeg = Field(description="breakdown multiplier with security guarantees")
     record_factor: RecordFactor = Field(description="breakdown multiplier per earlier broken agreement")
-    prior_broken: int = Field(default=0, ge=0, le=1000, description="agreements broken before the start")
+    prior_broken: int = Field(default=0, ge=0, description="agreements broken before the start")
     resume_cost: NonNeg | None = Field(
         default=None, description="months of office a leader loses by breaking a ceasefire (0 if left out)"
     )
