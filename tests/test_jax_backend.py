@@ -138,6 +138,9 @@ NOISELESS = {
     "sides.B.stability.noise_sd": 0.0,
     "sides.A.forces.aid_reliability": 1.0,
     "sides.B.forces.aid_reliability": 1.0,
+    # B's external money renewed as it is at each decision date (the flagship's only renewal)
+    "sides.B.renewal.cut": 0.0,
+    "sides.B.renewal.raised": 0.0,
 }
 """Every noise of the war off: its trajectory is then a function of the parameters alone."""
 
@@ -185,7 +188,7 @@ def test_war_trajectory_equals_numpy_without_noise() -> None:
 
 @pytest.mark.parametrize("policy", ["myopic", "optimal"])
 def test_decisions_equal_numpy_without_noise(policy: str) -> None:
-    """No noise, a successor the incumbent's equal, ceasefires that hold: each leader's values, hence the
+    """No noise, a successor the incumbent's equal, ceasefires that hold, no votes: each leader's values, hence the
     month and terms of the first deal, the casualties until it and the bargaining range, are functions of
     the parameters alone. JAX's equal NumPy's (floats to 1e-9), for both policies."""
     values, seeds = inputs()
@@ -194,10 +197,15 @@ def test_decisions_equal_numpy_without_noise(policy: str) -> None:
     }
     # leaders without the war's legitimacy in peace and without doubts of the other's resolve settle more
     calm = {f"leaders.{s}.{k}": 0.0 for s in SIDES for k in ("reasons.legitimacy", "resolve_doubt")}
-    params = per_path(noiseless(values, **same_successor, **calm, **{"ceasefire.breakdown": 0.0}), PATHS)
+    # Model 2's other chances off: no breakdown even early, no leader breaking a ceasefire by choice, no
+    # vote on the terms; B's external money cut for sure at its decision dates (a reason to settle)
+    holds = {"ceasefire.breakdown": 0.0, "ceasefire.breakdown_early": 0.0, "ceasefire.resume_noise": 0.0}
+    params = per_path(noiseless(values, **same_successor, **calm, **holds, **{"sides.B.renewal.cut": 1.0}), PATHS)
+    sc = flagship()
+    sc = sc.model_copy(update={"terms": [t.model_copy(update={"ratification": None}) for t in sc.terms]})
     config = RunConfig(horizon=HORIZON, policy=policy)
-    a = simulate_flat(flagship(), params, seeds, PATHS, config)
-    b = simulate_jax_flat(flagship(), params, seeds, PATHS, config)
+    a = simulate_flat(sc, params, seeds, PATHS, config)
+    b = simulate_jax_flat(sc, params, seeds, PATHS, config)
     settled = a.first_settlement >= 0
     assert 0.0 < settled.mean() < 1.0  # some samples settle
     if policy == "myopic":  # at various months

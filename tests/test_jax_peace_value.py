@@ -49,9 +49,18 @@ def _recursion(base_rate: float, shock: float, shock_months: float, punishment: 
     return leader.peace_value_by_recursion(base_rate, shock, shock_months, punishment, delta, months=months)
 
 
+def _peace_value(
+    base_rate: Any, shock: Any, shock_months: Any, punishment: Any, delta: Any, axis_name: str | None = None
+) -> Any:
+    """``leader.peace_value`` by the JAX kernel: its series (:func:`K.peace_values`) with the flow
+    ``1 - lambda0 Pi`` and the shock cost ``J Pi`` of a punishment ``Pi``."""
+    arguments = (base_rate, shock, shock_months, delta, 1.0 - base_rate * punishment, shock * punishment)
+    return K.peace_values([arguments], axis_name=axis_name)[0]
+
+
 @cache
 def _jitted() -> Any:
-    return jax.jit(K.peace_value)
+    return jax.jit(_peace_value)
 
 
 def _jax_value(*args: Any) -> np.ndarray:
@@ -133,7 +142,7 @@ def test_an_element_does_not_depend_on_its_batch_under_vmap() -> None:
 
     def values(shocks: np.ndarray) -> np.ndarray:
         def one(*a: Any) -> Any:
-            return K.peace_value(a[0], a[1], a[2], a[3], a[4], axis_name="s")
+            return _peace_value(a[0], a[1], a[2], a[3], a[4], axis_name="s")
 
         fn = jax.vmap(one, axis_name="s")
         with jax.enable_x64(True):
@@ -158,10 +167,37 @@ def test_several_argument_sets_in_one_go_are_each_as_alone() -> None:
         shock, pun = rng.uniform(0, 0.05, (paths, terms)), rng.uniform(0, 100, (paths, terms))
         shock[0, 0] = _shock(12.0, float(months[0, 0]))  # one large amplitude in every set
         sets.append((rate, shock, months, pun, delta))
+
+    def series(args: tuple[Any, ...]) -> tuple[Any, ...]:
+        rate, shock, months, pun, delta = (jnp.asarray(a) for a in args)
+        return rate, shock, months, delta, 1.0 - rate * pun, shock * pun
+
     with jax.enable_x64(True):
-        together = jax.jit(K.peace_values)([tuple(jnp.asarray(a) for a in s) for s in sets])
+        together = jax.jit(K.peace_values)([series(s) for s in sets])
         for args, got in zip(sets, together, strict=True):
             alone = np.asarray(_jitted()(*(jnp.asarray(a) for a in args)))
             np.testing.assert_allclose(np.asarray(got), alone, rtol=1e-12, atol=1e-12)
             r, j, m, p, d = (float(np.broadcast_to(a, args[1].shape)[0, 0]) for a in args)
             assert float(got[0, 0]) == pytest.approx(_recursion(r, j, m, p, d), abs=TOLERANCE * _scale(r, j, p, d))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    _rates,
+    _shock_months,
+    _deltas,
+    st.lists(st.tuples(_amplitudes, st.floats(-3.0, 3.0), st.floats(-300.0, 300.0)), min_size=1, max_size=12),
+)
+def test_the_general_series_matches_numpy(
+    base_rate: float, shock_months: float, delta: float, terms: list[tuple[float, float, float]]
+) -> None:
+    """Model 2's series with any flow and shock cost (``leader.peace_series``), on both sides of the switch."""
+    shocks = np.array([_shock(a, shock_months) for a, _, _ in terms])
+    flow = np.array([f for _, f, _ in terms])
+    cost = np.array([c for _, _, c in terms]) * shocks
+    args = (np.full_like(shocks, base_rate), shocks, np.full_like(shocks, shock_months), np.full_like(shocks, delta))
+    with jax.enable_x64(True):
+        got = np.asarray(jax.jit(K.peace_values)([tuple(jnp.asarray(a) for a in (*args, flow, cost))])[0])
+    expected = leader.peace_series(*args, flow, cost)
+    scale = (1.0 + np.abs(flow) + np.abs(cost)) / (1.0 - delta * math.exp(-base_rate))
+    assert np.all(np.abs(got - expected) <= TOLERANCE * scale)

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.model import hazard, patrons, timeline
-from ceasefire.model.decision import N_FEATURES, RIDGE, problem_row
+from ceasefire.model.decision import N_FEATURES, RIDGE, ProblemRow, problem_row
 from ceasefire.model.params import SIDES, Array, other
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import U_REMOVE_A, Setup, observe, renew, start, step
+from ceasefire.model.war import U_REMOVE_A, Setup, WarState, observe, renew, start, step
+from ceasefire.model.xp import namespace
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule, batch_runs
 
 
@@ -116,28 +118,20 @@ def imagined_problems(
     month's parameters change, the other leader falls, a patron's successor judges the terms.
     """
     n, horizon = samples * paths, z.shape[0]
-    j_index = SIDES.index(other(side))
     types = (np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
     feats = np.empty((2, horizon + 1, n, N_FEATURES))
     stop = np.full((2, horizon + 1, n), np.nan)
     flow = np.empty((2, horizon, n))
     discount = np.empty((2, horizon, n))
     terminal = np.empty((2, n))
-    war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
     other_successor = np.zeros(n, dtype=bool)
     x = start(w, n)
     broken = np.full(n, float(st.prior_broken))
-    w0 = w
     for t in range(horizon + 1):
-        w = timeline.at(w0, st, t)
-        obs = observe(w, x)
-        fell = timeline.happened(w, st.removing(other(side)), t)
-        if fell is not None:
-            other_successor = other_successor | fell
-        row = problem_row(
-            st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken,
-            imagined_table(w, st, obs.progress, t),
-        )  # fmt: skip
+        last = t == horizon  # the horizon's month is observed, not fought
+        row, x, other_successor = imagined_month(
+            w, st, ev, side, x, other_successor, t, doubt, types, broken, None if last else (z[t], u[t])
+        )
         for g in range(2):
             feats[g, t] = row.feats[g]
             stop[g, t] = row.stop[g]
@@ -145,10 +139,6 @@ def imagined_problems(
                 flow[g, t], discount[g, t] = row.flow[g], row.discount[g]
             else:
                 terminal[g] = row.stay[g]
-        if t == horizon:
-            break
-        x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z[t], u[t], war, no_relief, obs.power), u[t], t)
-        other_successor = other_successor | (u[t][:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
 
     def batch(a: Array) -> Array:
         return a.reshape(a.shape[0], samples, paths, *a.shape[2:])
@@ -163,6 +153,43 @@ def imagined_problems(
         )
         for g in range(2)
     )
+
+
+def imagined_month(
+    w0: Setup,
+    st: Structure,
+    ev: Exact,
+    side: str,
+    x: WarState,
+    other_successor: Array,
+    t: Any,
+    doubt: Array,
+    types: tuple[Array, Array],
+    broken: Array,
+    noise: tuple[Array, Array] | None,
+) -> tuple[ProblemRow, WarState, Array]:
+    """Month ``t`` of leader ``side``'s imagined war (``w0``: its start; no deal), for both engines: the
+    month's row of his stopping problems (:func:`.decision.problem_row`), then, given the month's
+    ``noise`` (normals and uniforms; ``None``: the month is observed only), the war fought and
+    financed through the month and the other leader's fall (an event's, or his hazard's). Returns
+    the row, the war and whether the other side is led by a successor, at the next month's start."""
+    w = timeline.at(w0, st, t)
+    obs = observe(w, x)
+    fell = timeline.happened(w, st.removing(other(side)), t)
+    if fell is not None:
+        other_successor = other_successor | fell
+    row = problem_row(
+        st, ev, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken,
+        imagined_table(w, st, obs.progress, t),
+    )  # fmt: skip
+    if noise is None:
+        return row, x, other_successor
+    z, u = noise
+    xp = namespace(broken)
+    war, no_relief = xp.ones(broken.shape, dtype=bool), xp.zeros(broken.shape)
+    x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z, u, war, no_relief, obs.power), u, t)
+    fall = u[:, U_REMOVE_A + SIDES.index(other(side))] < hazard.probability(row.rate_other)
+    return row, x, other_successor | fall
 
 
 def imagined_table(w: Setup, st: Structure, progress: Array, t: int) -> Array | None:

@@ -45,7 +45,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
 
-from ceasefire.model import hazard, levers, timeline
+from ceasefire.model import levers, timeline
 from ceasefire.model.backend import Backend
 from ceasefire.model.decision import (
     N_FEATURES,
@@ -54,7 +54,6 @@ from ceasefire.model.decision import (
     Policy,
     Situation,
     decide,
-    problem_row,
     resume_probability,
 )
 from ceasefire.model.engine import (
@@ -70,11 +69,11 @@ from ceasefire.model.engine import (
 )
 from ceasefire.model.jax import peace
 from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, on_table, trajectory
-from ceasefire.model.params import SIDES, Array, Pair, Params, other, register_pytrees
-from ceasefire.model.rules import imagined_table
+from ceasefire.model.params import SIDES, Array, Pair, Params, register_pytrees
+from ceasefire.model.rules import imagined_month
 from ceasefire.model.structure import Structure, params_from
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, U_REMOVE_A, Observed, Setup, observe, renew, setup, step
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, setup, start
 from ceasefire.solve import jax_lsm
 
 register_pytrees()
@@ -271,31 +270,19 @@ def _imagined_problem(
     w0, months_key = _world(params, key_data, st, n, knobs["intensity"], bias)
     doubt = w0.p.leaders[side].resolve_doubt * knobs["biased"]
     types = (jnp.zeros(n, dtype=bool), jnp.ones(n, dtype=bool))
-    war, no_relief = jnp.ones(n, dtype=bool), jnp.zeros(n)
     broken = jnp.full(n, float(st.prior_broken))
-    j_index = SIDES.index(other(side))
 
     def one(carry: tuple[Any, Array], t: Array) -> tuple[tuple[Any, Array], tuple[Array, ...]]:
         x, other_successor = carry
-        w = timeline.at(w0, st, t)
-        obs = observe(w, x)
-        fell = timeline.happened(w, st.removing(other(side)), t)
-        if fell is not None:
-            other_successor = other_successor | fell
-        row = problem_row(
-            st, EXACT, side, obs, w.p.leaders, other_successor, t, doubt, types, w.p.terms, w.p.ceasefire, broken,
-            imagined_table(w, st, obs.progress, t),
-        )  # fmt: skip
-        z, u = _month_noise(months_key, t, n)
-        x = renew(st.renewal_every, st.renewal_first, w, step(w, x, z, u, war, no_relief, obs.power), u, t)
-        other_successor = other_successor | (u[:, U_REMOVE_A + j_index] < hazard.probability(row.rate_other))
+        noise = _month_noise(months_key, t, n)
+        row, x, other_successor = imagined_month(
+            w0, st, EXACT, side, x, other_successor, t, doubt, types, broken, noise
+        )
         out = tuple(jnp.stack(a) for a in (row.feats, row.stop, row.flow, row.discount, row.stay))
         return (x, other_successor), out
 
     # months 0 .. T observed in one loop (one copy of the month to compile): the step after the
     # horizon's observation is not used
-    from ceasefire.model.war import start
-
     _, (feats, stop, flow, discount, stay) = lax.scan(
         one, (start(w0, n), jnp.zeros(n, dtype=bool)), jnp.arange(horizon + 1)
     )
