@@ -1,8 +1,10 @@
 """The JAX backend against the NumPy engine: exact in a deterministic limit, the same distributions
 within Monte Carlo error, reproducible for a seed and independent of how samples are batched.
 
-Compiling the jitted model takes most of this file's time, so the tests share a few shapes: the
-flagship at 30 samples (padded to 32) x 40 paths x 24 months, each policy compiled once.
+Compiling the jitted model takes most of this file's time, so the tests share a few shapes: 30 samples
+(padded to 32) x 40 paths x 24 months, each policy compiled once per scenario. The war alone, with levers,
+is the flagship's; decisions are compared on ``conftest.DEALS``, on which Model 2's leaders make deals
+(the flagship settles on under 1% of its paths).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ceasefire.run.sampling import Seeds, Values  # noqa: E402
 from ceasefire.run.store import manifest  # noqa: E402
 from ceasefire.scenario.load import load_scenario  # noqa: E402
 from ceasefire.scenario.schema import SIDES, Scenario  # noqa: E402
-from conftest import simulate_flat, simulate_jax_flat  # noqa: E402
+from conftest import DEALS, simulate_flat, simulate_jax_flat  # noqa: E402
 
 SAMPLES, PATHS, HORIZON, SEED = 30, 40, 24, 11
 Z_MAX = 4.0
@@ -33,7 +35,16 @@ Z_MAX = 4.0
 @cache
 def flagship() -> Scenario:
     """The flagship without the month-0 screen: both backends then simulate the same parameter samples."""
-    sc = load_scenario("russia-ukraine-2026")
+    return without_screen(load_scenario("russia-ukraine-2026"))
+
+
+@cache
+def deals() -> Scenario:
+    """:data:`conftest.DEALS` without the month-0 screen, for comparing decisions."""
+    return without_screen(load_scenario(DEALS))
+
+
+def without_screen(sc: Scenario) -> Scenario:
     return sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
 
 
@@ -44,16 +55,17 @@ def spec(**overrides: object) -> RunSpec:
 
 @cache
 def runs(policy: str) -> tuple[RunResult, RunResult]:
-    """The same spec run by NumPy and by JAX."""
-    sc = flagship()
+    """The same spec run by NumPy and by JAX, on a scenario where deals are made."""
+    sc = deals()
     return run(sc, spec(policy=policy)), run(sc, spec(policy=policy, backend="jax"))
 
 
 @cache
-def inputs() -> tuple[Values, list[np.random.SeedSequence]]:
-    """The run's parameter samples (per sample) and path seeds, for calling the engines directly."""
+def inputs(scenario: str = "flagship") -> tuple[Values, list[np.random.SeedSequence]]:
+    """The run's parameter samples (per sample) and path seeds of the flagship or, for ``"deals"``, of
+    :func:`deals`, for calling the engines directly."""
     seeds = Seeds.from_seed(SEED)
-    values = candidate_parameters(flagship(), SAMPLES, seeds, 0)
+    values = candidate_parameters(deals() if scenario == "deals" else flagship(), SAMPLES, seeds, 0)
     return values, [seeds.path_seed(i) for i in range(SAMPLES)]
 
 
@@ -145,11 +157,12 @@ NOISELESS = {
 """Every noise of the war off: its trajectory is then a function of the parameters alone."""
 
 
-def noiseless(values: Values, **extra: float) -> Values:
+def noiseless(values: Values, sc: Scenario, **extra: float) -> Values:
+    """``values`` with the noises of :data:`NOISELESS` that ``sc`` has switched off, and ``extra``."""
     out = {k: v.copy() for k, v in values.items()}
-    for key, value in {**NOISELESS, **extra}.items():
+    for key, value in {**{k: v for k, v in NOISELESS.items() if k in values}, **extra}.items():
         out[key] = np.full(SAMPLES, value)
-    for lever in flagship().levers:  # levers carried out for sure
+    for lever in sc.levers:  # levers carried out for sure
         out[f"levers.{lever.id}.credibility"] = np.ones(SAMPLES)
     return out
 
@@ -162,7 +175,7 @@ LEVERS = {"more-military-aid": 1.0, "secondary-oil-sanctions": 2.0, "close-bank-
 def war_only(noise: bool) -> tuple[Outcomes, Outcomes]:
     """The war without deals, with levers, by NumPy and by JAX; without noise if ``noise`` is false."""
     values, seeds = inputs()
-    params = per_path(values if noise else noiseless(values), PATHS)
+    params = per_path(values if noise else noiseless(values, flagship()), PATHS)
     return (
         simulate_flat(flagship(), params, seeds, PATHS, WAR_ONLY, LEVERS),
         simulate_jax_flat(flagship(), params, seeds, PATHS, WAR_ONLY, LEVERS),
@@ -190,18 +203,24 @@ def test_war_trajectory_equals_numpy_without_noise() -> None:
 def test_decisions_equal_numpy_without_noise(policy: str) -> None:
     """No noise, a successor the incumbent's equal, ceasefires that hold, no votes: each leader's values, hence the
     month and terms of the first deal, the casualties until it and the bargaining range, are functions of
-    the parameters alone. JAX's equal NumPy's (floats to 1e-9), for both policies."""
-    values, seeds = inputs()
+    the parameters alone. JAX's equal NumPy's (floats to 1e-9), for both policies. On :func:`deals`: the
+    flagship, under Model 2, makes no deal in this limit."""
+    values, seeds = inputs("deals")
     same_successor = {
         f"leaders.{s}.successor.{k}": v for s in SIDES for k, v in (("reset", 0.0), ("hazard_multiplier", 1.0))
     }
     # leaders without the war's legitimacy in peace and without doubts of the other's resolve settle more
     calm = {f"leaders.{s}.{k}": 0.0 for s in SIDES for k in ("reasons.legitimacy", "resolve_doubt")}
     # Model 2's other chances off: no breakdown even early, no leader breaking a ceasefire by choice, no
-    # vote on the terms; B's external money cut for sure at its decision dates (a reason to settle)
+    # vote on the terms
     holds = {"ceasefire.breakdown": 0.0, "ceasefire.breakdown_early": 0.0, "ceasefire.resume_noise": 0.0}
-    params = per_path(noiseless(values, **same_successor, **calm, **holds, **{"sides.B.renewal.cut": 1.0}), PATHS)
-    sc = flagship()
+    settings = {k: v for k, v in {**same_successor, **calm, **holds}.items() if k in values}  # those it has
+    params = noiseless(values, deals(), **settings)
+    # A's reserves spread over the samples (3 to 15 months of the war's deficit): its treasury runs dry, and
+    # the pain of the unfunded deficit pushes it to settle, at various months
+    params["sides.A.economy.reserves"] = np.linspace(6.0, 30.0, SAMPLES)
+    params = per_path(params, PATHS)
+    sc = deals()
     sc = sc.model_copy(update={"terms": [t.model_copy(update={"ratification": None}) for t in sc.terms]})
     config = RunConfig(horizon=HORIZON, policy=policy)
     a = simulate_flat(sc, params, seeds, PATHS, config)

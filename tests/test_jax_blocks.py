@@ -5,6 +5,7 @@ leaders' rules fitted on that block's imagined wars) and later blocks of the tru
 ``fold_in(sample's key, block)``. The block is lowered to 128 paths here (the code reads it at call
 time) so that a sample of 300 paths is three blocks (128, 128 and 44 paths) and the file stays small:
 every test shares one configuration (the optimal policy, 12 months), so two programs are compiled.
+The scenario is ``conftest.DEALS``, on which deals are made (the flagship, under Model 2, makes few).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ceasefire.run.sampling import Seeds, Values  # noqa: E402
 from ceasefire.scenario.build import structure_of  # noqa: E402
 from ceasefire.scenario.load import load_scenario  # noqa: E402
 from ceasefire.scenario.schema import Scenario  # noqa: E402
+from conftest import DEALS  # noqa: E402
 
 BLOCK, PATHS, HORIZON, SEED = 128, 300, 12, 5
 SAMPLES = 24
@@ -45,23 +47,24 @@ def small_blocks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @cache
-def flagship() -> Scenario:
-    """The flagship without the month-0 screen: both backends then simulate the same parameter samples."""
-    sc = load_scenario("russia-ukraine-2026")
+def deals() -> Scenario:
+    """:data:`conftest.DEALS` without the month-0 screen: both backends then simulate the same parameter
+    samples."""
+    sc = load_scenario(DEALS)
     return sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"no_deal_at_start": False})})
 
 
 @cache
 def inputs() -> tuple[Values, list[np.random.SeedSequence]]:
     seeds = Seeds.from_seed(SEED)
-    return candidate_parameters(flagship(), SAMPLES, seeds, 0), [seeds.path_seed(i) for i in range(SAMPLES)]
+    return candidate_parameters(deals(), SAMPLES, seeds, 0), [seeds.path_seed(i) for i in range(SAMPLES)]
 
 
 def simulate(pick: list[int] | range, paths: int, lever: dict[str, float] | None = None) -> Outcomes:
     values, seeds = inputs()
     rows = np.asarray(list(pick), dtype=np.int64)
     part = {k: v[rows] for k, v in values.items()}
-    return jax_engine.simulate_blocks(structure_of(flagship()), part, [seeds[i] for i in rows], paths, CONFIG, lever)
+    return jax_engine.simulate_blocks(structure_of(deals()), part, [seeds[i] for i in rows], paths, CONFIG, lever)
 
 
 @cache
@@ -174,7 +177,7 @@ def test_multi_block_samples_agree_with_numpy(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(engine, "PATH_BLOCK", BLOCK)
     monkeypatch.setattr(experiment, "PATH_BLOCK", BLOCK)
     values, seeds = inputs()
-    a = experiment.simulate_samples(flagship(), values, seeds, PATHS, CONFIG, {}, 0, workers=1)
+    a = experiment.simulate_samples(deals(), values, seeds, PATHS, CONFIG, {}, 0, workers=1)
     b = whole(PATHS)
     assert np.array_equal(a.sample, b.sample)
     left, right = statistics(a), statistics(b)
