@@ -55,7 +55,9 @@ def snap(value: object, low: float, high: float, step: float) -> object:
     if not low <= value <= high or not (step > 0 and math.isfinite(step)):
         return value
     k = round((value - low) / step)
-    return float(min(max(low + k * step, low), high))
+    # rounded to 12 decimals: low + k * step carries the floats' error (-0.3 + 6 * 0.05 is 5.6e-17, not the
+    # neutral 0 a slider shows, and would be taken for a change of the assumption)
+    return float(min(max(round(low + k * step, 12), low), high))
 
 
 def snap_all(values: Mapping[str, object], grid: Mapping[str, tuple[float, float, float]]) -> dict[str, object]:
