@@ -39,7 +39,9 @@ if [[ $DRY == 1 ]]; then
     MANY=10x100,40x100
     BIG=80x100
     ONE=1x500,1x5000  # 5,000 paths is two path blocks on the CPU (4,096), as 10^7 is ten on a GPU
-    SOBOL_SIZE=(-N 2 --paths 64 --horizon 12 --screen-n 2)
+    # casualties_A: under Model 2 the flagship settles on no path within 12 months, and the default
+    # output (P(settlement within the horizon)) would be refused as constant at this size
+    SOBOL_SIZE=(-N 2 --paths 64 --horizon 12 --screen-n 2 --output casualties_A)
     SOBOL_BIG_N=4
     export JAX_PLATFORMS=cpu
 else

@@ -251,14 +251,17 @@ def row_scaling(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def plain_case() -> tuple[Any, dict[str, np.ndarray], Any]:
-    """The case of ``tests/test_plain_python.py``: a sample where a myopic deal is uncertain."""
+    """The case of ``tests/test_plain_python.py``: a sample where a myopic deal is uncertain, of the flagship
+    with the Model 2 mechanisms the plain-Python model leaves out at their neutral values."""
+    import plain_python as pp
+
     from ceasefire.run.sampling import Seeds, sample_parameters
     from ceasefire.scenario.load import load_scenario
 
-    sc = load_scenario(SCENARIO)
+    sc = pp.neutral_scenario(load_scenario(SCENARIO))
     seeds = Seeds.from_seed(3)
-    values = sample_parameters(sc, 12, seeds.parameters)
-    return sc, {k: v[4:5] for k, v in values.items()}, seeds.path_seed(4)
+    values = pp.neutral_values(sample_parameters(sc, 12, seeds.parameters))
+    return sc, {k: np.asarray(v[4:5], dtype=float) for k, v in values.items()}, seeds.path_seed(4)
 
 
 def row_plain_python(s: dict[str, Any]) -> dict[str, Any]:
@@ -291,7 +294,8 @@ def row_plain_python(s: dict[str, Any]) -> dict[str, Any]:
         speedup_one.append(large_one[-1] / rate_plain)
         speedup_same.append(same[-1] / rate_plain)
     return {
-        "case": "flagship, one parameter sample, myopic policy, no bargaining-range record",
+        "case": "flagship (the Model 2 mechanisms the plain model leaves out neutral), one parameter sample, "
+        "myopic policy, no bargaining-range record",
         "horizon": horizon,
         "plain_paths": plain_paths,
         "engine_paths": engine_paths,

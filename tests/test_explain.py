@@ -17,11 +17,12 @@ from ceasefire.cli import app
 from ceasefire.errors import CeasefireError
 from ceasefire.model import leader, screen
 from ceasefire.model.backend import NUMPY
-from ceasefire.model.calculus import month_of, month_values, record, stopping_problem
+from ceasefire.model.calculus import month_of, month_values, record, removal_uniforms, stopping_problem
 from ceasefire.model.engine import IMAGINED, TRUE_WORLD, draw_noise, per_path, war_setup
 from ceasefire.model.params import Pair, map_leaves
 from ceasefire.model.rules import imagined_problems
-from ceasefire.model.valuation import Exact, Valuation, victory, victory_battlefield
+from ceasefire.model.valuation import Exact, TermScores, Valuation, battlefield
+from ceasefire.model.war import N_NORMAL, N_UNIFORM
 from ceasefire.run.experiment import RunSpec, candidate_parameters, run
 from ceasefire.run.sampling import Seeds
 from ceasefire.scenario.build import params_of, structure_of
@@ -87,12 +88,21 @@ def test_shapley_needs_a_power_of_two() -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(st.floats(0.0, 0.05), st.floats(0.0, 0.2), st.floats(1.0, 30.0), st.floats(0.9, 0.999), st.floats(0.0, 200.0))
-def test_peace_parts_reproduce_the_peace_value(rate: float, shock: float, tau: float, delta: float, pun: float) -> None:
-    s0, s1 = leader.peace_parts(np.array([rate]), np.array([shock]), np.array([tau]), np.array([delta]))
+def test_series_parts_reproduce_the_peace_value(
+    rate: float, shock: float, tau: float, delta: float, pun: float
+) -> None:
+    """The series split so that the flow and the shock's cost (the punishment) are applied last:
+    ``V = a P0 - c P1`` with ``a = 1 - lambda0 Pi`` and ``c = J Pi`` is the value of peace, and the
+    shared form agrees with the series summed in one piece for any flow and shock cost."""
+    args = (np.array([rate]), np.array([shock]), np.array([tau]), np.array([delta]))
+    p0, p1 = leader.series_parts(*args)
     expected = leader.peace_value(
         np.array([rate]), np.array([shock]), np.array([tau]), np.array([pun]), np.array([delta])
     )
-    assert s0[0] - pun * s1[0] == pytest.approx(expected[0], rel=1e-9, abs=1e-9)
+    assert (1.0 - rate * pun) * p0[0] - shock * pun * p1[0] == pytest.approx(expected[0], rel=1e-9, abs=1e-9)
+    a, c = np.array([0.7 - rate * pun]), np.array([shock * pun + 0.3])
+    shared = leader.peace_series_shared(*args, a, c)
+    assert shared[0] == pytest.approx(leader.peace_series(*args, a, c)[0], rel=1e-9, abs=1e-9)
 
 
 def _world_setup(samples: int = 2, paths: int = 6, months: int = 8):  # type: ignore[no-untyped-def]
@@ -115,16 +125,21 @@ def test_month_values_match_the_engines_valuation() -> None:
     _, st_, pp, seeds = _world_setup()
     _, z, u = draw_noise(seeds, TRUE_WORLD, 6, 8, len(st_.levers))
     w = war_setup(st_, pp, None, np.zeros((12, len(st_.levers))))
-    rec = record(w, z, u, 8)
+    rec = record(w, st_, z, u, 8)
     exact = Exact(NUMPY)
+    broken = np.full(12, float(st_.prior_broken))
     for t in range(9):
         obs = month_of(rec, t)
         for side in ("A", "B"):
             ld = pp.leaders[side]
-            vb = victory_battlefield(st_, side, obs.progress, ld)
-            v = Valuation.of(ld, None, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], vb)
-            (engine_peace,) = exact.values([(v, victory(st_, side, obs.progress, ld))])
-            mine = month_values(st_, side, _variants(pp, side), obs)
+            vb, hb = battlefield(st_, side, obs.progress, ld)
+            v = Valuation.of(
+                ld, None, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], vb, hb,
+                pp.ceasefire, broken,
+            )  # fmt: skip
+            deals = TermScores(st_, side, obs.progress, ld, pp.terms).deals()
+            (engine_peace,) = exact.values([(v, deals)])
+            mine = month_values(st_, side, _variants(pp, side), obs, pp.terms, pp.ceasefire, broken)
             np.testing.assert_allclose(mine.stay[0, 0], v.stay, rtol=1e-12)
             np.testing.assert_allclose(mine.peace_now[0, 0], engine_peace, rtol=1e-9)
             np.testing.assert_allclose(mine.val.war_cashflow[0, 0], v.war_cashflow, rtol=1e-12)
@@ -141,10 +156,10 @@ def test_stopping_problem_matches_the_engines_imagined_paths() -> None:
         w = war_setup(st_, pp, None, np.zeros((samples * paths, len(st_.levers))), bias)
         doubt = w.p.leaders[side].resolve_doubt
         engine, _ = imagined_problems(w, st_, side, z, u, samples, paths, doubt, screen.Lazy())
-        rec = record(w, z, u, months)
-        remove = u[:, :, ("A", "B").index(other)]
+        rec = record(w, st_, z, u, months)
+        remove = removal_uniforms(u, other)
         leaders = Pair.of(lambda s: _variants(pp, s))
-        mine = stopping_problem(st_, side, rec, leaders, remove, (1, 1), samples)
+        mine = stopping_problem(st_, side, rec, leaders, remove, (1, 1), samples, pp.terms, pp.ceasefire)
         np.testing.assert_allclose(mine.state, engine.state, rtol=1e-9)
         np.testing.assert_allclose(mine.stop, engine.stop, rtol=1e-9)
         np.testing.assert_allclose(np.asarray(mine.flow), np.asarray(engine.flow), rtol=1e-12)
@@ -198,11 +213,16 @@ def test_full_coalition_is_the_engines_calculus_at_month_0() -> None:
     st_ = structure_of(sc)
     pp = params_of(st_, per_path(result.parameters, 12))
     w = war_setup(st_, pp, None, np.zeros((36, len(st_.levers))))
-    obs = month_of(record(w, np.zeros((0, 36, 5)), np.zeros((0, 36, 5)), 0), 0)
+    obs = month_of(record(w, st_, np.zeros((0, 36, N_NORMAL)), np.zeros((0, 36, N_UNIFORM)), 0), 0)
     ld = pp.leaders.A
-    vb = victory_battlefield(st_, "A", obs.progress, ld)
-    v = Valuation.of(ld, np.zeros(36, dtype=bool), obs.casualty_ratio.A, obs.pain.A, obs.stability_loss.A, vb)
-    (peace_now,) = Exact(NUMPY).values([(v, victory(st_, "A", obs.progress, ld))])
+    vb, hb = battlefield(st_, "A", obs.progress, ld)
+    broken = np.full(36, float(st_.prior_broken))
+    v = Valuation.of(
+        ld, np.zeros(36, dtype=bool), obs.casualty_ratio.A, obs.pain.A, obs.stability_loss.A, vb, hb,
+        pp.ceasefire, broken,
+    )  # fmt: skip
+    deals = TermScores(st_, "A", obs.progress, ld, pp.terms).deals()
+    (peace_now,) = Exact(NUMPY).values([(v, deals)])
     k = st_.terms.index("status-quo")
     gain = result.outcomes.trajectories["gain_A_status-quo"][0]
     fight_engine = peace_now[:, k] - gain
@@ -275,8 +295,15 @@ def test_cli_explain_json_and_errors() -> None:
     assert doc["side"] == "B" and math.isfinite(doc["gap"])
     bad = runner.invoke(app, ["explain", str(TOY), "--side", "C"])
     assert bad.exit_code == 2 and "expected A or B" in bad.output
+    # no [[factors]]: not an error since explain shows the values and the gap without decomposing them
     none = runner.invoke(app, ["explain", str(DATA / "toy.toml"), "--samples", "2", "--paths", "4"])
-    assert none.exit_code == 2 and "no [[factors]]" in none.output
+    assert none.exit_code == 0 and "declares no [[factors]]" in none.output, none.output
+    none_json = runner.invoke(
+        app, ["explain", str(DATA / "toy.toml"), "--samples", "2", "--paths", "4", "--horizon", "6", "--json", "-"]
+    )
+    assert none_json.exit_code == 0, none_json.output
+    doc = json.loads(none_json.stdout)
+    assert doc["factors"] == [] and doc["gap"] == doc["neutral_gap"]
     table = runner.invoke(app, ["explain", str(TOY), "--samples", "2", "--paths", "8", "--horizon", "6"])
     assert table.exit_code == 0 and "Shapley" in table.stdout
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from ceasefire.analysis import curves
 from ceasefire.analysis.report_compute import compute_report
 from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, CORE_SECTIONS, PROGRESS_TOTAL, ReportOptions
+from ceasefire.analysis.sensitivity import DEFAULT_OUTPUT
 from ceasefire.cli import app
 from ceasefire.report import figures
 from ceasefire.report.html import (
@@ -635,6 +636,9 @@ def test_all_sections_in_reading_order() -> None:
 
 TINY_ANALYSES = replace(
     TINY,
+    # 36 months: under Model 2 the flagship hardly settles in 18, and a screen of an output that is 0 at
+    # every point has nothing to attribute (at 4 paths a point, 36 months give P(settlement) of about 0.06)
+    horizon=36,
     sections=ANALYSIS_SECTIONS,
     why_samples=2,
     why_paths=4,
@@ -668,6 +672,11 @@ def test_the_real_analyses_run_and_render() -> None:
     assert {total for _, _, total in seen} == {PROGRESS_TOTAL}
     stages = {stage for stage, _, _ in seen}
     assert {"headline run", "why: Vladimir Putin's coalitions", "sensitivity: Morris screen"} <= stages
+    # the screen explains an output that varies under Model 2 (p_settle_12 is 0 at every point of it)
+    sens = data.analyses["sensitivity"]
+    assert sens["output"] == DEFAULT_OUTPUT == "p_settle_horizon"
+    assert sens["output_label"] == "P(settlement within the horizon)" and sens["output_sd"] > 0
+    assert any((r["mu_star"] or 0.0) > 0 for r in sens["rows"])
     assert any(s.startswith("claims: ") for s in stages) and any(s.startswith("levers: batch 1") for s in stages)
     # the levers and the price of peace start from the headline's probability without levers
     p12 = data.summary["settle_within"]["12 months"]["p"]
@@ -675,6 +684,20 @@ def test_the_real_analyses_run_and_render() -> None:
     assert levers["reference"]["p12"]["value"] == pytest.approx(p12)
     if "price" in levers:
         assert levers["price"]["baseline"]["value"] == pytest.approx(p12)
+
+
+def test_the_report_the_cli_and_the_library_explain_the_same_default_output() -> None:
+    """One default output for a sensitivity analysis wherever it is asked for without one, a metric any
+    horizon defines."""
+    import inspect
+
+    from ceasefire.analysis.sensitivity import sensitivity
+    from ceasefire.cli.sweep import sensitivity as cli_sensitivity
+    from ceasefire.run.sweep import METRICS
+
+    assert inspect.signature(sensitivity).parameters["output"].default == DEFAULT_OUTPUT
+    assert inspect.signature(cli_sensitivity).parameters["output"].default == DEFAULT_OUTPUT
+    assert METRICS[DEFAULT_OUTPUT].min_horizon == 1
 
 
 def test_an_analysis_that_cannot_run_is_left_out_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:

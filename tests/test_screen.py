@@ -20,7 +20,7 @@ difference, a different NaN or a signed zero fails):
 from __future__ import annotations
 
 import math
-from dataclasses import fields
+from dataclasses import fields, replace
 from functools import cache
 from unittest import mock
 
@@ -34,7 +34,16 @@ from ceasefire.model import bargaining, leader, screen
 from ceasefire.model.backend import NUMPY
 from ceasefire.model.bargaining_range import reservation_score
 from ceasefire.model.engine import Outcomes, RunConfig, per_path
-from ceasefire.model.valuation import Exact, TermScores, Valuation, victory, victory_at
+from ceasefire.model.valuation import (
+    Deals,
+    Exact,
+    TermScores,
+    Valuation,
+    battle_deals,
+    grid_deals,
+    victory,
+    victory_at,
+)
 from ceasefire.run.sampling import Seeds, sample_parameters
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.load import load_scenario
@@ -53,44 +62,106 @@ def bits(a: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
 
 
-def random_valuation(rng: np.random.Generator, n: int, m: int) -> Valuation:
-    """Values on ``n`` paths spanning the model's ranges (rates, shocks, punishments, discounts)."""
-    u = rng.random
-    del m
+def random_valuation(rng: np.random.Generator, shape: int | tuple[int, ...]) -> Valuation:
+    """Values on paths of ``shape`` spanning the model's ranges (rates, shocks, punishments, discounts, the
+    peace hazard's excess, the ceasefire's breakdown, the policy outcome, some leaders with none)."""
+
+    def u(scale: float = 1.0) -> NDArray[np.float64]:
+        return rng.random(shape) * scale
+
+    delta = 0.9 + u(0.0999)
+    stay_office = u(100.0)
+    policy_weight = u() * (u() < 0.7)
+    attainment_war = u()
     return Valuation(
-        stay=u(n) * 100.0,
-        flow=1.0 + u(n),
-        rate_war=u(n) * 0.05,
-        punishment_war=u(n) * 60.0,
-        delta=0.9 + 0.0999 * u(n),
-        rate_peace=u(n) * 0.03,
-        shock_total=u(n) * 0.2 * (u(n) < 0.9),  # some paths with no transition shock at all
-        punishment=u(n) * 50.0,
-        lost_war=u(n),
-        tau=0.5 + 30.0 * u(n),
-        gamma=3.0 * u(n),
+        stay=stay_office + policy_weight * attainment_war / (1.0 - delta),
+        stay_office=stay_office,
+        flow=1.0 + u(),
+        rate_war=u(0.05),
+        punishment_war=u(60.0),
+        delta=delta,
+        peace_long=u(0.03),
+        peace_excess=u(0.02) * (u() < 0.7),
+        shock_total=u(0.2) * (u() < 0.9),  # some paths with no transition shock at all
+        punishment=u(50.0),
+        lost_war=u(),
+        tau=0.5 + u(30.0),
+        gamma=u(3.0),
+        policy_weight=policy_weight,
+        attainment_war=attainment_war,
+        breakdown_long=u(0.01),
+        breakdown_excess=u(0.03) * (u() < 0.8),
+        guarantee_factor=0.3 + u(0.4),
     )
 
 
 EXACT = Exact(NUMPY)
 
 
-def peace(val: Valuation, v: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Every element's value of peace at scores ``(paths, terms)``."""
-    return EXACT.values([(val, v)])[0]  # type: ignore[no-any-return]
-
-
 class Given(TermScores):
-    """Victory scores given as a table ``(paths, terms)``, as the evaluators read them."""
+    """Deals given as tables ``(paths, terms)`` (victory scores, attainment, audience factors) and per terms
+    (guarantees, removal), as the evaluators read them."""
 
-    def __init__(self, v: NDArray[np.float64]) -> None:
-        self._by_paths = v
-        self._by_terms = np.ascontiguousarray(v.T)
+    def __init__(
+        self,
+        v: NDArray[np.float64],
+        h: NDArray[np.float64] | None = None,
+        audience: NDArray[np.float64] | None = None,
+        guaranteed: NDArray[np.bool_] | None = None,
+        removes: NDArray[np.bool_] | None = None,
+    ) -> None:
+        m = v.shape[-1]
+        self.v = v
+        self.h = v if h is None else h
+        self.audience = np.ones_like(v) if audience is None else audience
+        self.guaranteed = np.zeros(m, dtype=bool) if guaranteed is None else guaranteed
+        self.removes = np.zeros(m, dtype=bool) if removes is None else removes
+
+    def by_paths(self) -> NDArray[np.float64]:
+        return self.v
+
+    def by_terms(self) -> NDArray[np.float64]:
+        return np.ascontiguousarray(self.v.T)
+
+    def at(self, rows: object, terms: object) -> NDArray[np.float64]:
+        return self.v[rows, terms]  # type: ignore[index,no-any-return]
+
+    def deals(self, layout_by_terms: bool = False) -> Deals:
+        if layout_by_terms:
+            t = [np.ascontiguousarray(a.T) for a in (self.v, self.h, self.audience)]
+            return Deals(*t, self.guaranteed[:, None], self.removes[:, None])
+        return Deals(self.v, self.h, self.audience, self.guaranteed, self.removes)
+
+    def deals_at(self, rows: object, terms: object) -> Deals:
+        return Deals(
+            self.v[rows, terms],  # type: ignore[index]
+            self.h[rows, terms],  # type: ignore[index]
+            self.audience[rows, terms],  # type: ignore[index]
+            self.guaranteed[terms],  # type: ignore[index]
+            self.removes[terms],  # type: ignore[index]
+        )
+
+    def column(self, k: int) -> Given:
+        """The deals of terms ``k`` alone."""
+        return Given(self.v[:, [k]], self.h[:, [k]], self.audience[:, [k]], self.guaranteed[[k]], self.removes[[k]])
 
 
 def random_scores(rng: np.random.Generator, n: int, m: int) -> NDArray[np.float64]:
     """Victory scores in [0, 1], with exact 0s and 1s (clipped scores) among them."""
     return np.clip(rng.random((n, m)) * 1.4 - 0.2, 0.0, 1.0)
+
+
+def random_deals(rng: np.random.Generator, n: int, m: int) -> Given:
+    """Terms as deals: victory scores and attainment in [0, 1] (exact 0s and 1s among them), audience
+    factors of 1 and above, some terms with guarantees and a few that remove the leader."""
+    v, h = random_scores(rng, n, m), random_scores(rng, n, m)
+    audience = np.where(rng.random((n, m)) < 0.5, 1.0, np.exp(2.0 * rng.random((n, m))))
+    return Given(v, h, audience, rng.random(m) < 0.5, rng.random(m) < 0.15)
+
+
+def peace(val: Valuation, deals: Given) -> NDArray[np.float64]:
+    """Every element's value of peace ``(paths, terms)``."""
+    return EXACT.values([(val, deals.deals())])[0]  # type: ignore[no-any-return]
 
 
 # --- the value of peace --------------------------------------------------------------------------
@@ -105,15 +176,16 @@ def random_scores(rng: np.random.Generator, n: int, m: int) -> NDArray[np.float6
 )
 def test_peace_on_a_subset_equals_the_full_computation(n: int, m: int, share: float, seed: int) -> None:
     rng = np.random.default_rng(seed)
-    val = random_valuation(rng, n, m)
-    v = random_scores(rng, n, m)
+    val = random_valuation(rng, n)
+    deals = random_deals(rng, n, m)
     read = rng.random((n, m)) < share
-    full = peace(val, v)
+    full = peace(val, deals)
     rows, terms = np.nonzero(read)
-    assert np.array_equal(bits(screen.peace_at(val, rows, v[rows, terms])), bits(full[rows, terms]))
-    best = screen.Lazy().best(val, read, Given(v))
+    lazy = screen.Lazy()
+    assert np.array_equal(bits(lazy.peace_at(val, rows, deals.deals_at(rows, terms))), bits(full[rows, terms]))
+    best = lazy.best(val, read, deals)
     assert np.array_equal(bits(best), bits(np.where(read, full, -np.inf).max(axis=1, initial=-np.inf)))
-    assert np.array_equal(bits(best), bits(EXACT.best(val, read, Given(v))))
+    assert np.array_equal(bits(best), bits(EXACT.best(val, read, deals)))
 
 
 @settings(max_examples=25, deadline=None)
@@ -121,13 +193,13 @@ def test_peace_on_a_subset_equals_the_full_computation(n: int, m: int, share: fl
 def test_peace_of_many_terms_equals_each_terms_alone(n: int, m: int, seed: int) -> None:
     """The screen lays ``(n, m)`` out terms by paths; each column has the bits of its own ``(n, 1)`` call."""
     rng = np.random.default_rng(seed)
-    val = random_valuation(rng, n, m)
-    v = random_scores(rng, n, m)
-    whole = screen._peace(val, np.ascontiguousarray(v.T))
+    val = random_valuation(rng, n)
+    deals = random_deals(rng, n, m)
+    whole = screen._peace(screen.Lazy(), val, deals.deals(layout_by_terms=True))
     assert whole.flags.c_contiguous and whole.shape == (n, m)
-    columns = np.concatenate([peace(val, v[:, [k]]) for k in range(m)], axis=1)
+    columns = np.concatenate([peace(val, deals.column(k)) for k in range(m)], axis=1)
     assert np.array_equal(bits(whole), bits(columns))
-    assert np.array_equal(bits(whole), bits(peace(val, v)))
+    assert np.array_equal(bits(whole), bits(peace(val, deals)))
 
 
 @settings(max_examples=50, deadline=None)
@@ -141,23 +213,18 @@ def test_best_accepted_terms_broadcast_over_variants(lead: list[int], m: int, k:
     """The explanation's best terms accepted (:meth:`Exact.problem_values`), ``accepted`` broadcast over
     variants of the leader's values: the masked maximum, no term accepted giving ``-inf``."""
     rng = np.random.default_rng(seed)
-    shape = (*lead, m)
-    u = rng.random
-    val = Valuation(
-        stay=u(shape) * 100.0, flow=1.0 + u(shape), rate_war=u(shape) * 0.05, punishment_war=u(shape) * 60.0,
-        delta=0.9 + 0.0999 * u(shape), rate_peace=u(shape) * 0.03, shock_total=u(shape) * 0.2,
-        punishment=u(shape) * 50.0, lost_war=u(shape), tau=0.5 + 30.0 * u(shape), gamma=3.0 * u(shape),
-    )  # fmt: skip
-    other = random_valuation(rng, m, k)
-    v_other, v_own = random_scores(rng, m, k), random_scores(rng, m, k)
-    v_battle = rng.random(m)
+    val = random_valuation(rng, (*lead, m))
+    other = random_valuation(rng, m)
+    deals_other, deals_own = random_deals(rng, m, k), random_deals(rng, m, k)
+    battle = battle_deals(rng.random(m), rng.random(m))
     available = np.ones(k, dtype=bool)
-    accepted, here, best = EXACT.problem_values(other, Given(v_other), available, [val], v_battle, Given(v_own))
-    assert np.array_equal(accepted, peace(other, v_other) >= other.stay[:, None])
-    expected = np.where(accepted, peace(val, v_own), -np.inf).max(axis=-1, initial=-np.inf)
+    accepted, here, best = EXACT.problem_values(other, deals_other, available, [val], battle, deals_own)
+    assert np.array_equal(accepted, peace(other, deals_other) >= other.stay[:, None])
+    expected = np.where(accepted, peace(val, deals_own), -np.inf).max(axis=-1, initial=-np.inf)
     assert np.array_equal(bits(best[0]), bits(expected))
+    assert np.array_equal(bits(here[0]), bits(EXACT.values([(val, battle)])[0][..., 0]))
     if not lead:  # the fast path (one leader's values per path): the same answers
-        lazy = screen.Lazy().problem_values(other, Given(v_other), available, [val], v_battle, Given(v_own))
+        lazy = screen.Lazy().problem_values(other, deals_other, available, [val], battle, deals_own)
         assert np.array_equal(lazy[0], accepted)
         assert np.array_equal(bits(lazy[1][0]), bits(here[0])) and np.array_equal(bits(lazy[2][0]), bits(best[0]))
 
@@ -166,11 +233,11 @@ def test_peace_on_a_subset_of_a_batch_larger_than_a_block() -> None:
     """Beyond :data:`leader.PEACE_BLOCK` elements the series runs in blocks: a subset still matches."""
     rng = np.random.default_rng(5)
     n, m = leader.PEACE_BLOCK // 3 + 17, 4
-    val = random_valuation(rng, n, m)
-    v = random_scores(rng, n, m)
+    val = random_valuation(rng, n)
+    deals = random_deals(rng, n, m)
     read = rng.random((n, m)) < 0.45
-    full = peace(val, v)
-    subset = screen._peace_where(val, read, np.ascontiguousarray(v.T), np.nan)
+    full = peace(val, deals)
+    subset = screen._peace_where(screen.Lazy(), val, read, deals, np.arange(n), np.nan)
     assert np.array_equal(bits(subset[read]), bits(full[read]))
     assert np.isnan(subset[~read]).all()
 
@@ -267,13 +334,14 @@ def _simulate(
     seed: int = 21,
     block: int | list[int] = 0,
 ) -> Outcomes:
-    """Three samples of 120 paths; ``block``: which path block of its sample each seed's paths are (the
-    range is recorded on block 0 only)."""
+    """Three samples of 120 paths over 48 months (under Model 2 the flagship hardly settles within 18, and
+    the comparisons need decisions taken); ``block``: which path block of its sample each seed's paths are
+    (the range is recorded on block 0 only)."""
     sc = flagship()
     seeds = Seeds.from_seed(seed)
     samples, paths = 3, 120
     values = sample_parameters(sc, samples, seeds.parameters)
-    config = RunConfig(horizon=18, policy=policy, record=record, bargaining_range=bargaining_range, screen=screened)
+    config = RunConfig(horizon=48, policy=policy, record=record, bargaining_range=bargaining_range, screen=screened)
     path_seeds = [seeds.path_seed(i) for i in range(samples)]
     return simulate_flat(sc, per_path(values, paths), path_seeds, paths, config, block=block)
 
@@ -347,9 +415,9 @@ def test_reservation_score_valued_lazily_equals_every_grid_point(n: int, points:
     """:meth:`Valuation.reservation_score` values only the grid points it reads, with the bits of the
     kernel on every point; fights below every value, above every value, between and NaN."""
     rng = np.random.default_rng(seed)
-    val = random_valuation(rng, n, 1)
+    val = random_valuation(rng, n)
     grid = np.linspace(0.0, 1.0, points)
-    values = peace(val, np.broadcast_to(grid, (n, points)))
+    values = EXACT.values([(val, grid_deals(np.broadcast_to(grid, (n, points))))])[0]
     low, high = values.min(axis=1), values.max(axis=1)
     kind = rng.integers(0, 5, n)
     fight = np.select(
@@ -373,10 +441,10 @@ def test_peace_at_least_gives_the_booleans_of_the_exact_values(n: int, m: int, s
     path's values (decided only by the exact value), a last bit either side of it, and NaN; scores
     with NaN among them (never certified)."""
     rng = np.random.default_rng(seed)
-    val = random_valuation(rng, n, m)
-    v = random_scores(rng, n, m)
-    v[rng.random((n, m)) < 0.05] = np.nan
-    values = peace(val, v)
+    val = random_valuation(rng, n)
+    deals = random_deals(rng, n, m)
+    deals.v[rng.random((n, m)) < 0.05] = np.nan
+    values = peace(val, deals)
     one = values[np.arange(n), rng.integers(0, m, n)]
     kind = rng.integers(0, 6, n)
     threshold = np.select(
@@ -384,55 +452,68 @@ def test_peace_at_least_gives_the_booleans_of_the_exact_values(n: int, m: int, s
         [np.full(n, -1e6), np.full(n, 1e6), one, np.nextafter(one, np.inf), np.nextafter(one, -np.inf)],
         np.full(n, np.nan),
     )
-    reached = screen.Lazy().reaches(val, Given(v), threshold)
+    reached = screen.Lazy().reaches(val, deals, threshold)
     assert np.array_equal(reached, values >= threshold[:, None])
-    assert np.array_equal(EXACT.reaches(val, Given(v), threshold), reached)
+    assert np.array_equal(EXACT.reaches(val, deals, threshold), reached)
 
 
 def _peace_arguments(rng: np.random.Generator, n: int) -> tuple[NDArray[np.float64], ...]:
-    """Arguments of the value of peace across and beyond the model's ranges: flow parts of both
-    signs, no shock, amplitudes up to about 40, decays from fast to slow, discounts near 1."""
+    """Arguments of :func:`leader.peace_series` across and beyond the model's ranges: no shock, amplitudes up
+    to about 40, decays from fast to slow, discounts near 1; the office part of a peace (``a = 1 - lambda0
+    Pi``, ``c = J Pi``) and, for a third, a breakdown's value at war added (flow parts and shock costs of
+    either sign)."""
     u = rng.random
     base_rate = u(n) * 0.08
     shock = np.where(u(n) < 0.1, 0.0, u(n) ** 3 * 2.5)
     shock_months = 0.3 + 40.0 * u(n) ** 2
     punishment = np.where(u(n) < 0.5, u(n) * 60.0, u(n) * 2000.0)
     delta = 1.0 - 10.0 ** (-4.0 * u(n) - 0.3)
-    return base_rate, shock, shock_months, punishment, delta
+    flow_part, shock_cost = 1.0 - base_rate * punishment, shock * punishment
+    back = (u(n) < 1 / 3) * u(n) * 200.0  # nu * stay_office, nu of the breakdown, at least its excess's part
+    flow_part = flow_part + 0.01 * back
+    shock_cost = shock_cost - 0.02 * back
+    return base_rate, shock, shock_months, delta, flow_part, shock_cost
 
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 300), m=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
 def test_screen_bounding_the_second_leader_only_where_the_first_leaves_terms_open(n: int, m: int, seed: int) -> None:
     """:func:`screen._deal_possible` bounds the other leader's values only on the elements the first
-    leader's bounds leave open (:func:`screen._terms_open`; :func:`screen.peace_ceiling_at`, the bits
-    of :func:`screen.peace_ceiling` there): the paths of both leaders' bounds on every element, in
+    leader's bounds leave open (:func:`screen._terms_open`; :meth:`screen.Lazy.peace_ceiling_at`, the bits
+    of :meth:`screen.Lazy.peace_ceiling` there): the paths of both leaders' bounds on every element, in
     either order. Floors below, between and above the bounds, and NaN."""
     rng = np.random.default_rng(seed)
-    val = {s: random_valuation(rng, n, m) for s in ("A", "B")}
-    scores = {s: np.ascontiguousarray(random_scores(rng, n, m).T) for s in ("A", "B")}
+    lazy = screen.Lazy()
+    val = {s: random_valuation(rng, n) for s in ("A", "B")}
+    deals = {s: random_deals(rng, n, m) for s in ("A", "B")}
     available = rng.random(m) < 0.8
-    ceilings = {s: screen.peace_ceiling(val[s], scores[s]) for s in ("A", "B")}
+    on_table = np.ascontiguousarray(np.broadcast_to(available[:, None], (m, n)))
+    ceilings = {s: lazy.peace_ceiling(val[s], deals[s].deals(layout_by_terms=True), n) for s in ("A", "B")}
     floor = {}
     for s in ("A", "B"):
         column = ceilings[s][rng.integers(0, m, n), np.arange(n)]
         floor[s] = np.select([rng.random(n) < 0.1, rng.random(n) < 0.5], [np.nan, column], column - 0.5 + rng.random(n))
     every = available[:, None] & ~(ceilings["A"] < floor["A"]) & ~(ceilings["B"] < floor["B"])
     for first, second in (("A", "B"), ("B", "A")):
-        open_first = screen._terms_open(val[first], scores[first], available, floor[first])
+        open_first = screen._terms_open(
+            lazy, val[first], deals[first].deals(layout_by_terms=True), on_table, floor[first]
+        )
         assert np.array_equal(open_first, available[:, None] & ~(ceilings[first] < floor[first]))
-        possible = screen._deal_possible(open_first, val[second], scores[second], floor[second])
+        possible = screen._deal_possible(lazy, open_first, val[second], deals[second], floor[second])
         assert np.array_equal(possible, every.any(axis=0))
     terms, rows = np.nonzero(rng.random((m, n)) < 0.5)
-    at = screen.peace_ceiling_at(val["B"], rows, scores["B"][terms, rows])
+    at = lazy.peace_ceiling_at(val["B"], rows, deals["B"].deals_at(rows, terms))
     assert np.array_equal(bits(at), bits(ceilings["B"][terms, rows]))
+    # the ceilings bound the values
+    for s in ("A", "B"):
+        assert np.all(peace(val[s], deals[s]).T <= ceilings[s])
 
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
 def test_peace_value_lies_between_its_floor_and_ceiling(n: int, seed: int) -> None:
     args = _peace_arguments(np.random.default_rng(seed), n)
-    value = leader.peace_value(*args)
+    value = leader.peace_series(*args)
     ceiling = leader.peace_value_ceiling(*args)
     floor, ceiling_too = leader.peace_value_bounds(*args)
     assert np.all(floor <= value) and np.all(value <= ceiling)
@@ -460,12 +541,12 @@ def test_peace_value_bounds_are_as_tight_as_their_omitted_terms() -> None:
     amplitudes (up to about 0.4, and much closer where the shock decays fast), tight enough to
     decide most comparisons."""
     args = _peace_arguments(np.random.default_rng(5), 20_000)
-    base_rate, shock, shock_months, punishment, delta = args
+    base_rate, shock, shock_months, delta, flow_part, shock_cost = args
     amp = shock / (1.0 - np.exp(-1.0 / shock_months))
     certified = amp <= leader.CEILING_MAX_AMPLITUDE
-    value = leader.peace_value(*args)[certified]
+    value = leader.peace_series(*args)[certified]
     floor = leader.peace_value_bounds(*args)[0][certified]
-    scale = (np.abs(1.0 - base_rate * punishment) + shock * punishment + 1.0) / (1.0 - delta * np.exp(-base_rate))
+    scale = (np.abs(flow_part) + np.abs(shock_cost) + 1.0) / (1.0 - delta * np.exp(-base_rate))
     k = leader.CEILING_TERMS
     omitted = 2.0 * amp**k / math.factorial(k) * np.minimum(amp, 1.0)
     none = (shock == 0.0)[certified]
@@ -484,11 +565,13 @@ def test_peace_value_ceiling_is_not_certified_outside_its_range() -> None:
     punishment[4] = np.inf
     shock[5] = 8.0  # amplitude about 52: above the certified range
     punishment[6] = 1e110  # a scale above 1e100
-    ceiling = leader.peace_value_ceiling(base_rate, shock, months, punishment, delta)
+    with np.errstate(invalid="ignore"):
+        args = (base_rate, shock, months, delta, 1.0 - base_rate * punishment, shock * punishment)
+    ceiling = leader.peace_value_ceiling(*args)
     assert np.all(ceiling == np.inf)
-    floor, _ = leader.peace_value_bounds(base_rate, shock, months, punishment, delta)
+    floor, _ = leader.peace_value_bounds(*args)
     assert np.all(floor == -np.inf)
-    assert np.isfinite(leader.peace_value_ceiling(*(np.float64(x) for x in (0.01, 0.05, 6.0, 20.0, 0.99))))
+    assert np.isfinite(leader.peace_value_ceiling(*(np.float64(x) for x in (0.01, 0.05, 6.0, 0.99, 0.8, 1.0))))
 
 
 # --- fighting on, combat power ---------------------------------------------------------------------
@@ -497,13 +580,20 @@ def test_peace_value_ceiling_is_not_certified_outside_its_range() -> None:
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 200), months=st.integers(0, 24), seed=st.integers(0, 2**32 - 1))
 def test_fight_terms_compose_to_fight_value(n: int, months: int, seed: int) -> None:
-    """The myopic leader values fighting on twice a month from one ``(now, then)``: the same bits."""
+    """The myopic leader values fighting on twice a month from one ``(now, then)``: the same bits as
+    fighting ``months`` at the month's cash flow (office and policy outcome) and today's hazard, then the
+    continuation; with no policy weight, the office's kernel on the flow and the punishment at war."""
     rng = np.random.default_rng(seed)
-    val = random_valuation(rng, n, 1)
+    val = random_valuation(rng, n)
     now, then = val.fight_terms(months)
+    zero = np.zeros(n)
     for continuation in (val.stay, rng.random(n) * 200.0 - 50.0):
-        direct = leader.fight_value(val.flow, val.rate_war, val.punishment_war, val.delta, months, continuation)
+        direct = leader.fight_value(val.war_cashflow, val.rate_war, zero, val.delta, months, continuation)
         assert np.array_equal(bits(now + then * continuation), bits(direct))
+    office = replace(val, policy_weight=zero)
+    now, then = office.fight_terms(months)
+    direct = leader.fight_value(val.flow, val.rate_war, val.punishment_war, val.delta, months, val.stay)
+    assert np.array_equal(bits(now + then * val.stay), bits(direct))
 
 
 @settings(max_examples=40, deadline=None)

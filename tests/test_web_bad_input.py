@@ -100,6 +100,7 @@ def test_input_helpers() -> None:
     with pytest.raises(ValueError):
         slider_values([{"id": "a"}], [1.0, 2.0], "levers")
     assert snap(0.26, 0.0, 1.0, 0.25) == 0.25 and snap(0.99, 0.0, 1.0, 0.25) == 1.0
+    assert snap(0.0, -0.3, 0.3, 0.05) == 0.0 and snap(0.01, -0.3, 0.3, 0.05) == 0.0  # the neutral 0, exactly
     assert snap(1.5, 0.0, 1.0, 0.25) == 1.5 and snap("x", 0.0, 1.0, 0.25) == "x"  # refused later
     assert snap(float("nan"), 0.0, 1.0, 0.25) != snap(float("nan"), 0.0, 1.0, 0.25)  # NaN stays NaN
     assert snap(0.0, -0.3, 0.3, 0.05) == 0.0 and snap(0.01, -0.3, 0.3, 0.05) == 0.0  # not 5.6e-17: no change

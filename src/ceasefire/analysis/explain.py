@@ -391,7 +391,7 @@ LINEAR_KEYS = (
     "policy_weight",
 )
 """Leader parameters that enter his values only through the flow at war and the punishment, not
-through the peace series: groups of these alone share the series (:func:`peace_parts`)."""
+through the peace series: groups of these alone share the series (:func:`ceasefire.model.leader.series_parts`)."""
 
 
 def explain(

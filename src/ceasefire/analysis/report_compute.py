@@ -385,9 +385,9 @@ def output_label(name: str) -> str:
 
 
 def _run_sensitivity(ctx: _Context) -> dict[str, Any]:
-    from ceasefire.analysis.sensitivity import sensitivity
+    from ceasefire.analysis.sensitivity import DEFAULT_OUTPUT, sensitivity
 
-    output = "p_settle_12"
+    output = DEFAULT_OUTPUT  # P(settlement within the horizon): it varies under Model 2, the 12 months' does not
     result = sensitivity(
         ctx.scenario,
         output=output,

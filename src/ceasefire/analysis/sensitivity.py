@@ -43,7 +43,13 @@ from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import LEVER_PREFIX, METRICS, SweepSpec, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
-__all__ = ["METHODS", "Factor", "SensitivityResult", "analyze_factors", "sensitivity"]
+__all__ = ["DEFAULT_OUTPUT", "METHODS", "Factor", "SensitivityResult", "analyze_factors", "sensitivity"]
+
+DEFAULT_OUTPUT = "p_settle_horizon"
+"""The output explained unless another is asked for (the report's, the CLI's, :func:`sensitivity`'s):
+P(a first settlement within the horizon). Under Model 2 the flagship almost never settles within 12
+months, so ``p_settle_12`` is 0 at every point of a screen and there is nothing to attribute; the
+horizon's probability varies, is defined at any horizon (no ``min_horizon``) and is the headline's."""
 
 UNIT_EPS = 1e-9
 """Unit points are clipped into ``[UNIT_EPS, 1 - UNIT_EPS]`` before the quantile functions."""
@@ -266,7 +272,7 @@ def scenario_factors(scenario: Scenario, levers: Mapping[str, float] | None = No
 
 def sensitivity(
     scenario: Scenario,
-    output: str = "p_settle_12",
+    output: str = DEFAULT_OUTPUT,
     method: str = "sobol",
     n: int | None = None,
     paths: int | None = None,
@@ -290,7 +296,7 @@ def sensitivity(
     Parameters
     ----------
     output
-        A registered sweep metric (:data:`ceasefire.run.sweep.METRICS`), e.g. ``p_settle_12``.
+        A registered sweep metric (:data:`ceasefire.run.sweep.METRICS`); default :data:`DEFAULT_OUTPUT`.
     method
         ``sobol`` (first-order and total indices) or ``morris`` (screen).
     n

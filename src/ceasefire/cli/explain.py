@@ -115,7 +115,8 @@ def print_explanation(e: Any) -> None:
     if e.compared_terms != e.best_terms or e.best_share < 1:
         out.print(f"best terms for him: {e.best_terms} (in {e.best_share:.0%} of samples)")
     if not e.factors:
-        out.print("the scenario declares no [[factors]] for this side: the gap is not decomposed")
+        # markup off: Rich would read "[[factors]]" as a tag and print "[]"
+        out.print("the scenario declares no [[factors]] for this side: the gap is not decomposed", markup=False)
         return
     table = narrow_table("Shapley decomposition of the gap")
     text_column(table, "factor (id)")

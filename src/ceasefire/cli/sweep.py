@@ -189,7 +189,10 @@ def sweep(
 @app.command()
 def sensitivity(
     scenario: ScenarioArg,
-    output: Annotated[str, typer.Option(help="the metric to explain (see `ceasefire sweep --help`)")] = "p_settle_12",
+    # ceasefire.analysis.sensitivity.DEFAULT_OUTPUT (not imported here: the CLI loads pandas lazily)
+    output: Annotated[
+        str, typer.Option(help="the metric to explain (see `ceasefire sweep --help`)")
+    ] = "p_settle_horizon",
     method: Annotated[str, typer.Option(help="sobol (first-order and total indices) or morris (screen)")] = "sobol",
     n: Annotated[
         int | None,
