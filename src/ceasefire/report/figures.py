@@ -155,19 +155,25 @@ def settlement_fan(
 
 
 def survival_chart(survival: Mapping[str, Any]) -> go.Figure:
-    """A first ceasefire's survival: the model's curve and the Kaplan-Meier estimate (:func:`ceasefire_survival`)."""
+    """A first ceasefire's survival as simulated (Kaplan-Meier: leaders' choices and the fading background
+    hazard), beside what the background hazard at signing would give alone (:func:`ceasefire_survival`)."""
     if not survival["ceasefires"]:
         return _empty("How long a ceasefire holds", "no ceasefire was signed in the run")
     fig = go.Figure()
     fig.add_trace(
-        go.Scatter(x=survival["months"], y=survival["model"], name="model: mean of (1 − b)^m", line={"color": POOLED})
-    )
-    fig.add_trace(
         go.Scatter(
             x=survival["months"],
             y=survival["km"],
-            name="Kaplan–Meier, simulated ceasefires",
-            line={"color": BAND, "dash": "dash", "shape": "hv"},
+            name="simulated ceasefires (Kaplan–Meier)",
+            line={"color": POOLED, "shape": "hv"},
+        )
+    )
+    fig.add_trace(  # what the input alone would give: the background hazard at signing, held constant
+        go.Scatter(
+            x=survival["months"],
+            y=survival["model"],
+            name="background hazard at signing alone: mean of (1 − b)^m",
+            line={"color": BAND, "dash": "dot"},
         )
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%")
