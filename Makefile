@@ -31,10 +31,10 @@ lint: $(VENV)/.installed-test
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-# ruff, mypy, then pytest: tests/ and the notebooks in examples/ (nbmake), a test file per process on
-# every core (pytest-xdist; the suite is CPU-bound and its files are independent)
+# ruff, mypy, then pytest: tests/ and the notebooks in examples/ (nbmake), in parallel on
+# every core, a test file per process (pytest-xdist; the 25 slowest tests are listed at the end)
 test: $(VENV)/.installed-test lint chromium
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=25
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -40,6 +40,9 @@ OPTIONS = ReportOptions(
     analysis_paths=4,
     morris_trajectories=2,
     price_maxiter=2,
+    # the flagship settles on almost no path in 15 months under Model 2: P(settlement) would not vary at
+    # these sizes, and the pages' layout is what is checked here
+    sensitivity_output="casualties_A",
 )
 WIDTHS = (800, 1366)
 

@@ -313,13 +313,13 @@ def assert_same(a: Outcomes, b: Outcomes) -> None:
 
 
 def test_same_seed_gives_identical_output_and_another_seed_does_not() -> None:
-    values, seeds = inputs()
+    values, seeds = inputs("deals")
     config = RunConfig(horizon=HORIZON, policy="myopic")
     params = per_path(values, PATHS)
-    a = simulate_jax_flat(flagship(), params, seeds, PATHS, config)
+    a = simulate_jax_flat(deals(), params, seeds, PATHS, config)
     assert_same(a, runs("myopic")[1].outcomes)  # the run's chunk, made again
     other = [np.random.SeedSequence(99, spawn_key=(i,)) for i in range(SAMPLES)]
-    c = simulate_jax_flat(flagship(), params, other, PATHS, config)
+    c = simulate_jax_flat(deals(), params, other, PATHS, config)
     assert not np.array_equal(a.casualties_total["A"], c.casualties_total["A"])
 
 
@@ -327,12 +327,12 @@ def test_same_seed_gives_identical_output_and_another_seed_does_not() -> None:
 def test_a_sample_does_not_depend_on_the_others_in_its_call(policy: str) -> None:
     """Samples in reverse order, and a subset of them, give each sample the same numbers bit for bit
     (each leader's rule is fitted on the sample's own imagined paths)."""
-    values, seeds = inputs()
+    values, seeds = inputs("deals")
     whole = runs(policy)[1].outcomes
     config = RunConfig(horizon=HORIZON, policy=policy)
     order = np.array([*range(SAMPLES - 1, 11, -1)])  # 18 samples, reversed
     params = per_path({k: v[order] for k, v in values.items()}, PATHS)
-    part = simulate_jax_flat(flagship(), params, [seeds[i] for i in order], PATHS, config)
+    part = simulate_jax_flat(deals(), params, [seeds[i] for i in order], PATHS, config)
     rows = (order[:, None] * PATHS + np.arange(PATHS)).ravel()
     for name, x in _all_arrays(part).items():
         if name.startswith("sample"):
@@ -355,7 +355,9 @@ def test_batch_size_does_not_change_a_sample() -> None:
         assert np.array_equal(x, whole.trajectories[name][:, rows], equal_nan=True), name
     assert np.array_equal(two.removal_month["A"], whole.removal_month["A"][rows])
     config = RunConfig(horizon=HORIZON, policy="myopic")
-    two = simulate_jax_flat(flagship(), params, [seeds[i] for i in pick], PATHS, config)
+    values, seeds = inputs("deals")  # the decisions, on the scenario where deals are made (runs)
+    params = per_path({k: v[pick] for k, v in values.items()}, PATHS)
+    two = simulate_jax_flat(deals(), params, [seeds[i] for i in pick], PATHS, config)
     full = _all_arrays(runs("myopic")[1].outcomes)
     for name, x in _all_arrays(two).items():
         if not name.startswith("sample"):

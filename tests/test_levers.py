@@ -313,7 +313,7 @@ def test_price_of_peace_refuses_to_add_costs_in_different_units(toy: Scenario) -
 def test_batches_join_sample_by_sample_and_simulate_each_package_once(
     toy: Scenario, base: RunResult, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    other = baseline_run(toy, samples=5, paths=32, seed=batch_seed(7, 1))
+    other = baseline_run(toy, samples=5, paths=32, seed=batch_seed(7, 1), horizon=base.spec.horizon)
     assert batch_seed(7, 0) == 7 and batch_seed(7, 1) != batch_seed(7, 2)
     batches = Baselines((base,)).with_run(other)
     assert batches.samples == 17 and batches.spec.samples == 17
@@ -322,7 +322,8 @@ def test_batches_join_sample_by_sample_and_simulate_each_package_once(
     for package, tally in zip(packages, joined, strict=True):
         parts = [simulate_settings(r, [package])[0] for r in (base, other)]
         assert np.array_equal(tally.settled_by, np.concatenate([t.settled_by for t in parts]))
-        assert np.array_equal(tally.holds, np.concatenate([t.holds for t in parts]))
+        assert np.array_equal(tally.at_risk, np.concatenate([t.at_risk for t in parts]))
+        assert np.array_equal(tally.ended, np.concatenate([t.ended for t in parts]))
     each = [Tally.of_run(r).ceasefires for r in (base, other)]
     assert np.array_equal(batches.tally().ceasefires, np.concatenate(each))
     calls: list[int] = []

@@ -387,7 +387,8 @@ def output_label(name: str) -> str:
 def _run_sensitivity(ctx: _Context) -> dict[str, Any]:
     from ceasefire.analysis.sensitivity import DEFAULT_OUTPUT, sensitivity
 
-    output = DEFAULT_OUTPUT  # P(settlement within the horizon): it varies under Model 2, the 12 months' does not
+    # P(settlement within the horizon) by default: it varies under Model 2, the 12 months' does not
+    output = ctx.options.sensitivity_output or DEFAULT_OUTPUT
     result = sensitivity(
         ctx.scenario,
         output=output,

@@ -62,6 +62,8 @@ class ReportOptions:
     lever_paths: int | None = None
     lever_max_samples: int | None = None
     morris_trajectories: int = 4
+    sensitivity_output: str | None = None
+    """The output the Morris screen explains (a sweep metric; default ``sensitivity.DEFAULT_OUTPUT``)."""
     price_maxiter: int = 5
     compare_beliefs: bool = True
     sections: tuple[str, ...] = ANALYSIS_SECTIONS
