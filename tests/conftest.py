@@ -4,10 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+
+Key = str | int
+"""A step into raw TOML data: a table's key or a list's index."""
+
+
+def raw_path(data: Any, dotted: str) -> tuple[Key, ...]:
+    """The path in raw TOML data of a dotted key path whose list entries are named by id."""
+    node, path = data, []
+    for seg in dotted.split("."):
+        if isinstance(node, list):
+            i = next(i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == seg)
+            path.append(i)
+            node = node[i]
+        else:
+            path.append(seg)
+            node = node[seg]
+    return tuple(path)
+
 
 DEALS = Path(__file__).parent / "data" / "ceasefire-pain.toml"
 """The scenario on which the JAX backend's decisions are compared with NumPy's: a toy war whose peace

@@ -31,28 +31,15 @@ from ceasefire.errors import ScenarioError
 from ceasefire.scenario.load import LIBRARY, parse_scenario
 from ceasefire.scenario.locate import key_lines
 from ceasefire.scenario.schema import Scenario, iter_params, param_domain
+from conftest import Key, raw_path
 
 FLAGSHIP = "russia-ukraine-2026"
 TEXT = (LIBRARY / f"{FLAGSHIP}.toml").read_text(encoding="utf-8").replace("no_deal_at_start = true", "")
 DATA = tomllib.loads(TEXT)
 SCENARIO = parse_scenario(TEXT, "flagship.toml")
 runner = CliRunner()
-Key = str | int
 
 # -- the files ------------------------------------------------------------------------------------
-
-
-def _raw(data: Any, dotted: str) -> list[Key]:
-    node, path = data, []
-    for seg in dotted.split("."):
-        if isinstance(node, list):
-            i = next(i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == seg)
-            path.append(i)
-            node = node[i]
-        else:
-            path.append(seg)
-            node = node[seg]
-    return path
 
 
 LINES = TEXT.splitlines()
@@ -61,7 +48,7 @@ WHERE = key_lines(TEXT)
 
 def _with_value(path: str, number: str) -> str:
     """The flagship text with the one-line parameter ``path`` set to a fixed ``number`` (as TOML text)."""
-    raw = tuple(_raw(DATA, path))
+    raw = raw_path(DATA, path)
     n = WHERE[raw] - 1
     lines = list(LINES)
     # the line's key: the parameter's name, or a dotted key ending in it (``rejected_by.B = {``)

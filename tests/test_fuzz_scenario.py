@@ -29,6 +29,7 @@ from ceasefire.model import params as typed
 from ceasefire.scenario.bounds import MAX_MAGNITUDE
 from ceasefire.scenario.load import LIBRARY, MAX_BYTES, load_scenario, parse_scenario
 from ceasefire.scenario.schema import Scenario, iter_params, param_domain
+from conftest import Key, raw_path
 
 FLAGSHIP = LIBRARY / "russia-ukraine-2026.toml"
 TEXT = FLAGSHIP.read_text(encoding="utf-8")
@@ -40,24 +41,8 @@ EXAMPLES = int(os.environ.get("CEASEFIRE_FUZZ_EXAMPLES", "50"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 runner = CliRunner()
 
-Key = str | int
-
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def raw_path(data: Any, dotted: str) -> tuple[Key, ...]:
-    """The path in raw TOML data of a dotted key path whose list entries are named by id."""
-    node, path = data, []
-    for seg in dotted.split("."):
-        if isinstance(node, list):
-            i = next(i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == seg)
-            path.append(i)
-            node = node[i]
-        else:
-            path.append(seg)
-            node = node[seg]
-    return tuple(path)
 
 
 def get(data: Any, path: tuple[Key, ...]) -> Any:
