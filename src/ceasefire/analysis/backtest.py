@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ceasefire.analysis.frames import spec_fields
 from ceasefire.model.attrition import DAYS_PER_MONTH
 from ceasefire.run.experiment import RunSpec, run
 from ceasefire.scenario.schema import SIDES, Scenario
@@ -258,10 +259,7 @@ def backtest(
         real_terms=history.terms,
         how=history.how,
         source=history.source,
-        samples=spec.samples,
-        paths=spec.paths,
-        seed=spec.seed,
-        horizon=spec.horizon,
+        **spec_fields(spec, "samples", "paths", "seed", "horizon"),
         window=window,
         percentile=100.0 * (before + at / 2),
         percentile_se=se,

@@ -42,6 +42,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
 from ceasefire.analysis.frames import Tabular
-from ceasefire.analysis.levers import HALF_WIDTH, Baselines, joined, lever_effects_within, study_sizes
+from ceasefire.analysis.levers import HALF_WIDTH, Baselines, joined, lever_effects_within, staged, study_sizes
 from ceasefire.analysis.worlds import WarCourse, course, joined_courses, war_course
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.scenario.query import LeverSetting, Operand, Quantity, Query, parse_query
@@ -119,15 +120,6 @@ class ClaimsReport(Tabular):
     seconds: float
     sizes: dict[str, int]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "claims": [c.to_dict() for c in self.claims],
-            "inconsistencies": [c.to_dict() for c in self.inconsistencies],
-            "seconds": self.seconds,
-            "sizes": dict(self.sizes),
-        }
-
 
 # -- the worlds of one lever setting ------------------------------------------------------------
 
@@ -154,10 +146,8 @@ class Worlds:
     def world(self, key: str, frozen: bool) -> WarCourse:
         """``war`` or ``settled:ID``; the frozen war also records the run's ceasefires' background survival."""
         if (key, frozen) not in self.courses:
-            if self.parts:
-                self.courses[key, frozen] = joined_courses([course(r, key, frozen=frozen) for r in self.parts])
-            else:
-                self.courses[key, frozen] = course(self.run, key, frozen=frozen)
+            runs = self.parts or (self.run,)
+            self.courses[key, frozen] = joined_courses([course(r, key, frozen=frozen) for r in runs])
         return self.courses[key, frozen]
 
 
@@ -292,15 +282,10 @@ def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity
     """The statistic under each row of sample weights ``(R, samples)``: ``(R,)``."""
     samples = weights.shape[1]
     out = np.full(weights.shape[0], np.nan)
-    if v.stat == "mean":
-        num = weights @ _per_sample(np.where(v.valid, v.values, 0.0), sample, samples)
-        den = weights @ _per_sample(v.valid.astype(float), sample, samples)
-        ok = den > 0
-        out[ok] = num[ok] / den[ok]
-        return out
-    if v.stat == "ratio":
-        given = np.asarray(v.given)
-        num = weights @ _per_sample(v.values * given, sample, samples)
+    if v.stat in ("mean", "ratio"):  # the mean over the valid paths, or over those where the condition held
+        given = v.valid.astype(float) if v.stat == "mean" else np.asarray(v.given)
+        x = np.where(v.valid, v.values, 0.0) if v.stat == "mean" else v.values * given
+        num = weights @ _per_sample(x, sample, samples)
         den = weights @ _per_sample(given, sample, samples)
         ok = den > 0
         out[ok] = num[ok] / den[ok]
@@ -674,10 +659,7 @@ def check_claims(
     spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
     spec.validate(scenario)
     queries = [(c, parse_query(c.query)) for c in scenario.claims]
-
-    def report(label: str) -> Callable[[int, int], None] | None:
-        return None if progress is None else (lambda done, total: progress(label, done, total))
-
+    report = partial(staged, progress)
     if base is None:
         base = run(scenario, spec, progress=report("baseline"))
     elif base.scenario != scenario or base.spec != spec:
@@ -786,18 +768,3 @@ def check_claims(
             **(lever.sizes if lever is not None else {}),
         },
     )
-
-
-def claims_table(report: ClaimsReport) -> Sequence[dict[str, Any]]:
-    """Rows for a table: id, source, quantity, estimate [interval], verdict, by construction."""
-    return [
-        {
-            "id": c.id,
-            "source": c.source,
-            "quantity": c.quantity,
-            "estimate": c.display,
-            "verdict": c.verdict,
-            "by construction": "yes" if c.by_construction else "",
-        }
-        for c in report.claims
-    ]

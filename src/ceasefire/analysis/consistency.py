@@ -75,19 +75,8 @@ def _stated(low: float, high: float) -> str:
 
 
 def _describe(f: Figure) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "name": f.name,
-        "value": f.value,
-        "low": f.low,
-        "high": f.high,
-        "qualifier": f.qualifier,
-        "unit": f.unit,
-        "date": f.date.isoformat(),
-        "since": None if f.since is None else f.since.isoformat(),
-        "source": f.source,
-        "quote": f.quote,
-    }
+    """The figure as stated (its dates as ISO strings), without its note."""
+    return f.model_dump(mode="json", exclude={"note"})
 
 
 def _fmt(x: float) -> str:

@@ -27,7 +27,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ from numpy.typing import NDArray
 from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
 from ceasefire.run.executor import Executor, executor_for
-from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import METRICS, SweepSpec, latin_hypercube, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
@@ -156,14 +155,11 @@ def parse_where(text: str) -> Condition:
         tree = _parser().parse(text)
     except UnexpectedCharacters as e:
         raise WhereError(text, e.column, f"unexpected character {text[e.column - 1 : e.column]!r}") from None
-    except UnexpectedEOF as e:
-        raise WhereError(text, len(text) + 1, f"the condition ends early; expected {_expected(e.expected)}") from None
-    except UnexpectedToken as e:
-        if e.token.type == "$END":
-            raise WhereError(
-                text, len(text) + 1, f"the condition ends early; expected {_expected(e.expected)}"
-            ) from None
-        raise WhereError(text, e.column, f"unexpected {str(e.token)!r}; expected {_expected(e.expected)}") from None
+    except (UnexpectedEOF, UnexpectedToken) as e:
+        expected = _expected(e.expected)
+        if isinstance(e, UnexpectedEOF) or e.token.type == "$END":
+            raise WhereError(text, len(text) + 1, f"the condition ends early; expected {expected}") from None
+        raise WhereError(text, e.column, f"unexpected {str(e.token)!r}; expected {expected}") from None
     except UnexpectedInput as e:  # pragma: no cover - every subclass is handled above
         raise WhereError(text, getattr(e, "column", 1), "cannot parse the condition") from None
     names: list[str] = []
@@ -227,10 +223,6 @@ class Discovery(Tabular):
     seconds: float
     note: str = ""
     dims: list[str] | None = None  # the parameters PRIM peeled over, best separating first
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: NaN and infinities become ``None``."""
-        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def _prim_module() -> Any:

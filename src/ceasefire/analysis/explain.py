@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -54,7 +54,6 @@ from ceasefire.model.params import Leader, Pair, Params, get_at, map_leaves, rep
 from ceasefire.model.structure import Structure
 from ceasefire.model.war import Observed, log_ratio
 from ceasefire.run.executor import executor_for
-from ceasefire.run.jsonsafe import json_safe
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import SIDES, Scenario
 from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
@@ -116,10 +115,6 @@ class Explanation(Tabular):
     factors: tuple[FactorPart, ...]
     seconds: float
     sizes: dict[str, int]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: NaN becomes None."""
-        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def shapley(values: Array) -> Array:
@@ -253,7 +248,6 @@ def _evaluate_batch(
     remove_u: Array,
 ) -> _MonthResult:
     """The leader's value of fighting on and of each terms option for a ``(C1, C2)`` grid of coalitions."""
-    j = other(side)
     lead = masks.shape
     c = masks.size
     ld = Pair.of(lambda s: _leader_params(st, s, pp, masks, owner, neutral))
@@ -274,7 +268,6 @@ def _evaluate_batch(
     fight = np.where(np.isnan(cont), stay, cont)
     k = now.peace_now.shape[-1]
     peace = np.broadcast_to(now.peace_now, (*lead, m, k)).reshape(c, samples, per, k)
-    del j
     return _MonthResult(fight=fight.reshape(c, samples, per).mean(axis=2), terms=peace.mean(axis=2))
 
 

@@ -15,20 +15,33 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ceasefire.run.jsonsafe import json_safe
+
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CONVERTERS", "Tabular", "to_frame"]
+__all__ = ["CONVERTERS", "Tabular", "spec_fields", "to_frame"]
 
 
 class Tabular:
-    """What every analysis result has beside its fields: ``.to_frame()``, itself as a tidy table."""
+    """What every analysis result has beside its fields: ``.to_frame()``, itself as a tidy table, and
+    ``.to_dict()``, itself as JSON-safe Python."""
 
     __slots__ = ()
 
     def to_frame(self) -> pd.DataFrame:
         """As a tidy pandas DataFrame (:func:`to_frame`)."""
         return to_frame(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: NaN and infinities become ``None`` (:func:`ceasefire.run.jsonsafe.json_safe`)."""
+        return json_safe(dataclasses.asdict(self))  # type: ignore[call-overload, no-any-return]
+
+
+def spec_fields(spec: Any, *names: str) -> dict[str, Any]:
+    """The settings ``names`` of a run's or a sweep's spec (sizes, seed, horizon...), by name: what a
+    result states of the runs it was computed on, or what an analysis passes on to the next."""
+    return {name: getattr(spec, name) for name in names}
 
 
 def _scalars(result: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
-from ceasefire.analysis.frames import Tabular
-from ceasefire.model.engine import PATH_BLOCK, RunConfig
+from ceasefire.analysis.frames import Tabular, spec_fields
+from ceasefire.model.engine import PATH_BLOCK, Outcomes, RunConfig
 from ceasefire.run.executor import executor_for
 from ceasefire.run.experiment import (
     RunResult,
@@ -63,7 +63,6 @@ from ceasefire.run.experiment import (
     select_samples,
     simulate_values,
 )
-from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sampling import Seeds
 from ceasefire.run.summary import survival_counts, survival_from_counts
 from ceasefire.scenario.params import AnyParam
@@ -105,6 +104,8 @@ HOLDS_MONTHS = 24
 Z95 = 1.959963984540054
 """The standard normal's 97.5% quantile: a 95% interval is the estimate ± ``Z95`` standard errors."""
 METRICS = ("p12", "p24", "casualties_A", "casualties_B", "holds")
+SPEC_FIELDS = ("samples", "paths", "seed", "horizon", "policy")
+"""The baseline's settings a lever result states."""
 
 
 # -- the packages simulated -------------------------------------------------------------------
@@ -188,18 +189,14 @@ class Tally:
         )
 
     @classmethod
+    def of_outcomes(cls, o: Outcomes, samples: int, paths: int, horizon: int) -> Tally:
+        """Tally an engine's per-path outcomes (:func:`of`)."""
+        fields = (o.sample, o.first_settlement, o.casualties_total, o.ceasefire_months, o.ceasefire_broke)
+        return cls.of(*fields, samples, paths, horizon)
+
+    @classmethod
     def of_run(cls, result: RunResult) -> Tally:
-        o, spec = result.outcomes, result.spec
-        return cls.of(
-            o.sample,
-            o.first_settlement,
-            o.casualties_total,
-            o.ceasefire_months,
-            o.ceasefire_broke,
-            spec.samples,
-            spec.paths,
-            spec.horizon,
-        )
+        return cls.of_outcomes(result.outcomes, result.spec.samples, result.spec.paths, result.spec.horizon)
 
 
 def _per_sample(sample: NDArray[np.int64], x: Array, samples: int) -> Array:
@@ -302,37 +299,26 @@ def _tally_chunk(
 ) -> Tally:
     """A unit of work: the per-sample tallies of one chunk of (package, sample) pairs."""
     out = simulate_values(sc, dict(values), seeds, paths, config, intensity)  # intensities may be per path
-    return Tally.of(
-        out.sample,
-        out.first_settlement,
-        out.casualties_total,
-        out.ceasefire_months,
-        out.ceasefire_broke,
-        len(seeds),
-        paths,
-        config.horizon,
-    )
+    return Tally.of_outcomes(out, len(seeds), paths, config.horizon)
 
 
 def _join(parts: list[Tally]) -> Tally:
-    return Tally(
-        paths=parts[0].paths,
-        settled_by=np.concatenate([t.settled_by for t in parts]),
-        casualties={s: np.concatenate([t.casualties[s] for t in parts]) for s in SIDES},
-        ceasefires=np.concatenate([t.ceasefires for t in parts]),
-        at_risk=np.concatenate([t.at_risk for t in parts]),
-        ended=np.concatenate([t.ended for t in parts]),
-    )
+    return _per_array(parts, np.concatenate)
 
 
 def _rows(t: Tally, lo: int, hi: int) -> Tally:
+    return _per_array([t], lambda arrays: arrays[0][lo:hi])
+
+
+def _per_array(parts: list[Tally], f: Callable[[list[Array]], Array]) -> Tally:
+    """A tally whose every per-sample array is ``f`` of the parts' (``paths`` is the first part's)."""
     return Tally(
-        paths=t.paths,
-        settled_by=t.settled_by[lo:hi],
-        casualties={s: v[lo:hi] for s, v in t.casualties.items()},
-        ceasefires=t.ceasefires[lo:hi],
-        at_risk=t.at_risk[lo:hi],
-        ended=t.ended[lo:hi],
+        paths=parts[0].paths,
+        settled_by=f([t.settled_by for t in parts]),
+        casualties={s: f([t.casualties[s] for t in parts]) for s in SIDES},
+        ceasefires=f([t.ceasefires for t in parts]),
+        at_risk=f([t.at_risk for t in parts]),
+        ended=f([t.ended for t in parts]),
     )
 
 
@@ -406,16 +392,11 @@ class Baselines:
     def __post_init__(self) -> None:
         if not self.runs:
             raise ValueError("at least one baseline run is needed")
-        first = self.runs[0]
+        first, same = self.runs[0], ("paths", "horizon", "policy")
         for r in self.runs:
             if r.spec.levers:
                 raise ValueError("the baseline must be a run without levers")
-            if (r.scenario, r.spec.paths, r.spec.horizon, r.spec.policy) != (
-                first.scenario,
-                first.spec.paths,
-                first.spec.horizon,
-                first.spec.policy,
-            ):
+            if r.scenario != first.scenario or spec_fields(r.spec, *same) != spec_fields(first.spec, *same):
                 raise ValueError(
                     "baseline batches must be runs of one scenario with the same paths, horizon and policy"
                 )
@@ -465,15 +446,10 @@ class Baselines:
         done = 0
         for i, r in enumerate(self.runs):
             if (i, key) not in self._runs:
-
-                def step(d: int, _total: int, before: int = done) -> None:
-                    if progress is not None:
-                        progress(before + d, total)
-
                 earlier = _with_credibility(r, dict(fixed))
                 intensities = dict(_setting_key(Setting(levers))[0])
-                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=intensities), progress=step,
-                                           samples_of=earlier)  # fmt: skip
+                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=intensities),
+                                           progress=_offset(progress, done, total), samples_of=earlier)  # fmt: skip
                 if not fixed:
                     self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
                 done += r.spec.samples
@@ -490,15 +466,20 @@ class Baselines:
         for i, (r, new) in enumerate(zip(self.runs, todo, strict=True)):
             if not new:
                 continue
-
-            def step(d: int, _total: int, before: int = done) -> None:
-                if progress is not None:
-                    progress(before + d, total)
-
-            for s, t in zip(new, simulate_settings(r, new, step), strict=True):
+            for s, t in zip(new, simulate_settings(r, new, _offset(progress, done, total)), strict=True):
                 self._done[(i, _setting_key(s))] = t
             done += r.spec.samples * len(new)
         return [_join([self._done[(i, k)] for i in range(len(self.runs))]) for k in keys]
+
+
+def _offset(progress: Progress | None, before: int, total: int) -> Progress:
+    """A part's ``(done, _)`` reported as ``(before + done, total)`` of the whole."""
+    return lambda done, _total: None if progress is None else progress(before + done, total)
+
+
+def staged(progress: Callable[[str, int, int], None] | None, name: str) -> Progress | None:
+    """``progress(stage, done, total)`` as a ``(done, total)`` callback for stage ``name``."""
+    return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
 def _check_intensities(scenario: Scenario, intensities: Mapping[str, float]) -> None:
@@ -526,11 +507,7 @@ def ratio(y: Array, n: Array) -> Estimate:
     Linearised (delta method): ``se = sd_s(y_s - R n_s) / (mean(n) sqrt(S))``. For a probability
     with ``n_s`` = the paths of sample ``s`` this is the usual ``sd(p_s) / sqrt(S)``.
     """
-    if n.sum() <= 0 or not np.isfinite(y).all():
-        return Estimate(math.nan, math.nan)
-    r = float(y.sum() / n.sum())
-    z = (y - r * n) / n.mean()
-    return Estimate(r, float(z.std(ddof=1) / math.sqrt(z.size)) if z.size > 1 else math.nan)
+    return combination([(1.0, y, n)])
 
 
 def paired_difference(y1: Array, n1: Array, y0: Array, n0: Array) -> Estimate:
@@ -663,10 +640,6 @@ class LeverEffects(Tabular):
     half_width: float | None = None  # the 95% half-width the samples were added for (lever_effects_within)
     reached: float | None = None  # the widest 95% half-width when it stopped, extra packages included
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: non-finite numbers become ``None``."""
-        return json_safe(asdict(self))
-
     def widest(self, quantities: Sequence[str] = ("p12", "p24")) -> float:
         """The largest 95% half-width of the changes in ``quantities`` over the rows (NaN if none)."""
         widths = [Z95 * float(getattr(r, f"d_{q}_se")) for r in self.rows for q in quantities]
@@ -715,8 +688,7 @@ def lever_effects(
     sc = _load(scenario)
     chosen = _levers(sc, levers)
     xs = _intensities(intensities, allow_zero=False)
-    base = _as_batches(baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
-    _check_baseline(sc, base)
+    base = _as_batches(sc, baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
     todo = [(lv, x) for lv in chosen for x in xs if x <= lv.intensity_max]
     skipped = tuple(f"{lv.id}@{x:g}" for lv in chosen for x in xs if x > lv.intensity_max)
     settings = [Setting({lv.id: x}) for lv, x in todo]
@@ -756,11 +728,7 @@ def lever_effects(
     spec = base.spec
     return LeverEffects(
         scenario=sc.scenario.id,
-        samples=spec.samples,
-        paths=spec.paths,
-        seed=spec.seed,
-        horizon=spec.horizon,
-        policy=spec.policy,
+        **spec_fields(spec, *SPEC_FIELDS),
         intensities=xs,
         baseline={m: level(t0, m) for m in METRICS},
         rows=tuple(rows),
@@ -831,19 +799,18 @@ def lever_effects_within(
     for p in extra:
         _check_intensities(sc, p)
 
-    def stage(name: str) -> Progress | None:
-        return None if progress is None else (lambda done, total: progress(name, done, total))
-
     batches: Baselines | None = None
     while True:
         k = 0 if batches is None else len(batches.runs)
         label = f"levers: batch {k + 1}"
-        more = baseline_run(sc, batch_samples, paths, batch_seed(root, k), horizon, policy, stage(f"{label}: no lever"))
+        more = baseline_run(sc, batch_samples, paths, batch_seed(root, k), horizon, policy,
+                            staged(progress, f"{label}: no lever"))  # fmt: skip
         batches = Baselines((more,)) if batches is None else batches.with_run(more)
         for p in extra:
-            batches.runs_with(p, stage(f"{label}: " + " + ".join(f"{lv}={x:g}" for lv, x in sorted(p.items()))))
+            package = " + ".join(f"{lv}={x:g}" for lv, x in sorted(p.items()))
+            batches.runs_with(p, staged(progress, f"{label}: {package}"))
         effects = lever_effects(sc, intensities, levers=levers, certain=False, baseline=batches,
-                                progress=stage(f"{label}: lever packages"))  # fmt: skip
+                                progress=staged(progress, f"{label}: lever packages"))  # fmt: skip
         effects = replace(effects, half_width=half_width)
         t0 = batches.tally()
         tallies = batches.simulate([Setting(p) for p in extra])
@@ -883,10 +850,6 @@ class LeverGrid(Tabular):
     seconds: float
     version: str = __version__
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: non-finite numbers become ``None``."""
-        return json_safe(asdict(self))
-
 
 def lever_grid(
     scenario: Scenario | str | Path,
@@ -915,15 +878,13 @@ def lever_grid(
     la, lb = _levers(sc, [a, b])
     xa = _axis(la, intensities)
     xb = _axis(lb, intensities if intensities_b is None else intensities_b)
-    base = _as_batches(baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
-    _check_baseline(sc, base)
+    base = _as_batches(sc, baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
     pairs = [(i, j) for i in range(len(xa)) for j in range(len(xb))]
     settings = [Setting({a: xa[i], b: xb[j]}, certain=certain) for i, j in pairs]
     tallies = base.simulate(settings, progress)
     t0 = base.tally()
-    cells: dict[str, list[list[float]]] = {}
-    for key in ("p12", "p12_se", "d_p12", "d_p12_se", "p24", "p24_se", "d_p24", "d_p24_se"):
-        cells[key] = [[math.nan] * len(xb) for _ in xa]
+    keys = ("p12", "p12_se", "d_p12", "d_p12_se", "p24", "p24_se", "d_p24", "d_p24_se")
+    cells = {key: [[math.nan] * len(xb) for _ in xa] for key in keys}
     for (i, j), t in zip(pairs, tallies, strict=True):
         for m in ("p12", "p24"):
             lev, d = level(t, m), difference(t, t0, m)
@@ -933,30 +894,16 @@ def lever_grid(
     ca, cb = expected(la.cost_per_unit), expected(lb.cost_per_unit)
     cost = tuple(tuple((ca * x + cb * y) if same_unit else math.nan for y in xb) for x in xa)
     spec = base.spec
-
-    def grid(key: str) -> tuple[tuple[float, ...], ...]:
-        return tuple(tuple(r) for r in cells[key])
-
+    grids: dict[str, Any] = {key: tuple(tuple(r) for r in cells[key]) for key in keys}
     return LeverGrid(
         scenario=sc.scenario.id,
-        samples=spec.samples,
-        paths=spec.paths,
-        seed=spec.seed,
-        horizon=spec.horizon,
-        policy=spec.policy,
+        **spec_fields(spec, *SPEC_FIELDS),
         certain=certain,
         a=a,
         b=b,
         intensities_a=xa,
         intensities_b=xb,
-        p12=grid("p12"),
-        p12_se=grid("p12_se"),
-        d_p12=grid("d_p12"),
-        d_p12_se=grid("d_p12_se"),
-        p24=grid("p24"),
-        p24_se=grid("p24_se"),
-        d_p24=grid("d_p24"),
-        d_p24_se=grid("d_p24_se"),
+        **grids,
         cost=cost,
         cost_unit=la.cost_unit if same_unit else "",
         seconds=time.perf_counter() - start,
@@ -1009,13 +956,11 @@ def _always_certain(lv: Lever) -> bool:
     return lv.credibility.is_fixed and lv.credibility.nominal() == 1.0
 
 
-def _as_batches(baseline: RunResult | Baselines) -> Baselines:
-    return baseline if isinstance(baseline, Baselines) else Baselines((baseline,))
-
-
-def _check_baseline(scenario: Scenario, baseline: RunResult | Baselines) -> None:
+def _as_batches(scenario: Scenario, baseline: RunResult | Baselines) -> Baselines:
+    """``baseline`` as batches, once checked to be runs of ``scenario``."""
     if baseline.scenario != scenario:
         raise ValueError("the baseline must be a run of the same scenario")
+    return baseline if isinstance(baseline, Baselines) else Baselines((baseline,))
 
 
 def __getattr__(name: str) -> Any:

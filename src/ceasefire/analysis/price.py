@@ -39,16 +39,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import NonlinearConstraint, OptimizeResult, differential_evolution
 
 from ceasefire import __version__
-from ceasefire.analysis.frames import Tabular
+from ceasefire.analysis.frames import Tabular, spec_fields
 from ceasefire.analysis.levers import (
     DEFAULT_PATHS,
     DEFAULT_SAMPLES,
@@ -63,9 +63,9 @@ from ceasefire.analysis.levers import (
     expected,
     level,
     simulate_settings,
+    staged,
 )
 from ceasefire.run.experiment import RunResult
-from ceasefire.run.jsonsafe import json_safe
 from ceasefire.scenario.schema import Lever, Scenario
 
 __all__ = ["PackageSearch", "PriceOfPeace", "cheapest_package", "price_of_peace"]
@@ -290,10 +290,6 @@ class PriceOfPeace(Tabular):
     reference_paths: int | None = None
     searched: bool = True  # False: every lever at its largest intensity fell short, so no search was run
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: non-finite numbers become ``None``."""
-        return json_safe(asdict(self))
-
 
 def price_of_peace(
     scenario: Scenario | str | Path,
@@ -352,10 +348,7 @@ def price_of_peace(
                         ("search_samples", search_samples), ("search_paths", search_paths)):  # fmt: skip
         if value < 1:
             raise ValueError(f"{name} must be a positive whole number, got {value}")
-
-    def stage(name: str) -> Callable[[int, int], None] | None:
-        return None if progress is None else (lambda done, total: progress(name, done, total))
-
+    stage = partial(staged, progress)
     h = sc.scenario.horizon if horizon is None else horizon
     if not (isinstance(within, int) and 1 <= within <= h):
         raise ValueError(f"within must be a whole number of months in [1, {h}] (the horizon), got {within!r}")
@@ -457,9 +450,7 @@ def price_of_peace(
         at_max=at_max,
         search_probability=found.probability,
         search_baseline=p0_search,
-        samples=spec.samples,
-        paths=spec.paths,
-        seed=spec.seed,
+        **spec_fields(spec, "samples", "paths", "seed"),
         search_samples=search_base.spec.samples,
         search_paths=search_base.spec.paths,
         search_seed=search_base.spec.seed,

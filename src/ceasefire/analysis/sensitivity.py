@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ from numpy.typing import NDArray
 from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
 from ceasefire.run.executor import Executor, executor_for
-from ceasefire.run.jsonsafe import json_safe
 from ceasefire.run.sweep import LEVER_PREFIX, METRICS, SweepSpec, model_factors, run_sweep
 from ceasefire.scenario.schema import Scenario, iter_params
 
@@ -170,10 +169,6 @@ class SensitivityResult(Tabular):
     seconds: float
     screen: list[dict[str, Any]] | None = None  # the Morris screen that chose the parameters kept apart
     screen_evaluations: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: NaN and infinities become ``None``."""
-        return json_safe(asdict(self))  # type: ignore[no-any-return]
 
 
 def sampler_seed(seed: int, stream: int) -> int:

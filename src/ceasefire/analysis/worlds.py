@@ -258,17 +258,12 @@ def _background_survival(w: Setup, st: Structure, first_terms: NDArray[np.int64]
 
 def _join(parts: list[WarCourse]) -> WarCourse:
     """The chunks' courses as one, paths in order."""
-    per_path: dict[str, dict[str, Any]] = {"at_taken": {}, "casualties": {}, "removal": {}}
-    for s in SIDES:
-        per_path["at_taken"][s] = np.concatenate([p.casualties_at_taken[s] for p in parts])
-        per_path["casualties"][s] = np.concatenate([p.casualties[s] for p in parts], axis=1)
-        per_path["removal"][s] = np.concatenate([p.removal_month[s] for p in parts])
     survivals = [p.cease_survival for p in parts if p.cease_survival is not None]
     return WarCourse(
         taken_month=np.concatenate([p.taken_month for p in parts]),
-        casualties_at_taken=per_path["at_taken"],
-        casualties=per_path["casualties"],
-        removal_month=per_path["removal"],
+        casualties_at_taken={s: np.concatenate([p.casualties_at_taken[s] for p in parts]) for s in SIDES},
+        casualties={s: np.concatenate([p.casualties[s] for p in parts], axis=1) for s in SIDES},
+        removal_month={s: np.concatenate([p.removal_month[s] for p in parts]) for s in SIDES},
         first_settlement=np.concatenate([p.first_settlement for p in parts]),
         first_terms=np.concatenate([p.first_terms for p in parts]),
         cease_survival=np.concatenate(survivals, axis=1) if len(survivals) == len(parts) else None,
