@@ -34,12 +34,14 @@ import platform
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 
 from ceasefire import __version__
 from ceasefire.analysis import curves
+from ceasefire.analysis.frames import spec_fields
 from ceasefire.analysis.report_data import (
     ANALYSIS_SECTIONS,
     PROGRESS_TOTAL,
@@ -78,12 +80,8 @@ class _Overall:
         self.progress = progress
         weights = {s: WEIGHTS.get(s, 0.05) for s in stages}
         scale = sum(weights.values()) or 1.0
-        self.start: dict[str, float] = {}
-        at = 0.0
-        for s in stages:
-            self.start[s] = at
-            at += weights[s] / scale
         self.share = {s: weights[s] / scale for s in stages}
+        self.start = dict(zip(stages, accumulate(self.share.values(), initial=0.0), strict=False))
         self.shown = 0
 
     def _emit(self, label: str, fraction: float) -> None:
@@ -212,24 +210,17 @@ def _run_why(ctx: _Context) -> dict[str, Any]:
     return out
 
 
-def _estimate(value: float, se: float) -> dict[str, float]:
-    return {"value": float(value), "se": float(se)}
-
-
 def _headline_levels(headline: RunResult) -> dict[str, Any]:
     """The headline's probabilities without levers, as the lever study's reference."""
     from ceasefire.analysis.levers import Tally, level
 
     t = Tally.of_run(headline)
+    levels = {q: level(t, q) for q in ("p12", "p24")}
     return {
         "samples": headline.spec.samples,
         "paths": headline.spec.paths,
-        **{q: _estimate(*_pair(level(t, q))) for q in ("p12", "p24")},
+        **{q: {"value": float(e.value), "se": float(e.se)} for q, e in levels.items()},
     }
-
-
-def _pair(e: Any) -> tuple[float, float]:
-    return float(e.value), float(e.se)
 
 
 def _study_sizes(ctx: _Context) -> tuple[int, int, int]:
@@ -258,9 +249,7 @@ def _lever_study(ctx: _Context, stage: Progress) -> tuple[Any, Any]:
             batch_samples=batch,
             paths=paths,
             max_samples=most,
-            seed=spec.seed,
-            horizon=spec.horizon,
-            policy=spec.policy,
+            **spec_fields(spec, "seed", "horizon", "policy"),
             packages=claim_packages(ctx.scenario),
             progress=stage,
         )
@@ -330,9 +319,7 @@ def _price(ctx: _Context, effects: Any, batches: Any, reference: Mapping[str, An
         target,
         within=12,
         levers=levers,
-        seed=spec.seed,
-        horizon=spec.horizon,
-        policy=spec.policy,
+        **spec_fields(spec, "seed", "horizon", "policy"),
         search_samples=o.analysis_samples,
         search_paths=o.analysis_paths,
         maxiter=o.price_maxiter,
@@ -349,17 +336,13 @@ def _price(ctx: _Context, effects: Any, batches: Any, reference: Mapping[str, An
 def _run_claims(ctx: _Context) -> dict[str, Any]:
     from ceasefire.analysis.claims import check_claims
 
-    spec = ctx.spec
-    claims_spec = RunSpec.from_scenario(ctx.scenario, samples=spec.samples, paths=spec.paths, seed=spec.seed,
-                                        horizon=spec.horizon)  # fmt: skip
+    sizes = spec_fields(ctx.spec, "samples", "paths", "seed", "horizon")
+    claims_spec = RunSpec.from_scenario(ctx.scenario, **sizes)
     o = ctx.options
     study = ctx.shared.get("lever_study")
     result = check_claims(
         ctx.scenario,
-        samples=spec.samples,
-        paths=spec.paths,
-        seed=spec.seed,
-        horizon=spec.horizon,
+        **sizes,
         progress=ctx.progress.labelled("claims", "claims: "),
         base=ctx.headline if ctx.headline.spec == claims_spec else None,
         lever_study=None if study is None else study[1],
@@ -518,8 +501,6 @@ def compute_report(
     }
     return ReportData(
         scenario=sc,
-        scenario_name=str(name_or_path),
-        scenario_sha256=digest,
         summary=summary.to_dict(),
         curves=_curves(result),
         curves_true_beliefs=curves_true,

@@ -75,20 +75,11 @@ class ReportOptions:
                 f"unknown report section(s) {', '.join(unknown)}; "
                 f"the optional sections are {', '.join(ANALYSIS_SECTIONS)}"
             )
-        for name in (
-            "course_samples",
-            "course_paths",
-            "analysis_samples",
-            "analysis_paths",
-            "morris_trajectories",
-            "price_maxiter",
-        ):
+        optional = ("why_samples", "why_paths", "lever_batch_samples", "lever_paths", "lever_max_samples")
+        required = ("course_samples", "course_paths", "analysis_samples", "analysis_paths", "morris_trajectories")
+        for name in (*required, "price_maxiter", *optional):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
-        for name in ("why_samples", "why_paths", "lever_batch_samples", "lever_paths", "lever_max_samples"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if (value is not None or name not in optional) and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if self.morris_trajectories < 2:
             raise ValueError(f"morris_trajectories must be at least 2, got {self.morris_trajectories}")
@@ -101,8 +92,6 @@ class ReportData:
     """What the report shows, computed: JSON-friendly dicts, and the scenario itself."""
 
     scenario: Scenario
-    scenario_name: str
-    scenario_sha256: str
     summary: dict[str, Any]
     curves: dict[str, Any]
     curves_true_beliefs: dict[str, Any] | None
