@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ceasefire.analysis.frames import Tabular
+from ceasefire.analysis.frames import Tabular, spec_fields
 from ceasefire.errors import CeasefireError
 from ceasefire.run.executor import Executor, executor_for
 from ceasefire.run.sweep import METRICS, SweepSpec, latin_hypercube, model_factors, run_sweep
@@ -416,8 +416,7 @@ def discover(
         scenario=scenario.scenario.id,
         where=condition.text,
         n=n,
-        paths=spec.paths,
-        seed=spec.seed,
+        **spec_fields(spec, "paths", "seed"),
         threshold=threshold,
         cases=cases,
         share=cases / n,

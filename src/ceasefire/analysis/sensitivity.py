@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ceasefire.analysis.frames import Tabular
+from ceasefire.analysis.frames import Tabular, spec_fields
 from ceasefire.errors import CeasefireError
 from ceasefire.run.executor import Executor, executor_for
 from ceasefire.run.sweep import LEVER_PREFIX, METRICS, SweepSpec, model_factors, run_sweep
@@ -367,8 +367,7 @@ def sensitivity(
         method=method,
         n=m.default_n if n is None else n,
         evaluations=evaluations,
-        paths=spec.paths,
-        seed=spec.seed,
+        **spec_fields(spec, "paths", "seed"),
         parameters=len(factors),
         rows=rows,
         output_mean=float(y.mean()),

@@ -139,22 +139,16 @@ def _forced(st: Structure, k: int) -> Decide:
 
     def decide(w: Setup, s: MonthState, obs: Observed, power: Any, t: Any) -> Decision:
         n = s.politics.broken.shape[0]
-        v_battle, victory, attainment = {}, {}, {}
-        for side in SIDES:
-            ld = w.p.leaders[side]
-            v_battle[side], _ = battlefield(st, side, obs.progress, ld)
-            scores = TermScores(st, side, obs.progress, ld, w.p.terms)
-            victory[side] = scores.by_paths()
-            attainment[side] = scores.deals().attainment
+        scores = {side: TermScores(st, side, obs.progress, w.p.leaders[side], w.p.terms) for side in SIDES}
         on = on_table(w, st, s.politics, obs.progress, t)[:, k] & (s.tally.first_month < 0) & s.politics.at_war
         acceptable = np.zeros((n, len(st.terms)), dtype=bool)
         acceptable[:, k] = on
         return Decision(
             choice=np.where(on, k, -1).astype(np.int64),
             acceptable=acceptable,
-            v_battle=Pair(v_battle["A"], v_battle["B"]),
-            victory=Pair(victory["A"], victory["B"]),
-            attainment=Pair(attainment["A"], attainment["B"]),
+            v_battle=Pair.of(lambda side: battlefield(st, side, obs.progress, w.p.leaders[side])[0]),
+            victory=Pair.of(lambda side: scores[side].by_paths()),
+            attainment=Pair.of(lambda side: scores[side].deals().attainment),
         )
 
     return decide
