@@ -116,12 +116,7 @@ def ceasefire_survival(
     data = stats.CensoredData(uncensored=held[broke], right=held[~broke])
     sf = stats.ecdf(data).sf if broke.any() else None
     longest = held.max()
-    km: list[float | None] = []
-    for k in m:
-        if k > longest:
-            km.append(None)
-        else:
-            km.append(1.0 if sf is None else float(sf.evaluate(float(k))))
+    km = [None if k > longest else 1.0 if sf is None else float(sf.evaluate(float(k))) for k in m]
     return {"months": m.tolist(), "model": model.tolist(), "km": km, "ceasefires": int(rate.size)}
 
 

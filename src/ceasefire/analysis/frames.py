@@ -39,8 +39,8 @@ class Tabular:
 
 
 def spec_fields(spec: Any, *names: str) -> dict[str, Any]:
-    """The settings ``names`` of a run's or a sweep's spec (sizes, seed, horizon...), by name: what a
-    result states of the runs it was computed on, or what an analysis passes on to the next."""
+    """The settings ``names`` of a run's or a sweep's spec, or of options (sizes, seed, horizon...), by
+    name: what a result states of the runs it was computed on, or what an analysis passes on to the next."""
     return {name: getattr(spec, name) for name in names}
 
 
