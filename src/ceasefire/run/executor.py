@@ -425,9 +425,7 @@ def _init_worker(parent: int, errors: Mapping[str, Any] | None = None) -> None:
     if errors is not None:
         np.seterr(**errors)  # type: ignore[arg-type]
     keep_freed_memory()
-    os.environ[WORKERS_ENV] = "1"
-    for name in _THREAD_VARIABLES:
-        os.environ[name] = "1"
+    os.environ.update(dict.fromkeys((WORKERS_ENV, *_THREAD_VARIABLES), "1"))
     try:
         from threadpoolctl import threadpool_limits
 
