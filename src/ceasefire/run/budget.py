@@ -2,7 +2,7 @@
 before a run starts.
 
 Every size or search option of the command line and the API has an upper bound here
-(:data:`LIMITS`), checked before any work (:func:`check_size`). A run whose memory estimate
+(:data:`LIMITS`), checked before any work. A run whose memory estimate
 (:func:`run_bytes`) exceeds the memory this machine has available (:func:`available_bytes`) is
 refused with the estimate and the largest size that fits (:func:`check_memory`), instead of
 starting and failing part way (or being killed) after minutes.
@@ -18,6 +18,7 @@ bytes per path-month of monthly records, 950 bytes per path at the peak of writi
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,6 @@ __all__ = [
     "available_bytes",
     "check_memory",
     "check_run_memory",
-    "check_size",
     "check_spec",
     "largest_samples",
     "run_bytes",
@@ -72,15 +72,6 @@ LIMITS: dict[str, Limit] = {
     "intensities": Limit(100, "lever intensities, each one more run per lever (a grid: their square)"),
 }
 """Upper bounds of every size and search option (the command line's ``max=`` uses the same numbers)."""
-
-
-def check_size(name: str, value: int | None) -> None:
-    """Raise :class:`BudgetError` if a size option is above its limit (``None``: not given)."""
-    if value is None:
-        return
-    limit = LIMITS[name]
-    if value > limit.high:
-        raise BudgetError(f"--{name.replace('_', '-')} {value:,} is above the limit {limit.high:,} ({limit.why})")
 
 
 # -- the memory estimate ----------------------------------------------------------------------------
@@ -137,10 +128,16 @@ def run_bytes(
     recorded = samples * min(paths, RECORDED_PATHS) * horizon * MONTHLY_BYTES
     kept = runs * (n * per_path + recorded) + (KEPT_COPIES - 1) * (n * per_path + recorded)
     output = n * (JSON_BYTES * json + PARQUET_BYTES * parquet)
+    return kept + output + _processes_bytes(samples, paths, horizon, policy, workers)
+
+
+def _processes_bytes(samples: int, paths: int, horizon: int, policy: str, workers: int) -> int:
+    """The processes that simulate ``samples`` samples (or design points) of ``paths`` paths: the interpreter
+    in each, and each worker's chunk of whole samples, within :data:`CHUNK_BYTES`."""
     used = max(1, min(workers, samples))
     block = _block_bytes(paths, horizon, policy)
     chunk = max(block, min(CHUNK_BYTES, -(-samples // used) * block))
-    return kept + output + INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
+    return INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
 
 
 POINT_BYTES = 64
@@ -152,10 +149,7 @@ def sweep_bytes(points: int, columns: int, paths: int, horizon: int, policy: str
     and metrics), their table kept twice (the parts joined, then the results), and each worker simulating
     whole points of ``paths`` paths (as :func:`run_bytes` counts a worker's chunk)."""
     table = 2 * points * (8 * columns + POINT_BYTES)
-    used = max(1, min(workers, points))
-    block = _block_bytes(paths, horizon, policy)
-    chunk = max(block, min(CHUNK_BYTES, -(-points // used) * block))
-    return table + INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
+    return table + _processes_bytes(points, paths, horizon, policy, workers)
 
 
 def check_sweep_memory(
@@ -168,13 +162,7 @@ def check_sweep_memory(
     estimate = sweep_bytes(points, columns, paths, horizon, policy, workers)
     if estimate <= room:
         return
-    lo, hi = 0, points
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if sweep_bytes(mid, columns, paths, horizon, policy, workers) <= room:
-            lo = mid
-        else:
-            hi = mid - 1
+    lo = _largest(points, lambda k: sweep_bytes(k, columns, paths, horizon, policy, workers) <= room)
     largest = f"at most {lo:,} points of {paths:,} paths fit" if lo else "not even one point fits"
     check_memory(estimate, f"{points:,} points x {paths:,} paths x {horizon} months", largest, room)
 
@@ -208,16 +196,22 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:,.1f} GiB"
 
 
-def largest_samples(fits: int, paths: int, horizon: int, policy: str, **kwargs: int | bool) -> int:
-    """The most samples of ``paths`` paths whose estimate stays within ``fits`` bytes (0 if none does)."""
-    lo, hi = 0, LIMITS["samples"].high
+def _largest(high: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``k`` in ``0 .. high`` for which ``fits(k)`` (0 if none), ``fits`` being monotone."""
+    lo, hi = 0, high
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if run_bytes(mid, paths, horizon, policy, **kwargs) <= fits:  # type: ignore[arg-type]
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
     return lo
+
+
+def largest_samples(fits: int, paths: int, horizon: int, policy: str, **kwargs: int | bool) -> int:
+    """The most samples of ``paths`` paths whose estimate stays within ``fits`` bytes (0 if none does)."""
+    high = LIMITS["samples"].high
+    return _largest(high, lambda k: run_bytes(k, paths, horizon, policy, **kwargs) <= fits)  # type: ignore[arg-type]
 
 
 def check_memory(estimate: int, what: str, largest: str, available: int | None = None) -> None:
@@ -258,13 +252,7 @@ def check_run_memory(
     if most >= 1:
         largest = f"at most {most:,} samples x {paths:,} paths fit (or use fewer paths)"
     else:
-        lo, hi = 0, paths
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if run_bytes(1, mid, horizon, policy, **kw) <= room:  # type: ignore[arg-type]
-                lo = mid
-            else:
-                hi = mid - 1
+        lo = _largest(paths, lambda k: run_bytes(1, k, horizon, policy, **kw) <= room)  # type: ignore[arg-type]
         largest = f"at most 1 sample x {lo:,} paths fits" if lo else "not even 1 sample x 1 path fits"
     check_memory(estimate, f"{samples:,} samples x {paths:,} paths x {horizon} months", largest, room)
 

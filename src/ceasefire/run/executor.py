@@ -106,12 +106,6 @@ def in_worker() -> bool:
     return _in_worker or multiprocessing.current_process().daemon
 
 
-_UNGUARDED = (
-    "work was shared out while a worker process was importing the main script: put the script's code "
-    f"under `if __name__ == '__main__':`, or set {WORKERS_ENV}=1"
-)
-
-
 def cpus() -> int:
     """CPUs this process may use (at least 1)."""
     try:
@@ -159,7 +153,10 @@ def resolve_workers(
     """
     check_workers(workers)
     if getattr(multiprocessing.current_process(), "_inheriting", False):
-        raise CeasefireError(_UNGUARDED)  # in a new worker, an unguarded script: it must not run here
+        raise CeasefireError(  # in a new worker, an unguarded script: it must not run here
+            "work was shared out while a worker process was importing the main script: put the script's code "
+            f"under `if __name__ == '__main__':`, or set {WORKERS_ENV}=1"
+        )
     most = units if units is not None else math.inf
     if in_worker() or most < 2 or _unusable:
         return 1
@@ -425,9 +422,7 @@ def _init_worker(parent: int, errors: Mapping[str, Any] | None = None) -> None:
     if errors is not None:
         np.seterr(**errors)  # type: ignore[arg-type]
     keep_freed_memory()
-    os.environ[WORKERS_ENV] = "1"
-    for name in _THREAD_VARIABLES:
-        os.environ[name] = "1"
+    os.environ.update(dict.fromkeys((WORKERS_ENV, *_THREAD_VARIABLES), "1"))
     try:
         from threadpoolctl import threadpool_limits
 

@@ -54,6 +54,20 @@ def check_backend(backend: str) -> None:
         raise ValueError("backend 'jax' needs jax, which is not installed: pip install 'ceasefire[jax]'")
 
 
+def check_settings(spec: Any, sizes: tuple[str, ...]) -> None:
+    """A ``ValueError`` naming what is wrong unless the ``sizes`` of a run's or a sweep's ``spec`` are
+    positive whole numbers and its policy, beliefs and backend are known."""
+    for name in sizes:
+        value = getattr(spec, name)
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    if spec.policy not in POLICIES:
+        raise ValueError(f"unknown policy '{spec.policy}' (policies: {', '.join(POLICIES)})")
+    if spec.beliefs not in BELIEFS:
+        raise ValueError(f"unknown beliefs '{spec.beliefs}' (beliefs: {', '.join(BELIEFS)})")
+    check_backend(spec.backend)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that determines a run's numbers."""
@@ -88,17 +102,9 @@ class RunSpec:
         return replace(base, **given)  # type: ignore[arg-type]
 
     def validate(self, scenario: Scenario) -> None:
-        for name in ("samples", "paths", "horizon", "lookahead"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if self.seed < 0:
             raise ValueError(f"seed must be non-negative, got {self.seed}")
-        if self.policy not in POLICIES:
-            raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
-        if self.beliefs not in BELIEFS:
-            raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
-        check_backend(self.backend)
+        check_settings(self, ("samples", "paths", "horizon", "lookahead"))
         check_workers(self.workers)
         check_levers(scenario, self.levers)
 
@@ -218,8 +224,11 @@ def simulate_samples(
     rules of groups of samples, then groups of path blocks (each given its samples' rules, not
     refitting them). ``executor``, an entered one (a run's), computes them; without it, an executor
     of ``workers`` cores (``None``: automatic, :func:`ceasefire.run.executor.resolve_workers`). The
-    numbers do not depend on either.
+    numbers do not depend on either. With the JAX backend every sample is simulated by
+    :func:`simulate_values`, in this process (JAX uses the cores, or the GPU, by itself).
     """
+    if config.backend == "jax":
+        return simulate_values(scenario, values, seeds, paths, config, levers, offset)
     n_samples = len(seeds)
     whole = paths <= PATH_BLOCK
     if executor is None:
@@ -281,8 +290,13 @@ def simulate_values(
     offset: int = 0,
 ) -> Outcomes:
     """Samples of at most :data:`PATH_BLOCK` paths simulated whole, in this process: ``values`` per sample
-    (flat, dotted paths), one seed per sample, levers by id (a number, or one per path)."""
+    (flat, dotted paths), one seed per sample, levers by id (a number, or one per path). With
+    ``config.backend`` ``jax``, any number of paths, by :func:`ceasefire.model.jax.engine.simulate_blocks`."""
     st = structure_of(scenario)
+    if config.backend == "jax":  # an optional extra: imported only when asked for
+        from ceasefire.model.jax import engine as jax_engine
+
+        return jax_engine.simulate_blocks(st, values, seeds, paths, config, levers, offset)
     params = params_of(st, per_path(values, paths))
     return simulate_chunk(st, params, seeds, paths, config, levers, sample_offset=offset)
 
@@ -394,13 +408,8 @@ def _simulate_rows(
     (seeds) are ``candidates``, in this process or, given an entered ``executor``, by its workers, and
     check the outcomes."""
     chunk_seeds = [seeds.path_seed(int(c)) for c in candidates]
-    if config.backend == "jax":  # an optional extra: imported only when asked for
-        from ceasefire.model.jax import engine as jax_engine
-
-        out = jax_engine.simulate_blocks(structure_of(scenario), chunk, chunk_seeds, spec.paths, config, levers, offset)
-    else:
-        here = executor or InlineExecutor()
-        out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, executor=here)
+    here = executor or InlineExecutor()
+    out = simulate_samples(scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, executor=here)
     return check_chunk(out, scenario, chunk, chunk_seeds, spec.paths, config, levers, offset, candidates)
 
 
@@ -568,14 +577,8 @@ def run(
     seeds = Seeds.from_seed(spec.seed)
     size = chunk_samples or chunk_size_for(spec.paths, spec.horizon, spec.policy)
     if samples_of is not None:
-        earlier = samples_of.spec
-        if (samples_of.scenario, earlier.seed, earlier.samples, earlier.paths, earlier.horizon) != (
-            scenario,
-            spec.seed,
-            spec.samples,
-            spec.paths,
-            spec.horizon,
-        ):
+        same = ("seed", "samples", "paths", "horizon")
+        if samples_of.scenario != scenario or any(getattr(samples_of.spec, k) != getattr(spec, k) for k in same):
             raise ValueError("samples_of must be a run of the same scenario, seed, samples, paths and horizon")
     plan = _plan(spec, size, chunk_samples is not None, asked)
     with plan.executor:  # one executor for the whole run: its processes serve every stage

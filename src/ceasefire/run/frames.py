@@ -33,8 +33,7 @@ MONTH_COLUMNS = ("first_settlement_month", *(f"removal_month_{s}" for s in SIDES
 
 def _month_or_missing(months: NDArray[np.int64]) -> NDArray[np.float64]:
     """Months as floats with NaN where the engine wrote -1 (the event did not happen)."""
-    out = np.asarray(months, dtype=float)
-    return np.where(months >= 0, out, np.nan)
+    return np.where(months >= 0, months, np.nan)
 
 
 def _grid(result: RunResult) -> tuple[int, int]:

@@ -27,11 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.errors import CeasefireError
-from ceasefire.model.engine import Outcomes, RunConfig, per_path, simulate_chunk
-from ceasefire.scenario.build import params_of, structure_of
+from ceasefire.model.engine import Outcomes, RunConfig
+from ceasefire.run.sampling import Values
 from ceasefire.scenario.schema import Scenario, iter_params
-
-Values = Mapping[str, NDArray[np.float64]]
 
 DIAGNOSIS_SECONDS = 60.0
 """Longest time spent re-simulating one sample to find the parameters responsible."""
@@ -191,7 +189,6 @@ def check_chunk(
     levers: Mapping[str, float],
     sample_offset: int,
     candidates: Sequence[int] | NDArray[np.int64] | None = None,
-    diagnose: bool = True,
 ) -> Outcomes:
     """Return ``outcomes`` unchanged if every number is finite where it must be; else raise.
 
@@ -205,14 +202,12 @@ def check_chunk(
         Run-wide index of the chunk's first sample (used in the message).
     candidates
         The samples' candidate numbers (their seeds among all samples drawn), shown in the message.
-    diagnose
-        Re-simulate the offending sample to find the month and the parameters responsible.
 
     Raises
     ------
     NumericalError
-        Naming the outcome, the sample, and (with ``diagnose``) the month, the state variable
-        and the parameters.
+        Naming the outcome, the sample, and (found by re-simulating the sample) the month, the state
+        variable and the parameters responsible.
     """
     finding = _bad_parameter(values) or find_non_finite(outcomes, paths)
     if finding is None:
@@ -221,29 +216,11 @@ def check_chunk(
     candidate = None if candidates is None else int(candidates[finding.sample])
     if finding.path < 0:  # a parameter draw itself is not finite: nothing to simulate
         raise NumericalError(finding, sample, candidate=candidate)
-    if not diagnose:
-        raise NumericalError(finding, sample, candidate=candidate)
     one = {k: np.asarray(v)[finding.sample : finding.sample + 1] for k, v in values.items()}
     seed = seeds[finding.sample]
     month, variable = first_bad_month(scenario, one, seed, paths, config, levers)
     culprits, found = responsible_parameters(scenario, one, seed, paths, config, levers)
     raise NumericalError(finding, sample, month, variable, culprits, found, candidate)
-
-
-def _simulate_one(
-    scenario: Scenario,
-    values: Values,
-    seed: np.random.SeedSequence,
-    paths: int,
-    config: RunConfig,
-    levers: Mapping[str, float],
-) -> Outcomes:
-    if getattr(config, "backend", "numpy") == "jax":  # diagnose with the engine that failed
-        from ceasefire.model.jax import engine as jax_engine
-
-        return jax_engine.simulate_blocks(structure_of(scenario), values, [seed], paths, config, levers)
-    st = structure_of(scenario)
-    return simulate_chunk(st, params_of(st, per_path(values, paths)), [seed], paths, config, levers)
 
 
 def first_bad_month(
@@ -257,9 +234,12 @@ def first_bad_month(
     """Month (0-based, the state at its end) and state variable where one sample first goes non-finite.
 
     The sample is simulated again with monthly records; row 0 of a record is the start, row
-    ``t + 1`` the state after month ``t``. ``(None, None)`` if every record stays finite.
+    ``t + 1`` the state after month ``t``. ``(None, None)`` if every record stays finite. The sample is
+    simulated with the engine that failed (``config.backend``), as in :func:`responsible_parameters`.
     """
-    out = _simulate_one(scenario, values, seed, paths, replace(config, record=True), levers)
+    from ceasefire.run.experiment import simulate_values  # not at the top: experiment imports this module
+
+    out = simulate_values(scenario, values, [seed], paths, replace(config, record=True), levers)
     first: tuple[int, str] | None = None
     for name, arr in out.trajectories.items():
         if name.startswith("gain_"):
@@ -279,20 +259,20 @@ def responsible_parameters(
     paths: int,
     config: RunConfig,
     levers: Mapping[str, float],
-    budget_seconds: float | None = None,
 ) -> tuple[dict[str, float], bool]:
     """Parameters of one sample whose reset to the scenario's median makes it finite again.
 
     Returns ``(parameters with the sample's values, True)``; if no single reset helps (or the
-    time budget runs out), the parameters of largest magnitude and ``False``.
+    time budget, :data:`DIAGNOSIS_SECONDS`, runs out), the parameters of largest magnitude and ``False``.
     """
-    budget = DIAGNOSIS_SECONDS if budget_seconds is None else budget_seconds
+    from ceasefire.run.experiment import simulate_values
+
     config = replace(config, record=False)
     medians = dict(iter_params(scenario))
     start = time.perf_counter()
     found: dict[str, float] = {}
     for path, param in medians.items():
-        if path not in values or time.perf_counter() - start > budget:
+        if path not in values or time.perf_counter() - start > DIAGNOSIS_SECONDS:
             continue
         value = float(np.asarray(values[path])[0])
         median = param.nominal()
@@ -300,7 +280,7 @@ def responsible_parameters(
             continue
         trial = {**values, path: np.array([median])}
         with np.errstate(all="ignore"):
-            if find_non_finite(_simulate_one(scenario, trial, seed, paths, config, levers), paths) is None:
+            if find_non_finite(simulate_values(scenario, trial, [seed], paths, config, levers), paths) is None:
                 found[path] = value
     if found:
         # the cures furthest (in powers of ten) from the median first

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -180,18 +181,13 @@ def _write_streamed(target: Path | None, write: Callable[[Path], object]) -> Non
         with open(tmp, "rb") as src:
             if target is None:
                 sys.stdout.flush()
-                _copy(src, sys.stdout.buffer)
+                shutil.copyfileobj(src, sys.stdout.buffer, _COPY_CHUNK)
                 sys.stdout.buffer.flush()
             else:
                 with open(target, "wb") as dst:  # a device or a pipe: opened as it is, not created
-                    _copy(src, dst)
+                    shutil.copyfileobj(src, dst, _COPY_CHUNK)
     finally:
         Path(tmp).unlink(missing_ok=True)
-
-
-def _copy(src: Any, dst: Any) -> None:
-    while chunk := src.read(_COPY_CHUNK):
-        dst.write(chunk)
 
 
 def _fsync(path: str | Path, directory: bool = False) -> None:

@@ -243,9 +243,7 @@ def survival_by_year(durations: NDArray[np.int64], broke: NDArray[np.bool_], hor
     return out
 
 
-def collapse_at_settlement(
-    o: Outcomes, terms: tuple[str, ...], parameters: dict[str, NDArray[np.float64]], paths: int
-) -> dict[str, dict[str, Collapse]]:
+def collapse_at_settlement(o: Outcomes, terms: tuple[str, ...]) -> dict[str, dict[str, Collapse]]:
     """Per terms option, among the first settlements on it: the share where each side's forces had
     collapsed (combat power below :data:`COLLAPSE_POWER`) or its reserves were spent."""
     out: dict[str, dict[str, Collapse]] = {}
@@ -346,10 +344,9 @@ def summarize(result: RunResult) -> Summary:
     area = np.repeat(result.parameters["territory.area_km2"], spec.paths)
     terms = {t: float((o.first_terms == k).mean()) for k, t in enumerate(result.terms)}
     terms["none"] = float((~settled).mean())
-    cf = settled
-    holds = {label: survival_at(o.ceasefire_months[cf], o.ceasefire_broke[cf], m) for label, m in HOLDS.items()}
-    broke = o.ceasefire_broke[cf]
-    by = o.ceasefire_broken_by[cf][broke]
+    durations, broke = o.ceasefire_months[settled], o.ceasefire_broke[settled]  # of the first ceasefires
+    holds = {label: survival_at(durations, broke, m) for label, m in HOLDS.items()}
+    by = o.ceasefire_broken_by[settled][broke]
     broken_by = {
         who: float((by == code).mean()) if by.size else 0.0 for code, who in enumerate(("background", "A", "B"))
     }
@@ -385,12 +382,12 @@ def summarize(result: RunResult) -> Summary:
         removed={s: probability(o.removed[s], o.sample, spec.samples) for s in SIDES},
         under_successor=float(o.under_successor.mean()),
         ceasefire_holds=holds,
-        ceasefire_survival=survival_by_year(o.ceasefire_months[cf], broke, spec.horizon),
+        ceasefire_survival=survival_by_year(durations, broke, spec.horizon),
         ceasefire_broken_by=broken_by,
-        ceasefires=int(cf.sum()),
+        ceasefires=int(settled.sum()),
         talks_opened=float((o.talks_opened > 0).mean()),
         votes_failed=float((o.votes_failed > 0).mean()),
-        collapse=collapse_at_settlement(o, result.terms, result.parameters, spec.paths),
+        collapse=collapse_at_settlement(o, result.terms),
         sides={s: f"{sc.sides[s].name} ({sc.leaders[s].name})" for s in SIDES},  # type: ignore[index]
         side_names={s: sc.sides[s].name for s in SIDES},  # type: ignore[index]
         leader_names={s: sc.leaders[s].name for s in SIDES},  # type: ignore[index]

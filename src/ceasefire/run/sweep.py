@@ -35,9 +35,8 @@ import hashlib
 import json
 import math
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +46,14 @@ from numpy.typing import NDArray
 
 from ceasefire import __version__
 from ceasefire.errors import CeasefireError
-from ceasefire.model.engine import BELIEFS, POLICIES, Outcomes, RunConfig
+from ceasefire.model.engine import Outcomes, RunConfig
 from ceasefire.run.executor import Executor, InlineExecutor, WorkerError
-from ceasefire.run.experiment import check_backend, chunk_size_for, simulate_values
+from ceasefire.run.experiment import check_settings, chunk_size_for, simulate_values
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
-from ceasefire.run.sampling import Seeds, Values, check_levers
+from ceasefire.run.sampling import Seeds, Values
 from ceasefire.run.store import nan_as_null, write_atomic
 from ceasefire.run.summary import survival_counts, survival_from_counts
-from ceasefire.scenario.build import structure_of
 from ceasefire.scenario.load import scenario_digest
 from ceasefire.scenario.schema import SIDES, Scenario, iter_params, param_domain
 
@@ -158,39 +156,24 @@ def _held_share(m: MetricInput) -> NDArray[np.float64]:
     return m.mean(m.outcomes.held_at_end / area)
 
 
-def _per_side(
-    get: Callable[[Outcomes], Mapping[str, NDArray[Any]]], side: str
-) -> Callable[[MetricInput], NDArray[np.float64]]:
+def _per_side(outcome: str, side: str) -> Callable[[MetricInput], NDArray[np.float64]]:
     def compute(m: MetricInput) -> NDArray[np.float64]:
-        return m.mean(get(m.outcomes)[side])
+        return m.mean(getattr(m.outcomes, outcome)[side])
 
     return compute
 
 
-def _side_metrics() -> list[Metric]:
-    out = []
-    for s in SIDES:
-        out += [
-            Metric(
-                f"casualties_{s}",
-                f"side {s}'s casualties over the whole horizon, mean over paths",
-                "people",
-                _per_side(lambda o: o.casualties_total, s),
-            ),
-            Metric(
-                f"casualties_to_settlement_{s}",
-                f"side {s}'s casualties until the first settlement (the horizon if none), mean over paths",
-                "people",
-                _per_side(lambda o: o.casualties_to_settlement, s),
-            ),
-            Metric(
-                f"p_removed_{s}",
-                f"probability that side {s}'s leader loses office within the horizon",
-                "probability",
-                _per_side(lambda o: o.removed, s),
-            ),
-        ]
-    return out
+_SIDE_METRICS = (
+    ("casualties_{s}", "side {s}'s casualties over the whole horizon, mean over paths", "people", "casualties_total"),
+    (
+        "casualties_to_settlement_{s}",
+        "side {s}'s casualties until the first settlement (the horizon if none), mean over paths",
+        "people",
+        "casualties_to_settlement",
+    ),
+    ("p_removed_{s}", "probability that side {s}'s leader loses office within the horizon", "probability", "removed"),
+)
+"""Per-side metrics: name and description (of side ``s``), unit, and the per-side outcome averaged."""
 
 
 METRICS: dict[str, Metric] = {
@@ -231,19 +214,15 @@ METRICS: dict[str, Metric] = {
             "months",
             _months_at_war,
         ),
-        Metric(
-            "p_holds_1y",
-            "probability that a first ceasefire holds 12 months: Kaplan-Meier over the row's first ceasefires "
-            "(NaN if none was observed that long)",
-            "probability",
-            _holds(12),
-        ),
-        Metric(
-            "p_holds_2y",
-            "probability that a first ceasefire holds 24 months: Kaplan-Meier over the row's first ceasefires "
-            "(NaN if none was observed that long)",
-            "probability",
-            _holds(24),
+        *(
+            Metric(
+                f"p_holds_{y}y",
+                f"probability that a first ceasefire holds {12 * y} months: Kaplan-Meier over the row's first "
+                "ceasefires (NaN if none was observed that long)",
+                "probability",
+                _holds(12 * y),
+            )
+            for y in (1, 2)
         ),
         Metric(
             "held_share_A",
@@ -257,7 +236,11 @@ METRICS: dict[str, Metric] = {
             "probability",
             lambda m: m.mean(m.outcomes.at_war_at_end),
         ),
-        *_side_metrics(),
+        *(
+            Metric(name.format(s=s), text.format(s=s), unit, _per_side(outcome, s))
+            for s in SIDES
+            for name, text, unit, outcome in _SIDE_METRICS
+        ),
     ]
 }
 """Registered per-row metrics, by name."""
@@ -301,17 +284,9 @@ class SweepSpec:
         return tuple(m for m in METRICS if METRICS[m].min_horizon <= self.horizon)
 
     def validate(self) -> None:
-        for name in ("paths", "horizon", "lookahead"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative whole number, got {self.seed!r}")
-        if self.policy not in POLICIES:
-            raise ValueError(f"unknown policy '{self.policy}' (policies: {', '.join(POLICIES)})")
-        if self.beliefs not in BELIEFS:
-            raise ValueError(f"unknown beliefs '{self.beliefs}' (beliefs: {', '.join(BELIEFS)})")
-        check_backend(self.backend)
+        check_settings(self, ("paths", "horizon", "lookahead"))
         if self.metrics is not None and not self.metrics:
             raise ValueError("a sweep needs at least one metric")
         for m in self.metrics or ():
@@ -411,26 +386,20 @@ def check_design(scenario: Scenario, design: pd.DataFrame) -> pd.DataFrame:
             lever_id = name[len(LEVER_PREFIX) :]
             if lever_id not in levers:
                 raise ValueError(f"design column '{name}': unknown lever (levers: {', '.join(levers) or 'none'})")
-            top = levers[lever_id].intensity_max
-            wrong = np.flatnonzero((x < 0) | (x > top))
-            if wrong.size:
-                raise ValueError(
-                    f"design column '{name}': row {wrong[0]} has intensity {x[wrong[0]]:g}, outside [0, {top:g}]"
-                )
+            (low, high), what, where = (0.0, levers[lever_id].intensity_max), "intensity ", ""
         elif name in params:
-            low, high = param_domain(scenario, name)
-            wrong = np.flatnonzero((x < low) | (x > high))
-            if wrong.size:
-                raise ValueError(
-                    f"design column '{name}': row {wrong[0]} has {x[wrong[0]]:g}, outside the parameter's "
-                    f"domain [{low:g}, {high:g}]"
-                )
+            (low, high), what, where = param_domain(scenario, name), "", "the parameter's domain "
         else:
             close = [p for p in params if p.endswith(name.split(".")[-1])][:3]
             hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise ValueError(
                 f"design column '{name}' is neither a parameter of scenario '{scenario.scenario.id}' nor "
                 f"'{LEVER_PREFIX}ID'{hint}"
+            )
+        wrong = np.flatnonzero((x < low) | (x > high))
+        if wrong.size:
+            raise ValueError(
+                f"design column '{name}': row {wrong[0]} has {what}{x[wrong[0]]:g}, outside {where}[{low:g}, {high:g}]"
             )
         out[name] = x
     return pd.DataFrame(out, index=pd.RangeIndex(len(design)))
@@ -464,12 +433,10 @@ class ChunkResult:
     index: int
     start: int
     metrics: dict[str, NDArray[np.float64]]
-    seconds: float
 
 
 def evaluate_chunk(task: ChunkTask) -> ChunkResult:
     """Simulate one chunk of rows and compute its metrics (a pure function of the task)."""
-    t0 = time.perf_counter()
     spec = task.spec
     rows = task.levers.shape[0]
     names = spec.metrics_for()
@@ -483,18 +450,12 @@ def evaluate_chunk(task: ChunkTask) -> ChunkResult:
         values = {k: v[idx] for k, v in task.values.items()}
         intensities = {lv: float(x) for lv, x in zip(task.lever_ids, combo, strict=True) if x != 0.0}
         seeds = [seed] * idx.size
-        if spec.backend == "jax":  # an optional extra: imported only when asked for
-            from ceasefire.model.jax import engine as jax_engine
-
-            st = structure_of(task.scenario)
-            outcomes = jax_engine.simulate_blocks(st, values, seeds, spec.paths, config, intensities)
-        else:
-            outcomes = simulate_values(task.scenario, values, seeds, spec.paths, config, intensities)
+        outcomes = simulate_values(task.scenario, values, seeds, spec.paths, config, intensities)
         outcomes = check_chunk(outcomes, task.scenario, values, seeds, spec.paths, config, intensities, 0)
         view = MetricInput(outcomes, idx.size, spec.paths, spec.horizon, values)
         for m in names:
             out[m][idx] = METRICS[m].compute(view)
-    return ChunkResult(task.index, task.start, out, time.perf_counter() - t0)
+    return ChunkResult(task.index, task.start, out)
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -528,18 +489,19 @@ def _part_path(out: Path, index: int) -> Path:
     return out / f"part-{index:05d}.parquet"
 
 
+def _part_meta(manifest: dict[str, Any], index: int, start: int, stop: int) -> dict[str, Any]:
+    """What a part's metadata says of it: its chunk, its rows and its sweep's design."""
+    return {"chunk": index, "start": start, "stop": stop, "design_sha256": manifest["design_sha256"]}
+
+
 def _write_part(out: Path, manifest: dict[str, Any], result: ChunkResult, stop: int) -> None:
     import pyarrow.parquet as pq
 
     cols: dict[str, Any] = {"row": np.arange(result.start, stop, dtype=np.int64)}
     cols.update({m: result.metrics[m] for m in manifest["metrics"]})
     table = nan_as_null(cols)  # a metric that does not exist is a null, not a NaN that passes for a number
-    meta = {
-        b"ceasefire.sweep": json.dumps(
-            {"chunk": result.index, "start": result.start, "stop": stop, "design_sha256": manifest["design_sha256"]}
-        ).encode()
-    }
-    table = table.replace_schema_metadata(meta)
+    meta = _part_meta(manifest, result.index, result.start, stop)
+    table = table.replace_schema_metadata({b"ceasefire.sweep": json.dumps(meta).encode()})
     write_atomic(_part_path(out, result.index), lambda p: pq.write_table(table, p))
 
 
@@ -556,8 +518,7 @@ def _read_part(out: Path, manifest: dict[str, Any], index: int, start: int, stop
         frame = table.to_pandas()
     except Exception:  # a torn or foreign file is recomputed, whatever pyarrow says about it
         return None
-    expected = {"chunk": index, "start": start, "stop": stop, "design_sha256": manifest["design_sha256"]}
-    if meta != expected or list(frame.columns) != ["row", *manifest["metrics"]]:
+    if meta != _part_meta(manifest, index, start, stop) or list(frame.columns) != ["row", *manifest["metrics"]]:
         return None
     if not np.array_equal(frame["row"].to_numpy(), np.arange(start, stop)):
         return None
@@ -573,10 +534,7 @@ def _prepare_store(out: Path, manifest: dict[str, Any], design: pd.DataFrame, re
                 f"{out} already holds a sweep ({MANIFEST}); continue it with --resume (resume=True) "
                 "or choose an empty folder"
             )
-        try:
-            found = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise SweepError(f"{path}: cannot read the sweep's manifest ({e})") from None
+        found = read_manifest(out)
         if not isinstance(found, dict) or found.get("kind") != "ceasefire-sweep":
             raise SweepError(f"{path} is not a ceasefire sweep manifest")
         differ = [
@@ -593,16 +551,12 @@ def _prepare_store(out: Path, manifest: dict[str, Any], design: pd.DataFrame, re
         if out.exists() and any(PART.match(p.name) for p in out.iterdir()):
             raise SweepError(f"{out} holds sweep parts but no {MANIFEST}; choose an empty folder")
         out.mkdir(parents=True, exist_ok=True)
-        _write_design(out / DESIGN, design)
+        write_atomic(out / DESIGN, lambda p: design.to_parquet(p, index=False))
         text = json.dumps(manifest, indent=1)
         write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
     for p in out.iterdir():
         if TEMPORARY.match(p.name):
             p.unlink(missing_ok=True)
-
-
-def _write_design(path: Path, design: pd.DataFrame) -> None:
-    write_atomic(path, lambda p: design.to_parquet(p, index=False))
 
 
 def read_manifest(out: Path | str) -> dict[str, Any]:
@@ -616,19 +570,6 @@ def read_manifest(out: Path | str) -> dict[str, Any]:
 
 
 # -- the sweep ------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Progress:
-    callback: Callable[[int, int], None] | None
-    total: int
-    done: int = 0
-    seconds: list[float] = field(default_factory=list)
-
-    def add(self, rows: int) -> None:
-        self.done += rows
-        if self.callback is not None:
-            self.callback(self.done, self.total)
 
 
 def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
@@ -723,10 +664,6 @@ def run_sweep(
     spec.validate()
     design = check_design(scenario, design)
     lever_ids = tuple(lv.id for lv in scenario.levers)
-    for lv in lever_ids:
-        col = LEVER_PREFIX + lv
-        if col in design.columns:
-            check_levers(scenario, {lv: float(design[col].max())})
     out_dir = Path(out) if out is not None else None
     if chunk_rows is None and resume and out_dir is not None and (out_dir / MANIFEST).exists():
         chunk_rows = read_manifest(out_dir).get("chunk_rows")
@@ -765,10 +702,8 @@ def run_sweep(
             if k not in finished
         ]
         stops = {k: hi for k, _, hi in bounds}
-        tracker = _Progress(progress, n)
-        tracker.add(sum(len(f) for f in finished.values()))
         try:
-            _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, tracker)
+            _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, progress, n)
         except (SweepError, WorkerError) as e:
             where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
             raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
@@ -778,7 +713,7 @@ def run_sweep(
         for m in names:
             joined[m] = table[m].to_numpy()
         try:
-            _write_design(out_dir / RESULTS, joined)
+            write_atomic(out_dir / RESULTS, lambda p: joined.to_parquet(p, index=False))
         except OSError as e:
             raise SweepError(f"could not write {out_dir / RESULTS}: {e.strerror or e}; every part is intact") from e
     return table
@@ -792,9 +727,14 @@ def _evaluate(
     manifest: dict[str, Any],
     out_dir: Path | None,
     finished: dict[int, pd.DataFrame],
-    tracker: _Progress,
+    progress: Callable[[int, int], None] | None,
+    total: int,
 ) -> None:
-    """Run the tasks, write each finished chunk's part, and record it in ``finished``."""
+    """Run the tasks, write each finished chunk's part, record it in ``finished``, and call
+    ``progress(rows done, total)`` first and as chunks finish."""
+    done = sum(len(f) for f in finished.values())
+    if progress is not None:
+        progress(done, total)
     with executor as ex:
         for _, result in ex.map_unordered(evaluate_chunk, ((task,) for task in tasks)):
             frame = pd.DataFrame({"row": np.arange(result.start, stops[result.index]), **result.metrics})
@@ -807,4 +747,6 @@ def _evaluate(
                         "the parts written before are intact"
                     ) from e
             finished[result.index] = frame[["row", *names]]
-            tracker.add(len(frame))
+            done += len(frame)
+            if progress is not None:
+                progress(done, total)
