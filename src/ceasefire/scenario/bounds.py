@@ -198,7 +198,8 @@ class RawProblem:
     expected: str
 
 
-def _entry_name(entry: Any, index: int) -> str:
+def entry_name(entry: Any, index: int) -> str:
+    """The name a list entry is shown by in a dotted key: its ``id``, else its index."""
     ident = entry.get("id") if isinstance(entry, dict) else None
     return ident if isinstance(ident, str) and ident else str(index)
 
@@ -244,7 +245,7 @@ def scan(data: Any) -> Iterator[RawProblem]:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             children = []
             for k, v in items:
-                name = str(k) if isinstance(value, dict) else _entry_name(v, k)
+                name = str(k) if isinstance(value, dict) else entry_name(v, k)
                 children.append((v, (*path, k), f"{shown}.{name}" if shown else name))
             stack.extend(reversed(children))
 
