@@ -21,8 +21,6 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from scipy import stats
 
-from ceasefire.scenario.bounds import Bound
-
 ASSUMPTION = "assumption"
 SMALLEST_POSITIVE = 5e-324
 EXTREME_U = 1e-12
@@ -244,23 +242,3 @@ Param = Annotated[
 """Any parameter kind; ``dist`` picks the distribution, no ``dist`` means fixed."""
 
 AnyParam = Fixed | Uniform | Triangular | Normal | LogNormal | Beta
-
-
-def check_domain(param: AnyParam, low: float, high: float, what: str) -> None:
-    """Raise ``ValueError`` unless the parameter's whole support lies in ``[low, high]``."""
-    lo, hi = param.support()
-    if not (math.isfinite(lo) or low == -math.inf) or not (math.isfinite(hi) or high == math.inf):
-        raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} is unbounded")
-    if lo < low or hi > high:
-        raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} reaches [{lo:g}, {hi:g}]")
-
-
-def check_bound(param: AnyParam, bound: Bound, what: str) -> None:
-    """Raise ``ValueError`` unless every value sampling can give lies inside ``bound``; the message gives
-    the bound and its reason."""
-    lo, hi = param.sampled_range()
-    if lo < bound.low or hi > bound.high:
-        reach = f"{lo:g}" if lo == hi else f"[{lo:g}, {hi:g}]"
-        raise ValueError(
-            f"{what} must lie in {bound.describe()}, but {param.describe()} reaches {reach}: {bound.reason}"
-        )
