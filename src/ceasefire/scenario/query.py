@@ -367,13 +367,6 @@ class Query:
             ">=": value >= self.threshold,
         }[self.op]
 
-    def rule(self) -> str:
-        """The comparison in words, e.g. ``estimate < 0.2``."""
-        what = "difference" if self.is_comparison else "change" if self.is_lever else "estimate"
-        if self.op == "between":
-            return f"{what} in [{self.threshold:g}, {self.high:g}]"
-        return f"{what} {self.op} {self.threshold:g}"
-
 
 _CONSTANT: dict[str, Any] = {
     "months": 1,
@@ -575,18 +568,19 @@ class _Build(Transformer[Token, Any]):
         ccol = cred.column if cred else _col(name)
         return setting, _col(name), xcol, ccol
 
-    def _levers(self, items: tuple[tuple[LeverSetting, int, int, int], ...]) -> None:
+    def _levers(self, raw: _Raw, items: tuple[tuple[LeverSetting, int, int, int], ...]) -> None:
+        """Set the levers of an operand, each named once."""
         seen: set[str] = set()
         for lever, col, _, _ in items:
             if lever.id in seen:
                 raise _Fail(col, f"lever '{lever.id}' is named twice")
             seen.add(lever.id)
+        raw.levers = items
 
     @v_args(inline=True, meta=True)
     def effect(self, meta: Any, *args: Any) -> _Raw:
         *items, raw = args
-        self._levers(tuple(items))
-        raw.levers = tuple(items)
+        self._levers(raw, tuple(items))
         raw.column = int(meta.column)
         return raw
 
@@ -635,8 +629,7 @@ class _Build(Transformer[Token, Any]):
             raise _Fail(column, f"a change is stated as a non-negative amount, got {value:g}")
         if q.is_probability and value > 1.0:
             raise _Fail(column, f"a change of a probability is at most 1, got {value:g}")
-        self._levers(tuple(items))
-        raw.levers = tuple(items)
+        self._levers(raw, tuple(items))
         return self._query(raw, op, value, direction=1 if str(direction) == "raises" else -1)
 
     def _query(self, left: _Raw, op: str, value: float, right: _Raw | None = None, direction: int = 1) -> Query:
