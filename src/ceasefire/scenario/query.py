@@ -390,10 +390,6 @@ class _Fail(Exception):
         self.message = message
 
 
-def _number(token: Token) -> float:
-    return float(str(token).replace("_", ""))
-
-
 def _col(token: Token) -> int:
     return int(token.column or 1)
 
@@ -439,7 +435,7 @@ class _Build(Transformer[Token, Any]):
 
     # numbers and durations -------------------------------------------------------------------
     def number(self, token: Token) -> tuple[float, int]:
-        value = _number(token)
+        value = float(str(token).replace("_", ""))
         if not math.isfinite(value):
             raise _Fail(_col(token), f"the number {str(token)[:40]} is too large (at most about 1.8e308)")
         return value, _col(token)
