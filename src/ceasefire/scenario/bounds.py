@@ -36,12 +36,6 @@ unit precision's neighbourhood (float64 counts whole units exactly to 9e15)."""
 MAX_INT = 2**63 - 1
 """Largest whole number a scenario file may hold anywhere (a 64-bit integer, as seeds are)."""
 
-MAX_HORIZON = 600
-"""Longest horizon, in months: every bound below holds for runs of up to this length."""
-
-FLOAT_MAX_LOG = math.log(1.7976931348623157e308)
-"""``log`` of float64's largest number (709.78): ``exp(x)`` overflows above it."""
-
 
 @dataclass(frozen=True)
 class Bound:
@@ -63,37 +57,33 @@ MAGNITUDE = Bound(
 )
 """Every parameter: at most :data:`MAX_MAGNITUDE` in size."""
 
-EXPONENT_MAX = 10.0
 EXPONENT = Bound(
     0.0,
-    EXPONENT_MAX,
+    10.0,
     "a ratio x raised to this exponent q overflows 64-bit floats once x > 2^(1024/q): at q = 10 only "
     "beyond x = 5e30, at q = 1000 already at x = 2.03, a power ratio a few months of war reach",
 )
 """Exponents on power ratios (``(M/M0)^a``, ``(K/K0)^b``, ``P^q``, ``rho^theta``)."""
 
-LOG_BIAS_MAX = 10.0
 LOG_BIAS = Bound(
-    -LOG_BIAS_MAX,
-    LOG_BIAS_MAX,
+    -10.0,
+    10.0,
     "a log-bias multiplies by exp(bias): exp(10) = 22,026 already, and a power so biased is raised to an "
     "exponent of up to 10 (exp(100)); exp(x) overflows at x = 709.78",
 )
 """Beliefs entered as ``exp(bias)``: a leader's optimism about his power, his doubt of the other's resolve."""
 
-LOG_HAZARD_MAX = 20.0
 LOG_HAZARD = Bound(
     0.0,
-    LOG_HAZARD_MAX,
+    20.0,
     "a leader's hazard is base * exp(log-hazard terms); with every term at 20 per unit of its driver "
     "(casualty ratio, pain, lost stability) the drivers' ordinary ranges keep exp() below its overflow at 709.78",
 )
 """Coefficients in a leader's log-hazard and the war's legitimacy term (``exp(b_c (c/c0 - 1) + b_e pain + ...)``)."""
 
-PAIN_WEIGHT_MAX = 20.0
 PAIN_WEIGHT = Bound(
     0.0,
-    PAIN_WEIGHT_MAX,
+    20.0,
     "economic pain counts unfunded spending this many times over (pain <= 1 + weight), and pain enters the "
     "hazard as exp(pain_hazard * pain): 20 * 21 = 420 stays below exp()'s overflow at 709.78",
 )
@@ -127,10 +117,9 @@ CASUALTY_RATE = Bound(
     "ratio of up to 1e6): below 1e-6 a day the divisor nears float64's smallest numbers and 0/0 gives NaN",
 )
 
-LEVEL_MAX = 1e6
 LEVEL = Bound(
     0.0,
-    LEVEL_MAX,
+    1e6,
     "a multiple of the start's level (1 = the start's): it multiplies per-month deliveries of up to 1e15, and a "
     "million times the start's level keeps 600 months of their product finite",
 )
@@ -153,16 +142,14 @@ RECORD_FACTOR = Bound(
 MAX_PRIOR_BROKEN = 100
 """Agreements broken before the start, at most (see :data:`RECORD_FACTOR`)."""
 
-SHOCK_MONTHS_MAX = 120.0
-SHOCK_RATE_MAX = 0.4
 _PEACE_SERIES = (
     "the value of peace sums a series in A = (the five transition shocks' total) x shock_months, exact up to "
     "A = 300 and overflowing 64-bit floats near A = 715: five shocks of at most 0.4 a month decaying over at most "
     "120 months give A <= 241"
 )
-SHOCK_MONTHS = Bound(5e-324, SHOCK_MONTHS_MAX, _PEACE_SERIES)
+SHOCK_MONTHS = Bound(5e-324, 120.0, _PEACE_SERIES)
 """Decay time of the transition shock after a settlement, months."""
-SHOCK_RATE = Bound(0.0, SHOCK_RATE_MAX, _PEACE_SERIES)
+SHOCK_RATE = Bound(0.0, 0.4, _PEACE_SERIES)
 """Each transition-shock reason: a monthly hazard added after a settlement (0.4 a month is 33% a month)."""
 
 MONTHLY_GROWTH_MAX = 10.0
@@ -174,10 +161,9 @@ GROWTH_REASON = (
 """A month's additions to a force (recruits) or a stock (production, restoration, aid deliveries at the aid
 level), at most this many times its start."""
 
-LEVER_INTENSITY_MAX = 1e6
 LEVER_INTENSITY = Bound(
     0.0,
-    LEVER_INTENSITY_MAX,
+    1e6,
     "a lever's change is per_unit * intensity and its cost cost_per_unit * intensity: up to a million units, "
     "with per-unit figures of up to 1e15, they stay finite (and per_unit * intensity_max must itself stay "
     "within 1e15, the size of any number of the model)",
@@ -198,7 +184,8 @@ class RawProblem:
     expected: str
 
 
-def _entry_name(entry: Any, index: int) -> str:
+def entry_name(entry: Any, index: int) -> str:
+    """The name a list entry is shown by in a dotted key: its ``id``, else its index."""
     ident = entry.get("id") if isinstance(entry, dict) else None
     return ident if isinstance(ident, str) and ident else str(index)
 
@@ -244,7 +231,7 @@ def scan(data: Any) -> Iterator[RawProblem]:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             children = []
             for k, v in items:
-                name = str(k) if isinstance(value, dict) else _entry_name(v, k)
+                name = str(k) if isinstance(value, dict) else entry_name(v, k)
                 children.append((v, (*path, k), f"{shown}.{name}" if shown else name))
             stack.extend(reversed(children))
 

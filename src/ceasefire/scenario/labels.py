@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
-
-from ceasefire.scenario.schema import Scenario
+from ceasefire.scenario.schema import Scenario, field_at
 
 __all__ = ["parameter_description", "parameter_label"]
 
-_PART_OF_SIDE = {"forces": "forces", "economy": "economy", "stability": "stability"}
 _WORDS = {
     "km2": "km²",
     "sd": "s.d.",
@@ -38,7 +35,7 @@ def _owner(scenario: Scenario, parts: list[str]) -> tuple[str, list[str]]:
         return scenario.leaders[parts[1]].name, parts[2:]  # type: ignore[index]
     if head == "sides" and len(parts) > 3 and parts[1] in scenario.sides:
         side = scenario.sides[parts[1]].name  # type: ignore[index]
-        return f"{side}, {_PART_OF_SIDE.get(parts[2], parts[2])}", parts[3:]
+        return f"{side}, {parts[2]}", parts[3:]
     named: dict[str, dict[str, str]] = {
         "levers": {lv.id: lv.name for lv in scenario.levers},
         "objectives": {o.id: o.name for o in scenario.objectives},
@@ -70,21 +67,5 @@ def parameter_label(scenario: Scenario, path: str) -> str:
 
 def parameter_description(scenario: Scenario, path: str) -> str | None:
     """The schema's description of the field at ``path`` (meaning and unit), ``None`` if it has none."""
-    node: object = scenario
-    description = None
-    for part in path.split("."):
-        if isinstance(node, BaseModel):
-            info = type(node).model_fields.get(part)
-            if info is None:
-                return None
-            description = info.description
-            node = getattr(node, part)
-        elif isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list):
-            node = next((x for x in node if getattr(x, "id", None) == part), None)
-        else:
-            return None
-        if node is None:
-            return None
-    return description
+    info = field_at(scenario, path)
+    return None if info is None else info.description

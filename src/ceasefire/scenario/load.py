@@ -21,7 +21,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, ValidationError
 
 from ceasefire.errors import ScenarioError
-from ceasefire.scenario.bounds import MAX_DEPTH, deep_key, scan
+from ceasefire.scenario.bounds import MAX_DEPTH, deep_key, entry_name, scan
 from ceasefire.scenario.locate import Key, key_lines, locate
 from ceasefire.scenario.params import DISTRIBUTIONS, Fixed
 from ceasefire.scenario.schema import SLUG, Scenario
@@ -273,11 +273,6 @@ def _toml_problem(message: str, text: str) -> Problem:
     return ("", line, "TOML syntax error: " + message[:1].lower() + message[1:] + where)
 
 
-def _entry_name(entry: Any, index: int) -> str:
-    ident = entry.get("id") if isinstance(entry, dict) else None
-    return ident if isinstance(ident, str) and ident else str(index)
-
-
 def _problems(error: ValidationError, data: dict[str, Any], text: str) -> list[Problem]:
     out: list[Problem] = []
     for err in error.errors(include_url=False):
@@ -306,23 +301,12 @@ def _clean(loc: tuple[Key, ...], data: Any) -> tuple[tuple[Key, ...], str, Any]:
     """
     node: Any = data
     path: list[Key] = []
-    shown: list[str] = []
     for el in loc:
-        if isinstance(node, list) and isinstance(el, int) and 0 <= el < len(node):
-            path.append(el)
-            shown.append(_entry_name(node[el], el))
-            node = node[el]
-        elif isinstance(node, dict) and el in node:
-            path.append(el)
-            shown.append(str(el))
-            node = node[el]
-        elif _is_tag(el):
+        if _node(node, [el]) is None and _is_tag(el):
             continue
-        else:
-            path.append(el)
-            shown.append(str(el))
-            node = None
-    return tuple(path), ".".join(shown), node
+        path.append(el)
+        node = _node(node, [el])
+    return tuple(path), _show_path(path, data), node
 
 
 def _message_path(message: str, path: tuple[Key, ...], data: Any) -> tuple[tuple[Key, ...], str, str]:
@@ -359,34 +343,13 @@ def _message_path(message: str, path: tuple[Key, ...], data: Any) -> tuple[tuple
             if last:
                 path, node = (*path, last[-1], "id"), None
     dotted = re.match(r"^(?P<keys>\w[\w-]*(?:\.[\w-]+)+): (?P<rest>.*)$", rest, re.S)
-    inner = _descend_keys(node, dotted.group("keys").split(".")) if dotted else None
+    inner = _descend(node, dotted.group("keys").split("."), by_index=True) if dotted else None
     if dotted and inner is not None:  # "changes.0: ..." names a key below the entry: point at it
-        return (*path, *inner), _show_path((*path, *inner), data), dotted.group("rest")
+        return (*path, *inner[0]), _show_path((*path, *inner[0]), data), dotted.group("rest")
     word = re.match(r"^(\w+)\b", rest)
     if word and isinstance(node, dict) and word.group(1) in node:
         path = (*path, word.group(1))
     return path, _show_path(path, data), rest
-
-
-def _descend_keys(node: Any, segments: list[str]) -> tuple[Key, ...] | None:
-    """Follow dotted segments through raw data, list entries named by id or by index; None if they miss."""
-    path: list[Key] = []
-    for seg in segments:
-        if isinstance(node, dict) and seg in node:
-            path.append(seg)
-            node = node[seg]
-        elif isinstance(node, list) and seg.isdigit() and int(seg) < len(node):
-            path.append(int(seg))
-            node = node[int(seg)]
-        elif isinstance(node, list):
-            matches = [i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == seg]
-            if not matches:
-                return None
-            path.append(matches[0])
-            node = node[matches[0]]
-        else:
-            return None
-    return tuple(path)
 
 
 def _node(data: Any, path: Sequence[Key]) -> Any:
@@ -401,8 +364,9 @@ def _node(data: Any, path: Sequence[Key]) -> Any:
     return node
 
 
-def _descend(node: Any, segments: list[str]) -> tuple[tuple[Key, ...], Any] | None:
-    """Follow dotted segments (list entries named by id) through raw data; None if they miss."""
+def _descend(node: Any, segments: list[str], by_index: bool = False) -> tuple[tuple[Key, ...], Any] | None:
+    """Follow dotted segments through raw data, list entries named by id (``by_index``: a digit names the
+    entry at that index first); None if they miss."""
     path: list[Key] = []
     for seg in segments:
         if isinstance(node, dict) and seg in node:
@@ -410,6 +374,8 @@ def _descend(node: Any, segments: list[str]) -> tuple[tuple[Key, ...], Any] | No
             node = node[seg]
         elif isinstance(node, list):
             matches = [i for i, e in enumerate(node) if isinstance(e, dict) and e.get("id") == seg]
+            if by_index and seg.isdigit() and int(seg) < len(node):
+                matches = [int(seg)]
             if not matches:
                 return None
             path.append(matches[0])
@@ -424,7 +390,7 @@ def _show_path(path: Sequence[Key], data: Any) -> str:
     shown: list[str] = []
     for el in path:
         if isinstance(node, list) and isinstance(el, int) and 0 <= el < len(node):
-            shown.append(_entry_name(node[el], el))
+            shown.append(entry_name(node[el], el))
         else:
             shown.append(str(el))
         node = _node(node, [el])

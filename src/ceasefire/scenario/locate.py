@@ -34,11 +34,7 @@ def locate(text: str, path: Sequence[Key]) -> int | None:
     """
     found = key_lines(text)
     parts = tuple(path)
-    for k in range(len(parts), 0, -1):
-        line = found.get(parts[:k])
-        if line is not None:
-            return line
-    return None
+    return next((found[parts[:k]] for k in range(len(parts), 0, -1) if parts[:k] in found), None)
 
 
 @lru_cache(maxsize=8)

@@ -21,8 +21,6 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from scipy import stats
 
-from ceasefire.scenario.bounds import Bound
-
 ASSUMPTION = "assumption"
 SMALLEST_POSITIVE = 5e-324
 EXTREME_U = 1e-12
@@ -38,14 +36,18 @@ class _ParamBase(BaseModel):
     unit: str | None = None
 
     @model_validator(mode="after")
-    def _assumption_needs_note(self) -> _ParamBase:
+    def _checked(self) -> _ParamBase:
+        """An assumption needs a note; a distribution's ``low`` (``mode``) and ``high`` must be in order, and
+        sampling it must give finite numbers inside its support."""
         if self.source == ASSUMPTION and not (self.note and self.note.strip()):
             raise ValueError("a parameter whose source is 'assumption' needs a note saying why")
-        return self
-
-    def _check_representable(self) -> None:
-        """Raise ``ValueError`` unless sampling gives finite numbers inside the support (called by each
-        distribution once its own keys are known to be in order)."""
+        keys = {k: getattr(self, k) for k in ("low", "mode", "high") if k in type(self).model_fields}
+        if keys and not (list(keys.values()) == sorted(keys.values()) and keys["low"] < keys["high"]):
+            rule = "low <= mode <= high and low < high" if "mode" in keys else "low < high"
+            got = ", ".join(f"{k}={v:g}" for k, v in keys.items())
+            raise ValueError(f"{type(self).__name__.lower()} needs {rule}, got {got}")
+        if self.is_fixed:
+            return self
         lo, hi = self.support()
         with np.errstate(all="ignore"):
             q = self.ppf(np.array([EXTREME_U, 0.5, 1.0 - EXTREME_U]))
@@ -54,6 +56,7 @@ class _ParamBase(BaseModel):
                 f"{self.describe()} cannot be sampled in 64-bit numbers: its quantiles at {EXTREME_U:g} and "
                 f"1 - {EXTREME_U:g} are {q[0]:g} and {q[-1]:g}; narrow the range"
             )
+        return self
 
     # -- interface shared by every kind ---------------------------------------------------
     @property
@@ -111,13 +114,6 @@ class Uniform(_ParamBase):
     low: float
     high: float
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform:
-        if not self.low < self.high:
-            raise ValueError(f"uniform needs low < high, got low={self.low:g}, high={self.high:g}")
-        self._check_representable()
-        return self
-
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
 
@@ -133,16 +129,6 @@ class Triangular(_ParamBase):
     low: float
     mode: float
     high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Triangular:
-        if not (self.low <= self.mode <= self.high and self.low < self.high):
-            raise ValueError(
-                "triangular needs low <= mode <= high and low < high, got "
-                f"low={self.low:g}, mode={self.mode:g}, high={self.high:g}"
-            )
-        self._check_representable()
-        return self
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -163,13 +149,6 @@ class Normal(_ParamBase):
     sd: float = Field(gt=0)
     low: float = -math.inf
     high: float = math.inf
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Normal:
-        if not self.low < self.high:
-            raise ValueError(f"normal needs low < high, got low={self.low:g}, high={self.high:g}")
-        self._check_representable()
-        return self
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -192,11 +171,6 @@ class LogNormal(_ParamBase):
     dist: Literal["lognormal"]
     median: float = Field(gt=0)
     sigma: float = Field(gt=0, description="standard deviation of log(value)")
-
-    @model_validator(mode="after")
-    def _representable(self) -> LogNormal:
-        self._check_representable()
-        return self
 
     def support(self) -> tuple[float, float]:
         return (SMALLEST_POSITIVE, math.inf)  # open at 0: every draw is positive
@@ -222,13 +196,6 @@ class Beta(_ParamBase):
     beta: float = Field(gt=0)
     low: float = 0.0
     high: float = 1.0
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Beta:
-        if not self.low < self.high:
-            raise ValueError(f"beta needs low < high, got low={self.low:g}, high={self.high:g}")
-        self._check_representable()
-        return self
 
     def support(self) -> tuple[float, float]:
         return (self.low, self.high)
@@ -275,23 +242,3 @@ Param = Annotated[
 """Any parameter kind; ``dist`` picks the distribution, no ``dist`` means fixed."""
 
 AnyParam = Fixed | Uniform | Triangular | Normal | LogNormal | Beta
-
-
-def check_domain(param: AnyParam, low: float, high: float, what: str) -> None:
-    """Raise ``ValueError`` unless the parameter's whole support lies in ``[low, high]``."""
-    lo, hi = param.support()
-    if not (math.isfinite(lo) or low == -math.inf) or not (math.isfinite(hi) or high == math.inf):
-        raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} is unbounded")
-    if lo < low or hi > high:
-        raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {param.describe()} reaches [{lo:g}, {hi:g}]")
-
-
-def check_bound(param: AnyParam, bound: Bound, what: str) -> None:
-    """Raise ``ValueError`` unless every value sampling can give lies inside ``bound``; the message gives
-    the bound and its reason."""
-    lo, hi = param.sampled_range()
-    if lo < bound.low or hi > bound.high:
-        reach = f"{lo:g}" if lo == hi else f"[{lo:g}, {hi:g}]"
-        raise ValueError(
-            f"{what} must lie in {bound.describe()}, but {param.describe()} reaches {reach}: {bound.reason}"
-        )

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -75,7 +75,7 @@ bound: _AT _LEAST   -> at_least
      | _AT _MOST    -> at_most
 DIRECTION: "raises" | "lowers"
 
-operand: quantity
+?operand: quantity
        | "effect" "of" _LEVER lever_item (_AND lever_item)* "on" quantity   -> effect
 lever_item: STRING (_AT number)? credibility?
 credibility: "with" "credibility" number
@@ -90,10 +90,10 @@ given: BAR event
       | "objective" STRING "taken" within               -> taken_event
 settle_terms: "on" STRING ("," STRING)*                 -> terms
             | "on" "terms" "accepted" _BY SIDE "'s" "public"  -> accepted
-broken_by: _BY SIDE
+?broken_by: _BY SIDE
 world: "if" "war" "fought" "on"                         -> fought_on
      | "if" "settled" "on" STRING                       -> settled_on
-within: "within" duration
+?within: "within" duration
 duration: number unit
 unit: "months" -> months
     | "month"  -> months
@@ -221,27 +221,19 @@ class Quantity:
         return UNITS["P" if self.is_probability else self.kind]
 
     @property
-    def needs_war_course(self) -> bool:
-        """Computed on the war fought on without a deal (objectives, ``during N months of war``,
-        a removal ``if war fought on``)."""
-        return (
-            self.kind in ("taken", "take_month")
-            or self.scope in ("until_objective", "during_war")
-            or self.world == "war"
-        )
-
-    @property
     def world_key(self) -> str:
-        """The world the quantity is read in: ``run``, ``war`` or ``settled:ID``."""
+        """The world the quantity is read in: ``settled:ID``, ``war`` (the war fought on without a deal:
+        objectives, ``during N months of war``, a removal ``if war fought on``) or else ``run``."""
         if self.world == "settled":
             return f"settled:{self.settled_on}"
-        return "war" if self.needs_war_course else "run"
+        war = self.kind in ("taken", "take_month") or self.scope in ("until_objective", "during_war")
+        return "war" if war or self.world == "war" else "run"
 
     def describe(self) -> str:
         """The quantity in words, for tables."""
         span = f"{self.months} months" if self.months is not None else ""
         if self.given is not None:
-            inner = replace_given(self).describe()[2:-1]
+            inner = replace(self, given=None).describe()[2:-1]
             return f"P({inner} | {self.given.describe()[2:-1]})"
         if self.kind == "settle":
             on = f" on {' or '.join(self.terms)}" if self.terms else ""
@@ -272,11 +264,6 @@ class Quantity:
         return f"{stat} casualties of {self.side} {scope}"
 
 
-def replace_given(q: Quantity) -> Quantity:
-    """The quantity without its condition."""
-    return Quantity(**{**{f: getattr(q, f) for f in Quantity.__dataclass_fields__}, "given": None})
-
-
 @dataclass(frozen=True)
 class LeverSetting:
     """A lever as a claim sets it: its id, its intensity, and its credibility where the claim fixes it
@@ -303,10 +290,6 @@ class Operand:
     levers: tuple[LeverSetting, ...] = ()
     direction: int = 1
     factor: float = 1.0
-
-    @property
-    def is_effect(self) -> bool:
-        return bool(self.levers)
 
     def describe(self) -> str:
         text = self.quantity.describe()
@@ -353,7 +336,7 @@ class Query:
     @property
     def is_lever(self) -> bool:
         """Some operand is a lever's effect (the claim needs runs with levers)."""
-        return any(o.is_effect for o in self.operands)
+        return any(o.levers for o in self.operands)
 
     @property
     def is_comparison(self) -> bool:
@@ -384,12 +367,20 @@ class Query:
             ">=": value >= self.threshold,
         }[self.op]
 
-    def rule(self) -> str:
-        """The comparison in words, e.g. ``estimate < 0.2``."""
-        what = "difference" if self.is_comparison else "change" if self.is_lever else "estimate"
-        if self.op == "between":
-            return f"{what} in [{self.threshold:g}, {self.high:g}]"
-        return f"{what} {self.op} {self.threshold:g}"
+
+_CONSTANT: dict[str, Any] = {
+    "months": 1,
+    "years": 12,
+    "fought_on": {"world": "war"},
+    "median": ("median", 0.5),
+    "mean": ("mean", math.nan),
+    "settle_month": {"kind": "settle_month"},
+    "until_settlement": {"scope": "until_settlement"},
+    "over_horizon": {"scope": "over_horizon"},
+    "at_least": ">=",
+    "at_most": "<=",
+}
+"""What the grammar's rules without values build (months per unit, a world, a statistic, a scope, a bound)."""
 
 
 class _Fail(Exception):
@@ -397,10 +388,6 @@ class _Fail(Exception):
         super().__init__(message)
         self.column = column
         self.message = message
-
-
-def _number(token: Token) -> float:
-    return float(str(token).replace("_", ""))
 
 
 def _col(token: Token) -> int:
@@ -442,18 +429,16 @@ class _Build(Transformer[Token, Any]):
         super().__init__()
         self.text = text
 
+    def __default__(self, data: str, children: list[Any], meta: Any) -> Any:
+        """A rule without a value (:data:`_CONSTANT`); any other rule keeps its tree."""
+        return _CONSTANT[data] if data in _CONSTANT else super().__default__(data, children, meta)
+
     # numbers and durations -------------------------------------------------------------------
     def number(self, token: Token) -> tuple[float, int]:
-        value = _number(token)
+        value = float(str(token).replace("_", ""))
         if not math.isfinite(value):
             raise _Fail(_col(token), f"the number {str(token)[:40]} is too large (at most about 1.8e308)")
         return value, _col(token)
-
-    def months(self) -> int:
-        return 1
-
-    def years(self) -> int:
-        return 12
 
     def duration(self, number: tuple[float, int], factor: int) -> tuple[int, int]:
         value, column = number
@@ -464,23 +449,14 @@ class _Build(Transformer[Token, Any]):
             raise _Fail(column, f"a duration must be at most {MAX_MONTHS} months, got {months:g}")
         return int(months), column
 
-    def within(self, duration: tuple[int, int]) -> tuple[int, int]:
-        return duration
-
     def terms(self, *ids: Token) -> dict[str, Any]:
         return {"terms": tuple((str(t)[1:-1], _col(t)) for t in ids)}
 
     def accepted(self, side: Token) -> dict[str, Any]:
         return {"accepted_by": (str(side), _col(side))}
 
-    def fought_on(self) -> dict[str, Any]:
-        return {"world": "war"}
-
     def settled_on(self, terms: Token) -> dict[str, Any]:
         return {"world": "settled", "settled_on": (str(terms)[1:-1], _col(terms))}
-
-    def broken_by(self, side: Token) -> Token:
-        return side
 
     # events ----------------------------------------------------------------------------------
     def settle_event(self, *args: Any) -> dict[str, Any]:
@@ -524,32 +500,17 @@ class _Build(Transformer[Token, Any]):
         return raw
 
     # statistics ------------------------------------------------------------------------------
-    def median(self) -> tuple[str, float]:
-        return "median", 0.5
-
-    def mean(self) -> tuple[str, float]:
-        return "mean", math.nan
-
     def quantile(self, q: tuple[float, int]) -> tuple[str, float]:
         value, column = q
         if not 0.0 < value < 1.0:
             raise _Fail(column, f"a quantile level must lie strictly between 0 and 1, got {value:g}")
         return "quantile", value
 
-    def settle_month(self) -> dict[str, Any]:
-        return {"kind": "settle_month"}
-
     def take_month(self, objective: Token) -> dict[str, Any]:
         return {"kind": "take_month", "objective": (str(objective)[1:-1], _col(objective))}
 
     def casualties(self, side: Token, scope: dict[str, Any]) -> dict[str, Any]:
         return {"kind": "casualties", "side": str(side), **scope}
-
-    def until_settlement(self) -> dict[str, Any]:
-        return {"scope": "until_settlement"}
-
-    def over_horizon(self) -> dict[str, Any]:
-        return {"scope": "over_horizon"}
 
     def until_objective(self, objective: Token) -> dict[str, Any]:
         return {"scope": "until_objective", "objective": (str(objective)[1:-1], _col(objective))}
@@ -603,21 +564,19 @@ class _Build(Transformer[Token, Any]):
         ccol = cred.column if cred else _col(name)
         return setting, _col(name), xcol, ccol
 
-    def _levers(self, items: tuple[tuple[LeverSetting, int, int, int], ...]) -> None:
+    def _levers(self, raw: _Raw, items: tuple[tuple[LeverSetting, int, int, int], ...]) -> None:
+        """Set the levers of an operand, each named once."""
         seen: set[str] = set()
         for lever, col, _, _ in items:
             if lever.id in seen:
                 raise _Fail(col, f"lever '{lever.id}' is named twice")
             seen.add(lever.id)
-
-    def operand(self, raw: _Raw) -> _Raw:
-        return raw
+        raw.levers = items
 
     @v_args(inline=True, meta=True)
     def effect(self, meta: Any, *args: Any) -> _Raw:
         *items, raw = args
-        self._levers(tuple(items))
-        raw.levers = tuple(items)
+        self._levers(raw, tuple(items))
         raw.column = int(meta.column)
         return raw
 
@@ -658,12 +617,6 @@ class _Build(Transformer[Token, Any]):
         query = self._query(left, "between", low[0])
         return Query(query.text, query.left, "between", low[0], None, high[0], query.columns)
 
-    def at_least(self) -> str:
-        return ">="
-
-    def at_most(self) -> str:
-        return "<="
-
     def lever_claim(self, *args: Any) -> Query:
         *items, direction, raw, op, number = args
         value, column = number
@@ -672,8 +625,7 @@ class _Build(Transformer[Token, Any]):
             raise _Fail(column, f"a change is stated as a non-negative amount, got {value:g}")
         if q.is_probability and value > 1.0:
             raise _Fail(column, f"a change of a probability is at most 1, got {value:g}")
-        self._levers(tuple(items))
-        raw.levers = tuple(items)
+        self._levers(raw, tuple(items))
         return self._query(raw, op, value, direction=1 if str(direction) == "raises" else -1)
 
     def _query(self, left: _Raw, op: str, value: float, right: _Raw | None = None, direction: int = 1) -> Query:

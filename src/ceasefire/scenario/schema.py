@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from ceasefire.scenario import bounds
 from ceasefire.scenario.bounds import MAGNITUDE, Bound
@@ -33,30 +34,31 @@ from ceasefire.scenario.params import (
     AnyParam,
     Param,
     _ParamBase,
-    check_bound,
-    check_domain,
 )
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SIDES = ("A", "B")
 
 
-def _domain(low: float, high: float, what: str, bound: Bound = MAGNITUDE) -> Callable[[AnyParam], AnyParam]:
+def _bounded(low: float, high: float, what: str, bound: Bound) -> AfterValidator:
     """A check that a parameter's support lies in its domain ``[low, high]`` (what it means: a share, a
     rate) and that everything sampling can give lies inside ``bound`` (where the model stays finite)."""
 
     def check(p: AnyParam) -> AnyParam:
-        check_domain(p, low, high, what)
-        check_bound(p, bound, what)
+        shown = p.describe()
+        lo, hi = p.support()
+        if not (math.isfinite(lo) or low == -math.inf) or not (math.isfinite(hi) or high == math.inf):
+            raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {shown} is unbounded")
+        if lo < low or hi > high:
+            raise ValueError(f"{what} must lie in [{low:g}, {high:g}], but {shown} reaches [{lo:g}, {hi:g}]")
+        lo, hi = p.sampled_range()
+        if lo < bound.low or hi > bound.high:
+            reach = f"{lo:g}" if lo == hi else f"[{lo:g}, {hi:g}]"
+            raise ValueError(f"{what} must lie in {bound.describe()}, but {shown} reaches {reach}: {bound.reason}")
         return p
 
     check.domain = (max(low, bound.low), min(high, bound.high))  # type: ignore[attr-defined]
-    check.bound = bound  # type: ignore[attr-defined]
-    return check
-
-
-def _bounded(low: float, high: float, what: str, bound: Bound) -> object:
-    return AfterValidator(_domain(low, high, what, bound))
+    return AfterValidator(check)
 
 
 NonNeg = Annotated[Param, _bounded(0.0, math.inf, "this value", MAGNITUDE)]
@@ -498,13 +500,9 @@ CHANGE_KEYS = ("target", "lever", "patron", "leader")
 
 
 def _change_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        found = [k for k in CHANGE_KEYS if k in value]
-        return f"change[{found[0]}]" if found else None
-    for key, cls in zip(CHANGE_KEYS, (ParameterChange, LeverStart, PatronChange, LeaderChange), strict=True):
-        if isinstance(value, cls):
-            return f"change[{key}]"
-    return None
+    keys = value if isinstance(value, dict) else type(value).model_fields if isinstance(value, BaseModel) else ()
+    found = [k for k in CHANGE_KEYS if k in keys]
+    return f"change[{found[0]}]" if found else None
 
 
 Change = Annotated[
@@ -704,15 +702,9 @@ class Scenario(_Strict):
         if ASSUMPTION in self.sources:
             raise ValueError(f"'{ASSUMPTION}' is reserved and cannot be a key of [sources]")
         for path, p in iter_params(self):
-            if p.source != ASSUMPTION and p.source not in self.sources:
-                known = ", ".join(sorted(self.sources)) or "none"
-                raise ValueError(
-                    f"{path}: source '{p.source}' is not in [sources] (known: {known}; "
-                    f"or use '{ASSUMPTION}' with a note)"
-                )
-        _unique("objectives", [o.id for o in self.objectives])
-        _unique("terms", [t.id for t in self.terms])
-        _unique("levers", [lv.id for lv in self.levers])
+            _check_source(self, path, p.source)
+        for key in "objectives terms levers patrons events factors claims figures consistency".split():
+            _unique(key, [entry.id for entry in getattr(self, key)])
         objectives = {o.id for o in self.objectives}
         all_aims: list[str] = []
         for side in SIDES:
@@ -726,8 +718,7 @@ class Scenario(_Strict):
                         f"leaders.{side}.aims '{aim.id}': objective '{aim.objective}' is not among "
                         f"[[objectives]] ({', '.join(sorted(objectives)) or 'none'})"
                     )
-                if aim.source != ASSUMPTION and aim.source not in self.sources:
-                    raise ValueError(f"leaders.{side}.aims '{aim.id}': source '{aim.source}' is not in [sources]")
+                _check_source(self, f"leaders.{side}.aims '{aim.id}'", aim.source)
             if sum((a.weight for a in aims), 0.0) <= 0:
                 raise ValueError(f"leaders.{side}.aims: the weights must not all be zero")
         _unique("aims of the two leaders", all_aims)
@@ -739,17 +730,7 @@ class Scenario(_Strict):
                     raise ValueError(f"terms '{t.id}': grants unknown aim '{g}' (aims: {', '.join(sorted(aim_ids))})")
         paths = dict(iter_params(self))
         for lv in self.levers:
-            if lv.target not in paths:
-                close = [p for p in paths if p.endswith(lv.target.split(".")[-1])]
-                hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
-                raise ValueError(f"levers '{lv.id}': target '{lv.target}' is not a parameter of this scenario{hint}")
-            if lv.target.startswith(("levers.", "events.")):
-                # a lever's own numbers are drawn before any lever is applied: the change would be ignored
-                raise ValueError(
-                    f"levers '{lv.id}': target '{lv.target}' is a lever's or an event's own parameter; a lever "
-                    "must change a parameter of the war (sides, leaders, territory, attrition, ceasefire, "
-                    "objectives, patrons)"
-                )
+            _check_target(paths, f"levers '{lv.id}'", lv.target)
             if lv.start_month >= self.scenario.horizon:
                 raise ValueError(
                     f"levers '{lv.id}': start_month {lv.start_month} is beyond the horizon "
@@ -783,38 +764,43 @@ def iter_params(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, AnyPa
     list entries are named by their ``id``.
     """
     for name in type(model).model_fields:
-        value = getattr(model, name)
-        path = f"{prefix}{name}"
-        yield from _walk(value, path, _ParamBase)
+        yield from _walk(getattr(model, name), f"{prefix}{name}")
 
 
-def _walk(value: object, path: str, base: type) -> Iterator[tuple[str, AnyParam]]:
-    if isinstance(value, base):
+def _walk(value: object, path: str) -> Iterator[tuple[str, AnyParam]]:
+    if isinstance(value, _ParamBase):
         yield path, value  # type: ignore[misc]
     elif isinstance(value, BaseModel):
         yield from iter_params(value, path + ".")
     elif isinstance(value, dict):
         for k, v in value.items():
-            yield from _walk(v, f"{path}.{k}", base)
+            yield from _walk(v, f"{path}.{k}")
     elif isinstance(value, list):
         for i, v in enumerate(value):
             key = getattr(v, "id", str(i))
-            yield from _walk(v, f"{path}.{key}", base)
+            yield from _walk(v, f"{path}.{key}")
+
+
+def field_at(model: BaseModel, path: str) -> FieldInfo | None:
+    """The schema field that holds dotted ``path`` (the table's field for a table's key), list entries named
+    by ``id``; ``None`` where the path names nothing."""
+    node: object = model
+    field_info = None
+    for part in path.split("."):
+        if isinstance(node, BaseModel) and part in type(node).model_fields:
+            field_info, node = type(node).model_fields[part], getattr(node, part)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and any(getattr(v, "id", None) == part for v in node):
+            node = next(v for v in node if getattr(v, "id", None) == part)
+        else:
+            return None
+    return field_info
 
 
 def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
     """The domain ``(low, high)`` declared for the parameter at ``path`` (``(-inf, inf)`` if none)."""
-    parts = path.split(".")
-    node: object = model
-    field_info = None
-    for part in parts:
-        if isinstance(node, BaseModel):
-            field_info = type(node).model_fields.get(part)
-            node = getattr(node, part)
-        elif isinstance(node, dict):
-            node = node[part]
-        elif isinstance(node, list):
-            node = next(v for v in node if getattr(v, "id", None) == part)
+    field_info = field_at(model, path)
     metadata = list(getattr(field_info, "metadata", []))
     for member in get_args(getattr(field_info, "annotation", None)):  # an optional one: Annotated[...] | None
         if get_origin(member) is Annotated:
@@ -852,8 +838,7 @@ def _fixed_at_start(path: str) -> str | None:
 
 
 def _check_patrons(scenario: Scenario) -> None:
-    """Patrons: unique ids, weights over aims of the side they back, not all zero."""
-    _unique("patrons", [j.id for j in scenario.patrons])
+    """Patrons: weights over aims of the side they back, not all zero."""
     for j in scenario.patrons:
         aims = [a.id for a in scenario.leaders[j.backs].aims]  # type: ignore[index]
         for role in ("leader", "successor"):
@@ -871,14 +856,12 @@ def _check_patrons(scenario: Scenario) -> None:
 
 
 def _check_events(scenario: Scenario, params: dict[str, AnyParam]) -> None:
-    """Events: unique ids, known sources, a month inside the horizon, and changes to things that exist."""
-    _unique("events", [e.id for e in scenario.events])
+    """Events: known sources, a month inside the horizon, and changes to things that exist."""
     meta = scenario.scenario
     levers = {lv.id: lv for lv in scenario.levers}
     patrons = [j.id for j in scenario.patrons]
     for e in scenario.events:
-        if not _known_source(scenario, e.source):
-            raise ValueError(f"events '{e.id}': source '{e.source}' is not in [sources]")
+        _check_source(scenario, f"events '{e.id}'", e.source)
         month = e.month_from(meta.start)
         if e.date is not None and e.date < meta.start:
             raise ValueError(f"events '{e.id}': date {e.date} is before the scenario's start ({meta.start})")
@@ -904,17 +887,28 @@ def _check_events(scenario: Scenario, params: dict[str, AnyParam]) -> None:
                 raise ValueError(f"{where}: unknown patron '{ch.patron}' (patrons: {', '.join(patrons) or 'none'})")
 
 
+def _check_param(params: dict[str, AnyParam], where: str, key: str, path: str) -> None:
+    """Raise unless ``path`` is a parameter of the scenario; the message suggests parameters named alike."""
+    if path not in params:
+        close = [p for p in params if p.endswith(path.split(".")[-1])]
+        hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
+        raise ValueError(f"{where}: {key} '{path}' is not a parameter of this scenario{hint}")
+
+
+def _check_target(params: dict[str, AnyParam], where: str, target: str) -> None:
+    """A lever's or an event's target: a parameter of the war, not a lever's or an event's own number (those
+    are drawn before any lever or event is applied: the change would be ignored)."""
+    _check_param(params, where, "target", target)
+    if target.startswith(("levers.", "events.")):
+        raise ValueError(
+            f"{where}: target '{target}' is a lever's or an event's own number; levers and events change a "
+            "parameter of the war (sides, leaders, territory, attrition, ceasefire, terms, objectives, patrons)"
+        )
+
+
 def _check_change(scenario: Scenario, params: dict[str, AnyParam], where: str, ch: ParameterChange) -> None:
     """A parameter change: a parameter of the war that is read after the start; a set value in its domain."""
-    if ch.target not in params:
-        close = [p for p in params if p.endswith(ch.target.split(".")[-1])]
-        hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
-        raise ValueError(f"{where}: target '{ch.target}' is not a parameter of this scenario{hint}")
-    if ch.target.startswith(("levers.", "events.")):
-        raise ValueError(
-            f"{where}: target '{ch.target}' is a lever's or an event's own number; an event changes a parameter "
-            "of the war (sides, leaders, attrition, ceasefire, terms, patrons)"
-        )
+    _check_target(params, where, ch.target)
     fixed = _fixed_at_start(ch.target)
     if fixed:
         raise ValueError(f"{where}: target '{ch.target}' {fixed}")
@@ -927,16 +921,19 @@ def _check_change(scenario: Scenario, params: dict[str, AnyParam], where: str, c
             )
 
 
-def _known_source(scenario: Scenario, source: str) -> bool:
-    return source == ASSUMPTION or source in scenario.sources
+def _check_source(scenario: Scenario, where: str, source: str) -> None:
+    """Raise unless ``source`` is a key of ``[sources]`` or ``'assumption'``."""
+    if source != ASSUMPTION and source not in scenario.sources:
+        known = ", ".join(sorted(scenario.sources)) or "none"
+        raise ValueError(
+            f"{where}: source '{source}' is not in [sources] (known: {known}; or use '{ASSUMPTION}' with a note)"
+        )
 
 
 def _check_factors(scenario: Scenario, params: dict[str, AnyParam]) -> None:
     """Factor groups: known parameters, neutral values in their domains, no parameter in two groups."""
-    _unique("factors", [f.id for f in scenario.factors])
     for f in scenario.factors:
-        if not _known_source(scenario, f.source):
-            raise ValueError(f"factors '{f.id}': source '{f.source}' is not in [sources]")
+        _check_source(scenario, f"factors '{f.id}'", f.source)
         if isinstance(f.neutral, dict):
             listed = {p for s in f.applies_to() for p in (*f._raw(s), *f.paths(s))}
             unknown = [k for k in f.neutral if k not in listed]
@@ -954,10 +951,7 @@ def _check_factors(scenario: Scenario, params: dict[str, AnyParam]) -> None:
             if not f.paths(side):
                 raise ValueError(f"factors '{f.id}': params lists no parameter for side {side}")
             for path, value in f.neutral_values(side).items():
-                if path not in params:
-                    close = [p for p in params if p.endswith(path.split(".")[-1])]
-                    hint = f"; did you mean {' or '.join(close[:3])}?" if close else ""
-                    raise ValueError(f"factors '{f.id}': params '{path}' is not a parameter of this scenario{hint}")
+                _check_param(params, f"factors '{f.id}'", "params", path)
                 low, high = param_domain(scenario, path)
                 if not (low <= value <= high):
                     raise ValueError(
@@ -977,13 +971,11 @@ def _check_claims(scenario: Scenario) -> None:
     terms a public accepts needs every terms' poll of that public."""
     from ceasefire.scenario.query import QueryError, parse_query
 
-    _unique("claims", [c.id for c in scenario.claims])
     levers = {lv.id: lv for lv in scenario.levers}
     terms = {t.id for t in scenario.terms}
     objectives = {o.id for o in scenario.objectives}
     for c in scenario.claims:
-        if not _known_source(scenario, c.source):
-            raise ValueError(f"claims '{c.id}': source '{c.source}' is not in [sources]")
+        _check_source(scenario, f"claims '{c.id}'", c.source)
         q = parse_query(c.query)
         problem: QueryError | None = None
         for quantity in q.quantities():
@@ -1026,12 +1018,9 @@ def _check_claims(scenario: Scenario) -> None:
 
 def _check_figures(scenario: Scenario) -> None:
     """Figures and consistency checks: known sources and figures, the right figures for each check."""
-    _unique("figures", [f.id for f in scenario.figures])
-    _unique("consistency", [c.id for c in scenario.consistency])
     figures = {f.id: f for f in scenario.figures}
     for f in scenario.figures:
-        if not _known_source(scenario, f.source):
-            raise ValueError(f"figures '{f.id}': source '{f.source}' is not in [sources]")
+        _check_source(scenario, f"figures '{f.id}'", f.source)
     for c in scenario.consistency:
         for fid in [*c.figures, *c.against]:
             if fid not in figures:
