@@ -102,18 +102,9 @@ def _pct(p: float | None, digits: int = 1) -> str:
     return "n/a" if p is None or not math.isfinite(p) else f"{100 * p:.{digits}f}%"
 
 
-def _pts(d: float | None, digits: int = 1) -> str:
-    """A change in probability in percentage points, signed."""
-    return "n/a" if d is None else f"{100 * d:+.{digits}f}"
-
-
 def _quoted(quantity: str, p: float, digits: int = 1) -> str:
     """A probability without levers quoted from the headline run, marked for the consistency test."""
     return f'<span class="baseline" data-quantity="{esc(quantity)}">{esc(_pct(p, digits))}</span>'
-
-
-def _count(s: Mapping[str, float]) -> str:
-    return f"{s['median']:,.0f} [{s['p05']:,.0f} – {s['p95']:,.0f}]"
 
 
 def _month_label(start: str, month: int) -> str:
