@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ceasefire.run.experiment import RunSpec
@@ -50,19 +50,9 @@ class RunLimits:
     kept_jobs: int = 20
 
     def __post_init__(self) -> None:
-        for name in (
-            "preview_samples",
-            "preview_paths",
-            "full_max_samples",
-            "full_max_paths",
-            "max_horizon",
-            "max_full_runs",
-            "max_previews",
-            "preview_cache",
-            "kept_jobs",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"RunLimits.{name} must be at least 1, got {getattr(self, name)}")
+        for f in fields(self):  # every count but the queue (which may be empty) is at least 1
+            if f.type == "int" and f.name != "preview_queue" and getattr(self, f.name) < 1:
+                raise ValueError(f"RunLimits.{f.name} must be at least 1, got {getattr(self, f.name)}")
         if self.preview_queue < 0:
             raise ValueError(f"RunLimits.preview_queue must be at least 0, got {self.preview_queue}")
         if not (math.isfinite(self.preview_wait) and self.preview_wait > 0):
@@ -99,50 +89,21 @@ class Assumption:
     neutral: float  # the slider position that leaves the scenario as it is
 
 
+SCALED_REASONS = {"legitimacy": "the war as legitimacy", "punishment": "punishment on removal"}
+"""Leader A's reasons (``leaders.A.reasons.KEY``) the dashboard scales, with their slider labels."""
+
+
 def assumptions(scenario: Scenario) -> list[Assumption]:
     """The assumption sliders offered for ``scenario`` (parameters every scenario has)."""
     lead = {s: scenario.leaders[s].name for s in SIDES}  # type: ignore[index]
     side = {s: scenario.sides[s].name for s in SIDES}  # type: ignore[index]
-    out = [
-        Assumption(
-            f"leaders.{s}.optimism",
-            f"{lead[s]}: optimism (added to the log-bias on his own power)",
-            "shift",
-            -0.3,
-            0.3,
-            0.05,
-            0.0,
-        )
-        for s in SIDES
-    ]
+    optimism = "optimism (added to the log-bias on his own power)"
+    out = [Assumption(f"leaders.{s}.optimism", f"{lead[s]}: {optimism}", "shift", -0.3, 0.3, 0.05, 0.0) for s in SIDES]
+    sanctions = f"{side['A']}: sanctions already in place (added share of commodity revenue lost)"
+    out.append(Assumption("sides.A.economy.sanctions", sanctions, "shift", 0.0, 0.5, 0.05, 0.0))
     out += [
-        Assumption(
-            "sides.A.economy.sanctions",
-            f"{side['A']}: sanctions already in place (added share of commodity revenue lost)",
-            "shift",
-            0.0,
-            0.5,
-            0.05,
-            0.0,
-        ),
-        Assumption(
-            "leaders.A.reasons.legitimacy",
-            f"{lead['A']}: the war as legitimacy (× scenario value)",
-            "scale",
-            0.0,
-            2.0,
-            0.25,
-            1.0,
-        ),
-        Assumption(
-            "leaders.A.reasons.punishment",
-            f"{lead['A']}: punishment on removal (× scenario value)",
-            "scale",
-            0.0,
-            2.0,
-            0.25,
-            1.0,
-        ),
+        Assumption(f"leaders.A.reasons.{key}", f"{lead['A']}: {what} (× scenario value)", "scale", 0.0, 2.0, 0.25, 1.0)
+        for key, what in SCALED_REASONS.items()
     ]
     return out
 
