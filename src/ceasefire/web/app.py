@@ -24,7 +24,7 @@ from ceasefire.report import figures
 from ceasefire.scenario.load import FLAGSHIP
 from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
-from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
+from ceasefire.web.inputs import control_ids, lever_grid, slider_values
 from ceasefire.web.limits import Assumption, RunLimits, assumptions, full_spec, preview_spec
 from ceasefire.web.service import Busy, DashboardService, Job, Preview
 
@@ -133,6 +133,11 @@ def _empty_figure(message: str, height: int = 240) -> go.Figure:
     return fig
 
 
+def _div(style: str, *children: Any, **attrs: Any) -> Any:
+    """A ``Div`` of ``children`` in the style ``STYLE[style]``."""
+    return html.Div(list(children), style=STYLE[style], **attrs)
+
+
 def _note(text: str, ident: str | None = None) -> Any:
     """A small note under a card's value (with an id where tests or tools read it)."""
     attrs: dict[str, Any] = {"id": ident} if ident else {}
@@ -142,25 +147,31 @@ def _note(text: str, ident: str | None = None) -> Any:
 def _card(label: str, value: str, *notes: Any, **value_attrs: Any) -> Any:
     """A headline card: its label, its value (``value_attrs``: the value's id and data attributes) and
     the notes under it (text, or a :func:`_note` with an id)."""
-    return html.Div(
-        [
-            html.Div(label, style=STYLE["label"]),
-            html.Div(value, style=STYLE["value"], **value_attrs),
-            *(_note(n) if isinstance(n, str) else n for n in notes),
-        ],
-        style=STYLE["card"],
+    notes = tuple(_note(n) if isinstance(n, str) else n for n in notes)
+    return _div(
+        "card", html.Div(label, style=STYLE["label"]), html.Div(value, style=STYLE["value"], **value_attrs), *notes
     )
 
 
-def _slider(label: str, value_text: str, kind: str, ident: str, **slider: Any) -> Any:
-    """A labelled slider of ``kind`` ("lever" or "assumption") with the text of its position under the label."""
-    return html.Div(
-        [
-            html.Div(label, style=STYLE["control_label"]),
-            html.Div(value_text, id={"type": f"{kind}-value", "id": ident}, style=STYLE["control_value"]),
-            dcc.Slider(id={"type": kind, "id": ident}, marks=None, allow_direct_input=False, **slider),
-        ],
-        style=STYLE["control"],
+def _slider(
+    label: str, value_text: str, kind: str, ident: str, low: float, high: float, step: float, value: float, **extra: Any
+) -> Any:
+    """A labelled slider of ``kind`` ("lever" or "assumption") from ``low`` to ``high`` by ``step``, at
+    ``value``, with the text of its position under the label."""
+    return _div(
+        "control",
+        html.Div(label, style=STYLE["control_label"]),
+        html.Div(value_text, id={"type": f"{kind}-value", "id": ident}, style=STYLE["control_value"]),
+        dcc.Slider(
+            id={"type": kind, "id": ident},
+            min=low,
+            max=high,
+            step=step,
+            value=value,
+            marks=None,
+            allow_direct_input=False,
+            **extra,
+        ),
     )
 
 
@@ -209,16 +220,15 @@ class Dashboard:
         """Sliders for the levers and the key assumptions of scenario ``name``."""
         sc = self.catalog.load(name)
         out: list[Any] = [html.H3("Levers", style={"fontSize": "15px"})]
+        grid = lever_grid(sc)
         out += [
             _slider(
                 f"{lv.name} ({lv.id})",
                 lever_value_text(lv, 0.0),
                 "lever",
                 lv.id,
-                min=0.0,
-                max=lv.intensity_max,
-                step=lv.intensity_max / LEVER_POSITIONS,
-                value=0.0,
+                *grid[lv.id],
+                0.0,
                 className=f"lever-{lv.id}",
             )
             for lv in sc.levers
@@ -226,14 +236,7 @@ class Dashboard:
         out.append(html.H3("Key assumptions", style={"fontSize": "15px"}))
         out += [
             _slider(
-                a.label,
-                assumption_value_text(a, a.neutral),
-                "assumption",
-                a.path,
-                min=a.low,
-                max=a.high,
-                step=a.step,
-                value=a.neutral,
+                a.label, assumption_value_text(a, a.neutral), "assumption", a.path, a.low, a.high, a.step, a.neutral
             )
             for a in assumptions(sc)
         ]
@@ -251,90 +254,68 @@ class Dashboard:
         sc = self.catalog.load(self.first)
         limits = self.service.limits
         pre, full = preview_spec(sc, limits), full_spec(sc, limits)
-        app.layout = html.Div(
-            [
-                html.Div(
-                    [
-                        html.H1("ceasefire — what would end the war?", style={"margin": "0", "fontSize": "22px"}),
-                        html.Div(f"ceasefire {__version__} · local dashboard", style={"color": "#cfd8e3"}),
-                    ],
-                    style=STYLE["header"],
-                ),
-                html.Div(
-                    [
-                        html.Div(
-                            [
-                                html.Label("Scenario", style=STYLE["control_label"]),
-                                dcc.Dropdown(
-                                    id="scenario",
-                                    options=[{"label": n, "value": n} for n in self.catalog.names()],
-                                    value=self.first,
-                                    clearable=False,
-                                ),
-                                html.Div(id="controls", children=self.controls(self.first)),
-                                html.Button("Reset all", id="reset", n_clicks=0, style=STYLE["button"]),
-                                html.Div(
-                                    "puts every lever off and every assumption back to the scenario's value",
-                                    style=STYLE["note"],
-                                ),
-                            ],
-                            style=STYLE["panel"],
-                        ),
-                        html.Div(
-                            [
-                                html.Div(id="headline", style=STYLE["cards"]),
-                                html.Div(id="preview-note", style=STYLE["note"]),
-                                html.Div(
-                                    [
-                                        html.Div(
-                                            [
-                                                html.Button(
-                                                    "Full-size run", id="full-run", n_clicks=0, style=STYLE["button"]
-                                                ),
-                                                html.Span(
-                                                    f"the settings above at {full.samples} samples × {full.paths} "
-                                                    f"paths (the preview: {pre.samples} × {pre.paths})",
-                                                    style=STYLE["note"],
-                                                ),
-                                            ]
-                                        ),
-                                        html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
-                                        html.Div(id="full-status", style=STYLE["note"]),
-                                        html.Div(id="full-headline", style=STYLE["cards"]),
-                                        dcc.Graph(
-                                            id="full-settlement",
-                                            figure=_empty_figure("its settlement curve will appear here", 70),
-                                            config={"displaylogo": False},
-                                        ),
-                                    ],
-                                    id="full-box",
-                                    style=STYLE["full"],
-                                ),
-                                dcc.Loading(dcc.Graph(id="settlement", config={"displaylogo": False})),
-                                html.Div(
-                                    [
-                                        dcc.Graph(id="terms", config={"displaylogo": False}),
-                                        dcc.Graph(id="gaps", config={"displaylogo": False}),
-                                    ],
-                                    style={
-                                        "display": "grid",
-                                        "gridTemplateColumns": "repeat(auto-fit, minmax(520px, 1fr))",
-                                        "gap": "8px",
-                                    },
-                                ),
-                                html.H3("Which claims hold in this world", style={"fontSize": "15px"}),
-                                html.Div(id="claims"),
-                            ],
-                            style=STYLE["panel"],
-                        ),
-                    ],
-                    style=STYLE["grid"],
-                ),
-                dcc.Store(id="job"),
-                dcc.Store(id="full-done"),
-                dcc.Interval(id="poll", interval=500, disabled=True),
-            ],
-            style=STYLE["page"],
+        settings = _div(
+            "panel",
+            html.Label("Scenario", style=STYLE["control_label"]),
+            dcc.Dropdown(
+                id="scenario",
+                options=[{"label": n, "value": n} for n in self.catalog.names()],
+                value=self.first,
+                clearable=False,
+            ),
+            html.Div(id="controls", children=self.controls(self.first)),
+            html.Button("Reset all", id="reset", n_clicks=0, style=STYLE["button"]),
+            _note("puts every lever off and every assumption back to the scenario's value"),
+        )
+        full_box = _div(
+            "full",
+            html.Div(
+                [
+                    html.Button("Full-size run", id="full-run", n_clicks=0, style=STYLE["button"]),
+                    html.Span(
+                        f"the settings above at {full.samples} samples × {full.paths} "
+                        f"paths (the preview: {pre.samples} × {pre.paths})",
+                        style=STYLE["note"],
+                    ),
+                ]
+            ),
+            html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
+            html.Div(id="full-status", style=STYLE["note"]),
+            html.Div(id="full-headline", style=STYLE["cards"]),
+            dcc.Graph(
+                id="full-settlement",
+                figure=_empty_figure("its settlement curve will appear here", 70),
+                config={"displaylogo": False},
+            ),
+            id="full-box",
+        )
+        results = _div(
+            "panel",
+            html.Div(id="headline", style=STYLE["cards"]),
+            html.Div(id="preview-note", style=STYLE["note"]),
+            full_box,
+            dcc.Loading(dcc.Graph(id="settlement", config={"displaylogo": False})),
+            html.Div(
+                [
+                    dcc.Graph(id="terms", config={"displaylogo": False}),
+                    dcc.Graph(id="gaps", config={"displaylogo": False}),
+                ],
+                style={"display": "grid", "gridTemplateColumns": "repeat(auto-fit, minmax(520px, 1fr))", "gap": "8px"},
+            ),
+            html.H3("Which claims hold in this world", style={"fontSize": "15px"}),
+            html.Div(id="claims"),
+        )
+        app.layout = _div(
+            "page",
+            _div(
+                "header",
+                html.H1("ceasefire — what would end the war?", style={"margin": "0", "fontSize": "22px"}),
+                html.Div(f"ceasefire {__version__} · local dashboard", style={"color": "#cfd8e3"}),
+            ),
+            _div("grid", settings, results),
+            dcc.Store(id="job"),
+            dcc.Store(id="full-done"),
+            dcc.Interval(id="poll", interval=500, disabled=True),
         )
         self._callbacks(app)
         return app
