@@ -376,15 +376,8 @@ def _print_discovery(doc: dict[str, Any]) -> None:
             f"({box['cases']} of {box['points']} points in it)",
             title_justify="left",
         )
-        columns = (
-            ("parameter", "left"),
-            ("source", "left"),
-            ("box", "right"),
-            ("sampled range", "right"),
-            ("qp", "right"),
-        )
-        for col, just in columns:
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for col in ("parameter", "source", "box", "sampled range", "qp"):
+            table.add_column(col, justify="left" if col in ("parameter", "source") else "right")
         for lim in box["limits"]:
             table.add_row(
                 lim["parameter"],

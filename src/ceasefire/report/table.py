@@ -118,9 +118,7 @@ def range_table(summary: Summary, rows: int = 14) -> Table | None:
     months = summary.bargaining_range
     if not months:
         return None
-    if len(months) > rows:
-        step = -(-len(months) // rows)
-        months = months[::step]
+    months = months if len(months) <= rows else months[:: -(-len(months) // rows)]
     t = Table(
         title="Bargaining range (Fearon): shares of the disputed stake to A that both leaders prefer to fighting on",
         title_justify="left",

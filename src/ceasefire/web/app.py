@@ -153,6 +153,11 @@ def _card(label: str, value: str, *notes: Any, **value_attrs: Any) -> Any:
     )
 
 
+def _beyond(label: str, horizon: int, **value_attrs: Any) -> Any:
+    """The card of a window the horizon does not reach: not estimated, and said so."""
+    return _card(f"settlement within {label}", "beyond the horizon", f"the run covers {horizon} months", **value_attrs)
+
+
 def _slider(
     label: str, value_text: str, kind: str, ident: str, low: float, high: float, step: float, value: float, **extra: Any
 ) -> Any:
@@ -332,14 +337,7 @@ class Dashboard:
         for label in ("12 months", "24 months"):
             ident = f"p-settle-{label.split()[0]}"
             if label not in now["settle_within"]:  # a window the horizon does not reach: not estimated
-                out.append(
-                    _card(
-                        f"settlement within {label}",
-                        "beyond the horizon",
-                        f"the run covers {now['horizon']} months",
-                        id=ident,
-                    )
-                )
+                out.append(_beyond(label, now["horizon"], id=ident))
                 continue
             pr, b = now["settle_within"][label], base["settle_within"][label]["p"]
             x = pr["p"]
@@ -487,13 +485,10 @@ class Dashboard:
         cards = []
         for label in ("12 months", "24 months", "horizon"):
             pr = summary["settle_within"].get(label)
-            # a window the horizon does not reach is not estimated: said so, as the preview's cards say it
-            value, note = (
-                ("beyond the horizon", f"the run covers {summary['horizon']} months")
-                if pr is None
-                else (_pct(pr["p"]), f"± {100 * pr['se']:.1f} (MC s.e.)")
-            )
-            cards.append(_card(f"settlement within {label}", value, note))
+            if pr is None:  # a window the horizon does not reach is not estimated: said so, as in the preview's cards
+                cards.append(_beyond(label, summary["horizon"]))
+            else:
+                cards.append(_card(f"settlement within {label}", _pct(pr["p"]), f"± {100 * pr['se']:.1f} (MC s.e.)"))
         fig = figures.settlement_fan(job.result["curves"], summary["start"])
         changed = ", ".join(f"{k}={v:g}" for k, v in (*job.levers.items(), *job.assumptions.items())) or "none"
         done = (
