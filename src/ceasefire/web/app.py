@@ -498,11 +498,9 @@ class Dashboard:
         return str(state["total"]), str(state["total"]), done, True, cards, fig, job.id
 
     def _callbacks(self, app: Dash) -> None:
-        lever_values = Input({"type": "lever", "id": ALL}, "value")
         lever_ids = State({"type": "lever", "id": ALL}, "id")
-        assumption_values = Input({"type": "assumption", "id": ALL}, "value")
         assumption_ids = State({"type": "assumption", "id": ALL}, "id")
-        # what a full run is made of, in the order of the arguments of preview_outputs and start_outputs
+        # the settings on the page, in the order of the arguments of preview_outputs and start_outputs
         settings = (
             State("scenario", "value"),
             lever_ids,
@@ -549,17 +547,16 @@ class Dashboard:
             Output("gaps", "figure"),
             Output("claims", "children"),
             Input("scenario", "value"),
-            lever_values,
             lever_ids,
-            assumption_values,
+            Input({"type": "lever", "id": ALL}, "value"),
             assumption_ids,
+            Input({"type": "assumption", "id": ALL}, "value"),
         )
-        def _preview(
-            name: str, lv: list[float], lid: list[dict[str, str]], av: list[float], aid: list[dict[str, str]]
-        ) -> tuple[Any, ...]:
+        def _preview(*values: Any) -> tuple[Any, ...]:
+            name, lid, _, aid, _ = values
             if self.stale_controls(name, lid, aid):
                 return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
-            return self.preview_outputs(name, lid, lv, aid, av)
+            return self.preview_outputs(*values)
 
         @app.callback(
             Output("headline", "children", allow_duplicate=True),
