@@ -161,14 +161,9 @@ def headline_section(
     else:
         cards.append(_card("median month of settlement", "after the horizon", f"{s['horizon']} months"))
     for side in SIDES:
-        cards.append(
-            _card(
-                f"casualties {s['side_names'][side]} until settlement",
-                f"{s['casualties_to_settlement'][side]['median']:,.0f}",
-                f"median; 5–95%: {s['casualties_to_settlement'][side]['p05']:,.0f} – "
-                f"{s['casualties_to_settlement'][side]['p95']:,.0f}",
-            )
-        )
+        c = s["casualties_to_settlement"][side]
+        note = f"median; 5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}"
+        cards.append(_card(f"casualties {s['side_names'][side]} until settlement", f"{c['median']:,.0f}", note))
     for label, holds in s["ceasefire_holds"].items():
         cards.append(_card(f"a ceasefire still holds after {label}", _pct(holds), "model, mean over ceasefires"))
     effect = s.get("optimism_effect")
