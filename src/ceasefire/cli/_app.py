@@ -109,10 +109,8 @@ def guard_budget(check: Callable[[], None]) -> None:
     """Run a size or memory check (:mod:`ceasefire.run.budget`) before any work; its refusal is an error."""
     from ceasefire.run.budget import BudgetError
 
-    try:
+    with failing(BudgetError):
         check()
-    except BudgetError as e:
-        raise fail(str(e)) from None
 
 
 def workers_for(workers: int | None) -> int:
