@@ -279,12 +279,7 @@ def parameters_section(scenario: Scenario) -> Section:
     for path, p in iter_params(scenario):
         value = p.describe() + (f" {p.unit}" if p.unit else "")
         nominal = "" if p.is_fixed else f"{p.nominal():.4g}"
-        if p.source == ASSUMPTION:
-            source = Raw('<span class="assumption">assumption</span>')
-        else:
-            src = scenario.sources[p.source]
-            source = Raw(f'<span title="{esc(src.author)}: {esc(src.title)}">{esc(p.source)}</span>')
-        rows.append((_parameter_cell(scenario, path), value, nominal, source, p.note or ""))
+        rows.append((_parameter_cell(scenario, path), value, nominal, _source_label(scenario, p.source), p.note or ""))
     params = table_html(["parameter", "value or distribution", "median", "source", "note"], rows, "params")
     srcs = []
     for key, src in scenario.sources.items():
