@@ -114,32 +114,29 @@ def _number(value: object, what: str) -> float:
     return float(value)
 
 
-def clean_levers(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
-    """Lever intensities from the browser: known lever ids, numbers in ``[0, intensity_max]``; zeros dropped."""
-    known = {lv.id: lv for lv in scenario.levers}
+def _clean(
+    values: Mapping[Any, Any], what: str, quantity: str, ranges: Mapping[str, tuple[float, float, float]]
+) -> dict[str, float]:
+    """Slider positions from the browser: known ``what`` ids, finite numbers inside their ``(low, high,
+    neutral)`` range; those at their neutral position dropped. ``quantity`` names what must lie in the range."""
     out: dict[str, float] = {}
     for key, value in values.items():
-        if not isinstance(key, str) or key not in known:
-            raise ValueError(f"unknown lever {str(key)[:64]!r}")
-        x = _number(value, f"lever {key}")
-        if not 0.0 <= x <= known[key].intensity_max:
-            raise ValueError(f"lever {key}: intensity must lie in [0, {known[key].intensity_max:g}], got {x:g}")
-        if x != 0.0:
+        if not isinstance(key, str) or key not in ranges:
+            raise ValueError(f"unknown {what} {str(key)[:64]!r}")
+        low, high, neutral = ranges[key]
+        x = _number(value, f"{what} {key}")
+        if not low <= x <= high:
+            raise ValueError(f"{what} {key}: {quantity}must lie in [{low:g}, {high:g}], got {x:g}")
+        if x != neutral:
             out[key] = x
     return out
+
+
+def clean_levers(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
+    """Lever intensities from the browser: known lever ids, numbers in ``[0, intensity_max]``; zeros dropped."""
+    return _clean(values, "lever", "intensity ", {lv.id: (0.0, lv.intensity_max, 0.0) for lv in scenario.levers})
 
 
 def clean_assumptions(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
     """Assumption slider positions from the browser: known paths, numbers in range; neutral ones dropped."""
-    known = {a.path: a for a in assumptions(scenario)}
-    out: dict[str, float] = {}
-    for key, value in values.items():
-        if not isinstance(key, str) or key not in known:
-            raise ValueError(f"unknown assumption {str(key)[:64]!r}")
-        a = known[key]
-        x = _number(value, f"assumption {key}")
-        if not a.low <= x <= a.high:
-            raise ValueError(f"assumption {key}: must lie in [{a.low:g}, {a.high:g}], got {x:g}")
-        if x != a.neutral:
-            out[key] = x
-    return out
+    return _clean(values, "assumption", "", {a.path: (a.low, a.high, a.neutral) for a in assumptions(scenario)})
