@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, CORE_SECTIONS, ReportData
+from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, ReportData
 from ceasefire.report import figures
 from ceasefire.scenario.labels import parameter_description, parameter_label
 from ceasefire.scenario.params import ASSUMPTION
@@ -31,9 +31,7 @@ from ceasefire.scenario.schema import SIDES, Scenario, iter_params
 
 __all__ = [
     "ANALYSIS_RENDERERS",
-    "ANALYSIS_SECTIONS",
     "CHROMIUM_ARGS",
-    "CORE_SECTIONS",
     "SECTION_TITLES",
     "Section",
     "render_report",
