@@ -24,7 +24,6 @@ def summary_table(summary: Summary) -> Table:
     t = Table(
         title=f"{summary.title}\n{summary.samples} samples × {summary.paths} paths, seed {summary.seed}, "
         f"policy {summary.policy} ({summary.beliefs} beliefs), horizon {summary.horizon} months",
-        show_header=True,
         header_style="bold",
         title_justify="left",
     )
