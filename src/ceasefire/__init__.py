@@ -41,9 +41,6 @@ _PUBLIC = {
 }
 """Each public name and the module that defines it."""
 
-_RENAMED: dict[str, str] = {}
-"""Public names bound to a function of another name in their module."""
-
 __all__ = [
     "CeasefireError",
     "OptimalStopping",
@@ -68,7 +65,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _PUBLIC:
         raise AttributeError(f"module 'ceasefire' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_PUBLIC[name]), _RENAMED.get(name, name))
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
     globals()[name] = value
     return value
 

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
+
+from ceasefire.errors import CeasefireError
+
+if TYPE_CHECKING:
+    from ceasefire.scenario.schema import Scenario
 
 app = typer.Typer(
     add_completion=False,
@@ -52,6 +59,31 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+@contextmanager
+def failing(*errors: type[Exception]) -> Iterator[None]:
+    """Report the ``errors`` raised in the block (default: :class:`CeasefireError` and ``ValueError``,
+    the user's to fix) as :func:`fail` does."""
+    caught = errors or (CeasefireError, ValueError)
+    try:
+        yield
+    except caught as e:
+        raise fail(str(e)) from None
+
+
+def load(scenario: str) -> Scenario:
+    """The scenario ``scenario`` names (shipped, or a file); every problem in it is an error."""
+    from ceasefire.scenario.load import load_scenario
+
+    with failing(CeasefireError):
+        return load_scenario(scenario)
+
+
+ScenarioArg = Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")]
+"""The scenario argument of the commands that take one."""
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")]
+"""``--quiet`` of the commands that print a table."""
+
 SEED_MAX = 2**63 - 1
 """Largest seed, as in scenario files (a 64-bit seed)."""
 
@@ -77,10 +109,8 @@ def guard_budget(check: Callable[[], None]) -> None:
     """Run a size or memory check (:mod:`ceasefire.run.budget`) before any work; its refusal is an error."""
     from ceasefire.run.budget import BudgetError
 
-    try:
+    with failing(BudgetError):
         check()
-    except BudgetError as e:
-        raise fail(str(e)) from None
 
 
 def workers_for(workers: int | None) -> int:
@@ -138,6 +168,27 @@ class _Count(ProgressColumn):
         if task.total is None:
             return Text("")
         return Text(f"{task.completed:g}/{task.total:g} {self.unit}".rstrip())
+
+
+class Track:
+    """Progress callbacks onto one task of a :func:`progress_bar`: ``track(done, total)``, and
+    ``track.staged(stage, done, total)``, which also names the stage; a ``total`` of None keeps the last."""
+
+    def __init__(self, update: Callable[..., None]) -> None:
+        self.update = update  # the bar's ``update`` of this task
+
+    def __call__(self, done: float, total: float | None = None) -> None:
+        self.update(completed=done, total=total)
+
+    def staged(self, stage: str, done: float, total: float | None = None) -> None:
+        self.update(description=stage, completed=done, total=total)
+
+
+@contextmanager
+def progress_task(show: bool, what: str, unit: str = "samples", total: float | None = None) -> Iterator[Track]:
+    """A :func:`progress_bar` with one task, ``what``, and its :class:`Track`."""
+    with progress_bar(show, unit) as bar:
+        yield Track(partial(bar.update, bar.add_task(what, total=total)))
 
 
 def progress_bar(show: bool, unit: str = "samples") -> Progress:

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ceasefire.cli._app import CoresOpt, app, emit_json, fail, progress_bar
-from ceasefire.errors import CeasefireError
+from ceasefire.cli._app import CoresOpt, QuietOpt, app, emit_json, failing, progress_bar
 
 if TYPE_CHECKING:
     from ceasefire.analysis.backtest import Backtest
@@ -24,7 +23,7 @@ def backtest(
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: each scenario's own)")] = None,
     window: Annotated[int | None, typer.Option(min=0, help="months either side of the real end (default 2)")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="write the results as JSON ('-' for stdout)")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    quiet: QuietOpt = False,
     workers: CoresOpt = None,
 ) -> None:
     """Where each war's real settlement falls in the model's distribution of settlement months, and
@@ -35,7 +34,7 @@ def backtest(
     names = scenarios or list(bt.HISTORY)
     show = not quiet and json_out != "-"
     results: list[Backtest] = []
-    try:
+    with failing():
         loaded = [load_scenario(name) for name in names]
         for sc in loaded:
             bt.history_of(sc)  # every scenario is a back-test before any is run
@@ -54,8 +53,6 @@ def backtest(
                     )
                 )
                 bar.remove_task(task)
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
     if show:
         print_backtests(results)
     emit_json(json_out, {"backtests": [r.to_dict() for r in results]})

@@ -9,23 +9,24 @@ import typer
 from ceasefire.cli._app import (
     CoresOpt,
     MkdirOpt,
+    QuietOpt,
+    ScenarioArg,
     SeedOpt,
     app,
     check_outputs,
     emit_json,
     fail,
+    failing,
     guard_budget,
-    progress_bar,
+    load,
+    progress_task,
     workers_for,
 )
-from ceasefire.errors import CeasefireError
-
-_SCENARIO = typer.Argument(help="a shipped scenario name or a path to a TOML file")
 
 
 @app.command()
 def explain(
-    scenario: Annotated[str, _SCENARIO],
+    scenario: ScenarioArg,
     side: Annotated[str, typer.Option(help="whose calculus: A or B")] = "A",
     month: Annotated[int, typer.Option(min=0, max=600, help="the month of the calculus (0: the start)")] = 0,
     terms: Annotated[
@@ -42,7 +43,7 @@ def explain(
     json_out: Annotated[
         str | None, typer.Option("--json", help="write the explanation as JSON ('-' for stdout)")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    quiet: QuietOpt = False,
     workers: CoresOpt = None,
     mkdir: MkdirOpt = False,
 ) -> None:
@@ -56,28 +57,25 @@ def explain(
     if side not in ("A", "B"):
         raise fail(f"--side {side!r}: expected A or B")
     check_outputs(json_out, mkdir=mkdir)
-    try:
+    with failing():
         sc = load_scenario(scenario)
         n, m = samples or ex.DEFAULT_SAMPLES, paths or ex.DEFAULT_PATHS
         months = horizon or sc.scenario.horizon
         guard_budget(lambda: check_run_memory(n, m, months, workers=workers_for(workers)))
         show = not quiet and json_out != "-"
-        with progress_bar(show, unit="coalitions") as bar:
-            task = bar.add_task("explaining", total=None)
+        with progress_task(show, "explaining", unit="coalitions") as track:
             result = ex.explain(
                 sc,
                 side=side,
                 month=month,
                 terms=terms,
-                samples=samples or ex.DEFAULT_SAMPLES,
-                paths=paths or ex.DEFAULT_PATHS,
+                samples=n,
+                paths=m,
                 seed=seed,
                 horizon=horizon,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=track,
                 workers=workers,
             )
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
     if show:
         print_explanation(result)
     if json_out is not None:
@@ -131,41 +129,29 @@ def print_explanation(e: Any) -> None:
 
 @app.command()
 def claims(
-    scenario: Annotated[str, _SCENARIO],
+    scenario: ScenarioArg,
     samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
     paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample")] = None,
     seed: SeedOpt = None,
     horizon: Annotated[int | None, typer.Option(min=1, max=600, help="months simulated")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="write the report as JSON ('-' for stdout)")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    quiet: QuietOpt = False,
     mkdir: MkdirOpt = False,
 ) -> None:
     """Check the scenario's claims against the model (supported, contradicted, undecided) and its
     sources' figures against each other."""
     from ceasefire.analysis.claims import check_claims, runs_needed
     from ceasefire.run.budget import check_run_memory
-    from ceasefire.scenario.load import load_scenario
 
     check_outputs(json_out, mkdir=mkdir)
-    try:
-        sc = load_scenario(scenario)
-    except CeasefireError as e:
-        raise fail(str(e)) from None
+    sc = load(scenario)
     if not sc.claims and not sc.consistency:
         raise fail(f"scenario '{sc.scenario.id}' has no [[claims]] and no [[consistency]] checks")
     n, m, months = samples or sc.run.samples, paths or sc.run.paths, horizon or sc.scenario.horizon
     guard_budget(lambda: check_run_memory(n, m, months, runs=runs_needed(sc), objectives=len(sc.objectives)))
     show = not quiet and json_out != "-"
-    try:
-        with progress_bar(show) as bar:
-            task = bar.add_task("baseline", total=None)
-
-            def step(label: str, done: int, total: int) -> None:
-                bar.update(task, description=label, completed=done, total=total)
-
-            report = check_claims(sc, samples=samples, paths=paths, seed=seed, horizon=horizon, progress=step)
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
+    with failing(), progress_task(show, "baseline") as track:
+        report = check_claims(sc, samples=samples, paths=paths, seed=seed, horizon=horizon, progress=track.staged)
     if show:
         print_claims(report)
     if json_out is not None:

@@ -7,8 +7,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ceasefire.cli._app import MkdirOpt, SeedOpt, app, check_outputs, emit_json, fail, guard_budget, progress_bar
-from ceasefire.errors import CeasefireError
+from ceasefire.cli._app import (
+    MkdirOpt,
+    QuietOpt,
+    ScenarioArg,
+    SeedOpt,
+    app,
+    check_outputs,
+    emit_json,
+    fail,
+    failing,
+    guard_budget,
+    progress_task,
+)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -66,7 +77,7 @@ def _check_horizon(months: int, price: bool, within: int) -> None:
 
 @app.command()
 def levers(
-    scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
+    scenario: ScenarioArg,
     intensities: Annotated[
         str | None,
         typer.Option(help="lever intensities, comma-separated (default 0.25,0.5,1; a grid adds 0)"),
@@ -109,7 +120,7 @@ def levers(
         bool, typer.Option(help="price of peace: leave out levers that alone do not raise the probability")
     ] = True,
     json_out: Annotated[str | None, typer.Option("--json", help="write the results as JSON ('-' for stdout)")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    quiet: QuietOpt = False,
     mkdir: MkdirOpt = False,
 ) -> None:
     """What each lever changes (settlement within 12 and 24 months, casualties, the ceasefire's
@@ -132,11 +143,9 @@ def levers(
     xs = _numbers("--intensities", intensities) if intensities is not None else None
     chosen = _names("--only", only) if only is not None else None
     pair = _names("--grid", grid, 2) if grid is not None else None
-    try:
+    with failing():
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
     n, m, months = samples or lev.DEFAULT_SAMPLES, paths or lev.DEFAULT_PATHS, horizon or sc.scenario.horizon
     _check_horizon(months, target is not None, 12 if within is None else within)
     guard_budget(lambda: check_run_memory(n, m, months, objectives=len(sc.objectives)))
@@ -144,34 +153,23 @@ def levers(
     show = not quiet and json_out != "-"
     sizes: dict[str, Any] = {"samples": samples, "paths": paths, "seed": seed, "horizon": horizon, "policy": policy}
     result: LeverEffects | LeverGrid | PriceOfPeace
-    with progress_bar(show, unit="") as bar:
-        task = bar.add_task("baseline", total=1)
-
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        def staged(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
-
-        try:
-            if target is not None:
-                tuning: dict[str, Any] = {"search_samples": search_samples, "search_paths": search_paths,
-                                          "steps": steps, "popsize": popsize, "maxiter": maxiter}  # fmt: skip
-                result = price.price_of_peace(
-                    sc, target, 12 if within is None else within, levers=chosen, screen=screen, progress=staged,
-                    **sizes, **{k: v for k, v in tuning.items() if v is not None},
-                )  # fmt: skip
+    with progress_task(show, "baseline", unit="", total=1) as track, failing():
+        if target is not None:
+            tuning: dict[str, Any] = {"search_samples": search_samples, "search_paths": search_paths,
+                                      "steps": steps, "popsize": popsize, "maxiter": maxiter}  # fmt: skip
+            result = price.price_of_peace(
+                sc, target, 12 if within is None else within, levers=chosen, screen=screen, progress=track.staged,
+                **sizes, **{k: v for k, v in tuning.items() if v is not None},
+            )  # fmt: skip
+        else:
+            base = lev.baseline_run(sc, progress=track, **sizes)
+            track.staged("lever packages", 0)
+            if pair is not None:
+                result = lev.lever_grid(sc, pair[0], pair[1], intensities=xs or (0.0, *lev.DEFAULT_INTENSITIES),
+                                        baseline=base, progress=track)  # fmt: skip
             else:
-                base = lev.baseline_run(sc, progress=tick, **sizes)
-                bar.update(task, description="lever packages", completed=0)
-                if pair is not None:
-                    result = lev.lever_grid(sc, pair[0], pair[1], intensities=xs or (0.0, *lev.DEFAULT_INTENSITIES),
-                                            baseline=base, progress=tick)  # fmt: skip
-                else:
-                    result = lev.lever_effects(sc, intensities=xs or lev.DEFAULT_INTENSITIES, levers=chosen,
-                                               certain=certain, baseline=base, progress=tick)  # fmt: skip
-        except (CeasefireError, ValueError) as ex:
-            raise fail(str(ex)) from None
+                result = lev.lever_effects(sc, intensities=xs or lev.DEFAULT_INTENSITIES, levers=chosen,
+                                           certain=certain, baseline=base, progress=track)  # fmt: skip
     kind = {"PriceOfPeace": "price_of_peace", "LeverGrid": "lever_grid"}.get(type(result).__name__, "lever_effects")
     doc = {"analysis": kind, "scenario_sha256": digest, **result.to_dict()}
     if show:

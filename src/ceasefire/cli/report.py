@@ -11,8 +11,19 @@ from typing import Annotated
 
 import typer
 
-from ceasefire.cli._app import MkdirOpt, SeedOpt, app, check_outputs, err, fail, guard_budget, progress_bar
-from ceasefire.errors import CeasefireError
+from ceasefire.cli._app import (
+    MkdirOpt,
+    ScenarioArg,
+    SeedOpt,
+    app,
+    check_outputs,
+    err,
+    fail,
+    failing,
+    guard_budget,
+    load,
+    progress_task,
+)
 
 
 def _need_viz() -> None:
@@ -43,12 +54,8 @@ def _check_report(
     """Before any work: a horizon that decides every section shown, and the headline run's memory (the
     analysis sections run at their own small sizes)."""
     from ceasefire.run.budget import check_run_memory
-    from ceasefire.scenario.load import load_scenario
 
-    try:
-        sc = load_scenario(scenario)
-    except CeasefireError as e:
-        raise fail(str(e)) from None
+    sc = load(scenario)
     n, m, months = samples or sc.run.samples, paths or sc.run.paths, horizon or sc.scenario.horizon
     if "levers" in sections and months < 24:
         raise fail(
@@ -60,7 +67,7 @@ def _check_report(
 
 @app.command()
 def report(
-    scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
+    scenario: ScenarioArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="the HTML file to write ('-' for stdout)")] = Path(
         "report.html"
     ),
@@ -118,7 +125,7 @@ def report(
     from ceasefire.run.store import write_atomic
 
     start = time.perf_counter()
-    try:
+    with failing():
         options = ReportOptions(
             samples=samples,
             paths=paths,
@@ -133,15 +140,8 @@ def report(
             lever_paths=lever_paths,
             lever_max_samples=lever_max_samples,
         )
-        with progress_bar(not quiet, "‰ of the report") as bar:
-            task = bar.add_task("loading", total=1)
-
-            def progress(stage: str, done: int, total: int) -> None:
-                bar.update(task, description=stage, completed=done, total=total)
-
-            data = compute_report(scenario, options, progress)
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
+        with progress_task(not quiet, "loading", "‰ of the report", total=1) as track:
+            data = compute_report(scenario, options, track.staged)
     page = render_report(data)
     try:
         write_atomic(output, lambda tmp: tmp.write_text(page, encoding="utf-8"))
@@ -153,10 +153,8 @@ def report(
     err.print(f"wrote {output} ({len(page) / 1e6:.1f} MB) in {time.perf_counter() - start:.1f} s", highlight=False)
     if pdf:
         target = output.with_suffix(".pdf")
-        try:
+        with failing(RuntimeError):
             write_pdf(output, target)
-        except RuntimeError as e:
-            raise fail(str(e)) from None
         err.print(f"wrote {target}", highlight=False)
 
 
@@ -195,10 +193,8 @@ def serve(
     from ceasefire.web.app import create_app
 
     check_listen(host, port)
-    try:
+    with failing():
         dash_app = create_app(scenario, scenarios_dir=scenarios_dir)
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
     if host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning:[/] binding to {host}: the dashboard has no authentication", highlight=False)
     err.print(f"ceasefire dashboard on http://{host}:{port}/  (Ctrl-C to stop)", highlight=False)

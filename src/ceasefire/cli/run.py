@@ -12,24 +12,27 @@ from ceasefire import __version__
 from ceasefire.cli._app import (
     CoresOpt,
     MkdirOpt,
+    QuietOpt,
+    ScenarioArg,
     SeedOpt,
     app,
     check_outputs,
     emit_json,
     err,
     fail,
+    failing,
     guard_budget,
+    load,
     parse_levers,
-    progress_bar,
+    progress_task,
     workers_for,
 )
-from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import BELIEFS, POLICIES
 
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
+    scenario: ScenarioArg,
     samples: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples")] = None,
     paths: Annotated[int | None, typer.Option(min=1, max=10_000_000, help="inner paths per sample")] = None,
     seed: SeedOpt = None,
@@ -52,7 +55,7 @@ def run(
     parquet: Annotated[
         Path | None, typer.Option(help="write per-path outcomes to Parquet (summary in metadata)")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")] = False,
+    quiet: QuietOpt = False,
     backend: Annotated[
         str, typer.Option(help="engine: 'numpy', or 'jax' (the jax extra; runs on a GPU where jax sees one)")
     ] = "numpy",
@@ -77,7 +80,7 @@ def run(
     except ValueError as e:
         raise fail(f"--backend {backend!r}: {e}") from None
     check_outputs(json_out, parquet, mkdir=mkdir)
-    try:
+    with failing():
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
         spec = RunSpec.from_scenario(
@@ -94,8 +97,6 @@ def run(
             workers=workers,
         )
         spec.validate(sc)
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
     compare = compare_beliefs and spec.beliefs == "scenario" and spec.allow_settlement
     guard_budget(
         lambda: check_run_memory(
@@ -112,21 +113,15 @@ def run(
     )
 
     show = not quiet and json_out != "-"
-    try:
-        with progress_bar(show) as bar:
-            task = bar.add_task("simulating", total=spec.samples)
-            result = run_experiment(sc, spec, progress=lambda done, total: bar.update(task, completed=done))
+    try:  # a CeasefireError is e.g. a NaN named by the numerical guard
+        with failing(), progress_task(show, "simulating", total=spec.samples) as track:
+            result = run_experiment(sc, spec, progress=lambda done, _: track(done))
             other = None
             if compare:
-                bar.update(task, description="true beliefs", completed=0)
+                track.staged("true beliefs", 0)
                 other = run_experiment(
-                    sc,
-                    replace(spec, beliefs="true"),
-                    progress=lambda done, total: bar.update(task, completed=done),
-                    samples_of=result,
+                    sc, replace(spec, beliefs="true"), progress=lambda done, _: track(done), samples_of=result
                 )
-    except (CeasefireError, ValueError) as e:  # e.g. a NaN named by the numerical guard
-        raise fail(str(e)) from None
     except MemoryError as e:
         raise fail(f"not enough memory for {spec.samples} samples x {spec.paths} paths ({e}); use fewer") from None
     summary = summarize(result)
@@ -156,13 +151,9 @@ def scenarios() -> None:
 @app.command()
 def validate(scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path")]) -> None:
     """Check a scenario file and report every problem found."""
-    from ceasefire.scenario.load import load_scenario
     from ceasefire.scenario.schema import iter_params
 
-    try:
-        sc = load_scenario(scenario)
-    except CeasefireError as e:
-        raise fail(str(e)) from None
+    sc = load(scenario)
     params = list(iter_params(sc))
     uncertain = sum(not p.is_fixed for _, p in params)
     typer.echo(

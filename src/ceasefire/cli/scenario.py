@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ceasefire.cli._app import app, err, fail
+from ceasefire.cli._app import ScenarioArg, app, err, fail, failing, load
 from ceasefire.errors import CeasefireError
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def show(
-    scenario: Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")],
+    scenario: ScenarioArg,
 ) -> None:
     """What a scenario contains: its sides and leaders, the terms that can be on the table, the
     levers, the factors of the leaders' calculus and the claims, each with its source, then the
@@ -28,13 +28,8 @@ def show(
     from rich.console import Console
 
     from ceasefire.cli._tables import print_fitted
-    from ceasefire.scenario.load import load_scenario
 
-    try:
-        sc = load_scenario(scenario)
-    except CeasefireError as e:
-        raise fail(str(e)) from None
-    print_fitted(Console(highlight=False), *scenario_overview(sc))
+    print_fitted(Console(highlight=False), *scenario_overview(load(scenario)))
 
 
 def _param(p: AnyParam) -> str:
@@ -164,10 +159,8 @@ def new(
     from ceasefire.scenario.template import scenario_file, template_text
 
     target = scenario_file(name)
-    try:
+    with failing(ValueError):
         text = template_text(name)
-    except ValueError as e:
-        raise fail(str(e)) from None
     try:
         with open(target, "w" if force else "x", encoding="utf-8") as f:
             f.write(text)

@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ceasefire.cli._app import (
-    SEED_MAX,
     MkdirOpt,
+    QuietOpt,
+    ScenarioArg,
+    SeedOpt,
     app,
     check_outputs,
     emit_json,
     err,
     fail,
+    failing,
     guard_budget,
+    load,
     parse_levers,
-    progress_bar,
+    progress_task,
     workers_for,
 )
 from ceasefire.errors import CeasefireError
 
-ScenarioArg = Annotated[str, typer.Argument(help="a shipped scenario name or a path to a TOML file")]
 PathsOpt = Annotated[
     int | None, typer.Option(min=1, max=10_000_000, help="inner paths per point (common to every point)")
 ]
-SeedOpt = Annotated[int | None, typer.Option(min=0, max=SEED_MAX, help="random seed (default: the scenario's)")]
 POINTS_MAX = 1_048_576
 """Design points of a sweep, a sensitivity analysis or a discovery at most (``ceasefire.run.budget.LIMITS``)."""
 HorizonOpt = Annotated[int | None, typer.Option(min=1, max=600, help="months simulated (default: the scenario's)")]
@@ -54,27 +54,6 @@ SchedulerOpt = Annotated[
 OutOpt = Annotated[Path | None, typer.Option(help="folder for the sweep's manifest and Parquet parts (resumable)")]
 ResumeOpt = Annotated[bool, typer.Option(help="continue the sweep already in --out where it stopped")]
 JsonOpt = Annotated[str | None, typer.Option("--json", help="write the result as JSON to this file ('-' for stdout)")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")]
-
-
-@contextmanager
-def _progress(show: bool, what: str) -> Iterator[Callable[[int, int], None]]:
-    with progress_bar(show, unit="points") as bar:
-        task = bar.add_task(what, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
-
-def _load(scenario: str) -> Any:
-    from ceasefire.scenario.load import load_scenario
-
-    try:
-        return load_scenario(scenario)
-    except CeasefireError as e:
-        raise fail(str(e)) from None
 
 
 def _check_sweep(
@@ -145,12 +124,12 @@ def sweep(
     from ceasefire.run.executor import executor_for
     from ceasefire.run.sweep import SweepSpec, latin_hypercube, run_sweep
 
-    sc = _load(scenario)
+    sc = load(scenario)
     if (design is None) == (n is None):
         raise fail("give either --design FILE or -n N (a Latin hypercube of N points)")
     table_in = _read_design(design) if design is not None else None
     _check_sweep(sc, (n or 1) if table_in is None else len(table_in), paths, horizon, policy, workers)
-    try:
+    with failing():
         spec = SweepSpec.from_scenario(
             sc, paths=paths, seed=seed, horizon=horizon, policy=policy, metrics=metric, backend=backend
         )
@@ -159,11 +138,11 @@ def sweep(
             table_in = latin_hypercube(sc, n or 1, spec.seed)
         start = time.perf_counter()
         calls: list[int] = []
-        with _progress(not quiet, "sweeping") as update:
+        with progress_task(not quiet, "sweeping", "points") as track:
 
-            def track(done: int, total: int) -> None:
+            def tracked(done: int, total: int) -> None:
                 calls.append(done)
-                update(done, total)
+                track(done, total)
 
             table = run_sweep(
                 sc,
@@ -173,10 +152,8 @@ def sweep(
                 chunk_rows=chunk_rows,
                 out=out,
                 resume=resume,
-                progress=track,
+                progress=tracked,
             )
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
     seconds = time.perf_counter() - start
     if not quiet:
         kept = f" ({calls[0]} kept from the earlier run)" if resume and calls and calls[0] else ""
@@ -228,34 +205,31 @@ def sensitivity(
     from ceasefire.analysis.sensitivity import sensitivity as run_sensitivity
 
     check_outputs(json_out, mkdir=mkdir)
-    sc = _load(scenario)
+    sc = load(scenario)
     # Sobol: N (D + 2) points, a Morris screen first; Morris: N (D + 1); D at most every uncertain parameter
     base = n or 64  # the larger default (Sobol: 64 base points)
     points = base * (_uncertain(sc) + 2) + screen_n * (_uncertain(sc) + 1)
     _check_sweep(sc, points, paths, horizon, None, workers)
     show = not quiet and json_out != "-"
-    try:
-        with _progress(show, f"{method} points") as update:
-            result = run_sensitivity(
-                sc,
-                output=output,
-                method=method,
-                n=n,
-                paths=paths,
-                seed=seed,
-                screen=screen,
-                screen_n=screen_n,
-                levers=parse_levers(lever or []),
-                horizon=horizon,
-                backend=backend,
-                workers=workers,
-                scheduler=scheduler,
-                out=out,
-                resume=resume,
-                progress=update,
-            )
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
+    with failing(), progress_task(show, f"{method} points", "points") as track:
+        result = run_sensitivity(
+            sc,
+            output=output,
+            method=method,
+            n=n,
+            paths=paths,
+            seed=seed,
+            screen=screen,
+            screen_n=screen_n,
+            levers=parse_levers(lever or []),
+            horizon=horizon,
+            backend=backend,
+            workers=workers,
+            scheduler=scheduler,
+            out=out,
+            resume=resume,
+            progress=track,
+        )
     if show:
         _print_sensitivity(result.to_dict(), top)
     emit_json(json_out, result.to_dict(), mkdir=mkdir)
@@ -340,34 +314,29 @@ def discover(
     from ceasefire.analysis.discover import parse_where
 
     check_outputs(json_out, mkdir=mkdir)
-    try:
+    with failing(CeasefireError):
         condition = parse_where(where)
-    except CeasefireError as e:
-        raise fail(str(e)) from None
-    sc = _load(scenario)
+    sc = load(scenario)
     _check_sweep(sc, n, paths, horizon, None, workers)
     show = not quiet and json_out != "-"
-    try:
-        with _progress(show, "points") as update:
-            result = run_discover(
-                sc,
-                condition,
-                n=n,
-                paths=paths,
-                seed=seed,
-                threshold=threshold,
-                max_boxes=max_boxes,
-                dims=dims,
-                horizon=horizon,
-                backend=backend,
-                workers=workers,
-                scheduler=scheduler,
-                out=out,
-                resume=resume,
-                progress=update,
-            )
-    except (CeasefireError, ValueError) as e:
-        raise fail(str(e)) from None
+    with failing(), progress_task(show, "points", "points") as track:
+        result = run_discover(
+            sc,
+            condition,
+            n=n,
+            paths=paths,
+            seed=seed,
+            threshold=threshold,
+            max_boxes=max_boxes,
+            dims=dims,
+            horizon=horizon,
+            backend=backend,
+            workers=workers,
+            scheduler=scheduler,
+            out=out,
+            resume=resume,
+            progress=track,
+        )
     if show:
         _print_discovery(result.to_dict())
     emit_json(json_out, result.to_dict(), mkdir=mkdir)
@@ -407,15 +376,8 @@ def _print_discovery(doc: dict[str, Any]) -> None:
             f"({box['cases']} of {box['points']} points in it)",
             title_justify="left",
         )
-        columns = (
-            ("parameter", "left"),
-            ("source", "left"),
-            ("box", "right"),
-            ("sampled range", "right"),
-            ("qp", "right"),
-        )
-        for col, just in columns:
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for col in ("parameter", "source", "box", "sampled range", "qp"):
+            table.add_column(col, justify="left" if col in ("parameter", "source") else "right")
         for lim in box["limits"]:
             table.add_row(
                 lim["parameter"],

@@ -60,8 +60,9 @@ def wrap(text: str, width: int) -> str:
 # -- layout helpers -----------------------------------------------------------------------------
 
 
-def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 440) -> go.Figure:
-    """The house style; the title wrapped to :data:`TITLE_CHARS` and the top margin made to fit it."""
+def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 440, **layout: Any) -> go.Figure:
+    """The house style; the title wrapped to :data:`TITLE_CHARS` and the top margin made to fit it.
+    ``layout`` sets more of the layout, or other values (e.g. ``hovermode``)."""
     text = wrap(title, TITLE_CHARS)
     lines = text.count("<br>") + 1
     fig.update_layout(
@@ -83,6 +84,7 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 440) -> go
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
         hovermode="x unified",
     )
+    fig.update_layout(**layout)
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
@@ -202,9 +204,10 @@ def terms_bar(terms_agreed: Mapping[str, float], names: Mapping[str, str] | None
     )
     fig.update_xaxes(tickformat=".0%", range=[0, 1], dtick=0.25)
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig = _layout(fig, "Terms of the first settlement", "share of paths", "", height=120 + 40 * len(items))
-    fig.update_layout(hovermode="closest", showlegend=False)
-    return fig
+    height = 120 + 40 * len(items)
+    return _layout(
+        fig, "Terms of the first settlement", "share of paths", "", height, hovermode="closest", showlegend=False
+    )
 
 
 # -- builders: the war's course -----------------------------------------------------------------
@@ -301,9 +304,7 @@ def shapley_waterfall(
     fig.update_xaxes(range=[lo - LABEL_ROOM * span, hi + LABEL_ROOM * span], zeroline=True, zerolinecolor="#777777")
     fig.update_yaxes(autorange="reversed")
     height = 160 + 30 * len(labels) + 12 * sum(x.count("<br>") for x in labels)
-    fig = _layout(fig, title, x_title, "", height=height)
-    fig.update_layout(hovermode="closest", showlegend=False)
-    return fig
+    return _layout(fig, title, x_title, "", height, hovermode="closest", showlegend=False)
 
 
 def ranking_bars(
@@ -359,9 +360,7 @@ def ranking_bars(
     if floor is not None:
         fig.update_xaxes(rangemode="nonnegative" if floor == 0 else "normal")
     height = 140 + 28 * len(rows) + 12 * sum(x.count("<br>") for x in y)
-    fig = _layout(fig, title, x_title, "", height=height)
-    fig.update_layout(hovermode="closest", barmode="group", showlegend=second is not None)
-    return fig
+    return _layout(fig, title, x_title, "", height, hovermode="closest", barmode="group", showlegend=second is not None)
 
 
 def heatmap(
@@ -395,48 +394,4 @@ def heatmap(
     )
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
-    fig = _layout(fig, title, x_title, y_title, height=380)
-    fig.update_layout(hovermode="closest")
-    return fig
-
-
-def interval_chart(rows: Sequence[Mapping[str, Any]], title: str) -> go.Figure:
-    """Estimates with intervals against thresholds, one row each (``label``, ``estimate``, ``low``,
-    ``high``, ``threshold``, ``verdict``); e.g. the claims."""
-    colours = {"supported": "#1a9850", "contradicted": "#d73027", "undecided": "#999999"}
-    fig = go.Figure()
-    for verdict, colour in colours.items():
-        sel = [r for r in rows if r.get("verdict") == verdict]
-        if not sel:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=[r["estimate"] for r in sel],
-                y=[r["label"] for r in sel],
-                mode="markers",
-                name=verdict,
-                marker={"color": colour, "size": 10},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [r["high"] - r["estimate"] for r in sel],
-                    "arrayminus": [r["estimate"] - r["low"] for r in sel],
-                    "color": colour,
-                },
-            )
-        )
-    with_threshold = [r for r in rows if r.get("threshold") is not None]
-    if with_threshold:
-        fig.add_trace(
-            go.Scatter(
-                x=[r["threshold"] for r in with_threshold],
-                y=[r["label"] for r in with_threshold],
-                mode="markers",
-                name="threshold",
-                marker={"symbol": "line-ns-open", "size": 16, "color": "#222222"},
-            )
-        )
-    fig.update_yaxes(autorange="reversed")
-    fig = _layout(fig, title, "estimate (interval)", "", height=140 + 32 * len(rows))
-    fig.update_layout(hovermode="closest")
-    return fig
+    return _layout(fig, title, x_title, y_title, 380, hovermode="closest")

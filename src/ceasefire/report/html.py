@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, CORE_SECTIONS, ReportData
+from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, ReportData
 from ceasefire.report import figures
 from ceasefire.scenario.labels import parameter_description, parameter_label
 from ceasefire.scenario.params import ASSUMPTION
@@ -31,9 +31,7 @@ from ceasefire.scenario.schema import SIDES, Scenario, iter_params
 
 __all__ = [
     "ANALYSIS_RENDERERS",
-    "ANALYSIS_SECTIONS",
     "CHROMIUM_ARGS",
-    "CORE_SECTIONS",
     "SECTION_TITLES",
     "Section",
     "render_report",
@@ -102,18 +100,9 @@ def _pct(p: float | None, digits: int = 1) -> str:
     return "n/a" if p is None or not math.isfinite(p) else f"{100 * p:.{digits}f}%"
 
 
-def _pts(d: float | None, digits: int = 1) -> str:
-    """A change in probability in percentage points, signed."""
-    return "n/a" if d is None else f"{100 * d:+.{digits}f}"
-
-
 def _quoted(quantity: str, p: float, digits: int = 1) -> str:
     """A probability without levers quoted from the headline run, marked for the consistency test."""
     return f'<span class="baseline" data-quantity="{esc(quantity)}">{esc(_pct(p, digits))}</span>'
-
-
-def _count(s: Mapping[str, float]) -> str:
-    return f"{s['median']:,.0f} [{s['p05']:,.0f} – {s['p95']:,.0f}]"
 
 
 def _month_label(start: str, month: int) -> str:
@@ -170,14 +159,9 @@ def headline_section(
     else:
         cards.append(_card("median month of settlement", "after the horizon", f"{s['horizon']} months"))
     for side in SIDES:
-        cards.append(
-            _card(
-                f"casualties {s['side_names'][side]} until settlement",
-                f"{s['casualties_to_settlement'][side]['median']:,.0f}",
-                f"median; 5–95%: {s['casualties_to_settlement'][side]['p05']:,.0f} – "
-                f"{s['casualties_to_settlement'][side]['p95']:,.0f}",
-            )
-        )
+        c = s["casualties_to_settlement"][side]
+        note = f"median; 5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}"
+        cards.append(_card(f"casualties {s['side_names'][side]} until settlement", f"{c['median']:,.0f}", note))
     for label, holds in s["ceasefire_holds"].items():
         cards.append(_card(f"a ceasefire still holds after {label}", _pct(holds), "model, mean over ceasefires"))
     effect = s.get("optimism_effect")
@@ -293,12 +277,7 @@ def parameters_section(scenario: Scenario) -> Section:
     for path, p in iter_params(scenario):
         value = p.describe() + (f" {p.unit}" if p.unit else "")
         nominal = "" if p.is_fixed else f"{p.nominal():.4g}"
-        if p.source == ASSUMPTION:
-            source = Raw('<span class="assumption">assumption</span>')
-        else:
-            src = scenario.sources[p.source]
-            source = Raw(f'<span title="{esc(src.author)}: {esc(src.title)}">{esc(p.source)}</span>')
-        rows.append((_parameter_cell(scenario, path), value, nominal, source, p.note or ""))
+        rows.append((_parameter_cell(scenario, path), value, nominal, _source_label(scenario, p.source), p.note or ""))
     params = table_html(["parameter", "value or distribution", "median", "source", "note"], rows, "params")
     srcs = []
     for key, src in scenario.sources.items():

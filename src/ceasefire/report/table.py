@@ -24,7 +24,6 @@ def summary_table(summary: Summary) -> Table:
     t = Table(
         title=f"{summary.title}\n{summary.samples} samples × {summary.paths} paths, seed {summary.seed}, "
         f"policy {summary.policy} ({summary.beliefs} beliefs), horizon {summary.horizon} months",
-        show_header=True,
         header_style="bold",
         title_justify="left",
     )
@@ -118,9 +117,7 @@ def range_table(summary: Summary, rows: int = 14) -> Table | None:
     months = summary.bargaining_range
     if not months:
         return None
-    if len(months) > rows:
-        step = -(-len(months) // rows)
-        months = months[::step]
+    months = months if len(months) <= rows else months[:: -(-len(months) // rows)]
     t = Table(
         title="Bargaining range (Fearon): shares of the disputed stake to A that both leaders prefer to fighting on",
         title_justify="left",

@@ -61,17 +61,13 @@ class Gate:
                 self._running += 1
                 return
             if len(self._line) >= self.queue:
-                self._refused += 1
-                raise Busy(
-                    f"busy — {self._count()} computing and {len(self._line)} waiting, the most this server takes on; "
-                    "try again in a few seconds"
+                raise self._refuse(
+                    f"{self._count()} computing and {len(self._line)} waiting, the most this server takes on"
                 )
             expected = self.expected_wait()
             if expected is not None and expected > self.wait:
-                self._refused += 1
-                raise Busy(
-                    f"busy — {self._count()} computing and {len(self._line)} waiting, about {expected:.0f} s of "
-                    "work ahead; try again in a few seconds"
+                raise self._refuse(
+                    f"{self._count()} computing and {len(self._line)} waiting, about {expected:.0f} s of work ahead"
                 )
             ticket = object()
             self._line.append(ticket)
@@ -80,16 +76,19 @@ class Gate:
                 while not (self._line[0] is ticket and self._running < self.slots):
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        self._refused += 1
-                        raise Busy(
-                            f"busy — waited {self.wait:g} s for a free {self.what} slot ({self.slots} at a time); "
-                            "try again in a few seconds"
+                        raise self._refuse(
+                            f"waited {self.wait:g} s for a free {self.what} slot ({self.slots} at a time)"
                         )
                     self._cond.wait(left)
                 self._running += 1
             finally:
                 self._line.remove(ticket)
                 self._cond.notify_all()  # the next in line may go now
+
+    def _refuse(self, why: str) -> Busy:
+        """Count a refusal; the :class:`Busy` to raise, saying ``why`` and asking to try again."""
+        self._refused += 1
+        return Busy(f"busy — {why}; try again in a few seconds")
 
     def _count(self) -> str:
         return f"{self._running} {self.what}{'' if self._running == 1 else 's'}"

@@ -11,6 +11,7 @@ from elsewhere; it binds to 127.0.0.1 unless told otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ceasefire.report import figures
 from ceasefire.scenario.load import FLAGSHIP
 from ceasefire.web.cache import CACHED, SHARED, SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
-from ceasefire.web.inputs import LEVER_POSITIONS, control_ids, slider_values
+from ceasefire.web.inputs import control_ids, lever_grid, slider_values
 from ceasefire.web.limits import Assumption, RunLimits, assumptions, full_spec, preview_spec
 from ceasefire.web.service import Busy, DashboardService, Job, Preview
 
@@ -132,6 +133,53 @@ def _empty_figure(message: str, height: int = 240) -> go.Figure:
     return fig
 
 
+def _div(style: str, *children: Any, **attrs: Any) -> Any:
+    """A ``Div`` of ``children`` in the style ``STYLE[style]``."""
+    return html.Div(list(children), style=STYLE[style], **attrs)
+
+
+def _note(text: str, ident: str | None = None) -> Any:
+    """A small note under a card's value (with an id where tests or tools read it)."""
+    attrs: dict[str, Any] = {"id": ident} if ident else {}
+    return html.Div(text, style=STYLE["note"], **attrs)
+
+
+def _card(label: str, value: str, *notes: Any, **value_attrs: Any) -> Any:
+    """A headline card: its label, its value (``value_attrs``: the value's id and data attributes) and
+    the notes under it (text, or a :func:`_note` with an id)."""
+    notes = tuple(_note(n) if isinstance(n, str) else n for n in notes)
+    return _div(
+        "card", html.Div(label, style=STYLE["label"]), html.Div(value, style=STYLE["value"], **value_attrs), *notes
+    )
+
+
+def _beyond(label: str, horizon: int, **value_attrs: Any) -> Any:
+    """The card of a window the horizon does not reach: not estimated, and said so."""
+    return _card(f"settlement within {label}", "beyond the horizon", f"the run covers {horizon} months", **value_attrs)
+
+
+def _slider(
+    label: str, value_text: str, kind: str, ident: str, low: float, high: float, step: float, value: float, **extra: Any
+) -> Any:
+    """A labelled slider of ``kind`` ("lever" or "assumption") from ``low`` to ``high`` by ``step``, at
+    ``value``, with the text of its position under the label."""
+    return _div(
+        "control",
+        html.Div(label, style=STYLE["control_label"]),
+        html.Div(value_text, id={"type": f"{kind}-value", "id": ident}, style=STYLE["control_value"]),
+        dcc.Slider(
+            id={"type": kind, "id": ident},
+            min=low,
+            max=high,
+            step=step,
+            value=value,
+            marks=None,
+            allow_direct_input=False,
+            **extra,
+        ),
+    )
+
+
 def _against_full(preview: dict[str, Any], full: Job | None, label: str, other_full: bool) -> str:
     """How a preview's probability differs from the full-size run of the same settings, in points and in
     standard errors of the difference (the two runs' samples are drawn apart, so their errors add)."""
@@ -177,54 +225,26 @@ class Dashboard:
         """Sliders for the levers and the key assumptions of scenario ``name``."""
         sc = self.catalog.load(name)
         out: list[Any] = [html.H3("Levers", style={"fontSize": "15px"})]
-        for lv in sc.levers:
-            out.append(
-                html.Div(
-                    [
-                        html.Div(f"{lv.name} ({lv.id})", style=STYLE["control_label"]),
-                        html.Div(
-                            lever_value_text(lv, 0.0),
-                            id={"type": "lever-value", "id": lv.id},
-                            style=STYLE["control_value"],
-                        ),
-                        dcc.Slider(
-                            id={"type": "lever", "id": lv.id},
-                            min=0.0,
-                            max=lv.intensity_max,
-                            step=lv.intensity_max / LEVER_POSITIONS,
-                            value=0.0,
-                            marks=None,
-                            allow_direct_input=False,
-                            className=f"lever-{lv.id}",
-                        ),
-                    ],
-                    style=STYLE["control"],
-                )
+        grid = lever_grid(sc)
+        out += [
+            _slider(
+                f"{lv.name} ({lv.id})",
+                lever_value_text(lv, 0.0),
+                "lever",
+                lv.id,
+                *grid[lv.id],
+                0.0,
+                className=f"lever-{lv.id}",
             )
+            for lv in sc.levers
+        ]
         out.append(html.H3("Key assumptions", style={"fontSize": "15px"}))
-        for a in assumptions(sc):
-            out.append(
-                html.Div(
-                    [
-                        html.Div(a.label, style=STYLE["control_label"]),
-                        html.Div(
-                            assumption_value_text(a, a.neutral),
-                            id={"type": "assumption-value", "id": a.path},
-                            style=STYLE["control_value"],
-                        ),
-                        dcc.Slider(
-                            id={"type": "assumption", "id": a.path},
-                            min=a.low,
-                            max=a.high,
-                            step=a.step,
-                            value=a.neutral,
-                            marks=None,
-                            allow_direct_input=False,
-                        ),
-                    ],
-                    style=STYLE["control"],
-                )
+        out += [
+            _slider(
+                a.label, assumption_value_text(a, a.neutral), "assumption", a.path, a.low, a.high, a.step, a.neutral
             )
+            for a in assumptions(sc)
+        ]
         return out
 
     def _build(self) -> Dash:
@@ -239,90 +259,68 @@ class Dashboard:
         sc = self.catalog.load(self.first)
         limits = self.service.limits
         pre, full = preview_spec(sc, limits), full_spec(sc, limits)
-        app.layout = html.Div(
-            [
-                html.Div(
-                    [
-                        html.H1("ceasefire — what would end the war?", style={"margin": "0", "fontSize": "22px"}),
-                        html.Div(f"ceasefire {__version__} · local dashboard", style={"color": "#cfd8e3"}),
-                    ],
-                    style=STYLE["header"],
-                ),
-                html.Div(
-                    [
-                        html.Div(
-                            [
-                                html.Label("Scenario", style=STYLE["control_label"]),
-                                dcc.Dropdown(
-                                    id="scenario",
-                                    options=[{"label": n, "value": n} for n in self.catalog.names()],
-                                    value=self.first,
-                                    clearable=False,
-                                ),
-                                html.Div(id="controls", children=self.controls(self.first)),
-                                html.Button("Reset all", id="reset", n_clicks=0, style=STYLE["button"]),
-                                html.Div(
-                                    "puts every lever off and every assumption back to the scenario's value",
-                                    style=STYLE["note"],
-                                ),
-                            ],
-                            style=STYLE["panel"],
-                        ),
-                        html.Div(
-                            [
-                                html.Div(id="headline", style=STYLE["cards"]),
-                                html.Div(id="preview-note", style=STYLE["note"]),
-                                html.Div(
-                                    [
-                                        html.Div(
-                                            [
-                                                html.Button(
-                                                    "Full-size run", id="full-run", n_clicks=0, style=STYLE["button"]
-                                                ),
-                                                html.Span(
-                                                    f"the settings above at {full.samples} samples × {full.paths} "
-                                                    f"paths (the preview: {pre.samples} × {pre.paths})",
-                                                    style=STYLE["note"],
-                                                ),
-                                            ]
-                                        ),
-                                        html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
-                                        html.Div(id="full-status", style=STYLE["note"]),
-                                        html.Div(id="full-headline", style=STYLE["cards"]),
-                                        dcc.Graph(
-                                            id="full-settlement",
-                                            figure=_empty_figure("its settlement curve will appear here", 70),
-                                            config={"displaylogo": False},
-                                        ),
-                                    ],
-                                    id="full-box",
-                                    style=STYLE["full"],
-                                ),
-                                dcc.Loading(dcc.Graph(id="settlement", config={"displaylogo": False})),
-                                html.Div(
-                                    [
-                                        dcc.Graph(id="terms", config={"displaylogo": False}),
-                                        dcc.Graph(id="gaps", config={"displaylogo": False}),
-                                    ],
-                                    style={
-                                        "display": "grid",
-                                        "gridTemplateColumns": "repeat(auto-fit, minmax(520px, 1fr))",
-                                        "gap": "8px",
-                                    },
-                                ),
-                                html.H3("Which claims hold in this world", style={"fontSize": "15px"}),
-                                html.Div(id="claims"),
-                            ],
-                            style=STYLE["panel"],
-                        ),
-                    ],
-                    style=STYLE["grid"],
-                ),
-                dcc.Store(id="job"),
-                dcc.Store(id="full-done"),
-                dcc.Interval(id="poll", interval=500, disabled=True),
-            ],
-            style=STYLE["page"],
+        settings = _div(
+            "panel",
+            html.Label("Scenario", style=STYLE["control_label"]),
+            dcc.Dropdown(
+                id="scenario",
+                options=[{"label": n, "value": n} for n in self.catalog.names()],
+                value=self.first,
+                clearable=False,
+            ),
+            html.Div(id="controls", children=self.controls(self.first)),
+            html.Button("Reset all", id="reset", n_clicks=0, style=STYLE["button"]),
+            _note("puts every lever off and every assumption back to the scenario's value"),
+        )
+        full_box = _div(
+            "full",
+            html.Div(
+                [
+                    html.Button("Full-size run", id="full-run", n_clicks=0, style=STYLE["button"]),
+                    html.Span(
+                        f"the settings above at {full.samples} samples × {full.paths} "
+                        f"paths (the preview: {pre.samples} × {pre.paths})",
+                        style=STYLE["note"],
+                    ),
+                ]
+            ),
+            html.Progress(id="full-progress", value="0", max="1", style={"width": "100%"}),
+            html.Div(id="full-status", style=STYLE["note"]),
+            html.Div(id="full-headline", style=STYLE["cards"]),
+            dcc.Graph(
+                id="full-settlement",
+                figure=_empty_figure("its settlement curve will appear here", 70),
+                config={"displaylogo": False},
+            ),
+            id="full-box",
+        )
+        results = _div(
+            "panel",
+            html.Div(id="headline", style=STYLE["cards"]),
+            html.Div(id="preview-note", style=STYLE["note"]),
+            full_box,
+            dcc.Loading(dcc.Graph(id="settlement", config={"displaylogo": False})),
+            html.Div(
+                [
+                    dcc.Graph(id="terms", config={"displaylogo": False}),
+                    dcc.Graph(id="gaps", config={"displaylogo": False}),
+                ],
+                style={"display": "grid", "gridTemplateColumns": "repeat(auto-fit, minmax(520px, 1fr))", "gap": "8px"},
+            ),
+            html.H3("Which claims hold in this world", style={"fontSize": "15px"}),
+            html.Div(id="claims"),
+        )
+        app.layout = _div(
+            "page",
+            _div(
+                "header",
+                html.H1("ceasefire — what would end the war?", style={"margin": "0", "fontSize": "22px"}),
+                html.Div(f"ceasefire {__version__} · local dashboard", style={"color": "#cfd8e3"}),
+            ),
+            _div("grid", settings, results),
+            dcc.Store(id="job"),
+            dcc.Store(id="full-done"),
+            dcc.Interval(id="poll", interval=500, disabled=True),
         )
         self._callbacks(app)
         return app
@@ -339,63 +337,32 @@ class Dashboard:
         for label in ("12 months", "24 months"):
             ident = f"p-settle-{label.split()[0]}"
             if label not in now["settle_within"]:  # a window the horizon does not reach: not estimated
-                out.append(
-                    html.Div(
-                        [
-                            html.Div(f"settlement within {label}", style=STYLE["label"]),
-                            html.Div("beyond the horizon", id=ident, style=STYLE["value"]),
-                            html.Div(f"the run covers {now['horizon']} months", style=STYLE["note"]),
-                        ],
-                        style=STYLE["card"],
-                    )
-                )
+                out.append(_beyond(label, now["horizon"], id=ident))
                 continue
             pr, b = now["settle_within"][label], base["settle_within"][label]["p"]
             x = pr["p"]
             attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
             out.append(
-                html.Div(
-                    [
-                        html.Div(f"settlement within {label}", style=STYLE["label"]),
-                        html.Div(_pct(x), id=ident, style=STYLE["value"], **attrs),
-                        html.Div(
-                            f"± {100 * pr['se']:.1f} points (Monte Carlo s.e., preview of {sizes})",
-                            id=f"{ident}-se",
-                            style=STYLE["note"],
-                        ),
-                        html.Div(f"without the changes: {_pct(b)} ({100 * (x - b):+.1f} points)", style=STYLE["note"]),
-                        html.Div(
-                            _against_full(pr, full, label, other_full),
-                            id=f"{ident}-vs-full",
-                            style=STYLE["note"],
-                        ),
-                    ],
-                    style=STYLE["card"],
+                _card(
+                    f"settlement within {label}",
+                    _pct(x),
+                    _note(f"± {100 * pr['se']:.1f} points (Monte Carlo s.e., preview of {sizes})", f"{ident}-se"),
+                    f"without the changes: {_pct(b)} ({100 * (x - b):+.1f} points)",
+                    _note(_against_full(pr, full, label, other_full), f"{ident}-vs-full"),
+                    id=ident,
+                    **attrs,
                 )
             )
         median = now["median_month"]
-        out.append(
-            html.Div(
-                [
-                    html.Div("median month of settlement", style=STYLE["label"]),
-                    html.Div(
-                        "after the horizon" if median is None else str(median), id="median-month", style=STYLE["value"]
-                    ),
-                    html.Div(f"months from {now['start']}", style=STYLE["note"]),
-                ],
-                style=STYLE["card"],
-            )
-        )
+        shown = "after the horizon" if median is None else str(median)
+        out.append(_card("median month of settlement", shown, f"months from {now['start']}", id="median-month"))
         for side in ("A", "B"):
             c = now["casualties_to_settlement"][side]
             out.append(
-                html.Div(
-                    [
-                        html.Div(f"casualties {now['side_names'][side]} until settlement", style=STYLE["label"]),
-                        html.Div(f"{c['median']:,.0f}", style=STYLE["value"]),
-                        html.Div(f"5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}", style=STYLE["note"]),
-                    ],
-                    style=STYLE["card"],
+                _card(
+                    f"casualties {now['side_names'][side]} until settlement",
+                    f"{c['median']:,.0f}",
+                    f"5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}",
                 )
             )
         return out
@@ -518,22 +485,10 @@ class Dashboard:
         cards = []
         for label in ("12 months", "24 months", "horizon"):
             pr = summary["settle_within"].get(label)
-            # a window the horizon does not reach is not estimated: said so, as the preview's cards say it
-            value, note = (
-                ("beyond the horizon", f"the run covers {summary['horizon']} months")
-                if pr is None
-                else (_pct(pr["p"]), f"± {100 * pr['se']:.1f} (MC s.e.)")
-            )
-            cards.append(
-                html.Div(
-                    [
-                        html.Div(f"settlement within {label}", style=STYLE["label"]),
-                        html.Div(value, style=STYLE["value"]),
-                        html.Div(note, style=STYLE["note"]),
-                    ],
-                    style=STYLE["card"],
-                )
-            )
+            if pr is None:  # a window the horizon does not reach is not estimated: said so, as in the preview's cards
+                cards.append(_beyond(label, summary["horizon"]))
+            else:
+                cards.append(_card(f"settlement within {label}", _pct(pr["p"]), f"± {100 * pr['se']:.1f} (MC s.e.)"))
         fig = figures.settlement_fan(job.result["curves"], summary["start"])
         changed = ", ".join(f"{k}={v:g}" for k, v in (*job.levers.items(), *job.assumptions.items())) or "none"
         done = (
@@ -543,10 +498,16 @@ class Dashboard:
         return str(state["total"]), str(state["total"]), done, True, cards, fig, job.id
 
     def _callbacks(self, app: Dash) -> None:
-        lever_values = Input({"type": "lever", "id": ALL}, "value")
         lever_ids = State({"type": "lever", "id": ALL}, "id")
-        assumption_values = Input({"type": "assumption", "id": ALL}, "value")
         assumption_ids = State({"type": "assumption", "id": ALL}, "id")
+        # the settings on the page, in the order of the arguments of preview_outputs and start_outputs
+        settings = (
+            State("scenario", "value"),
+            lever_ids,
+            State({"type": "lever", "id": ALL}, "value"),
+            assumption_ids,
+            State({"type": "assumption", "id": ALL}, "value"),
+        )
 
         @app.callback(Output("controls", "children"), Input("scenario", "value"), prevent_initial_call=True)
         def _controls(name: str) -> list[Any]:
@@ -555,23 +516,16 @@ class Dashboard:
             except (CeasefireError, ValueError) as e:
                 return [html.Div(f"error: {e}")]
 
-        @app.callback(
-            Output({"type": "lever-value", "id": MATCH}, "children"),
-            Input({"type": "lever", "id": MATCH}, "value"),
-            State({"type": "lever", "id": MATCH}, "id"),
-            State("scenario", "value"),
-        )
-        def _lever_value(x: float | None, ident: dict[str, str], name: str) -> str:
-            return self.lever_value(name, ident.get("id", ""), x)
+        def value_text(text: Callable[[str, str, float | None], str]) -> Callable[..., str]:
+            return lambda x, ident, name: text(name, ident.get("id", ""), x)
 
-        @app.callback(
-            Output({"type": "assumption-value", "id": MATCH}, "children"),
-            Input({"type": "assumption", "id": MATCH}, "value"),
-            State({"type": "assumption", "id": MATCH}, "id"),
-            State("scenario", "value"),
-        )
-        def _assumption_value(x: float | None, ident: dict[str, str], name: str) -> str:
-            return self.assumption_value(name, ident.get("id", ""), x)
+        for kind, text in (("lever", self.lever_value), ("assumption", self.assumption_value)):
+            app.callback(
+                Output({"type": f"{kind}-value", "id": MATCH}, "children"),
+                Input({"type": kind, "id": MATCH}, "value"),
+                State({"type": kind, "id": MATCH}, "id"),
+                State("scenario", "value"),
+            )(value_text(text))
 
         @app.callback(
             Output({"type": "lever", "id": ALL}, "value"),
@@ -593,60 +547,37 @@ class Dashboard:
             Output("gaps", "figure"),
             Output("claims", "children"),
             Input("scenario", "value"),
-            lever_values,
             lever_ids,
-            assumption_values,
+            Input({"type": "lever", "id": ALL}, "value"),
             assumption_ids,
+            Input({"type": "assumption", "id": ALL}, "value"),
         )
-        def _preview(
-            name: str, lv: list[float], lid: list[dict[str, str]], av: list[float], aid: list[dict[str, str]]
-        ) -> tuple[Any, ...]:
+        def _preview(*values: Any) -> tuple[Any, ...]:
+            name, lid, _, aid, _ = values
             if self.stale_controls(name, lid, aid):
                 return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
-            return self.preview_outputs(name, lid, lv, aid, av)
+            return self.preview_outputs(*values)
 
         @app.callback(
             Output("headline", "children", allow_duplicate=True),
             Input("full-done", "data"),
-            State("scenario", "value"),
-            State({"type": "lever", "id": ALL}, "value"),
-            lever_ids,
-            State({"type": "assumption", "id": ALL}, "value"),
-            assumption_ids,
+            *settings,
             prevent_initial_call=True,
         )
-        def _compare(
-            _: str | None,
-            name: str,
-            lv: list[float],
-            lid: list[dict[str, str]],
-            av: list[float],
-            aid: list[dict[str, str]],
-        ) -> Any:
+        def _compare(_: str | None, *values: Any) -> Any:
             # a full run has finished: the preview's cards now compare themselves with it
-            return self.preview_outputs(name, lid, lv, aid, av)[0]
+            return self.preview_outputs(*values)[0]
 
         @app.callback(
             Output("job", "data"),
             Output("poll", "disabled"),
             Output("full-status", "children", allow_duplicate=True),
             Input("full-run", "n_clicks"),
-            State("scenario", "value"),
-            State({"type": "lever", "id": ALL}, "value"),
-            lever_ids,
-            State({"type": "assumption", "id": ALL}, "value"),
-            assumption_ids,
+            *settings,
             prevent_initial_call=True,
         )
-        def _start(
-            clicks: int,
-            name: str,
-            lv: list[float],
-            lid: list[dict[str, str]],
-            av: list[float],
-            aid: list[dict[str, str]],
-        ) -> tuple[Any, ...]:
-            return self.start_outputs(name, lid, lv, aid, av)
+        def _start(_: int, *values: Any) -> tuple[Any, ...]:
+            return self.start_outputs(*values)
 
         @app.callback(
             Output("full-progress", "value"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ceasefire.run.experiment import RunSpec
@@ -50,19 +50,9 @@ class RunLimits:
     kept_jobs: int = 20
 
     def __post_init__(self) -> None:
-        for name in (
-            "preview_samples",
-            "preview_paths",
-            "full_max_samples",
-            "full_max_paths",
-            "max_horizon",
-            "max_full_runs",
-            "max_previews",
-            "preview_cache",
-            "kept_jobs",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"RunLimits.{name} must be at least 1, got {getattr(self, name)}")
+        for f in fields(self):  # every count but the queue (which may be empty) is at least 1
+            if f.type == "int" and f.name != "preview_queue" and getattr(self, f.name) < 1:
+                raise ValueError(f"RunLimits.{f.name} must be at least 1, got {getattr(self, f.name)}")
         if self.preview_queue < 0:
             raise ValueError(f"RunLimits.preview_queue must be at least 0, got {self.preview_queue}")
         if not (math.isfinite(self.preview_wait) and self.preview_wait > 0):
@@ -99,50 +89,21 @@ class Assumption:
     neutral: float  # the slider position that leaves the scenario as it is
 
 
+SCALED_REASONS = {"legitimacy": "the war as legitimacy", "punishment": "punishment on removal"}
+"""Leader A's reasons (``leaders.A.reasons.KEY``) the dashboard scales, with their slider labels."""
+
+
 def assumptions(scenario: Scenario) -> list[Assumption]:
     """The assumption sliders offered for ``scenario`` (parameters every scenario has)."""
     lead = {s: scenario.leaders[s].name for s in SIDES}  # type: ignore[index]
     side = {s: scenario.sides[s].name for s in SIDES}  # type: ignore[index]
-    out = [
-        Assumption(
-            f"leaders.{s}.optimism",
-            f"{lead[s]}: optimism (added to the log-bias on his own power)",
-            "shift",
-            -0.3,
-            0.3,
-            0.05,
-            0.0,
-        )
-        for s in SIDES
-    ]
+    optimism = "optimism (added to the log-bias on his own power)"
+    out = [Assumption(f"leaders.{s}.optimism", f"{lead[s]}: {optimism}", "shift", -0.3, 0.3, 0.05, 0.0) for s in SIDES]
+    sanctions = f"{side['A']}: sanctions already in place (added share of commodity revenue lost)"
+    out.append(Assumption("sides.A.economy.sanctions", sanctions, "shift", 0.0, 0.5, 0.05, 0.0))
     out += [
-        Assumption(
-            "sides.A.economy.sanctions",
-            f"{side['A']}: sanctions already in place (added share of commodity revenue lost)",
-            "shift",
-            0.0,
-            0.5,
-            0.05,
-            0.0,
-        ),
-        Assumption(
-            "leaders.A.reasons.legitimacy",
-            f"{lead['A']}: the war as legitimacy (× scenario value)",
-            "scale",
-            0.0,
-            2.0,
-            0.25,
-            1.0,
-        ),
-        Assumption(
-            "leaders.A.reasons.punishment",
-            f"{lead['A']}: punishment on removal (× scenario value)",
-            "scale",
-            0.0,
-            2.0,
-            0.25,
-            1.0,
-        ),
+        Assumption(f"leaders.A.reasons.{key}", f"{lead['A']}: {what} (× scenario value)", "scale", 0.0, 2.0, 0.25, 1.0)
+        for key, what in SCALED_REASONS.items()
     ]
     return out
 
@@ -153,32 +114,29 @@ def _number(value: object, what: str) -> float:
     return float(value)
 
 
-def clean_levers(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
-    """Lever intensities from the browser: known lever ids, numbers in ``[0, intensity_max]``; zeros dropped."""
-    known = {lv.id: lv for lv in scenario.levers}
+def _clean(
+    values: Mapping[Any, Any], what: str, quantity: str, ranges: Mapping[str, tuple[float, float, float]]
+) -> dict[str, float]:
+    """Slider positions from the browser: known ``what`` ids, finite numbers inside their ``(low, high,
+    neutral)`` range; those at their neutral position dropped. ``quantity`` names what must lie in the range."""
     out: dict[str, float] = {}
     for key, value in values.items():
-        if not isinstance(key, str) or key not in known:
-            raise ValueError(f"unknown lever {str(key)[:64]!r}")
-        x = _number(value, f"lever {key}")
-        if not 0.0 <= x <= known[key].intensity_max:
-            raise ValueError(f"lever {key}: intensity must lie in [0, {known[key].intensity_max:g}], got {x:g}")
-        if x != 0.0:
+        if not isinstance(key, str) or key not in ranges:
+            raise ValueError(f"unknown {what} {str(key)[:64]!r}")
+        low, high, neutral = ranges[key]
+        x = _number(value, f"{what} {key}")
+        if not low <= x <= high:
+            raise ValueError(f"{what} {key}: {quantity}must lie in [{low:g}, {high:g}], got {x:g}")
+        if x != neutral:
             out[key] = x
     return out
+
+
+def clean_levers(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
+    """Lever intensities from the browser: known lever ids, numbers in ``[0, intensity_max]``; zeros dropped."""
+    return _clean(values, "lever", "intensity ", {lv.id: (0.0, lv.intensity_max, 0.0) for lv in scenario.levers})
 
 
 def clean_assumptions(scenario: Scenario, values: Mapping[Any, Any]) -> dict[str, float]:
     """Assumption slider positions from the browser: known paths, numbers in range; neutral ones dropped."""
-    known = {a.path: a for a in assumptions(scenario)}
-    out: dict[str, float] = {}
-    for key, value in values.items():
-        if not isinstance(key, str) or key not in known:
-            raise ValueError(f"unknown assumption {str(key)[:64]!r}")
-        a = known[key]
-        x = _number(value, f"assumption {key}")
-        if not a.low <= x <= a.high:
-            raise ValueError(f"assumption {key}: must lie in [{a.low:g}, {a.high:g}], got {x:g}")
-        if x != a.neutral:
-            out[key] = x
-    return out
+    return _clean(values, "assumption", "", {a.path: (a.low, a.high, a.neutral) for a in assumptions(scenario)})

@@ -20,7 +20,7 @@ import itertools
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -145,7 +145,6 @@ class Job:
     stage: str = "waiting"
     result: dict[str, Any] | None = None
     error: str | None = None
-    started: float = field(default_factory=time.time)
     seconds: float | None = None
 
     def advance(self, passes_done: int, done: int) -> None:
@@ -234,8 +233,7 @@ class DashboardService:
         return (
             name,
             self.catalog.digest(name),
-            tuple(sorted(levers.items())),
-            tuple(sorted(changes.items())),
+            *settings_key(levers, changes),
             (spec.samples, spec.paths, spec.horizon),
             spec.seed,
         )
