@@ -403,6 +403,18 @@ def test_cli_grid_and_price_as_json() -> None:
     assert "no package reaches" in doc["verdict"]
 
 
+def test_cli_refuses_an_unknown_lever_before_the_baseline_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At default sizes the baseline takes minutes: a misspelt lever is refused before it starts."""
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the baseline ran")
+
+    monkeypatch.setattr("ceasefire.analysis.levers.baseline_run", no_run)
+    for option in (["--only", "carrot,nope"], ["--grid", "nope,carrot"]):
+        result = runner.invoke(app, ["levers", str(TOY), *option])
+        assert result.exit_code == 2 and "unknown lever 'nope'" in result.output, result.output
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

@@ -686,7 +686,7 @@ def lever_effects(
     """
     start = time.perf_counter()
     sc = _load(scenario)
-    chosen = _levers(sc, levers)
+    chosen = named_levers(sc, levers)
     xs = _intensities(intensities, allow_zero=False)
     base = _as_batches(sc, baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
     todo = [(lv, x) for lv in chosen for x in xs if x <= lv.intensity_max]
@@ -875,7 +875,7 @@ def lever_grid(
     sc = _load(scenario)
     if a == b:
         raise ValueError(f"a grid needs two different levers, got '{a}' twice")
-    la, lb = _levers(sc, [a, b])
+    la, lb = named_levers(sc, [a, b])
     xa = _axis(la, intensities)
     xb = _axis(lb, intensities if intensities_b is None else intensities_b)
     base = _as_batches(sc, baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
@@ -919,7 +919,9 @@ def _load(scenario: Scenario | str | Path) -> Scenario:
     return load_scenario(scenario)
 
 
-def _levers(scenario: Scenario, ids: Sequence[str] | None) -> list[Lever]:
+def named_levers(scenario: Scenario, ids: Sequence[str] | None) -> list[Lever]:
+    """The scenario's levers named by ``ids`` (all of them where ``None``); an unknown or repeated name
+    is a ``ValueError`` that lists the scenario's levers."""
     known = {lv.id: lv for lv in scenario.levers}
     if not known:
         raise ValueError(f"scenario '{scenario.scenario.id}' has no [[levers]]")

@@ -56,12 +56,12 @@ from ceasefire.analysis.levers import (
     Estimate,
     Setting,
     Tally,
-    _levers,
     _load,
     baseline_run,
     difference,
     expected,
     level,
+    named_levers,
     simulate_settings,
     staged,
 )
@@ -342,7 +342,7 @@ def price_of_peace(
     sc = _load(scenario)
     if not (isinstance(target, int | float) and 0.0 < target < 1.0):
         raise ValueError(f"target must be a probability strictly between 0 and 1, got {target!r}")
-    chosen = _levers(sc, levers)
+    chosen = named_levers(sc, levers)
     unit = _common_unit(chosen)
     for name, value in (("steps", steps), ("popsize", popsize), ("maxiter", maxiter),
                         ("search_samples", search_samples), ("search_paths", search_paths)):  # fmt: skip

@@ -146,6 +146,8 @@ def levers(
     with failing():
         sc = load_scenario(scenario)
         digest = scenario_hash(scenario)
+        for names in filter(None, (chosen, pair)):  # unknown names before the baseline run (minutes)
+            lev.named_levers(sc, sorted(set(names)))
     n, m, months = samples or lev.DEFAULT_SAMPLES, paths or lev.DEFAULT_PATHS, horizon or sc.scenario.horizon
     _check_horizon(months, target is not None, 12 if within is None else within)
     guard_budget(lambda: check_run_memory(n, m, months, objectives=len(sc.objectives)))
