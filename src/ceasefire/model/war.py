@@ -264,23 +264,9 @@ def step(
         for s in SIDES
     }
 
-    def pair(name: str, table: dict[str, dict[str, Array]]) -> Pair[Array]:
-        return Pair(table["A"][name], table["B"][name])
-
-    return replace(
-        x,
-        held=held,
-        log_price=log_price,
-        cum_cas=pair("cum_cas", fought),
-        casualty_ratio=pair("casualty_ratio", fought),
-        manpower=pair("manpower", fought),
-        equipment=pair("equipment", fought),
-        storage=pair("storage", fought),
-        reserves=pair("reserves", money),
-        pain=pair("pain", money),
-        pain_war=pair("pain_war", money),
-        stability=pair("stability", money),
-    )
+    # each side's new state variables, named as the state's fields
+    moved = {name: Pair(table["A"][name], table["B"][name]) for table in (fought, money) for name in table["A"]}
+    return replace(x, held=held, log_price=log_price, **moved)
 
 
 def renew(every: Pair[int], first: Pair[int], w: Setup, x: WarState, u: Array, t: Any) -> WarState:
