@@ -201,23 +201,15 @@ def believed_log_ratio(sit: Situation, side: str) -> Array:
 
 
 def rule_fight_on(
-    policy: Policy,
-    side: str,
-    t: Any,
-    val: Valuation,
-    peace_here: Array,
-    v_battle: Array,
-    believed: Array,
-    cover: Array,
-    successor: Array,
-    sample: Array,
+    policy: Policy, side: str, t: Any, val: Valuation, peace_here: Array, v_battle: Array, sit: Situation
 ) -> Array:
-    """A leader's value of fighting on by his rule: the continuation value at the regressors of the world
-    he believes in. Months at which his imagined war never offered a deal leave no fitted rule: he then
-    values fighting on as fighting forever at today's hazard."""
+    """A leader's value of fighting on by his rule, on the paths of ``sit``: the continuation value at the
+    regressors of the world he believes in. Months at which his imagined war never offered a deal leave
+    no fitted rule: he then values fighting on as fighting forever at today's hazard."""
     if policy.fight_on is None:
         raise ValueError("the optimal policy needs the leaders' fitted rules")
-    cont = policy.fight_on(side, t, features(val, peace_here, v_battle, believed, cover), successor, sample)
+    feats = features(val, peace_here, v_battle, believed_log_ratio(sit, side), sit.obs.cover[side])
+    cont = policy.fight_on(side, t, feats, sit.successor[side], sit.sample)
     xp = namespace(cont)
     return xp.where(xp.isnan(cont), val.stay, cont)
 
@@ -293,18 +285,7 @@ def decide(
     val = Pair(vals["A"], vals["B"])
     if optimal:
         fight_on = Pair.of(
-            lambda s: rule_fight_on(
-                policy,
-                s,
-                t,
-                val[s],
-                peace[2 + SIDES.index(s)][:, 0],
-                battle[s],
-                believed_log_ratio(sit, s),
-                sit.obs.cover[s],
-                sit.successor[s],
-                sit.sample,
-            )
+            lambda s: rule_fight_on(policy, s, t, val[s], peace[2 + SIDES.index(s)][:, 0], battle[s], sit)
         )
     else:
         fight_on = myopic_fight_on(ev, sit, st, val, peace_now, available, policy.lookahead)
@@ -383,10 +364,7 @@ def resume_probability(
         values = ev.values(requests)
         war = resumed.stay
         if policy.name == "optimal":
-            war = rule_fight_on(
-                policy, s, t, resumed, values[1][:, 0], v_battle, believed_log_ratio(sit, s), obs.cover[s],
-                successor, sit.sample,
-            )  # fmt: skip
+            war = rule_fight_on(policy, s, t, resumed, values[1][:, 0], v_battle, sit)
         gap = war - cost - values[0][:, 0]
         noise = cease.resume_noise
         return xp.where(noise > 0.0, sigmoid(gap / xp.maximum(noise, 1e-12)), 0.0)

@@ -38,7 +38,6 @@ from ceasefire.model.decision import (
     Decision,
     Policy,
     Situation,
-    believed_log_ratio,
     leaders_values,
     myopic_fight_on,
     narrowed,
@@ -270,10 +269,7 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
     if optimal:
         # the other leader's rule is read only where the first leader's bounds leave some terms open, or
         # the range is recorded: elsewhere no terms suit the first
-        believed = {s: believed_log_ratio(sit, s) for s in SIDES}
-        fight_on[first] = _rule(
-            lazy, policy, first, t, sit, val[first], battle[first], held[first], believed[first], slice(None)
-        )
+        fight_on[first] = _rule(lazy, policy, first, t, sit, val[first], battle[first], held[first])
         floor = fight_on  # the same dict: the later leader's values, filled in below, are his floor
     else:
         floor = {s: _myopic_floor(val[s], policy.lookahead) for s in SIDES}
@@ -283,9 +279,8 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
         need = np.flatnonzero(open_first.any(axis=0) | keep)
         fight_on[later] = np.full(n, np.nan)  # not read where the first refuses every terms
         fight_on[later][need] = _rule(
-            lazy, policy, later, t, sit, val[later].take(need), battle[later][need], held[later][need],
-            believed[later][need], need,
-        )  # fmt: skip
+            lazy, policy, later, t, narrowed(sit, need), val[later].take(need), battle[later][need], held[later][need]
+        )
     low = high = np.full(n, np.nan)
     if optimal and keep.any():  # the range needs no values of the terms: now
         low, high = _range(st, lazy, sit, val, fight_on, keep)
@@ -331,24 +326,11 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
 
 
 def _rule(
-    lazy: Lazy,
-    policy: Policy,
-    side: str,
-    t: int,
-    sit: Situation,
-    val: Valuation,
-    v_battle: Array,
-    h_battle: Array,
-    believed: Array,
-    rows: object,
+    lazy: Lazy, policy: Policy, side: str, t: int, sit: Situation, val: Valuation, v_battle: Array, h_battle: Array
 ) -> Array:
-    """The leader's rule's value of fighting on, on the paths ``rows`` of ``sit`` (``val``, the battlefield
-    and ``believed`` already on them)."""
+    """The leader's rule's value of fighting on, on the paths of ``sit`` (``val`` and the battlefield on them)."""
     (peace_here,) = lazy.values([(val, battle_deals(v_battle, h_battle))])
-    cover = sit.obs.cover[side][rows]
-    return rule_fight_on(
-        policy, side, t, val, peace_here[:, 0], v_battle, believed, cover, sit.successor[side][rows], sit.sample[rows]
-    )
+    return rule_fight_on(policy, side, t, val, peace_here[:, 0], v_battle, sit)
 
 
 def _peace(lazy: Lazy, val: Valuation, deals_by_terms: Deals) -> Array:
