@@ -493,18 +493,14 @@ def _empty_decision(n: int, record: bool, terms: int) -> Decision:
 def _scatter(full: Decision, d: Decision, at: NDArray[np.int64], keep: NDArray[np.bool_]) -> Decision:
     """The decision on the paths ``at`` written into ``full`` (fresh arrays on every path; the range only
     where ``keep``)."""
-    full.choice[at] = d.choice
-    full.acceptable[at] = d.acceptable
-    for s in SIDES:
-        full.v_battle[s][at] = d.v_battle[s]
-        full.victory[s][at] = d.victory[s]
-        full.attainment[s][at] = d.attainment[s]
-        if full.gains is not None and d.gains is not None:
-            full.gains[s][at] = d.gains[s]
-    if d.range_low is not None and d.range_high is not None and full.range_low is not None:
-        kept = at[keep]
-        full.range_low[kept] = d.range_low[keep]
-        full.range_high[kept] = d.range_high[keep]  # type: ignore[index]
+    for f in fields(Decision):
+        whole, part = getattr(full, f.name), getattr(d, f.name)
+        if whole is None or part is None:
+            continue
+        rows, picked = (at[keep], keep) if f.name.startswith("range_") else (at, slice(None))
+        pairs = [(whole[s], part[s]) for s in SIDES] if isinstance(whole, Pair) else [(whole, part)]
+        for into, values in pairs:
+            into[rows] = values[picked]
     return full
 
 
