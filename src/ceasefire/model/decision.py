@@ -158,14 +158,6 @@ def features(val: Valuation, peace_here: Array, v_battle: Array, log_rho: Array,
     return xp.stack(xp.broadcast_arrays(val.stay, peace_here, v_battle, log_rho, cover), axis=-1)
 
 
-def valuation(
-    st: Structure, side: str, ld: Leader, successor: Array | None, obs: Observed, cease: Ceasefire, broken: Array
-) -> tuple[Valuation, Array, Array]:
-    """A leader's values on the observed state, and the battlefield's victory score and attainment."""
-    v_battle, h_battle = battlefield(st, side, obs.progress, ld)
-    return observed_valuation(side, ld, successor, obs, v_battle, h_battle, cease, broken), v_battle, h_battle
-
-
 def observed_valuation(
     side: str,
     ld: Leader,
@@ -185,12 +177,13 @@ def observed_valuation(
 def leaders_values(
     st: Structure, sit: Situation
 ) -> tuple[dict[str, Valuation], dict[str, Array], dict[str, Array], dict[str, TermScores]]:
-    """Each leader's values on the observed state (:func:`valuation`), the battlefield's victory score and
-    attainment, and his scores of the terms."""
+    """Each leader's values on the observed state, the battlefield's victory score and attainment
+    (:func:`.valuation.battlefield`), and his scores of the terms."""
     vals, battle, held, scores = {}, {}, {}, {}
     for s in SIDES:
         ld = sit.leaders[s]
-        vals[s], battle[s], held[s] = valuation(st, s, ld, sit.successor[s], sit.obs, sit.cease, sit.broken)
+        battle[s], held[s] = battlefield(st, s, sit.obs.progress, ld)
+        vals[s] = observed_valuation(s, ld, sit.successor[s], sit.obs, battle[s], held[s], sit.cease, sit.broken)
         scores[s] = TermScores(st, s, sit.obs.progress, ld, sit.terms)
     return vals, battle, held, scores
 
