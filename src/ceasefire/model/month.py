@@ -47,6 +47,7 @@ from ceasefire.model.war import (
     observe,
     power,
     renew,
+    start,
     step,
 )
 from ceasefire.model.xp import namespace, ndtr, pick
@@ -127,8 +128,6 @@ PYTREES: tuple[type, ...] = (Politics, Tally, MonthState)
 
 def begin(w: Setup, st: Structure, paths: int) -> MonthState:
     """Every path at war at the start, led by its incumbents, nothing reported yet."""
-    from ceasefire.model.war import start
-
     xp = namespace(w.p.territory.held_km2)
     minus = xp.full(paths, -1, dtype=xp.int64)
     zeros, no = xp.zeros(paths), xp.zeros(paths, dtype=bool)
