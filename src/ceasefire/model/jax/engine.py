@@ -363,22 +363,15 @@ def _sample(
             pol.victory_now, pol.attainment_now, pol.audience,
         )  # fmt: skip
 
+    settling = (decide_all, resume_all) if cfg.allow_settlement else (None, None)
+
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
         rows: dict[str, Array] = {}
         at_war = s.politics.at_war
         if plan.ranged:
             rows["at_war_decision"] = at_war
         z, u = _month_noise(months_key, t, n)
-        s, d = month(
-            w,
-            st,
-            s,
-            t,
-            z,
-            u,
-            decide_all if cfg.allow_settlement else None,
-            resume_all if cfg.allow_settlement else None,
-        )
+        s, d = month(w, st, s, t, z, u, *settling)
         if plan.ranged:
             nan = jnp.full(n, jnp.nan)
             low = nan if d is None or d.range_low is None else d.range_low
@@ -624,9 +617,7 @@ def _calls(
         first_args.append((jnp.asarray(keys[lo : lo + per_call]), part, knobs))
         first_pieces.append([_Piece(0, lo, min(lo + per_call, samples), 0, width)])
     fn = _compiled(plan_for(st, width, config), st)
-    rest = None
-    if blocks > 1:
-        rest = _compiled(plan_for(st, width, config, role="rest"), st)
+    rest = _compiled(plan_for(st, width, config, role="rest"), st) if blocks > 1 else None
     units = [(i, b) for i in range(samples) for b in range(1, blocks)]
     return _Calls(fn, rest, first_args, first_pieces, units, per_call, width, knobs)
 
