@@ -251,14 +251,12 @@ def step(
     gain = attrition.front_change(t.gain_km2_per_month, rho, t.power_elasticity, t.gain_sd_km2, z[:, Z_FRONT])
     held = xp.where(war, xp.clip(x.held + gain, -t.other_area_km2, t.area_km2), x.held)
     fought = {s: _fight(w, x, s, pw[other(s)], intensity, aid_flow[s]) for s in SIDES}
-    log_price = Pair.of(
-        lambda s: economy.log_price_step(
-            x.log_price[s],
-            p.sides[s].economy.commodity_reversion,
-            p.sides[s].economy.commodity_volatility,
-            z[:, Z_PRICE_A if s == "A" else Z_PRICE_B],
-        )
-    )
+
+    def price(s: str) -> Array:
+        e, column = p.sides[s].economy, Z_PRICE_A if s == "A" else Z_PRICE_B
+        return economy.log_price_step(x.log_price[s], e.commodity_reversion, e.commodity_volatility, z[:, column])
+
+    log_price = Pair.of(price)
     money = {
         s: _economy(w, x, s, fought[s]["casualty_ratio"], xp.exp(log_price[s]), aid_flow[s], war, relief, z, since)
         for s in SIDES
