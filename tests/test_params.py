@@ -25,7 +25,6 @@ from ceasefire.model.params import (
     leaves,
     map_leaves,
     replace_at,
-    take,
     tree_path,
 )
 from ceasefire.run.sampling import sample_parameters
@@ -104,7 +103,7 @@ def flagship_params(samples: int = 4) -> tuple[object, Params, dict[str, np.ndar
 def test_rows_read_like_the_tree_taken_on_the_rows() -> None:
     _, params, _ = flagship_params(8)
     rows = np.array([5, 0, 3])
-    view, taken = Rows(params, rows), take(params, rows)
+    view, taken = Rows(params, rows), map_leaves(lambda leaf: leaf[rows] if np.ndim(leaf) else leaf, params)
     assert np.array_equal(view.leaders["A"].reasons.punishment, taken.leaders.A.reasons.punishment)
     assert np.array_equal(view.sides.B.economy.reserves, taken.sides.B.economy.reserves)
     nested = Rows(view, np.array([2, 0]))  # a view of a view: rows of the rows

@@ -12,13 +12,14 @@ is summed once for variants that differ only in the punishment (:data:`.backend.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from ceasefire.model import hazard
 from ceasefire.model.backend import NUMPY_SHARED
-from ceasefire.model.decision import problem_row
+from ceasefire.model.decision import observed_valuation, problem_row
 from ceasefire.model.params import SIDES, Array, Ceasefire, Leader, Pair, TermsParams, map_leaves, other
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact, TermScores, Valuation, battle_deals, battlefield
@@ -48,30 +49,13 @@ def record(w: Setup, st: Structure, z: Array, u: Array, months: int) -> Observed
 
 def stack(rows: Sequence[Observed]) -> Observed:
     """Observations of consecutive months, stacked along a leading axis of months."""
-    first = rows[0]
 
-    def at(path: list[str]) -> Array:
-        def get(o: object) -> Array:
-            for part in path:
-                o = o[part] if isinstance(o, Pair) else getattr(o, part)  # type: ignore[index]
-            return o  # type: ignore[return-value]
+    def stacked(parts: Sequence[Any]) -> Any:
+        if isinstance(parts[0], Pair):
+            return Pair.of(lambda s: stacked([p[s] for p in parts]))
+        return np.stack([np.asarray(p, dtype=float) for p in parts])
 
-        return np.stack([np.asarray(get(r), dtype=float) for r in rows])
-
-    def pair(name: str) -> Pair[Array]:
-        return Pair.of(lambda s: at([name, s]))
-
-    del first
-    return Observed(
-        gained=at(["gained"]),
-        progress=at(["progress"]),
-        power=pair("power"),
-        casualty_ratio=pair("casualty_ratio"),
-        pain=pair("pain"),
-        pain_war=pair("pain_war"),
-        stability_loss=pair("stability_loss"),
-        cover=pair("cover"),
-    )
+    return Observed(**{f.name: stacked([getattr(r, f.name) for r in rows]) for f in fields(Observed)})
 
 
 def month_of(rec: Observed, t: int) -> Observed:
@@ -96,9 +80,7 @@ def month_values(
 ) -> MonthValues:
     """The incumbent's values of fighting on and of each terms option in the observed month."""
     v_battle, h_battle = battlefield(st, side, obs.progress, ld)
-    val = Valuation.of(
-        ld, None, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle, h_battle, cease, broken
-    )
+    val = observed_valuation(side, ld, None, obs, v_battle, h_battle, cease, broken)
     deals = TermScores(st, side, obs.progress, ld, terms).deals()
     peace_now, peace_battle = SHARED.values([(val, deals), (val, battle_deals(v_battle, h_battle))])
     return MonthValues(val.stay, peace_now, val, peace_battle[..., 0], v_battle)

@@ -29,14 +29,26 @@ call these functions; :mod:`.screen` is NumPy's fast path of :func:`decide`, wit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from ceasefire.model import attrition, bargaining, bargaining_range
 from ceasefire.model.backend import Backend
-from ceasefire.model.params import SIDES, Array, Ceasefire, Leader, Pair, TermsParams, Territory, other
+from ceasefire.model.params import (
+    SIDES,
+    Array,
+    Ceasefire,
+    Leader,
+    Pair,
+    Rows,
+    TermsParams,
+    Territory,
+    is_leaf,
+    other,
+    rows_of,
+)
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import (
     Deals,
@@ -48,7 +60,7 @@ from ceasefire.model.valuation import (
     grid_deals,
     stake_shift,
 )
-from ceasefire.model.war import Observed, log_ratio
+from ceasefire.model.war import Observed, Setup, log_ratio
 from ceasefire.model.xp import namespace, sigmoid
 
 N_FEATURES = 5
@@ -90,6 +102,29 @@ class Situation:
     """``(paths, terms)`` the terms on the table (not before their month, nor while blocked by a failed vote)."""
 
 
+def situation_of(
+    w: Setup, successor: Pair[Array], broken: Array, obs: Observed, optimism: Pair[Array], sample: Array, table: Array
+) -> Situation:
+    """What a decision reads in the war's month ``w`` (its setup), who leads, the agreements broken so far,
+    the state as observed, each leader's optimism, each path's sample and the terms on the table."""
+    p = w.p
+    return Situation(p.leaders, successor, obs, p.territory, w.obj_bounds, optimism, sample, p.terms, p.ceasefire,
+                     broken, table)  # fmt: skip
+
+
+def narrowed(sit: Situation, rows: Array) -> Situation:
+    """The situation on the paths ``rows`` of its paths (parameters gathered when first read, :class:`.params.Rows`)."""
+
+    def one(node: Any) -> Any:
+        if isinstance(node, tuple):
+            return tuple(one(v) for v in node)
+        if isinstance(node, Rows) or not is_leaf(node):
+            return rows_of(node, rows)
+        return node[rows] if np.ndim(node) else node
+
+    return Situation(*(one(getattr(sit, f.name)) for f in fields(sit)))
+
+
 @dataclass(frozen=True)
 class Decision:
     """The month's decision on its paths: the terms chosen (-1: none), the terms acceptable to both
@@ -123,16 +158,34 @@ def features(val: Valuation, peace_here: Array, v_battle: Array, log_rho: Array,
     return xp.stack(xp.broadcast_arrays(val.stay, peace_here, v_battle, log_rho, cover), axis=-1)
 
 
-def valuation(
-    st: Structure, side: str, ld: Leader, successor: Array | None, obs: Observed, cease: Ceasefire, broken: Array
-) -> tuple[Valuation, Array, Array]:
-    """A leader's values on the observed state, and the battlefield's victory score and attainment."""
-    v_battle, h_battle = battlefield(st, side, obs.progress, ld)
-    val = Valuation.of(
-        ld, successor, obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side], v_battle, h_battle,
-        cease, broken,
-    )  # fmt: skip
-    return val, v_battle, h_battle
+def observed_valuation(
+    side: str,
+    ld: Leader,
+    successor: Array | None,
+    obs: Observed,
+    v_battle: Array,
+    h_battle: Array,
+    cease: Ceasefire,
+    broken: Array,
+    war_log_shift: Array | None = None,
+) -> Valuation:
+    """:meth:`.valuation.Valuation.of` for ``side``'s leader ``ld`` on the observed state ``obs``."""
+    cas, pain, lost = obs.casualty_ratio[side], obs.pain[side], obs.stability_loss[side]
+    return Valuation.of(ld, successor, cas, pain, lost, v_battle, h_battle, cease, broken, war_log_shift)
+
+
+def leaders_values(
+    st: Structure, sit: Situation
+) -> tuple[dict[str, Valuation], dict[str, Array], dict[str, Array], dict[str, TermScores]]:
+    """Each leader's values on the observed state, the battlefield's victory score and attainment
+    (:func:`.valuation.battlefield`), and his scores of the terms."""
+    vals, battle, held, scores = {}, {}, {}, {}
+    for s in SIDES:
+        ld = sit.leaders[s]
+        battle[s], held[s] = battlefield(st, s, sit.obs.progress, ld)
+        vals[s] = observed_valuation(s, ld, sit.successor[s], sit.obs, battle[s], held[s], sit.cease, sit.broken)
+        scores[s] = TermScores(st, s, sit.obs.progress, ld, sit.terms)
+    return vals, battle, held, scores
 
 
 def believed_log_ratio(sit: Situation, side: str) -> Array:
@@ -141,23 +194,15 @@ def believed_log_ratio(sit: Situation, side: str) -> Array:
 
 
 def rule_fight_on(
-    policy: Policy,
-    side: str,
-    t: Any,
-    val: Valuation,
-    peace_here: Array,
-    v_battle: Array,
-    believed: Array,
-    cover: Array,
-    successor: Array,
-    sample: Array,
+    policy: Policy, side: str, t: Any, val: Valuation, peace_here: Array, v_battle: Array, sit: Situation
 ) -> Array:
-    """A leader's value of fighting on by his rule: the continuation value at the regressors of the world
-    he believes in. Months at which his imagined war never offered a deal leave no fitted rule: he then
-    values fighting on as fighting forever at today's hazard."""
+    """A leader's value of fighting on by his rule, on the paths of ``sit``: the continuation value at the
+    regressors of the world he believes in. Months at which his imagined war never offered a deal leave
+    no fitted rule: he then values fighting on as fighting forever at today's hazard."""
     if policy.fight_on is None:
         raise ValueError("the optimal policy needs the leaders' fitted rules")
-    cont = policy.fight_on(side, t, features(val, peace_here, v_battle, believed, cover), successor, sample)
+    feats = features(val, peace_here, v_battle, believed_log_ratio(sit, side), sit.obs.cover[side])
+    cont = policy.fight_on(side, t, feats, sit.successor[side], sit.sample)
     xp = namespace(cont)
     return xp.where(xp.isnan(cont), val.stay, cont)
 
@@ -218,13 +263,7 @@ def decide(
     xp = namespace(sit.obs.gained)
     available = sit.available
     ev = Exact(backend)
-    vals: dict[str, Valuation] = {}
-    battle: dict[str, Array] = {}
-    held: dict[str, Array] = {}
-    scores: dict[str, TermScores] = {}
-    for s in SIDES:
-        vals[s], battle[s], held[s] = valuation(st, s, sit.leaders[s], sit.successor[s], sit.obs, sit.cease, sit.broken)
-        scores[s] = TermScores(st, s, sit.obs.progress, sit.leaders[s], sit.terms)
+    vals, battle, held, scores = leaders_values(st, sit)
     optimal = policy.name == "optimal"
     # the terms on the table, peace on the battlefield's terms (a regressor of the rule), the range's
     # grid: every value of the month asked of the backend at once
@@ -239,18 +278,7 @@ def decide(
     val = Pair(vals["A"], vals["B"])
     if optimal:
         fight_on = Pair.of(
-            lambda s: rule_fight_on(
-                policy,
-                s,
-                t,
-                val[s],
-                peace[2 + SIDES.index(s)][:, 0],
-                battle[s],
-                believed_log_ratio(sit, s),
-                sit.obs.cover[s],
-                sit.successor[s],
-                sit.sample,
-            )
+            lambda s: rule_fight_on(policy, s, t, val[s], peace[2 + SIDES.index(s)][:, 0], battle[s], sit)
         )
     else:
         fight_on = myopic_fight_on(ev, sit, st, val, peace_now, available, policy.lookahead)
@@ -313,10 +341,7 @@ def resume_probability(
             ld, successor, ones, obs.pain_war[s], obs.stability_loss[s], v_battle, h_battle, cease, sit.broken,
             audience_now[s],
         )  # fmt: skip
-        kept = Valuation.of(
-            ld, successor, obs.casualty_ratio[s], obs.pain[s], obs.stability_loss[s], v_battle, h_battle,
-            cease, sit.broken,
-        )  # fmt: skip
+        kept = observed_valuation(s, ld, successor, obs, v_battle, h_battle, cease, sit.broken)
         passed = xp.exp(-since / ld.shock_months)  # the transition and the fragility already behind him
         kept = replace(kept, shock_total=kept.shock_total * passed, breakdown_excess=kept.breakdown_excess * passed)
         kept = war_after_breakdown(kept, resumed)
@@ -332,10 +357,7 @@ def resume_probability(
         values = ev.values(requests)
         war = resumed.stay
         if policy.name == "optimal":
-            war = rule_fight_on(
-                policy, s, t, resumed, values[1][:, 0], v_battle, believed_log_ratio(sit, s), obs.cover[s],
-                successor, sit.sample,
-            )  # fmt: skip
+            war = rule_fight_on(policy, s, t, resumed, values[1][:, 0], v_battle, sit)
         gap = war - cost - values[0][:, 0]
         noise = cease.resume_noise
         return xp.where(noise > 0.0, sigmoid(gap / xp.maximum(noise, 1e-12)), 0.0)
@@ -403,26 +425,10 @@ def problem_row(
     available = xp.asarray(st.available_from) <= t if table is None else table
     v_j, h_j = battlefield(st, j, obs.progress, leaders[j])
     # the doubt raises the other's hazard at war only: his staying power, not his peace
-    val_j = Valuation.of(
-        leaders[j], other_successor, obs.casualty_ratio[j], obs.pain[j], obs.stability_loss[j], v_j, h_j,
-        cease, broken, doubt,
-    )  # fmt: skip
+    val_j = observed_valuation(j, leaders[j], other_successor, obs, v_j, h_j, cease, broken, doubt)
     ld = leaders[side]
     v_battle, h_battle = battlefield(st, side, obs.progress, ld)
-    vals = [
-        Valuation.of(
-            ld,
-            successor,
-            obs.casualty_ratio[side],
-            obs.pain[side],
-            obs.stability_loss[side],
-            v_battle,
-            h_battle,
-            cease,
-            broken,
-        )
-        for successor in types
-    ]
+    vals = [observed_valuation(side, ld, successor, obs, v_battle, h_battle, cease, broken) for successor in types]
     _, here, best = ev.problem_values(
         val_j, TermScores(st, j, obs.progress, leaders[j], terms), available, vals,
         battle_deals(v_battle, h_battle), TermScores(st, side, obs.progress, ld, terms),

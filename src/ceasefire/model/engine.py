@@ -16,7 +16,7 @@ its memory does not grow with paths beyond the first block.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -24,13 +24,23 @@ from numpy.typing import NDArray
 
 from ceasefire.model import levers, screen, timeline
 from ceasefire.model.backend import NUMPY
-from ceasefire.model.decision import POLICIES, Decision, Policy, Situation, decide, resume_probability
+from ceasefire.model.decision import (
+    POLICIES,
+    Decision,
+    Policy,
+    Situation,
+    decide,
+    narrowed,
+    resume_probability,
+    situation_of,
+)
 from ceasefire.model.month import MonthState, begin, month, on_table, trajectory
-from ceasefire.model.params import SIDES, Array, Pair, Params, rows_of
+from ceasefire.model.params import SIDES, Array, Pair, Params
 from ceasefire.model.rules import LeaderRules, imagined_problems, solve_rules
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
 from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, renew, setup, start, step
+from ceasefire.model.xp import namespace
 
 __all__ = [
     "BELIEFS",
@@ -119,35 +129,52 @@ class Outcomes:
     trajectories: dict[str, Array] = field(default_factory=dict)  # (months + 1, n)
 
 
-def outcomes_of(s: MonthState, progress: Array, sample: NDArray[np.int64], ranged: NDArray[np.bool_]) -> Outcomes:
-    """The outcomes of the final month state (``progress``: its objectives' progress); paths never
-    settled report the horizon's territory, progress and casualties."""
+def final_outputs(s: MonthState, progress: Array) -> dict[str, Array]:
+    """The per-path outcomes of the final month state, named by :class:`Outcomes`' fields (a side's as
+    ``<field>_<side>``), in the state's array namespace (``progress``: its objectives' progress); paths
+    never settled report the horizon's territory, progress and casualties."""
     t = s.tally
-    never: NDArray[np.bool_] = np.asarray(t.first_month) < 0
-    return Outcomes(
-        sample=sample,
-        first_settlement=np.asarray(t.first_month, dtype=np.int64),
-        first_terms=np.asarray(t.first_terms, dtype=np.int64),
-        under_successor=np.asarray(t.under_successor),
-        casualties_to_settlement={side: np.where(never, s.war.cum_cas[side], t.cas_to_settle[side]) for side in SIDES},
-        casualties_total={side: np.asarray(s.war.cum_cas[side]) for side in SIDES},
-        held_at_end=np.where(never, s.war.held, t.held_end),
-        objectives_taken=np.asarray(np.where(never[:, None], progress, t.progress_end), dtype=np.float64),
-        removed={side: np.asarray(t.removed[side]) for side in SIDES},
-        removal_month={side: np.asarray(t.removal_month[side], dtype=np.int64) for side in SIDES},
-        ceasefire_months=np.asarray(t.cf_months, dtype=np.int64),
-        ceasefire_broke=np.asarray(t.cf_broke),
-        ceasefire_break_rate=np.asarray(t.cf_rate),
-        ceasefire_broken_by=np.asarray(t.cf_broken_by, dtype=np.int64),
-        settlements=np.asarray(t.settlements, dtype=np.int64),
-        breakdowns=np.asarray(t.breakdowns, dtype=np.int64),
-        at_war_at_end=np.asarray(s.politics.at_war),
-        power_at_settlement={side: np.asarray(t.power_end[side]) for side in SIDES},
-        reserves_at_settlement={side: np.asarray(t.reserves_end[side]) for side in SIDES},
-        talks_opened=np.asarray(t.talks_opened, dtype=np.int64),
-        votes_failed=np.asarray(t.votes_failed, dtype=np.int64),
-        monthly_paths=ranged,
-    )
+    xp = namespace(s.war.held)
+    never = t.first_month < 0
+    out = {
+        "first_settlement": t.first_month,
+        "first_terms": t.first_terms,
+        "under_successor": t.under_successor,
+        "held_at_end": xp.where(never, s.war.held, t.held_end),
+        "objectives_taken": xp.where(never[:, None], progress, t.progress_end),
+        "ceasefire_months": t.cf_months,
+        "ceasefire_broke": t.cf_broke,
+        "ceasefire_break_rate": t.cf_rate,
+        "ceasefire_broken_by": t.cf_broken_by,
+        "talks_opened": t.talks_opened,
+        "votes_failed": t.votes_failed,
+        "settlements": t.settlements,
+        "breakdowns": t.breakdowns,
+        "at_war_at_end": s.politics.at_war,
+    }
+    for side in SIDES:
+        out[f"casualties_to_settlement_{side}"] = xp.where(never, s.war.cum_cas[side], t.cas_to_settle[side])
+        out[f"casualties_total_{side}"] = s.war.cum_cas[side]
+        out[f"removed_{side}"] = t.removed[side]
+        out[f"removal_month_{side}"] = t.removal_month[side]
+        out[f"power_at_settlement_{side}"] = t.power_end[side]
+        out[f"reserves_at_settlement_{side}"] = t.reserves_end[side]
+    return out
+
+
+def outcomes_from(flat: Mapping[str, Any], sample: NDArray[np.int64], ranged: NDArray[np.bool_]) -> Outcomes:
+    """:class:`Outcomes` from the per-path arrays of :func:`final_outputs` (``(n, ...)``, read into NumPy): a
+    field's annotation says whether it holds integers and whether it holds one array per side."""
+    values: dict[str, Any] = {}
+    for f in fields(Outcomes):
+        if f.name in ("sample", "monthly_paths", "monthly", "trajectories"):
+            continue
+        dtype = np.int64 if "int64" in str(f.type) else None
+        if str(f.type).startswith("dict"):
+            values[f.name] = {s: np.asarray(flat[f"{f.name}_{s}"], dtype=dtype) for s in SIDES}
+        else:
+            values[f.name] = np.asarray(flat[f.name], dtype=dtype)
+    return Outcomes(sample=sample, monthly_paths=ranged, **values)
 
 
 def per_path(values: Mapping[str, Array], paths: int) -> dict[str, Array]:
@@ -269,7 +296,8 @@ def _event_draws(
     return draw_event_uniforms(seeds, stream, paths, len(st.events), block) if st.events else None
 
 
-def _check(config: RunConfig) -> None:
+def check_config(config: RunConfig) -> None:
+    """Raise ``ValueError`` for an unknown policy or beliefs."""
     if config.policy not in POLICIES:
         raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
     if config.beliefs not in BELIEFS:
@@ -307,7 +335,7 @@ def simulate_chunk(
         The leaders' rules from :func:`fit_rules` (the optimal policy); fitted here, on these
         paths, when not given.
     """
-    _check(config)
+    check_config(config)
     n_samples, horizon = len(seeds), config.horizon
     n = n_samples * paths
     if rules is None:
@@ -359,7 +387,7 @@ def simulate_chunk(
                     traj.setdefault(f"gain_{side}_{term}", []).append(row)
             _keep(traj, trajectory(s))
     sample = np.repeat(np.arange(n_samples, dtype=np.int64) + sample_offset, paths)
-    out = outcomes_of(s, observe(w, s.war).progress, sample, ranged)
+    out = outcomes_from(final_outputs(s, observe(w, s.war).progress), sample, ranged)
     out.monthly = monthly
     out.trajectories = {k: np.stack(v) for k, v in traj.items()}
     return out
@@ -396,7 +424,7 @@ def _decider(
         full = _empty_decision(n, config.record, len(st.terms))
         if at.size == 0:
             return full
-        sit = _situation(w, s, obs, optimism, sample_of, at, on_table(w, st, s.politics, obs.progress, t)[at])
+        sit = _situation(w, s, obs, optimism, sample_of, at, on_table(w, st, s.politics, obs.progress, t))
         keep = ranged[at]
         if use_screen:
             d = screen.decide(st, policy, sit, t, keep)
@@ -416,20 +444,8 @@ def _situation(
     rows: NDArray[np.int64],
     table: Array,
 ) -> Situation:
-    """What the leaders read on the paths ``rows`` (views gathered as they are read)."""
-    return Situation(
-        leaders=rows_of(w.p.leaders, rows),
-        successor=rows_of(s.politics.successor, rows),
-        obs=rows_of(obs, rows),
-        territory=rows_of(w.p.territory, rows),
-        obj_bounds=w.obj_bounds[rows],
-        optimism=rows_of(optimism, rows),
-        sample=sample_of[rows],
-        terms=tuple(rows_of(terms, rows) for terms in w.p.terms),
-        cease=rows_of(w.p.ceasefire, rows),
-        broken=s.politics.broken[rows],
-        available=table,
-    )
+    """What the leaders read on the paths ``rows`` (views gathered as they are read; ``table`` on every path)."""
+    return narrowed(situation_of(w, s.politics.successor, s.politics.broken, obs, optimism, sample_of, table), rows)
 
 
 def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: NDArray[np.int64]) -> Any:
@@ -442,7 +458,7 @@ def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: ND
         if peace.size == 0:
             return out
         pol = s.politics
-        sit = _situation(w, s, obs, optimism, sample_of, peace, np.ones((peace.size, len(st.terms)), dtype=bool))
+        sit = _situation(w, s, obs, optimism, sample_of, peace, np.ones((n, len(st.terms)), dtype=bool))
         since = np.maximum(t - pol.peace_start[peace], 0).astype(float)
         chance = resume_probability(
             st, NUMPY, policy, sit, t, since, pol.terms_now[peace],
@@ -477,18 +493,14 @@ def _empty_decision(n: int, record: bool, terms: int) -> Decision:
 def _scatter(full: Decision, d: Decision, at: NDArray[np.int64], keep: NDArray[np.bool_]) -> Decision:
     """The decision on the paths ``at`` written into ``full`` (fresh arrays on every path; the range only
     where ``keep``)."""
-    full.choice[at] = d.choice
-    full.acceptable[at] = d.acceptable
-    for s in SIDES:
-        full.v_battle[s][at] = d.v_battle[s]
-        full.victory[s][at] = d.victory[s]
-        full.attainment[s][at] = d.attainment[s]
-        if full.gains is not None and d.gains is not None:
-            full.gains[s][at] = d.gains[s]
-    if d.range_low is not None and d.range_high is not None and full.range_low is not None:
-        kept = at[keep]
-        full.range_low[kept] = d.range_low[keep]
-        full.range_high[kept] = d.range_high[keep]  # type: ignore[index]
+    for f in fields(Decision):
+        whole, part = getattr(full, f.name), getattr(d, f.name)
+        if whole is None or part is None:
+            continue
+        rows, picked = (at[keep], keep) if f.name.startswith("range_") else (at, slice(None))
+        pairs = [(whole[s], part[s]) for s in SIDES] if isinstance(whole, Pair) else [(whole, part)]
+        for into, values in pairs:
+            into[rows] = values[picked]
     return full
 
 

@@ -334,8 +334,14 @@ def fight_value(flow: Array, rate: Array, punishment: Array, delta: Array, month
 def fight_terms(flow: Array, rate: Array, punishment: Array, delta: Array, months: int) -> tuple[Array, Array]:
     """:func:`fight_value` is ``now + then * continuation``: the value of the ``months`` of fighting
     and the discount-and-survival factor to their end (for several continuations at once)."""
-    xp = namespace(flow, rate, punishment, delta)
-    r = delta * xp.exp(-rate)
+    r = delta * namespace(flow, rate, punishment, delta).exp(-rate)
+    return annuity_terms(flow - rate * punishment, r, months)
+
+
+def annuity_terms(cashflow: Array, r: Array, months: int) -> tuple[Array, Array]:
+    """``(now, then)``: a monthly ``cashflow`` for ``months`` months, discounted by ``r`` a month, and the
+    factor ``r^months`` to their end."""
+    xp = namespace(cashflow, r)
     r_months = xp.power(r, months)
     annuity = xp.where(xp.abs(1.0 - r) > 1e-12, (1.0 - r_months) / (1.0 - r), float(months))
-    return (flow - rate * punishment) * annuity, r_months
+    return cashflow * annuity, r_months

@@ -47,6 +47,7 @@ from ceasefire.model.war import (
     observe,
     power,
     renew,
+    start,
     step,
 )
 from ceasefire.model.xp import namespace, ndtr, pick
@@ -127,8 +128,6 @@ PYTREES: tuple[type, ...] = (Politics, Tally, MonthState)
 
 def begin(w: Setup, st: Structure, paths: int) -> MonthState:
     """Every path at war at the start, led by its incumbents, nothing reported yet."""
-    from ceasefire.model.war import start
-
     xp = namespace(w.p.territory.held_km2)
     minus = xp.full(paths, -1, dtype=xp.int64)
     zeros, no = xp.zeros(paths), xp.zeros(paths, dtype=bool)
@@ -188,21 +187,29 @@ def on_table(w: Setup, st: Structure, pol: Politics, progress: Array, t: Any) ->
 def fall(w: Setup, st: Structure, pol: Politics, tally: Tally, t: Any) -> tuple[Politics, Tally]:
     """The leaders removed by an event of month ``t`` (the month's setup ``w``): each falls at the start of
     the month, and his successor decides from it on."""
+    out = {s: timeline.happens(w, st.removing(s), t) for s in SIDES}
+    return _removed(pol, tally, out, t, reset_audience=False)
+
+
+def _removed(
+    pol: Politics, tally: Tally, out: dict[str, Array | None], t: Any, reset_audience: bool
+) -> tuple[Politics, Tally]:
+    """The leaders removed in month ``t`` recorded (``out``: per side, ``None`` where none can be): a
+    successor takes over, with no audience cost of his own where ``reset_audience``."""
     xp = namespace(pol.broken)
-    successor, removed, removal_month = dict(pol.successor.items()), dict(tally.removed.items()), {}
+    successor, audience = dict(pol.successor.items()), dict(pol.audience.items())
+    removed, removal_month = dict(tally.removed.items()), dict(tally.removal_month.items())
     for s in SIDES:
-        removal_month[s] = tally.removal_month[s]
-        out = timeline.happens(w, st.removing(s), t)
-        if out is None:
+        o = out[s]
+        if o is None:
             continue
-        removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
-        removed[s] = tally.removed[s] | out
-        successor[s] = pol.successor[s] | out
-    pol = replace(pol, successor=Pair(successor["A"], successor["B"]))
-    tally = replace(
-        tally, removed=Pair(removed["A"], removed["B"]), removal_month=Pair(removal_month["A"], removal_month["B"])
-    )
-    return pol, tally
+        removal_month[s] = xp.where(o & ~tally.removed[s], t, tally.removal_month[s])
+        removed[s] = tally.removed[s] | o
+        successor[s] = pol.successor[s] | o
+        if reset_audience:
+            audience[s] = xp.where(o, 0.0, pol.audience[s])
+    pol = replace(pol, successor=Pair(**successor), audience=Pair(**audience))
+    return pol, replace(tally, removed=Pair(**removed), removal_month=Pair(**removal_month))
 
 
 def background_breakdown(w: Setup, st: Structure, terms: Array, since: Array, broken: Array) -> Array:
@@ -242,33 +249,24 @@ def settle(
     def chosen(table: Pair[Array], side: str) -> Array:
         return xp.take_along_axis(table[side], k[:, None], axis=1)[:, 0]
 
+    def victory_now(side: str) -> Array:
+        at_war = xp.where(pol.at_war, decision.v_battle[side], pol.victory_now[side])
+        return xp.where(signs, chosen(decision.victory, side), at_war)
+
+    def audience(side: str) -> Array:
+        signed = xp.maximum(pol.audience[side], w.p.leaders[side].audience_hazard * rejected[side])
+        return xp.where(signs, signed, pol.audience[side])
+
     pol = replace(
         pol,
         at_war=pol.at_war & ~signs,
         terms_now=xp.where(signs, talks, pol.terms_now),
         peace_start=xp.where(signs, t, pol.peace_start),
-        victory_now=Pair.of(
-            lambda side: xp.where(
-                signs,
-                chosen(decision.victory, side),
-                xp.where(pol.at_war, decision.v_battle[side], pol.victory_now[side]),
-            )
-        ),
+        victory_now=Pair.of(victory_now),
         attainment_now=Pair.of(
             lambda side: xp.where(signs, chosen(decision.attainment, side), pol.attainment_now[side])
         ),
-        audience=Pair.of(
-            lambda side: xp.where(
-                removes[side],
-                0.0,
-                xp.where(
-                    signs,
-                    xp.maximum(pol.audience[side], w.p.leaders[side].audience_hazard * rejected[side]),
-                    pol.audience[side],
-                ),
-            )
-        ),
-        successor=Pair.of(lambda side: pol.successor[side] | removes[side]),
+        audience=Pair.of(audience),
         talks=xp.where(signs | failed, -1, talks),
         talks_since=since,
         blocked_until=xp.where(block, t + 1 + blocked_for[:, None], pol.blocked_until),
@@ -285,14 +283,10 @@ def settle(
         progress_end=xp.where(first[:, None], obs.progress, tally.progress_end),
         power_end=Pair.of(lambda side: xp.where(first, obs.power[side], tally.power_end[side])),
         reserves_end=Pair.of(lambda side: xp.where(first, x.reserves[side], tally.reserves_end[side])),
-        removal_month=Pair.of(
-            lambda side: xp.where(removes[side] & ~tally.removed[side], t, tally.removal_month[side])
-        ),
-        removed=Pair.of(lambda side: tally.removed[side] | removes[side]),
         talks_opened=tally.talks_opened + opened,
         votes_failed=tally.votes_failed + failed,
     )
-    return pol, tally
+    return _removed(pol, tally, dict(removes.items()), t, reset_audience=True)  # terms that remove a leader
 
 
 def _vote_passes(w: Setup, st: Structure, k: Array) -> Array:
@@ -315,7 +309,7 @@ def leaders(w: Setup, x: WarState, pol: Politics, tally: Tally, u: Array, t: Any
     the rest (:attr:`Politics.audience`). A successor takes over, with no audience cost of his own."""
     xp = namespace(pol.broken)
     since = xp.maximum(t - pol.peace_start, 0)
-    successor, removed, removal_month, audience = {}, {}, {}, {}
+    out = {}
     for i, s in enumerate(SIDES):
         ld = w.p.leaders[s]
         succ = pol.successor[s]
@@ -325,16 +319,8 @@ def leaders(w: Setup, x: WarState, pol: Politics, tally: Tally, u: Array, t: Any
         lost_support = xp.exp(pol.audience[s])
         peace_rate = peace_base * lost_support + shock * xp.exp(-since / ld.shock_months)
         h = hazard.probability(xp.where(pol.at_war, war_rate * lost_support, peace_rate))
-        out = u[:, U_REMOVE_A + i] < h
-        removal_month[s] = xp.where(out & ~tally.removed[s], t, tally.removal_month[s])
-        removed[s] = tally.removed[s] | out
-        successor[s] = succ | out
-        audience[s] = xp.where(out, 0.0, pol.audience[s])
-    pol = replace(pol, successor=Pair(successor["A"], successor["B"]), audience=Pair(audience["A"], audience["B"]))
-    tally = replace(
-        tally, removed=Pair(removed["A"], removed["B"]), removal_month=Pair(removal_month["A"], removal_month["B"])
-    )
-    return pol, tally
+        out[s] = u[:, U_REMOVE_A + i] < h
+    return _removed(pol, tally, out, t, reset_audience=True)
 
 
 def ceasefires(w: Setup, st: Structure, s: MonthState, u: Array, t: Any, resume: Pair[Array] | None) -> MonthState:
@@ -416,20 +402,8 @@ def month(
     return ceasefires(w, st, s, u, t, chance), decision
 
 
-TRAJECTORIES = (
-    "held_km2",
-    "casualties_A",
-    "casualties_B",
-    "at_war",
-    "reserves_A",
-    "reserves_B",
-    "manpower_A",
-    "manpower_B",
-    "equipment_A",
-    "equipment_B",
-    "stability_A",
-    "stability_B",
-)
+_STOCKS = ("reserves", "manpower", "equipment", "stability")
+TRAJECTORIES = ("held_km2", "casualties_A", "casualties_B", "at_war", *(f"{q}_{s}" for q in _STOCKS for s in SIDES))
 """Monthly trajectories a recording run keeps (the start, then the end of every month)."""
 
 
@@ -440,8 +414,6 @@ def trajectory(s: MonthState) -> dict[str, Array]:
     row = {"held_km2": x.held, "at_war": xp.asarray(s.politics.at_war, dtype=xp.float64)}
     for side in SIDES:
         row[f"casualties_{side}"] = x.cum_cas[side]
-        row[f"reserves_{side}"] = x.reserves[side]
-        row[f"manpower_{side}"] = x.manpower[side]
-        row[f"equipment_{side}"] = x.equipment[side]
-        row[f"stability_{side}"] = x.stability[side]
+        for q in _STOCKS:
+            row[f"{q}_{side}"] = getattr(x, q)[side]
     return {name: row[name] for name in TRAJECTORIES}

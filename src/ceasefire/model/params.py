@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar, get_type_hints
 
 import numpy as np
 
@@ -434,14 +435,6 @@ def leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield from leaves(child, f"{prefix}{name}.")
 
 
-def take(node: T, rows: Any) -> T:
-    """Every leaf of the tree at ``rows`` along its first axis (the paths): a subset of the paths.
-
-    A leaf with no axis (a number) is the same on every path and is kept as it is.
-    """
-    return map_leaves(lambda leaf: leaf[rows] if np.ndim(leaf) else leaf, node)
-
-
 class Rows:
     """A tree seen on a subset of its paths (``rows`` along the first axis), each leaf gathered when first
     read: the NumPy engine's decisions read a few of a leader's parameters on the paths at war, and
@@ -552,7 +545,7 @@ def from_flat(
         kwargs = {}
         for f in fields(cls):
             key = prefix + f.name
-            sub = _FIELD_CLASSES.get((cls, f.name))
+            sub = _subtree_classes(cls).get(f.name)
             kwargs[f.name] = build(sub, key + ".") if sub is not None else leaf(key, f.name)
         return cls(**kwargs)
 
@@ -578,17 +571,10 @@ def from_flat(
     )
 
 
-_FIELD_CLASSES: dict[tuple[type, str], type] = {
-    (Side, "forces"): Forces,
-    (Side, "economy"): Economy,
-    (Side, "stability"): Stability,
-    (Side, "renewal"): Renewal,
-    (Leader, "reasons"): Reasons,
-    (Leader, "successor"): Successor,
-    (PatronParams, "leader"): PatronLeader,
-    (PatronParams, "successor"): PatronLeader,
-}
-"""Fields whose value is itself a parameter class (the tree's inner nodes below a side or leader)."""
+@cache
+def _subtree_classes(cls: type) -> dict[str, type]:
+    """Fields of ``cls`` whose value is itself a parameter class (the tree's inner nodes below a side or leader)."""
+    return {name: hint for name, hint in get_type_hints(cls).items() if isinstance(hint, type) and is_dataclass(hint)}
 
 
 def flat_paths(

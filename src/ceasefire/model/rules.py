@@ -67,35 +67,27 @@ class LeaderRules:
 
     def take(self, samples: NDArray[np.int64]) -> LeaderRules:
         """The rules of the given samples, in that order (a sample may be repeated: one per block of its paths)."""
-        rules, low, high = {}, {}, {}
-        for s, (incumbent, successor) in self.rules.items():
-            rules[s] = (
-                StoppingRule(coefficients=incumbent.coefficients[:, samples], basis=incumbent.basis),
-                StoppingRule(coefficients=successor.coefficients[:, samples], basis=successor.basis),
-            )
-            low[s] = (self.low[s][0][:, samples], self.low[s][1][:, samples])
-            high[s] = (self.high[s][0][:, samples], self.high[s][1][:, samples])
-        return LeaderRules(rules=rules, low=low, high=high, samples=len(samples), paths=self.paths)
+        return _joined([self], lambda arrays: arrays[0][:, samples], len(samples))
 
 
 def join_rules(parts: Sequence[LeaderRules]) -> LeaderRules:
     """The rules of consecutive groups of samples as one (the inverse of :meth:`LeaderRules.take`)."""
-    first = parts[0]
     if len(parts) == 1:
-        return first
+        return parts[0]
+    return _joined(parts, lambda arrays: np.concatenate(arrays, axis=1), sum(p.samples for p in parts))
 
-    def joined(arrays: list[NDArray[np.float64]]) -> NDArray[np.float64]:
-        return np.concatenate(arrays, axis=1)  # (months + 1, samples, ...)
 
+def _joined(parts: Sequence[LeaderRules], fn: Callable[[list[Array]], Array], samples: int) -> LeaderRules:
+    """The rules of ``samples`` samples whose every array (``(months + 1, samples, ...)``) is ``fn`` of the
+    parts' arrays."""
     rules, low, high = {}, {}, {}
-    for s, (incumbent, successor) in first.rules.items():
-        rules[s] = (
-            replace(incumbent, coefficients=joined([p.rules[s][0].coefficients for p in parts])),
-            replace(successor, coefficients=joined([p.rules[s][1].coefficients for p in parts])),
+    for s, pair in parts[0].rules.items():
+        rules[s] = tuple(
+            replace(rule, coefficients=fn([p.rules[s][g].coefficients for p in parts])) for g, rule in enumerate(pair)
         )
-        low[s] = (joined([p.low[s][0] for p in parts]), joined([p.low[s][1] for p in parts]))
-        high[s] = (joined([p.high[s][0] for p in parts]), joined([p.high[s][1] for p in parts]))
-    return replace(first, rules=rules, low=low, high=high, samples=sum(p.samples for p in parts))
+        low[s] = tuple(fn([p.low[s][g] for p in parts]) for g in range(2))
+        high[s] = tuple(fn([p.high[s][g] for p in parts]) for g in range(2))
+    return replace(parts[0], rules=rules, low=low, high=high, samples=samples)  # type: ignore[arg-type]
 
 
 def imagined_problems(

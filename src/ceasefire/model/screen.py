@@ -38,10 +38,10 @@ from ceasefire.model.decision import (
     Decision,
     Policy,
     Situation,
-    believed_log_ratio,
+    leaders_values,
     myopic_fight_on,
+    narrowed,
     rule_fight_on,
-    valuation,
 )
 from ceasefire.model.params import SIDES, Array, Pair, other, rows_of
 from ceasefire.model.structure import Structure
@@ -254,23 +254,6 @@ def _range(
     return out_low, out_high
 
 
-def _narrow(sit: Situation, rows: NDArray[np.int64]) -> Situation:
-    """The situation on the paths ``rows`` of its paths."""
-    return Situation(
-        leaders=rows_of(sit.leaders, rows),
-        successor=rows_of(sit.successor, rows),
-        obs=rows_of(sit.obs, rows),
-        territory=rows_of(sit.territory, rows),
-        obj_bounds=sit.obj_bounds[rows],
-        optimism=rows_of(sit.optimism, rows),
-        sample=sit.sample[rows],
-        terms=tuple(rows_of(terms, rows) for terms in sit.terms),
-        cease=rows_of(sit.cease, rows),
-        broken=sit.broken[rows],
-        available=sit.available[rows],
-    )
-
-
 def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[np.bool_]) -> Decision:
     """:func:`.decision.decide` on the paths of ``sit`` (all at war), valuing only what the decision
     reads; the bargaining range on the paths ``keep``. The same decision, bit for bit."""
@@ -278,24 +261,15 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
     n = keep.size
     available = sit.available
     optimal = policy.name == "optimal"
-    val: dict[str, Valuation] = {}
-    battle: dict[str, Array] = {}
-    held: dict[str, Array] = {}
-    scores: dict[str, TermScores] = {}
+    val, battle, held, scores = leaders_values(st, sit)
     for s in SIDES:
-        ld = sit.leaders[s]
-        val[s], battle[s], held[s] = valuation(st, s, ld, sit.successor[s], sit.obs, sit.cease, sit.broken)
-        scores[s] = TermScores(st, s, sit.obs.progress, ld, sit.terms)
         scores[s].by_terms()  # terms by paths, as the screen reads them
     first, later = SCREEN_FIRST, other(SCREEN_FIRST)
     fight_on: dict[str, Array] = {}
     if optimal:
         # the other leader's rule is read only where the first leader's bounds leave some terms open, or
         # the range is recorded: elsewhere no terms suit the first
-        believed = {s: believed_log_ratio(sit, s) for s in SIDES}
-        fight_on[first] = _rule(
-            lazy, policy, first, t, sit, val[first], battle[first], held[first], believed[first], slice(None)
-        )
+        fight_on[first] = _rule(lazy, policy, first, t, sit, val[first], battle[first], held[first])
         floor = fight_on  # the same dict: the later leader's values, filled in below, are his floor
     else:
         floor = {s: _myopic_floor(val[s], policy.lookahead) for s in SIDES}
@@ -305,15 +279,14 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
         need = np.flatnonzero(open_first.any(axis=0) | keep)
         fight_on[later] = np.full(n, np.nan)  # not read where the first refuses every terms
         fight_on[later][need] = _rule(
-            lazy, policy, later, t, sit, val[later].take(need), battle[later][need], held[later][need],
-            believed[later][need], need,
-        )  # fmt: skip
+            lazy, policy, later, t, narrowed(sit, need), val[later].take(need), battle[later][need], held[later][need]
+        )
     low = high = np.full(n, np.nan)
     if optimal and keep.any():  # the range needs no values of the terms: now
         low, high = _range(st, lazy, sit, val, fight_on, keep)
     possible = _deal_possible(lazy, open_first, val[later], scores[later], floor[later])
     rows = np.flatnonzero(possible if optimal else possible | keep)  # the optimal range is recorded
-    narrowed = _narrow(sit, rows)
+    narrow = narrowed(sit, rows)
     v = {s: val[s].take(rows) for s in SIDES}
     fight = {s: f[rows] for s, f in fight_on.items()}
     deals = {s: scores[s].deals(layout_by_terms=True).at(partial(_deals_columns, rows)) for s in SIDES}
@@ -321,7 +294,7 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
     on_table_rows = available[rows]
     if not optimal:
         pair = myopic_fight_on(
-            lazy, narrowed, st, Pair(v["A"], v["B"]), Pair(peace_now["A"], peace_now["B"]), on_table_rows,
+            lazy, narrow, st, Pair(v["A"], v["B"]), Pair(peace_now["A"], peace_now["B"]), on_table_rows,
             policy.lookahead,
         )  # fmt: skip
         fight = dict(pair.items())
@@ -333,7 +306,7 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
     if not optimal and keep.any():  # the myopic leaders' range, which reads their values of fighting on
         kept = keep[rows]
         if kept.any():
-            low_k, high_k = _range(st, lazy, narrowed, v, fight, kept)
+            low_k, high_k = _range(st, lazy, narrow, v, fight, kept)
             low, high = np.full(n, np.nan), np.full(n, np.nan)
             low[rows], high[rows] = low_k, high_k
     choice_rows = bargaining.choose_terms(gains["A"], gains["B"], on_table_rows)
@@ -353,24 +326,11 @@ def decide(st: Structure, policy: Policy, sit: Situation, t: int, keep: NDArray[
 
 
 def _rule(
-    lazy: Lazy,
-    policy: Policy,
-    side: str,
-    t: int,
-    sit: Situation,
-    val: Valuation,
-    v_battle: Array,
-    h_battle: Array,
-    believed: Array,
-    rows: object,
+    lazy: Lazy, policy: Policy, side: str, t: int, sit: Situation, val: Valuation, v_battle: Array, h_battle: Array
 ) -> Array:
-    """The leader's rule's value of fighting on, on the paths ``rows`` of ``sit`` (``val``, the battlefield
-    and ``believed`` already on them)."""
+    """The leader's rule's value of fighting on, on the paths of ``sit`` (``val`` and the battlefield on them)."""
     (peace_here,) = lazy.values([(val, battle_deals(v_battle, h_battle))])
-    cover = sit.obs.cover[side][rows]
-    return rule_fight_on(
-        policy, side, t, val, peace_here[:, 0], v_battle, believed, cover, sit.successor[side][rows], sit.sample[rows]
-    )
+    return rule_fight_on(policy, side, t, val, peace_here[:, 0], v_battle, sit)
 
 
 def _peace(lazy: Lazy, val: Valuation, deals_by_terms: Deals) -> Array:

@@ -22,7 +22,7 @@ Written once over the array namespace: ``t`` is a Python int in NumPy and a trac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -164,21 +164,20 @@ def at(w: Setup, st: Structure, t: Any) -> Setup:
 
 def happened(w: Setup, events: Sequence[int], t: Any) -> Array | None:
     """``(paths,)``: one of ``events`` (indices) has happened by month ``t``; ``None`` where none is named."""
-    if not events or w.schedule is None:
-        return None
-    months = w.schedule.months
-    out = t >= months[:, events[0]]
-    for e in events[1:]:
-        out = out | (t >= months[:, e])
-    return out
+    return _any_event(w, events, lambda month: t >= month)
 
 
 def happens(w: Setup, events: Sequence[int], t: Any) -> Array | None:
     """``(paths,)``: one of ``events`` happens in month ``t`` itself; ``None`` where none is named."""
+    return _any_event(w, events, lambda month: month == t)
+
+
+def _any_event(w: Setup, events: Sequence[int], hit: Callable[[Array], Array]) -> Array | None:
+    """``(paths,)``: ``hit`` of the month of one of ``events`` at least; ``None`` where none is named."""
     if not events or w.schedule is None:
         return None
     months = w.schedule.months
-    out = months[:, events[0]] == t
+    out = hit(months[:, events[0]])
     for e in events[1:]:
-        out = out | (months[:, e] == t)
+        out = out | hit(months[:, e])
     return out

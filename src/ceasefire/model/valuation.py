@@ -257,11 +257,7 @@ class Valuation:
 
     def fight_terms(self, months: int) -> tuple[Array, Array]:
         """``(now, then)``: fighting ``months`` more at today's hazard, then ``c``, is ``now + then * c``."""
-        xp = namespace(self.rate_war)
-        r = self.war_discount
-        r_months = xp.power(r, months)
-        annuity = xp.where(xp.abs(1.0 - r) > 1e-12, (1.0 - r_months) / (1.0 - r), float(months))
-        return self.war_cashflow * annuity, r_months
+        return leader.annuity_terms(self.war_cashflow, self.war_discount, months)
 
 
 def _arr(a: Array) -> Array:
@@ -379,11 +375,6 @@ def battlefield(st: Structure, side: str, progress: Array, ld: Leader) -> tuple[
     received = _arr(ld.concession_received)
     v = bargaining.victory_from_score(score, ld.aspiration, received[..., None], received, ld.reasons.opportunism)
     return v[..., 0], score[..., 0]
-
-
-def victory_battlefield(st: Structure, side: str, progress: Array, ld: Leader) -> Array:
-    """Victory score of the battlefield alone (:func:`battlefield`)."""
-    return battlefield(st, side, progress, ld)[0]
 
 
 def stake_shift(st: Structure, side: str, ld: Leader) -> Array:

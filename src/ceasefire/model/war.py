@@ -251,36 +251,20 @@ def step(
     gain = attrition.front_change(t.gain_km2_per_month, rho, t.power_elasticity, t.gain_sd_km2, z[:, Z_FRONT])
     held = xp.where(war, xp.clip(x.held + gain, -t.other_area_km2, t.area_km2), x.held)
     fought = {s: _fight(w, x, s, pw[other(s)], intensity, aid_flow[s]) for s in SIDES}
-    log_price = Pair.of(
-        lambda s: economy.log_price_step(
-            x.log_price[s],
-            p.sides[s].economy.commodity_reversion,
-            p.sides[s].economy.commodity_volatility,
-            z[:, Z_PRICE_A if s == "A" else Z_PRICE_B],
-        )
-    )
+
+    def price(s: str) -> Array:
+        e, column = p.sides[s].economy, Z_PRICE_A if s == "A" else Z_PRICE_B
+        return economy.log_price_step(x.log_price[s], e.commodity_reversion, e.commodity_volatility, z[:, column])
+
+    log_price = Pair.of(price)
     money = {
         s: _economy(w, x, s, fought[s]["casualty_ratio"], xp.exp(log_price[s]), aid_flow[s], war, relief, z, since)
         for s in SIDES
     }
 
-    def pair(name: str, table: dict[str, dict[str, Array]]) -> Pair[Array]:
-        return Pair(table["A"][name], table["B"][name])
-
-    return replace(
-        x,
-        held=held,
-        log_price=log_price,
-        cum_cas=pair("cum_cas", fought),
-        casualty_ratio=pair("casualty_ratio", fought),
-        manpower=pair("manpower", fought),
-        equipment=pair("equipment", fought),
-        storage=pair("storage", fought),
-        reserves=pair("reserves", money),
-        pain=pair("pain", money),
-        pain_war=pair("pain_war", money),
-        stability=pair("stability", money),
-    )
+    # each side's new state variables, named as the state's fields
+    moved = {name: Pair(table["A"][name], table["B"][name]) for table in (fought, money) for name in table["A"]}
+    return replace(x, held=held, log_price=log_price, **moved)
 
 
 def renew(every: Pair[int], first: Pair[int], w: Setup, x: WarState, u: Array, t: Any) -> WarState:

@@ -14,26 +14,19 @@ least-squares approach. *Review of Financial Studies* 14(1), 113-147.
 
 from __future__ import annotations
 
-from itertools import combinations_with_replacement
-
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ceasefire.solve.lsm import _CONSTANT_COLUMN
+from ceasefire.solve.lsm import _CONSTANT_COLUMN, PolynomialBasis
 
 Array = jax.Array
 
 
 def polynomial_columns(state: Array, degree: int) -> Array:
-    """``(k, paths)`` monomials of total degree ``<= degree`` of states ``(paths, d)``, in the order of
-    :class:`ceasefire.solve.lsm.PolynomialBasis` (1, then ``x_i``, then ``x_i x_j`` with ``i <= j``, ...)."""
-    d = state.shape[-1]
-    columns: dict[tuple[int, ...], Array] = {(): jnp.ones(state.shape[:-1])}
-    for deg in range(1, degree + 1):
-        for combo in combinations_with_replacement(range(d), deg):
-            columns[combo] = columns[combo[:-1]] * state[..., combo[-1]]
-    return jnp.stack(list(columns.values()), axis=0)
+    """``(k, paths)`` monomials of total degree ``<= degree`` of states ``(paths, d)``, the columns of
+    :class:`ceasefire.solve.lsm.PolynomialBasis`."""
+    return jnp.stack(PolynomialBasis(degree).columns(state, jnp), axis=0)  # type: ignore[arg-type]
 
 
 def combine(regressors: Array, coefficients: Array) -> Array:

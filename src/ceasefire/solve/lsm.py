@@ -43,6 +43,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations_with_replacement
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -115,11 +116,11 @@ class PolynomialBasis:
     def __call__(self, state: Array) -> Array:
         return np.stack(self.columns(state), axis=-1)
 
-    def columns(self, state: Array) -> list[Array]:
-        """The ``k`` columns, each of shape ``state.shape[:-1]``."""
-        x = np.asarray(state, dtype=np.float64)
+    def columns(self, state: Array, xp: ModuleType = np) -> list[Array]:
+        """The ``k`` columns, each of shape ``state.shape[:-1]`` (computed with the array namespace ``xp``)."""
+        x = xp.asarray(state, dtype=xp.float64)
         d = x.shape[-1]
-        columns: dict[tuple[int, ...], Array] = {(): np.ones(x.shape[:-1])}
+        columns: dict[tuple[int, ...], Array] = {(): xp.ones(x.shape[:-1])}
         for deg in range(1, self.degree + 1):
             for combo in combinations_with_replacement(range(d), deg):
                 columns[combo] = columns[combo[:-1]] * x[..., combo[-1]]
@@ -198,9 +199,15 @@ def _float_array(name: str, value: object) -> Array:
         raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
 
 
-def _require_shape(name: str, array: Array, shape: tuple[int, ...], described: str) -> None:
+def _checked(name: str, value: object, shape: tuple[int, ...], described: str, allow_nan: bool = False) -> Array | None:
+    """``value`` as a float array of ``shape`` (``described`` in words), finite (or NaN); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    array = _float_array(name, value)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {described} = {shape}, got {array.shape}")
+    _require_finite(name, array, allow_nan)
+    return array
 
 
 # Entries checked at a time by the validation (a block stays in cache; no array-sized temporary).
@@ -262,15 +269,8 @@ class PathSet:
         dates, batches, paths, _ = state.shape
         horizon = dates - 1
 
-        stop = _float_array("stop", self.stop)
-        _require_shape("stop", stop, (dates, batches, paths), "(T+1, B, n)")
-        _require_finite("stop", stop, allow_nan=True)
-
-        flow = None
-        if self.flow is not None:
-            flow = _float_array("flow", self.flow)
-            _require_shape("flow", flow, (horizon, batches, paths), "(T, B, n)")
-            _require_finite("flow", flow)
+        stop = _checked("stop", self.stop, (dates, batches, paths), "(T+1, B, n)", allow_nan=True)
+        flow = _checked("flow", self.flow, (horizon, batches, paths), "(T, B, n)")
 
         discount_array = _float_array("discount", self.discount)
         try:
@@ -285,12 +285,7 @@ class PathSet:
             raise ValueError("discount must be >= 0 everywhere")
         discount: Array | float = float(discount_array) if discount_array.ndim == 0 else discount_array
 
-        terminal = None
-        if self.terminal is not None:
-            terminal = _float_array("terminal", self.terminal)
-            _require_shape("terminal", terminal, (batches, paths), "(B, n)")
-            _require_finite("terminal", terminal)
-
+        terminal = _checked("terminal", self.terminal, (batches, paths), "(B, n)")
         if not isinstance(self.antithetic, bool | np.bool_):
             raise ValueError(f"antithetic must be a bool, got {self.antithetic!r}")
         if self.antithetic and paths % 2:

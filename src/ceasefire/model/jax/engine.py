@@ -9,11 +9,8 @@ JAX (:mod:`ceasefire.solve.jax_lsm`), the fits mapped one at a time (``lax.map``
 is summed by JAX's own kernel (:mod:`.peace`); the month's decision values every element on every path
 (NumPy's fast path, :mod:`ceasefire.model.screen`, is NumPy's alone).
 
-A sample of more paths than :func:`path_block` is simulated in path blocks, as by NumPy
-(``engine.PATH_BLOCK``): its first block by the whole model (the rules fitted on that many imagined
-paths), each later block of the true war by a second compiled call given the rules, its random
-numbers keyed by the block's index; the calls are dispatched ahead (:data:`MAX_IN_FLIGHT`) and their
-outputs copied into the result on the host, so memory stays flat in paths but for the outputs.
+A sample of more paths than :func:`path_block` is simulated in path blocks, as by NumPy (:data:`PATH_BLOCK`);
+the calls are dispatched ahead (:data:`MAX_IN_FLIGHT`) and their outputs copied into the result on the host.
 
 Random numbers come from JAX's own generator (threefry), keyed per sample and stream from the
 sample's :class:`numpy.random.SeedSequence` (the same child streams as the NumPy engine: the true
@@ -55,17 +52,19 @@ from ceasefire.model.decision import (
     Situation,
     decide,
     resume_probability,
+    situation_of,
 )
 from ceasefire.model.engine import (
-    BELIEFS,
     EVENT_DRAWS,
     IMAGINED,
-    POLICIES,
     TRUE_WORLD,
     Outcomes,
     RunConfig,
+    check_config,
     child,
+    final_outputs,
     monthly_paths,
+    outcomes_from,
 )
 from ceasefire.model.jax import peace
 from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, on_table, trajectory
@@ -172,12 +171,6 @@ def samples_per_block(paths: int, platform: str | None = None) -> int:
 # ------------------------------------------------------------------------------------- noise
 
 
-def _streams(key_data: Array) -> tuple[Array, Array]:
-    """A stream's key for its lever draws and its key for the months."""
-    lever_key, months_key = jax.random.split(jax.random.wrap_key_data(key_data, impl="threefry2x32"))
-    return lever_key, months_key
-
-
 NORMALS_DTYPE = jnp.float32
 """Precision in which the month's normals are drawn (then widened to float64): JAX's float64 normals
 (the inverse error function of a 64-bit uniform) cost about 8 times its float32 ones on a CPU and were
@@ -206,13 +199,14 @@ def _world(
     changes after the start, each event's uniforms drawn from the stream's key folded with
     :data:`ceasefire.model.engine.EVENT_DRAWS`, then with the event's index) and the stream's key for the
     months."""
-    lever_key, months_key = _streams(key_data)
+    key = jax.random.wrap_key_data(key_data, impl="threefry2x32")
+    lever_key, months_key = jax.random.split(key)
     lever_u = jax.random.uniform(lever_key, (paths, len(st.levers)), dtype=jnp.float64)
     x = tuple(intensity[j] for j in range(len(st.levers)))
     carried = levers.carried_out(params, lever_u)
     event_u = None
     if st.events:  # event e's from its own key: its draws do not depend on the events after it
-        event_key = jax.random.fold_in(jax.random.wrap_key_data(key_data, impl="threefry2x32"), EVENT_DRAWS)
+        event_key = jax.random.fold_in(key, EVENT_DRAWS)
         event_u = jnp.stack(
             [
                 jax.random.uniform(jax.random.fold_in(event_key, e), (paths,), dtype=jnp.float64)
@@ -351,33 +345,25 @@ def _sample(
             "optimal", cfg.lookahead, lambda side, t, feats, succ, sample: rules[side].continuation(t, feats, succ)
         )
 
-    def situation(w: Setup, s: MonthState, obs: Observed, t: Array, table: Array) -> Situation:
-        return Situation(
-            w.p.leaders,
-            s.politics.successor,
-            obs,
-            w.p.territory,
-            w.obj_bounds,
-            optimism,
-            jnp.zeros(n, dtype=jnp.int64),
-            w.p.terms,
-            w.p.ceasefire,
-            s.politics.broken,
-            table,
+    def situation(w: Setup, s: MonthState, obs: Observed, table: Array) -> Situation:
+        return situation_of(
+            w, s.politics.successor, s.politics.broken, obs, optimism, jnp.zeros(n, dtype=jnp.int64), table
         )
 
     def decide_all(w: Setup, s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
         table = on_table(w, st, s.politics, obs.progress, t)
-        return decide(st, BACKEND, policy, situation(w, s, obs, t, table), t, ranged=plan.ranged, record=cfg.record)
+        return decide(st, BACKEND, policy, situation(w, s, obs, table), t, ranged=plan.ranged, record=cfg.record)
 
     def resume_all(w: Setup, s: MonthState, obs: Observed, t: Array) -> Pair[Array]:
         pol = s.politics
         since = jnp.maximum(t - pol.peace_start, 0).astype(jnp.float64)
         table = available(st, pol, t)  # not read: every terms option in force may be resumed from
         return resume_probability(
-            st, BACKEND, policy, situation(w, s, obs, t, table), t, since, jnp.maximum(pol.terms_now, 0),
+            st, BACKEND, policy, situation(w, s, obs, table), t, since, jnp.maximum(pol.terms_now, 0),
             pol.victory_now, pol.attainment_now, pol.audience,
         )  # fmt: skip
+
+    settling = (decide_all, resume_all) if cfg.allow_settlement else (None, None)
 
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
         rows: dict[str, Array] = {}
@@ -385,16 +371,7 @@ def _sample(
         if plan.ranged:
             rows["at_war_decision"] = at_war
         z, u = _month_noise(months_key, t, n)
-        s, d = month(
-            w,
-            st,
-            s,
-            t,
-            z,
-            u,
-            decide_all if cfg.allow_settlement else None,
-            resume_all if cfg.allow_settlement else None,
-        )
+        s, d = month(w, st, s, t, z, u, *settling)
         if plan.ranged:
             nan = jnp.full(n, jnp.nan)
             low = nan if d is None or d.range_low is None else d.range_low
@@ -415,31 +392,7 @@ def _sample(
 
     s0 = begin(w, st, n)
     s, rows = lax.scan(one, s0, jnp.arange(cfg.horizon))
-    t = s.tally
-    never = t.first_month < 0
-    out = {
-        "first_settlement": t.first_month,
-        "first_terms": t.first_terms,
-        "under_successor": t.under_successor,
-        "held_at_end": jnp.where(never, s.war.held, t.held_end),
-        "objectives_taken": jnp.where(never[:, None], observe(w, s.war).progress, t.progress_end),
-        "ceasefire_months": t.cf_months,
-        "ceasefire_broke": t.cf_broke,
-        "ceasefire_break_rate": t.cf_rate,
-        "ceasefire_broken_by": t.cf_broken_by,
-        "talks_opened": t.talks_opened,
-        "votes_failed": t.votes_failed,
-        "settlements": t.settlements,
-        "breakdowns": t.breakdowns,
-        "at_war_at_end": s.politics.at_war,
-    }
-    for side in SIDES:
-        out[f"casualties_to_settlement_{side}"] = jnp.where(never, s.war.cum_cas[side], t.cas_to_settle[side])
-        out[f"casualties_total_{side}"] = s.war.cum_cas[side]
-        out[f"removed_{side}"] = t.removed[side]
-        out[f"removal_month_{side}"] = t.removal_month[side]
-        out[f"power_at_settlement_{side}"] = t.power_end[side]
-        out[f"reserves_at_settlement_{side}"] = t.reserves_end[side]
+    out = final_outputs(s, observe(w, s.war).progress)
     for name, row in rows.items():
         out[f"rows.{name}"] = row
     if cfg.record:
@@ -576,13 +529,9 @@ def simulate_blocks(
     is ``(samples,)`` (the same on every path of a sample) or ``(samples, paths)``; nothing is repeated
     per path on the host.
 
-    A sample of at most :func:`path_block` paths is simulated whole; a larger one in path blocks (see
-    :data:`PATH_BLOCK`). Calls simulate :func:`samples_per_block` samples (or path blocks of samples)
-    each, the last padded by repeating its last one: one compiled program per configuration and paths
-    (two for samples of several path blocks), and a sample's numbers do not depend on the others in a
-    call or on how the samples are chunked. At most :data:`MAX_IN_FLIGHT` calls are dispatched ahead
-    of the one read back, each call's outputs copied into the result's arrays: the device's memory
-    stays flat in paths, the host's is the per-path outputs.
+    A sample of more than :func:`path_block` paths is simulated in path blocks (:data:`PATH_BLOCK`); calls
+    simulate :func:`samples_per_block` samples (or path blocks of samples) each, at most
+    :data:`MAX_IN_FLIGHT` dispatched ahead of the one whose outputs are copied into the result.
     """
     samples = len(seeds)
     with jax.enable_x64(True):
@@ -624,13 +573,6 @@ def lower(
         return calls.first.lower(*calls.first_args[0])  # type: ignore[attr-defined]
 
 
-def _knobs(st: Structure, config: RunConfig, lever_intensity: Mapping[str, float] | None) -> dict[str, Array]:
-    return {
-        "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
-        "intensity": jnp.asarray(intensity_of(st, lever_intensity), dtype=jnp.float64),
-    }
-
-
 def _paths_of(value: np.ndarray, lo: int, width: int) -> np.ndarray:
     """Paths ``lo .. lo + width`` of per-path parameters ``(units, paths)``, the last path repeated past
     the end (a sample's last path block may be short)."""
@@ -650,10 +592,7 @@ def _calls(
 ) -> _Calls:
     """The compiled calls of a run (64-bit on): the first path block of every sample, :func:`samples_per_block`
     samples a call (the last call padded by repeating the last sample), then the later path blocks."""
-    if config.policy not in POLICIES:
-        raise ValueError(f"unknown policy '{config.policy}' (policies: {', '.join(POLICIES)})")
-    if config.beliefs not in BELIEFS:
-        raise ValueError(f"unknown beliefs '{config.beliefs}' (beliefs: {', '.join(BELIEFS)})")
+    check_config(config)
     samples = len(seeds)
     if samples == 0:
         raise ValueError("simulate needs at least one sample seed")
@@ -668,16 +607,17 @@ def _calls(
     for k, v in values.items():
         a = np.asarray(v, dtype=np.float64)[rows]
         padded[k] = _paths_of(a, 0, width) if a.ndim == 2 else a
-    knobs = _knobs(st, config, lever_intensity)
+    knobs = {
+        "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
+        "intensity": jnp.asarray(intensity_of(st, lever_intensity), dtype=jnp.float64),
+    }
     first_args, first_pieces = [], []
     for lo in range(0, rows.size, per_call):
         part = {k: jnp.asarray(v[lo : lo + per_call]) for k, v in padded.items()}
         first_args.append((jnp.asarray(keys[lo : lo + per_call]), part, knobs))
         first_pieces.append([_Piece(0, lo, min(lo + per_call, samples), 0, width)])
     fn = _compiled(plan_for(st, width, config), st)
-    rest = None
-    if blocks > 1:
-        rest = _compiled(plan_for(st, width, config, role="rest"), st)
+    rest = _compiled(plan_for(st, width, config, role="rest"), st) if blocks > 1 else None
     units = [(i, b) for i in range(samples) for b in range(1, blocks)]
     return _Calls(fn, rest, first_args, first_pieces, units, per_call, width, knobs)
 
@@ -773,32 +713,11 @@ class _Gather:
                 row = months(name)
                 start = got.get(f"start.{name}")
                 trajectories[name] = row if start is None else np.concatenate([flat(start)[None], row], axis=0)
-        return Outcomes(
-            sample=np.repeat(np.arange(samples, dtype=np.int64) + offset, paths),
-            first_settlement=flat(got["first_settlement"]).astype(np.int64, copy=False),
-            first_terms=flat(got["first_terms"]).astype(np.int64, copy=False),
-            under_successor=flat(got["under_successor"]),
-            casualties_to_settlement={s: flat(got[f"casualties_to_settlement_{s}"]) for s in SIDES},
-            casualties_total={s: flat(got[f"casualties_total_{s}"]) for s in SIDES},
-            held_at_end=flat(got["held_at_end"]),
-            objectives_taken=flat(got["objectives_taken"]),
-            removed={s: flat(got[f"removed_{s}"]) for s in SIDES},
-            removal_month={s: flat(got[f"removal_month_{s}"]).astype(np.int64, copy=False) for s in SIDES},
-            ceasefire_months=flat(got["ceasefire_months"]).astype(np.int64, copy=False),
-            ceasefire_broke=flat(got["ceasefire_broke"]),
-            ceasefire_break_rate=flat(got["ceasefire_break_rate"]),
-            ceasefire_broken_by=flat(got["ceasefire_broken_by"]).astype(np.int64, copy=False),
-            power_at_settlement={s: flat(got[f"power_at_settlement_{s}"]) for s in SIDES},
-            reserves_at_settlement={s: flat(got[f"reserves_at_settlement_{s}"]) for s in SIDES},
-            talks_opened=flat(got["talks_opened"]).astype(np.int64, copy=False),
-            votes_failed=flat(got["votes_failed"]).astype(np.int64, copy=False),
-            settlements=flat(got["settlements"]).astype(np.int64, copy=False),
-            breakdowns=flat(got["breakdowns"]).astype(np.int64, copy=False),
-            at_war_at_end=flat(got["at_war_at_end"]),
-            monthly_paths=ranged,
-            monthly=monthly,
-            trajectories=trajectories,
-        )
+        finals = {k: flat(v) for k, v in got.items() if not k.startswith(("rows.", "start."))}
+        sample = np.repeat(np.arange(samples, dtype=np.int64) + offset, paths)
+        out = outcomes_from(finals, sample, ranged)
+        out.monthly, out.trajectories = monthly, trajectories
+        return out
 
 
 def state_bytes_per_path_step(config: RunConfig, n_terms: int, n_objectives: int) -> dict[str, int]:
