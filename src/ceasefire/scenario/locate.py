@@ -9,6 +9,7 @@ raises: on anything unexpected it keeps what it found so far.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -21,7 +22,22 @@ MAX_PATH = 64
 nesting beyond :data:`ceasefire.scenario.bounds.MAX_DEPTH`), and a header a million keys deep must not
 cost a million prefixes of a million keys."""
 
-_BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+# The scanner's tokens as regular expressions: the regex engine walks a long string or comment in C,
+# where a loop over its characters in Python took seconds for a string of a few thousand characters.
+_BARE = re.compile(r"[A-Za-z0-9_-]*")
+_PLAIN = re.compile(r"[^,\]}#\n]*")
+"""A number, boolean or date: up to the next separator."""
+_BLANK = re.compile(r"(?:[ \t\r]+|#[^\n]*)*")
+_BLANK_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
+_STRINGS = {
+    '"""': re.compile(r'"""(?:[^"\\]+|\\[\s\S]?|"(?!""))*(?:"{3,})?'),
+    "'''": re.compile(r"'''(?:[^']+|'(?!''))*(?:'{3,})?"),
+    '"': re.compile(r'"(?:[^"\\\n]+|\\[\s\S]?)*"?'),
+    "'": re.compile(r"'[^'\n]*'?"),
+}
+"""TOML's four kinds of string, each to its closing quote (a multi-line one with up to two quotes of
+its content before the closing three), or to the end of the line (one-line) or text (multi-line)
+where it is not closed."""
 
 
 def locate(text: str, path: Sequence[Key]) -> int | None:
@@ -70,17 +86,15 @@ class _Scanner:
     def at_end(self) -> bool:
         return self.i >= len(self.s)
 
+    def skip(self, token: re.Pattern[str]) -> None:
+        """Move past ``token`` where the text is (an empty match moves nowhere)."""
+        match = token.match(self.s, self.i)
+        assert match is not None  # every token matches the empty string
+        self.advance(match.end() - self.i)
+
     def skip_blank(self, newlines: bool) -> None:
         """Skip spaces and comments, and newlines too when ``newlines``."""
-        while not self.at_end():
-            c = self.s[self.i]
-            if c in " \t\r" or (newlines and c == "\n"):
-                self.advance()
-            elif c == "#":
-                end = self.s.find("\n", self.i)
-                self.advance((len(self.s) if end < 0 else end) - self.i)
-            else:
-                return
+        self.skip(_BLANK_LINES if newlines else _BLANK)
 
     def skip_line(self) -> None:
         end = self.s.find("\n", self.i)
@@ -156,8 +170,7 @@ class _Scanner:
                 parts.append(_decode_key(self.s[start : self.i]))
             else:
                 start = self.i
-                while not self.at_end() and self.s[self.i] in _BARE:
-                    self.i += 1
+                self.skip(_BARE)
                 if self.i == start:
                     raise ValueError("expected a key")
                 parts.append(self.s[start : self.i])
@@ -169,31 +182,7 @@ class _Scanner:
     def string(self) -> None:
         """Skip one string of any of TOML's four kinds."""
         q = self.peek()
-        if self.peek(3) == q * 3:
-            self.advance(3)
-            while not self.at_end():
-                if q == '"' and self.peek() == "\\":
-                    self.advance(2)
-                elif self.peek(3) == q * 3:
-                    self.advance(3)
-                    while self.peek() == q:  # up to two quotes may end the content
-                        self.advance()
-                    return
-                else:
-                    self.advance()
-            return
-        self.advance()
-        while not self.at_end():
-            c = self.s[self.i]
-            if q == '"' and c == "\\":
-                self.advance(2)
-            elif c == q:
-                self.advance()
-                return
-            elif c == "\n":
-                return
-            else:
-                self.advance()
+        self.skip(_STRINGS[q * 3 if self.peek(3) == q * 3 else q])
 
     def value(self, path: tuple[Key, ...]) -> None:
         self.skip_blank(newlines=False)
@@ -230,8 +219,7 @@ class _Scanner:
                     self.advance()
         else:
             start = self.i
-            while not self.at_end() and self.s[self.i] not in ",]}#\n":
-                self.i += 1
+            self.skip(_PLAIN)
             if self.i == start:
                 raise ValueError("expected a value")
 
