@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Compiling the whole model is most of a JAX test's time on the CPU, and XLA's optimization passes are
-# most of the compiling; they change no result these tests check, so the suite runs without them (the
-# JAX tests take about half as long). CEASEFIRE_TEST_XLA_OPT=1 runs it fully optimized, as the
-# benchmarks (bench/jax_backend.py, bench/gpu_check.sh on a lent GPU) always do. Set before JAX is
-# imported, and inherited by the processes the tests start.
-if os.environ.get("CEASEFIRE_TEST_XLA_OPT") != "1":
-    os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 CHROMIUM = "/usr/bin/chromium"
 """Debian's Chromium (``apt-get install chromium``); the browser tests never download a browser."""
