@@ -17,6 +17,7 @@ bytes per path-month of monthly records, 950 bytes per path at the peak of writi
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,6 @@ __all__ = [
     "check_memory",
     "check_run_memory",
     "check_spec",
-    "largest_samples",
     "run_bytes",
     "simulate",
 ]
@@ -156,15 +156,13 @@ def check_sweep_memory(
     points: int, columns: int, paths: int, horizon: int, policy: str = "optimal", workers: int = 1
 ) -> None:
     """:func:`check_memory` for a sweep (see :func:`sweep_bytes`); the message gives the most points that fit."""
-    room = available_bytes()
-    if room is None:
-        return
+
+    def largest(room: int) -> str:
+        lo = _largest(points, lambda k: sweep_bytes(k, columns, paths, horizon, policy, workers) <= room)
+        return f"at most {lo:,} points of {paths:,} paths fit" if lo else "not even one point fits"
+
     estimate = sweep_bytes(points, columns, paths, horizon, policy, workers)
-    if estimate <= room:
-        return
-    lo = _largest(points, lambda k: sweep_bytes(k, columns, paths, horizon, policy, workers) <= room)
-    largest = f"at most {lo:,} points of {paths:,} paths fit" if lo else "not even one point fits"
-    check_memory(estimate, f"{points:,} points x {paths:,} paths x {horizon} months", largest, room)
+    check_memory(estimate, f"{points:,} points x {paths:,} paths x {horizon} months", largest)
 
 
 def available_bytes() -> int | None:
@@ -198,30 +196,17 @@ def _gib(n: float) -> str:
 
 def _largest(high: int, fits: Callable[[int], bool]) -> int:
     """The largest ``k`` in ``0 .. high`` for which ``fits(k)`` (0 if none), ``fits`` being monotone."""
-    lo, hi = 0, high
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    return bisect.bisect_left(range(1, high + 1), True, key=lambda k: not fits(k))
 
 
-def largest_samples(fits: int, paths: int, horizon: int, policy: str, **kwargs: int | bool) -> int:
-    """The most samples of ``paths`` paths whose estimate stays within ``fits`` bytes (0 if none does)."""
-    high = LIMITS["samples"].high
-    return _largest(high, lambda k: run_bytes(k, paths, horizon, policy, **kwargs) <= fits)  # type: ignore[arg-type]
-
-
-def check_memory(estimate: int, what: str, largest: str, available: int | None = None) -> None:
-    """Raise :class:`BudgetError` if ``estimate`` bytes exceed the available memory (``None``: read it now;
-    nothing is checked where it cannot be read). ``what`` names the work, ``largest`` the size that fits."""
-    room = available_bytes() if available is None else available
+def check_memory(estimate: int, what: str, largest: Callable[[int], str]) -> None:
+    """Raise :class:`BudgetError` if ``estimate`` bytes exceed the available memory (nothing is checked where
+    it cannot be read). ``what`` names the work, ``largest(available bytes)`` the size that fits."""
+    room = available_bytes()
     if room is None or estimate <= room:
         return
     raise BudgetError(
-        f"not enough memory for {what}: it needs about {_gib(estimate)} and {_gib(room)} is available; {largest}"
+        f"not enough memory for {what}: it needs about {_gib(estimate)} and {_gib(room)} is available; {largest(room)}"
     )
 
 
@@ -236,25 +221,23 @@ def check_run_memory(
     objectives: int = 2,
     json: bool = False,
     parquet: bool = False,
-    available: int | None = None,
 ) -> None:
     """:func:`check_memory` for a run (see :func:`run_bytes`); the message gives the most samples that fit
     with the same paths, or the most paths for one sample."""
-    room = available_bytes() if available is None else available
-    if room is None:
-        return
-    kw: dict[str, int | bool] = {"runs": runs, "workers": workers, "objectives": objectives,
-                                 "json": json, "parquet": parquet}  # fmt: skip
-    estimate = run_bytes(samples, paths, horizon, policy, **kw)  # type: ignore[arg-type]
-    if estimate <= room:
-        return
-    most = largest_samples(room, paths, horizon, policy, **kw)
-    if most >= 1:
-        largest = f"at most {most:,} samples x {paths:,} paths fit (or use fewer paths)"
-    else:
-        lo = _largest(paths, lambda k: run_bytes(1, k, horizon, policy, **kw) <= room)  # type: ignore[arg-type]
-        largest = f"at most 1 sample x {lo:,} paths fits" if lo else "not even 1 sample x 1 path fits"
-    check_memory(estimate, f"{samples:,} samples x {paths:,} paths x {horizon} months", largest, room)
+
+    def need(k: int, m: int) -> int:
+        return run_bytes(
+            k, m, horizon, policy, runs=runs, workers=workers, objectives=objectives, json=json, parquet=parquet
+        )
+
+    def largest(room: int) -> str:
+        most = _largest(LIMITS["samples"].high, lambda k: need(k, paths) <= room)
+        if most >= 1:
+            return f"at most {most:,} samples x {paths:,} paths fit (or use fewer paths)"
+        lo = _largest(paths, lambda k: need(1, k) <= room)
+        return f"at most 1 sample x {lo:,} paths fits" if lo else "not even 1 sample x 1 path fits"
+
+    check_memory(need(samples, paths), f"{samples:,} samples x {paths:,} paths x {horizon} months", largest)
 
 
 def check_spec(spec: Any) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +68,17 @@ def check_settings(spec: Any, sizes: tuple[str, ...]) -> None:
     check_backend(spec.backend)
 
 
+S = TypeVar("S")
+
+
+def spec_from_scenario(cls: type[S], scenario: Scenario, overrides: Mapping[str, object], **base: object) -> S:
+    """A run's or a sweep's spec: the scenario's run defaults and ``base``, with ``overrides`` that are not ``None``."""
+    run, horizon = scenario.run, scenario.scenario.horizon
+    fields = {"paths": run.paths, "seed": run.seed, "horizon": horizon, "lookahead": run.lookahead, **base}
+    fields.update((k, v) for k, v in overrides.items() if v is not None)
+    return cls(**fields)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything that determines a run's numbers."""
@@ -91,15 +102,7 @@ class RunSpec:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: object) -> RunSpec:
-        base = cls(
-            samples=scenario.run.samples,
-            paths=scenario.run.paths,
-            seed=scenario.run.seed,
-            horizon=scenario.scenario.horizon,
-            lookahead=scenario.run.lookahead,
-        )
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(base, **given)  # type: ignore[arg-type]
+        return spec_from_scenario(cls, scenario, overrides, samples=scenario.run.samples)
 
     def validate(self, scenario: Scenario) -> None:
         if self.seed < 0:
@@ -356,20 +359,14 @@ def _fit(
 def _empty_like(template: Outcomes, n: int, ranged: NDArray[np.bool_]) -> Outcomes:
     """Outcomes of ``n`` paths shaped like ``template``'s, to be filled by :func:`_scatter`; the paths
     ``ranged`` have a column in ``monthly``."""
-    fields: dict[str, object] = {}
-    for name in template.__dataclass_fields__:
-        value = getattr(template, name)
-        if isinstance(value, dict):
-            width = int(ranged.sum()) if name == "monthly" else n
-            per_month = name in _PER_MONTH
-            fields[name] = {
-                k: np.empty((v.shape[0], width, *v.shape[2:]) if per_month else (n, *v.shape[1:]), dtype=v.dtype)
-                for k, v in value.items()
-            }
-        else:
-            fields[name] = np.empty((n, *value.shape[1:]), dtype=value.dtype)
-    fields["monthly_paths"] = ranged
-    return Outcomes(**fields)  # type: ignore[arg-type]
+
+    def empty(name: str, arrays: list[NDArray[Any]]) -> NDArray[Any]:
+        v = arrays[0]
+        if name in _PER_MONTH:
+            return np.empty((v.shape[0], int(ranged.sum()) if name == "monthly" else n, *v.shape[2:]), dtype=v.dtype)
+        return np.empty((n, *v.shape[1:]), dtype=v.dtype)
+
+    return replace(_by_array([template], empty), monthly_paths=ranged)
 
 
 def _scatter(out: Outcomes, part: Outcomes, rows: NDArray[np.int64], column: NDArray[np.int64]) -> None:
@@ -608,36 +605,38 @@ def run(
 _PER_MONTH = ("trajectories", "monthly")
 
 
+def _by_array(parts: list[Outcomes], fn: Callable[[str, list[NDArray[Any]]], NDArray[Any]]) -> Outcomes:
+    """Outcomes made array by array: ``fn(field name, that array of each of the parts)``."""
+    fields: dict[str, object] = {}
+    for name in parts[0].__dataclass_fields__:
+        values = [getattr(p, name) for p in parts]
+        if isinstance(values[0], dict):
+            fields[name] = {k: fn(name, [v[k] for v in values]) for k in values[0]}
+        else:
+            fields[name] = fn(name, values)
+    return Outcomes(**fields)  # type: ignore[arg-type]
+
+
 def select_samples(outcomes: Outcomes, keep: NDArray[np.int64], offset: int = 0) -> Outcomes:
     """The outcomes of the samples ``keep`` (chunk-local indices), renumbered from ``offset``."""
     rows = np.isin(outcomes.sample, keep)
     columns = rows[outcomes.monthly_paths]  # the kept paths' columns in ``monthly``
     renumber = np.full(int(outcomes.sample.max()) + 1, -1, dtype=np.int64)
     renumber[keep] = np.arange(keep.size) + offset
-    fields: dict[str, object] = {}
-    for name in outcomes.__dataclass_fields__:
-        value = getattr(outcomes, name)
+
+    def select(name: str, arrays: list[NDArray[Any]]) -> NDArray[Any]:
+        v = arrays[0]
         if name == "sample":
-            fields[name] = renumber[value[rows]]
-        elif isinstance(value, dict):
-            kept = columns if name == "monthly" else rows
-            fields[name] = {k: (v[:, kept] if name in _PER_MONTH else v[kept]) for k, v in value.items()}
-        else:
-            fields[name] = value[rows]
-    return Outcomes(**fields)  # type: ignore[arg-type]
+            return renumber[v[rows]]  # type: ignore[no-any-return]
+        if name in _PER_MONTH:
+            return v[:, columns if name == "monthly" else rows]
+        return v[rows]
+
+    return _by_array([outcomes], select)
 
 
 def concatenate(parts: list[Outcomes]) -> Outcomes:
     """Join the outcomes of consecutive chunks."""
     if len(parts) == 1:
         return parts[0]
-    first = parts[0]
-    fields: dict[str, object] = {}
-    for name in first.__dataclass_fields__:
-        value = getattr(first, name)
-        axis = 1 if name in _PER_MONTH else 0
-        if isinstance(value, dict):
-            fields[name] = {k: np.concatenate([getattr(o, name)[k] for o in parts], axis=axis) for k in value}
-        else:
-            fields[name] = np.concatenate([getattr(o, name) for o in parts])
-    return Outcomes(**fields)  # type: ignore[arg-type]
+    return _by_array(parts, lambda name, arrays: np.concatenate(arrays, axis=1 if name in _PER_MONTH else 0))

@@ -36,7 +36,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ from ceasefire import __version__
 from ceasefire.errors import CeasefireError
 from ceasefire.model.engine import Outcomes, RunConfig
 from ceasefire.run.executor import Executor, InlineExecutor, WorkerError
-from ceasefire.run.experiment import check_settings, chunk_size_for, simulate_values
+from ceasefire.run.experiment import check_settings, chunk_size_for, simulate_values, spec_from_scenario
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.platform import numerical_platform
 from ceasefire.run.sampling import Seeds, Values
@@ -268,14 +268,8 @@ class SweepSpec:
     @classmethod
     def from_scenario(cls, scenario: Scenario, **overrides: Any) -> SweepSpec:
         """The scenario's run defaults, with ``overrides`` that are not ``None``."""
-        base = cls(
-            paths=scenario.run.paths,
-            seed=scenario.run.seed,
-            horizon=scenario.scenario.horizon,
-            lookahead=scenario.run.lookahead,
-        )
-        given = {k: (tuple(v) if k == "metrics" else v) for k, v in overrides.items() if v is not None}
-        return replace(base, **given)  # type: ignore[arg-type]
+        given = {k: (tuple(v) if k == "metrics" and v is not None else v) for k, v in overrides.items()}
+        return spec_from_scenario(cls, scenario, given)
 
     def metrics_for(self) -> tuple[str, ...]:
         """The metrics computed: those asked for, or every one the horizon allows."""

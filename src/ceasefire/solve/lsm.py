@@ -291,14 +291,8 @@ class PathSet:
         if self.antithetic and paths % 2:
             raise ValueError(f"antithetic paths need an even number of paths n, got n = {paths}")
 
-        for name, value in [
-            ("state", state),
-            ("stop", stop),
-            ("flow", flow),
-            ("discount", discount),
-            ("terminal", terminal),
-            ("antithetic", bool(self.antithetic)),
-        ]:
+        checked = {"state": state, "stop": stop, "flow": flow, "discount": discount, "terminal": terminal}
+        for name, value in {**checked, "antithetic": bool(self.antithetic)}.items():
             object.__setattr__(self, name, value)
 
     @property
