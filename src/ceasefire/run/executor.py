@@ -408,14 +408,11 @@ def _context() -> BaseContext:
 
 
 def _init_worker(parent: int, errors: Mapping[str, Any] | None = None) -> None:
-    """Initializer of a worker process started by process ``parent``.
+    """Initializer of a worker process started by process ``parent``, set up as the module says.
 
     Takes NumPy's floating-point error handling of the parent when the pool was made (``errors``,
     :func:`numpy.geterr`: the command line ignores them, since the numerical guard stops a
-    non-finite result), marks the process as a worker (work here stays here), limits BLAS and OpenMP to one thread,
-    keeps freed memory for the next arrays (:func:`ceasefire.run.allocator.keep_freed_memory`),
-    ignores Ctrl-C (the parent stops its workers) and exits as soon as the parent is gone, so that a
-    killed parent leaves no process behind.
+    non-finite result); exits as soon as the parent is gone, so that a killed parent leaves no process behind.
     """
     global _in_worker
     _in_worker = True

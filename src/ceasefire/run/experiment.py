@@ -350,10 +350,7 @@ def _fit(
     bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
     tasks = ((scenario, _slice(values, lo, hi), seeds[lo:hi], config, levers) for lo, hi in bounds)
     found = dict(executor.map_unordered(_fit_rules, tasks))
-    parts = [found[k] for k in range(len(bounds))]
-    if any(p is None for p in parts):  # pragma: no cover - the policy fits rules
-        return None
-    return join_rules([p for p in parts if p is not None])
+    return join_rules([found[k] for k in range(len(bounds))])  # type: ignore[misc]
 
 
 def _empty_like(template: Outcomes, n: int, ranged: NDArray[np.bool_]) -> Outcomes:

@@ -680,10 +680,8 @@ def run_sweep(
                     f"cannot prepare the sweep folder {out_dir}: {e.strerror or e} ({e.filename})"
                 ) from None
             if resume:
-                for k, lo, hi in bounds:
-                    part = _read_part(out_dir, manifest, k, lo, hi)
-                    if part is not None:
-                        finished[k] = part
+                parts = {k: _read_part(out_dir, manifest, k, lo, hi) for k, lo, hi in bounds}
+                finished = {k: part for k, part in parts.items() if part is not None}
 
         values = _full_values(scenario, design)
         levers = np.column_stack(

@@ -412,18 +412,8 @@ class StoppingRule:
         return int(t)
 
     def continuation(self, t: int, state: Array) -> Array:
-        """Estimated continuation value ``C_t(x) = beta_t . phi(x)`` at date ``t``.
-
-        Parameters
-        ----------
-        t
-            The date, ``0 .. T``. At ``T`` this is zero (the default terminal value).
-        state
-            ``(B, n, d)``.
-
-        Returns
-        -------
-        ``(B, n)``; NaN at a date where the rule never stops.
+        """Estimated continuation value ``C_t(x) = beta_t . phi(x)`` ``(B, n)`` of states ``(B, n, d)`` at date
+        ``t = 0 .. T`` (zero at ``T``: the default terminal value; NaN at a date where the rule never stops).
         """
         t = self._date(t)
         x = np.asarray(state, dtype=np.float64)
@@ -433,14 +423,9 @@ class StoppingRule:
         return _combine(_regressors(self.basis, x), beta)
 
     def continuation_rows(self, t: int, state: Array, batch: NDArray[np.int64]) -> Array:
-        """:meth:`continuation` of paths drawn from any batches: ``state`` ``(m, d)``, path ``i`` of batch ``batch[i]``.
-
-        The same numbers, bit for bit, as :meth:`continuation` on those paths; for a set of paths
-        that is not a whole batch (e.g. those still at war).
-
-        Returns
-        -------
-        ``(m,)``.
+        """:meth:`continuation` ``(m,)`` of paths drawn from any batches: ``state`` ``(m, d)``, path ``i`` of batch
+        ``batch[i]``. The same numbers, bit for bit, as :meth:`continuation` on those paths; for a set of
+        paths that is not a whole batch (e.g. those still at war).
         """
         t = self._date(t)
         x = np.asarray(state, dtype=np.float64)
@@ -455,7 +440,7 @@ class StoppingRule:
         return out
 
     def stops(self, t: int, state: Array, stop: Array, terminal: Array | None = None) -> NDArray[np.bool_]:
-        """Whether the rule stops at date ``t``: ``stop`` is not NaN and ``stop >= continuation``.
+        """Whether the rule stops at date ``t`` ``(B, n)``: ``stop`` is not NaN and ``stop >= continuation``.
 
         Parameters
         ----------
@@ -468,10 +453,6 @@ class StoppingRule:
         terminal
             Only used at ``T``, where the continuation is the value of continuing past ``T``:
             ``(B, n)`` or broadcastable to it; ``None`` means zero.
-
-        Returns
-        -------
-        ``(B, n)`` booleans.
         """
         t = self._date(t)
         payoff = np.asarray(stop, dtype=np.float64)
@@ -523,26 +504,14 @@ def _chunks(batches: int, entries_per_batch: int) -> Iterator[slice]:
 
 
 def _regress(regressors: Array, target: Array, active: NDArray[np.bool_], ridge: float = _RIDGE) -> Array:
-    """Least-squares coefficients of ``target`` on ``regressors`` over the active paths, per batch.
+    """Least-squares coefficients ``(B, k)`` of ``target`` ``(B, n)`` on ``regressors`` ``(B, k, n)`` (column 0
+    the constant 1) over the ``active`` paths ``(B, n)``, per batch.
 
     Columns ``1 ..`` are centred on their mean among the active paths (so the intercept is the
     target's mean) and scaled by their spread: the normal equations of the standardized problem
     (unit diagonal) get a ridge of ``ridge``, and the coefficients are folded back to the basis'
     own units. A column constant among the active paths gets coefficient 0; with fewer active
     paths than columns, only the mean is fitted; with none, the coefficients are NaN.
-
-    Parameters
-    ----------
-    regressors
-        ``(B, k, n)``, column 0 the constant 1.
-    target
-        ``(B, n)``.
-    active
-        ``(B, n)``.
-
-    Returns
-    -------
-    ``(B, k)``.
     """
     k = regressors.shape[1]
     target_mean, count, safe = _active_mean(target, active)
@@ -712,10 +681,6 @@ class OptimalStopping:
             Independent paths of the same problems (same ``T``, ``B`` and ``d``; any ``n``). If
             ``None``, the rule is evaluated on the training paths and ``value`` is then biased
             high, like ``in_sample_value`` (which it equals up to rounding).
-
-        Returns
-        -------
-        StoppingResult
         """
         train = self.train
         if evaluate is None:
@@ -741,13 +706,8 @@ class OptimalStopping:
         )
 
     def fit(self) -> StoppingRule:
-        """Only fit the rule on the training paths: :meth:`solve`'s ``rule``, without following it anywhere.
-
-        Returns
-        -------
-        StoppingRule
-            The same coefficients, bit for bit, as ``solve().rule``.
-        """
+        """Only fit the rule on the training paths: :meth:`solve`'s ``rule`` (the same coefficients, bit for
+        bit), without following it anywhere."""
         return self._fit_all()[0]
 
     def _fit_all(self) -> tuple[StoppingRule, Array]:
@@ -827,11 +787,7 @@ def _gather(values: Array, flat: NDArray[np.intp]) -> Array:
 
 def _follow(rule: StoppingRule, paths: PathSet, batch: slice) -> tuple[Array, NDArray[np.int64]]:
     """Follow ``rule`` forward on one group of batches: cash flow at date 0 ``(b, n)`` and stopping dates.
-
-    Only the paths still alive are carried from date to date (``live``, flat indices ``b * n + i``),
-    and the continuation value is computed only on those that can stop; each path gets the same
-    numbers as :meth:`StoppingRule.stops` applied to every path at every date.
-    """
+    The paths still alive are carried as flat indices ``b * n + i`` (``live``; see the module)."""
     horizon = paths.horizon
     stop = paths.stop[:, batch]
     nb, n = stop.shape[1:]
