@@ -169,8 +169,7 @@ def probability(hit: NDArray[np.bool_], sample: NDArray[np.int64], samples: int)
 def spread(x: NDArray[np.float64]) -> Spread:
     if x.size == 0:
         return Spread(float("nan"), float("nan"), float("nan"))
-    q = np.quantile(x, [0.5, 0.05, 0.95])
-    return Spread(float(q[0]), float(q[1]), float(q[2]))
+    return Spread(*(float(q) for q in np.quantile(x, [0.5, 0.05, 0.95])))
 
 
 def year_ends(start: dt.date, horizon: int) -> dict[str, int]:

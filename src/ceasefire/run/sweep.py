@@ -491,8 +491,7 @@ def _part_meta(manifest: dict[str, Any], index: int, start: int, stop: int) -> d
 def _write_part(out: Path, manifest: dict[str, Any], result: ChunkResult, stop: int) -> None:
     import pyarrow.parquet as pq
 
-    cols: dict[str, Any] = {"row": np.arange(result.start, stop, dtype=np.int64)}
-    cols.update({m: result.metrics[m] for m in manifest["metrics"]})
+    cols = {"row": np.arange(result.start, stop, dtype=np.int64), **{m: result.metrics[m] for m in manifest["metrics"]}}
     table = nan_as_null(cols)  # a metric that does not exist is a null, not a NaN that passes for a number
     meta = _part_meta(manifest, result.index, result.start, stop)
     table = table.replace_schema_metadata({b"ceasefire.sweep": json.dumps(meta).encode()})
@@ -568,11 +567,10 @@ def read_manifest(out: Path | str) -> dict[str, Any]:
 
 def _full_values(scenario: Scenario, design: pd.DataFrame) -> Values:
     """Every parameter per row: the design's columns, the nominal value elsewhere."""
-    n = len(design)
-    values: Values = {}
-    for path, p in iter_params(scenario):
-        values[path] = design[path].to_numpy(dtype=float) if path in design.columns else np.full(n, p.nominal())
-    return values
+    return {
+        path: design[path].to_numpy(dtype=float) if path in design.columns else np.full(len(design), p.nominal())
+        for path, p in iter_params(scenario)
+    }
 
 
 CHUNK_PATHS = 8192
