@@ -12,7 +12,6 @@ pandas and xarray are imported when called, so ``import ceasefire`` stays light.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -153,8 +152,6 @@ def paths_dataset(result: RunResult) -> xr.Dataset:
             data[name] = (("sample", "path", "month"), np.asarray(values, dtype=float).T.reshape(s, p, horizon + 1))
     names = list(result.parameters)
     data["parameters"] = (("sample", "parameter"), np.column_stack([result.parameters[k] for k in names]))
-    start = result.scenario.scenario.start
-    dates = [_add_months(start, int(m)) for m in months]
     attrs = _attrs(result)
     levers = attrs.pop("levers")
     attrs.update({f"lever:{k}": float(v) for k, v in levers.items()})
@@ -164,14 +161,8 @@ def paths_dataset(result: RunResult) -> xr.Dataset:
             "sample": np.arange(s),
             "path": np.arange(p),
             "month": months,
-            "date": ("month", np.array(dates, dtype="datetime64[D]")),
+            "date": ("month", (np.datetime64(result.scenario.scenario.start, "M") + months).astype("datetime64[D]")),
             "parameter": names,
         },
         attrs=attrs,
     )
-
-
-def _add_months(start: dt.date, months: int) -> dt.date:
-    """The first day of the calendar month ``months`` after ``start``'s."""
-    total = start.year * 12 + start.month - 1 + months
-    return dt.date(total // 12, total % 12 + 1, 1)

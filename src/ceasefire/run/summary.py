@@ -149,9 +149,7 @@ class Summary:
 
     def month_label(self, month: int) -> str:
         """Calendar month of a 0-based month index, e.g. ``2027-01``."""
-        start = dt.date.fromisoformat(self.start)
-        y, m = divmod(start.month - 1 + month, 12)
-        return f"{start.year + y}-{m + 1:02d}"
+        return str(np.datetime64(self.start, "M") + month)
 
 
 def probability(hit: NDArray[np.bool_], sample: NDArray[np.int64], samples: int) -> Probability:
@@ -175,12 +173,7 @@ def spread(x: NDArray[np.float64]) -> Spread:
 def year_ends(start: dt.date, horizon: int) -> dict[str, int]:
     """Each 31 December within the horizon, as ``{"YYYY-12-31": months}``: the months from the start to its
     end (a settlement in month ``t < months`` is signed by that day)."""
-    out: dict[str, int] = {}
-    months = 13 - start.month
-    while months <= horizon:
-        out[f"{start.year + len(out)}-12-31"] = months
-        months += 12
-    return out
+    return {f"{start.year + i}-12-31": months for i, months in enumerate(range(13 - start.month, horizon + 1, 12))}
 
 
 def survival_at(durations: NDArray[np.int64], broke: NDArray[np.bool_], months: int) -> float | None:
