@@ -699,9 +699,7 @@ def run_sweep(
             raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
     table = pd.concat([finished[k] for k, _, _ in bounds], ignore_index=True).set_index("row")
     if out_dir is not None:
-        joined = design.copy()
-        for m in names:
-            joined[m] = table[m].to_numpy()
+        joined = design.assign(**{m: table[m].to_numpy() for m in names})
         try:
             write_atomic(out_dir / RESULTS, lambda p: joined.to_parquet(p, index=False))
         except OSError as e:
@@ -725,18 +723,17 @@ def _evaluate(
     done = sum(len(f) for f in finished.values())
     if progress is not None:
         progress(done, total)
-    with executor as ex:
-        for _, result in ex.map_unordered(evaluate_chunk, ((task,) for task in tasks)):
-            frame = pd.DataFrame({"row": np.arange(result.start, stops[result.index]), **result.metrics})
-            if out_dir is not None:
-                try:
-                    _write_part(out_dir, manifest, result, stops[result.index])
-                except OSError as e:
-                    raise SweepError(
-                        f"could not write part {result.index} to {out_dir}: {e.strerror or e}; "
-                        "the parts written before are intact"
-                    ) from e
-            finished[result.index] = frame[["row", *names]]
-            done += len(frame)
-            if progress is not None:
-                progress(done, total)
+    for _, result in executor.map_unordered(evaluate_chunk, ((task,) for task in tasks)):  # entered by run_sweep
+        frame = pd.DataFrame({"row": np.arange(result.start, stops[result.index]), **result.metrics})
+        if out_dir is not None:
+            try:
+                _write_part(out_dir, manifest, result, stops[result.index])
+            except OSError as e:
+                raise SweepError(
+                    f"could not write part {result.index} to {out_dir}: {e.strerror or e}; "
+                    "the parts written before are intact"
+                ) from e
+        finished[result.index] = frame[["row", *names]]
+        done += len(frame)
+        if progress is not None:
+            progress(done, total)
