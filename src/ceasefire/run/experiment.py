@@ -350,7 +350,7 @@ def _fit(
     bounds = [(lo, min(lo + size, n_samples)) for lo in range(0, n_samples, size)]
     tasks = ((scenario, _slice(values, lo, hi), seeds[lo:hi], config, levers) for lo, hi in bounds)
     found = dict(executor.map_unordered(_fit_rules, tasks))
-    return join_rules([found[k] for k in range(len(bounds))])  # type: ignore[misc]
+    return join_rules([found[k] for k in range(len(bounds))])  # type: ignore[misc]  # optimal: none is None
 
 
 def _empty_like(template: Outcomes, n: int, ranged: NDArray[np.bool_]) -> Outcomes:
