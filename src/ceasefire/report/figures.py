@@ -29,14 +29,7 @@ from ceasefire.analysis.curves import (
     settlement_curves,
 )
 
-__all__ = [
-    "QUANTILES",
-    "ceasefire_survival",
-    "course_bands",
-    "gap_bands",
-    "office_hazard",
-    "settlement_curves",
-]
+__all__ = ["QUANTILES", "ceasefire_survival", "course_bands", "gap_bands", "office_hazard", "settlement_curves"]
 
 SIDE_COLOURS = {"A": "#b2182b", "B": "#2166ac"}
 POOLED = "#1b1b1b"
@@ -115,12 +108,14 @@ def _band(
     )
 
 
-def _empty(title: str, message: str) -> go.Figure:
+def blank(message: str, height: int = 240) -> go.Figure:
+    """A figure with no axes, only ``message`` in its middle."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, title, "", "", height=240)
+    fig.update_layout(template="plotly_white", height=height, margin={"t": 10, "b": 10})
+    return fig
 
 
 # -- builders: the headline ---------------------------------------------------------------------
@@ -160,7 +155,7 @@ def survival_chart(survival: Mapping[str, Any]) -> go.Figure:
     """A first ceasefire's survival as simulated (Kaplan-Meier: leaders' choices and the fading background
     hazard), beside what the background hazard at signing would give alone (:func:`ceasefire_survival`)."""
     if not survival["ceasefires"]:
-        return _empty("How long a ceasefire holds", "no ceasefire was signed in the run")
+        return _layout(blank("no ceasefire was signed in the run"), "How long a ceasefire holds", "", "", height=240)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -254,10 +249,7 @@ def gap_chart(gaps: Mapping[str, Mapping[str, Any]], colours: Mapping[str, str] 
     fig.add_hline(y=0, line={"color": "#777777", "width": 1})
     reference = references.pop() if len(references) == 1 else "the reference deal"
     return _layout(
-        fig,
-        f"Fighting on minus {reference} (above 0: he fights on)",
-        "months from the start",
-        "gap (months of office)",
+        fig, f"Fighting on minus {reference} (above 0: he fights on)", "months from the start", "gap (months of office)"
     )
 
 

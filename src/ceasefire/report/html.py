@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ceasefire.analysis.levers import Z95
 from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, ReportData
 from ceasefire.report import figures
 from ceasefire.scenario.labels import parameter_description, parameter_label
@@ -364,10 +365,6 @@ def _pm(value: float | None, se: float | None, scale: float = 1.0, digits: int =
     return text if se is None else f"{text} ± {scale * se:.{digits}f}{unit}"
 
 
-Z95 = 1.959963984540054
-"""A 95% interval is the estimate ± this many standard errors (as in :mod:`ceasefire.analysis.levers`)."""
-
-
 def _interval(d: float | None, se: float | None, scale: float = 100.0, digits: int = 1) -> str:
     """An estimate and its 95% interval, ``+4.2 [2.5, 5.9]``."""
     if d is None:
@@ -503,8 +500,8 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
                 f"({_package_names(data['packages'], names)}): the claims section checks them on these runs, and "
                 "their intervals count in when to stop adding samples.</p>"
             )
-        top = max(eff["intensities"])
-        at_top = [r for r in eff["rows"] if r["intensity"] == min(top, _max_intensity(scenario, r["lever"]))]
+        top, largest = max(eff["intensities"]), {lv.id: lv.intensity_max for lv in scenario.levers}
+        at_top = [r for r in eff["rows"] if r["intensity"] == min(top, largest.get(r["lever"], 1.0))]
         m = _months(eff)
         bars = [
             {
@@ -666,10 +663,6 @@ def _price_html(price: Mapping[str, Any], names: Mapping[str, str]) -> str:
             else ""
         )
     )
-
-
-def _max_intensity(scenario: Scenario, lever: str) -> float:
-    return next((lv.intensity_max for lv in scenario.levers if lv.id == lever), 1.0)
 
 
 def sensitivity_section(data: Mapping[str, Any], scenario: Scenario, top: int = 15) -> Section:

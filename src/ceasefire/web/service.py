@@ -33,14 +33,7 @@ from ceasefire.web.admission import Busy, Gate
 from ceasefire.web.cache import SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
 from ceasefire.web.inputs import lever_grid, snap_all
-from ceasefire.web.limits import (
-    RunLimits,
-    assumptions,
-    clean_assumptions,
-    clean_levers,
-    full_spec,
-    preview_spec,
-)
+from ceasefire.web.limits import RunLimits, assumptions, clean_assumptions, clean_levers, full_spec, preview_spec
 
 
 @dataclass(frozen=True)
