@@ -1,9 +1,9 @@
 """Figures of the report and the dashboard: plain data in, :class:`plotly.graph_objects.Figure` out.
 
 The builders (``settlement_fan``, ``survival_chart``, ...) turn small dicts of lists into figures;
-the statistics they plot come from :mod:`ceasefire.analysis.curves` (re-exported here for the
-dashboard). Nothing here runs the model, reads files or touches the network; Plotly is imported
-here only, so ``import ceasefire`` never imports it (the ``viz`` extra).
+the statistics they plot come from :mod:`ceasefire.analysis.curves`. Nothing here runs the model,
+reads files or touches the network; Plotly is imported here only, so ``import ceasefire`` never
+imports it (the ``viz`` extra).
 
 Every figure must read at 800 px wide: long titles and category labels are wrapped
 (:func:`wrap`), value labels drawn outside bars get room inside the axes, and nothing is clipped.
@@ -19,17 +19,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ceasefire.analysis.curves import (
-    QUANTILES,
-    REFERENCE_BEST,
-    ceasefire_survival,
-    course_bands,
-    gap_bands,
-    office_hazard,
-    settlement_curves,
-)
-
-__all__ = ["QUANTILES", "ceasefire_survival", "course_bands", "gap_bands", "office_hazard", "settlement_curves"]
+from ceasefire.analysis.curves import REFERENCE_BEST
 
 SIDE_COLOURS = {"A": "#b2182b", "B": "#2166ac"}
 POOLED = "#1b1b1b"

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ceasefire.analysis.levers import Z95
 from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, ReportData
 from ceasefire.report import figures
 from ceasefire.scenario.labels import parameter_description, parameter_label
@@ -363,6 +362,10 @@ def _pm(value: float | None, se: float | None, scale: float = 1.0, digits: int =
         return "n/a"
     text = f"{scale * value:+.{digits}f}{unit}"
     return text if se is None else f"{text} ± {scale * se:.{digits}f}{unit}"
+
+
+Z95 = 1.959963984540054
+"""A 95% interval is the estimate ± this many standard errors (as in :mod:`ceasefire.analysis.levers`)."""
 
 
 def _interval(d: float | None, se: float | None, scale: float = 100.0, digits: int = 1) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ceasefire.report import figures
+from ceasefire.analysis.curves import gap_bands, settlement_curves
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import summarize
 from ceasefire.scenario.schema import Scenario, param_domain
@@ -118,7 +118,7 @@ def _gaps(result: RunResult) -> dict[str, Any]:
     for s in ("A", "B"):
         gains = {k: v for k, v in tr.items() if k.startswith(f"gain_{s}_")}
         if gains:
-            out[sc.leaders[s].name] = figures.gap_bands(gains, tr["at_war"])  # type: ignore[index]
+            out[sc.leaders[s].name] = gap_bands(gains, tr["at_war"])  # type: ignore[index]
     return out
 
 
@@ -367,4 +367,4 @@ class DashboardService:
 
 def _curves(result: RunResult) -> dict[str, Any]:
     o = result.outcomes
-    return figures.settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
+    return settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
