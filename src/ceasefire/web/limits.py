@@ -1,9 +1,7 @@
 """How much work one request may cause, and the checks on what a browser sends.
 
 A preview runs at a fixed small size (about a second); a full run at the scenario's own size,
-capped; only ``max_full_runs`` full runs at a time. Previews: at most ``max_previews`` compute at
-once (the number of CPUs), at most ``preview_queue`` wait, each at most ``preview_wait`` seconds,
-and the last ``preview_cache`` answers are kept.
+capped; only ``max_full_runs`` full runs at a time (:class:`RunLimits`).
 Slider values arrive from the browser as JSON; :func:`clean_levers` and :func:`clean_assumptions`
 accept only known ids and finite numbers inside their ranges.
 """

@@ -6,12 +6,9 @@ asked for, on the *same* parameter samples and paths (common random numbers, via
 An assumption slider shifts or scales every sample's value of one parameter (clipped to its
 domain). Full runs go to background threads; their progress is polled.
 
-Previews are cached by what determines them (:meth:`DashboardService.preview_key`: the scenario
-and its file's hash, the lever intensities, the assumption values, the preview sizes and the
-seed), computed once however many identical requests arrive together
-(:class:`ceasefire.web.cache.SingleFlightCache`), and at most ``RunLimits.max_previews`` compute
-at once with ``RunLimits.preview_queue`` waiting (:class:`ceasefire.web.admission.Gate`); a
-request beyond that is refused with :class:`Busy`, which the page shows as "busy — try again".
+Previews are cached by what determines them (:meth:`DashboardService.preview_key`), computed once
+however many identical requests arrive together (:class:`ceasefire.web.cache.SingleFlightCache`);
+a request beyond what the :class:`ceasefire.web.admission.Gate` takes on is refused with :class:`Busy`.
 """
 
 from __future__ import annotations
