@@ -15,13 +15,14 @@ deal (above 0 he fights on); a probability without levers is always the headline
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, ReportData
 from ceasefire.report import figures
@@ -106,9 +107,8 @@ def _quoted(quantity: str, p: float, digits: int = 1) -> str:
 
 
 def _month_label(start: str, month: int) -> str:
-    d = dt.date.fromisoformat(start)
-    y, m = divmod(d.month - 1 + month, 12)
-    return f"{d.year + y}-{m + 1:02d}"
+    """The calendar month ``month`` months after the date ``start``, ``2027-01``."""
+    return str(np.datetime64(start, "M") + month)
 
 
 def _card(label: str, value: str, note: str = "", quantity: str = "") -> str:

@@ -9,21 +9,13 @@ accept only known ids and finite numbers inside their ranges.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ceasefire.run.executor import cpus
 from ceasefire.run.experiment import RunSpec
 from ceasefire.scenario.schema import SIDES, Scenario
-
-
-def cpus() -> int:
-    """CPUs this process may use (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on every platform
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
