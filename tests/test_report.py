@@ -48,7 +48,7 @@ def test_settlement_curves_by_hand() -> None:
     # sample 0 settles in months 0 and 2 (one path never, one after the horizon); sample 1 three times in month 1
     first = np.array([0, 2, -1, 5, 1, 1, 1, -1])
     sample = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    c = figures.settlement_curves(first, sample, samples=2, horizon=4)
+    c = curves.settlement_curves(first, sample, samples=2, horizon=4)
     assert c["months"] == [0, 1, 2, 3, 4]
     np.testing.assert_allclose(c["pooled"], [0, 1 / 8, 4 / 8, 5 / 8, 5 / 8])
     per_sample = np.array([[0, 0.25, 0.25, 0.5, 0.5], [0, 0, 0.75, 0.75, 0.75]])
@@ -73,7 +73,7 @@ def test_settlement_curves_invariants(case: tuple[int, int, int, list[int]]) -> 
     samples, paths, horizon, months = case
     first = np.array(months[: samples * paths])
     sample = np.repeat(np.arange(samples), paths)
-    c = figures.settlement_curves(first, sample, samples, horizon)
+    c = curves.settlement_curves(first, sample, samples, horizon)
     pooled = np.array(c["pooled"])
     assert pooled[0] == 0.0 and np.all(np.diff(pooled) >= 0) and pooled[-1] <= 1.0
     # equal paths per sample: the pooled curve is the mean of the samples' curves
@@ -86,7 +86,7 @@ def test_settlement_curve_agrees_with_the_summary() -> None:
     sc = load_scenario(FLAGSHIP)
     result = run(sc, RunSpec.from_scenario(sc, samples=4, paths=12, horizon=30))
     s = summarize(result)
-    c = figures.settlement_curves(result.outcomes.first_settlement, result.outcomes.sample, 4, 30)
+    c = curves.settlement_curves(result.outcomes.first_settlement, result.outcomes.sample, 4, 30)
     for m in (6, 12, 24):
         assert c["pooled"][m] == pytest.approx(s.settle_within[f"{m} months"].p)
         assert c["p05"][m] == pytest.approx(s.settle_within[f"{m} months"].sample_p05)
@@ -97,17 +97,17 @@ def test_ceasefire_survival_constant_rates_and_kaplan_meier() -> None:
     rate = np.array([0.1, 0.1, 0.2])
     held = np.array([1, 3, 4])
     broke = np.array([True, True, True])
-    s = figures.ceasefire_survival(rate, held, broke, months=6)
+    s = curves.ceasefire_survival(rate, held, broke, months=6)
     np.testing.assert_allclose(s["model"], [(0.9**m + 0.9**m + 0.8**m) / 3 for m in range(7)])
     # no censoring: Kaplan-Meier is the share lasting longer than m months; undefined beyond the longest
     assert s["km"][:5] == pytest.approx([1.0, 2 / 3, 2 / 3, 1 / 3, 0.0])
     assert s["km"][5:] == [None, None]
-    assert figures.ceasefire_survival(np.array([]), np.array([]), np.array([], bool), 3)["ceasefires"] == 0
+    assert curves.ceasefire_survival(np.array([]), np.array([]), np.array([], bool), 3)["ceasefires"] == 0
 
 
 def test_office_hazard_life_table() -> None:
     # 4 incumbents: removed in months 0, 2, 2; one stays
-    h = figures.office_hazard(np.array([0, 2, 2, -1]), horizon=4)
+    h = curves.office_hazard(np.array([0, 2, 2, -1]), horizon=4)
     assert h["at_risk"] == [4, 3, 3, 1]
     np.testing.assert_allclose(h["hazard"], [1 / 4, 0, 2 / 3, 0])
 
@@ -118,7 +118,7 @@ def test_gap_bands_are_fighting_on_minus_his_best_deal_on_paths_at_war() -> None
     at_war[1, :] = 0  # nobody at war in month 1
     a = np.tile(np.arange(paths, dtype=float), (months, 1))  # his gain from signing x over fighting on
     b = -a
-    g = figures.gap_bands({"x": a, "y": b}, at_war)
+    g = curves.gap_bands({"x": a, "y": b}, at_war)
     # his best deal is x (gain a >= -a): the gap, fighting on minus x, is -a; above 0 he fights on
     assert g["p50"][0] == pytest.approx(-np.median(np.arange(paths)))
     assert g["p50"][1] is None  # fewer than 5 paths at war
@@ -143,11 +143,11 @@ def test_the_deal_within_reach_is_his_best_among_those_the_other_signs() -> None
 
 
 def test_figures_are_pure_builders() -> None:
-    curves = figures.settlement_curves(np.array([0, 3, -1, 2]), np.array([0, 0, 1, 1]), 2, 5)
-    fig = figures.settlement_fan(curves, "2026-02-01", compare=curves, compare_name="before")
+    c = curves.settlement_curves(np.array([0, 3, -1, 2]), np.array([0, 0, 1, 1]), 2, 5)
+    fig = figures.settlement_fan(c, "2026-02-01", compare=c, compare_name="before")
     names = [t.name for t in fig.data]
     assert "all samples pooled" in names and "before" in names
-    assert list(fig.data[-1].y) == curves["pooled"]
+    assert list(fig.data[-1].y) == c["pooled"]
     wf = figures.shapley_waterfall([("a", 1.0), ("b", -0.5)], start=2.0, total=2.5, title="gap")
     assert list(wf.data[0].measure) == ["absolute", "relative", "relative", "total"]
 
@@ -730,7 +730,7 @@ def test_the_report_package_imports_no_code_that_runs_the_model() -> None:
     import ceasefire.report
 
     allowed = {
-        "ceasefire.analysis.curves",  # statistics on arrays, re-exported for the dashboard
+        "ceasefire.analysis.curves",  # statistics on arrays
         "ceasefire.analysis.report_data",
         "ceasefire.report",
         "ceasefire.scenario.labels",

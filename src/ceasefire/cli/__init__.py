@@ -4,6 +4,7 @@ One module per command group; importing it registers its commands on :data:`app`
 grouping of ``ceasefire --help`` is chosen here, in :data:`HELP`, not by the order of the imports.
 """
 
+from typer.main import get_command_name
 from typer.models import CommandInfo
 
 from ceasefire.cli import backtest, explain, levers, report, run, scenario, sweep  # noqa: F401  (each registers its commands)
@@ -33,9 +34,7 @@ HELP: dict[str, tuple[str, str]] = {
 
 def _command_name(info: CommandInfo) -> str:
     """The name a command is called by (Typer's rule: the function's name, ``_`` as ``-``)."""
-    if info.name:
-        return info.name
-    return info.callback.__name__.lower().replace("_", "-") if info.callback is not None else ""
+    return info.name or get_command_name(getattr(info.callback, "__name__", ""))
 
 
 def _arrange_help() -> None:

@@ -84,10 +84,7 @@ def print_backtests(results: list[Backtest]) -> None:
         lo, hi = max(r.real_month - r.window, 0), r.real_month + r.window
         t.add_row(f"settled in months {lo}-{hi}", _pct(r.p_window))
         t.add_row("settled within the horizon", _pct(r.p_settled))
-        t.add_row(
-            "median month of settlement",
-            "after the horizon" if r.median_month is None else str(r.median_month),
-        )
+        t.add_row("median month of settlement", "after the horizon" if r.median_month is None else str(r.median_month))
         t.add_row("modal outcome", f"{r.modal_terms} ({_pct(r.terms[r.modal_terms])})")
         if r.modal_terms_if_settled is not None:
             t.add_row("  modal terms, paths that settle", r.modal_terms_if_settled)

@@ -78,8 +78,7 @@ def explain(
             )
     if show:
         print_explanation(result)
-    if json_out is not None:
-        emit_json(json_out, result.to_dict(), mkdir=mkdir)
+    emit_json(json_out, result.to_dict(), mkdir=mkdir)
 
 
 def print_explanation(e: Any) -> None:
@@ -154,8 +153,7 @@ def claims(
         report = check_claims(sc, samples=samples, paths=paths, seed=seed, horizon=horizon, progress=track.staged)
     if show:
         print_claims(report)
-    if json_out is not None:
-        emit_json(json_out, report.to_dict(), mkdir=mkdir)
+    emit_json(json_out, report.to_dict(), mkdir=mkdir)
 
 
 def print_claims(report: Any) -> None:

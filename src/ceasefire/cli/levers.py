@@ -79,8 +79,7 @@ def _check_horizon(months: int, price: bool, within: int) -> None:
 def levers(
     scenario: ScenarioArg,
     intensities: Annotated[
-        str | None,
-        typer.Option(help="lever intensities, comma-separated (default 0.25,0.5,1; a grid adds 0)"),
+        str | None, typer.Option(help="lever intensities, comma-separated (default 0.25,0.5,1; a grid adds 0)")
     ] = None,
     samples: Annotated[
         int | None, typer.Option(min=1, max=1_000_000, help="outer parameter samples (default 100)")

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 @app.command()
-def show(
-    scenario: ScenarioArg,
-) -> None:
+def show(scenario: ScenarioArg) -> None:
     """What a scenario contains: its sides and leaders, the terms that can be on the table, the
     levers, the factors of the leaders' calculus and the claims, each with its source, then the
     sources themselves.

@@ -294,8 +294,7 @@ def discover(
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="density a box must reach")] = 0.8,
     max_boxes: Annotated[int, typer.Option(min=1, max=100, help="boxes to look for, one after another")] = 3,
     dims: Annotated[
-        int,
-        typer.Option(min=0, max=10_000, help="peel over the D parameters that best separate the cases (0: all)"),
+        int, typer.Option(min=0, max=10_000, help="peel over the D parameters that best separate the cases (0: all)")
     ] = 6,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,

@@ -1,9 +1,9 @@
 """Figures of the report and the dashboard: plain data in, :class:`plotly.graph_objects.Figure` out.
 
 The builders (``settlement_fan``, ``survival_chart``, ...) turn small dicts of lists into figures;
-the statistics they plot come from :mod:`ceasefire.analysis.curves` (re-exported here for the
-dashboard). Nothing here runs the model, reads files or touches the network; Plotly is imported
-here only, so ``import ceasefire`` never imports it (the ``viz`` extra).
+the statistics they plot come from :mod:`ceasefire.analysis.curves`. Nothing here runs the model,
+reads files or touches the network; Plotly is imported here only, so ``import ceasefire`` never
+imports it (the ``viz`` extra).
 
 Every figure must read at 800 px wide: long titles and category labels are wrapped
 (:func:`wrap`), value labels drawn outside bars get room inside the axes, and nothing is clipped.
@@ -19,24 +19,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ceasefire.analysis.curves import (
-    QUANTILES,
-    REFERENCE_BEST,
-    ceasefire_survival,
-    course_bands,
-    gap_bands,
-    office_hazard,
-    settlement_curves,
-)
-
-__all__ = [
-    "QUANTILES",
-    "ceasefire_survival",
-    "course_bands",
-    "gap_bands",
-    "office_hazard",
-    "settlement_curves",
-]
+from ceasefire.analysis.curves import REFERENCE_BEST
 
 SIDE_COLOURS = {"A": "#b2182b", "B": "#2166ac"}
 POOLED = "#1b1b1b"
@@ -115,12 +98,14 @@ def _band(
     )
 
 
-def _empty(title: str, message: str) -> go.Figure:
+def blank(message: str, height: int = 240) -> go.Figure:
+    """A figure with no axes, only ``message`` in its middle."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, title, "", "", height=240)
+    fig.update_layout(template="plotly_white", height=height, margin={"t": 10, "b": 10})
+    return fig
 
 
 # -- builders: the headline ---------------------------------------------------------------------
@@ -160,7 +145,7 @@ def survival_chart(survival: Mapping[str, Any]) -> go.Figure:
     """A first ceasefire's survival as simulated (Kaplan-Meier: leaders' choices and the fading background
     hazard), beside what the background hazard at signing would give alone (:func:`ceasefire_survival`)."""
     if not survival["ceasefires"]:
-        return _empty("How long a ceasefire holds", "no ceasefire was signed in the run")
+        return _layout(blank("no ceasefire was signed in the run"), "How long a ceasefire holds", "", "", height=240)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -254,10 +239,7 @@ def gap_chart(gaps: Mapping[str, Mapping[str, Any]], colours: Mapping[str, str] 
     fig.add_hline(y=0, line={"color": "#777777", "width": 1})
     reference = references.pop() if len(references) == 1 else "the reference deal"
     return _layout(
-        fig,
-        f"Fighting on minus {reference} (above 0: he fights on)",
-        "months from the start",
-        "gap (months of office)",
+        fig, f"Fighting on minus {reference} (above 0: he fights on)", "months from the start", "gap (months of office)"
     )
 
 

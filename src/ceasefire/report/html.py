@@ -15,13 +15,14 @@ deal (above 0 he fights on); a probability without levers is always the headline
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, ReportData
 from ceasefire.report import figures
@@ -106,9 +107,8 @@ def _quoted(quantity: str, p: float, digits: int = 1) -> str:
 
 
 def _month_label(start: str, month: int) -> str:
-    d = dt.date.fromisoformat(start)
-    y, m = divmod(d.month - 1 + month, 12)
-    return f"{d.year + y}-{m + 1:02d}"
+    """The calendar month ``month`` months after the date ``start``, ``2027-01``."""
+    return str(np.datetime64(start, "M") + month)
 
 
 def _card(label: str, value: str, note: str = "", quantity: str = "") -> str:
@@ -503,8 +503,8 @@ def levers_section(data: Mapping[str, Any], scenario: Scenario) -> Section:
                 f"({_package_names(data['packages'], names)}): the claims section checks them on these runs, and "
                 "their intervals count in when to stop adding samples.</p>"
             )
-        top = max(eff["intensities"])
-        at_top = [r for r in eff["rows"] if r["intensity"] == min(top, _max_intensity(scenario, r["lever"]))]
+        top, largest = max(eff["intensities"]), {lv.id: lv.intensity_max for lv in scenario.levers}
+        at_top = [r for r in eff["rows"] if r["intensity"] == min(top, largest.get(r["lever"], 1.0))]
         m = _months(eff)
         bars = [
             {
@@ -666,10 +666,6 @@ def _price_html(price: Mapping[str, Any], names: Mapping[str, str]) -> str:
             else ""
         )
     )
-
-
-def _max_intensity(scenario: Scenario, lever: str) -> float:
-    return next((lv.intensity_max for lv in scenario.levers if lv.id == lever), 1.0)
 
 
 def sensitivity_section(data: Mapping[str, Any], scenario: Scenario, top: int = 15) -> Section:

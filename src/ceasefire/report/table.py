@@ -43,10 +43,7 @@ def summary_table(summary: Summary) -> Table:
         t.add_row("  median month, paths that settle", f"{summary.median_month_if_settled:.1f}")
     t.add_section()
     for s in SIDES:
-        t.add_row(
-            f"casualties {summary.side_names[s]} until settlement",
-            _count(summary.casualties_to_settlement[s]),
-        )
+        t.add_row(f"casualties {summary.side_names[s]} until settlement", _count(summary.casualties_to_settlement[s]))
     t.add_row("final line: km² held by A", _count(summary.held_km2))
     t.add_row(
         "final line: share of the area",

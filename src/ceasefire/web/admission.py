@@ -1,11 +1,8 @@
 """How much computing the dashboard takes on at once, and the polite refusal when it is full.
 
-:class:`Gate` lets at most ``slots`` previews compute at once and at most ``queue`` more wait, each
-for at most ``wait`` seconds. A request that finds the queue full, or whose expected wait (the
-requests ahead of it times the mean time a slot is held, over the slots) is longer than ``wait``, is
-refused at once with :class:`Busy`, whose message the page shows ("busy — try again"), instead of
-joining a line that would make everyone wait minutes; one that waits longer than ``wait`` anyway
-is refused then.
+:class:`Gate` refuses a request at once with :class:`Busy`, whose message the page shows ("busy —
+try again"), when its queue is full or its expected wait too long, instead of letting it join a
+line that would make everyone wait minutes.
 """
 
 from __future__ import annotations

@@ -124,15 +124,6 @@ def assumption_value_text(a: Assumption, x: float | None) -> str:
     return shown + (" (as in the scenario)" if x == a.neutral else "")
 
 
-def _empty_figure(message: str, height: int = 240) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(template="plotly_white", height=height, margin={"t": 10, "b": 10})
-    return fig
-
-
 def _div(style: str, *children: Any, **attrs: Any) -> Any:
     """A ``Div`` of ``children`` in the style ``STYLE[style]``."""
     return html.Div(list(children), style=STYLE[style], **attrs)
@@ -214,9 +205,8 @@ class Dashboard:
         names = self.catalog.names()
         if not names:
             raise CeasefireError("no scenarios to offer (none shipped, and none in --scenarios-dir)")
-        default = FLAGSHIP if FLAGSHIP in names else names[0]
-        self.catalog.path(scenario if scenario is not None else default)  # unknown names fail here
-        self.first = scenario if scenario is not None else default
+        self.first = scenario if scenario is not None else FLAGSHIP if FLAGSHIP in names else names[0]
+        self.catalog.path(self.first)  # unknown names fail here
         self.app = self._build()
 
     # -- layout --------------------------------------------------------------------------------
@@ -289,7 +279,7 @@ class Dashboard:
             html.Div(id="full-headline", style=STYLE["cards"]),
             dcc.Graph(
                 id="full-settlement",
-                figure=_empty_figure("its settlement curve will appear here", 70),
+                figure=figures.blank("its settlement curve will appear here", 70),
                 config={"displaylogo": False},
             ),
             id="full-box",
@@ -387,15 +377,12 @@ class Dashboard:
         except Busy as e:  # the figures stay as they were; the note says why
             return no_update, f"{e}. The figures still show the previous settings.", *(no_update,) * 4
         except (CeasefireError, ValueError) as e:
-            message = _empty_figure(str(e))
+            message = figures.blank(str(e))
             return [], f"error: {e}", message, message, message, []
         fan, terms, gaps, claims = self._rendered.get(p.key, lambda: self.render(name, p))[0]
         cards = self.cards(p, self.service.finished_full(name, p.levers, p.assumptions),
                            self.service.any_finished_full(name))  # fmt: skip
-        changed = (
-            ", ".join([*(f"{k}={v:g}" for k, v in p.levers.items()), *(f"{k}={v:g}" for k, v in p.assumptions.items())])
-            or "none"
-        )
+        changed = ", ".join(f"{k}={v:g}" for k, v in (*p.levers.items(), *p.assumptions.items())) or "none"
         origin = {CACHED: " (from the cache)", SHARED: " (shared with an identical request)"}.get(source, "")
         note = (
             f"preview: {p.summary['samples']} samples × {p.summary['paths']} paths, seed {p.summary['seed']}, the same "
@@ -409,7 +396,7 @@ class Dashboard:
         fan = figures.settlement_fan(p.curves, p.summary["start"], p.baseline_curves, "without the changes")
         terms = figures.terms_bar(p.summary["terms_agreed"], {t.id: t.name for t in sc.terms})
         colours = {sc.leaders[s].name: figures.SIDE_COLOURS[s] for s in ("A", "B")}  # type: ignore[index]
-        gaps = figures.gap_chart(p.gaps, colours) if p.gaps else _empty_figure("no leader's gap recorded")
+        gaps = figures.gap_chart(p.gaps, colours) if p.gaps else figures.blank("no leader's gap recorded")
         return fan, terms, gaps, claims_table(p)
 
     def lever_value(self, name: str, lever: str, x: float | None) -> str:
@@ -527,7 +514,7 @@ class Dashboard:
                 State("scenario", "value"),
             )(value_text(text))
 
-        @app.callback(
+        app.callback(
             Output({"type": "lever", "id": ALL}, "value"),
             Output({"type": "assumption", "id": ALL}, "value"),
             Input("reset", "n_clicks"),
@@ -535,9 +522,7 @@ class Dashboard:
             lever_ids,
             assumption_ids,
             prevent_initial_call=True,
-        )
-        def _reset(_: int, name: str, lid: list[dict[str, str]], aid: list[dict[str, str]]) -> tuple[Any, ...]:
-            return self.reset_outputs(name, lid, aid)
+        )(lambda _, *values: self.reset_outputs(*values))
 
         @app.callback(
             Output("headline", "children"),
@@ -558,28 +543,24 @@ class Dashboard:
                 return (no_update,) * 6  # the sliders are being rebuilt for the new scenario; it fires again
             return self.preview_outputs(*values)
 
-        @app.callback(
+        # a full run has finished: the preview's cards now compare themselves with it
+        app.callback(
             Output("headline", "children", allow_duplicate=True),
             Input("full-done", "data"),
             *settings,
             prevent_initial_call=True,
-        )
-        def _compare(_: str | None, *values: Any) -> Any:
-            # a full run has finished: the preview's cards now compare themselves with it
-            return self.preview_outputs(*values)[0]
+        )(lambda _, *values: self.preview_outputs(*values)[0])
 
-        @app.callback(
+        app.callback(
             Output("job", "data"),
             Output("poll", "disabled"),
             Output("full-status", "children", allow_duplicate=True),
             Input("full-run", "n_clicks"),
             *settings,
             prevent_initial_call=True,
-        )
-        def _start(_: int, *values: Any) -> tuple[Any, ...]:
-            return self.start_outputs(*values)
+        )(lambda _, *values: self.start_outputs(*values))
 
-        @app.callback(
+        app.callback(
             Output("full-progress", "value"),
             Output("full-progress", "max"),
             Output("full-status", "children"),
@@ -590,9 +571,7 @@ class Dashboard:
             Input("poll", "n_intervals"),
             State("job", "data"),
             prevent_initial_call=True,
-        )
-        def _poll(_: int, job_id: str | None) -> tuple[Any, ...]:
-            return self.poll_outputs(job_id)
+        )(lambda _, job_id: self.poll_outputs(job_id))
 
 
 def create_app(scenario: str | None = None, scenarios_dir: Path | None = None, limits: RunLimits | None = None) -> Dash:

@@ -1,11 +1,8 @@
 """A bounded, thread-safe cache of previews that computes each key once, even when asked at once.
 
 Slider positions are discrete, so many dashboard users ask for the same previews: the scenario's
-baseline, one lever at one step, and so on. :class:`SingleFlightCache` keeps the last ``size``
-answers (least recently used dropped first) and, when several requests for a key that is not
-cached arrive together, lets the first compute it while the others wait for its answer
-("single flight"). A computation that raises is not cached: the first caller and everyone waiting
-on it get the exception, and the next request tries again.
+baseline, one lever at one step, and so on. When several requests for a key that is not cached
+arrive together, the first computes it while the others wait for its answer ("single flight").
 """
 
 from __future__ import annotations

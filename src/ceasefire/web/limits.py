@@ -1,9 +1,7 @@
 """How much work one request may cause, and the checks on what a browser sends.
 
 A preview runs at a fixed small size (about a second); a full run at the scenario's own size,
-capped; only ``max_full_runs`` full runs at a time. Previews: at most ``max_previews`` compute at
-once (the number of CPUs), at most ``preview_queue`` wait, each at most ``preview_wait`` seconds,
-and the last ``preview_cache`` answers are kept.
+capped; only ``max_full_runs`` full runs at a time (:class:`RunLimits`).
 Slider values arrive from the browser as JSON; :func:`clean_levers` and :func:`clean_assumptions`
 accept only known ids and finite numbers inside their ranges.
 """
@@ -11,21 +9,13 @@ accept only known ids and finite numbers inside their ranges.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ceasefire.run.executor import cpus
 from ceasefire.run.experiment import RunSpec
 from ceasefire.scenario.schema import SIDES, Scenario
-
-
-def cpus() -> int:
-    """CPUs this process may use (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on every platform
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,9 @@ asked for, on the *same* parameter samples and paths (common random numbers, via
 An assumption slider shifts or scales every sample's value of one parameter (clipped to its
 domain). Full runs go to background threads; their progress is polled.
 
-Previews are cached by what determines them (:meth:`DashboardService.preview_key`: the scenario
-and its file's hash, the lever intensities, the assumption values, the preview sizes and the
-seed), computed once however many identical requests arrive together
-(:class:`ceasefire.web.cache.SingleFlightCache`), and at most ``RunLimits.max_previews`` compute
-at once with ``RunLimits.preview_queue`` waiting (:class:`ceasefire.web.admission.Gate`); a
-request beyond that is refused with :class:`Busy`, which the page shows as "busy — try again".
+Previews are cached by what determines them (:meth:`DashboardService.preview_key`), computed once
+however many identical requests arrive together (:class:`ceasefire.web.cache.SingleFlightCache`);
+a request beyond what the :class:`ceasefire.web.admission.Gate` takes on is refused with :class:`Busy`.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ceasefire.report import figures
+from ceasefire.analysis.curves import gap_bands, settlement_curves
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import summarize
 from ceasefire.scenario.schema import Scenario, param_domain
@@ -33,14 +30,7 @@ from ceasefire.web.admission import Busy, Gate
 from ceasefire.web.cache import SingleFlightCache
 from ceasefire.web.catalog import ScenarioCatalog
 from ceasefire.web.inputs import lever_grid, snap_all
-from ceasefire.web.limits import (
-    RunLimits,
-    assumptions,
-    clean_assumptions,
-    clean_levers,
-    full_spec,
-    preview_spec,
-)
+from ceasefire.web.limits import RunLimits, assumptions, clean_assumptions, clean_levers, full_spec, preview_spec
 
 
 @dataclass(frozen=True)
@@ -125,7 +115,7 @@ def _gaps(result: RunResult) -> dict[str, Any]:
     for s in ("A", "B"):
         gains = {k: v for k, v in tr.items() if k.startswith(f"gain_{s}_")}
         if gains:
-            out[sc.leaders[s].name] = figures.gap_bands(gains, tr["at_war"])  # type: ignore[index]
+            out[sc.leaders[s].name] = gap_bands(gains, tr["at_war"])  # type: ignore[index]
     return out
 
 
@@ -374,4 +364,4 @@ class DashboardService:
 
 def _curves(result: RunResult) -> dict[str, Any]:
     o = result.outcomes
-    return figures.settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
+    return settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
