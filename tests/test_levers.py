@@ -24,13 +24,13 @@ from ceasefire.analysis.levers import (
     Tally,
     baseline_run,
     batch_seed,
+    combination,
     contrast,
     difference,
     level,
     lever_effects,
     lever_effects_within,
     lever_grid,
-    paired_difference,
     ratio,
     simulate_settings,
 )
@@ -167,7 +167,7 @@ def test_paired_standard_error_is_that_of_the_per_sample_differences() -> None:
     paths = np.full(50, 20.0)
     y0 = rng.binomial(20, rng.uniform(0.1, 0.9, 50)).astype(float)
     y1 = np.minimum(y0 + rng.binomial(3, 0.5, 50), 20)
-    d = paired_difference(y1, paths, y0, paths)
+    d = combination([(1.0, y1, paths), (-1.0, y0, paths)])
     per_sample = (y1 - y0) / 20
     assert d.value == pytest.approx(per_sample.mean())
     assert d.se == pytest.approx(per_sample.std(ddof=1) / np.sqrt(50))

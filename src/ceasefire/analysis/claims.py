@@ -49,8 +49,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
-from ceasefire.analysis.frames import Tabular
-from ceasefire.analysis.levers import HALF_WIDTH, Baselines, joined, lever_effects_within, staged, study_sizes
+from ceasefire.analysis.frames import Tabular, spec_fields
+from ceasefire.analysis.levers import (
+    HALF_WIDTH,
+    Baselines,
+    LeverEffects,
+    joined,
+    lever_effects_within,
+    staged,
+    study_sizes,
+)
 from ceasefire.analysis.worlds import WarCourse, course, joined_courses, war_course
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.scenario.query import LeverSetting, Operand, Quantity, Query, parse_query
@@ -67,6 +75,7 @@ __all__ = [
     "claim_packages",
     "evaluate",
     "judge",
+    "run_lever_study",
     "runs_needed",
     "war_course",
     "worlds_of",
@@ -278,7 +287,7 @@ def _per_sample(x: Array, sample: NDArray[np.int64], samples: int) -> Array:
     return out
 
 
-def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity | None = None) -> Array:
+def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity) -> Array:
     """The statistic under each row of sample weights ``(R, samples)``: ``(R,)``."""
     samples = weights.shape[1]
     out = np.full(weights.shape[0], np.nan)
@@ -291,8 +300,6 @@ def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity
         out[ok] = num[ok] / den[ok]
         return out
     if v.stat == "km":
-        if q is None or v.cease is None:  # pragma: no cover - _path_values gives both
-            raise ValueError("a ceasefire's survival needs its quantity")
         return _kaplan_meier(v, q, sample, weights)
     order = np.argsort(np.where(v.valid, v.values, np.inf), kind="stable")
     sorted_values = v.values[order]
@@ -573,6 +580,22 @@ def claim_packages(scenario: Scenario) -> list[dict[str, float]]:
     return [dict(p) for p in sorted(set(packages))]
 
 
+def run_lever_study(
+    scenario: Scenario,
+    spec: RunSpec,
+    half_width: float = HALF_WIDTH,
+    sizes: Sequence[int | None] = (None, None, None),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[LeverEffects, Baselines]:
+    """The lever study of the lever claims (and of the report's levers section) for runs of ``spec``: every
+    lever at intensity 1 and every package the claims name, on batches of ``sizes`` (samples per batch,
+    paths, samples at most; each by default :func:`ceasefire.analysis.levers.study_sizes` of ``spec``'s)."""
+    batch, paths, most = (x or d for x, d in zip(sizes, study_sizes(spec.samples, spec.paths), strict=True))
+    return lever_effects_within(scenario, half_width, batch_samples=batch, paths=paths, max_samples=most,
+                                **spec_fields(spec, "seed", "horizon", "policy"), packages=claim_packages(scenario),
+                                progress=progress)  # fmt: skip
+
+
 def _world_count(queries: Sequence[Query]) -> int:
     """Worlds besides the run the queries read, with and without the dynamics, and the null war."""
     keys = {x.world_key for q in queries for x in q.quantities()} - {"run"}
@@ -674,18 +697,8 @@ def check_claims(
     lever: _LeverWorlds | None = None
     if settings:
         if lever_study is None:
-            batch, per, most = study_sizes(spec.samples, spec.paths)
-            _, lever_study = lever_effects_within(
-                scenario,
-                half_width=lever_half_width,
-                batch_samples=lever_batch_samples or batch,
-                paths=lever_paths or per,
-                max_samples=lever_max_samples or most,
-                seed=spec.seed,
-                horizon=spec.horizon,
-                packages=claim_packages(scenario),
-                progress=progress,
-            )
+            given = (lever_batch_samples, lever_paths, lever_max_samples)
+            _, lever_study = run_lever_study(scenario, spec, lever_half_width, given, progress)
         elif lever_study.scenario != scenario or lever_study.spec.horizon != spec.horizon:
             raise ValueError("lever_study must be batches of runs of the same scenario and horizon")
         lever = _LeverWorlds.of(lever_study, settings, spec.seed, resamples, report)

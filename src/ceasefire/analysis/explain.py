@@ -40,14 +40,7 @@ from numpy.typing import NDArray
 
 from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
-from ceasefire.model.calculus import (
-    month_of,
-    month_values,
-    other,
-    record,
-    removal_uniforms,
-    stopping_problem,
-)
+from ceasefire.model.calculus import month_of, month_values, other, record, removal_uniforms, stopping_problem
 from ceasefire.model.decision import RIDGE, features
 from ceasefire.model.engine import IMAGINED, TRUE_WORLD, draw_noise, per_path, war_setup
 from ceasefire.model.params import Leader, Pair, Params, get_at, map_leaves, replace_at, tree_path
@@ -376,13 +369,7 @@ def _world_coalitions(
     return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
 
 
-LINEAR_KEYS = (
-    "reasons.militarism",
-    "reasons.war_cost",
-    "reasons.punishment",
-    "punishment_lost_war",
-    "policy_weight",
-)
+LINEAR_KEYS = ("reasons.militarism", "reasons.war_cost", "reasons.punishment", "punishment_lost_war", "policy_weight")
 """Leader parameters that enter his values only through the flow at war and the punishment, not
 through the peace series: groups of these alone share the series (:func:`ceasefire.model.leader.series_parts`)."""
 

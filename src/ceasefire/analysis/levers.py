@@ -88,7 +88,6 @@ __all__ = [
     "lever_effects",
     "lever_effects_within",
     "lever_grid",
-    "paired_difference",
     "ratio",
     "simulate_settings",
     "study_sizes",
@@ -312,14 +311,9 @@ def _rows(t: Tally, lo: int, hi: int) -> Tally:
 
 def _per_array(parts: list[Tally], f: Callable[[list[Array]], Array]) -> Tally:
     """A tally whose every per-sample array is ``f`` of the parts' (``paths`` is the first part's)."""
-    return Tally(
-        paths=parts[0].paths,
-        settled_by=f([t.settled_by for t in parts]),
-        casualties={s: f([t.casualties[s] for t in parts]) for s in SIDES},
-        ceasefires=f([t.ceasefires for t in parts]),
-        at_risk=f([t.at_risk for t in parts]),
-        ended=f([t.ended for t in parts]),
-    )
+    arrays = {name: f([getattr(t, name) for t in parts]) for name in ("settled_by", "ceasefires", "at_risk", "ended")}
+    casualties = {s: f([t.casualties[s] for t in parts]) for s in SIDES}
+    return Tally(paths=parts[0].paths, casualties=casualties, **arrays)
 
 
 def joined(runs: Sequence[RunResult]) -> RunResult:
@@ -510,16 +504,10 @@ def ratio(y: Array, n: Array) -> Estimate:
     return combination([(1.0, y, n)])
 
 
-def paired_difference(y1: Array, n1: Array, y0: Array, n0: Array) -> Estimate:
-    """``R1 - R0`` for two ratio estimates on the same clusters (outer samples), with the
-    standard error of the difference from the paired per-cluster influences
-    ``(y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``."""
-    return combination([(1.0, y1, n1), (-1.0, y0, n0)])
-
-
 def combination(terms: Sequence[tuple[float, Array, Array]]) -> Estimate:
     """``sum_k w_k R_k`` for ratio estimates ``R_k = sum(y_k) / sum(n_k)`` on the same clusters,
-    with the clustered standard error of the combination (the sum of the linearised influences)."""
+    with the clustered standard error of the combination (the sum of the linearised influences):
+    for ``R1 - R0`` on paired clusters, from ``(y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``."""
     return _combine([(w, *_ratio_influence(y, n)) for w, y, n in terms])
 
 

@@ -42,13 +42,7 @@ import numpy as np
 from ceasefire import __version__
 from ceasefire.analysis import curves
 from ceasefire.analysis.frames import spec_fields
-from ceasefire.analysis.report_data import (
-    ANALYSIS_SECTIONS,
-    PROGRESS_TOTAL,
-    Progress,
-    ReportData,
-    ReportOptions,
-)
+from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, PROGRESS_TOTAL, Progress, ReportData, ReportOptions
 from ceasefire.errors import CeasefireError
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import belief_effect, summarize
@@ -234,25 +228,13 @@ def _study_sizes(ctx: _Context) -> tuple[int, int, int]:
 
 
 def _lever_study(ctx: _Context, stage: Progress) -> tuple[Any, Any]:
-    """Every lever at intensity 1 and every package the claims name, on batches of samples until each
-    change is within the options' half-width: the same study ``check_claims`` runs, so the levers
+    """The study ``check_claims`` runs (:func:`ceasefire.analysis.claims.run_lever_study`), so the levers
     section and the lever claims show the same numbers."""
-    from ceasefire.analysis.claims import claim_packages
-    from ceasefire.analysis.levers import lever_effects_within
+    from ceasefire.analysis.claims import run_lever_study
 
     if "lever_study" not in ctx.shared:
-        o, spec = ctx.options, ctx.spec
-        batch, paths, most = _study_sizes(ctx)
-        ctx.shared["lever_study"] = lever_effects_within(
-            ctx.scenario,
-            half_width=o.lever_half_width,
-            batch_samples=batch,
-            paths=paths,
-            max_samples=most,
-            **spec_fields(spec, "seed", "horizon", "policy"),
-            packages=claim_packages(ctx.scenario),
-            progress=stage,
-        )
+        ctx.shared["lever_study"] = run_lever_study(ctx.scenario, ctx.spec, ctx.options.lever_half_width,
+                                                    _study_sizes(ctx), stage)  # fmt: skip
     return ctx.shared["lever_study"]  # type: ignore[no-any-return]
 
 

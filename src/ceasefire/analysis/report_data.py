@@ -13,14 +13,7 @@ from typing import Any
 
 from ceasefire.scenario.schema import Scenario
 
-__all__ = [
-    "ANALYSIS_SECTIONS",
-    "CORE_SECTIONS",
-    "PROGRESS_TOTAL",
-    "Progress",
-    "ReportData",
-    "ReportOptions",
-]
+__all__ = ["ANALYSIS_SECTIONS", "CORE_SECTIONS", "PROGRESS_TOTAL", "Progress", "ReportData", "ReportOptions"]
 
 CORE_SECTIONS = ("headline", "course", "parameters", "run")
 """Sections made from the model run alone; always in the report."""

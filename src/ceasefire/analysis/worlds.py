@@ -90,11 +90,7 @@ def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> 
 
 
 def course(
-    result: RunResult,
-    world: str,
-    *,
-    levers: Mapping[str, float] | None = None,
-    frozen: bool = False,
+    result: RunResult, world: str, *, levers: Mapping[str, float] | None = None, frozen: bool = False
 ) -> WarCourse:
     """``world`` (``"war"`` or ``"settled:ID"``) on ``result``'s samples, seeds and horizon.
 
@@ -154,14 +150,7 @@ def _forced(st: Structure, k: int) -> Decide:
     return decide
 
 
-def _frozen_month(
-    w: Setup,
-    st: Structure,
-    s: MonthState,
-    t: int,
-    u: Array,
-    decide: Decide | None,
-) -> MonthState:
+def _frozen_month(w: Setup, st: Structure, s: MonthState, t: int, u: Array, decide: Decide | None) -> MonthState:
     """One month with the dynamics switched off: the month's events as in the model (its parameters, a
     leader's fall); the talks, the signing and the vote as in the model; the front at its calibrated pace
     and the month's rate of casualties at the start's power where at war; the state otherwise the start's;
