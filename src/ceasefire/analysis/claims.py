@@ -665,18 +665,11 @@ def check_claims(
     sizes and seed without levers (e.g. a report's headline run), is used instead of running it
     again: the numbers are the same.
 
-    A claim about levers is checked on the lever study
-    (:func:`ceasefire.analysis.levers.lever_effects_within`: every lever of the scenario at
-    intensity 1 and every package the claims name, :func:`claim_packages`, on batches of
-    ``lever_batch_samples`` x ``lever_paths`` added until each change's 95% interval is within
-    ``lever_half_width``, up to ``lever_max_samples``; by default
-    :func:`ceasefire.analysis.levers.study_sizes` of this run's sizes): a lever's effect varies
-    mostly between parameter samples, so many samples decide it better than the headline run's
-    paths, and the report's levers section shows the same numbers. Every operand of such a claim is
-    read on the study's batches joined, with the study's bootstrap weights; a setting that fixes a
-    lever's credibility is run on the batches with that credibility. ``lever_study``, those batches
-    already run (with the claims' packages among its ``packages``), is used instead of running them
-    again.
+    A claim about levers is checked on the lever study, as the module docstring says
+    (:func:`run_lever_study`: batches of ``lever_batch_samples`` x ``lever_paths`` added until each
+    change's 95% interval is within ``lever_half_width``, up to ``lever_max_samples``).
+    ``lever_study``, those batches already run (with the claims' packages among its ``packages``),
+    is used instead of running them again.
     """
     start = time.perf_counter()
     spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)

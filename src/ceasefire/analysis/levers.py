@@ -358,16 +358,6 @@ def _setting_key(s: Setting) -> tuple[tuple[tuple[str, float], ...], bool]:
     return tuple(sorted((k, float(v)) for k, v in s.intensities.items() if v)), s.certain
 
 
-def _with_credibility(result: RunResult, credibility: Mapping[str, float]) -> RunResult:
-    """``result`` with each lever's credibility in ``credibility`` put in every sample's parameters."""
-    if not credibility:
-        return result
-    values = dict(result.parameters)
-    for lv, value in credibility.items():
-        values[f"levers.{lv}.credibility"] = np.full(result.spec.samples, float(value))
-    return replace(result, parameters=values)
-
-
 @dataclass(frozen=True)
 class Baselines:
     """Runs without levers, each a batch of outer samples with its own seed, on which lever packages
@@ -440,7 +430,8 @@ class Baselines:
         done = 0
         for i, r in enumerate(self.runs):
             if (i, key) not in self._runs:
-                earlier = _with_credibility(r, dict(fixed))
+                fixed_values = {f"levers.{lv}.credibility": np.full(r.spec.samples, x) for lv, x in fixed}
+                earlier = replace(r, parameters=dict(r.parameters) | fixed_values)
                 intensities = dict(_setting_key(Setting(levers))[0])
                 self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=intensities),
                                            progress=_offset(progress, done, total), samples_of=earlier)  # fmt: skip

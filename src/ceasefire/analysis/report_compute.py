@@ -9,11 +9,8 @@ other by construction:
 - **claims** are checked on the headline run itself (``check_claims(base=headline)``), and the
   claims about levers on the lever study below (which includes the packages they name), so at the
   default sizes their verdicts are those of ``ceasefire claims``;
-- **levers**: a lever's effect is a change on common random numbers, and its spread over the
-  parameter samples is large (some samples tip from a deal to none), so the changes are measured
-  on batches of many samples with fewer paths each
-  (:func:`ceasefire.analysis.levers.lever_effects_within`),
-  added until every 95% interval is within ±3 points; a probability *with* a lever is the headline's
+- **levers**: the changes are measured on the claims' lever study (batches of many samples with
+  fewer paths each: :mod:`ceasefire.analysis.claims`); a probability *with* a lever is the headline's
   level plus that change. The two-lever grid and the price of peace's confirmation are simulated
   on the same batches, and the price of peace is stated against the headline's level;
 - **the war's course** needs every path's monthly trajectory, so it comes from a recorded run of
