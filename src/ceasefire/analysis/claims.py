@@ -616,31 +616,16 @@ def runs_needed(scenario: Scenario) -> int:
     return total
 
 
-@dataclass(frozen=True)
-class _LeverWorlds:
+def _lever_worlds(
+    study: Baselines, settings: Sequence[Setting], report: Callable[[str], Callable[[int, int], None] | None]
+) -> dict[Setting, Worlds]:
     """The lever study's batches joined for the lever claims: the worlds without levers and with each
-    setting, on the same samples, and the bootstrap weights over the batches' samples."""
-
-    worlds: dict[Setting, Worlds]
-    weights: Array
-    sizes: dict[str, int]
-
-    @classmethod
-    def of(
-        cls,
-        study: Baselines,
-        settings: Sequence[Setting],
-        seed: int,
-        resamples: int,
-        report: Callable[[str], Callable[[int, int], None] | None],
-    ) -> _LeverWorlds:
-        worlds: dict[Setting, Worlds] = {(): Worlds.of_batches(study.runs)}
-        for k in settings:
-            label = " + ".join(lv.label() for lv in k)
-            runs = study.runs_with(_package(k), report(label), credibility=_credibility(k) or None)
-            worlds[k] = Worlds.of_batches(runs)
-        sizes = {"lever_samples": study.samples, "lever_paths": study.spec.paths, "lever_batches": len(study.runs)}
-        return cls(worlds, _bootstrap_weights(study.samples, seed, resamples), sizes)
+    setting, on the same samples."""
+    worlds: dict[Setting, Worlds] = {(): Worlds.of_batches(study.runs)}
+    for k in settings:
+        label = " + ".join(lv.label() for lv in k)
+        worlds[k] = Worlds.of_batches(study.runs_with(_package(k), report(label), credibility=_credibility(k) or None))
+    return worlds
 
 
 def check_claims(
@@ -687,20 +672,23 @@ def check_claims(
     worlds: dict[Setting, Worlds] = {(): Worlds(base)}
     weights = _bootstrap_weights(spec.samples, spec.seed, resamples)
     settings = _settings([q for _, q in queries])
-    lever: _LeverWorlds | None = None
+    lever_worlds, lever_weights, lever_sizes = worlds, weights, {}
     if settings:
         if lever_study is None:
             given = (lever_batch_samples, lever_paths, lever_max_samples)
             _, lever_study = run_lever_study(scenario, spec, lever_half_width, given, progress)
         elif lever_study.scenario != scenario or lever_study.spec.horizon != spec.horizon:
             raise ValueError("lever_study must be batches of runs of the same scenario and horizon")
-        lever = _LeverWorlds.of(lever_study, settings, spec.seed, resamples, report)
+        lever_worlds = _lever_worlds(lever_study, settings, report)
+        lever_weights = _bootstrap_weights(lever_study.samples, spec.seed, resamples)
+        lever_sizes = {"lever_samples": lever_study.samples, "lever_paths": lever_study.spec.paths,
+                       "lever_batches": len(lever_study.runs)}  # fmt: skip
 
     h = spec.horizon
     results = []
     for claim, q in queries:
         # a lever claim reads every operand on the study's samples, with and without its levers
-        table, w = (lever.worlds, lever.weights) if q.is_lever and lever is not None else (worlds, weights)
+        table, w = (lever_worlds, lever_weights) if q.is_lever else (worlds, weights)
         rows, each = _compared(q, table, w, frozen=False)
         estimate, low, high = _interval(rows)
         null_rows, null_each = _compared(q, table, w, frozen=True)
@@ -771,6 +759,6 @@ def check_claims(
             "seed": spec.seed,
             "runs": 1 + len(settings),  # the run without levers, then one per lever setting
             "bootstrap": resamples,
-            **(lever.sizes if lever is not None else {}),
+            **lever_sizes,
         },
     )

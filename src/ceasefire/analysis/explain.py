@@ -49,7 +49,7 @@ from ceasefire.model.war import Observed, log_ratio
 from ceasefire.run.executor import executor_for
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import SIDES, Scenario
-from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
+from ceasefire.solve.lsm import OptimalStopping
 
 __all__ = ["DEFAULT_HORIZON", "DEFAULT_PATHS", "DEFAULT_SAMPLES", "Explanation", "FactorPart", "explain", "shapley"]
 
@@ -216,17 +216,6 @@ def _leader_params(
     return ld
 
 
-@dataclass(frozen=True)
-class _MonthResult:
-    fight: Array  # (C, samples)
-    terms: Array  # (C, samples, K)
-
-
-def fit_rule(problem: PathSet) -> StoppingRule:
-    """The engine's stopping rule: the polynomial basis of :data:`BASIS_DEGREE` and the engine's ridge."""
-    return OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).fit()
-
-
 def _evaluate_batch(
     st: Structure,
     side: str,
@@ -239,13 +228,14 @@ def _evaluate_batch(
     imagined: Observed,
     true_now: Observed,
     remove_u: Array,
-) -> _MonthResult:
-    """The leader's value of fighting on and of each terms option for a ``(C1, C2)`` grid of coalitions."""
+) -> tuple[Array, Array]:
+    """The leader's value of fighting on ``(C, samples)`` and of each terms option ``(C, samples, K)`` for
+    a ``(C1, C2)`` grid of coalitions, his stopping rule fitted as the engine's (:data:`BASIS_DEGREE`)."""
     lead = masks.shape
     c = masks.size
     ld = Pair.of(lambda s: _leader_params(st, s, pp, masks, owner, neutral))
     problem = stopping_problem(st, side, imagined, ld, remove_u, lead, samples, pp.terms, pp.ceasefire)
-    rule = fit_rule(problem)
+    rule = OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).fit()
     low = problem.state[month].min(axis=1)[:, None, :]
     high = problem.state[month].max(axis=1)[:, None, :]
 
@@ -261,7 +251,7 @@ def _evaluate_batch(
     fight = np.where(np.isnan(cont), stay, cont)
     k = now.peace_now.shape[-1]
     peace = np.broadcast_to(now.peace_now, (*lead, m, k)).reshape(c, samples, per, k)
-    return _MonthResult(fight=fight.reshape(c, samples, per).mean(axis=2), terms=peace.mean(axis=2))
+    return fight.reshape(c, samples, per).mean(axis=2), peace.mean(axis=2)
 
 
 def _imagined(st: Structure, pp: Params, side: str, z: Array, u: Array, horizon: int) -> Observed:
@@ -294,8 +284,10 @@ def _other_gains(
     _, z, u = draw_noise(seeds, IMAGINED[j], paths, horizon, len(st.levers))
     imagined = _imagined(st, pp, j, z, u, horizon)
     whole = np.zeros((1, 1), dtype=np.int64)
-    out = _evaluate_batch(st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side))
-    return out.terms[0] - out.fight[0][:, None]
+    fight, terms = _evaluate_batch(
+        st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side)
+    )
+    return terms[0] - fight[0][:, None]
 
 
 def _within_reach(his_values: Array, other_gains: Array, available: NDArray[np.bool_]) -> NDArray[np.int64]:
@@ -360,12 +352,12 @@ def _world_coalitions(
     flats, fights, terms = [], [], []
     for lo in range(0, series_masks.size, per_batch):
         grid = series_masks[lo : lo + per_batch, None] | co.linear_masks[None, :]
-        out = _evaluate_batch(
+        fight, values = _evaluate_batch(
             war.st, war.side, war.month, war.samples, grid, pp, co.owner, co.neutral, imagined, true_now, war.remove_u
         )
         flats.append(grid.ravel())
-        fights.append(out.fight)
-        terms.append(out.terms)
+        fights.append(fight)
+        terms.append(values)
     return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
 
 

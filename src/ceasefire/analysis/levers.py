@@ -680,17 +680,15 @@ def lever_effects(
     rows = []
     for lv, x in todo:
         t = by_setting[(((lv.id, x),), False)]
-        d = {m: difference(t, t0, m) for m in METRICS}
-        dc: dict[str, Estimate | None] = dict.fromkeys(METRICS)
-        if certain:
-            tc = t if lv.id in already_certain else by_setting[(((lv.id, x),), True)]
-            dc = {m: difference(tc, t0, m) for m in METRICS}
-        c = lv.cost_per_unit
+        tc = by_setting.get((((lv.id, x),), True), t)  # a lever always certain has no certain twin
         changes: dict[str, Any] = {}
         for m in METRICS:
-            e, ec = d[m], dc[m]
+            e = difference(t, t0, m)
             changes |= {f"d_{m}": e.value, f"d_{m}_se": e.se}
-            changes |= {f"d_{m}_certain": ec.value if ec else None, f"d_{m}_certain_se": ec.se if ec else None}
+            if certain:
+                ec = difference(tc, t0, m)
+                changes |= {f"d_{m}_certain": ec.value, f"d_{m}_certain_se": ec.se}
+        c = lv.cost_per_unit
         rows.append(
             EffectRow(
                 lever=lv.id,
