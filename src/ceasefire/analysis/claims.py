@@ -466,9 +466,7 @@ def _verdict(query: Query, estimate: float, low: float, high: float, horizon: in
     A range (``between``) is contradicted when the whole interval lies on one side of it; the
     interval covering the range and more is undecided.
     """
-    if horizon is not None and beyond_horizon(query, horizon):
-        return "undecided"
-    if math.isnan(estimate):
+    if math.isnan(estimate) or (horizon is not None and beyond_horizon(query, horizon)):
         return "undecided"
     at_low, at_high = _holds(query, low, horizon), _holds(query, high, horizon)
     if at_low is True and at_high is True:
@@ -509,15 +507,12 @@ def _reason(
 def _rule(query: Query) -> str:
     what = "difference" if query.is_comparison else "change" if query.is_lever else "estimate"
     if query.op == "between":
-        return (
-            f"{what} in [{query.threshold:g}, {query.high:g}]: supported if the whole {LEVEL:.0%} interval lies "
-            f"in the range, contradicted if none of it does, else undecided"
-        )
-    inside = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}[query.op]
-    return (
-        f"{what} {query.op} {query.threshold:g}: supported if the whole {LEVEL:.0%} interval lies {inside} "
-        f"{query.threshold:g}, contradicted if none of it does, else undecided"
-    )
+        head, where = f"{what} in [{query.threshold:g}, {query.high:g}]", "in the range"
+    else:
+        inside = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}[query.op]
+        head, where = f"{what} {query.op} {query.threshold:g}", f"{inside} {query.threshold:g}"
+    end = "contradicted if none of it does, else undecided"
+    return f"{head}: supported if the whole {LEVEL:.0%} interval lies {where}, {end}"
 
 
 def _show(x: float, months: bool, horizon: int | None = None) -> str:

@@ -41,6 +41,7 @@ from ceasefire.analysis import curves
 from ceasefire.analysis.frames import spec_fields
 from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, PROGRESS_TOTAL, Progress, ReportData, ReportOptions
 from ceasefire.errors import CeasefireError
+from ceasefire.model.calculus import other
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import belief_effect, summarize
 from ceasefire.scenario.load import load_scenario, scenario_hash
@@ -148,12 +149,11 @@ def course_data(result: RunResult, headline: RunResult | None = None) -> dict[st
         "leaders": leaders,
     }
     gains = {s: {t: tr[f"gain_{s}_{t}"] for t in result.terms if f"gain_{s}_{t}" in tr} for s in SIDES}
-    gaps = {}
-    for s in SIDES:
-        o_side = "B" if s == "A" else "A"
-        if gains[s] and len(gains[s]) == len(gains[o_side]):
-            gaps[leaders[s]] = curves.gap_bands(gains[s], tr["at_war"], gains[o_side])
-    out["gaps"] = gaps
+    out["gaps"] = {
+        leaders[s]: curves.gap_bands(gains[s], tr["at_war"], gains[other(s)])
+        for s in SIDES
+        if gains[s] and len(gains[s]) == len(gains[other(s)])
+    }
     return out
 
 
