@@ -396,14 +396,11 @@ def explain(
         root seed (default: the scenario's) and the months of his stopping problem (default:
         :data:`DEFAULT_HORIZON` or the scenario's horizon if shorter).
     terms
-        What fighting on is compared with. ``None`` (the default): in each sample, the best terms
-        for him among those the other leader would sign that month (his value of them at least his
-        value of fighting on, at the scenario's values) or, where the other leader signs none, the
-        terms the other leader refuses least. This is the deal actually within reach, which is what
-        "why does he not take a deal" asks about. ``"best"``: the best terms for him, whether or not
-        the other leader would sign. An id of ``[[terms]]`` (available in ``month``): those terms.
-        The choice is made once per sample, with every factor at its scenario value, and held fixed
-        over the coalitions, so every coalition's gap is to the same deal.
+        What fighting on is compared with. ``None`` (the default): in each sample, the deal within
+        reach, the best terms for him among those the other leader would sign that month (else the
+        terms the other refuses least); ``"best"``: his best terms, whether or not the other would
+        sign; an id of ``[[terms]]`` (available in ``month``): those terms. Chosen once per sample
+        with every factor at its scenario value, and held over the coalitions.
     progress
         Called with ``(done, total)`` coalitions.
     workers

@@ -206,14 +206,11 @@ def _best_move(
     here = (float(cost(k)[0]), int(k.sum()))
     costs = cost(cand)
     better = [i for i in range(len(cand)) if (float(costs[i]), int(cand[i].sum())) < here]
-    if not better:
-        return None
-    p = cached(cand[better])
+    p = cached(cand[better])  # none better: nothing simulated
     ok = [better[i] for i in range(len(better)) if p[i] >= target]
     if not ok:
         return None
-    best: Steps = cand[min(ok, key=lambda i: (float(costs[i]), int(cand[i].sum())))]
-    return best
+    return cand[min(ok, key=lambda i: (float(costs[i]), int(cand[i].sum())))]
 
 
 def _search(
