@@ -1,20 +1,15 @@
 """Which claims hold: each ``[[claims]]`` query evaluated on a run, with its Monte Carlo interval and verdict.
 
 :func:`check_claims` runs the scenario once (or takes that run), plus the other worlds a claim
-reads (:mod:`ceasefire.analysis.worlds`: the war fought on without a deal, a settlement on given
-terms from the start) on the same true paths. A claim about levers is checked on the lever study
-instead (:func:`ceasefire.analysis.levers.lever_effects_within`): batches of many parameter samples
-with fewer paths each, every package run on each batch's samples and seeds (common random numbers,
-:meth:`ceasefire.analysis.levers.Baselines.runs_with`; a credibility the claim fixes is put in every
-sample's parameters), batches added until every lever's change is within ±3 points (the batches'
-sizes follow the run's: :func:`ceasefire.analysis.levers.study_sizes`), because a lever's effect
-varies mostly between parameter samples. All the operands of a lever claim are read on the study's
-batches joined (:func:`ceasefire.analysis.levers.joined`), with and without the levers on the same
-samples. Each query (:mod:`ceasefire.scenario.query`) is estimated from the pooled paths; its 95%
-interval is a cluster bootstrap over the outer parameter samples (the paths of a sample are
-resampled together; a fixed seed), so it carries the uncertainty of the parameters as well as the
-paths' noise. A lever's effect and a comparison of two quantities are bootstrapped on the paired
-samples. The verdict:
+reads (:mod:`ceasefire.analysis.worlds`) on the same true paths. A claim about levers is checked on
+the lever study instead (:func:`run_lever_study`): batches of many parameter samples with fewer
+paths each, with and without every package on each batch's samples and seeds (common random
+numbers; a credibility the claim fixes is put in every sample's parameters), because a lever's
+effect varies mostly between parameter samples; all its operands are read on the batches joined.
+Each query (:mod:`ceasefire.scenario.query`) is estimated from the pooled paths; its 95% interval
+is a cluster bootstrap over the outer parameter samples (a sample's paths resampled together, with
+a fixed seed; paired samples together), so it carries the parameters' uncertainty as well as the
+paths' noise. The verdict:
 
 - **supported**: the whole interval satisfies the claim's comparison;
 - **contradicted**: no point of the interval does;

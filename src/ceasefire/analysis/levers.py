@@ -1,27 +1,19 @@
-"""What would change it: the effect of each outside lever, and two-lever grids.
+"""What would change it: the effect of each outside lever, and two-lever grids (docs/levers.md).
 
-Every lever package is simulated on the *same* outer parameter samples and the same seeds as
-a run without levers (common random numbers): the baseline run picks the samples (screened for
-no deal at the start where the scenario says so), and each package then re-simulates exactly
-those samples and paths with the lever applied. A package's effect is the difference of two
-estimates on the same samples, so most of the Monte Carlo noise cancels; its standard error
-comes from the paired per-sample differences, clustered by outer sample (the paths of a sample
-share its parameters and are not independent).
-
-Many packages are simulated in one vectorized call: each package is a block of extra samples
-that reuse the baseline's parameters and seeds, with the lever intensities given per path
-(:func:`ceasefire.model.levers.apply`). A sample's simulation depends on its own seed
-and parameters alone, so a package's numbers are the same, bit for bit, as those of
+Every lever package is simulated on the *same* outer parameter samples, seeds and paths as a run
+without levers (common random numbers; the baseline run picks the samples, screened for no deal at
+the start where the scenario says so). A package's effect is the difference of two estimates on the
+same samples, so most of the Monte Carlo noise cancels; its standard error comes from the paired
+per-sample differences, clustered by outer sample. Many packages are simulated in one vectorized
+call, as blocks of extra samples with the lever intensities given per path
+(:func:`ceasefire.model.levers.apply`): a package's numbers are bit for bit those of
 ``run(scenario, spec_with_levers, samples_of=baseline)``.
 
 Credibility. A lever is carried out and sustained on a path with probability ``credibility``
-(a scenario parameter, sampled like the others), drawn once per path at month 0; elsewhere it
-is announced but never carried out. The leaders' imagined wars (from which each fits his
-stopping rule) draw the lever the same way from their own streams: a leader knows the lever's
-credibility but not whether it will be carried out; he learns that only through its
-consequences for the state of the war (pain, reserves, the power ratio). The same packages
-with credibility 1 (certain, in the true and the imagined wars alike) show what the lack of
-credibility costs.
+(sampled like any parameter), drawn once per path at month 0, in the true and the leaders'
+imagined wars alike: a leader knows the lever's credibility, and learns whether it is carried out
+only through its consequences for the war. The same packages with credibility 1 (certain, in the
+true and the imagined wars) show what the lack of credibility costs.
 
 The quantities compared (``within`` months counts a first settlement in months ``0 .. m-1``,
 as in :mod:`ceasefire.run.summary`):
