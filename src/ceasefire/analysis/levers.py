@@ -71,7 +71,6 @@ __all__ = [
     "Tally",
     "baseline_run",
     "batch_seed",
-    "combination",
     "contrast",
     "difference",
     "expected",
@@ -80,7 +79,6 @@ __all__ = [
     "lever_effects",
     "lever_effects_within",
     "lever_grid",
-    "ratio",
     "simulate_settings",
     "study_sizes",
 ]
@@ -146,7 +144,7 @@ class Tally:
 
     def linear(self, name: str) -> tuple[float, Array]:
         """The estimate of quantity ``name`` and its linearised influence per sample (scaled as in
-        :func:`ratio`: the standard error is ``sd(z) / sqrt(S)``); NaN when it is not estimable."""
+        :func:`_ratio_influence`: the standard error is ``sd(z) / sqrt(S)``); NaN when it is not estimable."""
         if name != "holds":
             return _ratio_influence(*self.metric(name))
         return _survival_influence(self.at_risk, self.ended)
@@ -478,24 +476,10 @@ class Estimate:
     se: float
 
 
-def ratio(y: Array, n: Array) -> Estimate:
-    """The pooled ratio ``sum(y) / sum(n)`` over clusters, with its clustered standard error.
-
-    Linearised (delta method): ``se = sd_s(y_s - R n_s) / (mean(n) sqrt(S))``. For a probability
-    with ``n_s`` = the paths of sample ``s`` this is the usual ``sd(p_s) / sqrt(S)``.
-    """
-    return combination([(1.0, y, n)])
-
-
-def combination(terms: Sequence[tuple[float, Array, Array]]) -> Estimate:
-    """``sum_k w_k R_k`` for ratio estimates ``R_k = sum(y_k) / sum(n_k)`` on the same clusters,
-    with the clustered standard error of the combination (the sum of the linearised influences):
-    for ``R1 - R0`` on paired clusters, from ``(y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``."""
-    return _combine([(w, *_ratio_influence(y, n)) for w, y, n in terms])
-
-
 def _ratio_influence(y: Array, n: Array) -> tuple[float, Array]:
-    """A ratio estimate ``sum(y) / sum(n)`` and its influences ``(y_s - R n_s) / mean(n)``."""
+    """A pooled ratio ``R = sum(y) / sum(n)`` over clusters and its influences ``(y_s - R n_s) / mean(n)``
+    (delta method: for a probability with ``n_s`` the paths of sample ``s``, ``se`` is the usual
+    ``sd(p_s) / sqrt(S)``)."""
     if n.sum() <= 0 or not np.isfinite(y).all():
         return math.nan, np.full(y.shape, math.nan)
     r = float(y.sum() / n.sum())
@@ -536,7 +520,9 @@ def difference(t1: Tally, t0: Tally, name: str) -> Estimate:
 
 
 def contrast(terms: Sequence[tuple[float, Tally]], name: str) -> Estimate:
-    """``sum_k w_k Q_k`` of quantity ``name`` over packages on the same samples and seeds."""
+    """``sum_k w_k Q_k`` of quantity ``name`` over packages on the same samples and seeds, its standard
+    error from the sum of the paired influences, clustered by sample (for ``R1 - R0``:
+    ``z_s = (y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``)."""
     return _combine([(w, *t.linear(name)) for w, t in terms])
 
 
