@@ -55,7 +55,7 @@ from ceasefire.run.experiment import (
     select_samples,
     simulate_values,
 )
-from ceasefire.run.sampling import Seeds
+from ceasefire.run.sampling import Seeds, check_levers
 from ceasefire.run.summary import survival_counts, survival_from_counts
 from ceasefire.scenario.params import AnyParam
 from ceasefire.scenario.schema import SIDES, Lever, Scenario
@@ -231,7 +231,7 @@ def simulate_settings(
         raise ValueError(f"lever analyses simulate at most {PATH_BLOCK} paths per sample, got {spec.paths}")
     lever_ids = [lv.id for lv in sc.levers]
     for s in settings:
-        _check_intensities(sc, s.intensities)
+        check_levers(sc, s.intensities)
     k_count, n_samples, paths = len(settings), spec.samples, spec.paths
     if k_count == 0:
         return []
@@ -455,16 +455,6 @@ def _offset(progress: Progress | None, before: int, total: int) -> Progress:
 def staged(progress: Callable[[str, int, int], None] | None, name: str) -> Progress | None:
     """``progress(stage, done, total)`` as a ``(done, total)`` callback for stage ``name``."""
     return None if progress is None else (lambda done, total: progress(name, done, total))
-
-
-def _check_intensities(scenario: Scenario, intensities: Mapping[str, float]) -> None:
-    known = {lv.id: lv for lv in scenario.levers}
-    for lever_id, x in intensities.items():
-        lv = known.get(lever_id)
-        if lv is None:
-            raise ValueError(f"unknown lever '{lever_id}' (levers: {', '.join(known) or 'none'})")
-        if not (math.isfinite(x) and 0.0 <= x <= lv.intensity_max):
-            raise ValueError(f"lever '{lever_id}': intensity must lie in [0, {lv.intensity_max:g}], got {x:g}")
 
 
 # -- estimates --------------------------------------------------------------------------------
@@ -752,7 +742,7 @@ def lever_effects_within(
             raise ValueError(f"{name} must be a positive whole number, got {value}")
     extra = [dict(p) for p in packages]
     for p in extra:
-        _check_intensities(sc, p)
+        check_levers(sc, p)
 
     batches: Baselines | None = None
     while True:
