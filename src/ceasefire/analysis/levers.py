@@ -415,7 +415,6 @@ class Baselines:
         """
         fixed = tuple(sorted((k, float(v)) for k, v in (credibility or {}).items()))
         key: Any = _setting_key(Setting(levers)) if not fixed else (_setting_key(Setting(levers)), fixed)
-        out = []
         total = sum(r.spec.samples for i, r in enumerate(self.runs) if (i, key) not in self._runs)
         done = 0
         for i, r in enumerate(self.runs):
@@ -428,8 +427,7 @@ class Baselines:
                 if not fixed:
                     self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
                 done += r.spec.samples
-            out.append(self._runs[(i, key)])
-        return out
+        return [self._runs[(i, key)] for i in range(len(self.runs))]
 
     def simulate(self, settings: Sequence[Setting], progress: Progress | None = None) -> list[Tally]:
         """Each package's tally over all batches; only (batch, package) pairs not simulated before run."""
@@ -590,8 +588,7 @@ class LeverEffects(Tabular):
     def widest(self, quantities: Sequence[str] = ("p12", "p24")) -> float:
         """The largest 95% half-width of the changes in ``quantities`` over the rows (NaN if none)."""
         widths = [Z95 * float(getattr(r, f"d_{q}_se")) for r in self.rows for q in quantities]
-        finite = [w for w in widths if math.isfinite(w)]
-        return max(finite) if finite else math.nan
+        return max((w for w in widths if math.isfinite(w)), default=math.nan)
 
     def row(self, lever: str, intensity: float) -> EffectRow:
         for r in self.rows:
