@@ -236,14 +236,13 @@ def _lever_study(ctx: _Context, stage: Progress) -> tuple[Any, Any]:
 
 
 def _run_levers(ctx: _Context) -> dict[str, Any]:
+    from ceasefire.analysis.claims import claim_packages
     from ceasefire.analysis.levers import lever_grid
 
     sc = ctx.scenario
     stage = ctx.progress.labelled("levers")
     effects, batches = _lever_study(ctx, stage)
     reference = _headline_levels(ctx.headline)
-    from ceasefire.analysis.claims import claim_packages
-
     out: dict[str, Any] = {
         "effects": effects.to_dict(),
         "reference": reference,
