@@ -733,18 +733,12 @@ def check_claims(
                 operands=operands,
             )
         )
+    runs = 1 + len(settings)  # the run without levers, then one per lever setting
     return ClaimsReport(
         scenario=scenario.scenario.id,
         claims=tuple(results),
         inconsistencies=tuple(check_consistency(scenario)),
         seconds=time.perf_counter() - start,
-        sizes={
-            "samples": spec.samples,
-            "paths": spec.paths,
-            "horizon": spec.horizon,
-            "seed": spec.seed,
-            "runs": 1 + len(settings),  # the run without levers, then one per lever setting
-            "bootstrap": resamples,
-            **lever_sizes,
-        },
+        sizes=spec_fields(spec, "samples", "paths", "horizon", "seed")
+        | {"runs": runs, "bootstrap": resamples, **lever_sizes},
     )

@@ -500,6 +500,7 @@ def explain(
     best_k = offered[full].argmax(axis=1)
     top = int(np.bincount(best_k, minlength=len(st.terms)).argmax())
     gap_full = gap[full]
+    sizes = {"samples": samples, "paths": paths, "horizon": horizon, "seed": seed}
     return Explanation(
         scenario=scenario.scenario.id,
         side=side,
@@ -519,13 +520,5 @@ def explain(
         neutral_gap=float(gap[none].mean()),
         factors=tuple(parts),
         seconds=time.perf_counter() - start,
-        sizes={
-            "samples": samples,
-            "paths": paths,
-            "horizon": horizon,
-            "seed": seed,
-            "factors": k,
-            "coalitions": n,
-            "war_coalitions": 1 << len(world_bits),
-        },
+        sizes=sizes | {"factors": k, "coalitions": n, "war_coalitions": 1 << len(world_bits)},
     )

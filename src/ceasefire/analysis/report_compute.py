@@ -207,10 +207,8 @@ def _headline_levels(headline: RunResult) -> dict[str, Any]:
 
     t = Tally.of_run(headline)
     levels = {q: level(t, q) for q in ("p12", "p24")}
-    return {
-        "samples": headline.spec.samples,
-        "paths": headline.spec.paths,
-        **{q: {"value": float(e.value), "se": float(e.se)} for q, e in levels.items()},
+    return spec_fields(headline.spec, "samples", "paths") | {
+        q: {"value": e.value, "se": e.se} for q, e in levels.items()
     }
 
 

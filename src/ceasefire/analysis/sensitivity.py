@@ -237,15 +237,9 @@ def analyze_factors(
         rows = []
         for j, g in enumerate(order):
             members = [f for f, gf in zip(factors, groups, strict=True) if gf == g]
-            sources = list(dict.fromkeys(f.source for f in members))
-            rows.append(
-                {
-                    "parameter": g,
-                    "source": sources[0] if len(sources) == 1 else "; ".join(sources),
-                    **{c: float(res[c][j]) for c in m.columns},
-                    "members": [f.name for f in members],
-                }
-            )
+            source = "; ".join(dict.fromkeys(f.source for f in members))
+            indices = {c: float(res[c][j]) for c in m.columns}
+            rows.append({"parameter": g, "source": source, **indices, "members": [f.name for f in members]})
     rows.sort(key=lambda r: (_descending(r[m.rank_by]), str(r["parameter"])))
     return rows, y, int(u.shape[0])
 
