@@ -137,8 +137,7 @@ def course_data(result: RunResult, headline: RunResult | None = None) -> dict[st
     names = {s: sc.sides[s].name for s in SIDES}  # type: ignore[index]
     leaders = {s: sc.leaders[s].name for s in SIDES}  # type: ignore[index]
     out: dict[str, Any] = {
-        "samples": result.spec.samples,
-        "paths": result.spec.paths,
+        **spec_fields(result.spec, "samples", "paths"),
         "held_km2": curves.course_bands(tr["held_km2"]),
         "casualties": {names[s]: curves.course_bands(tr[f"casualties_{s}"]) for s in SIDES},
         "at_war": tr["at_war"].mean(axis=1).tolist(),
@@ -387,8 +386,7 @@ def compute_report(
     )
     course_samples, course_paths = min(options.course_samples, spec.samples), min(options.course_paths, spec.paths)
     same_size = (course_samples, course_paths) == (spec.samples, spec.paths)
-    spec = replace(spec, record=same_size)
-    spec.validate(sc)
+    spec = replace(spec, record=same_size)  # run() checks it first
     stages = ["headline"] + (["true beliefs"] if options.compare_beliefs else []) + ["course"]
     stages += [s for s in ORDER if s in options.sections]
     overall = _Overall(progress, stages)
