@@ -667,10 +667,9 @@ def lever_effects(
                 **changes,
             )
         )
-    spec = base.spec
     return LeverEffects(
         scenario=sc.scenario.id,
-        **spec_fields(spec, *SPEC_FIELDS),
+        **spec_fields(base.spec, *SPEC_FIELDS),
         intensities=xs,
         baseline={m: level(t0, m) for m in METRICS},
         rows=tuple(rows),
@@ -835,11 +834,10 @@ def lever_grid(
     same_unit = la.cost_unit == lb.cost_unit
     ca, cb = expected(la.cost_per_unit), expected(lb.cost_per_unit)
     cost = tuple(tuple((ca * x + cb * y) if same_unit else math.nan for y in xb) for x in xa)
-    spec = base.spec
     grids: dict[str, Any] = {key: tuple(tuple(r) for r in cells[key]) for key in keys}
     return LeverGrid(
         scenario=sc.scenario.id,
-        **spec_fields(spec, *SPEC_FIELDS),
+        **spec_fields(base.spec, *SPEC_FIELDS),
         certain=certain,
         a=a,
         b=b,

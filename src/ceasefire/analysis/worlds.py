@@ -195,15 +195,11 @@ def _simulate(
         progress.append(observe(w, s.war).progress)
         for side in SIDES:
             cumulative[side].append(np.asarray(s.war.cum_cas[side]))
-    prog = np.stack(progress)  # (months + 1, n, objectives)
     cum = {side: np.stack(cumulative[side]) for side in SIDES}
-    first = np.full((n, st.n_objectives), np.inf)
-    at_first = {side: np.full((n, st.n_objectives), np.inf) for side in SIDES}
-    for t in range(months + 1):
-        done = (prog[t] >= 1.0) & np.isinf(first)
-        first[done] = t
-        for side in SIDES:
-            at_first[side] = np.where(done, cum[side][t][:, None], at_first[side])
+    taken = np.stack(progress) >= 1.0  # (months + 1, n, objectives)
+    ever, month_taken = taken.any(axis=0), taken.argmax(axis=0)  # the first month each is fully taken
+    first = np.where(ever, month_taken, np.inf)
+    at_first = {side: np.where(ever, cum[side][month_taken, np.arange(n)[:, None]], np.inf) for side in SIDES}
     survival = None
     if frozen and first_terms is not None:
         survival = _background_survival(w, st, first_terms, months)
