@@ -711,14 +711,13 @@ def check_claims(
         if beyond:  # what was estimated is another quantity (a shorter window)
             shown, null_shown = f"n/a ({beyond})", "n/a"
             estimate = low = high = math.nan
-        what = " - ".join(o.describe() for o in q.operands)
         results.append(
             ClaimResult(
                 id=claim.id,
                 source=claim.source,
                 asserts=claim.asserts,
                 query=claim.query,
-                quantity=what,
+                quantity=" - ".join(o.describe() for o in q.operands),
                 estimate=_finite(estimate),
                 low=_finite(low),
                 high=_finite(high),
