@@ -251,7 +251,7 @@ def test_cheapest_package_against_brute_force_on_random_linear_problems() -> Non
 def test_cheapest_package_says_when_the_target_is_out_of_reach() -> None:
     found = cheapest_package(_linear, [1.0, 3.0], [1.0, 1.0], 0.9, steps=10, seed=1)
     assert not found.feasible
-    assert found.best_probability == pytest.approx(0.6) and found.best_x == pytest.approx((1.0, 1.0))
+    assert found.probability == pytest.approx(0.6) and found.x == pytest.approx((1.0, 1.0))  # the most probable
 
 
 def test_price_of_peace_uses_the_cheaper_of_two_identical_levers(toy: Scenario) -> None:

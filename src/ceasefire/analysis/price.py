@@ -76,8 +76,6 @@ class PackageSearch:
     probability: float
     cost: float
     feasible: bool
-    best_x: tuple[float, ...]  # the package with the largest probability evaluated
-    best_probability: float
     evaluations: int  # distinct packages simulated
     generations: int
     message: str
@@ -217,14 +215,11 @@ def _search(
     cached: _Cached, k: Steps, cost: Callable[[Steps], Array], target: float, generations: int, message: str
 ) -> PackageSearch:
     p = float(cached(k[None, :])[0])
-    best = max(cached.seen, key=lambda key: cached.seen[key])
     return PackageSearch(
         x=tuple(float(v) for v in cached.x(k)),
         probability=p,
         cost=float(cost(k)[0]),
         feasible=p >= target,
-        best_x=tuple(float(v) for v in cached.x(np.array(best))),
-        best_probability=cached.seen[best],
         evaluations=len(cached.seen),
         generations=generations,
         message=message,
@@ -384,8 +379,6 @@ def price_of_peace(
             probability=estimate,
             cost=float(np.dot(unit_costs, top)),
             feasible=False,
-            best_x=top,
-            best_probability=estimate,
             evaluations=1,
             generations=0,
             message="not searched: every lever at its largest intensity falls short of the target",
