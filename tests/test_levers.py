@@ -30,8 +30,6 @@ from ceasefire.analysis.levers import (
     lever_effects,
     lever_effects_within,
     lever_grid,
-    paired_difference,
-    ratio,
     simulate_settings,
 )
 from ceasefire.analysis.price import cheapest_package
@@ -164,15 +162,20 @@ def test_the_survival_standard_error_matches_the_spread_of_independent_replicate
 
 def test_paired_standard_error_is_that_of_the_per_sample_differences() -> None:
     rng = np.random.default_rng(0)
-    paths = np.full(50, 20.0)
     y0 = rng.binomial(20, rng.uniform(0.1, 0.9, 50)).astype(float)
     y1 = np.minimum(y0 + rng.binomial(3, 0.5, 50), 20)
-    d = paired_difference(y1, paths, y0, paths)
+
+    def settled_by_12(y: np.ndarray) -> Tally:  # 50 samples of 20 paths, y of them settled within 12 months
+        zeros = np.zeros(50)
+        return Tally(20, np.column_stack([np.zeros((50, 12)), y]), {"A": zeros, "B": zeros}, zeros,
+                     np.zeros((50, 25)), np.zeros((50, 25)))  # fmt: skip
+
+    d = difference(settled_by_12(y1), settled_by_12(y0), "p12")
     per_sample = (y1 - y0) / 20
     assert d.value == pytest.approx(per_sample.mean())
     assert d.se == pytest.approx(per_sample.std(ddof=1) / np.sqrt(50))
     # pairing: far smaller than the error of either level
-    assert d.se < 0.5 * ratio(y1, paths).se
+    assert d.se < 0.5 * level(settled_by_12(y1), "p12").se
 
 
 # -- the grid ---------------------------------------------------------------------------------
@@ -248,7 +251,7 @@ def test_cheapest_package_against_brute_force_on_random_linear_problems() -> Non
 def test_cheapest_package_says_when_the_target_is_out_of_reach() -> None:
     found = cheapest_package(_linear, [1.0, 3.0], [1.0, 1.0], 0.9, steps=10, seed=1)
     assert not found.feasible
-    assert found.best_probability == pytest.approx(0.6) and found.best_x == pytest.approx((1.0, 1.0))
+    assert found.probability == pytest.approx(0.6) and found.x == pytest.approx((1.0, 1.0))  # the most probable
 
 
 def test_price_of_peace_uses_the_cheaper_of_two_identical_levers(toy: Scenario) -> None:

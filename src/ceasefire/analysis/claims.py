@@ -1,20 +1,15 @@
 """Which claims hold: each ``[[claims]]`` query evaluated on a run, with its Monte Carlo interval and verdict.
 
 :func:`check_claims` runs the scenario once (or takes that run), plus the other worlds a claim
-reads (:mod:`ceasefire.analysis.worlds`: the war fought on without a deal, a settlement on given
-terms from the start) on the same true paths. A claim about levers is checked on the lever study
-instead (:func:`ceasefire.analysis.levers.lever_effects_within`): batches of many parameter samples
-with fewer paths each, every package run on each batch's samples and seeds (common random numbers,
-:meth:`ceasefire.analysis.levers.Baselines.runs_with`; a credibility the claim fixes is put in every
-sample's parameters), batches added until every lever's change is within ±3 points (the batches'
-sizes follow the run's: :func:`ceasefire.analysis.levers.study_sizes`), because a lever's effect
-varies mostly between parameter samples. All the operands of a lever claim are read on the study's
-batches joined (:func:`ceasefire.analysis.levers.joined`), with and without the levers on the same
-samples. Each query (:mod:`ceasefire.scenario.query`) is estimated from the pooled paths; its 95%
-interval is a cluster bootstrap over the outer parameter samples (the paths of a sample are
-resampled together; a fixed seed), so it carries the uncertainty of the parameters as well as the
-paths' noise. A lever's effect and a comparison of two quantities are bootstrapped on the paired
-samples. The verdict:
+reads (:mod:`ceasefire.analysis.worlds`) on the same true paths. A claim about levers is checked on
+the lever study instead (:func:`run_lever_study`): batches of many parameter samples with fewer
+paths each, with and without every package on each batch's samples and seeds (common random
+numbers; a credibility the claim fixes is put in every sample's parameters), because a lever's
+effect varies mostly between parameter samples; all its operands are read on the batches joined.
+Each query (:mod:`ceasefire.scenario.query`) is estimated from the pooled paths; its 95% interval
+is a cluster bootstrap over the outer parameter samples (a sample's paths resampled together, with
+a fixed seed; paired samples together), so it carries the parameters' uncertainty as well as the
+paths' noise. The verdict:
 
 - **supported**: the whole interval satisfies the claim's comparison;
 - **contradicted**: no point of the interval does;
@@ -49,8 +44,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire.analysis.consistency import ConsistencyResult, check_consistency
-from ceasefire.analysis.frames import Tabular
-from ceasefire.analysis.levers import HALF_WIDTH, Baselines, joined, lever_effects_within, staged, study_sizes
+from ceasefire.analysis.frames import Tabular, spec_fields
+from ceasefire.analysis.levers import (
+    HALF_WIDTH,
+    Baselines,
+    LeverEffects,
+    joined,
+    lever_effects_within,
+    staged,
+    study_sizes,
+)
 from ceasefire.analysis.worlds import WarCourse, course, joined_courses, war_course
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.scenario.query import LeverSetting, Operand, Quantity, Query, parse_query
@@ -67,6 +70,7 @@ __all__ = [
     "claim_packages",
     "evaluate",
     "judge",
+    "run_lever_study",
     "runs_needed",
     "war_course",
     "worlds_of",
@@ -157,12 +161,8 @@ def worlds_of(result: RunResult) -> dict[Setting, Worlds]:
 
 
 def _sample_index(result: RunResult) -> NDArray[np.int64]:
-    """Each path's sample; the run's paths are laid out sample by sample, as the worlds' are."""
-    spec = result.spec
-    expected = np.repeat(np.arange(spec.samples, dtype=np.int64), spec.paths)
-    if not np.array_equal(result.outcomes.sample, expected):  # pragma: no cover - the engine's layout
-        raise ValueError("the run's paths are not laid out sample by sample")
-    return expected
+    """Each path's sample: the engine lays a run's paths out sample by sample, as the worlds' are."""
+    return np.repeat(np.arange(result.spec.samples, dtype=np.int64), result.spec.paths)
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,7 @@ def _per_sample(x: Array, sample: NDArray[np.int64], samples: int) -> Array:
     return out
 
 
-def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity | None = None) -> Array:
+def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity) -> Array:
     """The statistic under each row of sample weights ``(R, samples)``: ``(R,)``."""
     samples = weights.shape[1]
     out = np.full(weights.shape[0], np.nan)
@@ -291,8 +291,6 @@ def _estimate(v: _Values, sample: NDArray[np.int64], weights: Array, q: Quantity
         out[ok] = num[ok] / den[ok]
         return out
     if v.stat == "km":
-        if q is None or v.cease is None:  # pragma: no cover - _path_values gives both
-            raise ValueError("a ceasefire's survival needs its quantity")
         return _kaplan_meier(v, q, sample, weights)
     order = np.argsort(np.where(v.valid, v.values, np.inf), kind="stable")
     sorted_values = v.values[order]
@@ -459,9 +457,7 @@ def _verdict(query: Query, estimate: float, low: float, high: float, horizon: in
     A range (``between``) is contradicted when the whole interval lies on one side of it; the
     interval covering the range and more is undecided.
     """
-    if horizon is not None and beyond_horizon(query, horizon):
-        return "undecided"
-    if math.isnan(estimate):
+    if math.isnan(estimate) or (horizon is not None and beyond_horizon(query, horizon)):
         return "undecided"
     at_low, at_high = _holds(query, low, horizon), _holds(query, high, horizon)
     if at_low is True and at_high is True:
@@ -502,15 +498,12 @@ def _reason(
 def _rule(query: Query) -> str:
     what = "difference" if query.is_comparison else "change" if query.is_lever else "estimate"
     if query.op == "between":
-        return (
-            f"{what} in [{query.threshold:g}, {query.high:g}]: supported if the whole {LEVEL:.0%} interval lies "
-            f"in the range, contradicted if none of it does, else undecided"
-        )
-    inside = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}[query.op]
-    return (
-        f"{what} {query.op} {query.threshold:g}: supported if the whole {LEVEL:.0%} interval lies {inside} "
-        f"{query.threshold:g}, contradicted if none of it does, else undecided"
-    )
+        head, where = f"{what} in [{query.threshold:g}, {query.high:g}]", "in the range"
+    else:
+        inside = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}[query.op]
+        head, where = f"{what} {query.op} {query.threshold:g}", f"{inside} {query.threshold:g}"
+    end = "contradicted if none of it does, else undecided"
+    return f"{head}: supported if the whole {LEVEL:.0%} interval lies {where}, {end}"
 
 
 def _show(x: float, months: bool, horizon: int | None = None) -> str:
@@ -573,6 +566,22 @@ def claim_packages(scenario: Scenario) -> list[dict[str, float]]:
     return [dict(p) for p in sorted(set(packages))]
 
 
+def run_lever_study(
+    scenario: Scenario,
+    spec: RunSpec,
+    half_width: float = HALF_WIDTH,
+    sizes: Sequence[int | None] = (None, None, None),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[LeverEffects, Baselines]:
+    """The lever study of the lever claims (and of the report's levers section) for runs of ``spec``: every
+    lever at intensity 1 and every package the claims name, on batches of ``sizes`` (samples per batch,
+    paths, samples at most; each by default :func:`ceasefire.analysis.levers.study_sizes` of ``spec``'s)."""
+    batch, paths, most = (x or d for x, d in zip(sizes, study_sizes(spec.samples, spec.paths), strict=True))
+    return lever_effects_within(scenario, half_width, batch_samples=batch, paths=paths, max_samples=most,
+                                **spec_fields(spec, "seed", "horizon", "policy"), packages=claim_packages(scenario),
+                                progress=progress)  # fmt: skip
+
+
 def _world_count(queries: Sequence[Query]) -> int:
     """Worlds besides the run the queries read, with and without the dynamics, and the null war."""
     keys = {x.world_key for q in queries for x in q.quantities()} - {"run"}
@@ -593,31 +602,16 @@ def runs_needed(scenario: Scenario) -> int:
     return total
 
 
-@dataclass(frozen=True)
-class _LeverWorlds:
+def _lever_worlds(
+    study: Baselines, settings: Sequence[Setting], report: Callable[[str], Callable[[int, int], None] | None]
+) -> dict[Setting, Worlds]:
     """The lever study's batches joined for the lever claims: the worlds without levers and with each
-    setting, on the same samples, and the bootstrap weights over the batches' samples."""
-
-    worlds: dict[Setting, Worlds]
-    weights: Array
-    sizes: dict[str, int]
-
-    @classmethod
-    def of(
-        cls,
-        study: Baselines,
-        settings: Sequence[Setting],
-        seed: int,
-        resamples: int,
-        report: Callable[[str], Callable[[int, int], None] | None],
-    ) -> _LeverWorlds:
-        worlds: dict[Setting, Worlds] = {(): Worlds.of_batches(study.runs)}
-        for k in settings:
-            label = " + ".join(lv.label() for lv in k)
-            runs = study.runs_with(_package(k), report(label), credibility=_credibility(k) or None)
-            worlds[k] = Worlds.of_batches(runs)
-        sizes = {"lever_samples": study.samples, "lever_paths": study.spec.paths, "lever_batches": len(study.runs)}
-        return cls(worlds, _bootstrap_weights(study.samples, seed, resamples), sizes)
+    setting, on the same samples."""
+    worlds: dict[Setting, Worlds] = {(): Worlds.of_batches(study.runs)}
+    for k in settings:
+        label = " + ".join(lv.label() for lv in k)
+        worlds[k] = Worlds.of_batches(study.runs_with(_package(k), report(label), credibility=_credibility(k) or None))
+    return worlds
 
 
 def check_claims(
@@ -642,18 +636,11 @@ def check_claims(
     sizes and seed without levers (e.g. a report's headline run), is used instead of running it
     again: the numbers are the same.
 
-    A claim about levers is checked on the lever study
-    (:func:`ceasefire.analysis.levers.lever_effects_within`: every lever of the scenario at
-    intensity 1 and every package the claims name, :func:`claim_packages`, on batches of
-    ``lever_batch_samples`` x ``lever_paths`` added until each change's 95% interval is within
-    ``lever_half_width``, up to ``lever_max_samples``; by default
-    :func:`ceasefire.analysis.levers.study_sizes` of this run's sizes): a lever's effect varies
-    mostly between parameter samples, so many samples decide it better than the headline run's
-    paths, and the report's levers section shows the same numbers. Every operand of such a claim is
-    read on the study's batches joined, with the study's bootstrap weights; a setting that fixes a
-    lever's credibility is run on the batches with that credibility. ``lever_study``, those batches
-    already run (with the claims' packages among its ``packages``), is used instead of running them
-    again.
+    A claim about levers is checked on the lever study, as the module docstring says
+    (:func:`run_lever_study`: batches of ``lever_batch_samples`` x ``lever_paths`` added until each
+    change's 95% interval is within ``lever_half_width``, up to ``lever_max_samples``).
+    ``lever_study``, those batches already run (with the claims' packages among its ``packages``),
+    is used instead of running them again.
     """
     start = time.perf_counter()
     spec = RunSpec.from_scenario(scenario, samples=samples, paths=paths, seed=seed, horizon=horizon)
@@ -671,30 +658,23 @@ def check_claims(
     worlds: dict[Setting, Worlds] = {(): Worlds(base)}
     weights = _bootstrap_weights(spec.samples, spec.seed, resamples)
     settings = _settings([q for _, q in queries])
-    lever: _LeverWorlds | None = None
+    lever_worlds, lever_weights, lever_sizes = worlds, weights, {}
     if settings:
         if lever_study is None:
-            batch, per, most = study_sizes(spec.samples, spec.paths)
-            _, lever_study = lever_effects_within(
-                scenario,
-                half_width=lever_half_width,
-                batch_samples=lever_batch_samples or batch,
-                paths=lever_paths or per,
-                max_samples=lever_max_samples or most,
-                seed=spec.seed,
-                horizon=spec.horizon,
-                packages=claim_packages(scenario),
-                progress=progress,
-            )
+            given = (lever_batch_samples, lever_paths, lever_max_samples)
+            _, lever_study = run_lever_study(scenario, spec, lever_half_width, given, progress)
         elif lever_study.scenario != scenario or lever_study.spec.horizon != spec.horizon:
             raise ValueError("lever_study must be batches of runs of the same scenario and horizon")
-        lever = _LeverWorlds.of(lever_study, settings, spec.seed, resamples, report)
+        lever_worlds = _lever_worlds(lever_study, settings, report)
+        lever_weights = _bootstrap_weights(lever_study.samples, spec.seed, resamples)
+        lever_sizes = {"lever_samples": lever_study.samples, "lever_paths": lever_study.spec.paths,
+                       "lever_batches": len(lever_study.runs)}  # fmt: skip
 
     h = spec.horizon
     results = []
     for claim, q in queries:
         # a lever claim reads every operand on the study's samples, with and without its levers
-        table, w = (lever.worlds, lever.weights) if q.is_lever and lever is not None else (worlds, weights)
+        table, w = (lever_worlds, lever_weights) if q.is_lever else (worlds, weights)
         rows, each = _compared(q, table, w, frozen=False)
         estimate, low, high = _interval(rows)
         null_rows, null_each = _compared(q, table, w, frozen=True)
@@ -731,14 +711,13 @@ def check_claims(
         if beyond:  # what was estimated is another quantity (a shorter window)
             shown, null_shown = f"n/a ({beyond})", "n/a"
             estimate = low = high = math.nan
-        what = " - ".join(o.describe() for o in q.operands)
         results.append(
             ClaimResult(
                 id=claim.id,
                 source=claim.source,
                 asserts=claim.asserts,
                 query=claim.query,
-                quantity=what,
+                quantity=" - ".join(o.describe() for o in q.operands),
                 estimate=_finite(estimate),
                 low=_finite(low),
                 high=_finite(high),
@@ -753,18 +732,12 @@ def check_claims(
                 operands=operands,
             )
         )
+    runs = 1 + len(settings)  # the run without levers, then one per lever setting
     return ClaimsReport(
         scenario=scenario.scenario.id,
         claims=tuple(results),
         inconsistencies=tuple(check_consistency(scenario)),
         seconds=time.perf_counter() - start,
-        sizes={
-            "samples": spec.samples,
-            "paths": spec.paths,
-            "horizon": spec.horizon,
-            "seed": spec.seed,
-            "runs": 1 + len(settings),  # the run without levers, then one per lever setting
-            "bootstrap": resamples,
-            **(lever.sizes if lever is not None else {}),
-        },
+        sizes=spec_fields(spec, "samples", "paths", "horizon", "seed")
+        | {"runs": runs, "bootstrap": resamples, **lever_sizes},
     )

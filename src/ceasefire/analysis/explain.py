@@ -40,14 +40,7 @@ from numpy.typing import NDArray
 
 from ceasefire.analysis.frames import Tabular
 from ceasefire.errors import CeasefireError
-from ceasefire.model.calculus import (
-    month_of,
-    month_values,
-    other,
-    record,
-    removal_uniforms,
-    stopping_problem,
-)
+from ceasefire.model.calculus import month_of, month_values, other, record, removal_uniforms, stopping_problem
 from ceasefire.model.decision import RIDGE, features
 from ceasefire.model.engine import IMAGINED, TRUE_WORLD, draw_noise, per_path, war_setup
 from ceasefire.model.params import Leader, Pair, Params, get_at, map_leaves, replace_at, tree_path
@@ -56,7 +49,7 @@ from ceasefire.model.war import Observed, log_ratio
 from ceasefire.run.executor import executor_for
 from ceasefire.scenario.build import params_of, structure_of
 from ceasefire.scenario.schema import SIDES, Scenario
-from ceasefire.solve.lsm import OptimalStopping, PathSet, StoppingRule
+from ceasefire.solve.lsm import OptimalStopping
 
 __all__ = ["DEFAULT_HORIZON", "DEFAULT_PATHS", "DEFAULT_SAMPLES", "Explanation", "FactorPart", "explain", "shapley"]
 
@@ -223,17 +216,6 @@ def _leader_params(
     return ld
 
 
-@dataclass(frozen=True)
-class _MonthResult:
-    fight: Array  # (C, samples)
-    terms: Array  # (C, samples, K)
-
-
-def fit_rule(problem: PathSet) -> StoppingRule:
-    """The engine's stopping rule: the polynomial basis of :data:`BASIS_DEGREE` and the engine's ridge."""
-    return OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).fit()
-
-
 def _evaluate_batch(
     st: Structure,
     side: str,
@@ -246,13 +228,14 @@ def _evaluate_batch(
     imagined: Observed,
     true_now: Observed,
     remove_u: Array,
-) -> _MonthResult:
-    """The leader's value of fighting on and of each terms option for a ``(C1, C2)`` grid of coalitions."""
+) -> tuple[Array, Array]:
+    """The leader's value of fighting on ``(C, samples)`` and of each terms option ``(C, samples, K)`` for
+    a ``(C1, C2)`` grid of coalitions, his stopping rule fitted as the engine's (:data:`BASIS_DEGREE`)."""
     lead = masks.shape
     c = masks.size
     ld = Pair.of(lambda s: _leader_params(st, s, pp, masks, owner, neutral))
     problem = stopping_problem(st, side, imagined, ld, remove_u, lead, samples, pp.terms, pp.ceasefire)
-    rule = fit_rule(problem)
+    rule = OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).fit()
     low = problem.state[month].min(axis=1)[:, None, :]
     high = problem.state[month].max(axis=1)[:, None, :]
 
@@ -268,7 +251,7 @@ def _evaluate_batch(
     fight = np.where(np.isnan(cont), stay, cont)
     k = now.peace_now.shape[-1]
     peace = np.broadcast_to(now.peace_now, (*lead, m, k)).reshape(c, samples, per, k)
-    return _MonthResult(fight=fight.reshape(c, samples, per).mean(axis=2), terms=peace.mean(axis=2))
+    return fight.reshape(c, samples, per).mean(axis=2), peace.mean(axis=2)
 
 
 def _imagined(st: Structure, pp: Params, side: str, z: Array, u: Array, horizon: int) -> Observed:
@@ -301,8 +284,10 @@ def _other_gains(
     _, z, u = draw_noise(seeds, IMAGINED[j], paths, horizon, len(st.levers))
     imagined = _imagined(st, pp, j, z, u, horizon)
     whole = np.zeros((1, 1), dtype=np.int64)
-    out = _evaluate_batch(st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side))
-    return out.terms[0] - out.fight[0][:, None]
+    fight, terms = _evaluate_batch(
+        st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side)
+    )
+    return terms[0] - fight[0][:, None]
 
 
 def _within_reach(his_values: Array, other_gains: Array, available: NDArray[np.bool_]) -> NDArray[np.int64]:
@@ -367,22 +352,16 @@ def _world_coalitions(
     flats, fights, terms = [], [], []
     for lo in range(0, series_masks.size, per_batch):
         grid = series_masks[lo : lo + per_batch, None] | co.linear_masks[None, :]
-        out = _evaluate_batch(
+        fight, values = _evaluate_batch(
             war.st, war.side, war.month, war.samples, grid, pp, co.owner, co.neutral, imagined, true_now, war.remove_u
         )
         flats.append(grid.ravel())
-        fights.append(out.fight)
-        terms.append(out.terms)
+        fights.append(fight)
+        terms.append(values)
     return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
 
 
-LINEAR_KEYS = (
-    "reasons.militarism",
-    "reasons.war_cost",
-    "reasons.punishment",
-    "punishment_lost_war",
-    "policy_weight",
-)
+LINEAR_KEYS = ("reasons.militarism", "reasons.war_cost", "reasons.punishment", "punishment_lost_war", "policy_weight")
 """Leader parameters that enter his values only through the flow at war and the punishment, not
 through the peace series: groups of these alone share the series (:func:`ceasefire.model.leader.series_parts`)."""
 
@@ -417,14 +396,11 @@ def explain(
         root seed (default: the scenario's) and the months of his stopping problem (default:
         :data:`DEFAULT_HORIZON` or the scenario's horizon if shorter).
     terms
-        What fighting on is compared with. ``None`` (the default): in each sample, the best terms
-        for him among those the other leader would sign that month (his value of them at least his
-        value of fighting on, at the scenario's values) or, where the other leader signs none, the
-        terms the other leader refuses least. This is the deal actually within reach, which is what
-        "why does he not take a deal" asks about. ``"best"``: the best terms for him, whether or not
-        the other leader would sign. An id of ``[[terms]]`` (available in ``month``): those terms.
-        The choice is made once per sample, with every factor at its scenario value, and held fixed
-        over the coalitions, so every coalition's gap is to the same deal.
+        What fighting on is compared with. ``None`` (the default): in each sample, the deal within
+        reach, the best terms for him among those the other leader would sign that month (else the
+        terms the other refuses least); ``"best"``: his best terms, whether or not the other would
+        sign; an id of ``[[terms]]`` (available in ``month``): those terms. Chosen once per sample
+        with every factor at its scenario value, and held over the coalitions.
     progress
         Called with ``(done, total)`` coalitions.
     workers
@@ -524,6 +500,7 @@ def explain(
     best_k = offered[full].argmax(axis=1)
     top = int(np.bincount(best_k, minlength=len(st.terms)).argmax())
     gap_full = gap[full]
+    sizes = {"samples": samples, "paths": paths, "horizon": horizon, "seed": seed}
     return Explanation(
         scenario=scenario.scenario.id,
         side=side,
@@ -543,13 +520,5 @@ def explain(
         neutral_gap=float(gap[none].mean()),
         factors=tuple(parts),
         seconds=time.perf_counter() - start,
-        sizes={
-            "samples": samples,
-            "paths": paths,
-            "horizon": horizon,
-            "seed": seed,
-            "factors": k,
-            "coalitions": n,
-            "war_coalitions": 1 << len(world_bits),
-        },
+        sizes=sizes | {"factors": k, "coalitions": n, "war_coalitions": 1 << len(world_bits)},
     )

@@ -44,13 +44,10 @@ def spec_fields(spec: Any, *names: str) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in names}
 
 
-def _scalars(result: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def _scalars(result: Any) -> dict[str, Any]:
     """The result's fields that are plain numbers, strings or flags, for ``frame.attrs``."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(result):
-        value = getattr(result, f.name)
-        if f.name not in skip and (value is None or isinstance(value, int | float | str | bool)):
-            out[f.name] = value
+    values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    out = {k: v for k, v in values.items() if v is None or isinstance(v, int | float | str | bool)}
     sizes = getattr(result, "sizes", None)
     if isinstance(sizes, dict):
         out.update(sizes)

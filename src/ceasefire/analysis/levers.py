@@ -1,27 +1,19 @@
-"""What would change it: the effect of each outside lever, and two-lever grids.
+"""What would change it: the effect of each outside lever, and two-lever grids (docs/levers.md).
 
-Every lever package is simulated on the *same* outer parameter samples and the same seeds as
-a run without levers (common random numbers): the baseline run picks the samples (screened for
-no deal at the start where the scenario says so), and each package then re-simulates exactly
-those samples and paths with the lever applied. A package's effect is the difference of two
-estimates on the same samples, so most of the Monte Carlo noise cancels; its standard error
-comes from the paired per-sample differences, clustered by outer sample (the paths of a sample
-share its parameters and are not independent).
-
-Many packages are simulated in one vectorized call: each package is a block of extra samples
-that reuse the baseline's parameters and seeds, with the lever intensities given per path
-(:func:`ceasefire.model.levers.apply`). A sample's simulation depends on its own seed
-and parameters alone, so a package's numbers are the same, bit for bit, as those of
+Every lever package is simulated on the *same* outer parameter samples, seeds and paths as a run
+without levers (common random numbers; the baseline run picks the samples, screened for no deal at
+the start where the scenario says so). A package's effect is the difference of two estimates on the
+same samples, so most of the Monte Carlo noise cancels; its standard error comes from the paired
+per-sample differences, clustered by outer sample. Many packages are simulated in one vectorized
+call, as blocks of extra samples with the lever intensities given per path
+(:func:`ceasefire.model.levers.apply`): a package's numbers are bit for bit those of
 ``run(scenario, spec_with_levers, samples_of=baseline)``.
 
 Credibility. A lever is carried out and sustained on a path with probability ``credibility``
-(a scenario parameter, sampled like the others), drawn once per path at month 0; elsewhere it
-is announced but never carried out. The leaders' imagined wars (from which each fits his
-stopping rule) draw the lever the same way from their own streams: a leader knows the lever's
-credibility but not whether it will be carried out; he learns that only through its
-consequences for the state of the war (pain, reserves, the power ratio). The same packages
-with credibility 1 (certain, in the true and the imagined wars alike) show what the lack of
-credibility costs.
+(sampled like any parameter), drawn once per path at month 0, in the true and the leaders'
+imagined wars alike: a leader knows the lever's credibility, and learns whether it is carried out
+only through its consequences for the war. The same packages with credibility 1 (certain, in the
+true and the imagined wars) show what the lack of credibility costs.
 
 The quantities compared (``within`` months counts a first settlement in months ``0 .. m-1``,
 as in :mod:`ceasefire.run.summary`):
@@ -63,7 +55,7 @@ from ceasefire.run.experiment import (
     select_samples,
     simulate_values,
 )
-from ceasefire.run.sampling import Seeds
+from ceasefire.run.sampling import Seeds, check_levers
 from ceasefire.run.summary import survival_counts, survival_from_counts
 from ceasefire.scenario.params import AnyParam
 from ceasefire.scenario.schema import SIDES, Lever, Scenario
@@ -79,7 +71,6 @@ __all__ = [
     "Tally",
     "baseline_run",
     "batch_seed",
-    "combination",
     "contrast",
     "difference",
     "expected",
@@ -88,8 +79,6 @@ __all__ = [
     "lever_effects",
     "lever_effects_within",
     "lever_grid",
-    "paired_difference",
-    "ratio",
     "simulate_settings",
     "study_sizes",
 ]
@@ -155,7 +144,7 @@ class Tally:
 
     def linear(self, name: str) -> tuple[float, Array]:
         """The estimate of quantity ``name`` and its linearised influence per sample (scaled as in
-        :func:`ratio`: the standard error is ``sd(z) / sqrt(S)``); NaN when it is not estimable."""
+        :func:`_ratio_influence`: the standard error is ``sd(z) / sqrt(S)``); NaN when it is not estimable."""
         if name != "holds":
             return _ratio_influence(*self.metric(name))
         return _survival_influence(self.at_risk, self.ended)
@@ -242,7 +231,7 @@ def simulate_settings(
         raise ValueError(f"lever analyses simulate at most {PATH_BLOCK} paths per sample, got {spec.paths}")
     lever_ids = [lv.id for lv in sc.levers]
     for s in settings:
-        _check_intensities(sc, s.intensities)
+        check_levers(sc, s.intensities)
     k_count, n_samples, paths = len(settings), spec.samples, spec.paths
     if k_count == 0:
         return []
@@ -312,14 +301,9 @@ def _rows(t: Tally, lo: int, hi: int) -> Tally:
 
 def _per_array(parts: list[Tally], f: Callable[[list[Array]], Array]) -> Tally:
     """A tally whose every per-sample array is ``f`` of the parts' (``paths`` is the first part's)."""
-    return Tally(
-        paths=parts[0].paths,
-        settled_by=f([t.settled_by for t in parts]),
-        casualties={s: f([t.casualties[s] for t in parts]) for s in SIDES},
-        ceasefires=f([t.ceasefires for t in parts]),
-        at_risk=f([t.at_risk for t in parts]),
-        ended=f([t.ended for t in parts]),
-    )
+    arrays = {name: f([getattr(t, name) for t in parts]) for name in ("settled_by", "ceasefires", "at_risk", "ended")}
+    casualties = {s: f([t.casualties[s] for t in parts]) for s in SIDES}
+    return Tally(paths=parts[0].paths, casualties=casualties, **arrays)
 
 
 def joined(runs: Sequence[RunResult]) -> RunResult:
@@ -362,16 +346,6 @@ BATCH_STREAM = 0x1E7E5
 
 def _setting_key(s: Setting) -> tuple[tuple[tuple[str, float], ...], bool]:
     return tuple(sorted((k, float(v)) for k, v in s.intensities.items() if v)), s.certain
-
-
-def _with_credibility(result: RunResult, credibility: Mapping[str, float]) -> RunResult:
-    """``result`` with each lever's credibility in ``credibility`` put in every sample's parameters."""
-    if not credibility:
-        return result
-    values = dict(result.parameters)
-    for lv, value in credibility.items():
-        values[f"levers.{lv}.credibility"] = np.full(result.spec.samples, float(value))
-    return replace(result, parameters=values)
 
 
 @dataclass(frozen=True)
@@ -441,20 +415,19 @@ class Baselines:
         """
         fixed = tuple(sorted((k, float(v)) for k, v in (credibility or {}).items()))
         key: Any = _setting_key(Setting(levers)) if not fixed else (_setting_key(Setting(levers)), fixed)
-        out = []
         total = sum(r.spec.samples for i, r in enumerate(self.runs) if (i, key) not in self._runs)
         done = 0
         for i, r in enumerate(self.runs):
             if (i, key) not in self._runs:
-                earlier = _with_credibility(r, dict(fixed))
+                fixed_values = {f"levers.{lv}.credibility": np.full(r.spec.samples, x) for lv, x in fixed}
+                earlier = replace(r, parameters=dict(r.parameters) | fixed_values)
                 intensities = dict(_setting_key(Setting(levers))[0])
                 self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=intensities),
                                            progress=_offset(progress, done, total), samples_of=earlier)  # fmt: skip
                 if not fixed:
                     self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
                 done += r.spec.samples
-            out.append(self._runs[(i, key)])
-        return out
+        return [self._runs[(i, key)] for i in range(len(self.runs))]
 
     def simulate(self, settings: Sequence[Setting], progress: Progress | None = None) -> list[Tally]:
         """Each package's tally over all batches; only (batch, package) pairs not simulated before run."""
@@ -482,16 +455,6 @@ def staged(progress: Callable[[str, int, int], None] | None, name: str) -> Progr
     return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
-def _check_intensities(scenario: Scenario, intensities: Mapping[str, float]) -> None:
-    known = {lv.id: lv for lv in scenario.levers}
-    for lever_id, x in intensities.items():
-        lv = known.get(lever_id)
-        if lv is None:
-            raise ValueError(f"unknown lever '{lever_id}' (levers: {', '.join(known) or 'none'})")
-        if not (math.isfinite(x) and 0.0 <= x <= lv.intensity_max):
-            raise ValueError(f"lever '{lever_id}': intensity must lie in [0, {lv.intensity_max:g}], got {x:g}")
-
-
 # -- estimates --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Estimate:
@@ -501,30 +464,10 @@ class Estimate:
     se: float
 
 
-def ratio(y: Array, n: Array) -> Estimate:
-    """The pooled ratio ``sum(y) / sum(n)`` over clusters, with its clustered standard error.
-
-    Linearised (delta method): ``se = sd_s(y_s - R n_s) / (mean(n) sqrt(S))``. For a probability
-    with ``n_s`` = the paths of sample ``s`` this is the usual ``sd(p_s) / sqrt(S)``.
-    """
-    return combination([(1.0, y, n)])
-
-
-def paired_difference(y1: Array, n1: Array, y0: Array, n0: Array) -> Estimate:
-    """``R1 - R0`` for two ratio estimates on the same clusters (outer samples), with the
-    standard error of the difference from the paired per-cluster influences
-    ``(y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``."""
-    return combination([(1.0, y1, n1), (-1.0, y0, n0)])
-
-
-def combination(terms: Sequence[tuple[float, Array, Array]]) -> Estimate:
-    """``sum_k w_k R_k`` for ratio estimates ``R_k = sum(y_k) / sum(n_k)`` on the same clusters,
-    with the clustered standard error of the combination (the sum of the linearised influences)."""
-    return _combine([(w, *_ratio_influence(y, n)) for w, y, n in terms])
-
-
 def _ratio_influence(y: Array, n: Array) -> tuple[float, Array]:
-    """A ratio estimate ``sum(y) / sum(n)`` and its influences ``(y_s - R n_s) / mean(n)``."""
+    """A pooled ratio ``R = sum(y) / sum(n)`` over clusters and its influences ``(y_s - R n_s) / mean(n)``
+    (delta method: for a probability with ``n_s`` the paths of sample ``s``, ``se`` is the usual
+    ``sd(p_s) / sqrt(S)``)."""
     if n.sum() <= 0 or not np.isfinite(y).all():
         return math.nan, np.full(y.shape, math.nan)
     r = float(y.sum() / n.sum())
@@ -565,7 +508,9 @@ def difference(t1: Tally, t0: Tally, name: str) -> Estimate:
 
 
 def contrast(terms: Sequence[tuple[float, Tally]], name: str) -> Estimate:
-    """``sum_k w_k Q_k`` of quantity ``name`` over packages on the same samples and seeds."""
+    """``sum_k w_k Q_k`` of quantity ``name`` over packages on the same samples and seeds, its standard
+    error from the sum of the paired influences, clustered by sample (for ``R1 - R0``:
+    ``z_s = (y1_s - R1 n1_s) / mean(n1) - (y0_s - R0 n0_s) / mean(n0)``)."""
     return _combine([(w, *t.linear(name)) for w, t in terms])
 
 
@@ -643,8 +588,7 @@ class LeverEffects(Tabular):
     def widest(self, quantities: Sequence[str] = ("p12", "p24")) -> float:
         """The largest 95% half-width of the changes in ``quantities`` over the rows (NaN if none)."""
         widths = [Z95 * float(getattr(r, f"d_{q}_se")) for r in self.rows for q in quantities]
-        finite = [w for w in widths if math.isfinite(w)]
-        return max(finite) if finite else math.nan
+        return max((w for w in widths if math.isfinite(w)), default=math.nan)
 
     def row(self, lever: str, intensity: float) -> EffectRow:
         for r in self.rows:
@@ -701,17 +645,15 @@ def lever_effects(
     rows = []
     for lv, x in todo:
         t = by_setting[(((lv.id, x),), False)]
-        d = {m: difference(t, t0, m) for m in METRICS}
-        dc: dict[str, Estimate | None] = dict.fromkeys(METRICS)
-        if certain:
-            tc = t if lv.id in already_certain else by_setting[(((lv.id, x),), True)]
-            dc = {m: difference(tc, t0, m) for m in METRICS}
-        c = lv.cost_per_unit
+        tc = by_setting.get((((lv.id, x),), True), t)  # a lever always certain has no certain twin
         changes: dict[str, Any] = {}
         for m in METRICS:
-            e, ec = d[m], dc[m]
+            e = difference(t, t0, m)
             changes |= {f"d_{m}": e.value, f"d_{m}_se": e.se}
-            changes |= {f"d_{m}_certain": ec.value if ec else None, f"d_{m}_certain_se": ec.se if ec else None}
+            if certain:
+                ec = difference(tc, t0, m)
+                changes |= {f"d_{m}_certain": ec.value, f"d_{m}_certain_se": ec.se}
+        c = lv.cost_per_unit
         rows.append(
             EffectRow(
                 lever=lv.id,
@@ -725,10 +667,9 @@ def lever_effects(
                 **changes,
             )
         )
-    spec = base.spec
     return LeverEffects(
         scenario=sc.scenario.id,
-        **spec_fields(spec, *SPEC_FIELDS),
+        **spec_fields(base.spec, *SPEC_FIELDS),
         intensities=xs,
         baseline={m: level(t0, m) for m in METRICS},
         rows=tuple(rows),
@@ -797,7 +738,7 @@ def lever_effects_within(
             raise ValueError(f"{name} must be a positive whole number, got {value}")
     extra = [dict(p) for p in packages]
     for p in extra:
-        _check_intensities(sc, p)
+        check_levers(sc, p)
 
     batches: Baselines | None = None
     while True:
@@ -893,11 +834,10 @@ def lever_grid(
     same_unit = la.cost_unit == lb.cost_unit
     ca, cb = expected(la.cost_per_unit), expected(lb.cost_per_unit)
     cost = tuple(tuple((ca * x + cb * y) if same_unit else math.nan for y in xb) for x in xa)
-    spec = base.spec
     grids: dict[str, Any] = {key: tuple(tuple(r) for r in cells[key]) for key in keys}
     return LeverGrid(
         scenario=sc.scenario.id,
-        **spec_fields(spec, *SPEC_FIELDS),
+        **spec_fields(base.spec, *SPEC_FIELDS),
         certain=certain,
         a=a,
         b=b,

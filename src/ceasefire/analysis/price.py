@@ -11,28 +11,19 @@ Costs are added only when every lever's cost is in one unit (``cost_unit``); oth
 problem is refused, and the user chooses levers with one unit (there is no exchange rate in a
 scenario between, say, "bn USD/year" and "political capital").
 
-``P_W`` is estimated by Monte Carlo with common random numbers: every package is simulated on
-the same samples and seeds (:func:`ceasefire.analysis.levers.simulate_settings`), so the
-estimate is a deterministic function of ``x`` -- but a step function (each path settles in time
-or not), flat almost everywhere, with no useful gradient. Gradient and simplex methods (SLSQP,
-COBYLA, Nelder-Mead) stall on its flat pieces. The search is therefore SciPy's
-``differential_evolution`` (Storn & Price 1997): population-based and derivative-free, it takes
-the target as a ``NonlinearConstraint`` (a feasible package beats an infeasible one, two
-infeasible ones are compared by how far they fall short: Lampinen 2002), works on the lattice
-through ``integrality``, and evaluates a whole generation at once (``vectorized``), which here
-is one batched simulation. Its local polish (trust-constr, which needs gradients) is replaced by
-a descent on the lattice: from the cheapest feasible package found, move one step down on one
-lever, or one step down on one lever and up to three up on another, while that lowers the cost
-and stays feasible.
+``P_W`` is estimated by Monte Carlo with common random numbers (every package on the same samples
+and seeds, :func:`ceasefire.analysis.levers.simulate_settings`): a deterministic step function of
+``x``, flat almost everywhere, on which gradient and simplex methods stall. The search is SciPy's
+``differential_evolution`` (Storn & Price 1997) on the lattice (``integrality``), with the target as
+a ``NonlinearConstraint`` (Lampinen 2002) and a whole generation simulated at once (``vectorized``);
+its local polish is replaced by a descent on the lattice (:func:`_descend`).
 
-The search runs at small sizes: a package's probability there is the probability without levers
-on a larger run (the confirmation run, on a fresh seed) plus the package's change on the small
-search runs, a paired difference on common random numbers that is far more precise than a level
-on a few samples would be. The package found is then re-simulated on the confirmation run, whose
-paths the search's changes were not fitted to, so that the probability reported carries an
-honest standard error and no selection bias. Levers that alone, at their largest intensity, do
-not raise the probability on the search runs are left out of the search (a screen that can be
-turned off).
+The search runs at small sizes, a package's probability there being the probability without levers
+on the confirmation run plus the package's change on the search runs (a paired difference, far more
+precise than a level on a few samples). The package found is re-simulated on the confirmation run,
+whose paths it was not fitted to: an honest standard error, no selection bias. Levers that alone,
+at their largest intensity, do not raise the probability on the search runs are left out of the
+search (a screen that can be turned off). docs/levers.md gives the reasons at length.
 """
 
 from __future__ import annotations
@@ -85,8 +76,6 @@ class PackageSearch:
     probability: float
     cost: float
     feasible: bool
-    best_x: tuple[float, ...]  # the package with the largest probability evaluated
-    best_probability: float
     evaluations: int  # distinct packages simulated
     generations: int
     message: str
@@ -215,28 +204,22 @@ def _best_move(
     here = (float(cost(k)[0]), int(k.sum()))
     costs = cost(cand)
     better = [i for i in range(len(cand)) if (float(costs[i]), int(cand[i].sum())) < here]
-    if not better:
-        return None
-    p = cached(cand[better])
+    p = cached(cand[better])  # none better: nothing simulated
     ok = [better[i] for i in range(len(better)) if p[i] >= target]
     if not ok:
         return None
-    best: Steps = cand[min(ok, key=lambda i: (float(costs[i]), int(cand[i].sum())))]
-    return best
+    return cand[min(ok, key=lambda i: (float(costs[i]), int(cand[i].sum())))]
 
 
 def _search(
     cached: _Cached, k: Steps, cost: Callable[[Steps], Array], target: float, generations: int, message: str
 ) -> PackageSearch:
     p = float(cached(k[None, :])[0])
-    best = max(cached.seen, key=lambda key: cached.seen[key])
     return PackageSearch(
         x=tuple(float(v) for v in cached.x(k)),
         probability=p,
         cost=float(cost(k)[0]),
         feasible=p >= target,
-        best_x=tuple(float(v) for v in cached.x(np.array(best))),
-        best_probability=cached.seen[best],
         evaluations=len(cached.seen),
         generations=generations,
         message=message,
@@ -317,10 +300,6 @@ def price_of_peace(
     to ``target``, searched at ``search_samples x search_paths`` on ``seed`` and confirmed at
     ``samples x paths`` (default 100 x 100) on ``confirm_seed`` (default ``seed + 1``).
 
-    During the search a package's probability is estimated as the confirmation run's probability
-    without levers plus the package's change on the search runs: the change, a paired difference
-    on common random numbers, is precise even on small runs, while the level is not.
-
     ``confirm`` gives the confirmation runs instead (a run without levers, or batches of them,
     whose sizes and seeds then replace ``samples``, ``paths`` and ``confirm_seed``). ``reference``,
     a larger run without levers (e.g. a report's headline run), makes every probability reported
@@ -400,8 +379,6 @@ def price_of_peace(
             probability=estimate,
             cost=float(np.dot(unit_costs, top)),
             feasible=False,
-            best_x=top,
-            best_probability=estimate,
             evaluations=1,
             generations=0,
             message="not searched: every lever at its largest intensity falls short of the target",

@@ -9,11 +9,8 @@ other by construction:
 - **claims** are checked on the headline run itself (``check_claims(base=headline)``), and the
   claims about levers on the lever study below (which includes the packages they name), so at the
   default sizes their verdicts are those of ``ceasefire claims``;
-- **levers**: a lever's effect is a change on common random numbers, and its spread over the
-  parameter samples is large (some samples tip from a deal to none), so the changes are measured
-  on batches of many samples with fewer paths each
-  (:func:`ceasefire.analysis.levers.lever_effects_within`),
-  added until every 95% interval is within ±3 points; a probability *with* a lever is the headline's
+- **levers**: the changes are measured on the claims' lever study (batches of many samples with
+  fewer paths each: :mod:`ceasefire.analysis.claims`); a probability *with* a lever is the headline's
   level plus that change. The two-lever grid and the price of peace's confirmation are simulated
   on the same batches, and the price of peace is stated against the headline's level;
 - **the war's course** needs every path's monthly trajectory, so it comes from a recorded run of
@@ -42,14 +39,9 @@ import numpy as np
 from ceasefire import __version__
 from ceasefire.analysis import curves
 from ceasefire.analysis.frames import spec_fields
-from ceasefire.analysis.report_data import (
-    ANALYSIS_SECTIONS,
-    PROGRESS_TOTAL,
-    Progress,
-    ReportData,
-    ReportOptions,
-)
+from ceasefire.analysis.report_data import ANALYSIS_SECTIONS, PROGRESS_TOTAL, Progress, ReportData, ReportOptions
 from ceasefire.errors import CeasefireError
+from ceasefire.model.calculus import other
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import belief_effect, summarize
 from ceasefire.scenario.load import load_scenario, scenario_hash
@@ -145,8 +137,7 @@ def course_data(result: RunResult, headline: RunResult | None = None) -> dict[st
     names = {s: sc.sides[s].name for s in SIDES}  # type: ignore[index]
     leaders = {s: sc.leaders[s].name for s in SIDES}  # type: ignore[index]
     out: dict[str, Any] = {
-        "samples": result.spec.samples,
-        "paths": result.spec.paths,
+        **spec_fields(result.spec, "samples", "paths"),
         "held_km2": curves.course_bands(tr["held_km2"]),
         "casualties": {names[s]: curves.course_bands(tr[f"casualties_{s}"]) for s in SIDES},
         "at_war": tr["at_war"].mean(axis=1).tolist(),
@@ -157,12 +148,11 @@ def course_data(result: RunResult, headline: RunResult | None = None) -> dict[st
         "leaders": leaders,
     }
     gains = {s: {t: tr[f"gain_{s}_{t}"] for t in result.terms if f"gain_{s}_{t}" in tr} for s in SIDES}
-    gaps = {}
-    for s in SIDES:
-        o_side = "B" if s == "A" else "A"
-        if gains[s] and len(gains[s]) == len(gains[o_side]):
-            gaps[leaders[s]] = curves.gap_bands(gains[s], tr["at_war"], gains[o_side])
-    out["gaps"] = gaps
+    out["gaps"] = {
+        leaders[s]: curves.gap_bands(gains[s], tr["at_war"], gains[other(s)])
+        for s in SIDES
+        if gains[s] and len(gains[s]) == len(gains[other(s)])
+    }
     return out
 
 
@@ -216,10 +206,8 @@ def _headline_levels(headline: RunResult) -> dict[str, Any]:
 
     t = Tally.of_run(headline)
     levels = {q: level(t, q) for q in ("p12", "p24")}
-    return {
-        "samples": headline.spec.samples,
-        "paths": headline.spec.paths,
-        **{q: {"value": float(e.value), "se": float(e.se)} for q, e in levels.items()},
+    return spec_fields(headline.spec, "samples", "paths") | {
+        q: {"value": e.value, "se": e.se} for q, e in levels.items()
     }
 
 
@@ -234,37 +222,24 @@ def _study_sizes(ctx: _Context) -> tuple[int, int, int]:
 
 
 def _lever_study(ctx: _Context, stage: Progress) -> tuple[Any, Any]:
-    """Every lever at intensity 1 and every package the claims name, on batches of samples until each
-    change is within the options' half-width: the same study ``check_claims`` runs, so the levers
+    """The study ``check_claims`` runs (:func:`ceasefire.analysis.claims.run_lever_study`), so the levers
     section and the lever claims show the same numbers."""
-    from ceasefire.analysis.claims import claim_packages
-    from ceasefire.analysis.levers import lever_effects_within
+    from ceasefire.analysis.claims import run_lever_study
 
     if "lever_study" not in ctx.shared:
-        o, spec = ctx.options, ctx.spec
-        batch, paths, most = _study_sizes(ctx)
-        ctx.shared["lever_study"] = lever_effects_within(
-            ctx.scenario,
-            half_width=o.lever_half_width,
-            batch_samples=batch,
-            paths=paths,
-            max_samples=most,
-            **spec_fields(spec, "seed", "horizon", "policy"),
-            packages=claim_packages(ctx.scenario),
-            progress=stage,
-        )
+        ctx.shared["lever_study"] = run_lever_study(ctx.scenario, ctx.spec, ctx.options.lever_half_width,
+                                                    _study_sizes(ctx), stage)  # fmt: skip
     return ctx.shared["lever_study"]  # type: ignore[no-any-return]
 
 
 def _run_levers(ctx: _Context) -> dict[str, Any]:
+    from ceasefire.analysis.claims import claim_packages
     from ceasefire.analysis.levers import lever_grid
 
     sc = ctx.scenario
     stage = ctx.progress.labelled("levers")
     effects, batches = _lever_study(ctx, stage)
     reference = _headline_levels(ctx.headline)
-    from ceasefire.analysis.claims import claim_packages
-
     out: dict[str, Any] = {
         "effects": effects.to_dict(),
         "reference": reference,
@@ -411,8 +386,7 @@ def compute_report(
     )
     course_samples, course_paths = min(options.course_samples, spec.samples), min(options.course_paths, spec.paths)
     same_size = (course_samples, course_paths) == (spec.samples, spec.paths)
-    spec = replace(spec, record=same_size)
-    spec.validate(sc)
+    spec = replace(spec, record=same_size)  # run() checks it first
     stages = ["headline"] + (["true beliefs"] if options.compare_beliefs else []) + ["course"]
     stages += [s for s in ORDER if s in options.sections]
     overall = _Overall(progress, stages)

@@ -13,19 +13,11 @@ from typing import Any
 
 from ceasefire.scenario.schema import Scenario
 
-__all__ = [
-    "ANALYSIS_SECTIONS",
-    "CORE_SECTIONS",
-    "PROGRESS_TOTAL",
-    "Progress",
-    "ReportData",
-    "ReportOptions",
-]
+__all__ = ["ANALYSIS_SECTIONS", "PROGRESS_TOTAL", "Progress", "ReportData", "ReportOptions"]
 
-CORE_SECTIONS = ("headline", "course", "parameters", "run")
-"""Sections made from the model run alone; always in the report."""
 ANALYSIS_SECTIONS = ("why", "levers", "claims", "sensitivity")
-"""Sections made by the analysis modules; each may be left out (``sections=``)."""
+"""Sections made by the analysis modules; each may be left out (``sections=``). The report's others
+(headline, course, parameters, run) are made from the model run alone, and always there."""
 PROGRESS_TOTAL = 1000
 """The progress callback counts the whole report in this many steps."""
 

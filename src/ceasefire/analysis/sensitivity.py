@@ -70,14 +70,12 @@ class Factor:
 class Method:
     """A sampler and an analyzer of one family: the same shape for every method."""
 
-    name: str
     sample: Callable[[dict[str, Any], int, int], NDArray[np.float64]]
     analyze: Callable[[dict[str, Any], NDArray[np.float64], NDArray[np.float64], int], dict[str, NDArray[np.float64]]]
     columns: tuple[str, ...]  # the per-parameter results, in the order shown
     rank_by: str
     default_n: int
     default_paths: int
-    evaluations: Callable[[int, int], int]  # (n, parameters) -> model evaluations
     check_n: Callable[[int], None]
 
 
@@ -125,25 +123,21 @@ def _at_least_two(n: int) -> None:
 
 METHODS: dict[str, Method] = {
     "sobol": Method(
-        name="sobol",
         sample=_sobol_sample,
         analyze=_sobol_analyze,
         columns=("S1", "S1_conf", "ST", "ST_conf"),
         rank_by="ST",
         default_n=64,
         default_paths=100,
-        evaluations=lambda n, d: n * (d + 2),
         check_n=_power_of_two,
     ),
     "morris": Method(
-        name="morris",
         sample=_morris_sample,
         analyze=_morris_analyze,
         columns=("mu_star", "mu_star_conf", "sigma", "mu"),
         rank_by="mu_star",
         default_n=10,
         default_paths=100,
-        evaluations=lambda n, d: n * (d + 1),
         check_n=_at_least_two,
     ),
 }
@@ -237,15 +231,9 @@ def analyze_factors(
         rows = []
         for j, g in enumerate(order):
             members = [f for f, gf in zip(factors, groups, strict=True) if gf == g]
-            sources = list(dict.fromkeys(f.source for f in members))
-            rows.append(
-                {
-                    "parameter": g,
-                    "source": sources[0] if len(sources) == 1 else "; ".join(sources),
-                    **{c: float(res[c][j]) for c in m.columns},
-                    "members": [f.name for f in members],
-                }
-            )
+            source = "; ".join(dict.fromkeys(f.source for f in members))
+            indices = {c: float(res[c][j]) for c in m.columns}
+            rows.append({"parameter": g, "source": source, **indices, "members": [f.name for f in members]})
     rows.sort(key=lambda r: (_descending(r[m.rank_by]), str(r["parameter"])))
     return rows, y, int(u.shape[0])
 

@@ -1,28 +1,21 @@
-"""The worlds a claim is read in besides the run itself, on the run's own samples and random numbers.
-
-``ceasefire claims`` reads some quantities in worlds other than the engine's run (:func:`course`):
+"""The worlds a claim is read in besides the run itself, on the run's own samples and random numbers
+(:func:`course`; docs/explain-and-claims.md says more of each):
 
 - **the war fought on** (``"war"``): nobody signs anything; the war, the economies and the leaders'
   fates run on the run's true paths for its horizon. Until a first settlement it is the run itself,
   path for path.
 - **a settlement from the start** (``"settled:ID"``): both leaders open talks on terms ``ID`` in month
   0 and sign as soon as the talks' lag and, where the terms need one, the vote allow; then peace runs
-  its course (forces rebuild, war spending falls, the transition shock fades, a ceasefire may break
-  down at its background rate, the war then resuming). Nobody decides anything else: no other terms,
-  no second signing, no ceasefire broken by choice; a patron's veto keeps the terms off the table
-  while it holds. This is the counterfactual "if he ended the war now on these terms" that a
-  source's comparison asks about.
+  its course. Nobody decides anything else: no other terms, no second signing, no ceasefire broken by
+  choice; a patron's veto keeps the terms off the table while it holds.
 
 Each world can also be run **with the model's dynamics switched off** (``frozen=True``), the null
-world of the "by construction" check (docs/explain-and-claims.md): the state stays at the start's
-(forces, equipment, reserves, stability, no economic pain, the start's casualty ratio), except that
-the front moves at the calibrated pace (``gain_km2_per_month`` a month) and each side loses its
-start's rate of casualties every month at war. What remains is what the inputs say directly: the
-leaders' hazards at the start's state (the base hazard with its reasons, the transition shock of
-the terms signed, the audience cost), the talks' lag and the vote, and the ceasefire's background
-breakdown, and the scenario's ``[[events]]`` (a change of the parameters, a leader's fall) in the
-months the run drew for them. The run's own random numbers decide removals, votes, breakdowns and the
-events' months in both versions, so a difference between them is the dynamics', not noise.
+world of the "by construction" check: the state stays at the start's, except that the front moves at
+the calibrated pace (``gain_km2_per_month`` a month) and each side loses its start's rate of
+casualties every month at war; the leaders' hazards in that state, the talks' lag, the vote, the
+ceasefire's background breakdown and the ``[[events]]`` act as in the model. The run's own random
+numbers decide removals, votes, breakdowns and the events' months in both versions, so a difference
+between them is the dynamics', not noise.
 """
 
 from __future__ import annotations
@@ -90,11 +83,7 @@ def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> 
 
 
 def course(
-    result: RunResult,
-    world: str,
-    *,
-    levers: Mapping[str, float] | None = None,
-    frozen: bool = False,
+    result: RunResult, world: str, *, levers: Mapping[str, float] | None = None, frozen: bool = False
 ) -> WarCourse:
     """``world`` (``"war"`` or ``"settled:ID"``) on ``result``'s samples, seeds and horizon.
 
@@ -154,14 +143,7 @@ def _forced(st: Structure, k: int) -> Decide:
     return decide
 
 
-def _frozen_month(
-    w: Setup,
-    st: Structure,
-    s: MonthState,
-    t: int,
-    u: Array,
-    decide: Decide | None,
-) -> MonthState:
+def _frozen_month(w: Setup, st: Structure, s: MonthState, t: int, u: Array, decide: Decide | None) -> MonthState:
     """One month with the dynamics switched off: the month's events as in the model (its parameters, a
     leader's fall); the talks, the signing and the vote as in the model; the front at its calibrated pace
     and the month's rate of casualties at the start's power where at war; the state otherwise the start's;
@@ -213,15 +195,11 @@ def _simulate(
         progress.append(observe(w, s.war).progress)
         for side in SIDES:
             cumulative[side].append(np.asarray(s.war.cum_cas[side]))
-    prog = np.stack(progress)  # (months + 1, n, objectives)
     cum = {side: np.stack(cumulative[side]) for side in SIDES}
-    first = np.full((n, st.n_objectives), np.inf)
-    at_first = {side: np.full((n, st.n_objectives), np.inf) for side in SIDES}
-    for t in range(months + 1):
-        done = (prog[t] >= 1.0) & np.isinf(first)
-        first[done] = t
-        for side in SIDES:
-            at_first[side] = np.where(done, cum[side][t][:, None], at_first[side])
+    taken = np.stack(progress) >= 1.0  # (months + 1, n, objectives)
+    ever, month_taken = taken.any(axis=0), taken.argmax(axis=0)  # the first month each is fully taken
+    first = np.where(ever, month_taken, np.inf)
+    at_first = {side: np.where(ever, cum[side][month_taken, np.arange(n)[:, None]], np.inf) for side in SIDES}
     survival = None
     if frozen and first_terms is not None:
         survival = _background_survival(w, st, first_terms, months)
