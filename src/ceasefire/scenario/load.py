@@ -382,8 +382,10 @@ def _show_path(path: Sequence[Key], data: Any) -> str:
     node = data
     shown: list[str] = []
     for el in path:
-        entry = isinstance(node, list) and isinstance(el, int) and 0 <= el < len(node)
-        shown.append(entry_name(node[el], el) if entry else str(el))
+        if isinstance(node, list) and isinstance(el, int) and 0 <= el < len(node):
+            shown.append(entry_name(node[el], el))
+        else:
+            shown.append(str(el))
         node = _node(node, [el])
     return ".".join(shown)
 
