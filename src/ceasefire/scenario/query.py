@@ -613,19 +613,19 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
+def _readable(parser: Lark, name: str) -> str:
+    """An expected terminal in a message: in words, as its quoted text, or by its name."""
+    if name in _READABLE:
+        return _READABLE[name]
+    try:
+        pattern = parser.get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
+
+
 def _expected(parser: Lark, names: set[str]) -> str:
-    shown = []
-    for name in sorted(names):
-        if name in _READABLE:
-            shown.append(_READABLE[name])
-            continue
-        try:
-            pattern = parser.get_terminal(name).pattern
-        except KeyError:
-            shown.append(name.lower())
-            continue
-        shown.append(f"'{pattern.value}'" if pattern.type == "str" else name.lower())
-    unique = sorted(set(shown))
+    unique = sorted({_readable(parser, name) for name in names})
     if len(unique) > 8:
         unique = [*unique[:8], "..."]
     return " or ".join(unique) if len(unique) <= 2 else ", ".join(unique[:-1]) + " or " + unique[-1]
