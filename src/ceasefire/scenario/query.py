@@ -617,10 +617,7 @@ def _readable(parser: Lark, name: str) -> str:
     """An expected terminal in a message: in words, as its quoted text, or by its name."""
     if name in _READABLE:
         return _READABLE[name]
-    try:
-        pattern = parser.get_terminal(name).pattern
-    except KeyError:
-        return name.lower()
+    pattern = parser.get_terminal(name).pattern  # every expected name is a terminal of the grammar, or $END
     return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
 
 
