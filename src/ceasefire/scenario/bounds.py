@@ -45,9 +45,6 @@ class Bound:
     high: float
     reason: str
 
-    def describe(self) -> str:
-        return f"[{self.low:g}, {self.high:g}]"
-
 
 MAGNITUDE = Bound(
     -MAX_MAGNITUDE,
@@ -200,40 +197,28 @@ def scan(data: Any) -> Iterator[RawProblem]:
     stack: list[tuple[Any, tuple[Key, ...], str]] = [(data, (), "")]
     while stack:
         value, path, shown = stack.pop()
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                yield RawProblem(path, shown, f"expected a finite number, got the number {value!r}")
-            elif abs(value) > MAX_MAGNITUDE:
-                yield RawProblem(
-                    path,
-                    shown,
-                    f"expected a number of size at most {MAX_MAGNITUDE:g}, got {value:g}: {MAGNITUDE.reason}",
-                )
-        elif isinstance(value, int):
-            if not -MAX_INT - 1 <= value <= MAX_INT:
-                digits = len(str(abs(value)))
-                yield RawProblem(
-                    path,
-                    shown,
-                    f"a whole number of {digits} digits; whole numbers must fit in 64 bits (at most {MAX_INT:,})",
-                )
+        expected = ""
+        if isinstance(value, float) and not math.isfinite(value):
+            expected = f"expected a finite number, got the number {value!r}"
+        elif isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+            expected = f"expected a number of size at most {MAX_MAGNITUDE:g}, got {value:g}: {MAGNITUDE.reason}"
+        elif isinstance(value, int) and not isinstance(value, bool) and not -MAX_INT - 1 <= value <= MAX_INT:
+            digits = len(str(abs(value)))
+            expected = f"a whole number of {digits} digits; whole numbers must fit in 64 bits (at most {MAX_INT:,})"
+        elif isinstance(value, dict | list) and value and len(path) >= MAX_DEPTH:
+            expected = (
+                f"tables and lists nest more than {MAX_DEPTH} deep here; a scenario nests at most 5 deep "
+                f"(e.g. leaders.A.reasons.legitimacy.low), and at most {MAX_DEPTH} is accepted"
+            )
         elif isinstance(value, dict | list):
-            if len(path) >= MAX_DEPTH and value:
-                yield RawProblem(
-                    path,
-                    shown,
-                    f"tables and lists nest more than {MAX_DEPTH} deep here; a scenario nests at most 5 deep "
-                    f"(e.g. leaders.A.reasons.legitimacy.low), and at most {MAX_DEPTH} is accepted",
-                )
-                continue
             items = value.items() if isinstance(value, dict) else enumerate(value)
             children = []
             for k, v in items:
                 name = str(k) if isinstance(value, dict) else entry_name(v, k)
                 children.append((v, (*path, k), f"{shown}.{name}" if shown else name))
             stack.extend(reversed(children))
+        if expected:
+            yield RawProblem(path, shown, expected)
 
 
 _KEY_PART = r"""\s*(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')\s*"""

@@ -33,9 +33,6 @@ def structure_of(scenario: Scenario) -> Structure:
     lever_ids = tuple(lv.id for lv in scenario.levers)
     terms_ids = tuple(t.id for t in scenario.terms)
 
-    def per_side(make: object) -> Pair[np.ndarray]:
-        return Pair.of(make)  # type: ignore[arg-type]
-
     def aims(side: str) -> list:  # type: ignore[type-arg]
         return scenario.leaders[side].aims  # type: ignore[index]
 
@@ -58,24 +55,24 @@ def structure_of(scenario: Scenario) -> Structure:
         guarantees=np.array([t.security_guarantees for t in scenario.terms], dtype=bool),
         sanctions_relief=np.array([t.sanctions_relief for t in scenario.terms], dtype=float),
         concession_to_a=np.array([t.concession_to_A for t in scenario.terms], dtype=float),
-        aim_weights=per_side(lambda s: np.array([a.weight for a in aims(s)], dtype=float)),
-        aim_objective=per_side(
+        aim_weights=Pair.of(lambda s: np.array([a.weight for a in aims(s)], dtype=float)),
+        aim_objective=Pair.of(
             lambda s: np.array([objective_index[a.objective] if a.objective else -1 for a in aims(s)], dtype=np.int64)
         ),
-        aim_lost=per_side(lambda s: np.array([a.effect == "lost_by" for a in aims(s)], dtype=bool)),
-        granted=per_side(
+        aim_lost=Pair.of(lambda s: np.array([a.effect == "lost_by" for a in aims(s)], dtype=bool)),
+        granted=Pair.of(
             lambda s: np.array([[a.id in t.grants for t in scenario.terms] for a in aims(s)], dtype=bool).reshape(
                 len(aims(s)), len(scenario.terms)
             )
         ),
-        status_quo=per_side(lambda s: np.array([a.status_quo for a in aims(s)], dtype=float)),
-        removes_leader=per_side(lambda s: np.array([s in t.removes_leader for t in scenario.terms], dtype=bool)),
+        status_quo=Pair.of(lambda s: np.array([a.status_quo for a in aims(s)], dtype=float)),
+        removes_leader=Pair.of(lambda s: np.array([s in t.removes_leader for t in scenario.terms], dtype=bool)),
         ratified_by=np.array([-1 if r is None else "AB".index(r.side) for r in ratification], dtype=np.int64),
         ratify_threshold=np.array([0.5 if r is None else r.threshold for r in ratification], dtype=float),
         ratify_error=np.array([0.05 if r is None else r.poll_error for r in ratification], dtype=float),
         ratify_blocked=np.array([0 if r is None else r.blocked_months for r in ratification], dtype=np.int64),
-        renewal_every=Pair.of(lambda s: renewal(s, "every_months")),  # type: ignore[arg-type]
-        renewal_first=Pair.of(lambda s: renewal(s, "first_month")),  # type: ignore[arg-type]
+        renewal_every=Pair.of(lambda s: renewal(s, "every_months")),
+        renewal_first=Pair.of(lambda s: renewal(s, "first_month")),
         levers=tuple(levers),
         prior_broken=int(scenario.ceasefire.prior_broken),
         events=tuple(_event(scenario, e, lever_ids, patron_ids) for e in scenario.events),

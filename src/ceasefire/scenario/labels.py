@@ -23,9 +23,7 @@ _WORDS = {
 
 def _words(name: str) -> str:
     """``gain_km2_per_month`` -> ``gain km² per month``."""
-    if name in _WORDS:
-        return _WORDS[name]
-    return " ".join(_WORDS.get(w, w) for w in name.split("_"))
+    return _WORDS.get(name) or " ".join(_WORDS.get(w, w) for w in name.split("_"))
 
 
 def _owner(scenario: Scenario, parts: list[str]) -> tuple[str, list[str]]:
@@ -52,8 +50,6 @@ def parameter_label(scenario: Scenario, path: str) -> str:
     "Vladimir Putin: legitimacy (reason 1)". A path the scenario does not name is put in words as it is.
     """
     parts = path.split(".")
-    if len(parts) < 2:
-        return path
     owner, rest = _owner(scenario, parts)
     if not rest:
         return path

@@ -28,7 +28,10 @@ _BARE = re.compile(r"[A-Za-z0-9_-]*")
 _PLAIN = re.compile(r"[^,\]}#\n]*")
 """A number, boolean or date: up to the next separator."""
 _BLANK = re.compile(r"(?:[ \t\r]+|#[^\n]*)*")
+"""Spaces and comments (and, in ``_BLANK_LINES``, newlines)."""
 _BLANK_LINES = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
+_LINE = re.compile(r"[^\n]*\n?")
+"""The rest of a line, its newline included."""
 _STRINGS = {
     '"""': re.compile(r'"""(?:[^"\\]+|\\[\s\S]?|"(?!""))*(?:"{3,})?'),
     "'''": re.compile(r"'''(?:[^']+|'(?!''))*(?:'{3,})?"),
@@ -83,22 +86,11 @@ class _Scanner:
         self.line += chunk.count("\n")
         self.i += len(chunk)
 
-    def at_end(self) -> bool:
-        return self.i >= len(self.s)
-
     def skip(self, token: re.Pattern[str]) -> None:
         """Move past ``token`` where the text is (an empty match moves nowhere)."""
         match = token.match(self.s, self.i)
         assert match is not None  # every token matches the empty string
         self.advance(match.end() - self.i)
-
-    def skip_blank(self, newlines: bool) -> None:
-        """Skip spaces and comments, and newlines too when ``newlines``."""
-        self.skip(_BLANK_LINES if newlines else _BLANK)
-
-    def skip_line(self) -> None:
-        end = self.s.find("\n", self.i)
-        self.advance((len(self.s) if end < 0 else end + 1) - self.i)
 
     def record(self, path: tuple[Key, ...]) -> None:
         for k in range(1, min(len(path), MAX_PATH) + 1):
@@ -108,33 +100,30 @@ class _Scanner:
     def document(self) -> None:
         table: tuple[Key, ...] = ()
         while True:
-            self.skip_blank(newlines=True)
-            if self.at_end():
+            self.skip(_BLANK_LINES)
+            if not self.peek():  # the end of the text
                 return
             start = self.i
             try:
-                if self.peek(2) == "[[":
-                    self.advance(2)
-                    table = self.header(self.keys(), array=True)
-                    self.expect("]]")
-                elif self.peek() == "[":
-                    self.advance()
-                    table = self.header(self.keys(), array=False)
-                    self.expect("]")
+                if self.peek() == "[":
+                    array = self.peek(2) == "[["
+                    self.advance(2 if array else 1)
+                    table = self.header(self.keys(), array)
+                    self.expect("]]" if array else "]")
                 else:
                     keys = self.keys()
                     path = (table + tuple(keys[:MAX_PATH]))[:MAX_PATH]
                     self.record(path)
-                    self.skip_blank(newlines=False)
+                    self.skip(_BLANK)
                     self.expect("=")
                     self.value(path)
             except ValueError:
                 if self.i == start:
-                    self.skip_line()
+                    self.skip(_LINE)
                 continue
-            self.skip_blank(newlines=False)
-            if not self.at_end() and self.peek() != "\n":
-                self.skip_line()
+            self.skip(_BLANK)
+            if self.peek() not in ("", "\n"):
+                self.skip(_LINE)
 
     def header(self, keys: list[str], array: bool) -> tuple[Key, ...]:
         """Resolve a table header to a path with array-of-tables indices filled in."""
@@ -142,8 +131,7 @@ class _Scanner:
         keys = keys[:MAX_PATH]  # deeper parts are never located (see MAX_PATH)
         for n, key in enumerate(keys):
             path = (*path, key)
-            last = n == len(keys) - 1
-            if array and last:
+            if array and n == len(keys) - 1:
                 index = self.arrays.get(path, 0)
                 self.arrays[path] = index + 1
                 path = (*path, index)
@@ -153,7 +141,7 @@ class _Scanner:
         return path
 
     def expect(self, token: str) -> None:
-        self.skip_blank(newlines=False)
+        self.skip(_BLANK)
         if self.peek(len(token)) != token:
             raise ValueError(f"expected {token!r}")
         self.advance(len(token))
@@ -162,19 +150,17 @@ class _Scanner:
         """A dotted key: bare or quoted parts separated by dots."""
         parts: list[str] = []
         while True:
-            self.skip_blank(newlines=False)
-            c = self.peek()
-            if c in ('"', "'"):
-                start = self.i
+            self.skip(_BLANK)
+            start = self.i
+            if self.peek() in ('"', "'"):
                 self.string()
                 parts.append(_decode_key(self.s[start : self.i]))
             else:
-                start = self.i
                 self.skip(_BARE)
                 if self.i == start:
                     raise ValueError("expected a key")
                 parts.append(self.s[start : self.i])
-            self.skip_blank(newlines=False)
+            self.skip(_BLANK)
             if self.peek() != ".":
                 return parts
             self.advance()
@@ -185,7 +171,7 @@ class _Scanner:
         self.skip(_STRINGS[q * 3 if self.peek(3) == q * 3 else q])
 
     def value(self, path: tuple[Key, ...]) -> None:
-        self.skip_blank(newlines=False)
+        self.skip(_BLANK)
         c = self.peek()
         if c in ('"', "'"):
             self.string()
@@ -193,28 +179,28 @@ class _Scanner:
             self.advance()
             index = 0
             while True:
-                self.skip_blank(newlines=True)
-                if self.at_end() or self.peek() == "]":
+                self.skip(_BLANK_LINES)
+                if self.peek() in ("", "]"):
                     self.advance()
                     return
                 self.record((*path, index))
                 self.value((*path, index))
-                self.skip_blank(newlines=True)
+                self.skip(_BLANK_LINES)
                 if self.peek() == ",":
                     self.advance()
                 index += 1
         elif c == "{":
             self.advance()
             while True:
-                self.skip_blank(newlines=False)
-                if self.at_end() or self.peek() in "}\n":
+                self.skip(_BLANK)
+                if self.peek() in ("", "}", "\n"):
                     self.advance()
                     return
                 sub = (*path, *self.keys())[:MAX_PATH]
                 self.record(sub)
                 self.expect("=")
                 self.value(sub)
-                self.skip_blank(newlines=False)
+                self.skip(_BLANK)
                 if self.peek() == ",":
                     self.advance()
         else:

@@ -61,11 +61,11 @@ class _ParamBase(BaseModel):
     # -- interface shared by every kind ---------------------------------------------------
     @property
     def is_fixed(self) -> bool:
-        return False
+        return isinstance(self, Fixed)
 
-    @abstractmethod
     def support(self) -> tuple[float, float]:
-        """Smallest and largest value the parameter can take."""
+        """Smallest and largest value the parameter can take: ``[low, high]`` where it has them."""
+        return (self.low, self.high)  # type: ignore[attr-defined]
 
     def sampled_range(self) -> tuple[float, float]:
         """The smallest and largest value sampling can give: the support's finite ends, and where an end is
@@ -95,10 +95,6 @@ class Fixed(_ParamBase):
 
     value: float
 
-    @property
-    def is_fixed(self) -> bool:
-        return True
-
     def support(self) -> tuple[float, float]:
         return (self.value, self.value)
 
@@ -114,9 +110,6 @@ class Uniform(_ParamBase):
     low: float
     high: float
 
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
-
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
 
@@ -129,9 +122,6 @@ class Triangular(_ParamBase):
     low: float
     mode: float
     high: float
-
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
 
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         c = (self.mode - self.low) / (self.high - self.low)
@@ -150,18 +140,13 @@ class Normal(_ParamBase):
     low: float = -math.inf
     high: float = math.inf
 
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
-
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         a = (self.low - self.mean) / self.sd
         b = (self.high - self.mean) / self.sd
         return np.asarray(stats.truncnorm.ppf(u, a, b, loc=self.mean, scale=self.sd), dtype=float)
 
     def describe(self) -> str:
-        bounds = ""
-        if math.isfinite(self.low) or math.isfinite(self.high):
-            bounds = f" in [{self.low:g}, {self.high:g}]"
+        bounds = f" in [{self.low:g}, {self.high:g}]" if math.isfinite(self.low) or math.isfinite(self.high) else ""
         return f"normal({self.mean:g}, sd {self.sd:g}){bounds}"
 
 
@@ -197,9 +182,6 @@ class Beta(_ParamBase):
     low: float = 0.0
     high: float = 1.0
 
-    def support(self) -> tuple[float, float]:
-        return (self.low, self.high)
-
     def ppf(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         x = stats.beta.ppf(u, self.alpha, self.beta)
         return np.asarray(self.low + (self.high - self.low) * x, dtype=float)
@@ -214,12 +196,8 @@ DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal", "beta")
 
 def _param_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        if "dist" in value:
-            return str(value["dist"])
-        return "fixed"
-    if isinstance(value, _ParamBase):
-        return "fixed" if isinstance(value, Fixed) else str(getattr(value, "dist", None))
-    return None
+        return str(value.get("dist", "fixed"))
+    return str(getattr(value, "dist", "fixed")) if isinstance(value, _ParamBase) else None
 
 
 Param = Annotated[

@@ -8,28 +8,10 @@ A claim's ``query`` is parsed with a real grammar (:data:`GRAMMAR`, an LALR pars
     OPERAND  between  NUMBER  and  NUMBER
     lever "ID" [at X] [with credibility C] [and "ID" ...]  raises|lowers  QUANTITY  by at least|at most  NUMBER
 
-``CMP`` is one of ``<  <=  >  >=``. An ``OPERAND`` is a quantity, or a lever's effect on one:
-``effect of lever "ID" [at X] [with credibility C] [and ...] on QUANTITY`` (with the levers minus
-without, on the same samples). Quantities:
-
-===========================================================================  ==========================================
-``P(settlement within 12 months)``                                            first settlement in months 0 .. 11
-``P(settlement on "freeze", "freeze-guarantees" within 2 years)``             ... on one of these terms
-``P(settlement on terms accepted by B's public within 2 years)``              ... on terms under half of B reject
-``P(settlement on "x" within 5 years | settlement within 5 years)``           a conditional probability
-``P(leader A removed within 24 months)``                                      the incumbent of side A loses office
-``P(leader A removed within 24 months if war fought on)``                     ... in the war fought on without a deal
-``P(leader A removed within 24 months if settled on "freeze")``               ... if both sign "freeze" from month 0
-``P(ceasefire holds 2 years)``                                                a first ceasefire still holds 24 months on
-``P(ceasefire broken by A within 3 years)``                                   ... broken by A's choice within 36 months
-``P(objective "rest-of-donetsk" taken within 12 months)``                     in the war fought on without a deal
-``median settlement month``                                                   (also ``mean``, ``quantile(0.9)``)
-``median casualties of A until settlement``                                   to the first settlement (or the horizon)
-``mean casualties of B over horizon``                                         over the whole horizon
-``median casualties of A during 12 months of war``                            in the war fought on, first 12 months
-``median casualties of A until objective "rest-of-donetsk" taken``            in the war fought on
-``median months to take objective "rest-of-donetsk"``                         in the war fought on
-===========================================================================  ==========================================
+``CMP`` is one of ``<  <=  >  >=``. An ``OPERAND`` is a quantity (``P(settlement within 12 months)``,
+``median casualties of A until settlement``, ...), or a lever's effect on one: ``effect of lever "ID"
+[at X] [with credibility C] [and ...] on QUANTITY`` (with the levers minus without, on the same
+samples). The quantities and what each counts are listed in ``docs/explain-and-claims.md``.
 
 Durations are ``N months`` or ``N years`` (whole months in the end). A value that is never
 reached within the horizon (no settlement, objective never taken) counts as larger than any
@@ -39,6 +21,7 @@ number, so medians and quantiles stay defined; a ``mean`` over such values is re
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -142,6 +125,8 @@ _READABLE = {
 
 MAX_MONTHS = 600
 
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
 UNITS = {"P": "probability", "settle_month": "months", "take_month": "months", "casualties": "casualties"}
 """What a quantity counts: two quantities are compared only when they count the same thing."""
 
@@ -172,8 +157,6 @@ def excerpt(text: str, column: int, width: int = EXCERPT) -> tuple[str, str]:
     """
     text = text.replace("\n", " ")
     column = min(max(column, 1), len(text) + 1)
-    if len(text) <= width:
-        return text, " " * (column - 1) + "^"
     start = max(0, min(column - 1 - width // 2, len(text) - width))
     end = start + width
     head = "…" if start > 0 else ""
@@ -235,33 +218,27 @@ class Quantity:
         if self.given is not None:
             inner = replace(self, given=None).describe()[2:-1]
             return f"P({inner} | {self.given.describe()[2:-1]})"
-        if self.kind == "settle":
-            on = f" on {' or '.join(self.terms)}" if self.terms else ""
-            if self.accepted_by:
-                on = f" on terms accepted by {self.accepted_by}'s public"
-            return f"P(settlement{on} within {span})"
-        if self.kind == "removed":
-            where = {None: "", "war": ", war fought on", "settled": f", if settled on {self.settled_on}"}[self.world]
-            return f"P(leader {self.side} removed within {span}{where})"
-        if self.kind == "holds":
-            return f"P(ceasefire holds {span})"
-        if self.kind == "broken":
-            by = f" by {self.side}" if self.side else ""
-            return f"P(ceasefire broken{by} within {span})"
-        if self.kind == "taken":
-            return f"P({self.objective} taken within {span}, war fought on)"
+        on = f" on {' or '.join(self.terms)}" if self.terms else ""
+        on = f" on terms accepted by {self.accepted_by}'s public" if self.accepted_by else on
+        world = {None: "", "war": ", war fought on", "settled": f", if settled on {self.settled_on}"}[self.world]
+        by = f" by {self.side}" if self.side else ""
         stat = f"quantile({self.q:g})" if self.stat == "quantile" else self.stat
-        if self.kind == "settle_month":
-            return f"{stat} settlement month"
-        if self.kind == "take_month":
-            return f"{stat} months to take {self.objective} (war fought on)"
         scope = {
             "until_settlement": "until settlement",
             "over_horizon": "over the horizon",
             "until_objective": f"until {self.objective} is taken (war fought on)",
             "during_war": f"during {span} of war",
-        }[str(self.scope)]
-        return f"{stat} casualties of {self.side} {scope}"
+        }.get(str(self.scope))
+        return {
+            "settle": f"P(settlement{on} within {span})",
+            "removed": f"P(leader {self.side} removed within {span}{world})",
+            "holds": f"P(ceasefire holds {span})",
+            "broken": f"P(ceasefire broken{by} within {span})",
+            "taken": f"P({self.objective} taken within {span}, war fought on)",
+            "settle_month": f"{stat} settlement month",
+            "take_month": f"{stat} months to take {self.objective} (war fought on)",
+            "casualties": f"{stat} casualties of {self.side} {scope}",
+        }[self.kind]
 
 
 @dataclass(frozen=True)
@@ -345,12 +322,7 @@ class Query:
 
     def quantities(self) -> tuple[Quantity, ...]:
         """Every quantity the claim reads, conditions included."""
-        out: list[Quantity] = []
-        for o in self.operands:
-            out.append(o.quantity)
-            if o.quantity.given is not None:
-                out.append(o.quantity.given)
-        return tuple(out)
+        return tuple(q for o in self.operands for q in (o.quantity, o.quantity.given) if q is not None)
 
     def settings(self) -> tuple[tuple[LeverSetting, ...], ...]:
         """The lever settings the claim needs runs of (besides the run without levers)."""
@@ -360,12 +332,7 @@ class Query:
         """Whether ``value`` satisfies the comparison."""
         if self.op == "between":
             return self.threshold <= value <= float(self.high if self.high is not None else math.inf)
-        return {
-            "<": value < self.threshold,
-            "<=": value <= self.threshold,
-            ">": value > self.threshold,
-            ">=": value >= self.threshold,
-        }[self.op]
+        return bool(_COMPARE[self.op](value, self.threshold))
 
 
 _CONSTANT: dict[str, Any] = {
@@ -383,11 +350,10 @@ _CONSTANT: dict[str, Any] = {
 """What the grammar's rules without values build (months per unit, a world, a statistic, a scope, a bound)."""
 
 
+@dataclass
 class _Fail(Exception):
-    def __init__(self, column: int, message: str) -> None:
-        super().__init__(message)
-        self.column = column
-        self.message = message
+    column: int
+    message: str
 
 
 def _col(token: Token) -> int:
@@ -614,8 +580,7 @@ class _Build(Transformer[Token, Any]):
         if q.is_probability and not left.levers and not (0.0 <= low[0] and high[0] <= 1.0):
             bad = low if low[0] < 0.0 else high
             raise _Fail(bad[1], f"a probability is compared with numbers in [0, 1], got {bad[0]:g}")
-        query = self._query(left, "between", low[0])
-        return Query(query.text, query.left, "between", low[0], None, high[0], query.columns)
+        return replace(self._query(left, "between", low[0]), high=high[0])
 
     def lever_claim(self, *args: Any) -> Query:
         *items, direction, raw, op, number = args
@@ -639,14 +604,8 @@ class _Build(Transformer[Token, Any]):
                 for key, where in (("lever", col), ("intensity", xcol), ("credibility", ccol)):
                     columns[f"{i}:{key}:{lever.id}"] = where
                     columns.setdefault(f"{key}:{lever.id}", where)
-        return Query(
-            text=self.text,
-            left=left.operand(direction),
-            op=op,
-            threshold=value,
-            right=None if right is None else right.operand(),
-            columns=columns,
-        )
+        operand = None if right is None else right.operand()
+        return Query(self.text, left.operand(direction), op, value, operand, columns=columns)
 
 
 @lru_cache(maxsize=1)
@@ -654,19 +613,16 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
+def _readable(parser: Lark, name: str) -> str:
+    """An expected terminal in a message: in words, as its quoted text, or by its name."""
+    if name in _READABLE:
+        return _READABLE[name]
+    pattern = parser.get_terminal(name).pattern  # every expected name is a terminal of the grammar, or $END
+    return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
+
+
 def _expected(parser: Lark, names: set[str]) -> str:
-    shown = []
-    for name in sorted(names):
-        if name in _READABLE:
-            shown.append(_READABLE[name])
-            continue
-        try:
-            pattern = parser.get_terminal(name).pattern
-        except KeyError:
-            shown.append(name.lower())
-            continue
-        shown.append(f"'{pattern.value}'" if pattern.type == "str" else name.lower())
-    unique = sorted(set(shown))
+    unique = sorted({_readable(parser, name) for name in names})
     if len(unique) > 8:
         unique = [*unique[:8], "..."]
     return " or ".join(unique) if len(unique) <= 2 else ", ".join(unique[:-1]) + " or " + unique[-1]

@@ -1,15 +1,9 @@
 """The scenario file format: a pydantic v2 schema, validated once at the edge.
 
-A scenario is a TOML file with these tables (see ``docs/scenario-format.md`` and the
-flagship ``russia-ukraine-2026.toml``):
-
-``[scenario]`` id, title, start date, horizon; ``[run]`` default sizes and seed;
-``[sources.<id>]`` where each figure comes from; ``[territory]`` and ``[[objectives]]``;
-``[attrition]``; ``[sides.A]``/``[sides.B]`` with ``forces``, ``economy`` and ``stability``;
-``[leaders.A]``/``[leaders.B]`` with ``reasons`` (the named terms of the calculus) and
-``[[leaders.X.aims]]``; ``[[terms]]`` that can be on the table; ``[ceasefire]``;
-``[[levers]]``; ``[[patrons]]`` (third parties with their own calculus and a veto); ``[[events]]``
-(scheduled or uncertain changes to parameters, levers, patrons or leaders).
+A scenario is a TOML file whose tables are the fields of :class:`Scenario`: the war and its sources,
+the two sides and their leaders (whose ``reasons`` are the named terms of the calculus), the terms,
+ceasefire, levers, patrons and events, and the factors, claims and figures that explain and check it.
+``docs/scenario-format.md`` describes every key; the flagship ``russia-ukraine-2026.toml`` uses them.
 
 Every number is a parameter (:mod:`ceasefire.scenario.params`) naming its source.
 Domains (rates non-negative, probabilities in [0, 1], ...) are checked on the whole support
@@ -20,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -54,7 +48,8 @@ def _bounded(low: float, high: float, what: str, bound: Bound) -> AfterValidator
         lo, hi = p.sampled_range()
         if lo < bound.low or hi > bound.high:
             reach = f"{lo:g}" if lo == hi else f"[{lo:g}, {hi:g}]"
-            raise ValueError(f"{what} must lie in {bound.describe()}, but {shown} reaches {reach}: {bound.reason}")
+            within = f"[{bound.low:g}, {bound.high:g}]"
+            raise ValueError(f"{what} must lie in {within}, but {shown} reaches {reach}: {bound.reason}")
         return p
 
     check.domain = (max(low, bound.low), min(high, bound.high))  # type: ignore[attr-defined]
@@ -553,13 +548,10 @@ class Event(_Strict):
     def month_from(self, start: dt.date) -> int | None:
         """The month of a scheduled event counted from the scenario's ``start`` (the month ``t`` whose span
         ``[start + t months, start + t + 1 months)`` holds its date); ``None`` for an uncertain one."""
-        if self.month is not None:
-            return self.month
         if self.date is None:
-            return None
+            return self.month
         d = self.date
-        months = (d.year - start.year) * 12 + (d.month - start.month)
-        return months - (1 if d.day < start.day else 0)
+        return (d.year - start.year) * 12 + (d.month - start.month) - (1 if d.day < start.day else 0)
 
 
 class Factor(_Strict):
@@ -716,7 +708,7 @@ class Scenario(_Strict):
                 if aim.objective is not None and aim.objective not in objectives:
                     raise ValueError(
                         f"leaders.{side}.aims '{aim.id}': objective '{aim.objective}' is not among "
-                        f"[[objectives]] ({', '.join(sorted(objectives)) or 'none'})"
+                        f"[[objectives]] ({_listed(objectives)})"
                     )
                 _check_source(self, f"leaders.{side}.aims '{aim.id}'", aim.source)
             if sum((a.weight for a in aims), 0.0) <= 0:
@@ -747,6 +739,11 @@ class Scenario(_Strict):
         _check_claims(self)
         _check_figures(self)
         return self
+
+
+def _listed(ids: Iterable[str]) -> str:
+    """The ids sorted, as ``a, b, c`` (``none`` if there are none)."""
+    return ", ".join(sorted(ids)) or "none"
 
 
 def _unique(what: str, ids: list[str], kind: str = "id") -> None:
@@ -805,11 +802,8 @@ def param_domain(model: BaseModel, path: str) -> tuple[float, float]:
     for member in get_args(getattr(field_info, "annotation", None)):  # an optional one: Annotated[...] | None
         if get_origin(member) is Annotated:
             metadata += list(member.__metadata__)
-    for meta in metadata:
-        domain = getattr(getattr(meta, "func", None), "domain", None)
-        if domain is not None:
-            return domain  # type: ignore[no-any-return]
-    return (-math.inf, math.inf)
+    domains = (getattr(getattr(meta, "func", None), "domain", None) for meta in metadata)
+    return next((d for d in domains if d is not None), (-math.inf, math.inf))
 
 
 START_STATE = (
@@ -924,9 +918,9 @@ def _check_change(scenario: Scenario, params: dict[str, AnyParam], where: str, c
 def _check_source(scenario: Scenario, where: str, source: str) -> None:
     """Raise unless ``source`` is a key of ``[sources]`` or ``'assumption'``."""
     if source != ASSUMPTION and source not in scenario.sources:
-        known = ", ".join(sorted(scenario.sources)) or "none"
         raise ValueError(
-            f"{where}: source '{source}' is not in [sources] (known: {known}; or use '{ASSUMPTION}' with a note)"
+            f"{where}: source '{source}' is not in [sources] (known: {_listed(scenario.sources)}; or use "
+            f"'{ASSUMPTION}' with a note)"
         )
 
 
@@ -971,49 +965,36 @@ def _check_claims(scenario: Scenario) -> None:
     terms a public accepts needs every terms' poll of that public."""
     from ceasefire.scenario.query import QueryError, parse_query
 
-    levers = {lv.id: lv for lv in scenario.levers}
+    top = {lv.id: lv.intensity_max for lv in scenario.levers}
     terms = {t.id for t in scenario.terms}
     objectives = {o.id for o in scenario.objectives}
     for c in scenario.claims:
         _check_source(scenario, f"claims '{c.id}'", c.source)
         q = parse_query(c.query)
-        problem: QueryError | None = None
+        problems: list[tuple[str, str]] = []  # (the key of its column, the message): the last found is reported
         for quantity in q.quantities():
-            named = [*quantity.terms, *([quantity.settled_on] if quantity.settled_on else [])]
-            for term in named:
+            for term in [*quantity.terms, *([quantity.settled_on] if quantity.settled_on else [])]:
                 if term not in terms:
-                    known = ", ".join(sorted(terms)) or "none"
-                    problem = QueryError(q.text, q.columns[f"terms:{term}"], f"unknown terms '{term}' (terms: {known})")
+                    problems.append((f"terms:{term}", f"unknown terms '{term}' (terms: {_listed(terms)})"))
             if quantity.objective is not None and quantity.objective not in objectives:
-                known = ", ".join(sorted(objectives)) or "none"
-                problem = QueryError(
-                    q.text, q.columns["objective"], f"unknown objective '{quantity.objective}' (objectives: {known})"
-                )
+                what = f"unknown objective '{quantity.objective}' (objectives: {_listed(objectives)})"
+                problems.append(("objective", what))
             side = quantity.accepted_by
-            unpolled = [t.id for t in scenario.terms if side is not None and side not in t.rejected_by]
+            unpolled = ", ".join(repr(t.id) for t in scenario.terms if side is not None and side not in t.rejected_by)
             if unpolled:
-                problem = QueryError(
-                    q.text,
-                    q.columns["accepted"],
-                    f"terms {', '.join(repr(t) for t in unpolled)} carry no poll of {side}'s public "
-                    f"(rejected_by.{side}): whether it accepts them is unknown",
-                )
+                why = f"carry no poll of {side}'s public (rejected_by.{side}): whether it accepts them is unknown"
+                problems.append(("accepted", f"terms {unpolled} {why}"))
         for i, operand in enumerate(q.operands):
             for lever in operand.levers:
-                if lever.id not in levers:
-                    known = ", ".join(levers) or "none"
-                    problem = QueryError(
-                        q.text, q.columns[f"{i}:lever:{lever.id}"], f"unknown lever '{lever.id}' (levers: {known})"
-                    )
-                elif not 0.0 < lever.intensity <= levers[lever.id].intensity_max:
-                    problem = QueryError(
-                        q.text,
-                        q.columns[f"{i}:intensity:{lever.id}"],
-                        f"lever '{lever.id}': intensity must lie in (0, {levers[lever.id].intensity_max:g}], "
-                        f"got {lever.intensity:g}",
-                    )
-        if problem is not None:
-            raise ValueError(f"claims.{c.id}.query: {problem}")
+                if lever.id not in top:
+                    known = ", ".join(top) or "none"
+                    problems.append((f"{i}:lever:{lever.id}", f"unknown lever '{lever.id}' (levers: {known})"))
+                elif not 0.0 < lever.intensity <= top[lever.id]:
+                    why = f"intensity must lie in (0, {top[lever.id]:g}], got {lever.intensity:g}"
+                    problems.append((f"{i}:intensity:{lever.id}", f"lever '{lever.id}': {why}"))
+        if problems:
+            key, message = problems[-1]
+            raise ValueError(f"claims.{c.id}.query: {QueryError(q.text, q.columns[key], message)}")
 
 
 def _check_figures(scenario: Scenario) -> None:
