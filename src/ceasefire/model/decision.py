@@ -113,7 +113,7 @@ def situation_of(
 
 
 def narrowed(sit: Situation, rows: Array) -> Situation:
-    """The situation on the paths ``rows`` of its paths (parameters gathered when first read, :class:`.params.Rows`)."""
+    """The situation on the paths ``rows`` of its paths (parameters gathered when read, :class:`.params.Rows`)."""
 
     def one(node: Any) -> Any:
         if isinstance(node, tuple):
@@ -180,11 +180,12 @@ def leaders_values(
     """Each leader's values on the observed state, the battlefield's victory score and attainment
     (:func:`.valuation.battlefield`), and his scores of the terms."""
     vals, battle, held, scores = {}, {}, {}, {}
+    progress = sit.obs.progress
     for s in SIDES:
         ld = sit.leaders[s]
-        battle[s], held[s] = battlefield(st, s, sit.obs.progress, ld)
+        battle[s], held[s] = battlefield(st, s, progress, ld)
         vals[s] = observed_valuation(s, ld, sit.successor[s], sit.obs, battle[s], held[s], sit.cease, sit.broken)
-        scores[s] = TermScores(st, s, sit.obs.progress, ld, sit.terms)
+        scores[s] = TermScores(st, s, progress, ld, sit.terms)
     return vals, battle, held, scores
 
 

@@ -421,16 +421,16 @@ def _decider(
     def decide_month(w: Setup, s: MonthState, obs: Observed, power: Pair[Array], t: int) -> Decision:
         n = s.politics.broken.shape[0]
         at = np.flatnonzero(s.politics.at_war)
-        full = _empty_decision(n, config.record, len(st.terms))
         if at.size == 0:
-            return full
+            return _empty_decision(n, config.record, len(st.terms))
         sit = _situation(w, s, obs, optimism, sample_of, at, on_table(w, st, s.politics, obs.progress, t))
         keep = ranged[at]
         if use_screen:
             d = screen.decide(st, policy, sit, t, keep)
         else:
             d = decide(st, NUMPY, policy, sit, t, ranged=bool(keep.any()), record=config.record)
-        return _scatter(full, d, at, keep)
+        # laid out after the decision, in the room its temporaries leave (fewer fresh pages)
+        return _scatter(_empty_decision(n, config.record, len(st.terms)), d, at, keep)
 
     return decide_month
 

@@ -436,25 +436,25 @@ def leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 class Rows:
-    """A tree seen on a subset of its paths (``rows`` along the first axis), each leaf gathered when first
-    read: the NumPy engine's decisions read a few of a leader's parameters on the paths at war, and
-    gathering only those costs only those. Reads like the tree (attributes, ``pair["A"]``)."""
+    """A tree seen on a subset of its paths (``rows`` along the first axis), each leaf gathered when read:
+    the NumPy engine's decisions read a few of a leader's parameters on the paths at war. A leaf is not
+    kept (kept, the leaves stayed alive through the decision, and the heap it gave back was faulted in
+    again every month). Reads like the tree (attributes, ``pair["A"]``)."""
 
-    __slots__ = ("_cache", "_node", "_rows")
+    __slots__ = ("_node", "_rows")
+    _node: Any
+    _rows: Any
 
     def __init__(self, node: Any, rows: Any) -> None:
+        if isinstance(node, Rows):  # a view of a view: the tree itself at the composed rows
+            node, rows = node._node, node._rows[rows]
         self._node, self._rows = node, rows
-        self._cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
-        cache = self._cache
-        if name not in cache:
-            value = getattr(self._node, name)
-            if isinstance(value, Rows) or not is_leaf(value):
-                cache[name] = Rows(value, self._rows)
-            else:
-                cache[name] = value[self._rows] if np.ndim(value) else value
-        return cache[name]
+        value = getattr(self._node, name)
+        if isinstance(value, Rows) or not is_leaf(value):
+            return Rows(value, self._rows)
+        return value[self._rows] if np.ndim(value) else value
 
     def __getitem__(self, side: str) -> Any:
         return self.__getattr__(side)
