@@ -39,7 +39,7 @@ from ceasefire.model.params import SIDES, Array, Pair, Params
 from ceasefire.model.rules import LeaderRules, imagined_problems, solve_rules
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, renew, setup, start, step
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, setup
 from ceasefire.model.xp import namespace
 
 __all__ = [
@@ -50,7 +50,6 @@ __all__ = [
     "RunConfig",
     "draw_event_uniforms",
     "draw_noise",
-    "fight_without_deal",
     "fit_rules",
     "monthly_paths",
     "path_blocks",
@@ -89,14 +88,6 @@ class RunConfig:
     def decision_horizon(self) -> int:
         """Months of the leaders' imagined wars."""
         return self.horizon + self.extension
-
-    def policy_for(self, rules: LeaderRules | None) -> Policy:
-        """The leaders' policy, their rules' continuation values read where ``optimal``."""
-        if self.policy != "optimal":
-            return Policy(self.policy, self.lookahead)
-        if rules is None:
-            raise ValueError("the optimal policy needs the leaders' fitted rules")
-        return Policy("optimal", self.lookahead, rules.continuation_at)
 
 
 @dataclass
@@ -360,7 +351,7 @@ def simulate_chunk(
         monthly["at_war_decision"] = np.zeros((horizon, n_ranged), dtype=bool)
     decide_month = resume_month = None
     if config.allow_settlement:
-        policy = config.policy_for(rules)
+        policy = Policy(config.policy, config.lookahead, None if rules is None else rules.continuation_at)
         decide_month = _decider(st, policy, config, optimism, sample_of, ranged)
         if _may_resume(st, w):
             resume_month = _resumer(st, policy, optimism, sample_of)
@@ -534,33 +525,3 @@ def fit_rules(
         problems[s] = imagined_problems(w, st, s, z, u, n_samples, paths, doubt, ev)
         del z, u
     return solve_rules(problems, config.basis_degree, n_samples, paths)
-
-
-def fight_without_deal(
-    st: Structure,
-    params: Params,
-    seeds: Sequence[np.random.SeedSequence],
-    paths: int,
-    months: int,
-    intensity: Mapping[str, Any] | None = None,
-) -> tuple[Array, Pair[Array]]:
-    """The true war of each sample fought on with no deal for ``months`` months (the run's own random
-    numbers and lever draws): the objectives' progress ``(months + 1, n, objectives)`` and each side's
-    cumulative casualties ``(months + 1, n)``, at the start and at the end of every month."""
-    lever_u, z, u = draw_noise(seeds, TRUE_WORLD, paths, months, len(st.levers))
-    w0 = war_setup(st, params, intensity, lever_u, event_u=_event_draws(st, seeds, TRUE_WORLD, paths))
-    n = len(seeds) * paths
-    war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
-    x = start(w0, n)
-    progress: list[Array] = []
-    casualties: dict[str, list[Array]] = {s: [] for s in SIDES}
-    for t in range(months + 1):
-        if t > 0:
-            w = timeline.at(w0, st, t - 1)
-            x = renew(
-                st.renewal_every, st.renewal_first, w, step(w, x, z[t - 1], u[t - 1], war, no_relief), u[t - 1], t - 1
-            )
-        progress.append(observe(w0, x).progress)
-        for s in SIDES:
-            casualties[s].append(x.cum_cas[s])
-    return np.stack(progress), Pair.of(lambda s: np.stack(casualties[s]))

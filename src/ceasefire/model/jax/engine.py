@@ -42,7 +42,6 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
 
-from ceasefire.model import levers, timeline
 from ceasefire.model.backend import Backend
 from ceasefire.model.decision import (
     N_FEATURES,
@@ -65,6 +64,7 @@ from ceasefire.model.engine import (
     final_outputs,
     monthly_paths,
     outcomes_from,
+    war_setup,
 )
 from ceasefire.model.jax import peace
 from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, on_table, trajectory
@@ -72,7 +72,7 @@ from ceasefire.model.params import SIDES, Array, Pair, Params, register_pytrees
 from ceasefire.model.rules import imagined_month
 from ceasefire.model.structure import Structure, params_from
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, setup, start
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, start
 from ceasefire.solve import jax_lsm
 
 register_pytrees()
@@ -195,29 +195,19 @@ def _world(
     intensity: Array,
     bias: Pair[Array] | None = None,
 ) -> tuple[Setup, Array]:
-    """The start of one stream's war (its lever draws applied; with events or levers that start late, what
-    changes after the start, each event's uniforms drawn from the stream's key folded with
-    :data:`ceasefire.model.engine.EVENT_DRAWS`, then with the event's index) and the stream's key for the
-    months."""
+    """The start of one stream's war (:func:`ceasefire.model.engine.war_setup` of its lever draws; each
+    event's uniforms drawn from the stream's key folded with :data:`ceasefire.model.engine.EVENT_DRAWS`,
+    then with the event's index) and the stream's key for the months."""
     key = jax.random.wrap_key_data(key_data, impl="threefry2x32")
     lever_key, months_key = jax.random.split(key)
     lever_u = jax.random.uniform(lever_key, (paths, len(st.levers)), dtype=jnp.float64)
-    x = tuple(intensity[j] for j in range(len(st.levers)))
-    carried = levers.carried_out(params, lever_u)
     event_u = None
     if st.events:  # event e's from its own key: its draws do not depend on the events after it
         event_key = jax.random.fold_in(key, EVENT_DRAWS)
-        event_u = jnp.stack(
-            [
-                jax.random.uniform(jax.random.fold_in(event_key, e), (paths,), dtype=jnp.float64)
-                for e in range(len(st.events))
-            ],
-            axis=-1,
-        )
-    sch = timeline.schedule(st, params, x, carried, event_u)
-    if sch is None:
-        return setup(levers.apply(params, st, x, carried), params, bias), months_key
-    return setup(timeline.params_at(sch, st, 0), params, bias, sch), months_key
+        keys = [jax.random.fold_in(event_key, e) for e in range(len(st.events))]
+        event_u = jnp.stack([jax.random.uniform(k, (paths,), dtype=jnp.float64) for k in keys], axis=-1)
+    given = {lv.id: intensity[j] for j, lv in enumerate(st.levers)}
+    return war_setup(st, params, given, lever_u, bias, event_u), months_key
 
 
 # ------------------------------------------------------------------------------------ leaders
@@ -467,8 +457,6 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
 def plan_for(st: Structure, paths: int, config: RunConfig, role: str = "first") -> _Plan:
     """The static description of a call (what compiles): the config, sizes, the structure's digest and
     the call's role (:data:`ROLES`); the beliefs and the levers' intensities are inputs of the call."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role '{role}' (roles: {', '.join(ROLES)})")
     config = replace(config, backend="jax", beliefs="scenario")
     return _Plan(config=config, paths=paths, structure=st.digest, role=role)
 
@@ -594,10 +582,6 @@ def _calls(
     samples a call (the last call padded by repeating the last sample), then the later path blocks."""
     check_config(config)
     samples = len(seeds)
-    if samples == 0:
-        raise ValueError("simulate needs at least one sample seed")
-    if paths < 1:
-        raise ValueError(f"paths must be at least 1, got {paths}")
     width = min(paths, path_block())
     blocks = -(-paths // width)
     per_call = samples_per_block(width)
