@@ -24,16 +24,7 @@ from numpy.typing import NDArray
 
 from ceasefire.model import levers, screen, timeline
 from ceasefire.model.backend import NUMPY
-from ceasefire.model.decision import (
-    POLICIES,
-    Decision,
-    Policy,
-    Situation,
-    decide,
-    narrowed,
-    resume_probability,
-    situation_of,
-)
+from ceasefire.model.decision import POLICIES, Decision, Policy, decide, narrowed, resume_probability, situation_of
 from ceasefire.model.month import MonthState, begin, month, on_table, trajectory
 from ceasefire.model.params import SIDES, Array, Pair, Params
 from ceasefire.model.rules import LeaderRules, imagined_problems, solve_rules
@@ -238,11 +229,7 @@ its path blocks' children (``1, 2, ...``)."""
 
 
 def draw_event_uniforms(
-    seeds: Sequence[np.random.SeedSequence],
-    stream: int,
-    paths: int,
-    events: int,
-    block: int | Sequence[int] = 0,
+    seeds: Sequence[np.random.SeedSequence], stream: int, paths: int, events: int, block: int | Sequence[int] = 0
 ) -> Array:
     """``(n, events)`` uniforms that draw the months of a war's uncertain events (:func:`.timeline.event_months`),
     sample by sample: event ``e``'s from child ``e`` of the stream's child :data:`EVENT_DRAWS` (block
@@ -415,7 +402,8 @@ def _decider(
         full = _empty_decision(n, config.record, len(st.terms))
         if at.size == 0:
             return full
-        sit = _situation(w, s, obs, optimism, sample_of, at, on_table(w, st, s.politics, obs.progress, t))
+        table = on_table(w, st, s.politics, obs.progress, t)
+        sit = narrowed(situation_of(w, s.politics.successor, s.politics.broken, obs, optimism, sample_of, table), at)
         keep = ranged[at]
         if use_screen:
             d = screen.decide(st, policy, sit, t, keep)
@@ -424,19 +412,6 @@ def _decider(
         return _scatter(full, d, at, keep)
 
     return decide_month
-
-
-def _situation(
-    w: Setup,
-    s: MonthState,
-    obs: Observed,
-    optimism: Pair[Array],
-    sample_of: NDArray[np.int64],
-    rows: NDArray[np.int64],
-    table: Array,
-) -> Situation:
-    """What the leaders read on the paths ``rows`` (views gathered as they are read; ``table`` on every path)."""
-    return narrowed(situation_of(w, s.politics.successor, s.politics.broken, obs, optimism, sample_of, table), rows)
 
 
 def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: NDArray[np.int64]) -> Any:
@@ -449,7 +424,8 @@ def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: ND
         if peace.size == 0:
             return out
         pol = s.politics
-        sit = _situation(w, s, obs, optimism, sample_of, peace, np.ones((n, len(st.terms)), dtype=bool))
+        table = np.ones((n, len(st.terms)), dtype=bool)
+        sit = narrowed(situation_of(w, pol.successor, pol.broken, obs, optimism, sample_of, table), peace)
         since = np.maximum(t - pol.peace_start[peace], 0).astype(float)
         chance = resume_probability(
             st, NUMPY, policy, sit, t, since, pol.terms_now[peace],
@@ -468,14 +444,13 @@ def _empty_decision(n: int, record: bool, terms: int) -> Decision:
     def nan(*shape: int) -> Array:
         return np.full((n, *shape), np.nan)
 
-    gains = Pair(nan(terms), nan(terms)) if record else None
     return Decision(
         choice=np.full(n, -1, dtype=np.int64),
         acceptable=np.zeros((n, terms), dtype=bool),
         v_battle=Pair(nan(), nan()),
         victory=Pair(nan(terms), nan(terms)),
         attainment=Pair(nan(terms), nan(terms)),
-        gains=gains,
+        gains=Pair(nan(terms), nan(terms)) if record else None,
         range_low=nan(),
         range_high=nan(),
     )

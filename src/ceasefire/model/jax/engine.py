@@ -9,9 +9,6 @@ JAX (:mod:`ceasefire.solve.jax_lsm`), the fits mapped one at a time (``lax.map``
 is summed by JAX's own kernel (:mod:`.peace`); the month's decision values every element on every path
 (NumPy's fast path, :mod:`ceasefire.model.screen`, is NumPy's alone).
 
-A sample of more paths than :func:`path_block` is simulated in path blocks, as by NumPy (:data:`PATH_BLOCK`);
-the calls are dispatched ahead (:data:`MAX_IN_FLIGHT`) and their outputs copied into the result on the host.
-
 Random numbers come from JAX's own generator (threefry), keyed per sample and stream from the
 sample's :class:`numpy.random.SeedSequence` (the same child streams as the NumPy engine: the true
 war, and each leader's imagined war), and per month by ``fold_in``: a sample's numbers depend on
@@ -88,8 +85,7 @@ __all__ = [
 ]
 
 SAMPLES_AXIS = "samples"
-"""The name of the call's axis of samples (``vmap``): the values of peace decide their rare slow branch
-once for the whole call."""
+"""The name of the call's axis of samples (``vmap``)."""
 BACKEND = Backend(jnp, partial(peace.peace_values, axis_name=SAMPLES_AXIS))
 """JAX's namespace and value of peace; under ``vmap`` over samples the rare slow branch of the series is
 decided once for the whole call."""
@@ -188,12 +184,7 @@ def _month_noise(months_key: Array, t: Array, paths: int) -> tuple[Array, Array]
 
 
 def _world(
-    params: Params,
-    key_data: Array,
-    st: Structure,
-    paths: int,
-    intensity: Array,
-    bias: Pair[Array] | None = None,
+    params: Params, key_data: Array, st: Structure, paths: int, intensity: Array, bias: Pair[Array] | None = None
 ) -> tuple[Setup, Array]:
     """The start of one stream's war (:func:`ceasefire.model.engine.war_setup` of its lever draws; each
     event's uniforms drawn from the stream's key folded with :data:`ceasefire.model.engine.EVENT_DRAWS`,
@@ -417,14 +408,12 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
         cfg = plan.config
         optimal = cfg.policy == "optimal" and cfg.allow_settlement
 
-        def typed(values: Mapping[str, Array]) -> Params:
-            return params_from(st, values)
-
         def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
-            return {s: _imagined_problem(s, typed(values), key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
+            p = params_from(st, values)
+            return {s: _imagined_problem(s, p, key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
 
         def war(key_data: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]) -> Outputs:
-            return _sample(key_data, typed(values), knobs, fitted, st, plan)
+            return _sample(key_data, params_from(st, values), knobs, fitted, st, plan)
 
         def first(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> tuple[Outputs, Fitted]:
             # the leaders' imagined wars (vmap over samples), their fits (one sample at a time: a
@@ -442,11 +431,7 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
             keys = key_data.at[TRUE_WORLD].set(block_key(key_data[TRUE_WORLD], block))
             return war(keys, values, fitted, knobs)
 
-        def rest(
-            key_data: Array, block: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]
-        ) -> Outputs:
-            one = jax.vmap(rest_one, in_axes=(0, 0, 0, 0, None), axis_name=SAMPLES_AXIS)
-            return one(key_data, block, values, fitted, knobs)
+        rest = jax.vmap(rest_one, in_axes=(0, 0, 0, 0, None), axis_name=SAMPLES_AXIS)
 
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.pop(next(iter(_COMPILED)))
@@ -607,11 +592,7 @@ def _calls(
 
 
 def _rest_args(
-    calls: _Calls,
-    values: Mapping[str, np.ndarray],
-    seeds: Sequence[np.random.SeedSequence],
-    paths: int,
-    fitted: Fitted,
+    calls: _Calls, values: Mapping[str, np.ndarray], seeds: Sequence[np.random.SeedSequence], paths: int, fitted: Fitted
 ) -> Iterator[tuple[tuple[Any, ...], list[_Piece]]]:
     """Arguments and output pieces of the calls of the later path blocks, :func:`samples_per_block`
     units (sample, block) a call, the last call padded by repeating its last unit (a generator: the
