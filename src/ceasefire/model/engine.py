@@ -366,8 +366,7 @@ def simulate_chunk(
             _keep(traj, trajectory(s))
     sample = np.repeat(np.arange(n_samples, dtype=np.int64) + sample_offset, paths)
     out = outcomes_from(final_outputs(s, observe(w, s.war).progress), sample, ranged)
-    out.monthly = monthly
-    out.trajectories = {k: np.stack(v) for k, v in traj.items()}
+    out.monthly, out.trajectories = monthly, {k: np.stack(v) for k, v in traj.items()}
     return out
 
 
@@ -494,8 +493,7 @@ def fit_rules(
         optimism = params.leaders[s].optimism * biased
         lever_u, z, u = draw_noise(seeds, IMAGINED[s], paths, horizon, len(st.levers))
         bias = Pair(optimism, 0.0) if s == "A" else Pair(0.0, optimism)
-        event_u = _event_draws(st, seeds, IMAGINED[s], paths)
-        w = war_setup(st, params, intensity, lever_u, bias, event_u)
+        w = war_setup(st, params, intensity, lever_u, bias, _event_draws(st, seeds, IMAGINED[s], paths))
         doubt = w.p.leaders[s].resolve_doubt * biased
         problems[s] = imagined_problems(w, st, s, z, u, n_samples, paths, doubt, ev)
         del z, u

@@ -107,11 +107,6 @@ class _Plan:
     """The structure's digest (:attr:`ceasefire.model.structure.Structure.digest`)."""
     role: str = "first"
 
-    @property
-    def ranged(self) -> bool:
-        """Whether the call records the monthly bargaining range (a sample's first path block only)."""
-        return self.config.bargaining_range and self.role == "first"
-
 
 BLOCK_PATHS = {"cpu": 2048}
 """Paths (samples x paths per sample) a compiled call simulates at most on each platform, unless a
@@ -315,8 +310,8 @@ def _sample(
     for every sample of the call; ``fitted``: each leader's rules (:func:`_fit_rules`) with the
     optimal policy, else None.
     """
-    cfg = plan.config
-    n = plan.paths
+    cfg, n = plan.config, plan.paths
+    ranged = cfg.bargaining_range and plan.role == "first"  # the range of a sample's first path block only
     optimism = _biased(params, knobs)
     w, months_key = _world(params, key_data[TRUE_WORLD], st, n, knobs["intensity"])
     policy = Policy(cfg.policy, cfg.lookahead)
@@ -333,7 +328,7 @@ def _sample(
 
     def decide_all(w: Setup, s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
         table = on_table(w, st, s.politics, obs.progress, t)
-        return decide(st, BACKEND, policy, situation(w, s, obs, table), t, ranged=plan.ranged, record=cfg.record)
+        return decide(st, BACKEND, policy, situation(w, s, obs, table), t, ranged=ranged, record=cfg.record)
 
     def resume_all(w: Setup, s: MonthState, obs: Observed, t: Array) -> Pair[Array]:
         pol = s.politics
@@ -349,11 +344,11 @@ def _sample(
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
         rows: dict[str, Array] = {}
         at_war = s.politics.at_war
-        if plan.ranged:
+        if ranged:
             rows["at_war_decision"] = at_war
         z, u = _month_noise(months_key, t, n)
         s, d = month(w, st, s, t, z, u, *settling)
-        if plan.ranged:
+        if ranged:
             nan = jnp.full(n, jnp.nan)
             low = nan if d is None or d.range_low is None else d.range_low
             high = nan if d is None or d.range_high is None else d.range_high
@@ -672,9 +667,7 @@ class _Gather:
         monthly = {k: months(k) for k in _RANGE_ROWS} if config.bargaining_range else {}
         trajectories = {}
         if config.record:
-            for name in sorted(k[len("rows.") :] for k in got if k.startswith("rows.")):
-                if name in _RANGE_ROWS:
-                    continue
+            for name in sorted({k.removeprefix("rows.") for k in got if k.startswith("rows.")} - set(_RANGE_ROWS)):
                 row = months(name)
                 start = got.get(f"start.{name}")
                 trajectories[name] = row if start is None else np.concatenate([flat(start)[None], row], axis=0)
