@@ -189,11 +189,6 @@ def leaders_values(
     return vals, battle, held, scores
 
 
-def believed_log_ratio(sit: Situation, side: str) -> Array:
-    """``log(P_side / P_other)`` as the leader believes it: with his optimism."""
-    return log_ratio(sit.obs.power, side) + sit.optimism[side]
-
-
 def rule_fight_on(
     policy: Policy, side: str, t: Any, val: Valuation, peace_here: Array, v_battle: Array, sit: Situation
 ) -> Array:
@@ -202,7 +197,8 @@ def rule_fight_on(
     no fitted rule: he then values fighting on as fighting forever at today's hazard."""
     if policy.fight_on is None:
         raise ValueError("the optimal policy needs the leaders' fitted rules")
-    feats = features(val, peace_here, v_battle, believed_log_ratio(sit, side), sit.obs.cover[side])
+    believed = log_ratio(sit.obs.power, side) + sit.optimism[side]  # with his optimism
+    feats = features(val, peace_here, v_battle, believed, sit.obs.cover[side])
     cont = policy.fight_on(side, t, feats, sit.successor[side], sit.sample)
     xp = namespace(cont)
     return xp.where(xp.isnan(cont), val.stay, cont)
@@ -347,10 +343,7 @@ def resume_probability(
         kept = replace(kept, shock_total=kept.shock_total * passed, breakdown_excess=kept.breakdown_excess * passed)
         kept = war_after_breakdown(kept, resumed)
         deals = Deals(
-            victory_now[s][:, None],
-            attainment_now[s][:, None],
-            xp.exp(audience_now[s])[:, None],
-            guaranteed[:, None],
+            victory_now[s][:, None], attainment_now[s][:, None], xp.exp(audience_now[s])[:, None], guaranteed[:, None]
         )
         requests = [(kept, deals)]
         if policy.name == "optimal":

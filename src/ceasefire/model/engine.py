@@ -24,22 +24,13 @@ from numpy.typing import NDArray
 
 from ceasefire.model import levers, screen, timeline
 from ceasefire.model.backend import NUMPY
-from ceasefire.model.decision import (
-    POLICIES,
-    Decision,
-    Policy,
-    Situation,
-    decide,
-    narrowed,
-    resume_probability,
-    situation_of,
-)
+from ceasefire.model.decision import POLICIES, Decision, Policy, decide, narrowed, resume_probability, situation_of
 from ceasefire.model.month import MonthState, begin, month, on_table, trajectory
 from ceasefire.model.params import SIDES, Array, Pair, Params
 from ceasefire.model.rules import LeaderRules, imagined_problems, solve_rules
 from ceasefire.model.structure import Structure
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, renew, setup, start, step
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, setup
 from ceasefire.model.xp import namespace
 
 __all__ = [
@@ -50,7 +41,6 @@ __all__ = [
     "RunConfig",
     "draw_event_uniforms",
     "draw_noise",
-    "fight_without_deal",
     "fit_rules",
     "monthly_paths",
     "path_blocks",
@@ -89,14 +79,6 @@ class RunConfig:
     def decision_horizon(self) -> int:
         """Months of the leaders' imagined wars."""
         return self.horizon + self.extension
-
-    def policy_for(self, rules: LeaderRules | None) -> Policy:
-        """The leaders' policy, their rules' continuation values read where ``optimal``."""
-        if self.policy != "optimal":
-            return Policy(self.policy, self.lookahead)
-        if rules is None:
-            raise ValueError("the optimal policy needs the leaders' fitted rules")
-        return Policy("optimal", self.lookahead, rules.continuation_at)
 
 
 @dataclass
@@ -247,11 +229,7 @@ its path blocks' children (``1, 2, ...``)."""
 
 
 def draw_event_uniforms(
-    seeds: Sequence[np.random.SeedSequence],
-    stream: int,
-    paths: int,
-    events: int,
-    block: int | Sequence[int] = 0,
+    seeds: Sequence[np.random.SeedSequence], stream: int, paths: int, events: int, block: int | Sequence[int] = 0
 ) -> Array:
     """``(n, events)`` uniforms that draw the months of a war's uncertain events (:func:`.timeline.event_months`),
     sample by sample: event ``e``'s from child ``e`` of the stream's child :data:`EVENT_DRAWS` (block
@@ -360,7 +338,7 @@ def simulate_chunk(
         monthly["at_war_decision"] = np.zeros((horizon, n_ranged), dtype=bool)
     decide_month = resume_month = None
     if config.allow_settlement:
-        policy = config.policy_for(rules)
+        policy = Policy(config.policy, config.lookahead, None if rules is None else rules.continuation_at)
         decide_month = _decider(st, policy, config, optimism, sample_of, ranged)
         if _may_resume(st, w):
             resume_month = _resumer(st, policy, optimism, sample_of)
@@ -388,8 +366,7 @@ def simulate_chunk(
             _keep(traj, trajectory(s))
     sample = np.repeat(np.arange(n_samples, dtype=np.int64) + sample_offset, paths)
     out = outcomes_from(final_outputs(s, observe(w, s.war).progress), sample, ranged)
-    out.monthly = monthly
-    out.trajectories = {k: np.stack(v) for k, v in traj.items()}
+    out.monthly, out.trajectories = monthly, {k: np.stack(v) for k, v in traj.items()}
     return out
 
 
@@ -423,7 +400,8 @@ def _decider(
         at = np.flatnonzero(s.politics.at_war)
         if at.size == 0:
             return _empty_decision(n, config.record, len(st.terms))
-        sit = _situation(w, s, obs, optimism, sample_of, at, on_table(w, st, s.politics, obs.progress, t))
+        table = on_table(w, st, s.politics, obs.progress, t)
+        sit = narrowed(situation_of(w, s.politics.successor, s.politics.broken, obs, optimism, sample_of, table), at)
         keep = ranged[at]
         if use_screen:
             d = screen.decide(st, policy, sit, t, keep)
@@ -433,19 +411,6 @@ def _decider(
         return _scatter(_empty_decision(n, config.record, len(st.terms)), d, at, keep)
 
     return decide_month
-
-
-def _situation(
-    w: Setup,
-    s: MonthState,
-    obs: Observed,
-    optimism: Pair[Array],
-    sample_of: NDArray[np.int64],
-    rows: NDArray[np.int64],
-    table: Array,
-) -> Situation:
-    """What the leaders read on the paths ``rows`` (views gathered as they are read; ``table`` on every path)."""
-    return narrowed(situation_of(w, s.politics.successor, s.politics.broken, obs, optimism, sample_of, table), rows)
 
 
 def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: NDArray[np.int64]) -> Any:
@@ -458,7 +423,8 @@ def _resumer(st: Structure, policy: Policy, optimism: Pair[Array], sample_of: ND
         if peace.size == 0:
             return out
         pol = s.politics
-        sit = _situation(w, s, obs, optimism, sample_of, peace, np.ones((n, len(st.terms)), dtype=bool))
+        table = np.ones((n, len(st.terms)), dtype=bool)
+        sit = narrowed(situation_of(w, pol.successor, pol.broken, obs, optimism, sample_of, table), peace)
         since = np.maximum(t - pol.peace_start[peace], 0).astype(float)
         chance = resume_probability(
             st, NUMPY, policy, sit, t, since, pol.terms_now[peace],
@@ -477,14 +443,13 @@ def _empty_decision(n: int, record: bool, terms: int) -> Decision:
     def nan(*shape: int) -> Array:
         return np.full((n, *shape), np.nan)
 
-    gains = Pair(nan(terms), nan(terms)) if record else None
     return Decision(
         choice=np.full(n, -1, dtype=np.int64),
         acceptable=np.zeros((n, terms), dtype=bool),
         v_battle=Pair(nan(), nan()),
         victory=Pair(nan(terms), nan(terms)),
         attainment=Pair(nan(terms), nan(terms)),
-        gains=gains,
+        gains=Pair(nan(terms), nan(terms)) if record else None,
         range_low=nan(),
         range_high=nan(),
     )
@@ -528,39 +493,8 @@ def fit_rules(
         optimism = params.leaders[s].optimism * biased
         lever_u, z, u = draw_noise(seeds, IMAGINED[s], paths, horizon, len(st.levers))
         bias = Pair(optimism, 0.0) if s == "A" else Pair(0.0, optimism)
-        event_u = _event_draws(st, seeds, IMAGINED[s], paths)
-        w = war_setup(st, params, intensity, lever_u, bias, event_u)
+        w = war_setup(st, params, intensity, lever_u, bias, _event_draws(st, seeds, IMAGINED[s], paths))
         doubt = w.p.leaders[s].resolve_doubt * biased
         problems[s] = imagined_problems(w, st, s, z, u, n_samples, paths, doubt, ev)
         del z, u
     return solve_rules(problems, config.basis_degree, n_samples, paths)
-
-
-def fight_without_deal(
-    st: Structure,
-    params: Params,
-    seeds: Sequence[np.random.SeedSequence],
-    paths: int,
-    months: int,
-    intensity: Mapping[str, Any] | None = None,
-) -> tuple[Array, Pair[Array]]:
-    """The true war of each sample fought on with no deal for ``months`` months (the run's own random
-    numbers and lever draws): the objectives' progress ``(months + 1, n, objectives)`` and each side's
-    cumulative casualties ``(months + 1, n)``, at the start and at the end of every month."""
-    lever_u, z, u = draw_noise(seeds, TRUE_WORLD, paths, months, len(st.levers))
-    w0 = war_setup(st, params, intensity, lever_u, event_u=_event_draws(st, seeds, TRUE_WORLD, paths))
-    n = len(seeds) * paths
-    war, no_relief = np.ones(n, dtype=bool), np.zeros(n)
-    x = start(w0, n)
-    progress: list[Array] = []
-    casualties: dict[str, list[Array]] = {s: [] for s in SIDES}
-    for t in range(months + 1):
-        if t > 0:
-            w = timeline.at(w0, st, t - 1)
-            x = renew(
-                st.renewal_every, st.renewal_first, w, step(w, x, z[t - 1], u[t - 1], war, no_relief), u[t - 1], t - 1
-            )
-        progress.append(observe(w0, x).progress)
-        for s in SIDES:
-            casualties[s].append(x.cum_cas[s])
-    return np.stack(progress), Pair.of(lambda s: np.stack(casualties[s]))

@@ -68,9 +68,8 @@ def peace_series(
     month ``u`` (``flow_part`` ``a``, ``shock_cost`` ``c``); all arguments broadcast together.
 
     ``a = 1 - lambda0 Pi``, ``c = J Pi`` is :func:`peace_value`. A large batch is summed in blocks of
-    rows, each block's series running until its own elements have converged: the temporaries of a block
-    stay in the processor's cache, and no element's arithmetic changes (each element stops at its own
-    remainder), so the values are those of one call on the whole batch, bit for bit.
+    rows (:func:`_in_row_blocks`), each element stopping at its own remainder: the values are those of
+    one call on the whole batch, bit for bit.
     """
     args = (base_rate, shock, shock_months, delta, flow_part, shock_cost)
     return _in_row_blocks(partial(_peace_series, tol=tol), args, 1)[0]

@@ -347,10 +347,7 @@ def ceasefires(w: Setup, st: Structure, s: MonthState, u: Array, t: Any, resume:
         breakdowns=tally.breakdowns + breaks,
     )
     pol = replace(
-        pol,
-        at_war=pol.at_war | breaks,
-        broken=pol.broken + breaks,
-        terms_now=xp.where(breaks, -1, pol.terms_now),
+        pol, at_war=pol.at_war | breaks, broken=pol.broken + breaks, terms_now=xp.where(breaks, -1, pol.terms_now)
     )
     x = replace(x, casualty_ratio=Pair.of(lambda side: xp.where(breaks, 1.0, x.casualty_ratio[side])))
     return MonthState(x, pol, tally)

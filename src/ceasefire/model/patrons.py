@@ -33,12 +33,6 @@ from ceasefire.model.war import Setup
 from ceasefire.model.xp import namespace
 
 
-def successor_leads(w: Setup, st: Structure, j: int, t: Any) -> Array | None:
-    """``(paths,)``: patron ``j`` is led by his successor in month ``t`` (an event replaced his leader);
-    ``None`` where no event replaces him."""
-    return timeline.happened(w, st.replacing(j), t)
-
-
 def _accepts(st: Structure, side: str, weights: tuple[float, ...], ld: PatronLeader, progress: Array) -> Array:
     """``(paths, terms)``: the terms whose policy flow to a patron's leader (weights ``weights`` over the
     side's aims) is at least the war's less its cost to him."""
@@ -61,7 +55,7 @@ def accepts(w: Setup, st: Structure, j: int, progress: Array, t: Any) -> Array:
     ``(paths, objectives)``, by his leader's calculus or, where an event has replaced him, his successor's."""
     spec, pp = st.patrons[j], w.p.patrons[j]
     incumbent = _accepts(st, spec.side, spec.weights[0], pp.leader, progress)
-    succ = successor_leads(w, st, j, t)
+    succ = timeline.happened(w, st.replacing(j), t)  # an event has replaced his leader (None: none can)
     if succ is None:
         return incumbent
     successor = _accepts(st, spec.side, spec.weights[1], pp.successor, progress)

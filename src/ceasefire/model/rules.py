@@ -91,15 +91,7 @@ def _joined(parts: Sequence[LeaderRules], fn: Callable[[list[Array]], Array], sa
 
 
 def imagined_problems(
-    w: Setup,
-    st: Structure,
-    side: str,
-    z: Array,
-    u: Array,
-    samples: int,
-    paths: int,
-    doubt: Array,
-    ev: Exact,
+    w: Setup, st: Structure, side: str, z: Array, u: Array, samples: int, paths: int, doubt: Array, ev: Exact
 ) -> tuple[PathSet, PathSet]:
     """Simulate leader ``side``'s imagined war (``w``: its start, his optimism as the bias on his side's
     power; no deal) and build his stopping problems as an incumbent and as a successor.

@@ -34,12 +34,6 @@ class LeverSpec:
     """First month the lever acts (it changes nothing before)."""
 
 
-EVENT_KINDS = ("scheduled", "probability", "within")
-"""How an event's month is known: ``scheduled`` (a month or a date: the same on every path),
-``probability`` (a monthly probability: the month drawn per path, geometric), ``within`` (a
-distribution of the month: drawn per sample, as an uncertain parameter)."""
-
-
 @dataclass(frozen=True)
 class EventChange:
     """A parameter an event changes from its month on: ``set`` to the change's value, ``add`` it, or
@@ -56,12 +50,15 @@ class EventChange:
 
 @dataclass(frozen=True)
 class EventSpec:
-    """An event: when it happens (:data:`EVENT_KINDS`) and what it does from its month on: parameter
+    """An event: when it happens (:attr:`kind`) and what it does from its month on: parameter
     changes, levers it starts (index, intensity), patrons whose leader it replaces (indices) and leaders
     it removes (sides)."""
 
     id: str
     kind: str
+    """How its month is known: ``scheduled`` (a month or a date: the same on every path), ``probability`` (a
+    monthly probability: the month drawn per path, geometric), ``within`` (a distribution of the month:
+    drawn per sample, as an uncertain parameter)."""
     month: int = 0
     """The month of a scheduled event (unused otherwise)."""
     changes: tuple[EventChange, ...] = ()

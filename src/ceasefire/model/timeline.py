@@ -71,11 +71,7 @@ def event_months(st: Structure, p: Params, u: Array | None) -> Array:
 
 
 def schedule(
-    st: Structure,
-    params: Params,
-    intensity: Sequence[Array],
-    carried: Sequence[Array],
-    event_u: Array | None,
+    st: Structure, params: Params, intensity: Sequence[Array], carried: Sequence[Array], event_u: Array | None
 ) -> Schedule | None:
     """What changes after the start of a war (``None`` where nothing does: no events, no late lever).
 

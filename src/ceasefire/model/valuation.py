@@ -311,10 +311,17 @@ def attainment(st: Structure, side: str, progress: Array, *, layout_by_terms: bo
     )  # fmt: skip
 
 
-def victory_of(st: Structure, side: str, score: Array, ld: Leader, *, layout_by_terms: bool = False) -> Array:
-    """Victory scores from the terms' weighted attainment ``score`` (:func:`attainment`): his aspiration,
-    the ratchet on every concession offered to him and the concessions they give
-    (:func:`.bargaining.victory_from_score`)."""
+def victory(st: Structure, side: str, progress: Array, ld: Leader, *, layout_by_terms: bool = False) -> Array:
+    """Victory scores of every terms option for one side's leader: ``(paths, terms)``, or ``(terms,
+    paths)`` with ``layout_by_terms`` (one path's numbers along whole rows: faster in NumPy, the same
+    arithmetic element by element). ``progress`` is ``(paths, objectives)``; the leader's parameters
+    may carry leading axes of variants (paths by terms only). From the terms' weighted attainment
+    (:func:`attainment`), his aspiration, the ratchet on every concession offered to him and the
+    concessions they give (:func:`.bargaining.victory_from_score`)."""
+    if not layout_by_terms and namespace(progress) is np and np.ndim(ld.aspiration) <= 1:
+        # worked terms by paths (whole rows) and transposed: faster, the same elements
+        return np.ascontiguousarray(victory(st, side, progress, ld, layout_by_terms=True).T)
+    score = attainment(st, side, progress, layout_by_terms=layout_by_terms)
     received, offered = concessions(st, side, ld)
     layout = by_terms if layout_by_terms else by_paths
     given = st.concessions(side)
@@ -322,18 +329,6 @@ def victory_of(st: Structure, side: str, score: Array, ld: Leader, *, layout_by_
     return bargaining.victory_from_score(
         score, ld.aspiration, concession, offered, ld.reasons.opportunism, by_terms=layout_by_terms
     )
-
-
-def victory(st: Structure, side: str, progress: Array, ld: Leader, *, layout_by_terms: bool = False) -> Array:
-    """Victory scores of every terms option for one side's leader: ``(paths, terms)``, or ``(terms,
-    paths)`` with ``layout_by_terms`` (one path's numbers along whole rows: faster in NumPy, the same
-    arithmetic element by element). ``progress`` is ``(paths, objectives)``; the leader's parameters
-    may carry leading axes of variants (paths by terms only)."""
-    if not layout_by_terms and namespace(progress) is np and np.ndim(ld.aspiration) <= 1:
-        # worked terms by paths (whole rows) and transposed: faster, the same elements
-        return np.ascontiguousarray(victory(st, side, progress, ld, layout_by_terms=True).T)
-    score = attainment(st, side, progress, layout_by_terms=layout_by_terms)
-    return victory_of(st, side, score, ld, layout_by_terms=layout_by_terms)
 
 
 def attainment_at(st: Structure, side: str, progress: Array, rows: Any, terms: Any) -> Array:

@@ -91,9 +91,6 @@ class Setup:
     """What changes after the start (levers starting late, events); ``None`` where nothing does."""
 
 
-PYTREES: tuple[type, ...] = (WarState, Setup, Schedule)
-
-
 def losses0(p: Params) -> Pair[Array]:
     """Each side's losses per month at the start: A's from its daily rate, B's by the exchange ratio."""
     a = p.attrition.casualties_per_day * attrition.DAYS_PER_MONTH
@@ -204,7 +201,7 @@ class Observed:
     """Months of the start's spending the reserves cover."""
 
 
-PYTREES += (Observed,)
+PYTREES: tuple[type, ...] = (WarState, Setup, Schedule, Observed)
 
 
 def observe(w: Setup, x: WarState, pw: Pair[Array] | None = None) -> Observed:

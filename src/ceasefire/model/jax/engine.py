@@ -9,9 +9,6 @@ JAX (:mod:`ceasefire.solve.jax_lsm`), the fits mapped one at a time (``lax.map``
 is summed by JAX's own kernel (:mod:`.peace`); the month's decision values every element on every path
 (NumPy's fast path, :mod:`ceasefire.model.screen`, is NumPy's alone).
 
-A sample of more paths than :func:`path_block` is simulated in path blocks, as by NumPy (:data:`PATH_BLOCK`);
-the calls are dispatched ahead (:data:`MAX_IN_FLIGHT`) and their outputs copied into the result on the host.
-
 Random numbers come from JAX's own generator (threefry), keyed per sample and stream from the
 sample's :class:`numpy.random.SeedSequence` (the same child streams as the NumPy engine: the true
 war, and each leader's imagined war), and per month by ``fold_in``: a sample's numbers depend on
@@ -42,7 +39,6 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise CeasefireError("the JAX backend needs jax: pip install 'ceasefire[jax]'") from exc
 
-from ceasefire.model import levers, timeline
 from ceasefire.model.backend import Backend
 from ceasefire.model.decision import (
     N_FEATURES,
@@ -65,6 +61,7 @@ from ceasefire.model.engine import (
     final_outputs,
     monthly_paths,
     outcomes_from,
+    war_setup,
 )
 from ceasefire.model.jax import peace
 from ceasefire.model.month import TRAJECTORIES, MonthState, available, begin, month, on_table, trajectory
@@ -72,7 +69,7 @@ from ceasefire.model.params import SIDES, Array, Pair, Params, register_pytrees
 from ceasefire.model.rules import imagined_month
 from ceasefire.model.structure import Structure, params_from
 from ceasefire.model.valuation import Exact
-from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, setup, start
+from ceasefire.model.war import N_NORMAL, N_UNIFORM, Observed, Setup, observe, start
 from ceasefire.solve import jax_lsm
 
 register_pytrees()
@@ -88,8 +85,7 @@ __all__ = [
 ]
 
 SAMPLES_AXIS = "samples"
-"""The name of the call's axis of samples (``vmap``): the values of peace decide their rare slow branch
-once for the whole call."""
+"""The name of the call's axis of samples (``vmap``)."""
 BACKEND = Backend(jnp, partial(peace.peace_values, axis_name=SAMPLES_AXIS))
 """JAX's namespace and value of peace; under ``vmap`` over samples the rare slow branch of the series is
 decided once for the whole call."""
@@ -110,11 +106,6 @@ class _Plan:
     structure: str
     """The structure's digest (:attr:`ceasefire.model.structure.Structure.digest`)."""
     role: str = "first"
-
-    @property
-    def ranged(self) -> bool:
-        """Whether the call records the monthly bargaining range (a sample's first path block only)."""
-        return self.config.bargaining_range and self.role == "first"
 
 
 BLOCK_PATHS = {"cpu": 2048}
@@ -188,36 +179,21 @@ def _month_noise(months_key: Array, t: Array, paths: int) -> tuple[Array, Array]
 
 
 def _world(
-    params: Params,
-    key_data: Array,
-    st: Structure,
-    paths: int,
-    intensity: Array,
-    bias: Pair[Array] | None = None,
+    params: Params, key_data: Array, st: Structure, paths: int, intensity: Array, bias: Pair[Array] | None = None
 ) -> tuple[Setup, Array]:
-    """The start of one stream's war (its lever draws applied; with events or levers that start late, what
-    changes after the start, each event's uniforms drawn from the stream's key folded with
-    :data:`ceasefire.model.engine.EVENT_DRAWS`, then with the event's index) and the stream's key for the
-    months."""
+    """The start of one stream's war (:func:`ceasefire.model.engine.war_setup` of its lever draws; each
+    event's uniforms drawn from the stream's key folded with :data:`ceasefire.model.engine.EVENT_DRAWS`,
+    then with the event's index) and the stream's key for the months."""
     key = jax.random.wrap_key_data(key_data, impl="threefry2x32")
     lever_key, months_key = jax.random.split(key)
     lever_u = jax.random.uniform(lever_key, (paths, len(st.levers)), dtype=jnp.float64)
-    x = tuple(intensity[j] for j in range(len(st.levers)))
-    carried = levers.carried_out(params, lever_u)
     event_u = None
     if st.events:  # event e's from its own key: its draws do not depend on the events after it
         event_key = jax.random.fold_in(key, EVENT_DRAWS)
-        event_u = jnp.stack(
-            [
-                jax.random.uniform(jax.random.fold_in(event_key, e), (paths,), dtype=jnp.float64)
-                for e in range(len(st.events))
-            ],
-            axis=-1,
-        )
-    sch = timeline.schedule(st, params, x, carried, event_u)
-    if sch is None:
-        return setup(levers.apply(params, st, x, carried), params, bias), months_key
-    return setup(timeline.params_at(sch, st, 0), params, bias, sch), months_key
+        keys = [jax.random.fold_in(event_key, e) for e in range(len(st.events))]
+        event_u = jnp.stack([jax.random.uniform(k, (paths,), dtype=jnp.float64) for k in keys], axis=-1)
+    given = {lv.id: intensity[j] for j, lv in enumerate(st.levers)}
+    return war_setup(st, params, given, lever_u, bias, event_u), months_key
 
 
 # ------------------------------------------------------------------------------------ leaders
@@ -334,8 +310,8 @@ def _sample(
     for every sample of the call; ``fitted``: each leader's rules (:func:`_fit_rules`) with the
     optimal policy, else None.
     """
-    cfg = plan.config
-    n = plan.paths
+    cfg, n = plan.config, plan.paths
+    ranged = cfg.bargaining_range and plan.role == "first"  # the range of a sample's first path block only
     optimism = _biased(params, knobs)
     w, months_key = _world(params, key_data[TRUE_WORLD], st, n, knobs["intensity"])
     policy = Policy(cfg.policy, cfg.lookahead)
@@ -352,7 +328,7 @@ def _sample(
 
     def decide_all(w: Setup, s: MonthState, obs: Observed, power: Pair[Array], t: Array) -> Decision:
         table = on_table(w, st, s.politics, obs.progress, t)
-        return decide(st, BACKEND, policy, situation(w, s, obs, table), t, ranged=plan.ranged, record=cfg.record)
+        return decide(st, BACKEND, policy, situation(w, s, obs, table), t, ranged=ranged, record=cfg.record)
 
     def resume_all(w: Setup, s: MonthState, obs: Observed, t: Array) -> Pair[Array]:
         pol = s.politics
@@ -368,11 +344,11 @@ def _sample(
     def one(s: MonthState, t: Array) -> tuple[MonthState, dict[str, Array]]:
         rows: dict[str, Array] = {}
         at_war = s.politics.at_war
-        if plan.ranged:
+        if ranged:
             rows["at_war_decision"] = at_war
         z, u = _month_noise(months_key, t, n)
         s, d = month(w, st, s, t, z, u, *settling)
-        if plan.ranged:
+        if ranged:
             nan = jnp.full(n, jnp.nan)
             low = nan if d is None or d.range_low is None else d.range_low
             high = nan if d is None or d.range_high is None else d.range_high
@@ -427,14 +403,12 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
         cfg = plan.config
         optimal = cfg.policy == "optimal" and cfg.allow_settlement
 
-        def typed(values: Mapping[str, Array]) -> Params:
-            return params_from(st, values)
-
         def problems(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> dict[str, Problem]:
-            return {s: _imagined_problem(s, typed(values), key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
+            p = params_from(st, values)
+            return {s: _imagined_problem(s, p, key_data[IMAGINED[s]], knobs, st, plan) for s in SIDES}
 
         def war(key_data: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]) -> Outputs:
-            return _sample(key_data, typed(values), knobs, fitted, st, plan)
+            return _sample(key_data, params_from(st, values), knobs, fitted, st, plan)
 
         def first(key_data: Array, values: Mapping[str, Array], knobs: Mapping[str, Array]) -> tuple[Outputs, Fitted]:
             # the leaders' imagined wars (vmap over samples), their fits (one sample at a time: a
@@ -452,11 +426,7 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
             keys = key_data.at[TRUE_WORLD].set(block_key(key_data[TRUE_WORLD], block))
             return war(keys, values, fitted, knobs)
 
-        def rest(
-            key_data: Array, block: Array, values: Mapping[str, Array], fitted: Fitted, knobs: Mapping[str, Array]
-        ) -> Outputs:
-            one = jax.vmap(rest_one, in_axes=(0, 0, 0, 0, None), axis_name=SAMPLES_AXIS)
-            return one(key_data, block, values, fitted, knobs)
+        rest = jax.vmap(rest_one, in_axes=(0, 0, 0, 0, None), axis_name=SAMPLES_AXIS)
 
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.pop(next(iter(_COMPILED)))
@@ -467,8 +437,6 @@ def _compiled(plan: _Plan, st: Structure) -> Callable[..., Any]:
 def plan_for(st: Structure, paths: int, config: RunConfig, role: str = "first") -> _Plan:
     """The static description of a call (what compiles): the config, sizes, the structure's digest and
     the call's role (:data:`ROLES`); the beliefs and the levers' intensities are inputs of the call."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role '{role}' (roles: {', '.join(ROLES)})")
     config = replace(config, backend="jax", beliefs="scenario")
     return _Plan(config=config, paths=paths, structure=st.digest, role=role)
 
@@ -594,10 +562,6 @@ def _calls(
     samples a call (the last call padded by repeating the last sample), then the later path blocks."""
     check_config(config)
     samples = len(seeds)
-    if samples == 0:
-        raise ValueError("simulate needs at least one sample seed")
-    if paths < 1:
-        raise ValueError(f"paths must be at least 1, got {paths}")
     width = min(paths, path_block())
     blocks = -(-paths // width)
     per_call = samples_per_block(width)
@@ -623,11 +587,7 @@ def _calls(
 
 
 def _rest_args(
-    calls: _Calls,
-    values: Mapping[str, np.ndarray],
-    seeds: Sequence[np.random.SeedSequence],
-    paths: int,
-    fitted: Fitted,
+    calls: _Calls, values: Mapping[str, np.ndarray], seeds: Sequence[np.random.SeedSequence], paths: int, fitted: Fitted
 ) -> Iterator[tuple[tuple[Any, ...], list[_Piece]]]:
     """Arguments and output pieces of the calls of the later path blocks, :func:`samples_per_block`
     units (sample, block) a call, the last call padded by repeating its last unit (a generator: the
@@ -707,9 +667,7 @@ class _Gather:
         monthly = {k: months(k) for k in _RANGE_ROWS} if config.bargaining_range else {}
         trajectories = {}
         if config.record:
-            for name in sorted(k[len("rows.") :] for k in got if k.startswith("rows.")):
-                if name in _RANGE_ROWS:
-                    continue
+            for name in sorted({k.removeprefix("rows.") for k in got if k.startswith("rows.")} - set(_RANGE_ROWS)):
                 row = months(name)
                 start = got.get(f"start.{name}")
                 trajectories[name] = row if start is None else np.concatenate([flat(start)[None], row], axis=0)
