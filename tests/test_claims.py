@@ -185,12 +185,12 @@ def test_flagship_claims_test_what_the_sources_assert() -> None:
     assert (survive.left.quantity.world, survive.left.quantity.settled_on) == ("settled", "freeze")
     assert survive.right.quantity.world == "war" and survive.right.factor == 2.0
     capitulations = {"russian-demands", "donetsk-for-guarantees"}
-    sticks = [q for q in claims.values() if q.is_lever and all(lv.id != "carrot" for lv in q.levers)]
+    sticks = [q for q in claims.values() if q.is_lever and all(lv.id != "carrot" for lv in q.left.levers)]
     assert len(sticks) >= 6
     for q in sticks:
         settles = [o.quantity for o in q.operands]
         assert all(s.kind == "settle" and s.terms and not set(s.terms) & capitulations for s in settles), q.text
-    weak = [lv for q in sticks for lv in q.levers if lv.credibility is not None and lv.credibility <= 0.2]
+    weak = [lv for q in sticks for lv in q.left.levers if lv.credibility is not None and lv.credibility <= 0.2]
     assert weak and claims["threats-move-little"].op == "<="
     assert claims["ceasefire-temporary"].quantity.kind == "holds"
     assert claims["russia-breaks-agreements"].quantity.side == "A"

@@ -93,7 +93,7 @@ def same(a: Quantity, b: Quantity) -> bool:
 def test_every_form_parses(text: str, quantity: Quantity, op: str, threshold: float) -> None:
     q = parse_query(text)
     assert same(q.quantity, quantity), q.quantity
-    assert (q.op, q.threshold, q.levers, q.is_lever) == (op, threshold, (), False)
+    assert (q.op, q.threshold, q.left.levers, q.is_lever) == (op, threshold, (), False)
     assert q.quantity.describe()
     # whitespace is free
     assert parse_query("  " + text.replace(" ", "   ") + " ").quantity == q.quantity
@@ -101,14 +101,15 @@ def test_every_form_parses(text: str, quantity: Quantity, op: str, threshold: fl
 
 def test_lever_claims() -> None:
     q = parse_query('lever "more-aid" at 2 raises P(settlement within 12 months) by at least 0.1')
-    assert (q.levers, q.direction, q.op, q.threshold) == ((LeverSetting("more-aid", 2.0),), 1, ">=", 0.1)
+    assert (q.left.levers, q.left.direction, q.op, q.threshold) == ((LeverSetting("more-aid", 2.0),), 1, ">=", 0.1)
     q = parse_query('levers "a" and "b" at 0.5 lowers median settlement month by at most 3')
-    assert (q.levers, q.direction, q.op, q.threshold) == ((LeverSetting("a"), LeverSetting("b", 0.5)), -1, "<=", 3.0)
+    both = (LeverSetting("a"), LeverSetting("b", 0.5))
+    assert (q.left.levers, q.left.direction, q.op, q.threshold) == (both, -1, "<=", 3.0)
     assert q.is_lever
     q = parse_query(
         'lever "a" at 2 with credibility 0.1 and "b" with credibility 1 raises P(settlement within 1 year) by at most 0'
     )
-    assert q.levers == (LeverSetting("a", 2.0, 0.1), LeverSetting("b", 1.0, 1.0))
+    assert q.left.levers == (LeverSetting("a", 2.0, 0.1), LeverSetting("b", 1.0, 1.0))
     assert q.columns["credibility:a"] == 33 and q.columns["intensity:a"] == 14
 
 
@@ -131,7 +132,7 @@ def test_comparison_of_two_quantities() -> None:
     assert [o.levers[0].credibility for o in effects.operands] == [1.0, 0.1]
     assert effects.settings() == ((LeverSetting("s", 1.0, 1.0),), (LeverSetting("s", 1.0, 0.1),))
     alone = parse_query('effect of levers "a" and "b" at 2 on median settlement month >= 3')
-    assert alone.levers == (LeverSetting("a"), LeverSetting("b", 2.0)) and alone.direction == 1
+    assert alone.left.levers == (LeverSetting("a"), LeverSetting("b", 2.0)) and alone.left.direction == 1
 
 
 def test_conditional_probability_and_range() -> None:
@@ -140,14 +141,6 @@ def test_conditional_probability_and_range() -> None:
     assert "|" in q.quantity.describe()
     r = parse_query('median casualties of A until objective "east" taken between 350_000 and 650000')
     assert (r.op, r.threshold, r.high) == ("between", 350000.0, 650000.0)
-    assert r.holds(350000) and r.holds(650000) and not r.holds(650001) and not r.holds(349999)
-
-
-def test_comparisons() -> None:
-    q = parse_query("median settlement month > 24")
-    assert q.holds(25) and not q.holds(24)
-    q = parse_query("median settlement month <= 24")
-    assert q.holds(24) and not q.holds(24.5)
 
 
 @given(st.integers(1, 600), st.floats(0, 1, allow_nan=False))
