@@ -269,7 +269,7 @@ def _problems(error: ValidationError, data: dict[str, Any], text: str) -> list[P
         loc = tuple(err["loc"])
         path, shown, value = _clean(loc, data)
         expected = _expected(err, loc, value)
-        if err["type"] in ("value_error", "assertion_error"):
+        if err["type"] == "value_error":
             path, shown, expected = _message_path(expected, path, data)
         elif err["type"] == "parameter" and isinstance(value, dict) and "dist" in value:
             path, shown = (*path, "dist"), f"{shown}.dist" if shown else "dist"
@@ -430,21 +430,19 @@ def _expected(err: Any, loc: tuple[Key, ...], value: Any) -> str:
             return f"missing required table [{where}]"
         return "missing required key"
     if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
+        model = _model_at(loc[:-1])
+        allowed = list(model.model_fields) if _is_model(model) else []
         text = "unknown key" + (f" (allowed here: {', '.join(allowed)})" if allowed else "")
-        if _model_at(loc[:-1]) is Fixed and loc[-1] in _DIST_KEYS:
+        if model is Fixed and loc[-1] in _DIST_KEYS:
             text += "; for a distribution add dist = one of " + ", ".join(DISTRIBUTIONS)
         return text
-    if kind in ("value_error", "assertion_error"):
-        return re.sub(r"^(Value error|Assertion failed), ", "", msg)
-    if kind == "parameter":
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    if kind == "parameter" and isinstance(value, dict) and "dist" in value:
         dists = ", ".join(DISTRIBUTIONS)
-        if isinstance(value, dict) and "dist" in value:
-            return f"unknown distribution: expected dist to be one of {dists}, got {_show(value['dist'])}"
-        return (
-            'expected a parameter table such as {value = 3, source = "..."} or '
-            f'{{dist = "triangular", low = 1, mode = 2, high = 3, source = "..."}}, got {_show(value)}'
-        )
+        return f"unknown distribution: expected dist to be one of {dists}, got {_show(value['dist'])}"
+    if kind == "parameter":  # the schema's message (params.Param), with what was given
+        return f"{msg}, got {_show(value)}"
     if kind == "literal_error":
         if loc and loc[-1] == "[key]":
             return f"unknown key; expected {ctx.get('expected', 'another key')}"
@@ -456,7 +454,7 @@ def _expected(err: Any, loc: tuple[Key, ...], value: Any) -> str:
             "expected an id of lowercase letters, digits, '-' and '_' (starting with a letter or "
             f"digit, at most 64 characters), got {given}"
         )
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "multiple_of"):
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return "expected a number " + msg.removeprefix("Input should be ") + f", got {given}"
     if kind == "too_short" and "min_length" in ctx:
         entries = "entry" if ctx["min_length"] == 1 else "entries"
@@ -471,21 +469,19 @@ def _expected(err: Any, loc: tuple[Key, ...], value: Any) -> str:
 def _unwrap(tp: Any) -> Any:
     """Strip ``Annotated`` and ``Optional`` wrappers from a type."""
     while True:
+        members = [a for a in get_args(tp) if a is not type(None)]
         if get_origin(tp) is Annotated:
             tp = get_args(tp)[0]
-            continue
-        if get_origin(tp) in (Union, types.UnionType):
-            members = [a for a in get_args(tp) if a is not type(None)]
-            if len(members) == 1:
-                tp = members[0]
-                continue
-        return tp
+        elif get_origin(tp) in (Union, types.UnionType) and len(members) == 1:
+            tp = members[0]
+        else:
+            return tp
 
 
 def _step(tp: Any, el: Key) -> Any:
     """The type found one key (or index, or union tag) below ``tp``; None if unknown."""
     tp = _unwrap(tp)
-    if isinstance(tp, type) and issubclass(tp, BaseModel):
+    if _is_model(tp):
         field = tp.model_fields.get(el) if isinstance(el, str) else None
         return None if field is None else field.annotation
     origin = get_origin(tp)
@@ -511,9 +507,3 @@ def _model_at(loc: Sequence[Key]) -> Any:
         if tp is None:
             return None
     return _unwrap(tp)
-
-
-def _fields_at(loc: Sequence[Key]) -> list[str]:
-    """Field names of the model at a pydantic location (tags included), if it is one."""
-    tp = _model_at(loc)
-    return list(tp.model_fields) if _is_model(tp) else []

@@ -211,9 +211,8 @@ Param = Annotated[
         _param_kind,
         custom_error_type="parameter",
         custom_error_message=(
-            'a parameter is a table such as {value = 3, source = "..."} or '
-            '{dist = "triangular", low = 1, mode = 2, high = 3, source = "..."}; dist is one of '
-            + ", ".join(DISTRIBUTIONS)
+            'expected a parameter table such as {value = 3, source = "..."} or '
+            '{dist = "triangular", low = 1, mode = 2, high = 3, source = "..."}'
         ),
     ),
 ]
