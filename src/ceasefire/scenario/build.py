@@ -8,11 +8,9 @@ starts; nothing inside the model reads the scenario schema.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
-from ceasefire.model.params import Array, Pair, Params, tree_path
+from ceasefire.model.params import Pair, tree_path
 from ceasefire.model.structure import EventChange, EventSpec, LeverSpec, PatronSpec, Structure, params_from
 from ceasefire.scenario.schema import (
     Event,
@@ -37,10 +35,11 @@ def structure_of(scenario: Scenario) -> Structure:
         return scenario.leaders[side].aims  # type: ignore[index]
 
     patron_ids = tuple(j.id for j in scenario.patrons)
+    ids = (objective_ids, lever_ids, terms_ids, patron_ids)
     levers = []
     for lv in scenario.levers:
         low, high = param_domain(scenario, lv.target)
-        target = tree_path(lv.target, objective_ids, lever_ids, terms_ids, patron_ids)
+        target = tree_path(lv.target, *ids)
         levers.append(LeverSpec(lv.id, target, lv.effect, float(low), float(high), lv.start_month))
     ratification = [t.ratification for t in scenario.terms]
 
@@ -50,7 +49,7 @@ def structure_of(scenario: Scenario) -> Structure:
 
     return Structure(
         objectives=objective_ids,
-        terms=tuple(t.id for t in scenario.terms),
+        terms=terms_ids,
         available_from=np.array([t.available_from for t in scenario.terms], dtype=np.int64),
         guarantees=np.array([t.security_guarantees for t in scenario.terms], dtype=bool),
         sanctions_relief=np.array([t.sanctions_relief for t in scenario.terms], dtype=float),
@@ -60,11 +59,7 @@ def structure_of(scenario: Scenario) -> Structure:
             lambda s: np.array([objective_index[a.objective] if a.objective else -1 for a in aims(s)], dtype=np.int64)
         ),
         aim_lost=Pair.of(lambda s: np.array([a.effect == "lost_by" for a in aims(s)], dtype=bool)),
-        granted=Pair.of(
-            lambda s: np.array([[a.id in t.grants for t in scenario.terms] for a in aims(s)], dtype=bool).reshape(
-                len(aims(s)), len(scenario.terms)
-            )
-        ),
+        granted=Pair.of(lambda s: np.array([[a.id in t.grants for t in scenario.terms] for a in aims(s)], dtype=bool)),
         status_quo=Pair.of(lambda s: np.array([a.status_quo for a in aims(s)], dtype=float)),
         removes_leader=Pair.of(lambda s: np.array([s in t.removes_leader for t in scenario.terms], dtype=bool)),
         ratified_by=np.array([-1 if r is None else "AB".index(r.side) for r in ratification], dtype=np.int64),
@@ -75,14 +70,15 @@ def structure_of(scenario: Scenario) -> Structure:
         renewal_first=Pair.of(lambda s: renewal(s, "first_month")),
         levers=tuple(levers),
         prior_broken=int(scenario.ceasefire.prior_broken),
-        events=tuple(_event(scenario, e, lever_ids, patron_ids) for e in scenario.events),
+        events=tuple(_event(scenario, e, ids) for e in scenario.events),
         patrons=tuple(_patron(scenario, j) for j in scenario.patrons),
     )
 
 
-def _event(scenario: Scenario, e: Event, lever_ids: tuple[str, ...], patron_ids: tuple[str, ...]) -> EventSpec:
-    """An event as the model applies it: its kind and month, and what it changes."""
-    ids = (tuple(o.id for o in scenario.objectives), lever_ids, tuple(t.id for t in scenario.terms), patron_ids)
+def _event(scenario: Scenario, e: Event, ids: tuple[tuple[str, ...], ...]) -> EventSpec:
+    """An event as the model applies it: its kind and month, and what it changes (``ids``: the objectives',
+    levers', terms' and patrons' ids)."""
+    lever_ids, patron_ids = ids[1], ids[3]
     changes: list[EventChange] = []
     levers: list[tuple[int, float]] = []
     patrons: list[int] = []
@@ -121,6 +117,5 @@ def _patron(scenario: Scenario, j: Patron) -> PatronSpec:
     return PatronSpec(j.id, j.backs, j.veto, (weights(j.leader.weights), weights(j.successor.weights)))
 
 
-def params_of(structure: Structure, values: Mapping[str, Array]) -> Params:
-    """The typed parameters of a flat table of values (per path, per sample or with leading axes)."""
-    return params_from(structure, values)
+params_of = params_from
+"""The typed parameters of a flat table of values (per path, per sample or with leading axes)."""
