@@ -34,12 +34,9 @@ def _owner(scenario: Scenario, parts: list[str]) -> tuple[str, list[str]]:
     if head == "sides" and len(parts) > 3 and parts[1] in scenario.sides:
         side = scenario.sides[parts[1]].name  # type: ignore[index]
         return f"{side}, {parts[2]}", parts[3:]
-    named: dict[str, dict[str, str]] = {
-        "levers": {lv.id: lv.name for lv in scenario.levers},
-        "objectives": {o.id: o.name for o in scenario.objectives},
-    }
-    if head in named and len(parts) > 2:
-        return named[head].get(parts[1], parts[1]), parts[2:]
+    if head in ("levers", "objectives") and len(parts) > 2:
+        names = {entry.id: entry.name for entry in getattr(scenario, head)}
+        return names.get(parts[1], parts[1]), parts[2:]
     return _words(head), parts[1:]
 
 

@@ -693,7 +693,8 @@ class Scenario(_Strict):
                 raise ValueError(f"[{key}] needs both A and B; missing {', '.join(missing)}")
         if ASSUMPTION in self.sources:
             raise ValueError(f"'{ASSUMPTION}' is reserved and cannot be a key of [sources]")
-        for path, p in iter_params(self):
+        paths = dict(iter_params(self))
+        for path, p in paths.items():
             _check_source(self, path, p.source)
         for key in "objectives terms levers patrons events factors claims figures consistency".split():
             _unique(key, [entry.id for entry in getattr(self, key)])
@@ -719,8 +720,7 @@ class Scenario(_Strict):
             _unique(f"terms '{t.id}': grants", t.grants, "aim")
             for g in t.grants:
                 if g not in aim_ids:
-                    raise ValueError(f"terms '{t.id}': grants unknown aim '{g}' (aims: {', '.join(sorted(aim_ids))})")
-        paths = dict(iter_params(self))
+                    raise ValueError(f"terms '{t.id}': grants unknown aim '{g}' (aims: {_listed(aim_ids)})")
         for lv in self.levers:
             _check_target(paths, f"levers '{lv.id}'", lv.target)
             if lv.start_month >= self.scenario.horizon:
