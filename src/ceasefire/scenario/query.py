@@ -118,7 +118,6 @@ _READABLE = {
     "SIDE": "a side, A or B",
     "CMP": "a comparison (<, <=, >, >=)",
     "DIRECTION": "'raises' or 'lowers'",
-    "BAR": "'|'",
     "$END": "the end of the query",
 }
 
@@ -343,12 +342,6 @@ def _col(token: Token) -> int:
     return int(token.column or 1)
 
 
-@dataclass(frozen=True)
-class _Credibility:
-    value: float
-    column: int
-
-
 @dataclass
 class _Raw:
     """An operand while the tree is built: its quantity's fields, their columns, its levers."""
@@ -498,20 +491,17 @@ class _Build(Transformer[Token, Any]):
         return _Raw(out, column, columns)
 
     # operands and levers ---------------------------------------------------------------------
-    def credibility(self, number: tuple[float, int]) -> _Credibility:
+    def credibility(self, number: tuple[float, int]) -> dict[str, tuple[float, int]]:
         value, column = number
         if not 0.0 <= value <= 1.0:
             raise _Fail(column, f"a credibility is a probability in [0, 1], got {value:g}")
-        return _Credibility(value, column)
+        return {"credibility": number}
 
     def lever_item(self, name: Token, *rest: Any) -> tuple[LeverSetting, int, int, int]:
-        intensity = next((r for r in rest if not isinstance(r, _Credibility)), None)
-        cred = next((r for r in rest if isinstance(r, _Credibility)), None)
-        x = 1.0 if intensity is None else intensity[0]
-        setting = LeverSetting(str(name)[1:-1], x, None if cred is None else cred.value)
-        xcol = intensity[1] if intensity else _col(name)
-        ccol = cred.column if cred else _col(name)
-        return setting, _col(name), xcol, ccol
+        """A lever's setting and the columns of its id, intensity and credibility (its id's where not given)."""
+        x, xcol = next((r for r in rest if isinstance(r, tuple)), (1.0, _col(name)))
+        cred, ccol = next((r["credibility"] for r in rest if isinstance(r, dict)), (None, _col(name)))
+        return LeverSetting(str(name)[1:-1], x, cred), _col(name), xcol, ccol
 
     def _levers(self, raw: _Raw, items: tuple[tuple[LeverSetting, int, int, int], ...]) -> None:
         """Set the levers of an operand, each named once."""
