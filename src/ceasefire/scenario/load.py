@@ -91,7 +91,10 @@ def resolve(name_or_path: str | Path) -> Path:
     return path
 
 
-def _read_bytes(path: Path, file: str) -> bytes:
+def _read_bytes(name_or_path: str | Path) -> tuple[str, bytes]:
+    """``(file name for messages, bytes)`` of a scenario, checked for size."""
+    path = resolve(name_or_path)
+    file = str(path) if path.parent == LIBRARY else str(name_or_path)
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -102,7 +105,7 @@ def _read_bytes(path: Path, file: str) -> bytes:
         raise _error(file, f"cannot read the file: {e.strerror or e}") from None
     if len(data) > MAX_BYTES:
         raise _error(file, f"file is larger than {MAX_BYTES:,} bytes (2 MiB)")
-    return data
+    return file, data
 
 
 def _decode(data: bytes, file: str) -> str:
@@ -114,15 +117,10 @@ def _decode(data: bytes, file: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _file_name(name_or_path: str | Path, path: Path) -> str:
-    return str(path) if path.parent == LIBRARY else str(name_or_path)
-
-
 def read_text(name_or_path: str | Path) -> tuple[str, str]:
     """``(file name for messages, text)`` of a scenario, checked for size and encoding."""
-    path = resolve(name_or_path)
-    file = _file_name(name_or_path, path)
-    return file, _decode(_read_bytes(path, file), file)
+    file, data = _read_bytes(name_or_path)
+    return file, _decode(data, file)
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -133,8 +131,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
 def scenario_hash(name_or_path: str | Path) -> str:
     """SHA-256 (hex) of the scenario file's bytes."""
-    path = resolve(name_or_path)
-    return hashlib.sha256(_read_bytes(path, _file_name(name_or_path, path))).hexdigest()
+    return hashlib.sha256(_read_bytes(name_or_path)[1]).hexdigest()
 
 
 def scenario_digest(scenario: Scenario) -> str:
