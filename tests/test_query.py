@@ -110,7 +110,7 @@ def test_lever_claims() -> None:
         'lever "a" at 2 with credibility 0.1 and "b" with credibility 1 raises P(settlement within 1 year) by at most 0'
     )
     assert q.left.levers == (LeverSetting("a", 2.0, 0.1), LeverSetting("b", 1.0, 1.0))
-    assert q.columns["credibility:a"] == 33 and q.columns["intensity:a"] == 14
+    assert q.columns["0:credibility:a"] == 33 and q.columns["0:intensity:a"] == 14
 
 
 def test_comparison_of_two_quantities() -> None:

@@ -576,7 +576,6 @@ class _Build(Transformer[Token, Any]):
             for lever, col, xcol, ccol in raw.levers:
                 for key, where in (("lever", col), ("intensity", xcol), ("credibility", ccol)):
                     columns[f"{i}:{key}:{lever.id}"] = where
-                    columns.setdefault(f"{key}:{lever.id}", where)
         operand = None if right is None else right.operand()
         return Query(self.text, left.operand(direction), op, value, operand, columns=columns)
 
