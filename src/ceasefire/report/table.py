@@ -138,11 +138,10 @@ def range_table(summary: Summary, rows: int = 14) -> Table | None:
     return t
 
 
-def print_summary(summary: Summary, console: Console | None = None) -> None:
-    console = console or Console()
+def print_summary(summary: Summary) -> None:
+    console = Console()
     console.print(summary_table(summary))
-    ranges = range_table(summary)
-    if ranges is not None:
-        console.print(ranges)
-    else:
-        console.print("No bargaining range in any month on any path: no share of the stake suits both leaders.")
+    console.print(
+        range_table(summary)
+        or "No bargaining range in any month on any path: no share of the stake suits both leaders."
+    )
