@@ -38,8 +38,9 @@ def backtest(
         loaded = [load_scenario(name) for name in names]
         for sc in loaded:
             bt.history_of(sc)  # every scenario is a back-test before any is run
-        for sc in loaded:
-            with progress_task(show, sc.scenario.id, total=samples or bt.DEFAULT_SAMPLES) as track:
+        with progress_task(show, "") as track:
+            for sc in loaded:
+                track.staged(sc.scenario.id, 0, samples or bt.DEFAULT_SAMPLES)
                 results.append(
                     bt.backtest(
                         sc,

@@ -33,10 +33,9 @@ def summary_table(summary: Summary) -> Table:
         t.add_row(f"settlement within {label}", _pct(p))
     for day, p in summary.settle_by.items():
         t.add_row(f"settlement by {day}", _pct(p))
-    if summary.median_month is not None:
-        t.add_row(
-            "median month of settlement", f"{summary.median_month}  ({summary.month_label(summary.median_month)})"
-        )
+    m = summary.median_month
+    if m is not None:
+        t.add_row("median month of settlement", f"{m}  ({summary.month_label(m)})")
     else:
         t.add_row("median month of settlement", f"after the horizon ({summary.horizon} months)")
     if summary.median_month_if_settled is not None:

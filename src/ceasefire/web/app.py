@@ -331,7 +331,6 @@ class Dashboard:
                 continue
             pr, b = now["settle_within"][label], base["settle_within"][label]["p"]
             x = pr["p"]
-            attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
             out.append(
                 _card(
                     f"settlement within {label}",
@@ -340,7 +339,7 @@ class Dashboard:
                     f"without the changes: {_pct(b)} ({100 * (x - b):+.1f} points)",
                     _note(_against_full(pr, full, label, other_full), f"{ident}-vs-full"),
                     id=ident,
-                    **attrs,
+                    **{"data-p": repr(float(x))},  # the exact value, for tests and tools
                 )
             )
         median = now["median_month"]

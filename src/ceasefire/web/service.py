@@ -148,10 +148,8 @@ def checked_settings(
     sc: Scenario, levers: Mapping[Any, Any], changes: Mapping[Any, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The lever intensities and assumption values a browser sent, on their sliders' grids and checked
-    (levers off and assumptions at the scenario's value left out). :class:`ValueError` for bad ones.
-
-    Snapped to the grid: any float in range would otherwise be a preview of its own.
-    """
+    (levers off and assumptions at the scenario's value left out; why snapped: :mod:`ceasefire.web.inputs`).
+    :class:`ValueError` for bad ones."""
     lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
     ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
     return lv, ch
