@@ -825,9 +825,7 @@ def sections_of(data: ReportData) -> list[Section]:
         headline_section(data.summary, data.curves, data.survival, data.scenario, data.curves_true_beliefs),
         course_section(data.course, data.summary),
     ]
-    for name in ANALYSIS_SECTIONS:
-        if name in data.analyses and name in ANALYSIS_RENDERERS:
-            out.append(ANALYSIS_RENDERERS[name](data.analyses[name], data.scenario))
+    out += [ANALYSIS_RENDERERS[n](data.analyses[n], data.scenario) for n in ANALYSIS_SECTIONS if n in data.analyses]
     out += [parameters_section(data.scenario), run_section(data.run_info, data.unavailable)]
     return out
 
