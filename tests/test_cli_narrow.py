@@ -148,11 +148,10 @@ def test_new_does_not_overwrite_and_refuses_a_bad_name(tmp_path: Path, monkeypat
 
 
 def test_a_progress_bar_without_a_total_shows_no_count() -> None:
-    from ceasefire.cli._app import progress_bar
+    from ceasefire.cli._app import _Count
 
-    bar: Progress = progress_bar(True, unit="coalitions")
+    bar, count = Progress(), _Count("coalitions")
     task = bar.add_task("explaining", total=None)
-    count = bar.columns[2]
     assert str(count(bar.tasks[task])) == ""  # type: ignore[operator]
     bar.update(task, completed=3, total=16)
     assert str(count(bar.tasks[task])) == "3/16 coalitions"  # type: ignore[operator]

@@ -248,7 +248,7 @@ def test_full_runs_are_capped_and_one_at_a_time(site: dict[str, Any]) -> None:
     with pytest.raises(Busy, match="already going"):
         service.start_full(FLAGSHIP, {}, {})
     deadline = time.monotonic() + 120
-    while not service.job(first).state()["finished"]:
+    while not service.job(first).finished:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert service.job(first).error is None

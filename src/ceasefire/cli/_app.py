@@ -171,7 +171,7 @@ class _Count(ProgressColumn):
 
 
 class Track:
-    """Progress callbacks onto one task of a :func:`progress_bar`: ``track(done, total)``, and
+    """Progress callbacks onto the task of a :func:`progress_task`: ``track(done, total)``, and
     ``track.staged(stage, done, total)``, which also names the stage; a ``total`` of None keeps the last."""
 
     def __init__(self, update: Callable[..., None]) -> None:
@@ -186,14 +186,9 @@ class Track:
 
 @contextmanager
 def progress_task(show: bool, what: str, unit: str = "samples", total: float | None = None) -> Iterator[Track]:
-    """A :func:`progress_bar` with one task, ``what``, and its :class:`Track`."""
-    with progress_bar(show, unit) as bar:
-        yield Track(partial(bar.update, bar.add_task(what, total=total)))
-
-
-def progress_bar(show: bool, unit: str = "samples") -> Progress:
-    """A Rich progress bar on stderr with elapsed time and an estimate of the time left."""
-    return Progress(
+    """A Rich progress bar on stderr, with elapsed time and an estimate of the time left, of one task,
+    ``what``; and its :class:`Track`."""
+    with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         _Count(unit),
@@ -202,4 +197,5 @@ def progress_bar(show: bool, unit: str = "samples") -> Progress:
         console=err,
         transient=True,
         disable=not show,
-    )
+    ) as bar:
+        yield Track(partial(bar.update, bar.add_task(what, total=total)))

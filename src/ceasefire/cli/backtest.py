@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ceasefire.cli._app import CoresOpt, QuietOpt, app, emit_json, failing, progress_bar
+from ceasefire.cli._app import CoresOpt, QuietOpt, app, emit_json, failing, progress_task
 
 if TYPE_CHECKING:
     from ceasefire.analysis.backtest import Backtest
@@ -38,9 +38,9 @@ def backtest(
         loaded = [load_scenario(name) for name in names]
         for sc in loaded:
             bt.history_of(sc)  # every scenario is a back-test before any is run
-        with progress_bar(show) as bar:
+        with progress_task(show, "") as track:
             for sc in loaded:
-                task = bar.add_task(sc.scenario.id, total=samples or bt.DEFAULT_SAMPLES)
+                track.staged(sc.scenario.id, 0, samples or bt.DEFAULT_SAMPLES)
                 results.append(
                     bt.backtest(
                         sc,
@@ -49,10 +49,9 @@ def backtest(
                         seed=seed,
                         window=bt.DEFAULT_WINDOW if window is None else window,
                         workers=workers,
-                        progress=lambda done, total, task=task: bar.update(task, completed=done),  # type: ignore[misc]
+                        progress=track,
                     )
                 )
-                bar.remove_task(task)
     if show:
         print_backtests(results)
     emit_json(json_out, {"backtests": [r.to_dict() for r in results]})

@@ -71,12 +71,6 @@ def _check_sweep(
     guard_budget(lambda: check_sweep_memory(points, columns, m, months, policy or "optimal", workers=cores))
 
 
-def _uncertain(sc: Any) -> int:
-    from ceasefire.scenario.schema import iter_params
-
-    return sum(1 for _, p in iter_params(sc) if not p.is_fixed)
-
-
 def _read_design(path: Path) -> Any:
     import pandas as pd
 
@@ -203,12 +197,14 @@ def sensitivity(
 ) -> None:
     """Which uncertain parameters drive an output: Sobol indices or a Morris screen (SALib), ranked."""
     from ceasefire.analysis.sensitivity import sensitivity as run_sensitivity
+    from ceasefire.scenario.schema import iter_params
 
     check_outputs(json_out, mkdir=mkdir)
     sc = load(scenario)
     # Sobol: N (D + 2) points, a Morris screen first; Morris: N (D + 1); D at most every uncertain parameter
     base = n or 64  # the larger default (Sobol: 64 base points)
-    points = base * (_uncertain(sc) + 2) + screen_n * (_uncertain(sc) + 1)
+    d = sum(not p.is_fixed for _, p in iter_params(sc))
+    points = base * (d + 2) + screen_n * (d + 1)
     _check_sweep(sc, points, paths, horizon, None, workers)
     show = not quiet and json_out != "-"
     with failing(), progress_task(show, f"{method} points", "points") as track:

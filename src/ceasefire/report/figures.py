@@ -311,19 +311,16 @@ def ranking_bars(
     rows = sorted(rows, key=lambda r: -abs(float(r[value])))
     y = [wrap(str(r[label]), LABEL_CHARS) for r in rows]
     fig = go.Figure()
-
-    def error(key: str) -> dict[str, Any] | None:
-        if low is None or high is None:
-            return None
+    error = None
+    if low is not None and high is not None:
         lows = [float(r[low]) if floor is None else max(float(r[low]), floor) for r in rows]
-        return {
+        error = {
             "type": "data",
             "symmetric": False,
-            "array": [float(r[high]) - float(r[key]) for r in rows],
-            "arrayminus": [max(0.0, float(r[key]) - lo) for r, lo in zip(rows, lows, strict=True)],
+            "array": [float(r[high]) - float(r[value]) for r in rows],
+            "arrayminus": [max(0.0, float(r[value]) - lo) for r, lo in zip(rows, lows, strict=True)],
             "color": "#555555",
         }
-
     if second is not None:
         fig.add_trace(
             go.Bar(x=[float(r[second]) for r in rows], y=y, orientation="h", name=second_name, marker_color="#bbbbbb")
@@ -335,7 +332,7 @@ def ranking_bars(
             orientation="h",
             name=x_title,
             marker_color=BAND,
-            error_x=error(value),
+            error_x=error,
         )
     )
     fig.update_yaxes(autorange="reversed")

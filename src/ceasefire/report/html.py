@@ -148,16 +148,11 @@ def headline_section(
                     WITHIN_QUANTITY.get(label, ""),
                 )
             )
-    if s["median_month"] is not None:
-        cards.append(
-            _card(
-                "median month of settlement",
-                _month_label(s["start"], s["median_month"]),
-                f"month {s['median_month']} from the start",
-            )
-        )
-    else:
+    m = s["median_month"]
+    if m is None:
         cards.append(_card("median month of settlement", "after the horizon", f"{s['horizon']} months"))
+    else:
+        cards.append(_card("median month of settlement", _month_label(s["start"], m), f"month {m} from the start"))
     for side in SIDES:
         c = s["casualties_to_settlement"][side]
         note = f"median; 5–95%: {c['p05']:,.0f} – {c['p95']:,.0f}"
@@ -620,17 +615,12 @@ def _price_html(price: Mapping[str, Any], names: Mapping[str, str]) -> str:
     package = ", ".join(f"{esc(names.get(k, k))} at {v:g}" for k, v in price["package"].items() if v) or "no lever"
     levers = ", ".join(esc(names.get(k, k)) for k in price["levers"])
     what = f"P(settlement within {within} months) of at least {_pct(target, 0)}"
-    where = (
-        f"the headline's probability without levers plus the package's change on the lever study's "
-        f"{price['samples']} samples × {price['paths']} paths"
-        if price.get("reference_samples")
-        else f"{price['samples']} samples × {price['paths']} paths, seed {price['seed']}"
-    )
-    start = (
-        f"the headline's {_quoted(f'p{within}', b['value'])}"
-        if price.get("reference_samples")
-        else f"{_pct(b['value'])} without levers"
-    )
+    sizes = f"{price['samples']} samples × {price['paths']} paths"
+    if price.get("reference_samples"):
+        where = f"the headline's probability without levers plus the package's change on the lever study's {sizes}"
+        start = f"the headline's {_quoted(f'p{within}', b['value'])}"
+    else:
+        where, start = f"{sizes}, seed {price['seed']}", f"{_pct(b['value'])} without levers"
     if not price["reached"] or price.get("at_max"):
         at_max = price.get("at_max") or p
         found = (
@@ -835,9 +825,7 @@ def sections_of(data: ReportData) -> list[Section]:
         headline_section(data.summary, data.curves, data.survival, data.scenario, data.curves_true_beliefs),
         course_section(data.course, data.summary),
     ]
-    for name in ANALYSIS_SECTIONS:
-        if name in data.analyses and name in ANALYSIS_RENDERERS:
-            out.append(ANALYSIS_RENDERERS[name](data.analyses[name], data.scenario))
+    out += [ANALYSIS_RENDERERS[n](data.analyses[n], data.scenario) for n in ANALYSIS_SECTIONS if n in data.analyses]
     out += [parameters_section(data.scenario), run_section(data.run_info, data.unavailable)]
     return out
 

@@ -33,10 +33,9 @@ def summary_table(summary: Summary) -> Table:
         t.add_row(f"settlement within {label}", _pct(p))
     for day, p in summary.settle_by.items():
         t.add_row(f"settlement by {day}", _pct(p))
-    if summary.median_month is not None:
-        t.add_row(
-            "median month of settlement", f"{summary.median_month}  ({summary.month_label(summary.median_month)})"
-        )
+    m = summary.median_month
+    if m is not None:
+        t.add_row("median month of settlement", f"{m}  ({summary.month_label(m)})")
     else:
         t.add_row("median month of settlement", f"after the horizon ({summary.horizon} months)")
     if summary.median_month_if_settled is not None:
@@ -138,11 +137,10 @@ def range_table(summary: Summary, rows: int = 14) -> Table | None:
     return t
 
 
-def print_summary(summary: Summary, console: Console | None = None) -> None:
-    console = console or Console()
+def print_summary(summary: Summary) -> None:
+    console = Console()
     console.print(summary_table(summary))
-    ranges = range_table(summary)
-    if ranges is not None:
-        console.print(ranges)
-    else:
-        console.print("No bargaining range in any month on any path: no share of the stake suits both leaders.")
+    console.print(
+        range_table(summary)
+        or "No bargaining range in any month on any path: no share of the stake suits both leaders."
+    )

@@ -27,10 +27,8 @@ class Gate:
     SMOOTHING = 0.3
     """Weight of the latest hold time in ``mean_hold``."""
 
-    def __init__(self, slots: int, queue: int, wait: float, what: str = "preview") -> None:
-        if slots < 1 or queue < 0 or not wait > 0:
-            raise ValueError(f"Gate needs slots >= 1, queue >= 0, wait > 0; got {slots}, {queue}, {wait}")
-        self.slots, self.queue, self.wait, self.what = slots, queue, wait, what
+    def __init__(self, slots: int, queue: int, wait: float) -> None:
+        self.slots, self.queue, self.wait = slots, queue, wait  # checked by RunLimits
         self._cond = threading.Condition()
         self._running = 0
         self._line: list[object] = []  # tickets of the waiting requests, oldest first
@@ -73,9 +71,7 @@ class Gate:
                 while not (self._line[0] is ticket and self._running < self.slots):
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise self._refuse(
-                            f"waited {self.wait:g} s for a free {self.what} slot ({self.slots} at a time)"
-                        )
+                        raise self._refuse(f"waited {self.wait:g} s for a free preview slot ({self.slots} at a time)")
                     self._cond.wait(left)
                 self._running += 1
             finally:
@@ -88,7 +84,7 @@ class Gate:
         return Busy(f"busy — {why}; try again in a few seconds")
 
     def _count(self) -> str:
-        return f"{self._running} {self.what}{'' if self._running == 1 else 's'}"
+        return f"{self._running} preview{'' if self._running == 1 else 's'}"
 
     def expected_wait(self) -> float | None:
         """Seconds a request arriving now would wait: those ahead of it (waiting, and one slot's worth)

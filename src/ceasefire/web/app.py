@@ -331,7 +331,6 @@ class Dashboard:
                 continue
             pr, b = now["settle_within"][label], base["settle_within"][label]["p"]
             x = pr["p"]
-            attrs: dict[str, Any] = {"data-p": repr(float(x))}  # the exact value, for tests and tools
             out.append(
                 _card(
                     f"settlement within {label}",
@@ -340,7 +339,7 @@ class Dashboard:
                     f"without the changes: {_pct(b)} ({100 * (x - b):+.1f} points)",
                     _note(_against_full(pr, full, label, other_full), f"{ident}-vs-full"),
                     id=ident,
-                    **attrs,
+                    **{"data-p": repr(float(x))},  # the exact value, for tests and tools
                 )
             )
         median = now["median_month"]
@@ -399,21 +398,18 @@ class Dashboard:
         gaps = figures.gap_chart(p.gaps, colours) if p.gaps else figures.blank("no leader's gap recorded")
         return fan, terms, gaps, claims_table(p)
 
-    def lever_value(self, name: str, lever: str, x: float | None) -> str:
-        """The text under a lever's slider: its position and expected cost (empty for an unknown lever)."""
+    def value_text(self, kind: str, name: str, ident: str, x: float | None) -> str:
+        """The text under a slider of ``kind`` ("lever" or "assumption"): its position, and a lever's expected
+        cost there (empty for an unknown slider)."""
         try:
-            known = {lv.id: lv for lv in self.catalog.load(name).levers}
+            sc = self.catalog.load(name)
         except CeasefireError:
             return ""
-        return lever_value_text(known[lever], x) if lever in known else ""
-
-    def assumption_value(self, name: str, path: str, x: float | None) -> str:
-        """The text under an assumption's slider: its position (empty for an unknown assumption)."""
-        try:
-            known = {a.path: a for a in assumptions(self.catalog.load(name))}
-        except CeasefireError:
-            return ""
-        return assumption_value_text(known[path], x) if path in known else ""
+        if kind == "lever":
+            levers = {lv.id: lv for lv in sc.levers}
+            return lever_value_text(levers[ident], x) if ident in levers else ""
+        known = {a.path: a for a in assumptions(sc)}
+        return assumption_value_text(known[ident], x) if ident in known else ""
 
     def reset_outputs(
         self, name: str, lever_ids: list[dict[str, str]], assumption_ids: list[dict[str, str]]
@@ -462,12 +458,11 @@ class Dashboard:
         job = self.service.job(job_id)
         if job is None:
             return "0", "1", "", True, [], no_update, no_update
-        state = job.state()
-        status = f"{state['stage']}: {state['done']}/{state['total']} samples simulated"
-        if state["error"]:
-            return "0", "1", f"failed: {state['error']}", True, [], no_update, no_update
-        if not state["finished"] or job.result is None:
-            return str(state["done"]), str(max(state["total"], 1)), status, False, [], no_update, no_update
+        if job.error:
+            return "0", "1", f"failed: {job.error}", True, [], no_update, no_update
+        if job.result is None:
+            status = f"{job.stage}: {job.done}/{job.total} samples simulated"
+            return str(job.done), str(max(job.total, 1)), status, False, [], no_update, no_update
         summary = job.result["summary"]
         cards = []
         for label in ("12 months", "24 months", "horizon"):
@@ -479,10 +474,9 @@ class Dashboard:
         fig = figures.settlement_fan(job.result["curves"], summary["start"])
         changed = ", ".join(f"{k}={v:g}" for k, v in (*job.levers.items(), *job.assumptions.items())) or "none"
         done = (
-            f"finished: {state['samples']} samples × {state['paths']} paths in {state['seconds']:.1f} s; "
-            f"changes: {changed}"
+            f"finished: {job.spec.samples} samples × {job.spec.paths} paths in {job.seconds:.1f} s; changes: {changed}"
         )
-        return str(state["total"]), str(state["total"]), done, True, cards, fig, job.id
+        return str(job.total), str(job.total), done, True, cards, fig, job.id
 
     def _callbacks(self, app: Dash) -> None:
         lever_ids = State({"type": "lever", "id": ALL}, "id")
@@ -503,16 +497,16 @@ class Dashboard:
             except (CeasefireError, ValueError) as e:
                 return [html.Div(f"error: {e}")]
 
-        def value_text(text: Callable[[str, str, float | None], str]) -> Callable[..., str]:
-            return lambda x, ident, name: text(name, ident.get("id", ""), x)
+        def value_text(kind: str) -> Callable[..., str]:
+            return lambda x, ident, name: self.value_text(kind, name, ident.get("id", ""), x)
 
-        for kind, text in (("lever", self.lever_value), ("assumption", self.assumption_value)):
+        for kind in ("lever", "assumption"):
             app.callback(
                 Output({"type": f"{kind}-value", "id": MATCH}, "children"),
                 Input({"type": kind, "id": MATCH}, "value"),
                 State({"type": kind, "id": MATCH}, "id"),
                 State("scenario", "value"),
-            )(value_text(text))
+            )(value_text(kind))
 
         app.callback(
             Output({"type": "lever", "id": ALL}, "value"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -29,23 +28,6 @@ class _Flight(Generic[T]):
         self.error: BaseException | None = None
 
 
-@dataclass(frozen=True)
-class CacheStats:
-    """Counts since the cache was made: answers computed, served from the cache, shared in flight."""
-
-    computed: int
-    cached: int
-    shared: int
-    entries: int
-    size: int
-
-    @property
-    def hit_rate(self) -> float:
-        """Share of answers that were not computed for their own request (cached or shared)."""
-        total = self.computed + self.cached + self.shared
-        return (self.cached + self.shared) / total if total else 0.0
-
-
 class SingleFlightCache(Generic[T]):
     """At most ``size`` answers by key (LRU), each computed once however many ask for it at once.
 
@@ -59,14 +41,11 @@ class SingleFlightCache(Generic[T]):
     """
 
     def __init__(self, size: int, wait: float = 600.0) -> None:
-        if size < 1:
-            raise ValueError(f"cache size must be at least 1, got {size}")
         self.size = size
         self.wait = wait
         self._entries: OrderedDict[Hashable, T] = OrderedDict()
         self._flights: dict[Hashable, _Flight[T]] = {}
         self._lock = threading.Lock()
-        self._counts = {COMPUTED: 0, CACHED: 0, SHARED: 0}
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> tuple[T, str]:
         """The answer for ``key`` and where it came from (:data:`COMPUTED`, :data:`CACHED`, :data:`SHARED`).
@@ -78,7 +57,6 @@ class SingleFlightCache(Generic[T]):
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
-                self._counts[CACHED] += 1
                 return self._entries[key], CACHED
             flight = self._flights.get(key)
             first = flight is None
@@ -89,8 +67,6 @@ class SingleFlightCache(Generic[T]):
                 raise TimeoutError(f"waited {self.wait:g} s for an identical request's answer")
             if flight.error is not None:
                 raise flight.error
-            with self._lock:
-                self._counts[SHARED] += 1
             return flight.value, SHARED  # type: ignore[return-value]
         try:
             value = compute()
@@ -106,21 +82,5 @@ class SingleFlightCache(Generic[T]):
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
             del self._flights[key]
-            self._counts[COMPUTED] += 1
         flight.done.set()
         return value, COMPUTED
-
-    def stats(self) -> CacheStats:
-        """The counts so far and how full the cache is."""
-        with self._lock:
-            return CacheStats(
-                self._counts[COMPUTED], self._counts[CACHED], self._counts[SHARED], len(self._entries), self.size
-            )
-
-    def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._entries
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)

@@ -48,10 +48,9 @@ class ScenarioCatalog:
 
     def __init__(self, folder: Path | None = None) -> None:
         files = {name: LIBRARY / f"{name}.toml" for name in list_scenarios()}
-        self.folder = None if folder is None else Path(folder)
-        if self.folder is not None:
+        if folder is not None:
             try:
-                extra = folder_scenarios(self.folder)
+                extra = folder_scenarios(Path(folder))
             except OSError as e:
                 raise CeasefireError(f"--scenarios-dir {folder}: {e.strerror or e}") from None
             for name, path in extra.items():

@@ -40,11 +40,10 @@ class RunLimits:
     kept_jobs: int = 20
 
     def __post_init__(self) -> None:
-        for f in fields(self):  # every count but the queue (which may be empty) is at least 1
-            if f.type == "int" and f.name != "preview_queue" and getattr(self, f.name) < 1:
-                raise ValueError(f"RunLimits.{f.name} must be at least 1, got {getattr(self, f.name)}")
-        if self.preview_queue < 0:
-            raise ValueError(f"RunLimits.preview_queue must be at least 0, got {self.preview_queue}")
+        for f in fields(self):  # every count is at least 1 but the queue, which may be empty
+            least = 0 if f.name == "preview_queue" else 1
+            if f.type == "int" and getattr(self, f.name) < least:
+                raise ValueError(f"RunLimits.{f.name} must be at least {least}, got {getattr(self, f.name)}")
         if not (math.isfinite(self.preview_wait) and self.preview_wait > 0):
             raise ValueError(f"RunLimits.preview_wait must be a positive number of seconds, got {self.preview_wait}")
 
@@ -98,12 +97,6 @@ def assumptions(scenario: Scenario) -> list[Assumption]:
     return out
 
 
-def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{what}: expected a finite number, got {str(value)[:40]!r}")
-    return float(value)
-
-
 def _clean(
     values: Mapping[Any, Any], what: str, quantity: str, ranges: Mapping[str, tuple[float, float, float]]
 ) -> dict[str, float]:
@@ -114,7 +107,9 @@ def _clean(
         if not isinstance(key, str) or key not in ranges:
             raise ValueError(f"unknown {what} {str(key)[:64]!r}")
         low, high, neutral = ranges[key]
-        x = _number(value, f"{what} {key}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError(f"{what} {key}: expected a finite number, got {str(value)[:40]!r}")
+        x = float(value)
         if not low <= x <= high:
             raise ValueError(f"{what} {key}: {quantity}must lie in [{low:g}, {high:g}], got {x:g}")
         if x != neutral:

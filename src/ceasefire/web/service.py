@@ -76,14 +76,11 @@ def claim_checks(result: RunResult, resamples: int = CLAIM_RESAMPLES) -> list[di
     cluster bootstrap over its parameter samples (:func:`ceasefire.analysis.claims.evaluate`), and
     judged supported (the whole interval satisfies it), contradicted (none of it does) or
     undecided. Lever claims compare two worlds and need their own runs: they are listed as
-    ``"not at preview"`` (``ceasefire claims`` and the report check them). Empty when the claims
-    analysis is not installed.
+    ``"not at preview"`` (``ceasefire claims`` and the report check them).
     """
-    try:
-        from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, worlds_of
-        from ceasefire.scenario.query import parse_query
-    except ImportError:
-        return []
+    from ceasefire.analysis.claims import beyond_horizon, evaluate, judge, worlds_of
+    from ceasefire.scenario.query import parse_query
+
     sc, spec = result.scenario, result.spec
     queries = [(c, parse_query(c.query)) for c in sc.claims]
     if not queries:
@@ -141,33 +138,18 @@ class Job:
         """Progress ``done`` of the current pass, after ``passes_done`` finished passes; never goes back."""
         self.done = max(self.done, min(passes_done * self.spec.samples + done, self.total))
 
-    def settings(self) -> tuple[Any, ...]:
-        """What the run simulated besides its sizes: the levers and the assumption changes."""
-        return settings_key(self.levers, self.assumptions)
-
-    def state(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "scenario": self.scenario,
-            "done": self.done,
-            "total": self.total,
-            "stage": self.stage,
-            "finished": self.result is not None or self.error is not None,
-            "error": self.error,
-            "samples": self.spec.samples,
-            "paths": self.spec.paths,
-            "seconds": self.seconds,
-        }
+    @property
+    def finished(self) -> bool:
+        """Whether the run is over: it has a result or an error."""
+        return self.result is not None or self.error is not None
 
 
 def checked_settings(
     sc: Scenario, levers: Mapping[Any, Any], changes: Mapping[Any, Any]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """The lever intensities and assumption values a browser sent, on their sliders' grids and checked
-    (levers off and assumptions at the scenario's value left out). :class:`ValueError` for bad ones.
-
-    Snapped to the grid: any float in range would otherwise be a preview of its own.
-    """
+    (levers off and assumptions at the scenario's value left out; why snapped: :mod:`ceasefire.web.inputs`).
+    :class:`ValueError` for bad ones."""
     lv = clean_levers(sc, snap_all(levers, lever_grid(sc)))
     ch = clean_assumptions(sc, snap_all(changes, {a.path: (a.low, a.high, a.step) for a in assumptions(sc)}))
     return lv, ch
@@ -300,7 +282,7 @@ class DashboardService:
             self._jobs[job.id] = job
             while len(self._jobs) > self.limits.kept_jobs:
                 oldest = next(iter(self._jobs))
-                if not self._jobs[oldest].state()["finished"]:
+                if not self._jobs[oldest].finished:
                     break
                 del self._jobs[oldest]
         threading.Thread(target=self._full_run, args=(job, sc), name=job.id, daemon=True).start()
@@ -332,9 +314,10 @@ class DashboardService:
             job.result = {"curves": _curves(result), "summary": summarize(result).to_dict()}
             job.done = job.total
             job.stage = "finished"
+            key = (job.scenario, settings_key(job.levers, job.assumptions))
             with self._jobs_lock:
-                self._finished.pop((job.scenario, job.settings()), None)
-                self._finished[(job.scenario, job.settings())] = job  # the newest last
+                self._finished.pop(key, None)
+                self._finished[key] = job  # the newest last
                 while len(self._finished) > self.limits.kept_jobs:
                     del self._finished[next(iter(self._finished))]
         except Exception as e:  # reported to the browser; the server keeps going
