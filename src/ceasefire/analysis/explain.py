@@ -349,16 +349,15 @@ def _world_coalitions(
     true_now = _true_now(war.st, pp, war.z_true, war.u_true, war.month)
     series_masks = co.series_masks | world_mask
     per_batch = max(1, BATCH_ENTRIES // ((war.horizon + 1) * m * co.linear_masks.size))
-    flats, fights, terms = [], [], []
+    batches = []
     for lo in range(0, series_masks.size, per_batch):
         grid = series_masks[lo : lo + per_batch, None] | co.linear_masks[None, :]
         fight, values = _evaluate_batch(
             war.st, war.side, war.month, war.samples, grid, pp, co.owner, co.neutral, imagined, true_now, war.remove_u
         )
-        flats.append(grid.ravel())
-        fights.append(fight)
-        terms.append(values)
-    return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
+        batches.append((grid.ravel(), fight, values))
+    flat, fight, values = (np.concatenate(parts) for parts in zip(*batches, strict=True))
+    return flat, fight, values, true_now if keep_true else None
 
 
 LINEAR_KEYS = ("reasons.militarism", "reasons.war_cost", "reasons.punishment", "punishment_lost_war", "policy_weight")
