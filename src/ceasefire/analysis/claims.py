@@ -159,11 +159,6 @@ def worlds_of(result: RunResult) -> dict[Setting, Worlds]:
     return {(): Worlds(result)}
 
 
-def _sample_index(result: RunResult) -> NDArray[np.int64]:
-    """Each path's sample: the engine lays a run's paths out sample by sample, as the worlds' are."""
-    return np.repeat(np.arange(result.spec.samples, dtype=np.int64), result.spec.paths)
-
-
 @dataclass(frozen=True)
 class _Values:
     """A quantity as per-path numbers, and the statistic that pools them.
@@ -204,7 +199,7 @@ def _event(q: Quantity, w: Worlds, frozen: bool) -> Array:
         if q.terms:
             hit &= np.isin(terms, [result.terms.index(t) for t in q.terms])
         if q.accepted_by:
-            hit &= _accepted(q, result, terms, _sample_index(result))
+            hit &= _accepted(q, result, terms, result.outcomes.sample)
         return hit.astype(float)
     month = removal[str(q.side)]
     return ((month >= 0) & (month < months)).astype(float)
@@ -336,7 +331,7 @@ def _kaplan_meier(v: _Values, q: Quantity, sample: NDArray[np.int64], weights: A
 def _operand_rows(o: Operand, worlds: Mapping[Setting, Worlds], weights: Array, frozen: bool) -> Array:
     """The operand's number under each row of weights: the quantity, or the levers' change in it."""
     base = worlds[()]
-    sample = _sample_index(base.run)
+    sample = base.run.outcomes.sample  # the engine lays paths out sample by sample, as the worlds' are
     rows = _estimate(_path_values(o.quantity, base, frozen), sample, weights, o.quantity)
     if o.levers:
         changed = worlds[_key(o.levers)]

@@ -356,8 +356,8 @@ def _world_coalitions(
             war.st, war.side, war.month, war.samples, grid, pp, co.owner, co.neutral, imagined, true_now, war.remove_u
         )
         batches.append((grid.ravel(), fight, values))
-    flat, fight, values = (np.concatenate(parts) for parts in zip(*batches, strict=True))
-    return flat, fight, values, true_now if keep_true else None
+    masks, fight, values = (np.concatenate(parts) for parts in zip(*batches, strict=True))
+    return masks, fight, values, true_now if keep_true else None
 
 
 LINEAR_KEYS = ("reasons.militarism", "reasons.war_cost", "reasons.punishment", "punishment_lost_war", "policy_weight")

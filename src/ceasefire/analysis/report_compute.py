@@ -131,9 +131,7 @@ def course_data(result: RunResult, headline: RunResult | None = None) -> dict[st
     """
     o, sc = result.outcomes, result.scenario
     removals = (headline or result).outcomes.removal_month
-    tr = o.trajectories
-    if not tr:
-        raise ValueError("the war's course needs a run with record=True (monthly trajectories)")
+    tr = o.trajectories  # compute_report records the run
     names = {s: sc.sides[s].name for s in SIDES}  # type: ignore[index]
     leaders = {s: sc.leaders[s].name for s in SIDES}  # type: ignore[index]
     out: dict[str, Any] = {
