@@ -20,7 +20,6 @@ from ceasefire.analysis.claims import (
     _verdict,
     check_claims,
     evaluate,
-    war_course,
 )
 from ceasefire.analysis.consistency import check_consistency, stated_range
 from ceasefire.analysis.worlds import course
@@ -109,10 +108,10 @@ def test_war_course_matches_the_engine_until_a_deal() -> None:
     """The war fought on uses the run's true paths: with no deal possible, the run's casualties at the horizon."""
     sc = load_scenario(CERTAIN)
     base = run(sc, RunSpec.from_scenario(sc, samples=3, paths=4))
-    course = war_course(base)
-    np.testing.assert_allclose(course.casualties["A"][-1], base.outcomes.casualties_total["A"], rtol=1e-12)
-    np.testing.assert_allclose(course.casualties["B"][-1], base.outcomes.casualties_total["B"], rtol=1e-12)
-    assert (course.taken_month[:, 0] == 2).all()
+    fought = course(base, "war")
+    np.testing.assert_allclose(fought.casualties["A"][-1], base.outcomes.casualties_total["A"], rtol=1e-12)
+    np.testing.assert_allclose(fought.casualties["B"][-1], base.outcomes.casualties_total["B"], rtol=1e-12)
+    assert (fought.taken_month[:, 0] == 2).all()
 
 
 def test_the_war_fought_on_draws_the_runs_events() -> None:
@@ -122,7 +121,7 @@ def test_the_war_fought_on_draws_the_runs_events() -> None:
     sc = load_scenario(DATA / "events-toy.toml")
     base = run(sc, RunSpec.from_scenario(sc, samples=4, paths=40, seed=3, allow_settlement=False))
     o = base.outcomes
-    fought = war_course(base)
+    fought = course(base, "war")
     assert (o.removal_month["A"] >= 0).sum() >= 40  # the crisis topples many incumbents
     np.testing.assert_array_equal(fought.removal_month["A"], o.removal_month["A"])
     np.testing.assert_array_equal(fought.removal_month["B"], o.removal_month["B"])

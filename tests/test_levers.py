@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from typer.testing import CliRunner
 from ceasefire.analysis.levers import (
     Z95,
     Baselines,
+    EffectRow,
+    LeverEffects,
     Setting,
     Tally,
     baseline_run,
@@ -53,6 +56,11 @@ def base(toy: Scenario) -> RunResult:
     # 36 months rather than the toy's 24: a first ceasefire can then be observed for the 24 months
     # that ``holds`` counts (its Kaplan-Meier estimate is NaN where none was)
     return baseline_run(toy, samples=12, paths=32, seed=7, horizon=36)
+
+
+def _row(effects: LeverEffects, lever: str, intensity: float) -> EffectRow:
+    """The row of ``lever`` at ``intensity``."""
+    return next(r for r in effects.rows if r.lever == lever and math.isclose(r.intensity, intensity))
 
 
 def _same(a: Tally, b: Tally) -> bool:
@@ -97,7 +105,7 @@ def test_a_lever_with_zero_effect_changes_nothing_exactly(base: RunResult) -> No
 def test_credibility_zero_is_no_lever_and_certain_is_the_certain_twin(base: RunResult) -> None:
     e = lever_effects(base.scenario, intensities=(0.5, 1.0), levers=["empty-promise", "carrot"], baseline=base)
     for x in (0.5, 1.0):
-        never, carrot = e.row("empty-promise", x), e.row("carrot", x)
+        never, carrot = _row(e, "empty-promise", x), _row(e, "carrot", x)
         assert never.credibility == 0.0
         assert (never.d_p12, never.d_p24, never.d_casualties_A, never.d_holds) == (0.0, 0.0, 0.0, 0.0)
         # the same concession made for sure is the certain carrot, path for path
@@ -107,7 +115,7 @@ def test_credibility_zero_is_no_lever_and_certain_is_the_certain_twin(base: RunR
 
 def test_a_certain_carrot_raises_the_probability_of_settlement(base: RunResult) -> None:
     e = lever_effects(base.scenario, intensities=(0.25, 1.0), levers=["carrot"], certain=False, baseline=base)
-    small, large = e.row("carrot", 0.25), e.row("carrot", 1.0)
+    small, large = _row(e, "carrot", 0.25), _row(e, "carrot", 1.0)
     # Model 2's deals come later than Model 1's: at these sizes the 12-month effect (+16 +- 11 points)
     # is within two standard errors, the 24-month one (+23 +- 9) clear of them
     assert large.d_p24 > 2 * large.d_p24_se > 0
@@ -186,8 +194,8 @@ def test_grid_edges_are_the_single_levers(base: RunResult) -> None:
     assert g.d_p12[0][0] == 0.0 and g.p12[0][0] == pytest.approx(Tally.of_run(base).settled_by[:, 12].sum() / 384)
     e = lever_effects(base.scenario, intensities=(0.5, 1.0), levers=["carrot", "more-aid"], baseline=base)
     for i, x in enumerate((0.5, 1.0), start=1):
-        assert g.d_p12[i][0] == e.row("carrot", x).d_p12 and g.d_p24[i][0] == e.row("carrot", x).d_p24
-        assert g.d_p12[0][i] == e.row("more-aid", x).d_p12 and g.d_p12_se[0][i] == e.row("more-aid", x).d_p12_se
+        assert g.d_p12[i][0] == _row(e, "carrot", x).d_p12 and g.d_p24[i][0] == _row(e, "carrot", x).d_p24
+        assert g.d_p12[0][i] == _row(e, "more-aid", x).d_p12 and g.d_p12_se[0][i] == _row(e, "more-aid", x).d_p12_se
     assert g.cost[2][2] == pytest.approx(1.0 + 10.0)  # E[cost] of more-aid is 10 per unit
     doc = g.to_dict()
     json.dumps(doc, allow_nan=False)

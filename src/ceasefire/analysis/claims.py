@@ -54,7 +54,8 @@ from ceasefire.analysis.levers import (
     staged,
     study_sizes,
 )
-from ceasefire.analysis.worlds import WarCourse, course, joined_courses, war_course
+from ceasefire.analysis.worlds import WarCourse, course, joined_courses
+from ceasefire.model.engine import Outcomes
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.scenario.query import LeverSetting, Operand, Quantity, Query, parse_query
 from ceasefire.scenario.schema import Scenario
@@ -63,7 +64,6 @@ __all__ = [
     "BOOTSTRAP",
     "ClaimResult",
     "ClaimsReport",
-    "WarCourse",
     "Worlds",
     "beyond_horizon",
     "check_claims",
@@ -72,7 +72,6 @@ __all__ = [
     "judge",
     "run_lever_study",
     "runs_needed",
-    "war_course",
     "worlds_of",
 ]
 
@@ -160,11 +159,6 @@ def worlds_of(result: RunResult) -> dict[Setting, Worlds]:
     return {(): Worlds(result)}
 
 
-def _sample_index(result: RunResult) -> NDArray[np.int64]:
-    """Each path's sample: the engine lays a run's paths out sample by sample, as the worlds' are."""
-    return np.repeat(np.arange(result.spec.samples, dtype=np.int64), result.spec.paths)
-
-
 @dataclass(frozen=True)
 class _Values:
     """A quantity as per-path numbers, and the statistic that pools them.
@@ -197,19 +191,15 @@ def _accepted(
 def _event(q: Quantity, w: Worlds, frozen: bool) -> Array:
     """0/1 per path of a settlement or removal event in the run (or its null)."""
     result = w.run
-    o = result.outcomes
-    if frozen:
-        null = w.world("war", True)
-        first, terms, removal = null.first_settlement, null.first_terms, null.removal_month
-    else:
-        first, terms, removal = o.first_settlement, o.first_terms, o.removal_month
+    world: WarCourse | Outcomes = w.world("war", True) if frozen else result.outcomes
+    first, terms, removal = world.first_settlement, world.first_terms, world.removal_month
     months = int(q.months or 0)
     if q.kind == "settle":
         hit = (first >= 0) & (first < months)
         if q.terms:
             hit &= np.isin(terms, [result.terms.index(t) for t in q.terms])
         if q.accepted_by:
-            hit &= _accepted(q, result, terms, _sample_index(result))
+            hit &= _accepted(q, result, terms, result.outcomes.sample)
         return hit.astype(float)
     month = removal[str(q.side)]
     return ((month >= 0) & (month < months)).astype(float)
@@ -341,7 +331,7 @@ def _kaplan_meier(v: _Values, q: Quantity, sample: NDArray[np.int64], weights: A
 def _operand_rows(o: Operand, worlds: Mapping[Setting, Worlds], weights: Array, frozen: bool) -> Array:
     """The operand's number under each row of weights: the quantity, or the levers' change in it."""
     base = worlds[()]
-    sample = _sample_index(base.run)
+    sample = base.run.outcomes.sample  # the engine lays paths out sample by sample, as the worlds' are
     rows = _estimate(_path_values(o.quantity, base, frozen), sample, weights, o.quantity)
     if o.levers:
         changed = worlds[_key(o.levers)]
@@ -506,13 +496,11 @@ def _rule(query: Query) -> str:
     return f"{head}: supported if the whole {LEVEL:.0%} interval lies {where}, {end}"
 
 
-def _show(x: float, months: bool, horizon: int | None = None) -> str:
+def _show(x: float, months: bool, horizon: int) -> str:
     if math.isnan(x):
         return "n/a"
     if math.isinf(x):
-        if x < 0:
-            return "-inf"
-        return "beyond horizon" if horizon is None else f"beyond horizon (> {horizon - 1})"
+        return "-inf" if x < 0 else f"beyond horizon (> {horizon - 1})"
     if months:
         return f"{x:g}"
     if abs(x) >= 1000:
@@ -520,7 +508,7 @@ def _show(x: float, months: bool, horizon: int | None = None) -> str:
     return f"{x:.3f}"
 
 
-def _shown(estimate: float, low: float, high: float, months: bool, horizon: int | None = None) -> str:
+def _shown(estimate: float, low: float, high: float, months: bool, horizon: int) -> str:
     return f"{_show(estimate, months, horizon)} [{_show(low, months, horizon)}, {_show(high, months, horizon)}]"
 
 

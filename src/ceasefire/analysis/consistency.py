@@ -85,22 +85,18 @@ def _fmt(x: float) -> str:
 
 def _implied(c: Consistency, given: list[Figure]) -> tuple[float, str]:
     """The number implied and how it was computed."""
+    if c.check in ("implied_rate", "implied_total") and len(given) == 1:  # a total per day, or a rate times days
+        f = given[0]
+        assert f.since is not None  # checked at load time
+        days = (f.date - f.since).days
+        value, how = (f.value / days, "over") if c.check == "implied_rate" else (f.value * days, "times")
+        return value * c.scale, f"{_fmt(f.value)} {f.unit} {how} the {days} days {f.since} to {f.date}"
     if c.check == "implied_rate":
-        if len(given) == 1:
-            f = given[0]
-            assert f.since is not None  # checked at load time
-            days = (f.date - f.since).days
-            return f.value / days * c.scale, f"{_fmt(f.value)} {f.unit} over the {days} days {f.since} to {f.date}"
         a, b = given
         days = (b.date - a.date).days
         change = b.value - a.value
         text = f"{_fmt(b.value)} - {_fmt(a.value)} = {_fmt(change)} {b.unit} over the {days} days {a.date} to {b.date}"
         return change / days * c.scale, text
-    if c.check == "implied_total":
-        f = given[0]
-        assert f.since is not None
-        days = (f.date - f.since).days
-        return f.value * days * c.scale, f"{_fmt(f.value)} {f.unit} times the {days} days {f.since} to {f.date}"
     share, whole = given
     return share.value / 100.0 * whole.value * c.scale, f"{share.value:g}% of {_fmt(whole.value)} {whole.unit}"
 

@@ -68,7 +68,6 @@ COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 FRIENDLY = {
     "NAME": "a metric name",
@@ -130,10 +129,10 @@ def _evaluate(node: Any, table: pd.DataFrame) -> NDArray[np.bool_]:
     if kind == "not_":
         return ~_evaluate(node.children[0], table)
     name, op, number = node.children if kind == "compare" else node.children[::-1]
-    symbol = str(op) if kind == "compare" else FLIP[str(op)]
     x = table[str(name)].to_numpy(dtype=float)
+    sides = (x, float(number)) if kind == "compare" else (float(number), x)
     with np.errstate(invalid="ignore"):
-        return np.asarray(COMPARE[symbol](x, float(number)) & ~np.isnan(x), dtype=bool)
+        return np.asarray(COMPARE[str(op)](*sides) & ~np.isnan(x), dtype=bool)
 
 
 def parse_where(text: str) -> Condition:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -217,24 +217,21 @@ def _leader_params(
 
 
 def _evaluate_batch(
-    st: Structure,
-    side: str,
-    month: int,
-    samples: int,
+    war: _War,
     masks: NDArray[np.int64],
     pp: Params,
     owner: Mapping[str, int],
     neutral: Mapping[str, float],
     imagined: Observed,
     true_now: Observed,
-    remove_u: Array,
 ) -> tuple[Array, Array]:
-    """The leader's value of fighting on ``(C, samples)`` and of each terms option ``(C, samples, K)`` for
-    a ``(C1, C2)`` grid of coalitions, his stopping rule fitted as the engine's (:data:`BASIS_DEGREE`)."""
+    """``war.side``'s leader's value of fighting on ``(C, samples)`` and of each terms option ``(C, samples, K)``
+    for a ``(C1, C2)`` grid of coalitions, his stopping rule fitted as the engine's (:data:`BASIS_DEGREE`)."""
+    st, side, month, samples = war.st, war.side, war.month, war.samples
     lead = masks.shape
     c = masks.size
     ld = Pair.of(lambda s: _leader_params(st, s, pp, masks, owner, neutral))
-    problem = stopping_problem(st, side, imagined, ld, remove_u, lead, samples, pp.terms, pp.ceasefire)
+    problem = stopping_problem(st, side, imagined, ld, war.remove_u, lead, samples, pp.terms, pp.ceasefire)
     rule = OptimalStopping(problem, basis="polynomial", degree=BASIS_DEGREE, ridge=RIDGE).fit()
     low = problem.state[month].min(axis=1)[:, None, :]
     high = problem.state[month].max(axis=1)[:, None, :]
@@ -267,26 +264,14 @@ def _true_now(st: Structure, pp: Params, z: Array, u: Array, month: int) -> Obse
     return month_of(record(w, st, z, u, month), month)
 
 
-def _other_gains(
-    st: Structure,
-    side: str,
-    month: int,
-    samples: int,
-    paths: int,
-    horizon: int,
-    pp: Params,
-    seeds: list[Any],
-    true_now: Observed,
-) -> Array:
+def _other_gains(war: _War, paths: int, pp: Params, seeds: list[Any], true_now: Observed) -> Array:
     """The other leader's gain from signing each terms option rather than fighting on, ``(samples, K)``,
     at the scenario's values: his own stopping problem on his own imagined war (the engine's stream)."""
-    j = other(side)
-    _, z, u = draw_noise(seeds, IMAGINED[j], paths, horizon, len(st.levers))
-    imagined = _imagined(st, pp, j, z, u, horizon)
-    whole = np.zeros((1, 1), dtype=np.int64)
-    fight, terms = _evaluate_batch(
-        st, j, month, samples, whole, pp, {}, {}, imagined, true_now, removal_uniforms(u, side)
-    )
+    j = other(war.side)
+    _, z, u = draw_noise(seeds, IMAGINED[j], paths, war.horizon, len(war.st.levers))
+    imagined = _imagined(war.st, pp, j, z, u, war.horizon)
+    his = replace(war, side=j, remove_u=removal_uniforms(u, war.side))
+    fight, terms = _evaluate_batch(his, np.zeros((1, 1), dtype=np.int64), pp, {}, {}, imagined, true_now)
     return terms[0] - fight[0][:, None]
 
 
@@ -349,16 +334,13 @@ def _world_coalitions(
     true_now = _true_now(war.st, pp, war.z_true, war.u_true, war.month)
     series_masks = co.series_masks | world_mask
     per_batch = max(1, BATCH_ENTRIES // ((war.horizon + 1) * m * co.linear_masks.size))
-    flats, fights, terms = [], [], []
+    batches = []
     for lo in range(0, series_masks.size, per_batch):
         grid = series_masks[lo : lo + per_batch, None] | co.linear_masks[None, :]
-        fight, values = _evaluate_batch(
-            war.st, war.side, war.month, war.samples, grid, pp, co.owner, co.neutral, imagined, true_now, war.remove_u
-        )
-        flats.append(grid.ravel())
-        fights.append(fight)
-        terms.append(values)
-    return np.concatenate(flats), np.concatenate(fights), np.concatenate(terms), true_now if keep_true else None
+        fight, values = _evaluate_batch(war, grid, pp, co.owner, co.neutral, imagined, true_now)
+        batches.append((grid.ravel(), fight, values))
+    masks, fight, values = (np.concatenate(parts) for parts in zip(*batches, strict=True))
+    return masks, fight, values, true_now if keep_true else None
 
 
 LINEAR_KEYS = ("reasons.militarism", "reasons.war_cost", "reasons.punishment", "punishment_lost_war", "policy_weight")
@@ -476,7 +458,7 @@ def explain(
         compared_label = "his best terms"
     else:
         assert true_full is not None  # the full world coalition is always among the masks
-        gain_other = _other_gains(st, side, month, samples, paths, horizon, params_of(st, base), seeds, true_full)
+        gain_other = _other_gains(war, paths, params_of(st, base), seeds, true_full)
         choice = _within_reach(offered[full], gain_other, available)
         compared_label = f"the best terms {scenario.leaders[other(side)].name} would sign"  # type: ignore[index]
     compared = values_k[:, np.arange(samples), choice]

@@ -414,15 +414,15 @@ class Baselines:
         apart, and their tallies do not stand for the package's.
         """
         fixed = tuple(sorted((k, float(v)) for k, v in (credibility or {}).items()))
-        key: Any = _setting_key(Setting(levers)) if not fixed else (_setting_key(Setting(levers)), fixed)
+        package = _setting_key(Setting(levers))
+        key: Any = (package, fixed) if fixed else package
         total = sum(r.spec.samples for i, r in enumerate(self.runs) if (i, key) not in self._runs)
         done = 0
         for i, r in enumerate(self.runs):
             if (i, key) not in self._runs:
                 fixed_values = {f"levers.{lv}.credibility": np.full(r.spec.samples, x) for lv, x in fixed}
                 earlier = replace(r, parameters=dict(r.parameters) | fixed_values)
-                intensities = dict(_setting_key(Setting(levers))[0])
-                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=intensities),
+                self._runs[(i, key)] = run(self.scenario, replace(r.spec, levers=dict(package[0])),
                                            progress=_offset(progress, done, total), samples_of=earlier)  # fmt: skip
                 if not fixed:
                     self._done.setdefault((i, key), Tally.of_run(self._runs[(i, key)]))
@@ -590,12 +590,6 @@ class LeverEffects(Tabular):
         widths = [Z95 * float(getattr(r, f"d_{q}_se")) for r in self.rows for q in quantities]
         return max((w for w in widths if math.isfinite(w)), default=math.nan)
 
-    def row(self, lever: str, intensity: float) -> EffectRow:
-        for r in self.rows:
-            if r.lever == lever and math.isclose(r.intensity, intensity):
-                return r
-        raise KeyError(f"{lever}@{intensity:g}")
-
 
 def lever_effects(
     scenario: Scenario | str | Path,
@@ -636,7 +630,7 @@ def lever_effects(
     todo = [(lv, x) for lv in chosen for x in xs if x <= lv.intensity_max]
     skipped = tuple(f"{lv.id}@{x:g}" for lv in chosen for x in xs if x > lv.intensity_max)
     settings = [Setting({lv.id: x}) for lv, x in todo]
-    already_certain = {lv.id for lv in chosen if _always_certain(lv)}
+    already_certain = {lv.id for lv in chosen if lv.credibility.is_fixed and lv.credibility.nominal() == 1.0}
     if certain:
         settings += [Setting({lv.id: x}, certain=True) for lv, x in todo if lv.id not in already_certain]
     tallies = base.simulate(settings, progress)
@@ -892,10 +886,6 @@ def _axis(lv: Lever, xs: Sequence[float]) -> tuple[float, ...]:
     if above:
         raise ValueError(f"lever '{lv.id}': intensity must lie in [0, {lv.intensity_max:g}], got {above[0]:g}")
     return axis
-
-
-def _always_certain(lv: Lever) -> bool:
-    return lv.credibility.is_fixed and lv.credibility.nominal() == 1.0
 
 
 def _as_batches(scenario: Scenario, baseline: RunResult | Baselines) -> Baselines:

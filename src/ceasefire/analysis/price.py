@@ -41,8 +41,6 @@ from scipy.optimize import NonlinearConstraint, OptimizeResult, differential_evo
 from ceasefire import __version__
 from ceasefire.analysis.frames import Tabular, spec_fields
 from ceasefire.analysis.levers import (
-    DEFAULT_PATHS,
-    DEFAULT_SAMPLES,
     Baselines,
     Estimate,
     Setting,
@@ -137,13 +135,9 @@ def cheapest_package(
     if cached(zero)[0] >= target:
         return _search(cached, zero[0], cost, target, 0, "no lever needed: the target is met without levers")
 
-    generations = 0
-
     def each_generation(intermediate_result: OptimizeResult) -> None:
-        nonlocal generations
-        generations += 1
         if progress is not None:
-            progress(generations, maxiter)
+            progress(intermediate_result.nit, maxiter)
 
     def constraint(k: Steps) -> Array:
         k = np.asarray(k)
@@ -167,9 +161,9 @@ def cheapest_package(
     feasible = [k for k, p in cached.seen.items() if p >= target]
     if not feasible:
         best = max(cached.seen, key=lambda k: cached.seen[k])
-        return _search(cached, np.array(best), cost, target, generations, str(result.message))
+        return _search(cached, np.array(best), cost, target, result.nit, str(result.message))
     k = min(feasible, key=lambda k: (float(cost(np.array(k))[0]), sum(k)))
-    return _search(cached, _descend(cached, np.array(k), cost, target), cost, target, generations, str(result.message))
+    return _search(cached, _descend(cached, np.array(k), cost, target), cost, target, result.nit, str(result.message))
 
 
 EXCHANGE = 3
@@ -335,8 +329,6 @@ def price_of_peace(
     search_base = baseline_run(sc, search_samples, search_paths, seed, h, policy, stage("baseline (search)"))
     if confirm is None:
         fresh = search_base.spec.seed + 1 if confirm_seed is None else confirm_seed
-        samples = DEFAULT_SAMPLES if samples is None else samples
-        paths = DEFAULT_PATHS if paths is None else paths
         confirm = baseline_run(sc, samples, paths, fresh, h, search_base.spec.policy, stage("baseline (confirm)"))
     checked = confirm if isinstance(confirm, Baselines) else Baselines((confirm,))
     if reference is not None and (reference.scenario != sc or reference.spec.levers):

@@ -30,7 +30,7 @@ import math
 import platform
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import accumulate
 from typing import Any
 
@@ -131,9 +131,7 @@ def course_data(result: RunResult, headline: RunResult | None = None) -> dict[st
     """
     o, sc = result.outcomes, result.scenario
     removals = (headline or result).outcomes.removal_month
-    tr = o.trajectories
-    if not tr:
-        raise ValueError("the war's course needs a run with record=True (monthly trajectories)")
+    tr = o.trajectories  # compute_report records the run
     names = {s: sc.sides[s].name for s in SIDES}  # type: ignore[index]
     leaders = {s: sc.leaders[s].name for s in SIDES}  # type: ignore[index]
     out: dict[str, Any] = {
@@ -205,10 +203,7 @@ def _headline_levels(headline: RunResult) -> dict[str, Any]:
     from ceasefire.analysis.levers import Tally, level
 
     t = Tally.of_run(headline)
-    levels = {q: level(t, q) for q in ("p12", "p24")}
-    return spec_fields(headline.spec, "samples", "paths") | {
-        q: {"value": e.value, "se": e.se} for q, e in levels.items()
-    }
+    return spec_fields(headline.spec, "samples", "paths") | {q: asdict(level(t, q)) for q in ("p12", "p24")}
 
 
 def _study_sizes(ctx: _Context) -> tuple[int, int, int]:
@@ -424,14 +419,9 @@ def compute_report(
 
     ctx = _Context(sc, options, result, overall)
     analyses: dict[str, dict[str, Any]] = {}
-    unavailable: dict[str, str] = {}
-    for section in ANALYSIS_SECTIONS:
-        if section not in options.sections:
-            unavailable[section] = "left out on request"
-        elif section not in ANALYSES:
-            unavailable[section] = "no analysis registered for this section"
+    unavailable = {s: "left out on request" for s in ANALYSIS_SECTIONS if s not in options.sections}
     for section in ORDER:
-        if section not in options.sections or section not in ANALYSES:
+        if section not in options.sections:
             continue
         t = time.perf_counter()
         try:

@@ -55,6 +55,7 @@ UNIT_EPS = 1e-9
 MORRIS_LEVELS = 4
 CONF_LEVEL = 0.95
 RESAMPLES = 200
+DEFAULT_PATHS = 100
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,10 @@ class Method:
     """A sampler and an analyzer of one family: the same shape for every method."""
 
     sample: Callable[[dict[str, Any], int, int], NDArray[np.float64]]
-    analyze: Callable[[dict[str, Any], NDArray[np.float64], NDArray[np.float64], int], dict[str, NDArray[np.float64]]]
-    columns: tuple[str, ...]  # the per-parameter results, in the order shown
+    analyze: Callable[[dict[str, Any], NDArray[np.float64], NDArray[np.float64], int], Mapping[str, Any]]
+    columns: tuple[str, ...]  # the analyzer's per-parameter results, in the order shown
     rank_by: str
     default_n: int
-    default_paths: int
     check_n: Callable[[int], None]
 
 
@@ -85,13 +85,10 @@ def _sobol_sample(problem: dict[str, Any], n: int, seed: int) -> NDArray[np.floa
     return np.asarray(sobol.sample(problem, n, calc_second_order=False, seed=seed), dtype=float)
 
 
-def _sobol_analyze(
-    problem: dict[str, Any], u: NDArray[np.float64], y: NDArray[np.float64], seed: int
-) -> dict[str, NDArray[np.float64]]:
+def _sobol_analyze(problem: dict[str, Any], u: NDArray[np.float64], y: NDArray[np.float64], seed: int) -> Any:
     from SALib.analyze import sobol
 
-    res = sobol.analyze(problem, y, calc_second_order=False, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=seed)
-    return {k: np.asarray(res[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    return sobol.analyze(problem, y, calc_second_order=False, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, seed=seed)
 
 
 def _morris_sample(problem: dict[str, Any], n: int, seed: int) -> NDArray[np.float64]:
@@ -100,15 +97,12 @@ def _morris_sample(problem: dict[str, Any], n: int, seed: int) -> NDArray[np.flo
     return np.asarray(morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed), dtype=float)
 
 
-def _morris_analyze(
-    problem: dict[str, Any], u: NDArray[np.float64], y: NDArray[np.float64], seed: int
-) -> dict[str, NDArray[np.float64]]:
+def _morris_analyze(problem: dict[str, Any], u: NDArray[np.float64], y: NDArray[np.float64], seed: int) -> Any:
     from SALib.analyze import morris
 
-    res = morris.analyze(
+    return morris.analyze(
         problem, u, y, num_resamples=RESAMPLES, conf_level=CONF_LEVEL, num_levels=MORRIS_LEVELS, seed=seed
     )
-    return {k: np.asarray(res[k], dtype=float) for k in ("mu_star", "mu_star_conf", "sigma", "mu")}
 
 
 def _power_of_two(n: int) -> None:
@@ -128,7 +122,6 @@ METHODS: dict[str, Method] = {
         columns=("S1", "S1_conf", "ST", "ST_conf"),
         rank_by="ST",
         default_n=64,
-        default_paths=100,
         check_n=_power_of_two,
     ),
     "morris": Method(
@@ -137,7 +130,6 @@ METHODS: dict[str, Method] = {
         columns=("mu_star", "mu_star_conf", "sigma", "mu"),
         rank_by="mu_star",
         default_n=10,
-        default_paths=100,
         check_n=_at_least_two,
     ),
 }
@@ -311,7 +303,7 @@ def sensitivity(
     m.check_n(m.default_n if n is None else n)
     spec = SweepSpec.from_scenario(
         scenario,
-        paths=paths or m.default_paths,
+        paths=paths or DEFAULT_PATHS,
         seed=seed,
         horizon=horizon,
         policy=policy,

@@ -49,7 +49,7 @@ from ceasefire.run.experiment import RunResult, chunk_size_for
 from ceasefire.run.sampling import Seeds
 from ceasefire.scenario.build import params_of, structure_of
 
-__all__ = ["WarCourse", "course", "joined_courses", "war_course"]
+__all__ = ["WarCourse", "course", "joined_courses"]
 
 Array = NDArray[np.float64]
 
@@ -75,11 +75,6 @@ class WarCourse:
     first_settlement: NDArray[np.int64]
     first_terms: NDArray[np.int64]
     cease_survival: Array | None = None
-
-
-def war_course(result: RunResult, levers: Mapping[str, float] | None = None) -> WarCourse:
-    """Fight ``result``'s samples on its true paths (same seeds) for its horizon, with no deal."""
-    return course(result, "war", levers=levers)
 
 
 def course(
@@ -108,7 +103,7 @@ def course(
             path_rows = np.flatnonzero(np.isin(result.outcomes.sample, rows))
             first_terms = result.outcomes.first_terms[path_rows]
         parts.append(_simulate(st, params, chunk_seeds, paths, months, intensity, forced, frozen, first_terms))
-    return _join(parts)
+    return joined_courses(parts)
 
 
 def _terms_of(st: Structure, world: str) -> int | None:
@@ -228,8 +223,11 @@ def _background_survival(w: Setup, st: Structure, first_terms: NDArray[np.int64]
     return out
 
 
-def _join(parts: list[WarCourse]) -> WarCourse:
-    """The chunks' courses as one, paths in order."""
+def joined_courses(parts: Sequence[WarCourse]) -> WarCourse:
+    """Chunks' courses, or runs' batches' (as :func:`ceasefire.analysis.levers.joined` joins the runs), as one,
+    paths in order."""
+    if len(parts) == 1:
+        return parts[0]
     survivals = [p.cease_survival for p in parts if p.cease_survival is not None]
     return WarCourse(
         taken_month=np.concatenate([p.taken_month for p in parts]),
@@ -240,9 +238,3 @@ def _join(parts: list[WarCourse]) -> WarCourse:
         first_terms=np.concatenate([p.first_terms for p in parts]),
         cease_survival=np.concatenate(survivals, axis=1) if len(survivals) == len(parts) else None,
     )
-
-
-def joined_courses(parts: Sequence[WarCourse]) -> WarCourse:
-    """Courses of runs' batches as one, batch after batch (as :func:`ceasefire.analysis.levers.joined`
-    joins the runs)."""
-    return parts[0] if len(parts) == 1 else _join(list(parts))
