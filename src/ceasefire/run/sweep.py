@@ -461,12 +461,7 @@ def _manifest(scenario: Scenario, spec: SweepSpec, design: pd.DataFrame, chunk_r
         "format": FORMAT,
         "scenario": scenario.scenario.id,
         "scenario_model_sha256": scenario_digest(scenario),
-        "seed": spec.seed,
-        "paths": spec.paths,
-        "horizon": spec.horizon,
-        "lookahead": spec.lookahead,
-        "policy": spec.policy,
-        "beliefs": spec.beliefs,
+        **{k: getattr(spec, k) for k in ("seed", "paths", "horizon", "lookahead", "policy", "beliefs")},
         "version": __version__,
         "backend": spec.backend,
         "design_sha256": design_hash(design),
@@ -693,7 +688,7 @@ def run_sweep(
         ]
         stops = {k: hi for k, _, hi in bounds}
         try:
-            _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, progress, n)
+            _evaluate(ex, tasks, stops, manifest, out_dir, finished, progress)
         except (SweepError, WorkerError) as e:
             where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
             raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
@@ -711,16 +706,14 @@ def _evaluate(
     executor: Executor,
     tasks: Sequence[ChunkTask],
     stops: Mapping[int, int],
-    names: Sequence[str],
     manifest: dict[str, Any],
     out_dir: Path | None,
     finished: dict[int, pd.DataFrame],
     progress: Callable[[int, int], None] | None,
-    total: int,
 ) -> None:
     """Run the tasks, write each finished chunk's part, record it in ``finished``, and call
-    ``progress(rows done, total)`` first and as chunks finish."""
-    done = sum(len(f) for f in finished.values())
+    ``progress(rows done, rows)`` first and as chunks finish."""
+    done, total = sum(len(f) for f in finished.values()), manifest["rows"]
     if progress is not None:
         progress(done, total)
     for _, result in executor.map_unordered(evaluate_chunk, ((task,) for task in tasks)):  # entered by run_sweep
@@ -733,7 +726,7 @@ def _evaluate(
                     f"could not write part {result.index} to {out_dir}: {e.strerror or e}; "
                     "the parts written before are intact"
                 ) from e
-        finished[result.index] = frame[["row", *names]]
+        finished[result.index] = frame[["row", *manifest["metrics"]]]
         done += len(frame)
         if progress is not None:
             progress(done, total)
