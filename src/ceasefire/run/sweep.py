@@ -508,9 +508,7 @@ def _read_part(out: Path, manifest: dict[str, Any], index: int, start: int, stop
         return None
     if meta != _part_meta(manifest, index, start, stop) or list(frame.columns) != ["row", *manifest["metrics"]]:
         return None
-    if not np.array_equal(frame["row"].to_numpy(), np.arange(start, stop)):
-        return None
-    return frame
+    return frame if np.array_equal(frame["row"].to_numpy(), np.arange(start, stop)) else None
 
 
 def _prepare_store(out: Path, manifest: dict[str, Any], design: pd.DataFrame, resume: bool) -> None:
