@@ -108,9 +108,9 @@ def paths_frame(result: RunResult) -> pd.DataFrame:
     s, p = _grid(result)
     cols = _per_path(result)
     frame = pd.DataFrame({"sample": np.repeat(np.arange(s), p), "path": np.tile(np.arange(p), s)})
-    missing = {"terms": "string", **dict.fromkeys((*MONTH_COLUMNS, "ceasefire_months"), "Int64")}  # NaN: <NA>
+    missing: dict[str, Any] = {"terms": "string", **dict.fromkeys((*MONTH_COLUMNS, "ceasefire_months"), "Int64")}
     for name, values in cols.items():
-        frame[name] = pd.array(values, dtype=missing[name]) if name in missing else values
+        frame[name] = pd.array(values, dtype=missing[name]) if name in missing else values  # NaN: <NA>
     frame.attrs.update(_attrs(result))
     return frame
 
