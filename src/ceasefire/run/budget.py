@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ceasefire.errors import CeasefireError
+from ceasefire.model.decision import N_FEATURES
 
 __all__ = [
     "LIMITS",
@@ -91,21 +92,20 @@ PARQUET_BYTES = 600
 KEPT_COPIES = 3
 """A run's outcomes exist up to three times at once: the chunks, the joined arrays, the summary's sorts."""
 CHUNK_BYTES = 512 * 2**20
-"""Each worker's chunk budget (``ceasefire.run.experiment.chunk_size_for``)."""
+"""Each worker's chunk budget (:func:`ceasefire.run.experiment.chunk_size_for`)."""
 INTERPRETER_BYTES = 200 * 2**20
 """Python, NumPy, SciPy and the scenario in the main process."""
 WORKER_BYTES = 100 * 2**20
 """The same in each further worker process (the libraries' code pages are shared)."""
 
 
-def _block_bytes(paths: int, horizon: int, policy: str) -> int:
-    """One sample's chunk at the engine's largest block of paths: its noise and state, and for the optimal
-    policy two imagined wars and the leaders' stopping problems (as ``chunk_size_for`` counts them)."""
-    block = min(paths, RECORDED_PATHS)
-    noise = horizon * block * 10 * 8
-    total = noise + block * 400 * 8
+def sample_bytes(paths: int, horizon: int, policy: str) -> int:
+    """A chunk's bytes per sample of ``paths`` paths: its noise and state, and for the optimal policy two
+    imagined wars and two stopping problems (state, stop, flow, discount) per leader."""
+    noise = horizon * paths * 10 * 8
+    total = noise + paths * 400 * 8
     if policy == "optimal":
-        total += 2 * noise + 4 * (horizon + 1) * block * 8 * 8
+        total += 2 * noise + 4 * (horizon + 1) * paths * (N_FEATURES + 3) * 8
     return total
 
 
@@ -135,7 +135,7 @@ def _processes_bytes(samples: int, paths: int, horizon: int, policy: str, worker
     """The processes that simulate ``samples`` samples (or design points) of ``paths`` paths: the interpreter
     in each, and each worker's chunk of whole samples, within :data:`CHUNK_BYTES`."""
     used = max(1, min(workers, samples))
-    block = _block_bytes(paths, horizon, policy)
+    block = sample_bytes(min(paths, RECORDED_PATHS), horizon, policy)  # one sample at the largest block
     chunk = max(block, min(CHUNK_BYTES, -(-samples // used) * block))
     return INTERPRETER_BYTES + used * chunk + (used - 1) * WORKER_BYTES
 

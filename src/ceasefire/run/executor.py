@@ -420,12 +420,9 @@ def _init_worker(parent: int, errors: Mapping[str, Any] | None = None) -> None:
         np.seterr(**errors)  # type: ignore[arg-type]
     keep_freed_memory()
     os.environ.update(dict.fromkeys((WORKERS_ENV, *_THREAD_VARIABLES), "1"))
-    try:
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        threadpool_limits(limits=1)  # kept for the life of the process
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn (ema_workbench)
-        pass
+    threadpool_limits(limits=1)  # kept for the life of the process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(parent, os.getppid()), name="ceasefire-watch", daemon=True).start()
 

@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ceasefire import __version__
-from ceasefire.model.decision import N_FEATURES
 from ceasefire.model.engine import (
     BELIEFS,
     PATH_BLOCK,
@@ -36,6 +35,7 @@ from ceasefire.model.engine import (
     simulate_chunk,
 )
 from ceasefire.model.rules import LeaderRules, join_rules
+from ceasefire.run.budget import CHUNK_BYTES, sample_bytes
 from ceasefire.run.executor import Executor, InlineExecutor, check_workers, executor_for, split
 from ceasefire.run.guards import check_chunk
 from ceasefire.run.sampling import Seeds, Values, check_levers, sample_parameters
@@ -153,27 +153,22 @@ def candidate_parameters(scenario: Scenario, samples: int, seeds: Seeds, batch: 
     return sample_parameters(scenario, samples, seed)
 
 
-def chunk_size_for(paths: int, horizon: int, policy: str = "optimal", budget_bytes: int = 512 * 2**20) -> int:
-    """Samples per chunk so that the noise and the leaders' stopping problems stay within ``budget_bytes``."""
-    noise = horizon * paths * 10 * 8
-    per_sample = noise + paths * 400 * 8
-    if policy == "optimal":
-        # two imagined wars, and two stopping problems (state, stop, flow, discount) per leader
-        per_sample += 2 * noise + 4 * (horizon + 1) * paths * (N_FEATURES + 3) * 8
-    return max(1, budget_bytes // per_sample)
+def chunk_size_for(paths: int, horizon: int, policy: str = "optimal") -> int:
+    """Samples per chunk so that the noise and the leaders' stopping problems stay within :data:`CHUNK_BYTES`."""
+    return max(1, CHUNK_BYTES // sample_bytes(paths, horizon, policy))
 
 
 def _take(values: Values, rows: NDArray[np.int64]) -> Values:
     return {k: v[rows] for k, v in values.items()}
 
 
-def blocks_per_group(horizon: int, budget_bytes: int = 512 * 2**20) -> int:
+def blocks_per_group(horizon: int) -> int:
     """Path blocks of the true war simulated together when a sample has more than :data:`PATH_BLOCK` paths.
 
     A block's noise and state are counted as in :func:`chunk_size_for`; its leaders' rules are
-    already fitted.
+    already fitted (so no stopping problems, as for the myopic policy).
     """
-    return max(1, budget_bytes // (PATH_BLOCK * (horizon * 10 * 8 + 400 * 8)))
+    return max(1, CHUNK_BYTES // sample_bytes(PATH_BLOCK, horizon, "myopic"))
 
 
 def _slice(values: Values, lo: int, hi: int) -> Values:

@@ -78,12 +78,7 @@ def _attrs(result: RunResult) -> dict[str, Any]:
     return {
         "scenario": result.scenario.scenario.id,
         "start": result.scenario.scenario.start.isoformat(),
-        "seed": spec.seed,
-        "samples": spec.samples,
-        "paths": spec.paths,
-        "horizon": spec.horizon,
-        "policy": spec.policy,
-        "beliefs": spec.beliefs,
+        **{k: getattr(spec, k) for k in ("seed", "samples", "paths", "horizon", "policy", "beliefs")},
         "levers": dict(spec.levers),
         "version": result.version,
     }
@@ -113,13 +108,9 @@ def paths_frame(result: RunResult) -> pd.DataFrame:
     s, p = _grid(result)
     cols = _per_path(result)
     frame = pd.DataFrame({"sample": np.repeat(np.arange(s), p), "path": np.tile(np.arange(p), s)})
+    missing: dict[str, Any] = {"terms": "string", **dict.fromkeys((*MONTH_COLUMNS, "ceasefire_months"), "Int64")}
     for name, values in cols.items():
-        if name in (*MONTH_COLUMNS, "ceasefire_months"):
-            frame[name] = pd.array(values, dtype="Int64")  # NaN becomes <NA>
-        elif name == "terms":
-            frame[name] = pd.array(values, dtype="string")
-        else:
-            frame[name] = values
+        frame[name] = pd.array(values, dtype=missing[name]) if name in missing else values  # NaN: <NA>
     frame.attrs.update(_attrs(result))
     return frame
 

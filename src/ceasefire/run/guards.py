@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -216,30 +216,31 @@ def check_chunk(
     candidate = None if candidates is None else int(candidates[finding.sample])
     if finding.path < 0:  # a parameter draw itself is not finite: nothing to simulate
         raise NumericalError(finding, sample, candidate=candidate)
+    from ceasefire.run.experiment import simulate_values  # not at the top: experiment imports this module
+
     one = {k: np.asarray(v)[finding.sample : finding.sample + 1] for k, v in values.items()}
-    seed = seeds[finding.sample]
-    month, variable = first_bad_month(scenario, one, seed, paths, config, levers)
-    culprits, found = responsible_parameters(scenario, one, seed, paths, config, levers)
+
+    def simulate(values: Values, config: RunConfig) -> Outcomes:
+        """The offending sample, with ``values`` (of it alone) and ``config``, simulated again from its seed."""
+        return simulate_values(scenario, values, [seeds[finding.sample]], paths, config, levers)
+
+    month, variable = first_bad_month(simulate, one, config)
+    culprits, found = responsible_parameters(simulate, scenario, one, paths, config)
     raise NumericalError(finding, sample, month, variable, culprits, found, candidate)
 
 
-def first_bad_month(
-    scenario: Scenario,
-    values: Values,
-    seed: np.random.SeedSequence,
-    paths: int,
-    config: RunConfig,
-    levers: Mapping[str, float],
-) -> tuple[int | None, str | None]:
+Simulate = Callable[[Values, RunConfig], Outcomes]
+"""One sample simulated with the given values and settings (see :func:`check_chunk`)."""
+
+
+def first_bad_month(simulate: Simulate, values: Values, config: RunConfig) -> tuple[int | None, str | None]:
     """Month (0-based, the state at its end) and state variable where one sample first goes non-finite.
 
     The sample is simulated again with monthly records; row 0 of a record is the start, row
     ``t + 1`` the state after month ``t``. ``(None, None)`` if every record stays finite. The sample is
     simulated with the engine that failed (``config.backend``), as in :func:`responsible_parameters`.
     """
-    from ceasefire.run.experiment import simulate_values  # not at the top: experiment imports this module
-
-    out = simulate_values(scenario, values, [seed], paths, replace(config, record=True), levers)
+    out = simulate(values, replace(config, record=True))
     first: tuple[int, str] | None = None
     for name, arr in out.trajectories.items():
         if name.startswith("gain_"):
@@ -253,20 +254,13 @@ def first_bad_month(
 
 
 def responsible_parameters(
-    scenario: Scenario,
-    values: Values,
-    seed: np.random.SeedSequence,
-    paths: int,
-    config: RunConfig,
-    levers: Mapping[str, float],
+    simulate: Simulate, scenario: Scenario, values: Values, paths: int, config: RunConfig
 ) -> tuple[dict[str, float], bool]:
     """Parameters of one sample whose reset to the scenario's median makes it finite again.
 
     Returns ``(parameters with the sample's values, True)``; if no single reset helps (or the
     time budget, :data:`DIAGNOSIS_SECONDS`, runs out), the parameters of largest magnitude and ``False``.
     """
-    from ceasefire.run.experiment import simulate_values
-
     config = replace(config, record=False)
     medians = dict(iter_params(scenario))
     start = time.perf_counter()
@@ -280,7 +274,7 @@ def responsible_parameters(
             continue
         trial = {**values, path: np.array([median])}
         with np.errstate(all="ignore"):
-            if find_non_finite(simulate_values(scenario, trial, [seed], paths, config, levers), paths) is None:
+            if find_non_finite(simulate(trial, config), paths) is None:
                 found[path] = value
     if found:
         # the cures furthest (in powers of ten) from the median first

@@ -305,12 +305,11 @@ def range_by_month(monthly: dict[str, NDArray[np.float64]], at_war_share: NDArra
         if not ok.any():
             continue
         at_war = float(at_war_share[t])
-        n_war = at_war * n
         rows.append(
             RangeMonth(
                 month=t,
                 at_war=at_war,
-                exists=float(ok.sum() / max(n_war, 1.0)),
+                exists=float(ok.sum() / max(at_war * n, 1.0)),
                 low=float(np.median(low[t][ok])),
                 high=float(np.median(high[t][ok])),
                 on_table=float(np.nanmean(on_table[t][ok])) if on_table is not None else None,

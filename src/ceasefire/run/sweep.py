@@ -37,6 +37,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +119,9 @@ class Metric:
     min_horizon: int = 1
 
 
-def _settle_within(months: int) -> Callable[[MetricInput], NDArray[np.float64]]:
-    def compute(m: MetricInput) -> NDArray[np.float64]:
-        first = m.outcomes.first_settlement
-        return m.mean((first >= 0) & (first < months))
-
-    return compute
+def _settle_within(months: int, m: MetricInput) -> NDArray[np.float64]:
+    first = m.outcomes.first_settlement
+    return m.mean((first >= 0) & (first < months))
 
 
 def _median_month(m: MetricInput) -> NDArray[np.float64]:
@@ -138,17 +136,13 @@ def _months_at_war(m: MetricInput) -> NDArray[np.float64]:
     return m.mean(np.where(first >= 0, first, m.horizon))
 
 
-def _holds(months: int) -> Callable[[MetricInput], NDArray[np.float64]]:
+def _holds(months: int, m: MetricInput) -> NDArray[np.float64]:
     """The Kaplan-Meier survival of each row's simulated first ceasefires, as the run summary's."""
-
-    def compute(m: MetricInput) -> NDArray[np.float64]:
-        o = m.outcomes
-        cf = o.first_settlement >= 0
-        row = np.repeat(np.arange(m.rows), m.paths)[cf]
-        at_risk, ended = survival_counts(o.ceasefire_months[cf], o.ceasefire_broke[cf], months, row, m.rows)
-        return survival_from_counts(at_risk, ended)
-
-    return compute
+    o = m.outcomes
+    cf = o.first_settlement >= 0
+    row = np.repeat(np.arange(m.rows), m.paths)[cf]
+    at_risk, ended = survival_counts(o.ceasefire_months[cf], o.ceasefire_broke[cf], months, row, m.rows)
+    return survival_from_counts(at_risk, ended)
 
 
 def _held_share(m: MetricInput) -> NDArray[np.float64]:
@@ -156,11 +150,8 @@ def _held_share(m: MetricInput) -> NDArray[np.float64]:
     return m.mean(m.outcomes.held_at_end / area)
 
 
-def _per_side(outcome: str, side: str) -> Callable[[MetricInput], NDArray[np.float64]]:
-    def compute(m: MetricInput) -> NDArray[np.float64]:
-        return m.mean(getattr(m.outcomes, outcome)[side])
-
-    return compute
+def _per_side(outcome: str, side: str, m: MetricInput) -> NDArray[np.float64]:
+    return m.mean(getattr(m.outcomes, outcome)[side])
 
 
 _SIDE_METRICS = (
@@ -184,7 +175,7 @@ METRICS: dict[str, Metric] = {
                 f"p_settle_{k}",
                 f"probability of a first settlement within {k} months (months 0 .. {k - 1})",
                 "probability",
-                _settle_within(k),
+                partial(_settle_within, k),
                 min_horizon=k,
             )
             for k in (6, 12, 24, 36)
@@ -200,7 +191,7 @@ METRICS: dict[str, Metric] = {
             "share of paths settling in month 0 (without levers: 0 or 1 per row, the month-0 decision is the "
             "same on every path)",
             "probability",
-            _settle_within(1),
+            partial(_settle_within, 1),
         ),
         Metric(
             "median_month",
@@ -220,7 +211,7 @@ METRICS: dict[str, Metric] = {
                 f"probability that a first ceasefire holds {12 * y} months: Kaplan-Meier over the row's first "
                 "ceasefires (NaN if none was observed that long)",
                 "probability",
-                _holds(12 * y),
+                partial(_holds, 12 * y),
             )
             for y in (1, 2)
         ),
@@ -237,7 +228,7 @@ METRICS: dict[str, Metric] = {
             lambda m: m.mean(m.outcomes.at_war_at_end),
         ),
         *(
-            Metric(name.format(s=s), text.format(s=s), unit, _per_side(outcome, s))
+            Metric(name.format(s=s), text.format(s=s), unit, partial(_per_side, outcome, s))
             for s in SIDES
             for name, text, unit, outcome in _SIDE_METRICS
         ),
@@ -461,12 +452,7 @@ def _manifest(scenario: Scenario, spec: SweepSpec, design: pd.DataFrame, chunk_r
         "format": FORMAT,
         "scenario": scenario.scenario.id,
         "scenario_model_sha256": scenario_digest(scenario),
-        "seed": spec.seed,
-        "paths": spec.paths,
-        "horizon": spec.horizon,
-        "lookahead": spec.lookahead,
-        "policy": spec.policy,
-        "beliefs": spec.beliefs,
+        **{k: getattr(spec, k) for k in ("seed", "paths", "horizon", "lookahead", "policy", "beliefs")},
         "version": __version__,
         "backend": spec.backend,
         "design_sha256": design_hash(design),
@@ -513,9 +499,7 @@ def _read_part(out: Path, manifest: dict[str, Any], index: int, start: int, stop
         return None
     if meta != _part_meta(manifest, index, start, stop) or list(frame.columns) != ["row", *manifest["metrics"]]:
         return None
-    if not np.array_equal(frame["row"].to_numpy(), np.arange(start, stop)):
-        return None
-    return frame
+    return frame if np.array_equal(frame["row"].to_numpy(), np.arange(start, stop)) else None
 
 
 def _prepare_store(out: Path, manifest: dict[str, Any], design: pd.DataFrame, resume: bool) -> None:
@@ -693,7 +677,7 @@ def run_sweep(
         ]
         stops = {k: hi for k, _, hi in bounds}
         try:
-            _evaluate(ex, tasks, stops, names, manifest, out_dir, finished, progress, n)
+            _evaluate(ex, tasks, stops, manifest, out_dir, finished, progress)
         except (SweepError, WorkerError) as e:
             where = f" and kept in {out_dir}; continue with --resume" if out_dir is not None else ""
             raise SweepError(f"{e} ({len(finished)} of {len(bounds)} chunks finished{where})") from e
@@ -711,16 +695,14 @@ def _evaluate(
     executor: Executor,
     tasks: Sequence[ChunkTask],
     stops: Mapping[int, int],
-    names: Sequence[str],
     manifest: dict[str, Any],
     out_dir: Path | None,
     finished: dict[int, pd.DataFrame],
     progress: Callable[[int, int], None] | None,
-    total: int,
 ) -> None:
     """Run the tasks, write each finished chunk's part, record it in ``finished``, and call
-    ``progress(rows done, total)`` first and as chunks finish."""
-    done = sum(len(f) for f in finished.values())
+    ``progress(rows done, rows)`` first and as chunks finish."""
+    done, total = sum(len(f) for f in finished.values()), manifest["rows"]
     if progress is not None:
         progress(done, total)
     for _, result in executor.map_unordered(evaluate_chunk, ((task,) for task in tasks)):  # entered by run_sweep
@@ -733,7 +715,7 @@ def _evaluate(
                     f"could not write part {result.index} to {out_dir}: {e.strerror or e}; "
                     "the parts written before are intact"
                 ) from e
-        finished[result.index] = frame[["row", *names]]
+        finished[result.index] = frame[["row", *manifest["metrics"]]]
         done += len(frame)
         if progress is not None:
             progress(done, total)

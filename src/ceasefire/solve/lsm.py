@@ -39,11 +39,12 @@ least-squares approach. *Review of Financial Studies* 14(1), 113-147.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations_with_replacement
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -78,11 +79,9 @@ _BLOCK = 1 << 13
 
 
 @cache
-def _blas_controller() -> object | None:
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn (ema_workbench)
-        return None
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController  # a dependency, imported when a rule is first fitted
+
     return ThreadpoolController()
 
 
@@ -94,10 +93,7 @@ def _one_blas_thread() -> AbstractContextManager[object]:
     thread also makes the products' rounding independent of the core count (a multithreaded
     matrix-vector product splits its sum across threads for long vectors).
     """
-    controller = _blas_controller()
-    if controller is None:  # pragma: no cover
-        return nullcontext()
-    return controller.limit(limits=1, user_api="blas")  # type: ignore[attr-defined, no-any-return]
+    return _blas_controller().limit(limits=1, user_api="blas")  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------- bases
