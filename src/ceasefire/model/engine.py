@@ -206,9 +206,7 @@ def draw_noise(
     seed or one per seed.
     """
     n = len(seeds) * paths
-    blocks = [block] * len(seeds) if isinstance(block, int) else list(block)
-    if len(blocks) != len(seeds):
-        raise ValueError(f"{len(blocks)} blocks given for {len(seeds)} seeds")
+    blocks = [block] * len(seeds) if isinstance(block, int) else block  # one per seed: zip(strict) checks
     lever_u = np.empty((n, levers))
     z = np.empty((months, n, N_NORMAL))
     u = np.empty((months, n, N_UNIFORM))
@@ -235,9 +233,7 @@ def draw_event_uniforms(
     sample by sample: event ``e``'s from child ``e`` of the stream's child :data:`EVENT_DRAWS` (block
     ``b > 0``: its child ``b``), so that an event's draws do not depend on the events after it."""
     n = len(seeds) * paths
-    blocks = [block] * len(seeds) if isinstance(block, int) else list(block)
-    if len(blocks) != len(seeds):
-        raise ValueError(f"{len(blocks)} blocks given for {len(seeds)} seeds")
+    blocks = [block] * len(seeds) if isinstance(block, int) else block  # one per seed: zip(strict) checks
     out = np.empty((n, events))
     for i, (seed, b) in enumerate(zip(seeds, blocks, strict=True)):
         draws = child(child(seed, stream), EVENT_DRAWS)

@@ -123,9 +123,6 @@ class MonthState:
     tally: Tally
 
 
-PYTREES: tuple[type, ...] = (Politics, Tally, MonthState)
-
-
 def begin(w: Setup, st: Structure, paths: int) -> MonthState:
     """Every path at war at the start, led by its incumbents, nothing reported yet."""
     xp = namespace(w.p.territory.held_km2)
