@@ -471,9 +471,7 @@ class Exact:
     def holds(self, val: Valuation) -> tuple[Array, Array]:
         """``sum_u delta^u N_u`` without and with guarantees, per path (computed once per valuation)."""
         if id(val) not in self._holds:
-            plain, guaranteed = self.backend.peace_values(
-                [val.breakdown_arguments(False), val.breakdown_arguments(True)]
-            )
+            plain, guaranteed = self.backend([val.breakdown_arguments(False), val.breakdown_arguments(True)])
             self._holds[id(val)] = (val, (plain, guaranteed))
         return self._holds[id(val)][1]
 
@@ -483,7 +481,7 @@ class Exact:
         new = list({id(val): val for val, _ in requests if id(val) not in self._holds}.values())
         arguments = [a for v in new for a in (v.breakdown_arguments(False), v.breakdown_arguments(True))]
         arguments += [val.office_arguments(deals) for val, deals in requests]
-        out = self.backend.peace_values(arguments) if arguments else []
+        out = self.backend(arguments) if arguments else []
         for i, v in enumerate(new):
             self._holds[id(v)] = (v, (out[2 * i], out[2 * i + 1]))
         offices = out[2 * len(new) :]

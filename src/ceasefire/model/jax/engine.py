@@ -86,8 +86,8 @@ __all__ = [
 
 SAMPLES_AXIS = "samples"
 """The name of the call's axis of samples (``vmap``)."""
-BACKEND = Backend(jnp, partial(peace.peace_values, axis_name=SAMPLES_AXIS))
-"""JAX's namespace and value of peace; under ``vmap`` over samples the rare slow branch of the series is
+BACKEND: Backend = partial(peace.peace_values, axis_name=SAMPLES_AXIS)
+"""JAX's value of peace; under ``vmap`` over samples the rare slow branch of the series is
 decided once for the whole call."""
 EXACT = Exact(BACKEND)
 
