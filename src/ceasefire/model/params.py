@@ -433,8 +433,7 @@ class Rows:
             return Rows(value, self._rows)
         return value[self._rows] if np.ndim(value) else value
 
-    def __getitem__(self, side: str) -> Any:
-        return self.__getattr__(side)
+    __getitem__ = __getattr__
 
 
 def rows_of(node: T, rows: Any) -> T:
