@@ -1,4 +1,4 @@
-"""Which array library computes the month, and with which kernel the value of peace is summed.
+"""With which kernel the value of peace is summed.
 
 The month is written once over an array namespace (:mod:`.xp`); the only kernel with an implementation
 per backend is the series of the value of peace (:func:`.leader.peace_series`): NumPy sums it in place,
@@ -11,11 +11,7 @@ at once (:data:`PeaceArguments`), so a backend may evaluate them together.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
-
-import numpy as np
 
 from ceasefire.model import leader
 
@@ -23,14 +19,9 @@ PeaceArguments = tuple[Any, Any, Any, Any, Any, Any]
 """``(base_rate, shock, shock_months, delta, flow_part, shock_cost)``: the arguments of the series of a
 state left at a decaying rate (:func:`.leader.peace_series`)."""
 
-
-@dataclass(frozen=True)
-class Backend:
-    """An array namespace and the value-of-peace kernel that goes with it."""
-
-    xp: ModuleType
-    peace_values: Callable[[Sequence[PeaceArguments]], list[Any]]
-    """Values of signing now for several argument sets (each broadcast on its own)."""
+Backend = Callable[[Sequence[PeaceArguments]], list[Any]]
+"""A backend's value-of-peace kernel: the values of signing now for several argument sets (each broadcast
+on its own). The array library is the arguments' own (:func:`.xp.namespace`)."""
 
 
 def _numpy_peace_values(arguments: Sequence[PeaceArguments]) -> list[Any]:
@@ -41,8 +32,8 @@ def _shared_peace_values(arguments: Sequence[PeaceArguments]) -> list[Any]:
     return [leader.peace_series_shared(*args) for args in arguments]
 
 
-NUMPY = Backend(np, _numpy_peace_values)
+NUMPY: Backend = _numpy_peace_values
 """The NumPy engine's backend."""
 
-NUMPY_SHARED = Backend(np, _shared_peace_values)
+NUMPY_SHARED: Backend = _shared_peace_values
 """NumPy with one series shared by variants that differ only in the punishment (the explanation)."""

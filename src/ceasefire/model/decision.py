@@ -330,6 +330,7 @@ def resume_probability(
     guaranteed = xp.asarray(st.guarantees)[terms_now]
     cost = cease.resume_cost + cease.guarantee_cost * guaranteed
     ones = xp.ones_like(since)
+    optimal = policy.name == "optimal"
 
     def one(s: str) -> Array:
         ld, obs, successor = sit.leaders[s], sit.obs, sit.successor[s]
@@ -345,13 +346,8 @@ def resume_probability(
         deals = Deals(
             victory_now[s][:, None], attainment_now[s][:, None], xp.exp(audience_now[s])[:, None], guaranteed[:, None]
         )
-        requests = [(kept, deals)]
-        if policy.name == "optimal":
-            requests.append((resumed, battle_deals(v_battle, h_battle)))
-        values = ev.values(requests)
-        war = resumed.stay
-        if policy.name == "optimal":
-            war = rule_fight_on(policy, s, t, resumed, values[1][:, 0], v_battle, sit)
+        values = ev.values([(kept, deals)] + ([(resumed, battle_deals(v_battle, h_battle))] if optimal else []))
+        war = rule_fight_on(policy, s, t, resumed, values[1][:, 0], v_battle, sit) if optimal else resumed.stay
         gap = war - cost - values[0][:, 0]
         noise = cease.resume_noise
         return xp.where(noise > 0.0, sigmoid(gap / xp.maximum(noise, 1e-12)), 0.0)

@@ -206,9 +206,7 @@ def draw_noise(
     seed or one per seed.
     """
     n = len(seeds) * paths
-    blocks = [block] * len(seeds) if isinstance(block, int) else list(block)
-    if len(blocks) != len(seeds):
-        raise ValueError(f"{len(blocks)} blocks given for {len(seeds)} seeds")
+    blocks = [block] * len(seeds) if isinstance(block, int) else block  # one per seed: zip(strict) checks
     lever_u = np.empty((n, levers))
     z = np.empty((months, n, N_NORMAL))
     u = np.empty((months, n, N_UNIFORM))
@@ -235,9 +233,7 @@ def draw_event_uniforms(
     sample by sample: event ``e``'s from child ``e`` of the stream's child :data:`EVENT_DRAWS` (block
     ``b > 0``: its child ``b``), so that an event's draws do not depend on the events after it."""
     n = len(seeds) * paths
-    blocks = [block] * len(seeds) if isinstance(block, int) else list(block)
-    if len(blocks) != len(seeds):
-        raise ValueError(f"{len(blocks)} blocks given for {len(seeds)} seeds")
+    blocks = [block] * len(seeds) if isinstance(block, int) else block  # one per seed: zip(strict) checks
     out = np.empty((n, events))
     for i, (seed, b) in enumerate(zip(seeds, blocks, strict=True)):
         draws = child(child(seed, stream), EVENT_DRAWS)
@@ -265,13 +261,6 @@ def war_setup(
     if sch is None:
         return setup(levers.apply(params, st, x, carried), params, bias)
     return setup(timeline.params_at(sch, st, 0), params, bias, sch)
-
-
-def _event_draws(
-    st: Structure, seeds: Sequence[np.random.SeedSequence], stream: int, paths: int, block: int | Sequence[int] = 0
-) -> Array | None:
-    """The war's event uniforms where the scenario has events."""
-    return draw_event_uniforms(seeds, stream, paths, len(st.events), block) if st.events else None
 
 
 def check_config(config: RunConfig) -> None:
@@ -327,7 +316,8 @@ def simulate_chunk(
     blocks = np.broadcast_to(np.asarray(block, dtype=np.int64), (n_samples,))
     # the range is a description, not a decision: recorded on each sample's first block of paths
     ranged = np.repeat(blocks == 0, paths) if config.bargaining_range else np.zeros(n, dtype=bool)
-    w = war_setup(st, params, intensity, lever_u, event_u=_event_draws(st, seeds, TRUE_WORLD, paths, block))
+    event_u = draw_event_uniforms(seeds, TRUE_WORLD, paths, len(st.events), block)
+    w = war_setup(st, params, intensity, lever_u, event_u=event_u)
     sample_of = np.repeat(np.arange(n_samples), paths)
     biased = config.beliefs == "scenario"
     optimism = Pair.of(lambda s: params.leaders[s].optimism * biased)
@@ -493,7 +483,8 @@ def fit_rules(
         optimism = params.leaders[s].optimism * biased
         lever_u, z, u = draw_noise(seeds, IMAGINED[s], paths, horizon, len(st.levers))
         bias = Pair(optimism, 0.0) if s == "A" else Pair(0.0, optimism)
-        w = war_setup(st, params, intensity, lever_u, bias, _event_draws(st, seeds, IMAGINED[s], paths))
+        event_u = draw_event_uniforms(seeds, IMAGINED[s], paths, len(st.events))
+        w = war_setup(st, params, intensity, lever_u, bias, event_u)
         doubt = w.p.leaders[s].resolve_doubt * biased
         problems[s] = imagined_problems(w, st, s, z, u, n_samples, paths, doubt, ev)
         del z, u

@@ -123,9 +123,6 @@ class MonthState:
     tally: Tally
 
 
-PYTREES: tuple[type, ...] = (Politics, Tally, MonthState)
-
-
 def begin(w: Setup, st: Structure, paths: int) -> MonthState:
     """Every path at war at the start, led by its incumbents, nothing reported yet."""
     xp = namespace(w.p.territory.held_km2)
@@ -178,8 +175,6 @@ def on_table(w: Setup, st: Structure, pol: Politics, progress: Array, t: Any) ->
     """``(paths, terms)``: the terms on the table in month ``t`` (:func:`available`) that no patron vetoes
     at the objectives' ``progress`` (:func:`.patrons.assent`); ``w`` is the month's setup."""
     table = available(st, pol, t)
-    if not st.vetoes:
-        return table
     allowed = patrons.assent(w, st, progress, t)
     return table if allowed is None else table & allowed
 

@@ -377,29 +377,6 @@ gives it)."""
 SAME_AS = {"ceasefire.breakdown_early": "ceasefire.breakdown"}
 """Leaves that, left out, take another leaf's value."""
 
-PYTREES: tuple[type, ...] = (
-    Pair,
-    Territory,
-    Objective,
-    Attrition,
-    Forces,
-    Economy,
-    Stability,
-    Side,
-    Reasons,
-    Successor,
-    Leader,
-    Ceasefire,
-    TermsParams,
-    Renewal,
-    LeverParams,
-    EventParams,
-    PatronLeader,
-    PatronParams,
-    Params,
-)
-"""The parameter classes registered as JAX pytrees by :func:`register_pytrees`."""
-
 
 # --- the tree, walked without JAX ------------------------------------------------------------------
 
@@ -456,8 +433,7 @@ class Rows:
             return Rows(value, self._rows)
         return value[self._rows] if np.ndim(value) else value
 
-    def __getitem__(self, side: str) -> Any:
-        return self.__getattr__(side)
+    __getitem__ = __getattr__
 
 
 def rows_of(node: T, rows: Any) -> T:
@@ -505,12 +481,9 @@ def tree_path(
     Raises ``ValueError`` for an objective, lever, terms or patron id that is not in the lists.
     """
     parts: list[str | int] = list(dotted.split("."))
-    if parts[0] == "objectives":
-        parts[1] = list(objectives).index(str(parts[1]))
-    elif parts[0] == "levers":
-        parts[1] = list(levers).index(str(parts[1]))
-    elif parts[0] == "patrons":
-        parts[1] = list(patrons).index(str(parts[1]))
+    ids = {"objectives": objectives, "levers": levers, "patrons": patrons}
+    if parts[0] in ids:
+        parts[1] = list(ids[str(parts[0])]).index(str(parts[1]))
     elif parts[0] == "terms":  # terms.<id>.rejected_by.<side> is the leaf terms[i].rejected.<side>
         parts = ["terms", list(terms).index(str(parts[1])), "rejected", *parts[3:]]
     return tuple(parts)
@@ -587,14 +560,11 @@ def flat_paths(
 ) -> list[str]:
     """The scenario's dotted path of every leaf (the inverse of :func:`from_flat`'s naming)."""
     out = []
+    ids = {"objectives": objectives, "levers": levers, "patrons": patrons}
     for path, _ in leaves(params):
         parts = path.split(".")
-        if parts[0] == "objectives":
-            parts[1] = objectives[int(parts[1])]
-        elif parts[0] == "levers":
-            parts[1] = levers[int(parts[1])]
-        elif parts[0] == "patrons":
-            parts[1] = patrons[int(parts[1])]
+        if parts[0] in ids:
+            parts[1] = ids[parts[0]][int(parts[1])]
         elif parts[0] == "events":
             event_id, positions = events[int(parts[1])]
             if parts[2] == "values":
@@ -607,21 +577,18 @@ def flat_paths(
     return out
 
 
+@cache
 def register_pytrees() -> None:
-    """Register the parameter classes (and the state's, :mod:`.war`, :mod:`.month`) as JAX pytrees.
+    """Register every dataclass of this module (the parameters) and of :mod:`.war` and :mod:`.month` (the
+    state) as a JAX pytree.
 
-    Called by the JAX backend on import; registering twice is harmless.
+    Called by the JAX backend on import; registering twice is harmless (the second call does nothing).
     """
     import jax
 
     from ceasefire.model import month, war
 
-    for cls in (*PYTREES, *war.PYTREES, *month.PYTREES):
-        if cls in _REGISTERED:
-            continue
-        names = [f.name for f in fields(cls)]
-        jax.tree_util.register_dataclass(cls, data_fields=names, meta_fields=[])
-        _REGISTERED.add(cls)
-
-
-_REGISTERED: set[type] = set()
+    for namespace in (globals(), vars(war), vars(month)):
+        for cls in namespace.values():
+            if isinstance(cls, type) and is_dataclass(cls) and cls.__module__ == namespace["__name__"]:
+                jax.tree_util.register_dataclass(cls, data_fields=[f.name for f in fields(cls)], meta_fields=[])

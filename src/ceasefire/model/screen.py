@@ -51,6 +51,7 @@ from ceasefire.model.valuation import (
     Layout,
     TermScores,
     Valuation,
+    at_rows,
     battle_deals,
     by_terms,
     grid_deals,
@@ -68,11 +69,6 @@ LAZY_RESERVATION = 2048
 """Paths from which a reservation score values only the grid points it reads (the flagship's optimal
 policy, 10 x 20,000 paths, one worker, its range on blocks of 4,096 paths: 4.07 s valuing every point,
 3.89 s valuing those; on a few hundred paths the calls cost more than they save)."""
-
-
-def _at(rows: NDArray[np.int64], a: Array) -> Array:
-    """A path's quantity on the paths ``rows`` (one element each; a number is the same on every path)."""
-    return a[rows] if np.ndim(a) else a
 
 
 def _columns(block: slice, a: Array) -> Array:
@@ -118,7 +114,7 @@ class Lazy(Exact):
     def peace_at(self, val: Valuation, rows: NDArray[np.int64], deals: Deals) -> Array:
         """``(k,)`` values of single elements, path ``rows[e]`` on deal ``deals[e]``: the bits they have in
         the full table (every quantity is element-wise)."""
-        return self._value(val, deals, partial(_at, rows))  # type: ignore[no-any-return]
+        return self._value(val, deals, partial(at_rows, rows))  # type: ignore[no-any-return]
 
     def peace_ceiling(self, val: Valuation, deals: Deals, paths: int) -> Array:
         """``(terms, paths)`` upper bounds on the values of ``deals`` laid out terms by paths: well under half
@@ -132,7 +128,7 @@ class Lazy(Exact):
 
     def peace_ceiling_at(self, val: Valuation, rows: NDArray[np.int64], deals: Deals) -> Array:
         """``(k,)`` :meth:`peace_ceiling` of single elements, with the bits it has there."""
-        return self._value(val, deals, partial(_at, rows), leader.peace_value_ceiling)  # type: ignore[no-any-return]
+        return self._value(val, deals, partial(at_rows, rows), leader.peace_value_ceiling)  # type: ignore[no-any-return]
 
     def reaches(self, val: Valuation, scores: TermScores, threshold: Array) -> Array:
         """``(paths, terms)`` booleans of ``values >= threshold``: bounds on the value settle most

@@ -148,11 +148,6 @@ class Structure:
         """The events that replace patron ``patron``'s leader by his successor."""
         return tuple(i for i, e in enumerate(self.events) if patron in e.patrons)
 
-    @property
-    def vetoes(self) -> bool:
-        """Some patron holds a veto."""
-        return any(j.veto for j in self.patrons)
-
     def concessions(self, side: str) -> NDArray[np.float64]:
         """Concession each terms option gives the side's leader beyond his aims."""
         return self.concession_to_a if side == "A" else np.zeros(len(self.terms))

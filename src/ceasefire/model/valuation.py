@@ -193,7 +193,7 @@ class Valuation:
 
     def take(self, rows: Any) -> Valuation:
         """The values on a subset of these paths (a mask or indices); a number stays as it is."""
-        return Valuation(*(_rows(getattr(self, f.name), rows) for f in fields(self)))
+        return Valuation(*(at_rows(rows, getattr(self, f.name)) for f in fields(self)))
 
     def punishment_at(self, victory: Array, layout: Layout = by_paths) -> Array:
         """The punishment if he falls after a peace with victory score ``victory``: raised for a lost war."""
@@ -265,7 +265,8 @@ def _arr(a: Array) -> Array:
     return a if hasattr(a, "ndim") else np.asarray(a)
 
 
-def _rows(a: Array, rows: Any) -> Array:
+def at_rows(rows: Any, a: Array) -> Array:
+    """A path's quantity on the paths ``rows`` (a mask or indices; a number is the same on every path)."""
     return a[rows] if np.ndim(a) else a
 
 
@@ -343,11 +344,11 @@ def victory_at(st: Structure, side: str, progress: Array, ld: Leader, rows: Any,
     """``(k,)`` victory scores of single elements, terms ``terms[e]`` on path ``rows[e]``: the bits of
     ``victory(st, side, progress, ld)[rows, terms]`` at the cost of those alone (NumPy)."""
     score = attainment_at(st, side, progress, rows, terms)
-    received = _rows(ld.concession_received, rows)
+    received, aspiration = at_rows(rows, ld.concession_received), at_rows(rows, ld.aspiration)
     offered = received + (st.concessions(side).max() if len(st.terms) else 0.0)
     concession = received + st.concessions(side)[terms]
     return bargaining.victory_from_score(
-        score[:, None], _rows(ld.aspiration, rows), concession[:, None], offered, _rows(ld.reasons.opportunism, rows)
+        score[:, None], aspiration, concession[:, None], offered, at_rows(rows, ld.reasons.opportunism)
     )[:, 0]
 
 
@@ -470,22 +471,17 @@ class Exact:
     def holds(self, val: Valuation) -> tuple[Array, Array]:
         """``sum_u delta^u N_u`` without and with guarantees, per path (computed once per valuation)."""
         if id(val) not in self._holds:
-            plain, guaranteed = self.backend.peace_values(
-                [val.breakdown_arguments(False), val.breakdown_arguments(True)]
-            )
+            plain, guaranteed = self.backend([val.breakdown_arguments(False), val.breakdown_arguments(True)])
             self._holds[id(val)] = (val, (plain, guaranteed))
         return self._holds[id(val)][1]
 
     def values(self, requests: Sequence[tuple[Valuation, Deals]]) -> list[Array]:
         """Values of each request's deals (the valuation's paths by the deals' columns), every value of
         peace asked of the backend at once."""
-        new: list[Valuation] = []
-        for val, _ in requests:
-            if id(val) not in self._holds and all(v is not val for v in new):
-                new.append(val)
+        new = list({id(val): val for val, _ in requests if id(val) not in self._holds}.values())
         arguments = [a for v in new for a in (v.breakdown_arguments(False), v.breakdown_arguments(True))]
         arguments += [val.office_arguments(deals) for val, deals in requests]
-        out = self.backend.peace_values(arguments) if arguments else []
+        out = self.backend(arguments) if arguments else []
         for i, v in enumerate(new):
             self._holds[id(v)] = (v, (out[2 * i], out[2 * i + 1]))
         offices = out[2 * len(new) :]

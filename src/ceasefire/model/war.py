@@ -201,9 +201,6 @@ class Observed:
     """Months of the start's spending the reserves cover."""
 
 
-PYTREES: tuple[type, ...] = (WarState, Setup, Schedule, Observed)
-
-
 def observe(w: Setup, x: WarState, pw: Pair[Array] | None = None) -> Observed:
     """What the leaders read of the state ``x`` (``pw``: its combat power when already known)."""
     xp = namespace(x.held)

@@ -86,8 +86,8 @@ __all__ = [
 
 SAMPLES_AXIS = "samples"
 """The name of the call's axis of samples (``vmap``)."""
-BACKEND = Backend(jnp, partial(peace.peace_values, axis_name=SAMPLES_AXIS))
-"""JAX's namespace and value of peace; under ``vmap`` over samples the rare slow branch of the series is
+BACKEND: Backend = partial(peace.peace_values, axis_name=SAMPLES_AXIS)
+"""JAX's value of peace; under ``vmap`` over samples the rare slow branch of the series is
 decided once for the whole call."""
 EXACT = Exact(BACKEND)
 
@@ -541,13 +541,15 @@ def lower(
         return calls.first.lower(*calls.first_args[0])  # type: ignore[attr-defined]
 
 
-def _paths_of(value: np.ndarray, lo: int, width: int) -> np.ndarray:
-    """Paths ``lo .. lo + width`` of per-path parameters ``(units, paths)``, the last path repeated past
-    the end (a sample's last path block may be short)."""
-    part = value[:, lo : lo + width]
-    if part.shape[1] < width:
-        part = np.concatenate([part, np.repeat(part[:, -1:], width - part.shape[1], axis=1)], axis=1)
-    return part
+def _units(value: np.ndarray, rows: np.ndarray, lo: int | np.ndarray, width: int) -> np.ndarray:
+    """A flat parameter table's values ``(samples,)`` or ``(samples, paths)`` on a call's units: samples
+    ``rows``, and per path paths ``lo .. lo + width`` of each, the last path repeated past the end (a
+    sample's last path block may be short)."""
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim == 1:
+        return a[rows]
+    cols = np.minimum(np.asarray(lo)[..., None] + np.arange(width), a.shape[1] - 1)
+    return a[rows[:, None], cols]
 
 
 def _calls(
@@ -567,10 +569,7 @@ def _calls(
     per_call = samples_per_block(width)
     rows = np.minimum(np.arange(-(-samples // per_call) * per_call), samples - 1)
     keys = key_data(seeds)[rows]
-    padded = {}
-    for k, v in values.items():
-        a = np.asarray(v, dtype=np.float64)[rows]
-        padded[k] = _paths_of(a, 0, width) if a.ndim == 2 else a
+    padded = {k: _units(v, rows, 0, width) for k, v in values.items()}
     knobs = {
         "biased": jnp.asarray(1.0 if config.beliefs == "scenario" else 0.0),
         "intensity": jnp.asarray(intensity_of(st, lever_intensity), dtype=jnp.float64),
@@ -599,13 +598,7 @@ def _rest_args(
         chunk = chunk + [chunk[-1]] * (per_call - len(chunk))
         who = np.array([i for i, _ in chunk], dtype=np.int64)
         block = np.array([b for _, b in chunk], dtype=np.int64)
-        part = {}
-        for k, v in values.items():
-            a = np.asarray(v, dtype=np.float64)
-            if a.ndim == 2:
-                part[k] = jnp.asarray(np.stack([_paths_of(a[i : i + 1], b * width, width)[0] for i, b in chunk]))
-            else:
-                part[k] = jnp.asarray(a[who])
+        part = {k: jnp.asarray(_units(v, who, block * width, width)) for k, v in values.items()}
         rules = None if fitted is None else jax.tree.map(lambda r, who=who: r[who], fitted)
         pieces = [
             _Piece(u, i, i + 1, b * width, min((b + 1) * width, paths))
