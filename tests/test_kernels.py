@@ -10,17 +10,42 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from numpy.typing import NDArray
 
 from ceasefire.model import attrition, bargaining, economy, hazard, leader
+
+Array = NDArray[np.float64]
 
 # --------------------------------------------------------------------------------------------
 # attrition: Lanchester's square law
 
 
+def lanchester_square(
+    x0: float, y0: float, alpha: float, beta: float, months: int, substeps: int = 1
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Deterministic Lanchester aimed-fire trajectories using :func:`.attrition.expected_losses`.
+
+    ``x`` loses ``beta * y`` per month and ``y`` loses ``alpha * x``; each month is split into
+    ``substeps`` Euler steps. Used to check the kernel against the square law.
+    """
+    x = np.array([x0], dtype=float)
+    y = np.array([y0], dtype=float)
+    xs, ys = [x0], [y0]
+    one = np.ones(1)
+    for _ in range(months):
+        for _ in range(substeps):
+            loss_x = attrition.expected_losses(beta * y0 * one / substeps, y / y0, one)
+            loss_y = attrition.expected_losses(alpha * x0 * one / substeps, x / x0, one)
+            x, y = np.maximum(x - loss_x, 0.0), np.maximum(y - loss_y, 0.0)
+        xs.append(float(x[0]))
+        ys.append(float(y[0]))
+    return np.array(xs), np.array(ys)
+
+
 def _survivors_and_invariant_error(substeps: int) -> tuple[float, float]:
     """Survivors of x once y is annihilated, and the worst relative drift of alpha x² − beta y²."""
     alpha = beta = 0.05
-    xs, ys = attrition.lanchester_square(1000.0, 800.0, alpha, beta, months=60, substeps=substeps)
+    xs, ys = lanchester_square(1000.0, 800.0, alpha, beta, months=60, substeps=substeps)
     assert ys[-1] == 0.0, "y should be annihilated within 60 months"
     invariant = alpha * xs**2 - beta * ys**2
     alive = ys > 0.0  # the law holds while both sides fight
@@ -52,7 +77,7 @@ def test_lanchester_square_law_converges_with_substeps() -> None:
 
 
 def test_lanchester_trajectories_monotone_and_non_negative() -> None:
-    xs, ys = attrition.lanchester_square(1000.0, 800.0, 0.05, 0.05, months=60, substeps=4)
+    xs, ys = lanchester_square(1000.0, 800.0, 0.05, 0.05, months=60, substeps=4)
     assert xs[0] == 1000.0 and ys[0] == 800.0
     assert np.all(np.diff(xs) <= 0.0) and np.all(np.diff(ys) <= 0.0)
     assert np.all(xs >= 0.0) and np.all(ys >= 0.0)
@@ -239,8 +264,46 @@ def _victory_inputs(draw: st.DrawFn) -> dict[str, np.ndarray]:
     }
 
 
+def aim_attainment(granted: NDArray[np.bool_], progress: Array, effect_lost: NDArray[np.bool_]) -> Array:
+    """How far each aim is met under each terms option.
+
+    Parameters
+    ----------
+    granted
+        ``(aims, terms)``: the terms meet the aim.
+    progress
+        ``(n, aims)``: progress of A on the objective the aim is tied to (0 where none).
+    effect_lost
+        ``(aims,)``: the aim is *lost* by A's progress (else achieved by it).
+
+    Returns
+    -------
+    ``(n, aims, terms)`` attainment in [0, 1].
+    """
+    g = granted[None, :, :].astype(float)
+    p = progress[:, :, None]
+    lost = effect_lost[None, :, None]
+    return np.where(lost, g * (1.0 - p), np.maximum(g, p))
+
+
+def victory_score(
+    attainment: Array,
+    weights: NDArray[np.float64],
+    aspiration: Array,
+    concession: Array,
+    concession_offered: Array,
+    ratchet: Array,
+) -> Array:
+    """``(n, terms)`` victory scores from ``(n, aims, terms)`` attainment; see :mod:`.bargaining`'s docstring.
+
+    ``concession`` is ``c_ik`` (shape ``(n, terms)``), ``concession_offered`` is ``C_i`` (``(n,)``).
+    """
+    score = np.einsum("nak,a->nk", attainment, weights / weights.sum())
+    return bargaining.victory_from_score(score, aspiration, concession, concession_offered, ratchet)
+
+
 def _score(inputs: dict[str, np.ndarray], ratchet: np.ndarray, added: float = 0.0) -> np.ndarray:
-    return bargaining.victory_score(
+    return victory_score(
         inputs["attainment"],
         inputs["weights"],
         inputs["aspiration"],
@@ -269,10 +332,10 @@ def test_victory_score_known_values() -> None:
     # two aims weighted 3:1; terms 0 meet the first, terms 1 both
     attainment = np.array([[[1.0, 1.0], [0.0, 1.0]]])
     weights = np.array([3.0, 1.0])
-    score = bargaining.victory_score(attainment, weights, np.array([1.0]), np.zeros((1, 2)), np.zeros(1), np.zeros(1))
+    score = victory_score(attainment, weights, np.array([1.0]), np.zeros((1, 2)), np.zeros(1), np.zeros(1))
     np.testing.assert_allclose(score, [[0.75, 1.0]])
     # a lower aspiration is met by less
-    score = bargaining.victory_score(attainment, weights, np.array([0.8]), np.zeros((1, 2)), np.zeros(1), np.zeros(1))
+    score = victory_score(attainment, weights, np.array([0.8]), np.zeros((1, 2)), np.zeros(1), np.zeros(1))
     np.testing.assert_allclose(score, [[0.95, 1.0]])
 
 
@@ -280,7 +343,7 @@ def test_aim_attainment_achieved_and_lost() -> None:
     granted = np.array([[True, False], [False, True]])  # aim 0 by terms 0, aim 1 by terms 1
     progress = np.array([[0.4, 0.25]])
     lost = np.array([False, True])
-    got = bargaining.aim_attainment(granted, progress, lost)
+    got = aim_attainment(granted, progress, lost)
     # achieved_by: max(granted, progress); lost_by: granted * (1 - progress)
     np.testing.assert_allclose(got, [[[1.0, 0.4], [0.0, 0.75]]])
 
@@ -482,7 +545,7 @@ def test_weighted_attainment_is_the_weighted_sum_of_aim_attainment(aims: int, te
     lost = rng.random(aims) < 0.5
     weights = rng.random(aims) + 0.01
     progress = np.where(rng.random((n, aims)) < 0.3, rng.integers(0, 2, (n, aims)), rng.random((n, aims)))
-    explicit = np.einsum("nak,a->nk", bargaining.aim_attainment(granted, progress, lost), weights / weights.sum())
+    explicit = np.einsum("nak,a->nk", aim_attainment(granted, progress, lost), weights / weights.sum())
     np.testing.assert_allclose(
         bargaining.weighted_attainment(granted, progress, lost, weights), explicit, rtol=1e-12, atol=1e-12
     )

@@ -95,25 +95,3 @@ def equipment_step(
     lost = stock * xp.minimum(loss_share * xp.power(enemy_power, fire_exponent) * intensity, 1.0)
     restored = xp.minimum(storage, restoration)
     return xp.maximum(stock - lost + production + restored + delivered, 0.0), storage - restored
-
-
-def lanchester_square(
-    x0: float, y0: float, alpha: float, beta: float, months: int, substeps: int = 1
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Deterministic Lanchester aimed-fire trajectories using :func:`expected_losses`.
-
-    ``x`` loses ``beta * y`` per month and ``y`` loses ``alpha * x``; each month is split into
-    ``substeps`` Euler steps. Used to check the kernel against the square law.
-    """
-    x = np.array([x0], dtype=float)
-    y = np.array([y0], dtype=float)
-    xs, ys = [x0], [y0]
-    one = np.ones(1)
-    for _ in range(months):
-        for _ in range(substeps):
-            loss_x = expected_losses(beta * y0 * one / substeps, y / y0, one)
-            loss_y = expected_losses(alpha * x0 * one / substeps, x / x0, one)
-            x, y = np.maximum(x - loss_x, 0.0), np.maximum(y - loss_y, 0.0)
-        xs.append(float(x[0]))
-        ys.append(float(y[0]))
-    return np.array(xs), np.array(ys)

@@ -28,28 +28,6 @@ from ceasefire.model.xp import namespace
 Array = NDArray[np.float64]
 
 
-def aim_attainment(granted: NDArray[np.bool_], progress: Array, effect_lost: NDArray[np.bool_]) -> Array:
-    """How far each aim is met under each terms option.
-
-    Parameters
-    ----------
-    granted
-        ``(aims, terms)``: the terms meet the aim.
-    progress
-        ``(n, aims)``: progress of A on the objective the aim is tied to (0 where none).
-    effect_lost
-        ``(aims,)``: the aim is *lost* by A's progress (else achieved by it).
-
-    Returns
-    -------
-    ``(n, aims, terms)`` attainment in [0, 1].
-    """
-    g = granted[None, :, :].astype(float)
-    p = progress[:, :, None]
-    lost = effect_lost[None, :, None]
-    return np.where(lost, g * (1.0 - p), np.maximum(g, p))
-
-
 def weighted_attainment(
     granted: NDArray[np.bool_],
     progress: Array,
@@ -123,22 +101,6 @@ def _affine(
     if untied is not None and not np.signbit(const).any():
         skip = untied & np.isfinite(slope).all(axis=1)
     return const, slope, [j for j in range(slope.shape[0]) if not skip[j]]
-
-
-def victory_score(
-    attainment: Array,
-    weights: NDArray[np.float64],
-    aspiration: Array,
-    concession: Array,
-    concession_offered: Array,
-    ratchet: Array,
-) -> Array:
-    """``(n, terms)`` victory scores from ``(n, aims, terms)`` attainment; see the module docstring.
-
-    ``concession`` is ``c_ik`` (shape ``(n, terms)``), ``concession_offered`` is ``C_i`` (``(n,)``).
-    """
-    score = np.einsum("nak,a->nk", attainment, weights / weights.sum())
-    return victory_from_score(score, aspiration, concession, concession_offered, ratchet)
 
 
 def victory_from_score(
