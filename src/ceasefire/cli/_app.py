@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.text import Text
 
 from ceasefire.errors import CeasefireError
+from ceasefire.scenario.bounds import MAX_INT
 
 if TYPE_CHECKING:
     from ceasefire.scenario.schema import Scenario
@@ -84,10 +85,7 @@ ScenarioArg = Annotated[str, typer.Argument(help="a shipped scenario name or a p
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no table, no progress bar")]
 """``--quiet`` of the commands that print a table."""
 
-SEED_MAX = 2**63 - 1
-"""Largest seed, as in scenario files (a 64-bit seed)."""
-
-SeedOpt = Annotated[int | None, typer.Option(min=0, max=SEED_MAX, help="random seed (default: the scenario's)")]
+SeedOpt = Annotated[int | None, typer.Option(min=0, max=MAX_INT, help="random seed (default: the scenario's)")]
 """``--seed`` of every command: non-negative and below 2^63, as scenario files require."""
 
 

@@ -295,13 +295,13 @@ def ranking_bars(
     label: str,
     title: str,
     x_title: str,
-    low: str | None = None,
-    high: str | None = None,
+    low: str,
+    high: str,
     second: str | None = None,
     second_name: str = "",
     floor: float | None = None,
 ) -> go.Figure:
-    """Horizontal bars of ``row[value]`` per ``row[label]``, largest first, with optional intervals.
+    """Horizontal bars of ``row[value]`` per ``row[label]``, largest first, with their intervals.
 
     Used for lever effects and the sensitivity ranking; ``low``/``high`` are interval bounds and
     ``second`` a second value per row (e.g. the first-order index beside the total one). ``floor``
@@ -311,16 +311,14 @@ def ranking_bars(
     rows = sorted(rows, key=lambda r: -abs(float(r[value])))
     y = [wrap(str(r[label]), LABEL_CHARS) for r in rows]
     fig = go.Figure()
-    error = None
-    if low is not None and high is not None:
-        lows = [float(r[low]) if floor is None else max(float(r[low]), floor) for r in rows]
-        error = {
-            "type": "data",
-            "symmetric": False,
-            "array": [float(r[high]) - float(r[value]) for r in rows],
-            "arrayminus": [max(0.0, float(r[value]) - lo) for r, lo in zip(rows, lows, strict=True)],
-            "color": "#555555",
-        }
+    lows = [float(r[low]) if floor is None else max(float(r[low]), floor) for r in rows]
+    error = {
+        "type": "data",
+        "symmetric": False,
+        "array": [float(r[high]) - float(r[value]) for r in rows],
+        "arrayminus": [max(0.0, float(r[value]) - lo) for r, lo in zip(rows, lows, strict=True)],
+        "color": "#555555",
+    }
     if second is not None:
         fig.add_trace(
             go.Bar(x=[float(r[second]) for r in rows], y=y, orientation="h", name=second_name, marker_color="#bbbbbb")

@@ -34,10 +34,8 @@ def summary_table(summary: Summary) -> Table:
     for day, p in summary.settle_by.items():
         t.add_row(f"settlement by {day}", _pct(p))
     m = summary.median_month
-    if m is not None:
-        t.add_row("median month of settlement", f"{m}  ({summary.month_label(m)})")
-    else:
-        t.add_row("median month of settlement", f"after the horizon ({summary.horizon} months)")
+    shown = f"after the horizon ({summary.horizon} months)" if m is None else f"{m}  ({summary.month_label(m)})"
+    t.add_row("median month of settlement", shown)
     if summary.median_month_if_settled is not None:
         t.add_row("  median month, paths that settle", f"{summary.median_month_if_settled:.1f}")
     t.add_section()

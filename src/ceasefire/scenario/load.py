@@ -108,19 +108,15 @@ def _read_bytes(name_or_path: str | Path) -> tuple[str, bytes]:
     return file, data
 
 
-def _decode(data: bytes, file: str) -> str:
+def read_text(name_or_path: str | Path) -> tuple[str, str]:
+    """``(file name for messages, text)`` of a scenario, checked for size and encoding."""
+    file, data = _read_bytes(name_or_path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         expected = f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
         raise _error(file, expected, data[: e.start].count(b"\n") + 1) from None
-    return text.removeprefix("\ufeff")
-
-
-def read_text(name_or_path: str | Path) -> tuple[str, str]:
-    """``(file name for messages, text)`` of a scenario, checked for size and encoding."""
-    file, data = _read_bytes(name_or_path)
-    return file, _decode(data, file)
+    return file, text.removeprefix("\ufeff")
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
