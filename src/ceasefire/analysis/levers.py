@@ -811,8 +811,8 @@ def lever_grid(
     if a == b:
         raise ValueError(f"a grid needs two different levers, got '{a}' twice")
     la, lb = named_levers(sc, [a, b])
-    xa = _axis(la, intensities)
-    xb = _axis(lb, intensities if intensities_b is None else intensities_b)
+    xa = _axis(sc, a, intensities)
+    xb = _axis(sc, b, intensities if intensities_b is None else intensities_b)
     base = _as_batches(sc, baseline or baseline_run(sc, samples, paths, seed, horizon, policy))
     pairs = [(i, j) for i in range(len(xa)) for j in range(len(xb))]
     settings = [Setting({a: xa[i], b: xb[j]}, certain=certain) for i, j in pairs]
@@ -880,11 +880,10 @@ def _intensities(xs: Sequence[float], allow_zero: bool) -> tuple[float, ...]:
     return tuple(sorted(set(out)))
 
 
-def _axis(lv: Lever, xs: Sequence[float]) -> tuple[float, ...]:
+def _axis(sc: Scenario, lever_id: str, xs: Sequence[float]) -> tuple[float, ...]:
     axis = _intensities((0.0, *xs), allow_zero=True)
-    above = [x for x in axis if x > lv.intensity_max]
-    if above:
-        raise ValueError(f"lever '{lv.id}': intensity must lie in [0, {lv.intensity_max:g}], got {above[0]:g}")
+    for x in axis:
+        check_levers(sc, {lever_id: x})
     return axis
 
 

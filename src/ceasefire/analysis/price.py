@@ -288,7 +288,6 @@ def price_of_peace(
     progress: Callable[[str, int, int], None] | None = None,
     confirm: RunResult | Baselines | None = None,
     reference: RunResult | None = None,
-    stop_at_max: bool = True,
 ) -> PriceOfPeace:
     """The cheapest package of lever intensities that brings P(settlement within ``within`` months)
     to ``target``, searched at ``search_samples x search_paths`` on ``seed`` and confirmed at
@@ -301,7 +300,7 @@ def price_of_peace(
     standard errors combined, so that the price of peace starts from the same probability as that
     run; the confirmation runs then measure changes only.
 
-    With ``stop_at_max``, every lever of the search at its largest intensity is confirmed first:
+    Every lever of the search at its largest intensity is confirmed first:
     when even that falls short of the target, no search is run and the result says so (a package
     of smaller intensities could beat it only if some lever lowered the probability in company,
     which the screen is there to rule out).
@@ -360,10 +359,8 @@ def price_of_peace(
         small = np.array([level(t, quantity).value for t in simulate_settings(search_base, settings)])
         return p0.value + (small - p0_search)
 
-    at_max: Estimate | None = None
-    if stop_at_max:
-        at_max = confirmed(checked.simulate([Setting(upper)], stage("every lever at its largest intensity"))[0])
-    if at_max is not None and at_max.value < target:
+    at_max = confirmed(checked.simulate([Setting(upper)], stage("every lever at its largest intensity"))[0])
+    if at_max.value < target:
         top = tuple(upper[i] for i in ids)
         estimate = float(probability(np.array([top]))[0])
         found = PackageSearch(
@@ -390,15 +387,7 @@ def price_of_peace(
             progress=stage("search (generations)"),
         )
         package = {lv.id: 0.0 for lv in chosen} | dict(zip(ids, found.x, strict=True))
-        settings = [Setting(package)]
-        if not found.feasible and at_max is None:
-            settings.append(Setting(upper))
-        tallies = checked.simulate(settings, stage("confirm"))
-        p = confirmed(tallies[0])
-        if found.feasible:
-            at_max = None
-        elif at_max is None:
-            at_max = confirmed(tallies[1])
+        p = confirmed(checked.simulate([Setting(package)], stage("confirm"))[0])
     per_sample = sum(checked.parameter(f"levers.{i}.cost_per_unit") * x for i, x in package.items())
     spec = checked.spec
     return PriceOfPeace(
@@ -409,14 +398,14 @@ def price_of_peace(
         dropped=dropped,
         cost_unit=unit,
         reached=found.feasible,
-        verdict=_verdict(found, p, at_max, target, within),
+        verdict=_verdict(found, p, None if found.feasible else at_max, target, within),
         package=package,
         cost=found.cost,
         cost_p05=float(np.quantile(per_sample, 0.05)),
         cost_p95=float(np.quantile(per_sample, 0.95)),
         probability=p,
         baseline=p0,
-        at_max=at_max,
+        at_max=None if found.feasible else at_max,
         search_probability=found.probability,
         search_baseline=p0_search,
         **spec_fields(spec, "samples", "paths", "seed"),

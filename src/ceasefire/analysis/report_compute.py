@@ -47,7 +47,7 @@ from ceasefire.run.summary import belief_effect, summarize
 from ceasefire.scenario.load import load_scenario, scenario_hash
 from ceasefire.scenario.schema import SIDES, Scenario
 
-__all__ = ["ANALYSES", "compute_report", "course_data", "output_label"]
+__all__ = ["ANALYSES", "compute_report", "course_data", "output_label", "run_curves"]
 
 Stage = Callable[[int, int], None]
 
@@ -110,7 +110,8 @@ class _Overall:
 # -- the model run ------------------------------------------------------------------------------
 
 
-def _curves(result: RunResult) -> dict[str, Any]:
+def run_curves(result: RunResult) -> dict[str, Any]:
+    """:func:`~ceasefire.analysis.curves.settlement_curves` of a run's outcomes."""
     o = result.outcomes
     return curves.settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
 
@@ -403,7 +404,7 @@ def compute_report(
         )
         timings["run with true beliefs"] = time.perf_counter() - t
         summary = replace(summary, optimism_effect=belief_effect(result, other))
-        curves_true = _curves(other)
+        curves_true = run_curves(other)
         overall.finish("true beliefs")
     if same_size:
         recorded = result
@@ -457,7 +458,7 @@ def compute_report(
     return ReportData(
         scenario=sc,
         summary=summary.to_dict(),
-        curves=_curves(result),
+        curves=run_curves(result),
         curves_true_beliefs=curves_true,
         survival=_survival(result),
         course=course_data(recorded, result),

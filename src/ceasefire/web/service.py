@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ceasefire.analysis.curves import gap_bands, settlement_curves
+from ceasefire.analysis.curves import gap_bands
+from ceasefire.analysis.report_compute import run_curves
 from ceasefire.run.experiment import RunResult, RunSpec, run
 from ceasefire.run.summary import summarize
 from ceasefire.scenario.schema import Scenario, param_domain
@@ -247,8 +248,8 @@ class DashboardService:
                 scenario=name,
                 levers=lv,
                 assumptions=ch,
-                curves=_curves(result),
-                baseline_curves=_curves(base),
+                curves=run_curves(result),
+                baseline_curves=run_curves(base),
                 summary=summarize(result).to_dict(),
                 baseline_summary=summarize(base).to_dict(),
                 gaps=_gaps(result),
@@ -311,7 +312,7 @@ class DashboardService:
             else:
                 job.stage = first
                 result = run(sc, spec, progress=lambda done, _: job.advance(0, done))
-            job.result = {"curves": _curves(result), "summary": summarize(result).to_dict()}
+            job.result = {"curves": run_curves(result), "summary": summarize(result).to_dict()}
             job.done = job.total
             job.stage = "finished"
             key = (job.scenario, settings_key(job.levers, job.assumptions))
@@ -343,8 +344,3 @@ class DashboardService:
         """Whether some full-size run of scenario ``name`` has finished (with any settings)."""
         with self._jobs_lock:
             return any(key[0] == name for key in self._finished)
-
-
-def _curves(result: RunResult) -> dict[str, Any]:
-    o = result.outcomes
-    return settlement_curves(o.first_settlement, o.sample, result.spec.samples, result.spec.horizon)
